@@ -1,0 +1,100 @@
+"""One call to a government, timed, recorded, and sorted by what its failure means.
+
+The sorting matters for anything that files: a call that never left (refused connection,
+connect timeout) or that the government turned away (429, 500, 503) took no effect and may be
+sent again; a call whose answer was lost (read timeout, dropped connection, 502/504 from the
+gateway) may have taken effect, so whatever it filed must be looked for before it is sent again.
+Each client names its own exception classes for these (`Failures`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, NoReturn
+
+import httpx
+
+from clearway.connectors import GovCall
+from clearway.observability.metrics import GOVERNMENT_CALL_DURATION
+from clearway.resilience.backoff import parse_retry_after
+
+
+@dataclass(frozen=True)
+class Failures:
+    government: str  # "ANAF", "KSeF": how messages name it
+    country: str  # for the figures: which country's system it is
+    unavailable: Callable[..., Exception]  # (message, retry_after=) — nothing happened
+    outcome_unknown: Callable[..., Exception]  # (message) — it may have happened
+    auth: Callable[..., Exception]  # (message, status=) — the token was refused
+    refused: Callable[[str], Exception]  # the government's own refusal of the request
+    refusal_text: Callable[[httpx.Response], str]
+    auth_statuses: Collection[int] = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
+
+
+async def call_government(  # noqa: PLR0913 - the call and where to record it
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    endpoint: str,
+    failures: Failures,
+    calls: list[GovCall] | None,
+    **request: Any,
+) -> httpx.Response:
+    """The answer of a 2xx/3xx call; raises the matching `failures` class for any other."""
+    started = time.monotonic()
+
+    def record(status: int | None, outcome: str) -> None:
+        elapsed = time.monotonic() - started
+        GOVERNMENT_CALL_DURATION.labels(
+            failures.country, endpoint, str(status) if status is not None else outcome
+        ).observe(elapsed)
+        if calls is not None:
+            duration = round((time.monotonic() - started) * 1000)
+            calls.append(
+                GovCall(
+                    endpoint=endpoint, http_status=status, duration_ms=duration, outcome=outcome
+                )
+            )
+
+    name = failures.government
+    try:
+        response = await http.request(method, url, **request)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        record(None, "connect_error")
+        raise failures.unavailable(f"{name} unreachable: {type(exc).__name__}") from exc
+    except httpx.TimeoutException as exc:
+        record(None, "timeout")
+        raise failures.outcome_unknown(f"{name} did not answer in time: {exc!r}") from exc
+    except httpx.TransportError as exc:
+        record(None, "connection_lost")
+        raise failures.outcome_unknown(f"the connection to {name} broke: {exc!r}") from exc
+    status = response.status_code
+    lost = status in {HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT}
+    ok = status < HTTPStatus.BAD_REQUEST
+    record(status, "lost_response" if lost else "ok" if ok else f"http_{status}")
+    if not ok:
+        _raise_for(response, failures)
+    return response
+
+
+def _raise_for(response: httpx.Response, failures: Failures) -> NoReturn:
+    status, name = response.status_code, failures.government
+    if status in failures.auth_statuses:
+        raise failures.auth(f"{name} refused the token (HTTP {status})", status=status)
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), dt.datetime.now(dt.UTC)
+        )
+        raise failures.unavailable(
+            f"{name}'s call limit: {failures.refusal_text(response)}", retry_after=retry_after
+        )
+    if status in {HTTPStatus.BAD_GATEWAY, HTTPStatus.GATEWAY_TIMEOUT}:
+        raise failures.outcome_unknown(f"{name}'s gateway answered HTTP {status}")
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        raise failures.unavailable(f"{name} answered HTTP {status}")
+    raise failures.refused(failures.refusal_text(response))

@@ -1,0 +1,181 @@
+"""A French Plateforme Agréée (PA, ex-PDP): deposit an invoice, follow its lifecycle statuses
+(GOVERNMENTS.md §5: CDAR 200 Déposée … 213 Rejetée, 501 Irrecevable).
+
+No public standard for a PA's API was verified; this client speaks the sandbox platform's
+(services/govsim/fr_pa.py), a shape common to the platforms:
+
+    POST /invoices                          the file; 201 with 200 Déposée, 422 with 501 Irrecevable
+    GET  /invoices/{id}                     the current status
+    GET  /invoices/{id}/statuses            the history (what the receipt is)
+    GET  /invoices?invoiceNumber=&sellerSiren=   deposits of that invoice: to reconcile
+
+Clearway deposits with its own platform account (FR_PA_API_KEY); the company is identified by
+its SIREN inside the invoice. Failures are sorted as for every government.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from clearway.connectors import GovCall
+from clearway.connectors.calls import Failures, call_government
+
+GOV_ENDPOINT = "Plateforme agréée"
+DEPOSITED = 200
+ISSUED = frozenset({201, 202, 203, 204, 205, 206, 207, 208, 209, 211, 212})
+REJECTED = frozenset({213, 501})
+
+
+class PaError(Exception):
+    """Base of what the platform client raises."""
+
+
+class PaTransientError(PaError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PaUnavailableError(PaTransientError):
+    """The platform took nothing (refused connection, 429, 500, 503)."""
+
+
+class PaOutcomeUnknownError(PaTransientError):
+    """The deposit left and its answer was lost: the platform may have it."""
+
+
+class PaAuthError(PaError):
+    """The platform refused Clearway's API key."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PaRefusedError(PaError):
+    """The platform refused the file in its own words (501 Irrecevable)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _refusal_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    status = body.get("status") if isinstance(body, dict) else None
+    if isinstance(status, dict) and status.get("reason"):
+        code = status.get("reasonCode") or status.get("code")
+        return f"{code}: {status['reason']}"
+    return str(body.get("message") or body) if isinstance(body, dict) else str(body)
+
+
+FAILURES = Failures(
+    government="the PA",
+    country="FR",
+    unavailable=PaUnavailableError,
+    outcome_unknown=PaOutcomeUnknownError,
+    auth=PaAuthError,
+    refused=PaRefusedError,
+    refusal_text=_refusal_text,
+)
+
+
+class Deposit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    code: int
+    label: str
+    reason: str | None
+    reason_code: str | None
+
+    def message(self) -> str:
+        """The status in the platform's words: "213 Rejetée — REJ_UNI: Doublon …"."""
+        text = f"{self.code} {self.label}"
+        if self.reason:
+            return f"{text} — {self.reason_code or 'motif'}: {self.reason}"
+        return text
+
+
+def _deposit(body: dict[str, Any]) -> Deposit:
+    status = body.get("status") or {}
+    return Deposit(
+        invoice_id=str(body["invoiceId"]),
+        code=int(status.get("code", 0)),
+        label=str(status.get("label", "")),
+        reason=status.get("reason"),
+        reason_code=status.get("reasonCode"),
+    )
+
+
+class PaClient:
+    def __init__(self, base_url: str, api_key: str, http: httpx.AsyncClient) -> None:
+        self._base = base_url.rstrip("/")
+        self._api_key = api_key
+        self._http = http
+
+    async def _call(
+        self, method: str, path: str, *, endpoint: str, calls: list[GovCall] | None, **request: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._api_key}", **request.pop("headers", {})}
+        return await call_government(
+            self._http,
+            method,
+            f"{self._base}{path}",
+            endpoint=endpoint,
+            failures=FAILURES,
+            calls=calls,
+            headers=headers,
+            **request,
+        )
+
+    async def deposit(
+        self,
+        content: bytes,
+        content_type: str,
+        *,
+        calls: list[GovCall] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Deposit:
+        response = await self._call(
+            "POST",
+            "/invoices",
+            endpoint="POST /invoices",
+            calls=calls,
+            content=content,
+            headers={"Content-Type": content_type, **(headers or {})},
+        )
+        return _deposit(response.json())
+
+    async def invoice(self, invoice_id: str, calls: list[GovCall] | None = None) -> Deposit:
+        response = await self._call(
+            "GET", f"/invoices/{invoice_id}", endpoint="GET /invoices/{id}", calls=calls
+        )
+        return _deposit(response.json())
+
+    async def statuses(self, invoice_id: str, calls: list[GovCall] | None = None) -> bytes:
+        response = await self._call(
+            "GET",
+            f"/invoices/{invoice_id}/statuses",
+            endpoint="GET /invoices/{id}/statuses",
+            calls=calls,
+        )
+        return response.content
+
+    async def search(
+        self, invoice_number: str, seller_siren: str, calls: list[GovCall] | None = None
+    ) -> list[Deposit]:
+        response = await self._call(
+            "GET",
+            "/invoices",
+            endpoint="GET /invoices?invoiceNumber&sellerSiren",
+            calls=calls,
+            params={"invoiceNumber": invoice_number, "sellerSiren": seller_siren},
+        )
+        return [_deposit(found) for found in response.json().get("invoices") or ()]

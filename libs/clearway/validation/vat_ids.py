@@ -1,0 +1,57 @@
+"""VAT identification numbers checked by the scheme of the state that issued them.
+
+A party's number is read by its prefix (RO…, IT…, BE…, PL…, FR…, DE…); a number without a prefix
+by the party's country. Numbers of other states are left to VIES, which Clearway does not call.
+A malformed number is always an error; a well-formed number whose check digit does not match is
+an error for live keys and a warning in the sandbox (DESIGN.md, Findings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from clearway.countries.vat_numbers import VAT_NUMBER_SCHEMES
+from clearway.domain.invoice import InvoiceRequest
+from clearway.validation.common import COUNTRY_ADJECTIVE, parties, vat_country
+from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, every_country
+
+# (malformed, check digit) rule ids per issuing state. RO's predate this module.
+RULE_IDS: dict[str, tuple[str, str]] = {
+    "RO": ("CW-RO-03", "CW-RO-04"),
+    "IT": ("CW-IT-01", "CW-IT-02"),
+    "BE": ("CW-BE-01", "CW-BE-02"),
+    "PL": ("CW-PL-01", "CW-PL-02"),
+    "FR": ("CW-FR-01", "CW-FR-02"),
+    "DE": ("CW-DE-01", "CW-DE-02"),
+}
+
+
+@every_country
+def vat_number_check_digits(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
+    for role, party in parties(invoice):
+        issuer = vat_country(party, invoice)
+        scheme = VAT_NUMBER_SCHEMES.get(issuer)
+        if scheme is None:
+            continue
+        malformed_rule, check_digit_rule = RULE_IDS[issuer]
+        pointer = f"/{role}/vatNumber"
+        adjective = COUNTRY_ADJECTIVE[issuer]
+        if not scheme.is_well_formed(party.vatNumber):
+            yield error(
+                malformed_rule,
+                pointer,
+                f"{party.vatNumber} is not a {adjective} VAT number ({scheme.shape}).",
+                f"Send the {role}'s VAT number as {scheme.shape}, e.g. {scheme.example}.",
+            )
+        elif not scheme.is_valid(party.vatNumber):
+            yield Finding(
+                rule=check_digit_rule,
+                severity=context.check_digit_severity,
+                pointer=pointer,
+                message=f"{party.vatNumber}: the check digit of this {adjective} VAT number does "
+                "not match, so the number has a typo or does not exist.",
+                fix=f"Copy the {role}'s VAT number from its registration certificate or VIES.",
+            )
+
+
+RULES: tuple[RuleSpec, ...] = (vat_number_check_digits,)

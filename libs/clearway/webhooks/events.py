@@ -1,0 +1,130 @@
+"""The events an endpoint can subscribe to, and the JSON body each one is sent as.
+
+Every body has the Standard Webhooks shape `{"id", "type", "timestamp", "data"}`:
+
+    {"id": "evt_…", "type": "invoice.accepted", "timestamp": "2025-01-15T10:00:15.000Z",
+     "livemode": false,
+     "data": {"invoiceId": "inv_…", "externalId": "order-12345", "country": "RO",
+              "status": "accepted", "version": 4, "govId": "4523789012", "errors": [],
+              "timestamp": "2025-01-15T10:00:15.000Z", "metadata": {"orderId": "12345"},
+              "eventMetadata": {"govId": "4523789012", "govMessage": "…"}}}
+
+`id` is the event's id (the same for every endpoint); the `webhook-id` header is per endpoint and
+the receiver's idempotency key. `data.metadata` is the invoice's own metadata (the pairs the
+client sent); `data.eventMetadata` is the event's, exactly as GET /v1/invoices/:id/events shows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from clearway.domain.lifecycle import EventType
+from clearway.messaging.envelope import EventMessage
+
+WILDCARD = "*"
+TEST_EVENT = "webhook.test"
+ENDPOINT_DISABLED_EVENT = "webhook_endpoint.disabled"
+CONNECTION_EVENTS = ("connection.active", "connection.expired")
+# What `enabledEvents` may name; "*" is all of them. Internal steps are never sent.
+SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
+    *(event.value for event in EventType),
+    *CONNECTION_EVENTS,
+    ENDPOINT_DISABLED_EVENT,
+)
+
+
+def subscribes_to(enabled_events: Iterable[str], event_type: str) -> bool:
+    if event_type not in SUBSCRIBABLE_EVENTS:
+        return False
+    enabled = set(enabled_events)
+    return WILDCARD in enabled or event_type in enabled
+
+
+def encode_body(body: Mapping[str, Any]) -> str:
+    """The exact text that is signed and sent (and kept, so every retry sends the same)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def _errors(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each error as an object with at least `message`: validation findings keep their rule,
+    pointer and fix; a government's messages (plain strings) become `{"message": …}`."""
+    found = metadata.get("errors") or []
+    if not isinstance(found, list):
+        return []
+    return [dict(error) if isinstance(error, dict) else {"message": str(error)} for error in found]
+
+
+def invoice_event_body(event: EventMessage, invoice_metadata: Mapping[str, str]) -> dict[str, Any]:
+    metadata = event.metadata or {}
+    return {
+        "id": event.eventId,
+        "type": event.event,
+        "timestamp": event.createdAt,
+        "livemode": event.livemode,
+        "data": {
+            "invoiceId": event.invoiceId,
+            "externalId": event.externalId,
+            "country": event.country,
+            "status": event.status.value,
+            "version": event.version,
+            "govId": metadata.get("govId"),
+            "errors": _errors(metadata),
+            "timestamp": event.createdAt,
+            "metadata": dict(invoice_metadata),
+            "eventMetadata": event.metadata,
+        },
+    }
+
+
+def connection_event_body(
+    *, event_id: str, event_type: str, timestamp: str, connection: Mapping[str, Any]
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": timestamp,
+        "data": {**connection, "timestamp": timestamp},
+    }
+
+
+def webhook_test_body(
+    *, event_id: str, endpoint_id: str, livemode: bool, timestamp: str
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": TEST_EVENT,
+        "timestamp": timestamp,
+        "livemode": livemode,
+        "data": {
+            "endpointId": endpoint_id,
+            "message": "A test event from Clearway: your endpoint receives and verifies webhooks.",
+            "timestamp": timestamp,
+        },
+    }
+
+
+def endpoint_disabled_body(  # noqa: PLR0913 - the fields of one notice
+    *,
+    event_id: str,
+    endpoint_id: str,
+    url: str,
+    livemode: bool,
+    reason: str,
+    failing_since: str | None,
+    timestamp: str,
+) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "type": ENDPOINT_DISABLED_EVENT,
+        "timestamp": timestamp,
+        "livemode": livemode,
+        "data": {
+            "endpointId": endpoint_id,
+            "url": url,
+            "reason": reason,
+            "failingSince": failing_since,
+            "timestamp": timestamp,
+        },
+    }

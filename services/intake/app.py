@@ -1,0 +1,125 @@
+"""intake (the gateway): takes invoices over REST and from the `invoices.intake` topic, checks
+the key and the body, records `invoice.created` (which the outbox relay publishes), and serves
+invoices, their timelines and the account's companies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from clearway.config import Settings
+from clearway.db import create_pool
+from clearway.domain.company import CompanyRequest
+from clearway.domain.invoice import InvoiceRequest
+from clearway.messaging import OutboxRelay, build_broker
+from clearway.observability.health import broker_reachable, database_reachable
+from clearway.observability.http import instrument_http_service
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from services.intake import companies, connections, documents, invoices, webhooks
+from services.intake.auth import RateLimiter
+from services.intake.errors import (
+    ApiError,
+    api_error_handler,
+    request_validation_error_handler,
+)
+from services.intake.kafka_intake import register_intake_topic
+
+DESCRIPTION = """\
+One JSON invoice in, the country's legal XML filed with its government, every step an event.
+
+Authenticate with `Authorization: Bearer sk_test_…` (sandbox: government simulators) or
+`sk_live_…`. Every error is `{"error": {"type", "message", "param", "errors": [...]}}` where
+`param` is a JSON pointer to the first offending field and `errors` lists every one.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    broker = build_broker(settings.kafka_bootstrap, client_id="intake")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url, max_size=20)
+        relay = OutboxRelay(pool, broker)
+        register_intake_topic(broker, pool, relay)
+        await broker.start()
+        relay.start()
+        app.state.pool = pool
+        app.state.relay = relay
+        app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_second)
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await broker.stop()
+            await pool.close()
+
+    app = FastAPI(
+        title="Clearway",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+
+    @app.middleware("http")
+    async def refuse_nul(request: Request, call_next: Any) -> Any:
+        # PostgreSQL text cannot hold NUL: a URL naming one is answered here, once, rather than
+        # reaching a query as a 500. No resource is named with a NUL (404); every query
+        # parameter's pattern excludes it, so there it is a bad parameter (400).
+        if "\x00" in request.url.path:
+            error = ApiError("not_found", "No resource has a NUL character in its path.")
+        elif "%00" in request.url.query:
+            error = ApiError("validation_error", "The query string contains a NUL character.")
+        else:
+            return await call_next(request)
+        return JSONResponse(error.body(), status_code=error.status_code)
+
+    app.include_router(invoices.router)
+    app.include_router(documents.router)
+    app.include_router(companies.router)
+    app.include_router(connections.router)
+    app.include_router(webhooks.router)
+
+    async def ready() -> bool:
+        pool = getattr(app.state, "pool", None)
+        return (
+            pool is not None and await broker_reachable(broker) and await database_reachable(pool)
+        )
+
+    instrument_http_service(app, "intake", ready)
+
+    app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _public_openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, without the 422 answers it adds: this API answers 400 instead."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        # The request bodies are parsed by our models straight from the JSON text (Decimal, no
+        # float step), so FastAPI does not know them: add their schemas to the components.
+        components = schema.setdefault("components", {})
+        for model in (InvoiceRequest, CompanyRequest):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.setdefault("schemas", {}).update(model_schema.pop("$defs", {}))
+            components["schemas"][model.__name__] = model_schema
+        components.setdefault("securitySchemes", {})["apiKey"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "sk_test_… (sandbox) or sk_live_…",
+        }
+        schema["security"] = [{"apiKey": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,80 @@
+"""Who is calling: the API key, and how fast it may call.
+
+The rate limit is a token bucket per key, per intake process (with N replicas behind a balancer
+a key gets up to N times the rate; the limit protects each process, not a global budget).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from clearway.accounts import ApiKeyOwner, owner_of_api_key
+from fastapi import Depends, Header, Request
+
+from services.intake.errors import ApiError
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    def __init__(self, default_per_second: float) -> None:
+        self._default = default_per_second
+        self._buckets: dict[str, _Bucket] = {}
+
+    def take(self, owner: ApiKeyOwner) -> float | None:
+        """Take one token; None when allowed, else the seconds until one is available."""
+        rate = float(owner.rate_limit_per_second or self._default)
+        burst = max(2 * rate, 1.0)
+        now = time.monotonic()
+        bucket = self._buckets.setdefault(owner.key_id, _Bucket(tokens=burst, updated=now))
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return None
+        return (1 - bucket.tokens) / rate
+
+
+async def key_owner_from_pool(pool: asyncpg.Pool[Any], key: str) -> ApiKeyOwner:
+    async with pool.acquire() as conn:
+        owner = await owner_of_api_key(conn, key)
+    if owner is None:
+        raise ApiError("authentication_error", "Invalid API key.")
+    return owner
+
+
+def api_key_from(authorization: str | None) -> str:
+    scheme, _, key = (authorization or "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key.startswith(("sk_test_", "sk_live_")):
+        raise ApiError(
+            "authentication_error",
+            "Missing or malformed API key: send 'Authorization: Bearer sk_test_…'.",
+        )
+    return key
+
+
+async def authenticate(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ApiKeyOwner:
+    owner = await key_owner_from_pool(request.app.state.pool, api_key_from(authorization))
+    wait = request.app.state.rate_limiter.take(owner)
+    if wait is not None:
+        raise ApiError(
+            "rate_limit_error",
+            "Too many requests for this API key; slow down.",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    return owner
+
+
+# A route that takes an Owner answers 401 (or 429) before doing anything else.
+Owner = Annotated[ApiKeyOwner, Depends(authenticate)]

@@ -1,0 +1,82 @@
+"""/v1/companies: the companies an account files for. A deleted company is hidden from the API
+and from supplier matching, but kept for the invoices that name it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clearway.accounts import create_company
+from clearway.accounts.connections import delete_company_connections
+from clearway.domain.company import CompanyRequest
+from clearway.eventstore import Connection
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+
+from services.intake.auth import Owner
+from services.intake.errors import ApiError, validation_error_from
+from services.intake.invoices import ERRORS
+from services.intake.resources import Company, Data, Deleted, company_resource
+
+router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=ERRORS)
+
+
+async def _owned_company(conn: Connection, company_id: str, account_id: str) -> Any:
+    row = await conn.fetchrow(
+        "SELECT * FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+        company_id,
+        account_id,
+    )
+    if row is None:
+        raise ApiError("not_found", f"No company {company_id}.", param="id")
+    return row
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Data[Company],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/CompanyRequest"}}
+            },
+        }
+    },
+)
+async def create(request: Request, owner: Owner) -> dict[str, Any]:
+    try:
+        company = CompanyRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise validation_error_from(exc) from None
+    async with request.app.state.pool.acquire() as conn:
+        company_id = await create_company(conn, owner.account_id, company)
+        row = await _owned_company(conn, company_id, owner.account_id)
+    return {"data": company_resource(row)}
+
+
+@router.get("", response_model=Data[list[Company]])
+async def list_companies(request: Request, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM companies WHERE account_id = $1 AND deleted_at IS NULL "
+            "ORDER BY created_at DESC, id DESC",
+            owner.account_id,
+        )
+    return {"data": [company_resource(row) for row in rows]}
+
+
+@router.get("/{company_id}", response_model=Data[Company])
+async def get(request: Request, company_id: str, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        return {"data": company_resource(await _owned_company(conn, company_id, owner.account_id))}
+
+
+@router.delete("/{company_id}", response_model=Data[Deleted])
+async def delete(request: Request, company_id: str, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await _owned_company(conn, company_id, owner.account_id)
+        await conn.execute("UPDATE companies SET deleted_at = now() WHERE id = $1", company_id)
+        # Its government connections go with it: tokens are deleted, not just hidden.
+        await delete_company_connections(conn, company_id)
+    return {"data": {"id": company_id, "deleted": True}}

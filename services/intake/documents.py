@@ -1,0 +1,52 @@
+"""GET /v1/invoices/:id/document: the legal document Clearway generated and the gates passed
+(UBL/CII/FatturaPA/FA(3) XML, or the Factur-X PDF), exactly as it is submitted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from services.intake.auth import Owner
+from services.intake.errors import ApiError
+from services.intake.resources import ErrorEnvelope
+
+MEDIA_TYPES = {"FACTUR-X": "application/pdf"}
+
+router = APIRouter(
+    prefix="/v1/invoices",
+    tags=["invoices"],
+    responses={code: {"model": ErrorEnvelope} for code in (401, 404, 429)},
+)
+
+
+@router.get(
+    "/{invoice_id}/document",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The generated document; the X-Clearway-Format header names it",
+            "content": {
+                "application/xml": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def get_document(request: Request, invoice_id: str, owner: Owner) -> Response:
+    async with request.app.state.pool.acquire() as conn:
+        row: Any = await conn.fetchrow(
+            "SELECT d.format, d.xml FROM documents d JOIN invoices i ON i.id = d.invoice_id "
+            "WHERE d.invoice_id = $1 AND i.account_id = $2",
+            invoice_id,
+            owner.account_id,
+        )
+    if row is None:
+        # Not yet converted, rejected before conversion, or another account's: all look alike.
+        raise ApiError("not_found", f"No document for invoice {invoice_id} (yet).", param="id")
+    return Response(
+        content=bytes(row["xml"]),
+        media_type=MEDIA_TYPES.get(row["format"], "application/xml"),
+        headers={"X-Clearway-Format": row["format"]},
+    )

@@ -1,0 +1,109 @@
+"""One error envelope for every failure the API reports.
+
+    HTTP status + {"error": {"type", "message", "param", "errors": [{"param", "message", "code"}]}}
+
+`param` is a JSON pointer to the first offending field (null when no single field is at fault);
+`errors` lists every offending field, never only the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+STATUS_OF_TYPE = {
+    "validation_error": 400,
+    "authentication_error": 401,
+    "usage_limit_exceeded": 403,
+    "not_found": 404,
+    "conflict_error": 409,
+    "rate_limit_error": 429,
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        error_type: str,
+        message: str,
+        *,
+        param: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.param = param
+        # A single-field error still lists that field, so clients read one place.
+        self.errors = errors or (
+            [{"param": param, "message": message, "code": error_type}] if param else []
+        )
+        self.headers = headers or {}
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_OF_TYPE[self.error_type]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "type": self.error_type,
+                "message": self.message,
+                "param": self.param,
+                "errors": self.errors,
+            }
+        }
+
+
+def json_pointer(location: tuple[int | str, ...]) -> str:
+    return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in location)
+
+
+def validation_error_from(exc: ValidationError) -> ApiError:
+    errors = [
+        {"param": json_pointer(tuple(e["loc"])), "message": e["msg"], "code": e["type"]}
+        for e in exc.errors(include_url=False)
+    ]
+    if any(e["code"] == "json_invalid" for e in errors):
+        return ApiError("validation_error", "The request body is not valid JSON.", errors=errors)
+    fields = ", ".join(e["param"] for e in errors)
+    return ApiError(
+        "validation_error",
+        f"The request has {len(errors)} invalid field(s): {fields}",
+        param=errors[0]["param"] if errors else None,
+        errors=errors,
+    )
+
+
+def _param_of(location: tuple[int | str, ...]) -> str:
+    """('body', 'lines', 0) → /lines/0 (a JSON pointer); ('query', 'limit') → limit."""
+    if location and location[0] == "body":
+        return json_pointer(location[1:])
+    return ".".join(str(part) for part in location[1:]) or str(location[0])
+
+
+async def request_validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own parameter checks (query, path, headers) answer in the same envelope."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"param": _param_of(tuple(e["loc"])), "message": e["msg"], "code": e["type"]}
+        for e in exc.errors()
+    ]
+    error = ApiError(
+        "validation_error",
+        f"The request has {len(errors)} invalid parameter(s): "
+        + ", ".join(str(e["param"]) for e in errors),
+        param=errors[0]["param"] if errors else None,
+        errors=errors,
+    )
+    return JSONResponse(error.body(), status_code=error.status_code)
+
+
+async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)

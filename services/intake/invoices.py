@@ -1,0 +1,454 @@
+"""The invoice endpoints, and `accept_invoice`: the one way an invoice enters Clearway, used by
+REST and by the `invoices.intake` topic alike (same checks, same idempotency, same quota)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any
+
+import asyncpg
+from clearway.accounts import AmbiguousCompanyError, ApiKeyOwner, active_connection, match_company
+from clearway.domain.ids import new_id, utcnow
+from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
+from clearway.domain.lifecycle import Status
+from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
+from clearway.eventstore import Connection, InvoiceRef, read_stream, start_stream
+from clearway.validation import Severity, validate_invoice
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from services.intake.auth import Owner
+from services.intake.errors import ApiError, validation_error_from
+from services.intake.examples import SEED_INVOICE_REQUEST
+from services.intake.resources import (
+    Data,
+    ErrorEnvelope,
+    Event,
+    Invoice,
+    Page,
+    ValidationFinding,
+    ValidationResult,
+    company_resource,
+    connection_resource,
+    invoice_resource,
+)
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # attachments included (each at most 2 MiB decoded)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 429)
+}
+REQUEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/InvoiceRequest"},
+                "example": SEED_INVOICE_REQUEST,
+            }
+        },
+    }
+}
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERRORS)
+
+
+class AcceptedInvoice(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    row: Any
+    replayed: bool
+
+
+def parse_invoice(raw: bytes) -> InvoiceRequest:
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError("validation_error", f"The body exceeds {MAX_BODY_BYTES} bytes.")
+    try:
+        # Parsed straight from the JSON text, so amounts become Decimal without a float step.
+        return InvoiceRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise validation_error_from(exc) from None
+
+
+async def _replay_idempotent(
+    conn: Connection, owner: ApiKeyOwner, key: str, request_hash: str
+) -> AcceptedInvoice | None:
+    """The first answer for this key and body; 409 for another body; None when the key is new."""
+    # Serialise requests with the same key, so two concurrent retries create one invoice.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))", owner.account_id, key
+    )
+    previous = await conn.fetchrow(
+        "SELECT request_hash, invoice_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+        owner.account_id,
+        key,
+    )
+    if previous is None:
+        return None
+    if previous["request_hash"] != request_hash:
+        raise ApiError(
+            "conflict_error",
+            "This idempotency key was used with a different request body.",
+            param="X-Idempotency-Key",
+        )
+    row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
+    return AcceptedInvoice(row=row, replayed=True)
+
+
+async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
+    limit = owner.monthly_invoice_limit
+    if limit is None:
+        return
+    # One writer at a time per limited account, so concurrent requests cannot overshoot.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", owner.account_id)
+    month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = await conn.fetchval(
+        "SELECT count(*) FROM invoices WHERE account_id = $1 AND created_at >= $2",
+        owner.account_id,
+        month_start,
+    )
+    if used >= limit:
+        raise ApiError(
+            "usage_limit_exceeded",
+            f"This account's monthly limit of {limit} invoices is reached; "
+            "it resets on the first day of next month.",
+        )
+
+
+async def _company_for(conn: Connection, owner: ApiKeyOwner, invoice: InvoiceRequest) -> str | None:
+    if invoice.companyId is None:
+        try:
+            return await match_company(
+                conn, owner.account_id, invoice.country, invoice.supplier.vatNumber
+            )
+        except AmbiguousCompanyError as exc:
+            raise ApiError(
+                "validation_error",
+                f"{exc}; say which one with companyId.",
+                param="/companyId",
+            ) from None
+    if not await conn.fetchval(
+        "SELECT 1 FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
+        invoice.companyId,
+        owner.account_id,
+    ):
+        raise ApiError("not_found", f"No company {invoice.companyId}.", param="/companyId")
+    return invoice.companyId
+
+
+def sandbox_scenario_of(owner: ApiKeyOwner, value: str | None) -> SandboxScenario | None:
+    """The X-Clearway-Sandbox-Scenario asked for; 400 for an unknown one, and for a live key:
+    a live invoice goes to the real government, which no header can make misbehave."""
+    try:
+        scenario = parse_scenario(value)
+    except ValueError as exc:
+        raise ApiError("validation_error", str(exc), param=SANDBOX_SCENARIO_HEADER) from None
+    if scenario is not None and owner.livemode:
+        raise ApiError(
+            "validation_error",
+            "Sandbox scenarios are for sk_test_ keys only: live invoices go to the real "
+            "government.",
+            param=SANDBOX_SCENARIO_HEADER,
+        )
+    return scenario
+
+
+async def accept_invoice(
+    pool: asyncpg.Pool[Any],
+    owner: ApiKeyOwner,
+    raw: bytes,
+    idempotency_key: str | None,
+    *,
+    sandbox_scenario: str | None = None,
+) -> AcceptedInvoice:
+    """Check and record a new invoice (`invoice.created`); raises ApiError, writing nothing."""
+    scenario = sandbox_scenario_of(owner, sandbox_scenario)
+    invoice = parse_invoice(raw)
+    request_hash = hashlib.sha256(raw).hexdigest()
+    async with pool.acquire() as conn, conn.transaction():
+        if idempotency_key is not None:
+            replay = await _replay_idempotent(conn, owner, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        await _enforce_monthly_quota(conn, owner)
+        totals = compute_totals(list(invoice.lines))
+        ref = InvoiceRef(
+            invoice_id=new_id("inv"),
+            account_id=owner.account_id,
+            country=invoice.country,
+            livemode=owner.livemode,
+            external_id=invoice.externalId,
+        )
+        await start_stream(
+            conn,
+            ref,
+            {
+                "company_id": await _company_for(conn, owner, invoice),
+                "supplier_vat": invoice.supplier.vatNumber,
+                "customer_vat": invoice.customer.vatNumber,
+                "net_amount": totals.net_amount,
+                "vat_amount": totals.vat_amount,
+                "gross_amount": totals.gross_amount,
+                "currency": invoice.currency,
+                "invoice_type": invoice.invoiceType.value,
+                "metadata": invoice.metadata,
+                "request": invoice.model_dump(mode="json"),
+                "sandbox_scenario": scenario.value if scenario else None,
+            },
+        )
+        if idempotency_key is not None:
+            await conn.execute(
+                "INSERT INTO idempotency_keys (account_id, key, request_hash, invoice_id) "
+                "VALUES ($1, $2, $3, $4)",
+                owner.account_id,
+                idempotency_key,
+                request_hash,
+                ref.invoice_id,
+            )
+        row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", ref.invoice_id)
+    return AcceptedInvoice(row=row, replayed=False)
+
+
+def _scenario_values_only(schema: dict[str, Any]) -> None:
+    # An absent header is no header: the document lists the values, not a `null` alternative
+    # (which a client would send as the text "null").
+    schema.pop("anyOf", None)
+    schema.update({"type": "string", "enum": [s.value for s in SandboxScenario]})
+
+
+@router.post("", status_code=201, response_model=Data[Invoice], openapi_extra=REQUEST_BODY)
+async def create_invoice(
+    request: Request,
+    owner: Owner,
+    x_idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
+    x_clearway_sandbox_scenario: Annotated[
+        SandboxScenario | None,
+        Header(
+            description="sk_test_ keys only: make the government simulator misbehave",
+            json_schema_extra=_scenario_values_only,
+        ),
+    ] = None,
+) -> JSONResponse:
+    accepted = await accept_invoice(
+        request.app.state.pool,
+        owner,
+        await request.body(),
+        x_idempotency_key,
+        sandbox_scenario=x_clearway_sandbox_scenario,
+    )
+    if not accepted.replayed:
+        request.app.state.relay.wake()
+    body = {"data": invoice_resource(accepted.row).model_dump(mode="json", exclude_none=False)}
+    headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
+@router.post("/validate", response_model=ValidationResult, openapi_extra=REQUEST_BODY)
+async def validate_invoice_now(request: Request, owner: Owner) -> ValidationResult:
+    """The full rule set, synchronously, without creating anything (the validator's engine)."""
+    try:
+        invoice = parse_invoice(await request.body())
+    except ApiError as exc:
+        details = [
+            ValidationFinding(
+                rule="schema",
+                severity=Severity.ERROR,
+                pointer=item["param"] or "/",
+                message=item["message"],
+                fix="Correct the field to match the request schema.",
+            )
+            for item in (exc.errors or [{"param": None, "message": exc.message}])
+        ]
+        return ValidationResult(
+            valid=False,
+            errors=[f"{d.pointer}: {d.message}" for d in details],
+            details=details,
+        )
+    report = validate_invoice(invoice, livemode=owner.livemode)
+    return ValidationResult(
+        valid=not report.errors,
+        errors=[f"{f.rule}: {f.message}" for f in report.errors],
+        details=[ValidationFinding.model_validate(f.model_dump()) for f in report.findings],
+    )
+
+
+def _encode_cursor(row: Any) -> str:
+    position = {"c": row["created_at"].isoformat(), "i": row["id"]}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded))
+        return dt.datetime.fromisoformat(position["c"]), str(position["i"])
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(
+            "validation_error", "This cursor is not one we gave out.", param="cursor"
+        ) from None
+
+
+def _metadata_filter(request: Request) -> dict[str, str]:
+    wanted: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name.startswith("metadata[") and name.endswith("]") and len(name) > len("metadata[]"):
+            wanted[name[len("metadata[") : -1]] = value
+    return wanted
+
+
+# The pattern is the whole contract, so a generated value outside it is not "valid data".
+_EXPANDABLE = r" *(company|connection) *"
+Expand = Annotated[
+    str | None,
+    Query(
+        description="Comma-separated: company, connection",
+        max_length=100,
+        pattern=rf"^({_EXPANDABLE}(,{_EXPANDABLE})*)?$",
+    ),
+]
+
+
+async def _expanded(conn: Connection, invoice_row: Any, expand: str | None) -> Invoice:
+    invoice = invoice_resource(invoice_row)
+    # Expand's pattern admits only known names: anything else was refused before this point.
+    wanted = {part.strip() for part in (expand or "").split(",") if part.strip()}
+    if not wanted or invoice.companyId is None:
+        return invoice
+    updates: dict[str, Any] = {}
+    if "company" in wanted:
+        row = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", invoice.companyId)
+        updates["company"] = company_resource(row) if row else None
+    if "connection" in wanted:
+        connection = await active_connection(
+            conn, invoice.companyId, invoice.country, livemode=invoice_row["livemode"]
+        )
+        if connection is not None:
+            row = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection.id)
+            updates["connection"] = connection_resource(row)
+    return invoice.model_copy(update=updates)
+
+
+@router.get("", response_model=Page[Invoice])
+async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query parameter
+    request: Request,
+    owner: Owner,
+    country: Annotated[str | None, Query(pattern=r"^[A-Za-z]{2}$")] = None,
+    status: Status | None = None,
+    companyId: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,  # noqa: N803
+    search: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
+    dateFrom: dt.datetime | None = None,  # noqa: N803
+    dateTo: dt.datetime | None = None,  # noqa: N803
+    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    expand: Expand = None,
+) -> dict[str, Any]:
+    """Newest first. Keyset pagination on (createdAt, id): a page never repeats or skips an
+    invoice that existed when the first page was read, however many are created meanwhile."""
+    conditions = ["account_id = $1"]
+    args: list[Any] = [owner.account_id]
+
+    def where(sql: str, value: Any) -> None:
+        args.append(value)
+        conditions.append(sql.replace("?", f"${len(args)}"))
+
+    if country:
+        where("country = ?", country.upper())
+    if status:
+        where("status = ?", status.value)
+    if companyId:
+        where("company_id = ?", companyId)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where("(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)", pattern)
+    if dateFrom:
+        where("created_at >= ?", dateFrom)
+    if dateTo:
+        where("created_at <= ?", dateTo)
+    metadata = _metadata_filter(request)
+    if metadata:
+        where("metadata @> ?", metadata)
+    if cursor:
+        created_at, invoice_id = _decode_cursor(cursor)
+        args.extend([created_at, invoice_id])
+        conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit + 1)
+    query = (
+        f"SELECT * FROM invoices WHERE {' AND '.join(conditions)} "  # noqa: S608 - fixed fragments
+        f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
+    )
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(query, *args)
+        page = rows[:limit]
+        data = [await _expanded(conn, row, expand) for row in page]
+    has_more = len(rows) > limit
+    return {
+        "data": data,
+        "hasMore": has_more,
+        "nextCursor": _encode_cursor(page[-1]) if has_more else None,
+    }
+
+
+async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) -> Any:
+    row = await conn.fetchrow(
+        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2", invoice_id, owner.account_id
+    )
+    if row is None:
+        # Another account's invoice answers exactly like a missing one.
+        raise ApiError("not_found", f"No invoice {invoice_id}.", param="id")
+    return row
+
+
+@router.get("/{invoice_id}", response_model=Data[Invoice])
+async def get_invoice(
+    request: Request, invoice_id: str, owner: Owner, expand: Expand = None
+) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        row = await _owned_invoice(conn, invoice_id, owner)
+        return {"data": await _expanded(conn, row, expand)}
+
+
+@router.get("/{invoice_id}/events", response_model=Data[list[Event]])
+async def get_invoice_events(request: Request, invoice_id: str, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        await _owned_invoice(conn, invoice_id, owner)
+        events = await read_stream(conn, invoice_id)
+    return {"data": [event.public() for event in events]}
+
+
+RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The government's receipt (ANAF: a ZIP with the invoice and its seal)",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get("/{invoice_id}/receipt", response_class=Response, responses=RECEIPT_RESPONSES)
+async def get_invoice_receipt(request: Request, invoice_id: str, owner: Owner) -> Response:
+    """The government's proof of acceptance, as it gave it; 404 until the invoice is accepted."""
+    async with request.app.state.pool.acquire() as conn:
+        row = await _owned_invoice(conn, invoice_id, owner)
+        receipt = (
+            await conn.fetchrow(
+                "SELECT content, content_type, file_name FROM gov_receipts WHERE invoice_id = $1",
+                invoice_id,
+            )
+            if row["status"] == Status.ACCEPTED.value
+            else None
+        )
+    if receipt is None:
+        raise ApiError(
+            "not_found",
+            f"Invoice {invoice_id} has no receipt: it is {row['status']}, and the government's "
+            "receipt exists once it is accepted.",
+            param="id",
+        )
+    file_name = receipt["file_name"] or f"{invoice_id}-receipt"
+    return Response(
+        bytes(receipt["content"]),
+        media_type=receipt["content_type"],
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )

@@ -1,0 +1,477 @@
+"""/v1/webhook-endpoints: where an account wants its events sent, their signing secrets, and
+every delivery and attempt made to them (the webhook-dispatcher service does the sending).
+
+An endpoint belongs to the mode of the key that created it: it receives that mode's events, and
+only keys of that mode see it (a test key can never redirect live events). A secret is shown
+in the answer that creates it and never again; it is kept sealed (clearway.security), not
+hashed, because the dispatcher signs with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Annotated, Any, Literal
+
+from clearway.accounts import ApiKeyOwner
+from clearway.accounts.connections import default_keyring
+from clearway.domain.ids import iso_millis, new_id, utcnow
+from clearway.domain.invoice import NO_NUL
+from clearway.eventstore import Connection
+from clearway.webhooks.addresses import URL_MAX_LENGTH, URL_PATTERN, url_problem
+from clearway.webhooks.events import TEST_EVENT, encode_body, webhook_test_body
+from clearway.webhooks.settings import ROTATION_OVERLAP, WebhookSettings
+from clearway.webhooks.store import (
+    NewDelivery,
+    add_secret,
+    enqueue_deliveries,
+    rotate_secret,
+    wake_dispatchers,
+)
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.intake.auth import Owner
+from services.intake.errors import ApiError
+from services.intake.invoices import ERRORS
+from services.intake.resources import Data, Deleted, Page
+
+MAX_ENDPOINTS_PER_ACCOUNT = 16
+MAX_OVERLAP_SECONDS = 7 * 24 * 3600
+
+router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"], responses=ERRORS)
+
+# --- what the API takes ---------------------------------------------------------------------
+
+EndpointUrl = Annotated[
+    str,
+    StringConstraints(max_length=URL_MAX_LENGTH, pattern=URL_PATTERN),
+    Field(examples=["https://example.com/webhooks/clearway"]),
+]
+# "*" or one of clearway.webhooks.events.SUBSCRIBABLE_EVENTS (a test keeps the two in step).
+EnabledEvent = Literal[
+    "*",
+    "invoice.created",
+    "invoice.validated",
+    "invoice.submitted",
+    "invoice.accepted",
+    "invoice.rejected",
+    "invoice.error",
+    "connection.active",
+    "connection.expired",
+    "webhook_endpoint.disabled",
+]
+EnabledEvents = Annotated[
+    list[EnabledEvent],
+    Field(min_length=1, max_length=20, examples=[["invoice.accepted", "invoice.rejected"]]),
+]
+Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndpointCreate(_In):
+    url: EndpointUrl
+    enabledEvents: EnabledEvents  # noqa: N815 - public wire names
+    description: Description | None = None
+
+
+class EndpointUpdate(_In):
+    """Only the fields sent change; `description: null` clears it."""
+
+    url: EndpointUrl | None = None
+    enabledEvents: EnabledEvents | None = None  # noqa: N815
+    description: Description | None = None
+    disabled: bool | None = None
+
+
+class SecretRotation(_In):
+    overlapSeconds: int = Field(  # noqa: N815
+        default=int(ROTATION_OVERLAP.total_seconds()),
+        ge=0,
+        le=MAX_OVERLAP_SECONDS,
+        description="How long the previous secret keeps signing beside the new one",
+    )
+
+
+# --- what it answers ------------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookEndpoint(_Out):
+    id: str = Field(examples=["we_a1b2c3d4e5f6a1b2c3d4e5f6"])
+    url: str
+    description: str | None
+    enabledEvents: list[str]  # noqa: N815
+    livemode: bool
+    status: Literal["enabled", "disabled"]
+    disabledReason: str | None  # noqa: N815
+    failingSince: str | None  # noqa: N815 - first failure since the last success
+    createdAt: str  # noqa: N815
+    updatedAt: str  # noqa: N815
+
+
+class WebhookEndpointWithSecret(WebhookEndpoint):
+    secret: str = Field(
+        description="Shown in this answer only", examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    )
+
+
+class RotatedEndpoint(WebhookEndpointWithSecret):
+    previousSecretExpiresAt: str | None = Field(  # noqa: N815
+        description="Until when the previous secret signs beside the new one"
+    )
+
+
+class DeliveryAttempt(_Out):
+    attemptedAt: str  # noqa: N815
+    httpStatus: int | None  # noqa: N815 - None: no answer (timeout, refused, unreachable)
+    durationMs: int  # noqa: N815
+    error: str | None
+    responseBody: str | None  # noqa: N815 - the first KiB of the answer
+    nextRetryAt: str | None  # noqa: N815
+
+
+class WebhookDelivery(_Out):
+    id: str = Field(examples=["whd_a1b2c3d4e5f6a1b2c3d4e5f6"])
+    webhookId: str  # noqa: N815 - the webhook-id header: the same on every attempt
+    eventId: str  # noqa: N815
+    eventType: str  # noqa: N815
+    invoiceId: str | None  # noqa: N815
+    status: Literal["pending", "delivered", "dead"]
+    attemptCount: int  # noqa: N815
+    nextAttemptAt: str | None  # noqa: N815
+    createdAt: str  # noqa: N815
+    deliveredAt: str | None  # noqa: N815
+    attempts: list[DeliveryAttempt]
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return iso_millis(moment) if moment is not None else None
+
+
+def endpoint_resource(row: Any) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=row["id"],
+        url=row["url"],
+        description=row["description"],
+        enabledEvents=list(row["enabled_events"]),
+        livemode=row["livemode"],
+        status="disabled" if row["disabled_at"] else "enabled",
+        disabledReason=row["disabled_reason"],
+        failingSince=_iso(row["failing_since"]),
+        createdAt=iso_millis(row["created_at"]),
+        updatedAt=iso_millis(row["updated_at"]),
+    )
+
+
+def delivery_resource(row: Any, attempts: list[Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row["id"],
+        webhookId=row["webhook_id"],
+        eventId=row["event_id"],
+        eventType=row["event_type"],
+        invoiceId=row["stream_id"],
+        status=row["state"],
+        attemptCount=row["attempts"],
+        nextAttemptAt=_iso(row["next_attempt_at"]) if row["state"] == "pending" else None,
+        createdAt=iso_millis(row["created_at"]),
+        deliveredAt=_iso(row["delivered_at"]),
+        attempts=[
+            DeliveryAttempt(
+                attemptedAt=iso_millis(a["attempted_at"]),
+                httpStatus=a["http_status"],
+                durationMs=a["duration_ms"],
+                error=a["error"],
+                responseBody=a["response_body"],
+                nextRetryAt=_iso(a["next_retry_at"]),
+            )
+            for a in attempts
+        ],
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+@functools.cache
+def _settings() -> WebhookSettings:
+    return WebhookSettings.from_env()
+
+
+def _check_url(url: str, *, livemode: bool) -> None:
+    problem = url_problem(url, livemode=livemode, policy=_settings().address_policy)
+    if problem is not None:
+        raise ApiError("validation_error", problem, param="/url")
+
+
+async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner) -> Any:
+    row = await conn.fetchrow(
+        "SELECT * FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3",
+        endpoint_id,
+        owner.account_id,
+        owner.livemode,
+    )
+    if row is None:
+        # Another account's (or the other mode's) endpoint answers exactly like a missing one.
+        raise ApiError("not_found", f"No webhook endpoint {endpoint_id}.", param="id")
+    return row
+
+
+async def _delivery_page(conn: Connection, rows: list[Any]) -> list[WebhookDelivery]:
+    attempts = await conn.fetch(
+        "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::text[]) "
+        "ORDER BY attempted_at, id",
+        [row["id"] for row in rows],
+    )
+    by_delivery: dict[str, list[Any]] = {}
+    for attempt in attempts:
+        by_delivery.setdefault(attempt["delivery_id"], []).append(attempt)
+    return [delivery_resource(row, by_delivery.get(row["id"], [])) for row in rows]
+
+
+def _not_while_disabled(endpoint: Any) -> None:
+    if endpoint["disabled_at"] is not None:
+        raise ApiError(
+            "conflict_error",
+            "The endpoint is disabled: enable it first (PATCH with disabled: false).",
+            param="id",
+        )
+
+
+# --- the endpoints ----------------------------------------------------------------------------
+
+
+@router.post("", status_code=201, response_model=Data[WebhookEndpointWithSecret])
+async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[str, Any]:
+    """Register an endpoint; the answer holds its signing secret, shown this once."""
+    _check_url(body.url, livemode=owner.livemode)
+    endpoint_id = new_id("we")
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        # One creation at a time per account, so the limit holds under concurrent requests.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", owner.account_id)
+        count = await conn.fetchval(
+            "SELECT count(*) FROM webhook_endpoints WHERE account_id = $1", owner.account_id
+        )
+        if count >= MAX_ENDPOINTS_PER_ACCOUNT:
+            raise ApiError(
+                "usage_limit_exceeded",
+                f"An account has at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints.",
+            )
+        await conn.execute(
+            "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, "
+            "enabled_events) VALUES ($1, $2, $3, $4, $5, $6)",
+            endpoint_id,
+            owner.account_id,
+            owner.livemode,
+            body.url,
+            body.description,
+            sorted(set(body.enabledEvents)),
+        )
+        secret = await add_secret(conn, default_keyring(), endpoint_id)
+        row = await _owned_endpoint(conn, endpoint_id, owner)
+    endpoint = endpoint_resource(row)
+    return {"data": WebhookEndpointWithSecret(**endpoint.model_dump(), secret=secret)}
+
+
+@router.get("", response_model=Data[list[WebhookEndpoint]])
+async def list_endpoints(request: Request, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 "
+            "ORDER BY created_at DESC, id DESC",
+            owner.account_id,
+            owner.livemode,
+        )
+    return {"data": [endpoint_resource(row) for row in rows]}
+
+
+@router.get("/{endpoint_id}", response_model=Data[WebhookEndpoint])
+async def get(request: Request, endpoint_id: str, owner: Owner) -> dict[str, Any]:
+    async with request.app.state.pool.acquire() as conn:
+        return {"data": endpoint_resource(await _owned_endpoint(conn, endpoint_id, owner))}
+
+
+@router.patch("/{endpoint_id}", response_model=Data[WebhookEndpoint])
+async def update(
+    request: Request, endpoint_id: str, body: EndpointUpdate, owner: Owner
+) -> dict[str, Any]:
+    """Change the URL, the events, the description, or disable/enable it. Enabling it again
+    sends its pending deliveries at once."""
+    if body.url is not None:
+        _check_url(body.url, livemode=owner.livemode)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await _owned_endpoint(conn, endpoint_id, owner)
+        changes: dict[str, Any] = {}
+        if body.url is not None:
+            changes["url"] = body.url
+        if body.enabledEvents is not None:
+            changes["enabled_events"] = sorted(set(body.enabledEvents))
+        if "description" in body.model_fields_set:
+            changes["description"] = body.description
+        if body.disabled is True and row["disabled_at"] is None:
+            changes.update(disabled_at=utcnow(), disabled_reason="Disabled through the API.")
+        if body.disabled is False and row["disabled_at"] is not None:
+            changes.update(disabled_at=None, disabled_reason=None, failing_since=None)
+            await conn.execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = now() "
+                "WHERE endpoint_id = $1 AND state = 'pending' AND next_attempt_at > now()",
+                endpoint_id,
+            )
+            await wake_dispatchers(conn)
+        if changes:
+            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
+            row = await conn.fetchrow(
+                f"UPDATE webhook_endpoints SET {assignments}, updated_at = now() "  # noqa: S608 - our names
+                "WHERE id = $1 RETURNING *",
+                endpoint_id,
+                *changes.values(),
+            )
+    return {"data": endpoint_resource(row)}
+
+
+@router.delete("/{endpoint_id}", response_model=Data[Deleted])
+async def delete(request: Request, endpoint_id: str, owner: Owner) -> dict[str, Any]:
+    """Deletes the endpoint, its secrets and its deliveries (pending ones are not sent)."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        await _owned_endpoint(conn, endpoint_id, owner)
+        await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1", endpoint_id)
+    return {"data": {"id": endpoint_id, "deleted": True}}
+
+
+@router.post("/{endpoint_id}/rotate-secret", response_model=Data[RotatedEndpoint])
+async def rotate(
+    request: Request, endpoint_id: str, owner: Owner, body: SecretRotation | None = None
+) -> dict[str, Any]:
+    """A new signing secret, shown this once. The previous one keeps signing beside it for
+    `overlapSeconds` (24 h unless said), so receivers can switch without losing a message."""
+    overlap = dt.timedelta(seconds=(body or SecretRotation()).overlapSeconds)
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await _owned_endpoint(conn, endpoint_id, owner)
+        secret, previous_expires_at = await rotate_secret(
+            conn, default_keyring(), endpoint_id, overlap
+        )
+    endpoint = endpoint_resource(row)
+    return {
+        "data": RotatedEndpoint(
+            **endpoint.model_dump(),
+            secret=secret,
+            previousSecretExpiresAt=_iso(previous_expires_at),
+        )
+    }
+
+
+@router.get("/{endpoint_id}/deliveries", response_model=Page[WebhookDelivery])
+async def list_deliveries(  # noqa: PLR0913, PLR0917 - each filter is a query parameter
+    request: Request,
+    endpoint_id: str,
+    owner: Owner,
+    status: Literal["pending", "delivered", "dead"] | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    """Newest first, each with every attempt made (time, HTTP status, duration, error, next
+    retry). `cursor` is the `nextCursor` of the previous page."""
+    conditions = ["endpoint_id = $1"]
+    args: list[Any] = [endpoint_id]
+    async with request.app.state.pool.acquire() as conn:
+        await _owned_endpoint(conn, endpoint_id, owner)
+        if status is not None:
+            args.append(status)
+            conditions.append(f"state = ${len(args)}")
+        if cursor is not None:
+            position = await conn.fetchrow(
+                "SELECT created_at, id FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2",
+                cursor,
+                endpoint_id,
+            )
+            if position is None:
+                raise ApiError(
+                    "validation_error", "This cursor is not one we gave out.", param="cursor"
+                )
+            args.extend([position["created_at"], position["id"]])
+            conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+        args.append(limit + 1)
+        rows = await conn.fetch(
+            f"SELECT * FROM webhook_deliveries WHERE {' AND '.join(conditions)} "  # noqa: S608
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        page = rows[:limit]
+        data = await _delivery_page(conn, page)
+    has_more = len(rows) > limit
+    return {"data": data, "hasMore": has_more, "nextCursor": page[-1]["id"] if has_more else None}
+
+
+@router.post(
+    "/{endpoint_id}/deliveries/{delivery_id}/retry",
+    status_code=202,
+    response_model=Data[WebhookDelivery],
+)
+async def retry_delivery(
+    request: Request, endpoint_id: str, delivery_id: str, owner: Owner
+) -> dict[str, Any]:
+    """Send it again now, with the same webhook-id and body. A delivered or dead-lettered one
+    gets one attempt; a pending one simply goes now and keeps its retry schedule."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        _not_while_disabled(await _owned_endpoint(conn, endpoint_id, owner))
+        row = await conn.fetchrow(
+            "UPDATE webhook_deliveries SET next_attempt_at = now(), "
+            "replay = (state <> 'pending'), state = 'pending' "
+            "WHERE id = $1 AND endpoint_id = $2 "
+            "AND (lease_expires_at IS NULL OR lease_expires_at <= now()) RETURNING *",
+            delivery_id,
+            endpoint_id,
+        )
+        if row is None:
+            exists = await conn.fetchval(
+                "SELECT 1 FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2",
+                delivery_id,
+                endpoint_id,
+            )
+            if exists:
+                raise ApiError(
+                    "conflict_error", "An attempt is in flight right now.", param="deliveryId"
+                )
+            raise ApiError("not_found", f"No delivery {delivery_id}.", param="deliveryId")
+        await wake_dispatchers(conn)
+        [delivery] = await _delivery_page(conn, [row])
+    return {"data": delivery}
+
+
+@router.post("/{endpoint_id}/test", status_code=202, response_model=Data[WebhookDelivery])
+async def send_test_event(request: Request, endpoint_id: str, owner: Owner) -> dict[str, Any]:
+    """Send a `webhook.test` event to this endpoint (whatever events it subscribed to)."""
+    event_id = new_id("evt")
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        endpoint = await _owned_endpoint(conn, endpoint_id, owner)
+        _not_while_disabled(endpoint)
+        body = webhook_test_body(
+            event_id=event_id,
+            endpoint_id=endpoint_id,
+            livemode=endpoint["livemode"],
+            timestamp=iso_millis(utcnow()),
+        )
+        await enqueue_deliveries(
+            conn,
+            [
+                NewDelivery(
+                    endpoint_id=endpoint_id,
+                    event_id=event_id,
+                    event_type=TEST_EVENT,
+                    body=encode_body(body),
+                )
+            ],
+        )
+        row = await conn.fetchrow(
+            "SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2",
+            endpoint_id,
+            event_id,
+        )
+        [delivery] = await _delivery_page(conn, [row])
+    return {"data": delivery}

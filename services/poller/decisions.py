@@ -1,0 +1,61 @@
+"""What following a submitted invoice can come to: still pending, accepted or rejected."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from clearway.config import LiveNotConfiguredError
+from clearway.connectors import GovCall
+from clearway.domain.ids import utcnow
+from clearway.eventstore import Connection
+
+log = logging.getLogger(__name__)
+# A live invoice whose government lost its live configuration: asked about again this often,
+# until the operator restores it or the deadline puts the invoice in `error`.
+NOT_CONFIGURED_RETRY = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """No decision yet; ask again at `at` (None: at the country's cadence)."""
+
+    reason: str
+    at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    gov_id: str
+    gov_message: str
+    receipt: bytes  # the government's proof (ANAF: the ZIP with the invoice and its seal)
+    content_type: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    gov_id: str | None
+    messages: tuple[str, ...]  # the government's own words, one per error
+    report: bytes | None  # the error report as downloaded, when there is one
+
+
+Outcome = Pending | Accepted | Rejected
+
+
+class Follower(Protocol):
+    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome: ...
+
+
+class NotConfiguredFollower:
+    """Stands for a live follower this deployment has no configuration for: nothing is asked
+    of any government (never the sandbox); the invoice waits, saying why."""
+
+    def __init__(self, error: LiveNotConfiguredError) -> None:
+        self._error = error
+
+    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - nothing to ask
+        log.error("cannot follow live invoice %s: %s", poll["invoice_id"], self._error)
+        return Pending(str(self._error), at=utcnow() + NOT_CONFIGURED_RETRY)

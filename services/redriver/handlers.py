@@ -1,0 +1,132 @@
+"""redriver: the store, not the broker, is the source of truth. It consumes nothing; every few
+seconds it looks in PostgreSQL for invoices that have not moved for a while in a non-final
+status and sends the message of their last event again to the stage that must see it (a lost
+message, a broker that lost its log). Every consumer is idempotent, so a message sent again to
+a stage that already handled it changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+from typing import Any
+
+from clearway.domain.ids import iso_millis
+from clearway.domain.lifecycle import Status
+from clearway.eventstore import InvoiceRef, OutboxMessage, StoredEvent, enqueue, event_message
+from clearway.observability.lag import track_dlq_depth
+from clearway.redrive import next_redrive_after, redrive_topic
+from clearway.runtime import ServiceContext
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+# An invoice untouched for this long in created/validated/submitted is sent on again.
+STALLED_AFTER = dt.timedelta(seconds=float(os.environ.get("REDRIVE_STALLED_AFTER", "60")))
+SCAN_EVERY_SECONDS = min(STALLED_AFTER.total_seconds() / 2, 5.0)
+
+
+def register_handlers(_: ServiceContext) -> None:
+    """The redriver has no topic of its own: its work is the loop below."""
+
+
+async def watch_stalled_invoices(context: ServiceContext) -> None:
+    """The service's loops: re-drive stalled invoices, and report what the DLQs hold."""
+    await asyncio.gather(
+        redrive_stalled_invoices(context), track_dlq_depth(context.settings.kafka_bootstrap)
+    )
+
+
+async def redrive_stalled_invoices(context: ServiceContext) -> None:
+    while True:
+        try:
+            sent = await redrive_once(context)
+            if sent:
+                log.warning("sent %d stalled invoice(s) on again", sent)
+                context.relay.wake()
+        except Exception:
+            log.exception("redrive scan failed; retrying")
+        await asyncio.sleep(SCAN_EVERY_SECONDS)
+
+
+async def redrive_once(context: ServiceContext) -> int:
+    async with context.pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "SELECT i.id, i.account_id, i.country, i.livemode, i.external_id, i.status, "
+            "i.version, e.id AS event_id, e.type, e.metadata, e.causation_id, e.trace_id, "
+            "e.span_id, e.created_at, r.attempts, "
+            "EXISTS (SELECT 1 FROM documents d WHERE d.invoice_id = i.id) AS has_document, "
+            "EXISTS (SELECT 1 FROM status_polls p WHERE p.invoice_id = i.id) AS has_status_poll "
+            "FROM invoices i "
+            "JOIN events e ON e.stream_id = i.id AND e.version = i.version "
+            "LEFT JOIN redrives r ON r.invoice_id = i.id AND r.version = i.version "
+            "WHERE i.status IN ('created', 'validated', 'submitted') "
+            "AND i.updated_at < now() - $1::interval "
+            "AND (r.next_at IS NULL OR r.next_at <= now()) "
+            "ORDER BY i.updated_at LIMIT $2 "
+            "FOR UPDATE OF i SKIP LOCKED",
+            STALLED_AFTER,
+            BATCH,
+        )
+        messages: list[OutboxMessage] = []
+        for row in rows:
+            topic = redrive_topic(
+                Status(row["status"]),
+                row["country"],
+                has_document=row["has_document"],
+                has_status_poll=row["has_status_poll"],
+            )
+            attempts = row["attempts"] or 0
+            await conn.execute(
+                "INSERT INTO redrives (invoice_id, version, attempts, next_at) "
+                "VALUES ($1, $2, $3, now() + $4::interval) "
+                "ON CONFLICT (invoice_id, version) "
+                "DO UPDATE SET attempts = $3, next_at = now() + $4::interval",
+                row["id"],
+                row["version"],
+                attempts + 1,
+                next_redrive_after(attempts),
+            )
+            if topic is not None:
+                event = _event(row)
+                messages.append(
+                    OutboxMessage(
+                        topic=topic,
+                        key=row["id"],
+                        payload=_message(row, event),
+                        # Sent again as part of the invoice's own trace.
+                        traceparent=event.traceparent,
+                    )
+                )
+        await enqueue(conn, messages)
+    return len(messages)
+
+
+def _event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        stream_id=row["id"],
+        version=row["version"],
+        id=row["event_id"],
+        type=row["type"],
+        status=Status(row["status"]),
+        metadata=row["metadata"],
+        causation_id=row["causation_id"],
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        created_at=row["created_at"],
+    )
+
+
+def _message(row: Any, event: StoredEvent) -> dict[str, Any]:
+    ref = InvoiceRef(
+        invoice_id=row["id"],
+        account_id=row["account_id"],
+        country=row["country"],
+        livemode=row["livemode"],
+        external_id=row["external_id"],
+    )
+    payload = event_message(ref, event).model_dump(mode="json")
+    payload["redrivenAt"] = iso_millis(dt.datetime.now(dt.UTC))
+    return payload

@@ -1,0 +1,84 @@
+"""`python -m services.stack run|bench`: Clearway on one machine (`make run`, `make bench`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from clearway.config import Settings
+from clearway.db import migrate
+
+from services.stack.admin import add_admin_commands, run_admin
+from services.stack.infra import create_topics
+from services.stack.stack import StackConfig, start_stack
+
+STATE_DIR = Path(".state")
+
+
+async def run() -> int:
+    stack = await start_stack(StackConfig(state_dir=STATE_DIR))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"API: {stack.api_url}", flush=True)
+    print(f"Sandbox API key: {stack.api_key}", flush=True)
+    print(
+        f"(Kafka bootstrap: {stack.kafka_bootstrap}; logs in {stack.log_dir}; "
+        "Ctrl-C stops everything)",
+        file=sys.stderr,
+        flush=True,
+    )
+    code = 0
+    try:
+        while not stop.is_set():
+            dead = stack.dead_processes()
+            if dead:
+                print(f"stopping: {', '.join(dead)} exited; see {stack.log_dir}", file=sys.stderr)
+                code = 1
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+    finally:
+        stack.stop()
+    return code
+
+
+async def setup() -> int:
+    """Migrate $DATABASE_URL and create the topics on $KAFKA_BOOTSTRAP (for deployments)."""
+    settings = Settings.from_env()
+    applied = await migrate(settings.database_url)
+    await create_topics(settings.kafka_bootstrap)
+    print(f"migrations applied: {applied or 'none (up to date)'}; topics ready")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="clearway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start everything and print the API URL and a sandbox key")
+    sub.add_parser("setup", help="migrate $DATABASE_URL and create topics on $KAFKA_BOOTSTRAP")
+    add_admin_commands(sub)
+    bench = sub.add_parser("bench", help="drive N invoices through the whole pipeline")
+    bench.add_argument("--count", type=int, default=1000)
+    bench.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "run":
+        sys.exit(asyncio.run(run()))
+    if args.command == "setup":
+        sys.exit(asyncio.run(setup()))
+    if args.command == "admin":
+        sys.exit(asyncio.run(run_admin(args)))
+    from services.stack.bench import run_bench  # noqa: PLC0415 - only bench needs it
+
+    sys.exit(asyncio.run(run_bench(count=args.count, concurrency=args.concurrency)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+from clearway.runtime import run_worker
+
+from services.submitter_be.handlers import register_handlers, work_submissions
+
+if __name__ == "__main__":
+    run_worker("submitter_be", register_handlers, background=work_submissions)

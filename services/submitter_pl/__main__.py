@@ -1,0 +1,6 @@
+from clearway.runtime import run_worker
+
+from services.submitter_pl.handlers import register_handlers, work_submissions
+
+if __name__ == "__main__":
+    run_worker("submitter_pl", register_handlers, background=work_submissions)

@@ -1,0 +1,175 @@
+"""webhook-dispatcher: consumes `invoice.events` and `connection.events`; records, for each event,
+one delivery per enabled endpoint of the account that subscribed to its type (PostgreSQL: the
+durable schedule); then sends the due deliveries, signed, and records every attempt (see
+`delivery`).
+
+Per-invoice order: a delivery carries its invoice's stream version, and none is sent while an
+earlier version for the same endpoint is still pending. So that an event can never overtake an
+earlier one that has not reached this consumer yet (an outbox re-publish, say), the deliveries
+of an invoice event are recorded together with those of every earlier event of the stream,
+read from the event store (already recorded ones are left alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from clearway.accounts.connections import default_keyring
+from clearway.eventstore import Connection, InvoiceRef, event_message, read_stream
+from clearway.messaging import PoisonMessageError, subscribe_messages
+from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
+from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
+from clearway.runtime import ServiceContext
+from clearway.webhooks.events import (
+    SUBSCRIBABLE_EVENTS,
+    connection_event_body,
+    encode_body,
+    invoice_event_body,
+    subscribes_to,
+)
+from clearway.webhooks.settings import WebhookSettings
+from clearway.webhooks.store import NewDelivery, enqueue_deliveries
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from services.webhook_dispatcher.delivery import DeliveryLoop
+from services.webhook_dispatcher.transport import Sender, guarded_client
+
+GROUP_ID = "webhook-dispatcher"
+log = logging.getLogger(__name__)
+
+
+class InvoiceStreamEntry(BaseModel):
+    """A message of `invoice.events`: a lifecycle event (EventMessage), or the intake's answer to
+    a streamed invoice it refused, which names no account and has no invoice to speak of."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    accountId: str | None = None  # noqa: N815 - wire names
+    invoiceId: str | None = None  # noqa: N815
+
+
+def register_handlers(context: ServiceContext) -> None:
+    async def record_invoice_event(entry: InvoiceStreamEntry) -> None:
+        if entry.accountId is None or entry.invoiceId is None:
+            return  # an intake refusal: no invoice was created, no account to tell
+        try:
+            event = EventMessage.model_validate(entry.model_dump())
+        except ValidationError as exc:
+            raise PoisonMessageError(f"not a lifecycle event: {exc}") from None
+        async with context.pool.acquire() as conn, conn.transaction():
+            await _record_invoice_event(conn, event)
+
+    async def record_connection_event(event: ConnectionEventMessage) -> None:
+        if event.event not in SUBSCRIBABLE_EVENTS:
+            return
+        async with context.pool.acquire() as conn, conn.transaction():
+            await _record_connection_event(conn, event)
+
+    subscribe_messages(
+        context.broker,
+        INVOICE_EVENTS,
+        group_id=GROUP_ID,
+        model=InvoiceStreamEntry,
+        handle=record_invoice_event,
+    )
+    subscribe_messages(
+        context.broker,
+        CONNECTION_EVENTS,
+        group_id=GROUP_ID,
+        model=ConnectionEventMessage,
+        handle=record_connection_event,
+    )
+
+
+async def deliver_due(context: ServiceContext) -> None:
+    """The background loop: send what is due, as long as the service runs."""
+    settings = WebhookSettings.from_env()
+    client = guarded_client(settings.address_policy, max_connections=settings.max_in_flight)
+    sender = Sender(client, timeout_seconds=settings.timeout_seconds)
+    try:
+        await DeliveryLoop(context.pool, settings, default_keyring(), sender).run()
+    finally:
+        await client.aclose()
+
+
+async def _endpoints_of(conn: Connection, account_id: str, *, livemode: bool | None) -> list[Any]:
+    return list(
+        await conn.fetch(
+            "SELECT id, enabled_events, created_at FROM webhook_endpoints "
+            "WHERE account_id = $1 AND disabled_at IS NULL "
+            "AND ($2::boolean IS NULL OR livemode = $2)",
+            account_id,
+            livemode,
+        )
+    )
+
+
+async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
+    endpoints = await _endpoints_of(conn, event.accountId, livemode=event.livemode)
+    if not endpoints:
+        return
+    invoice = await conn.fetchrow("SELECT metadata FROM invoices WHERE id = $1", event.invoiceId)
+    invoice_metadata: dict[str, str] = invoice["metadata"] if invoice else {}
+    ref = InvoiceRef(
+        invoice_id=event.invoiceId,
+        account_id=event.accountId,
+        country=event.country,
+        livemode=event.livemode,
+        external_id=event.externalId,
+    )
+    history = [
+        (event_message(ref, stored), stored.created_at)
+        for stored in await read_stream(conn, event.invoiceId)
+        if stored.version <= event.version
+    ]
+    if not any(message.eventId == event.eventId for message, _ in history):
+        history.append((event, dt.datetime.fromisoformat(event.createdAt)))
+    deliveries = [
+        NewDelivery(
+            endpoint_id=endpoint["id"],
+            event_id=message.eventId,
+            event_type=message.event,
+            body=encode_body(invoice_event_body(message, invoice_metadata)),
+            stream_id=message.invoiceId,
+            stream_version=message.version,
+        )
+        for message, created_at in history
+        for endpoint in endpoints
+        # An endpoint hears of the events that happen after it was created.
+        if subscribes_to(endpoint["enabled_events"], message.event)
+        and created_at >= endpoint["created_at"]
+    ]
+    await enqueue_deliveries(conn, deliveries)
+
+
+async def _record_connection_event(conn: Connection, event: ConnectionEventMessage) -> None:
+    # A connection serves the account's company in both modes: endpoints of both hear of it.
+    endpoints = await _endpoints_of(conn, event.accountId, livemode=None)
+    body = connection_event_body(
+        event_id=event.eventId,
+        event_type=event.event,
+        timestamp=event.createdAt,
+        connection={
+            "connectionId": event.connectionId,
+            "companyId": event.companyId,
+            "countryCode": event.countryCode,
+            "status": event.status,
+            "tokenExpiresAt": event.tokenExpiresAt,
+            "lastErrorMessage": event.lastErrorMessage,
+        },
+    )
+    await enqueue_deliveries(
+        conn,
+        [
+            NewDelivery(
+                endpoint_id=endpoint["id"],
+                event_id=event.eventId,
+                event_type=event.event,
+                body=encode_body(body),
+            )
+            for endpoint in endpoints
+            if subscribes_to(endpoint["enabled_events"], event.event)
+        ],
+    )

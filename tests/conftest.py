@@ -1,0 +1,190 @@
+"""Session fixtures: the whole stack (real broker, real PostgreSQL, every service as its own
+process) started once, on its own ports and its own database, exactly as `make run` starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from clearway.accounts import create_account, create_api_key
+from clearway.config import ENVIRONMENT, Settings
+from clearway.db import connect, create_pool, migrate
+
+from services.stack.infra import free_port, provision_database
+from services.stack.stack import Stack, StackConfig, start_stack
+from tests.otlp_receiver import OtlpReceiver
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# The stack's master key in tests: the bytes 0..31, a test key and nothing else.
+TEST_MASTER_KEYS = "test-1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+# Webhook retries, timeouts and leases in seconds instead of hours (clearway.webhooks.settings).
+WEBHOOK_TEST_ENV = {
+    "WEBHOOK_RETRY_SCHEDULE": "0.3,0.6,1.2",
+    "WEBHOOK_RETRY_JITTER": "0",
+    "WEBHOOK_TIMEOUT_SECONDS": "1.5",
+    "WEBHOOK_LEASE_SECONDS": "4",
+    "WEBHOOK_DISABLE_AFTER_SECONDS": "5",
+}
+# Tests never call a real government: whatever the shell holds, the stack's live mode has no
+# credentials or endpoints of its own (empty is unset), so no live country is configured.
+NO_LIVE_GOVERNMENTS = {
+    var: ""
+    for name, var in ENVIRONMENT.items()
+    if "_live_" in name and Settings.model_fields[name].default is None
+}
+
+
+@pytest.fixture
+def seed_invoice() -> dict[str, Any]:
+    """The POST /v1/invoices body of ../shared/seeds/001, verbatim."""
+    return json.loads((FIXTURES / "seed_ro_invoice.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where the stack's services send their spans (OTLP over HTTP), kept in memory."""
+    receiver = OtlpReceiver()
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(
+    tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver
+) -> AsyncIterator[Stack]:
+    state_dir = tmp_path_factory.mktemp("stack")
+    running = await start_stack(
+        StackConfig(
+            state_dir=state_dir,
+            database_name=f"clearway_test_{secrets.token_hex(4)}",
+            api_port=free_port(),  # never 8080: a `make run` may be using it
+            anaf_processing_delay=0.5,
+            poll_interval_initial=0.25,
+            submit_retry_base=0.2,
+            anaf_reconcile_window=30.0,  # > a lease, a restart and the `slow` 8 s processing
+            work_lease_seconds=8.0,
+            redrive_stalled_after=3.0,
+            breaker_reset_seconds=3.0,  # a breaker opened by one test does not hold up the next
+            master_keys=TEST_MASTER_KEYS,
+            webhook_env=WEBHOOK_TEST_ENV,
+            extra_env={
+                **NO_LIVE_GOVERNMENTS,
+                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+                "OTEL_BSP_SCHEDULE_DELAY": "200",  # milliseconds: spans arrive while a test waits
+            },
+        )
+    )
+    try:
+        yield running
+    finally:
+        dead = running.dead_processes()
+        await running.shutdown(drop_database=True)
+        print(f"\nstack logs: {running.log_dir}; exited early: {dead}")  # noqa: T201
+
+
+@pytest_asyncio.fixture(scope="session")
+async def store_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A migrated database of its own, with no service reading it: for store-level tests whose
+    rows must not reach the running pipeline."""
+    database = await provision_database(
+        f"clearway_store_{secrets.token_hex(4)}", tmp_path_factory.mktemp("store")
+    )
+    await migrate(database.url)
+    pool = await create_pool(database.url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+        await database.drop()
+        database.stop_embedded()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    pool = await create_pool(stack.database.url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+MakeAccount = Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]]
+
+
+@pytest_asyncio.fixture
+async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
+    """New accounts with their own sandbox key: (account id, a client authenticated as it)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(
+        *, monthly_invoice_limit: int | None = None, rate_limit_per_second: Decimal | None = None
+    ) -> tuple[str, httpx.AsyncClient]:
+        conn = await connect(stack.database.url)
+        try:
+            account_id = await create_account(
+                conn,
+                f"test account {secrets.token_hex(3)}",
+                monthly_invoice_limit=monthly_invoice_limit,
+                rate_limit_per_second=rate_limit_per_second,
+            )
+            key = await create_api_key(conn, account_id, "test")
+        finally:
+            await conn.close()
+        client = httpx.AsyncClient(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+        clients.append(client)
+        return account_id, client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=stack.api_url,
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        timeout=30,
+    ) as client:
+        yield client
+
+
+FINAL_STATUSES = {"accepted", "rejected", "error"}
+WaitFinal = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def wait_final(api: httpx.AsyncClient) -> WaitFinal:
+    """Poll GET /v1/invoices/:id until the invoice reaches a final status."""
+
+    async def wait(invoice_id: str, timeout: float = 90) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            response = await api.get(f"/v1/invoices/{invoice_id}")
+            assert response.status_code == 200, response.text
+            invoice: dict[str, Any] = response.json()["data"]
+            if invoice["status"] in FINAL_STATUSES:
+                return invoice
+            if time.monotonic() > deadline:
+                pytest.fail(f"{invoice_id} still {invoice['status']} after {timeout}s")
+            await asyncio.sleep(0.2)
+
+    return wait

@@ -1,0 +1,310 @@
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clearway.domain.invoice import InvoiceRequest
+from clearway.formats import render
+from clearway.formats.conformance import (
+    ConformanceFinding,
+    ConformanceGate,
+    UnreadableDocumentError,
+    cen_cii_gate,
+    cen_ubl_gate,
+    cii_xsd_gate,
+    cius_ro_gate,
+    compile_schematron,
+    fatal,
+    fr_ctc_cii_gate,
+    fr_ctc_ubl_gate,
+    peppol_bis_gate,
+    ubl_xsd_gate,
+    xrechnung_gate,
+)
+from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
+from lxml import etree
+from saxonche import PySaxonApiError
+
+from tests.libs.formats.corpus import invoice
+
+SEED_INVOICE = Path(__file__).parents[2] / "fixtures" / "seed_ro_invoice.json"
+NS = {
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+}
+
+
+def seed_invoice(**changes: Any) -> InvoiceRequest:
+    invoice = InvoiceRequest.model_validate_json(SEED_INVOICE.read_bytes())
+    return invoice.model_validate(invoice.model_dump() | changes)
+
+
+@pytest.fixture(scope="module")
+def gate() -> ConformanceGate:
+    return cen_ubl_gate()
+
+
+@pytest.fixture(scope="module")
+def seed_xml() -> bytes:
+    return render_ubl_cius_ro(seed_invoice(), invoice_number="INV-2025-0001")
+
+
+def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
+    return {finding.rule_id for finding in findings}
+
+
+def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:
+    """The document with the element at path given new text, or removed when new_text is None."""
+    root = etree.fromstring(xml)
+    element = root.find(path, NS)
+    assert element is not None, path
+    if new_text is None:
+        parent = element.getparent()
+        assert parent is not None
+        parent.remove(element)
+    else:
+        element.text = new_text
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+GATES = [
+    cen_ubl_gate,
+    peppol_bis_gate,
+    cen_cii_gate,
+    fr_ctc_cii_gate,
+    fr_ctc_ubl_gate,
+    xrechnung_gate,
+    cius_ro_gate,
+    ubl_xsd_gate,
+    cii_xsd_gate,
+]
+
+
+@pytest.mark.parametrize("accessor", GATES, ids=lambda accessor: accessor.__name__)
+def test_gate_is_compiled_once_per_process(accessor: Any) -> None:
+    assert accessor() is accessor()
+
+
+@pytest.mark.parametrize("accessor", GATES, ids=lambda accessor: accessor.__name__)
+def test_every_gate_refuses_a_dtd(accessor: Any) -> None:
+    xxe = b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'
+    with pytest.raises(UnreadableDocumentError, match="DTD"):
+        accessor().check(xxe)
+
+
+def test_seed_invoice_passes_the_cen_rules(gate: ConformanceGate, seed_xml: bytes) -> None:
+    assert fatal(gate.check(seed_xml)) == []
+
+
+def test_seed_invoice_totals_in_the_checked_xml(seed_xml: bytes) -> None:
+    root = etree.fromstring(seed_xml)
+    assert (
+        root.findtext("cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount", namespaces=NS) == "5200.00"
+    )
+    assert root.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=NS) == "988.00"
+    assert (
+        root.findtext("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", namespaces=NS) == "6188.00"
+    )
+
+
+def test_tampered_total_fails_br_co_15(gate: ConformanceGate, seed_xml: bytes) -> None:
+    broken = tampered(seed_xml, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", "6000.00")
+    failures = fatal(gate.check(broken))
+    assert "BR-CO-15" in rule_ids(failures)
+    br_co_15 = next(f for f in failures if f.rule_id == "BR-CO-15")
+    assert br_co_15.flag == "fatal"
+    assert br_co_15.location == "/ubl:Invoice[1]"
+    assert br_co_15.text.startswith("[BR-CO-15]-Invoice total amount with VAT (BT-112)")
+
+
+def test_missing_currency_fails_br_05(gate: ConformanceGate, seed_xml: bytes) -> None:
+    broken = tampered(seed_xml, "cbc:DocumentCurrencyCode", None)
+    assert "BR-05" in rule_ids(fatal(gate.check(broken)))
+
+
+def test_line_total_mismatch_fails_br_co_10(gate: ConformanceGate, seed_xml: bytes) -> None:
+    broken = tampered(seed_xml, "cac:InvoiceLine/cbc:LineExtensionAmount", "4999.00")
+    assert "BR-CO-10" in rule_ids(fatal(gate.check(broken)))
+
+
+def test_credit_note_passes_the_cen_rules(gate: ConformanceGate) -> None:
+    xml = render_ubl_cius_ro(seed_invoice(invoiceType="credit_note"), invoice_number="CN-1")
+    assert xml.splitlines()[1].startswith(b"<CreditNote ")
+    assert fatal(gate.check(xml)) == []
+
+
+def test_debit_note_passes_the_cen_rules(gate: ConformanceGate) -> None:
+    # 383 is valid EN 16931; ANAF's BR-RO-020 is stricter (see ubl_cius_ro._DEBIT_NOTE).
+    xml = render_ubl_cius_ro(seed_invoice(invoiceType="debit_note"), invoice_number="DN-1")
+    assert fatal(gate.check(xml)) == []
+
+
+def test_rich_invoice_passes_the_cen_rules(gate: ConformanceGate) -> None:
+    supplier = seed_invoice().supplier.model_dump() | {
+        "tradeRegister": "J40/1234/2020",
+        "email": "billing@techvision.ro",
+        "phone": "+40 21 123 4567",
+    }
+    customer = {
+        "vatNumber": "DE123456789",
+        "name": "Kunde GmbH",
+        "address": {
+            "street": "Hauptstraße 1",
+            "city": "München",
+            "postalCode": "80331",
+            "country": "DE",
+        },
+    }
+    lines = [
+        {"description": "Consulting", "quantity": Decimal("7.5"), "unitPrice": 120, "vatRate": 19},
+        {
+            "description": "Licences",
+            "quantity": 3,
+            "unitPrice": Decimal("99.99"),
+            "discount": Decimal("10.005"),
+            "vatRate": 9,
+            "unitCode": "H87",
+            "itemCode": "LIC-01",
+        },
+        {"description": "Export freight", "unitPrice": Decimal("0.0125"), "vatRate": 0},
+    ]
+    invoice = seed_invoice(supplier=supplier, customer=customer, lines=lines)
+    assert fatal(gate.check(render_ubl_cius_ro(invoice, invoice_number="INV-7"))) == []
+
+
+def test_fatal_keeps_only_fatal_findings() -> None:
+    warning = ConformanceFinding(rule_id="BR-X", flag="warning", location="/", text="w")
+    error = ConformanceFinding(rule_id="BR-Y", flag="fatal", location="/", text="f")
+    assert fatal([warning, error, warning]) == [error]
+
+
+def test_document_with_a_dtd_is_refused_before_saxon_sees_it(gate: ConformanceGate) -> None:
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE Invoice [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">'
+        b"<cbc:ID xmlns:cbc='urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2'"
+        b">&x;</cbc:ID></Invoice>"
+    )
+    with pytest.raises(UnreadableDocumentError, match="DTD"):
+        gate.check(xxe)
+
+
+def test_malformed_document_is_refused(gate: ConformanceGate) -> None:
+    with pytest.raises(UnreadableDocumentError, match="not well-formed"):
+        gate.check(b"<Invoice>")
+
+
+def test_non_utf8_document_is_read_in_its_declared_encoding(
+    gate: ConformanceGate, seed_xml: bytes
+) -> None:
+    root = etree.fromstring(seed_xml)
+    street = root.find("cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cbc:StreetName", NS)
+    assert street is not None
+    street.text = "Strada Mărășești 42"
+    latin2 = etree.tostring(root, xml_declaration=True, encoding="ISO-8859-2")
+    assert isinstance(latin2, bytes)
+    assert b"ISO-8859-2" in latin2
+    assert fatal(gate.check(latin2)) == []
+
+
+def test_concurrent_checks_agree(gate: ConformanceGate, seed_xml: bytes) -> None:
+    broken = tampered(seed_xml, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", "6000.00")
+    documents = [seed_xml, broken] * 10
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(gate.check, documents))
+    assert all(fatal(result) == [] for result in results[::2])
+    assert all("BR-CO-15" in rule_ids(fatal(result)) for result in results[1::2])
+
+
+def test_a_stylesheet_cannot_read_files() -> None:
+    reader = ConformanceGate(
+        '<xsl:stylesheet version="2.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+        '<xsl:template match="/"><r><xsl:value-of select="unparsed-text(\'file:///etc/hostname\')"/>'
+        "</r></xsl:template></xsl:stylesheet>"
+    )
+    with pytest.raises(PySaxonApiError, match="prohibited"):
+        reader.check(b"<a/>")
+
+
+def test_code_lists_read_with_document_are_handed_to_the_stylesheet() -> None:
+    # Factur-X's stylesheet looks values up in its code list file with document(): the guideline
+    # id must be found there (no FX-SCH-A-000556), and an unknown one must not be.
+    xml = render(invoice("FR"), invoice_number="F-1", country="FR", format="EN16931-CII").xml
+    assert "FX-SCH-A-000556" not in rule_ids(cen_cii_gate().check(xml))
+    guideline = (
+        "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}ID"
+    )
+    root = etree.fromstring(xml)
+    element = next(e for e in root.iter(guideline) if e.text == "urn:cen.eu:en16931:2017")
+    element.text = "urn:example:unknown"
+    failures = fatal(cen_cii_gate().check(etree.tostring(root)))
+    (finding,) = [f for f in failures if f.rule_id == "FX-SCH-A-000556"]
+    assert finding.location == (
+        "/rsm:CrossIndustryInvoice[1]/rsm:ExchangedDocumentContext[1]"
+        "/ram:GuidelineSpecifiedDocumentContextParameter[1]/ram:ID[1]"
+    )
+
+
+SCHEMATRON = """<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt">
+  <ns prefix="ubl" uri="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>
+  <ns prefix="cbc" uri="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"/>
+  <pattern>
+    <rule context="/ubl:Invoice">
+      <assert id="T-1" flag="fatal" test="cbc:Missing">[T-1] Missing is missing.</assert>
+      <assert id="T-2" flag="warning" test="cbc:Absent">[T-2] Absent is absent.</assert>
+      <report id="T-3" test="cbc:ID">[T-3] Reported.</report>
+      <assert id="T-4" test="cbc:ID">[T-4] Never fails.</assert>
+    </rule>
+  </pattern>
+</schema>"""
+
+
+def test_own_schematron_is_compiled_to_an_svrl_stylesheet(seed_xml: bytes) -> None:
+    gate = ConformanceGate(compile_schematron(SCHEMATRON))
+    findings = gate.check(seed_xml)
+    assert [(f.rule_id, f.flag, f.location, f.text) for f in findings] == [
+        ("T-1", "fatal", "/ubl:Invoice", "[T-1] Missing is missing."),
+        ("T-2", "warning", "/ubl:Invoice", "[T-2] Absent is absent."),
+        ("T-3", "fatal", "/ubl:Invoice", "[T-3] Reported."),
+    ]
+
+
+def test_own_rules_report_with_readable_locations() -> None:
+    request = invoice("DE", buyerReference=None)
+    xml = render(request, invoice_number="1", country="DE", format="XRECHNUNG-UBL").xml
+    root = etree.fromstring(xml)
+    for element in root.findall("cbc:BuyerReference", NS):
+        root.remove(element)
+    contact = root.find("cac:AccountingSupplierParty/cac:Party/cac:Contact/cbc:Name", NS)
+    assert contact is not None
+    contact.getparent().remove(contact)  # type: ignore[union-attr]
+    findings = {f.rule_id: f for f in xrechnung_gate().check(etree.tostring(root))}
+    assert findings["BR-DE-15"].location == "/ubl:Invoice"
+    assert findings["BR-DE-5"].location == (
+        "/ubl:Invoice/cac:AccountingSupplierParty/cac:Party/cac:Contact"
+    )
+    assert findings["BR-DE-5"].text.startswith('[BR-DE-5] The element "Seller contact point"')
+
+
+def test_xrechnung_identifier_is_a_warning_on_another_specification() -> None:
+    xml = render(invoice("FR"), invoice_number="1", country="FR").xml
+    findings = {f.rule_id: f.flag for f in xrechnung_gate().check(xml)}
+    assert findings["BR-DE-21"] == "warning"
+
+
+def test_xsd_gates_take_both_ubl_roots_and_cii() -> None:
+    for case in (None, "credit_note"):
+        for country, name, gate in (
+            ("DE", "XRECHNUNG-UBL", ubl_xsd_gate()),
+            ("DE", "XRECHNUNG-CII", cii_xsd_gate()),
+        ):
+            xml = render(invoice(country, case), invoice_number="1", country=country, format=name)
+            assert gate.check(xml.xml) == []
+    broken = tampered(
+        render_ubl_cius_ro(seed_invoice(), invoice_number="1"), "cbc:IssueDate", "15.01.2025"
+    )
+    (finding,) = ubl_xsd_gate().check(broken)
+    assert finding.rule_id == "UBL-XSD"
+    assert finding.location == "/Invoice/IssueDate"
+    assert "15.01.2025" in finding.text

@@ -1,0 +1,81 @@
+"""The circuit breaker on a fake clock: opens after consecutive failures, lets one probe through
+after the pause, and closes or opens again on the probe's outcome."""
+
+from __future__ import annotations
+
+from clearway.resilience.breaker import Breakers, BreakerState, CircuitBreaker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _breaker(clock: Clock) -> CircuitBreaker:
+    return CircuitBreaker(failure_threshold=3, reset_after=10.0, clock=clock)
+
+
+def test_it_opens_after_the_threshold_of_consecutive_failures_only() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    breaker.record_failure()
+    breaker.record_failure()
+    breaker.record_success()  # a success in between starts the count again
+    breaker.record_failure()
+    breaker.record_failure()
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    assert not breaker.allow()
+    assert breaker.retry_at() == clock.now + 10
+
+
+def test_after_the_pause_one_probe_goes_and_its_success_closes_it() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    clock.now += 10
+    assert breaker.allow()  # the probe
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert not breaker.allow()  # nobody else while it is out
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.allow()
+
+
+def test_a_failed_probe_opens_it_again_for_a_full_pause() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    clock.now += 10
+    assert breaker.allow()
+    breaker.record_failure()
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 9
+    assert not breaker.allow()
+    clock.now += 1
+    assert breaker.allow()
+
+
+def test_a_probe_that_never_reports_does_not_hold_it_half_open_for_ever() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    clock.now += 10
+    assert breaker.allow()
+    clock.now += 10  # the probe's task died
+    assert breaker.allow()
+
+
+def test_one_breaker_per_endpoint() -> None:
+    clock = Clock()
+    breakers = Breakers(failure_threshold=1, reset_after=5, clock=clock)
+    breakers["POST /upload"].record_failure()
+    assert not breakers["POST /upload"].allow()
+    assert breakers["GET /stareMesaj"].allow()

@@ -1,0 +1,71 @@
+"""Belgium (Peppol BIS 3): each rule triggers at its pointer; the valid counterpart does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from clearway.validation import Severity
+
+from tests.libs.validation.bodies import found, only, report_of
+from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+
+TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
+    ({"/customer/peppolId": DELETE}, ("PEPPOL-EN16931-R010", "/customer/peppolId")),
+    ({"/supplier/peppolId": DELETE}, ("PEPPOL-EN16931-R020", "/supplier/peppolId")),
+    ({"/customer/peppolId": "0403170701"}, ("PEPPOL-EN16931-CL008", "/customer/peppolId")),
+    ({"/customer/peppolId": "1234:0403170701"}, ("PEPPOL-EN16931-CL008", "/customer/peppolId")),
+    ({"/customer/peppolId": "0208:BE0403170701"}, ("PEPPOL-COMMON-R043", "/customer/peppolId")),
+    ({"/customer/peppolId": "0208:0403170702"}, ("PEPPOL-COMMON-R043", "/customer/peppolId")),
+    ({"/customer/peppolId": "0208:0417497106"}, ("CW-BE-03", "/customer/peppolId")),
+    ({"/buyerReference": DELETE}, ("PEPPOL-EN16931-R003", "/buyerReference")),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
+def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
+    body = mutated("BE", changes)
+    assert expected in found(body)
+    assert pointer_parent_exists(body, expected[1])
+
+
+VALID: list[dict[str, Any]] = [
+    {"/buyerReference": DELETE, "/purchaseOrderReference": "PO-7"},
+    {"/customer/peppolId": "9925:BE0403170701"},
+    {
+        "/customer/vatNumber": "DE811569869",
+        "/customer/address/country": "DE",
+        "/customer/peppolId": "9930:DE811569869",
+    },
+]
+
+
+@pytest.mark.parametrize("changes", VALID)
+def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
+    assert report_of(mutated("BE", changes)).findings == ()
+
+
+def test_missing_peppol_id_is_derived_from_a_belgian_vat_number_with_a_warning() -> None:
+    [finding] = only(mutated("BE", {"/customer/peppolId": DELETE}), "PEPPOL-EN16931-R010")
+    assert finding.severity is Severity.WARNING
+    assert "0208:0403170701" in finding.message
+
+
+def test_missing_peppol_id_without_a_belgian_vat_number_is_an_error() -> None:
+    body = mutated("BE", {"/customer/peppolId": DELETE, "/customer/vatNumber": "NL123456789B01"})
+    [finding] = only(body, "PEPPOL-EN16931-R010")
+    assert finding.severity is Severity.ERROR
+    assert "participant id" in finding.fix
+
+
+def test_enterprise_number_check_digits_follow_the_key_mode() -> None:
+    body = mutated("BE", {"/customer/peppolId": "0208:0403170702"})
+    assert [f.severity for f in only(body, "PEPPOL-COMMON-R043", livemode=False)] == [
+        Severity.WARNING
+    ]
+    assert [f.severity for f in only(body, "PEPPOL-COMMON-R043")] == [Severity.ERROR]
+
+
+def test_a_malformed_peppol_id_is_checked_wherever_it_is_given() -> None:
+    body = mutated("DE", {"/customer/peppolId": "not-an-id"})
+    assert ("PEPPOL-EN16931-CL008", "/customer/peppolId") in found(body)

@@ -1,0 +1,24 @@
+"""Poland (KSeF FA(3)): each rule triggers at its pointer; the valid counterpart does not."""
+
+from __future__ import annotations
+
+from clearway.validation import Severity
+
+from tests.libs.validation.bodies import only, report_of
+from tests.libs.validation.cases import mutated
+
+
+def test_the_seller_needs_a_polish_nip() -> None:
+    body = mutated("PL", {"/supplier/vatNumber": "DE136695976", "/supplier/address/country": "DE"})
+    [finding] = only(body, "CW-PL-03")
+    assert finding.pointer == "/supplier/vatNumber"
+
+
+def test_a_bare_nip_is_fine() -> None:
+    assert report_of(mutated("PL", {"/supplier/vatNumber": "526-025-09-95"})).findings == ()
+
+
+def test_another_currency_is_a_warning() -> None:
+    [finding] = only(mutated("PL", {"/currency": "EUR"}), "CW-PL-04")
+    assert (finding.pointer, finding.severity) == ("/currency", Severity.WARNING)
+    assert report_of(mutated("PL", {"/currency": "PLN"})).findings == ()

@@ -1,0 +1,78 @@
+"""Romania (CIUS-RO): each rule triggers at its pointer; the valid counterpart does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from clearway.validation import Severity
+
+from tests.libs.validation.bodies import found, only, report_of
+from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+
+TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
+    (
+        {"/customer/address/postalCode": "990000", "/customer/address/city": "Nowhere",
+         "/customer/address/stateOrProvince": DELETE},
+        ("BR-RO-110", "/customer/address/stateOrProvince"),
+    ),
+    (
+        {"/supplier/address/postalCode": DELETE, "/supplier/address/stateOrProvince": DELETE},
+        ("BR-RO-100", "/supplier/address/stateOrProvince"),
+    ),
+    ({"/supplier/vatNumber": "18547290"}, ("CW-RO-02", "/supplier/vatNumber")),
+    ({"/customer/address/street": DELETE}, ("BR-RO-080", "/customer/address/street")),
+    ({"/customer/address/city": DELETE}, ("BR-RO-090", "/customer/address/city")),
+    ({"/invoiceNumber": "ABC"}, ("BR-RO-010", "/invoiceNumber")),
+    ({"/invoiceNumber": DELETE, "/externalId": "order-abc"}, ("BR-RO-010", "/externalId")),
+    ({"/invoiceType": "debit_note"}, ("BR-RO-020", "/invoiceType")),
+    ({"/currency": "EUR"}, ("BR-RO-030", "/currency")),
+    ({"/lines/0/description": "x" * 101}, ("BR-RO-L100", "/lines/0/description")),
+    ({"/supplier/email": "a" * 96 + "@x.ro"}, ("BR-RO-L100", "/supplier/email")),
+    ({"/customer/address/city": "C" * 51}, ("BR-RO-L050", "/customer/address/city")),
+    ({"/customer/address/street": "S" * 151}, ("BR-RO-L150", "/customer/address/street")),
+    ({"/customer/address/postalCode": "4" * 21}, ("BR-RO-L020", "/customer/address/postalCode")),
+    ({"/supplier/name": "N" * 201}, ("BR-RO-L200", "/supplier/name")),
+    ({"/invoiceNumber": "1" * 201}, ("BR-RO-L200", "/invoiceNumber")),
+    ({"/note": "n" * 301}, ("BR-RO-L300", "/note")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
+def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
+    body = mutated("RO", changes)
+    assert expected in found(body)
+    assert pointer_parent_exists(body, expected[1])
+
+
+VALID: list[dict[str, Any]] = [
+    {"/supplier/address/city": DELETE},  # Bucharest: the city is the sector, from the postal code
+    {"/invoiceNumber": DELETE},  # the invoice id is used, and it has digits
+    {"/invoiceNumber": DELETE, "/externalId": "order-12345"},
+    {"/lines/0/description": "x" * 100},
+    {"/customer/address/city": "C" * 50},
+    {"/note": "n" * 300},
+    {"/invoiceType": "credit_note"},
+]
+
+
+@pytest.mark.parametrize("changes", VALID)
+def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
+    assert report_of(mutated("RO", changes)).findings == ()
+
+
+def test_a_derived_county_is_reported_as_a_warning_naming_it() -> None:
+    body = mutated("RO", {"/customer/address/stateOrProvince": DELETE})
+    [finding] = only(body, "CW-RO-05")
+    assert finding.severity is Severity.WARNING
+    assert finding.pointer == "/customer/address/stateOrProvince"
+    assert "RO-CJ" in finding.message
+    assert "'RO-CJ'" in finding.fix
+
+
+def test_a_derived_bucharest_sector_names_sector_and_county() -> None:
+    body = mutated("RO", {"/supplier/address/stateOrProvince": DELETE})
+    [finding] = only(body, "CW-RO-05")
+    assert "SECTOR1" in finding.message
+    assert "RO-B" in finding.message
+    assert report_of(body).errors == ()

@@ -1,0 +1,153 @@
+"""What the connection tests share: companies, the RO flow as a browser goes through it, the
+events on `connection.events`, and the secrets as the database holds them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+from clearway.accounts.connections import read_secret
+from clearway.db import migrate
+from clearway.domain.connections import SecretKind
+from clearway.messaging.topics import CONNECTION_EVENTS
+from clearway.security import Keyring
+
+from services.stack.infra import Database, provision_database
+from services.stack.stack import Stack
+
+COMPANIES = {
+    "RO": {"legalName": "TechVision SRL", "vatNumber": "RO12345678", "country": "RO"},
+    "IT": {"legalName": "Bottega Srl", "vatNumber": "IT01234567897", "country": "IT"},
+    "PL": {"legalName": "Sprzedawca sp. z o.o.", "vatNumber": "PL5265877635", "country": "PL"},
+    "BE": {"legalName": "Brouwerij NV", "vatNumber": "BE0123456749", "country": "BE"},
+    "DE": {"legalName": "Werkstatt GmbH", "vatNumber": "DE123456789", "country": "DE"},
+    "FR": {"legalName": "Atelier SAS", "vatNumber": "FR40303265045", "country": "FR"},
+}
+
+
+async def new_company(client: httpx.AsyncClient, country: str, **overrides: Any) -> str:
+    response = await client.post("/v1/companies", json={**COMPANIES[country], **overrides})
+    assert response.status_code == 201, response.text
+    company_id: str = response.json()["data"]["id"]
+    return company_id
+
+
+async def start_connection(
+    client: httpx.AsyncClient, company_id: str, country: str, **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/connections", json={"companyId": company_id, "countryCode": country, **extra}
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+async def authorize_at_anaf(authorization_url: str) -> str:
+    """What the user's browser does at ANAF (the simulator approves at once): the URL ANAF
+    redirects it to, carrying `code` and `state`."""
+    async with httpx.AsyncClient(timeout=10) as browser:
+        answer = await browser.get(authorization_url, follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+async def open_callback(callback_url: str) -> httpx.Response:
+    """The browser arriving back at Clearway: no API key."""
+    async with httpx.AsyncClient(timeout=30) as browser:
+        return await browser.get(callback_url)
+
+
+async def connect_ro(client: httpx.AsyncClient, company_id: str) -> dict[str, Any]:
+    """The whole RO flow: create, authorize at ANAF, come back; the active connection."""
+    pending = await start_connection(client, company_id, "RO")
+    answer = await open_callback(await authorize_at_anaf(pending["authorizationUrl"]))
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
+async def connection_events(
+    stack: Stack, connection_id: str, wanted: set[str], *, timeout: float = 30
+) -> dict[str, list[dict[str, Any]]]:
+    """The messages about this connection on `connection.events`, by event, once every wanted
+    event was seen (or the timeout passed)."""
+    consumer = AIOKafkaConsumer(
+        CONNECTION_EVENTS,
+        bootstrap_servers=stack.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: dict[str, list[dict[str, Any]]] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while not wanted <= set(found) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    body = json.loads(record.value)
+                    if body.get("connectionId") == connection_id:
+                        assert record.key == connection_id.encode()
+                        found.setdefault(body["event"], []).append(body)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def stack_keyring(stack: Stack) -> Keyring:
+    return Keyring.parse(stack.master_keys)
+
+
+async def plain_secrets(
+    db: asyncpg.Pool[Any], keyring: Keyring, connection_id: str
+) -> dict[SecretKind, str]:
+    """The connection's secrets, opened: what must never show up anywhere else."""
+    opened: dict[SecretKind, str] = {}
+    async with db.acquire() as conn:
+        for kind in SecretKind:
+            value = await read_secret(conn, connection_id, kind, keyring=keyring)
+            if value is not None:
+                opened[kind] = value
+    return opened
+
+
+async def secret_rows(db: asyncpg.Pool[Any], connection_id: str) -> list[dict[str, Any]]:
+    async with db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM connection_secrets WHERE connection_id = $1 ORDER BY kind",
+            connection_id,
+        )
+    return [dict(row) for row in rows]
+
+
+async def connection_row(db: asyncpg.Pool[Any], connection_id: str) -> dict[str, Any]:
+    async with db.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection_id)
+    assert row is not None
+    return dict(row)
+
+
+@contextlib.asynccontextmanager
+async def throwaway_database(state_dir: Path) -> AsyncIterator[Database]:
+    """A migrated database no service process reads, dropped afterwards."""
+    database = await provision_database(f"clearway_conn_{secrets.token_hex(4)}", state_dir)
+    await migrate(database.url)
+    try:
+        yield database
+    finally:
+        await database.drop()
+        database.stop_embedded()

@@ -1,0 +1,102 @@
+"""X-Clearway-Sandbox-Scenario: accepted from sk_test_ keys over REST and as a Kafka header on
+invoices.intake, refused when unknown or sent with a live key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from clearway.accounts import create_api_key
+from clearway.db import connect
+from clearway.messaging.topics import INVOICES_INTAKE
+
+from services.stack.stack import Stack
+from tests.conftest import MakeAccount
+from tests.services.submitter_ro.ro_support import (
+    RoCompany,
+    invoice_body,
+    ro_company,
+    wait_final,
+)
+
+pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+HEADER = "X-Clearway-Sandbox-Scenario"
+
+
+@pytest.fixture
+async def company(make_account: MakeAccount) -> RoCompany:
+    return await ro_company(make_account)
+
+
+async def test_an_unknown_scenario_is_refused_naming_the_header(
+    company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    refused = await company.client.post(
+        "/v1/invoices", json=seed_invoice, headers={HEADER: "explode"}
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["type"] == "validation_error"
+
+
+async def test_a_live_key_may_not_ask_for_a_scenario(
+    stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    conn = await connect(stack.database.url)
+    try:
+        account_id = await conn.fetchval(
+            "SELECT account_id FROM companies WHERE id = $1", company.company_id
+        )
+        live_key = await create_api_key(conn, account_id, "live")
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {live_key}"}, timeout=30
+    ) as live:
+        refused = await live.post("/v1/invoices", json=seed_invoice, headers={HEADER: "reject"})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["param"] == HEADER
+    assert "sk_test_" in error["message"]
+
+
+async def test_the_scenario_travels_as_a_kafka_header_too(
+    stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    body = invoice_body(seed_invoice, company)
+    external_id = f"kafka-{secrets.token_hex(4)}"
+    body["externalId"] = external_id
+    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            INVOICES_INTAKE,
+            json.dumps(body).encode(),
+            key=external_id.encode(),
+            headers=[
+                ("authorization", company.client.headers["Authorization"].encode()),
+                (HEADER, b"reject"),
+            ],
+        )
+    finally:
+        await producer.stop()
+    invoice_id = await _invoice_with_external_id(company.client, external_id)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "rejected", invoice
+    assert invoice["errorMessage"].startswith("[BR-RO-101]")
+
+
+async def _invoice_with_external_id(client: httpx.AsyncClient, external_id: str) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page = (await client.get("/v1/invoices", params={"search": external_id})).json()
+        if page["data"]:
+            invoice_id: str = page["data"][0]["id"]
+            return invoice_id
+        await asyncio.sleep(0.2)
+    pytest.fail(f"no invoice {external_id} came from the topic")

@@ -1,0 +1,214 @@
+"""submitter-it and the poller against the simulated SDI, in the running stack: a file sent
+under its own name, delivered (RC, the receipt), refused (NS, translated), not deliverable to a
+business (MC: issued); the sandbox scenarios and a lost answer recovering with one file each;
+the submitter and the poller killed mid-flight losing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from services.stack.stack import Stack
+from tests.conftest import MakeAccount
+from tests.services.submitter_it.it_support import (
+    ItCompany,
+    file_invoice,
+    it_company,
+    sdi_files,
+)
+from tests.services.submitter_ro.ro_support import event, events_of, wait_final
+
+pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+SEND = "POST /files"
+LOOKUP = "GET /files?nomeFile"
+
+
+@pytest.fixture
+async def company(make_account: MakeAccount) -> ItCompany:
+    return await it_company(make_account)
+
+
+async def _sim(stack: Stack, method: str, path: str, **request: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
+        answer = await sim.request(method, path, **request)
+    assert answer.is_success, answer.text
+    return answer
+
+
+async def _submitted(company: ItCompany, invoice_id: str) -> dict[str, Any]:
+    submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
+    metadata: dict[str, Any] = submitted["metadata"]
+    return metadata
+
+
+def _sends(submitted: dict[str, Any]) -> list[int | None]:
+    return [a["httpStatus"] for a in submitted["attempts"] if a["endpoint"] == SEND]
+
+
+async def test_a_file_is_delivered_and_the_rc_is_the_receipt(
+    stack: Stack, company: ItCompany
+) -> None:
+    invoice_id = await file_invoice(company)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "accepted", invoice
+    events = await events_of(company.client, invoice_id)
+    assert [e["event"] for e in events] == [
+        "invoice.created",
+        "invoice.validated",
+        "invoice.submitted",
+        "invoice.accepted",
+    ]
+    [received] = await sdi_files(stack, company)
+    submitted = event(events, "invoice.submitted")["metadata"]
+    assert submitted["uploadId"] == str(received["identificativoSdI"])
+    assert submitted["fileName"] == received["nomeFile"]
+    assert re.fullmatch(rf"{company.transmitter}_[0-9A-Z]{{5}}\.xml", submitted["fileName"])
+    accepted = event(events, "invoice.accepted")["metadata"]
+    assert accepted["govId"] == submitted["uploadId"]
+    assert accepted["govMessage"].startswith("RC (ricevuta di consegna): delivered to M5UXCR1")
+    receipt = await company.client.get(f"/v1/invoices/{invoice_id}/receipt")
+    assert receipt.status_code == 200
+    assert receipt.headers["content-type"].startswith("application/xml")
+    assert b"RicevutaConsegna" in receipt.content
+    assert f"<IdentificativoSdI>{submitted['uploadId']}<".encode() in receipt.content
+
+
+async def test_two_invoices_of_one_company_get_two_file_names(
+    stack: Stack, company: ItCompany
+) -> None:
+    first, second = [await file_invoice(company) for _ in range(2)]
+    for invoice_id in (first, second):
+        assert (await wait_final(company.client, invoice_id))["status"] == "accepted"
+    names = {(await _submitted(company, i))["fileName"] for i in (first, second)}
+    assert len(names) == 2
+    assert {f["nomeFile"] for f in await sdi_files(stack, company)} == names
+
+
+async def test_reject_is_rejected_with_sdis_words_translated_and_the_field_to_change(
+    company: ItCompany,
+) -> None:
+    invoice_id = await file_invoice(company, "reject")
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "rejected", invoice
+    assert invoice["errorMessage"] == "00305: 1.4.1.1.2 <IdCodice> non valido"
+    assert "buyer's VAT number" in invoice["errorTranslated"]
+    assert "/customer/vatNumber" in invoice["errorFix"]
+    rejected = event(await events_of(company.client, invoice_id), "invoice.rejected")["metadata"]
+    assert [e["rule"] for e in rejected["errors"]] == ["00305"]
+    assert (await company.client.get(f"/v1/invoices/{invoice_id}/receipt")).status_code == 404
+
+
+async def test_mc_to_a_business_is_issued_and_says_where_the_buyer_finds_it(
+    stack: Stack, company: ItCompany
+) -> None:
+    await _sim(stack, "POST", "/_sim/it/next-outcomes", json={"tipo": "MC"})
+    invoice_id = await file_invoice(company)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "accepted", invoice
+    accepted = event(await events_of(company.client, invoice_id), "invoice.accepted")["metadata"]
+    assert accepted["govMessage"].startswith("MC (mancata consegna)")
+    assert "cassetto fiscale" in accepted["govMessage"]
+    receipt = await company.client.get(f"/v1/invoices/{invoice_id}/receipt")
+    assert b"NotificaMancataConsegna" in receipt.content
+
+
+@pytest.mark.parametrize(
+    ("scenario", "sends"),
+    [
+        ("transient_error", [503, 503, 200]),
+        ("rate_limited", [429, 200]),
+        ("token_expired", [401, 200]),
+        ("timeout", [504]),
+    ],
+)
+async def test_scenarios_recover_with_one_file(
+    stack: Stack, company: ItCompany, scenario: str, sends: list[int]
+) -> None:
+    invoice_id = await file_invoice(company, scenario)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "accepted", invoice
+    submitted = await _submitted(company, invoice_id)
+    assert _sends(submitted) == sends
+    assert submitted.get("reconciled", False) is (scenario == "timeout")
+    [received] = await sdi_files(stack, company)
+    assert submitted["uploadId"] == str(received["identificativoSdI"])
+
+
+async def _no_it_polls(db: asyncpg.Pool[Any], timeout: float = 60) -> None:
+    """Wait until no IT status check can be in flight: a queued fault must meet the send."""
+    deadline = time.monotonic() + timeout
+    while await db.fetchval("SELECT count(*) FROM status_polls WHERE country = 'IT'"):
+        if time.monotonic() > deadline:
+            pytest.fail("IT invoices of earlier tests are still being followed")
+        await asyncio.sleep(0.2)
+
+
+async def test_a_lost_answer_is_reconciled_by_file_name_not_sent_again(
+    stack: Stack, db: asyncpg.Pool[Any], company: ItCompany
+) -> None:
+    await _no_it_polls(db)
+    # The next SDI call (the send) takes effect, but its answer is lost: HTTP 504.
+    await _sim(
+        stack,
+        "POST",
+        "/_sim/it/faults",
+        json={"kind": "lost_response", "path_contains": "/sdi/files"},
+    )
+    invoice_id = await file_invoice(company)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "accepted", invoice
+    submitted = await _submitted(company, invoice_id)
+    assert submitted["reconciled"] is True
+    assert [(a["endpoint"], a["httpStatus"]) for a in submitted["attempts"]] == [
+        (SEND, 504),
+        (LOOKUP, 200),
+    ]
+    [received] = await sdi_files(stack, company)
+    assert submitted["uploadId"] == str(received["identificativoSdI"])
+    assert (await _sim(stack, "GET", "/_sim/it/faults")).json() == {"pending": []}
+
+
+async def _wait_for(
+    db: asyncpg.Pool[Any], query: str, invoice_id: str, wanted: object, timeout: float = 60
+) -> None:
+    deadline = time.monotonic() + timeout
+    while await db.fetchval(query, invoice_id) != wanted:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{query} never gave {wanted!r} for {invoice_id}")
+        await asyncio.sleep(0.02)
+
+
+async def test_killing_the_submitter_and_the_poller_mid_flight_loses_nothing(
+    stack: Stack, db: asyncpg.Pool[Any], company: ItCompany
+) -> None:
+    # `slow`: SDI answers the send 1.5 s late (long enough to kill the submitter while the
+    # file is in flight) and notifies 8 s after receipt (long enough to kill the poller).
+    invoice_id = await file_invoice(company, "slow")
+    await _wait_for(
+        db, "SELECT state FROM submissions WHERE invoice_id = $1", invoice_id, "uploading"
+    )
+    name = await db.fetchval(  # the file name is fixed before the send leaves
+        "SELECT gov_session FROM submissions WHERE invoice_id = $1", invoice_id
+    )
+    await stack.restart("submitter_it")  # kill -9, then start again
+    await _wait_for(
+        db, "SELECT count(*) FROM status_polls WHERE invoice_id = $1", invoice_id, 1, timeout=90
+    )
+    await stack.restart("poller")
+    invoice = await wait_final(company.client, invoice_id, timeout=120)
+    assert invoice["status"] == "accepted", invoice
+    [received] = await sdi_files(stack, company)
+    submitted = await _submitted(company, invoice_id)
+    assert submitted["uploadId"] == str(received["identificativoSdI"])
+    assert received["nomeFile"] == submitted["fileName"] == name  # the name fixed before the kill
+    # The restarted submitter looked the name up before anything else: the killed send was
+    # adopted if SDI had it, else sent again under the same name (never a second filing).
+    endpoints = [a["endpoint"] for a in submitted["attempts"]]
+    assert endpoints[0] == LOOKUP
+    assert submitted.get("reconciled", False) is (SEND not in endpoints)

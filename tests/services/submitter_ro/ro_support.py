@@ -1,0 +1,96 @@
+"""What the RO submitter and poller tests share: a company of its own (its own CIF, so the
+simulator's messages can be counted per test) with an active ANAF connection made through the
+real flow, and ways to file an invoice and watch it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from services.stack.stack import Stack
+from tests.conftest import MakeAccount
+from tests.services.connections_support import connect_ro, new_company
+
+FINAL = {"accepted", "rejected", "error"}
+
+
+@dataclass(frozen=True)
+class RoCompany:
+    client: httpx.AsyncClient
+    cif: str
+    company_id: str
+    connection_id: str
+
+
+async def ro_company(make_account: MakeAccount) -> RoCompany:
+    _, client = await make_account()
+    cif = str(secrets.randbelow(90_000_000) + 10_000_000)  # 8 digits, its own in the simulator
+    company_id = await new_company(client, "RO", vatNumber=f"RO{cif}")
+    connection = await connect_ro(client, company_id)
+    assert connection["status"] == "active", connection
+    return RoCompany(client, cif, company_id, connection["id"])
+
+
+def invoice_body(seed: dict[str, Any], company: RoCompany) -> dict[str, Any]:
+    number = f"INV-{secrets.token_hex(4)}"
+    return {
+        **seed,
+        "externalId": number,
+        "invoiceNumber": number,
+        "supplier": {**seed["supplier"], "vatNumber": f"RO{company.cif}"},
+    }
+
+
+async def file_invoice(
+    company: RoCompany, seed: dict[str, Any], scenario: str | None = None
+) -> str:
+    headers = {"X-Clearway-Sandbox-Scenario": scenario} if scenario else {}
+    created = await company.client.post(
+        "/v1/invoices", json=invoice_body(seed, company), headers=headers
+    )
+    assert created.status_code == 201, created.text
+    invoice_id: str = created.json()["data"]["id"]
+    return invoice_id
+
+
+async def wait_status(
+    client: httpx.AsyncClient, invoice_id: str, wanted: set[str], timeout: float = 90
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await client.get(f"/v1/invoices/{invoice_id}")
+        assert response.status_code == 200, response.text
+        invoice: dict[str, Any] = response.json()["data"]
+        if invoice["status"] in wanted:
+            return invoice
+        if time.monotonic() > deadline:
+            pytest.fail(f"{invoice_id} still {invoice['status']} after {timeout}s")
+        await asyncio.sleep(0.2)
+
+
+async def wait_final(client: httpx.AsyncClient, invoice_id: str, timeout: float = 90) -> Any:
+    return await wait_status(client, invoice_id, FINAL, timeout)
+
+
+async def events_of(client: httpx.AsyncClient, invoice_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/v1/invoices/{invoice_id}/events")
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["data"]
+    return events
+
+
+def event(events: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(e for e in events if e["event"] == name)
+
+
+async def filings(stack: Stack, cif: str) -> list[dict[str, Any]]:
+    """Every upload the simulated ANAF registered for this CIF."""
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
+        messages = (await sim.get("/_sim/anaf/messages")).json()
+    return [m for m in messages if m["cif"] == cif]
