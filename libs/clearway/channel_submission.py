@@ -20,33 +20,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-import httpx
-
 from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.connectors import GovCall, peppol, zre
+from clearway.connectors.calls import (
+    GovernmentAuthError,
+    GovernmentError,
+    GovernmentOutcomeUnknownError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+)
 from clearway.connectors.filing import (
     Filed,
-    FilingAuthError,
-    FilingError,
-    FilingOutcomeUnknownError,
-    FilingRefusedError,
-    FilingTransientError,
 )
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
-from clearway.resilience.backoff import Backoff
-from clearway.resilience.breaker import Breakers
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
-    LeaseLostError,
+    SubmissionGate,
     Work,
     document_or_fail,
     fail_inactive_connection,
@@ -56,7 +52,6 @@ from clearway.submissions import (
     record_calls,
     reject_unfiled,
     retry_at,
-    retry_or_give_up,
 )
 
 log = logging.getLogger(__name__)
@@ -199,58 +194,39 @@ def channel_in_mode(
     return lambda: channel
 
 
+def _breaker_name(channel: Channel) -> str:
+    """A channel's breaker: its send endpoint at its government (Peppol's and ZRE's apart)."""
+    return f"{channel.government} {channel.send_endpoint}"
+
+
 class ChannelSubmitter:
     def __init__(self, context: ServiceContext, route: Route) -> None:
-        settings = context.settings
-        self._pool = context.pool
         self._route = route
-        self._backoff = Backoff(
-            base=settings.submit_retry_base,
-            cap=settings.submit_retry_cap,
-            max_attempts=settings.submit_max_attempts,
-        )
-        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
-        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def work(self, submission: ClaimedSubmission) -> None:
+        await self._gate.work(submission, lambda conn: self._step(conn, submission))
+
+    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
+        request: Mapping[str, Any] = (
+            await conn.fetchval(
+                "SELECT request FROM invoices WHERE id = $1", submission.ref.invoice_id
+            )
+            or {}
+        )
         try:
-            async with self._pool.acquire() as conn:
-                request: Mapping[str, Any] = (
-                    await conn.fetchval(
-                        "SELECT request FROM invoices WHERE id = $1", submission.ref.invoice_id
-                    )
-                    or {}
-                )
-                try:
-                    channel = self._route(request)
-                except LiveNotConfiguredError as exc:
-                    await fail_live_not_configured(conn, submission, exc)
-                    return
-                breaker = self._breakers[f"{channel.government} {channel.send_endpoint}"]
-                if not breaker.allow():
-                    wait = max(breaker.retry_at() - time.monotonic(), 0.5)
-                    await retry_at(
-                        conn,
-                        submission,
-                        utcnow() + dt.timedelta(seconds=wait),
-                        state=submission.state,
-                        last_error=f"{channel.government} {channel.send_endpoint}: circuit open",
-                    )
-                elif submission.state == "pending":
-                    await self._file(conn, submission, channel, request)
-                else:
-                    await self._reconcile(conn, submission, channel)
-        except LeaseLostError:
-            log.info("%s was taken over by another worker", submission.ref.invoice_id)
-        except Exception:
-            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+            channel = self._route(request)
+        except LiveNotConfiguredError as exc:
+            await fail_live_not_configured(conn, submission, exc)
+            return
+        await self._gate.may_call(conn, _breaker_name(channel))
+        if submission.state == "pending":
+            await self._file(conn, submission, channel, request)
+        else:
+            await self._reconcile(conn, submission, channel)
 
     def _settled(self, channel: Channel, calls: Sequence[GovCall], *, failed: bool) -> None:
-        breaker = self._breakers[f"{channel.government} {channel.send_endpoint}"]
-        if not failed:
-            breaker.record_success()
-        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
-            breaker.record_failure()
+        self._gate.settled(_breaker_name(channel), calls, failed=failed)
 
     async def _sender(self, conn: Connection, submission: ClaimedSubmission) -> str | None:
         """The company's participant id on the network; None when its connection is gone."""
@@ -280,7 +256,7 @@ class ChannelSubmitter:
         calls: list[GovCall] = []
         try:
             prepared = await channel.prepare(sender, request, content, calls)
-        except FilingError as exc:  # the lookup failed: nothing was sent
+        except GovernmentError as exc:  # the lookup failed: nothing was sent
             await self._not_taken(conn, submission, channel, calls, exc)
             return None
         if isinstance(prepared, Refusal):
@@ -312,7 +288,7 @@ class ChannelSubmitter:
         if parcel is None:
             return
         calls: list[GovCall] = []
-        submission = await mark_uploading(conn, submission)
+        submission = await mark_uploading(conn, submission, self._gate.lease)
         try:
             filed = await channel.send(
                 parcel,
@@ -323,7 +299,7 @@ class ChannelSubmitter:
                     livemode=submission.ref.livemode,
                 ),
             )
-        except FilingOutcomeUnknownError as exc:
+        except GovernmentOutcomeUnknownError as exc:
             self._settled(channel, calls, failed=True)
             log.warning("the send of %s lost its answer (%s)", submission.ref.invoice_id, exc)
             async with conn.transaction():
@@ -336,7 +312,7 @@ class ChannelSubmitter:
                     last_error=str(exc),
                 )
             return
-        except FilingRefusedError as exc:
+        except GovernmentRefusedError as exc:
             await reject_unfiled(
                 conn,
                 submission,
@@ -346,7 +322,7 @@ class ChannelSubmitter:
                 reason="send_refused",
             )
             return
-        except FilingError as exc:
+        except GovernmentError as exc:
             await self._not_taken(conn, submission, channel, calls, exc)
             return
         self._settled(channel, calls, failed=False)
@@ -368,27 +344,25 @@ class ChannelSubmitter:
         submission: ClaimedSubmission,
         channel: Channel,
         calls: list[GovCall],
-        exc: FilingError,
+        exc: GovernmentError,
     ) -> None:
         """Nothing was filed: again after a backoff (or `error` after the last attempt)."""
         self._settled(channel, calls, failed=True)
         reason = str(exc)
-        if isinstance(exc, FilingAuthError):
+        if isinstance(exc, GovernmentAuthError):
             # Clearway's own key at the channel, not the company's: nothing to re-authorize
             # for the user; an operator must renew it, and the invoice waits in its backoff.
             log.error("%s refused Clearway's API key: %s", channel.government, exc)
             reason = f"{exc}: Clearway's {channel.government} credential was refused"
-        if isinstance(exc, FilingRefusedError):  # an SMP lookup refused as a whole
+        if isinstance(exc, GovernmentRefusedError):  # an SMP lookup refused as a whole
             reason = exc.message
-        await retry_or_give_up(
+        await self._gate.retry_or_give_up(
             conn,
             submission,
             calls,
             reason,
-            backoff=self._backoff,
-            rng=self._rng,
             government=channel.government,
-            retry_after=exc.retry_after if isinstance(exc, FilingTransientError) else None,
+            retry_after=exc.retry_after if isinstance(exc, GovernmentTransientError) else None,
         )
 
     async def _reconcile(
@@ -398,9 +372,9 @@ class ChannelSubmitter:
         calls: list[GovCall] = []
         try:
             found = await channel.find(reference, calls)
-        except FilingError as exc:
-            self._settled(channel, calls, failed=isinstance(exc, FilingTransientError))
-            retry_after = exc.retry_after if isinstance(exc, FilingTransientError) else None
+        except GovernmentError as exc:
+            self._settled(channel, calls, failed=isinstance(exc, GovernmentTransientError))
+            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
             pause = max(SEARCH_RETRY, dt.timedelta(seconds=retry_after or 0))
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)

@@ -15,13 +15,16 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import asyncpg
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from clearway.accounts import active_connection
-from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
+from clearway.config import GovernmentEndpoints, LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import Connection, InvoiceRef, append_event
@@ -31,6 +34,8 @@ from clearway.observability.logs import log_context
 from clearway.observability.metrics import RETRIES
 from clearway.observability.tracing import continued, current_traceparent, tracer
 from clearway.resilience.backoff import Backoff
+from clearway.resilience.breaker import Breakers
+from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.runtime import ServiceContext
 from clearway.translation import translate_all
 
@@ -39,7 +44,6 @@ log = logging.getLogger(__name__)
 Work = Callable[["ClaimedSubmission"], Awaitable[None]]  # what a submitter does with one row
 # The invoice's request -> the government its submission goes to (DE: ZRE or Peppol).
 GovernmentOf = Callable[[Mapping[str, Any]], GovernmentEndpoints[Any]]
-LEASE = dt.timedelta(seconds=90)  # the default; longer than any one step (calls time out first)
 CLAIM_BATCH = 6  # rows worked at once per process: each holds a pool connection while it calls
 IDLE_PAUSE_SECONDS = 0.5  # how often an idle replica looks for rows others scheduled
 
@@ -151,7 +155,7 @@ async def schedule_submission(conn: Connection, message: EventMessage, connectio
 
 
 async def claim_due_submissions(
-    conn: Connection, country: str, limit: int, lease: dt.timedelta = LEASE
+    conn: Connection, country: str, limit: int, lease: dt.timedelta
 ) -> list[ClaimedSubmission]:
     rows = await conn.fetch(
         "UPDATE submissions s SET next_attempt_at = clock_timestamp() + $3::interval "
@@ -230,7 +234,7 @@ async def _update(
 async def mark_uploading(
     conn: Connection,
     submission: ClaimedSubmission,
-    lease: dt.timedelta = LEASE,
+    lease: dt.timedelta,
     *,
     gov_session: str | None = None,
 ) -> ClaimedSubmission:
@@ -403,6 +407,101 @@ async def retry_or_give_up(  # noqa: PLR0913 - the parts of one decision
     async with conn.transaction():
         await record_calls(conn, submission.ref.invoice_id, "submission", calls)
         await retry_at(conn, submission, when, state="pending", last_error=reason)
+
+
+class HeldBackError(Exception):
+    """A call may not go out yet (its endpoint's breaker is open, or a call limit or a daily
+    quota is spent): nothing is sent, and the row is simply due again at `at`."""
+
+    def __init__(self, at: dt.datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+
+
+def held_for(seconds: float, reason: str) -> HeldBackError:
+    return HeldBackError(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), reason)
+
+
+class SubmissionGate:
+    """What stands between one submitter and a government: a circuit breaker per endpoint (this
+    process's), the call limits (buckets shared by every replica), the backoff between uploads,
+    and the guard around each row's work. Every submitter goes through one, so each asks a
+    breaker exactly once per call: in half-open, a second ask would refuse the very probe the
+    first one let through, and the breaker would never close again."""
+
+    def __init__(self, pool: asyncpg.Pool[Any], settings: Settings) -> None:
+        self._pool = pool
+        # How long a claimed row is this worker's (WORK_LEASE_SECONDS): a crashed worker's rows,
+        # uploads in flight included, are taken up again when it ends.
+        self.lease = dt.timedelta(seconds=settings.work_lease_seconds)
+        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
+        self._backoff = Backoff(
+            base=settings.submit_retry_base,
+            cap=settings.submit_retry_cap,
+            max_attempts=settings.submit_max_attempts,
+        )
+        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+
+    async def work(
+        self, submission: ClaimedSubmission, step: Callable[[Connection], Awaitable[None]]
+    ) -> None:
+        """Work one claimed row. Held back: due again when the gate opens. Taken over by another
+        worker: change nothing more. Anything else: the row keeps its lease and comes back when
+        the lease ends, so nothing is lost."""
+        try:
+            async with self._pool.acquire() as conn:
+                try:
+                    await step(conn)
+                except HeldBackError as held:
+                    await retry_at(
+                        conn, submission, held.at, state=submission.state, last_error=held.reason
+                    )
+        except LeaseLostError:
+            log.info("%s was taken over by another worker", submission.ref.invoice_id)
+        except Exception:
+            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+
+    async def may_call(self, conn: Connection, endpoint: str, *buckets: TokenBucket) -> None:
+        """Raise HeldBackError unless a call to `endpoint` may go out now: its breaker lets it
+        through, then each bucket gives a token."""
+        breaker = self._breakers[endpoint]
+        if not breaker.allow():
+            wait = max(breaker.retry_at() - time.monotonic(), 0.5)
+            raise held_for(wait, f"{endpoint}: circuit open")
+        for bucket in buckets:
+            wait = await take_token(conn, bucket)
+            if wait:
+                raise held_for(wait, f"call limit {bucket.key}")
+
+    def settled(self, endpoint: str, calls: Sequence[GovCall], *, failed: bool) -> None:
+        """Tell the endpoint's breaker how its last call went (a 429 is no failure)."""
+        breaker = self._breakers[endpoint]
+        if not failed:
+            breaker.record_success()
+        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
+            breaker.record_failure()
+
+    async def retry_or_give_up(  # noqa: PLR0913 - the parts of one decision
+        self,
+        conn: Connection,
+        submission: ClaimedSubmission,
+        calls: Sequence[GovCall],
+        reason: str,
+        *,
+        government: str,
+        retry_after: float | None = None,
+    ) -> None:
+        await retry_or_give_up(
+            conn,
+            submission,
+            calls,
+            reason,
+            backoff=self._backoff,
+            rng=self._rng,
+            government=government,
+            retry_after=retry_after,
+        )
 
 
 async def fail_refused(  # noqa: PLR0913 - the parts of one refusal

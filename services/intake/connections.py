@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import httpx
+from clearway.accounts import ApiKeyOwner
 from clearway.accounts.connections import (
     activate_connection,
     activate_with_tokens,
@@ -223,14 +224,16 @@ async def _owned_company(conn: DbConnection, company_id: str, account_id: str) -
 
 
 async def _owned_connection(
-    conn: DbConnection, connection_id: str, account_id: str, *, for_update: bool = False
+    conn: DbConnection, connection_id: str, owner: ApiKeyOwner, *, for_update: bool = False
 ) -> Any:
+    """The account's connection of the key's mode; any other answers like a missing one."""
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(
-        "SELECT * FROM connections WHERE id = $1 AND account_id = $2 "  # noqa: S608
+        "SELECT * FROM connections WHERE id = $1 AND account_id = $2 AND livemode = $3 "  # noqa: S608
         f"AND status <> 'deleted'{lock}",
         connection_id,
-        account_id,
+        owner.account_id,
+        owner.livemode,
     )
     if row is None:
         raise ApiError("not_found", f"No connection {connection_id}.", param="id")
@@ -380,12 +383,13 @@ async def _join_network(conn: DbConnection, row: Any, company: Any) -> Any:
     "/v1/connections", response_model=Data[list[Connection]], response_model_exclude_unset=True
 )
 async def list_connections(request: Request, owner: Owner) -> dict[str, Any]:
-    """Every connection of the account's companies, newest first."""
+    """Every connection of the account's companies in the key's mode, newest first."""
     async with request.app.state.pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT * FROM connections WHERE account_id = $1 AND status <> 'deleted' "
-            "ORDER BY created_at DESC, id DESC",
+            "SELECT * FROM connections WHERE account_id = $1 AND livemode = $2 "
+            "AND status <> 'deleted' ORDER BY created_at DESC, id DESC",
             owner.account_id,
+            owner.livemode,
         )
     return {"data": [connection_resource(row) for row in rows]}
 
@@ -397,7 +401,7 @@ async def list_connections(request: Request, owner: Owner) -> dict[str, Any]:
 )
 async def get_connection(request: Request, connection_id: str, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned_connection(conn, connection_id, owner.account_id)
+        row = await _owned_connection(conn, connection_id, owner)
     return {"data": connection_resource(row)}
 
 
@@ -406,7 +410,7 @@ async def remove_connection(request: Request, connection_id: str, owner: Owner) 
     """Its tokens, certificates and keys are deleted, not hidden; its pending authorization
     stops working; the refresher stops looking at it."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        await _owned_connection(conn, connection_id, owner.account_id, for_update=True)
+        await _owned_connection(conn, connection_id, owner, for_update=True)
         await delete_connection(conn, connection_id)
     return {"data": {"id": connection_id, "deleted": True}}
 
@@ -516,7 +520,7 @@ async def upload_certificate(
     PL: checked the same way, then KSeF's challenge flow runs at once with a XAdES-signed
     request, as with a KSeF token."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await _owned_connection(conn, connection_id, owner.account_id, for_update=True)
+        row = await _owned_connection(conn, connection_id, owner, for_update=True)
         method = SETUP_METHOD[row["country"]]
         if method not in {SetupMethod.CERTIFICATE, SetupMethod.KSEF_TOKEN}:
             raise ApiError(
@@ -550,7 +554,7 @@ async def _connect_ksef_with_certificate(
     are kept, sealed, to log in again when the refresh token runs out."""
     pool = request.app.state.pool
     async with pool.acquire() as conn:
-        row = await _owned_connection(conn, connection_id, owner.account_id)
+        row = await _owned_connection(conn, connection_id, owner)
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
     nip = _nip_of(company)
     try:
@@ -571,7 +575,7 @@ async def _connect_ksef_with_certificate(
                 await update_connection(conn, connection_id, last_error_message=str(exc))
             raise ApiError("validation_error", str(exc), param="/certificate") from None
     async with pool.acquire() as conn, conn.transaction():
-        row = await _owned_connection(conn, connection_id, owner.account_id, for_update=True)
+        row = await _owned_connection(conn, connection_id, owner, for_update=True)
         await purge_secrets(conn, connection_id, [SecretKind.KSEF_TOKEN])  # one credential
         row = await activate_with_tokens(
             conn,
@@ -604,7 +608,7 @@ async def upload_ksef_token(
     token, sealed, to authenticate again when the refresh token runs out."""
     pool = request.app.state.pool
     async with pool.acquire() as conn:
-        row = await _owned_connection(conn, connection_id, owner.account_id)
+        row = await _owned_connection(conn, connection_id, owner)
         if SETUP_METHOD[row["country"]] is not SetupMethod.KSEF_TOKEN:
             raise ApiError(
                 "validation_error",
@@ -631,7 +635,7 @@ async def upload_ksef_token(
             raise ApiError("validation_error", str(exc), param="/token") from None
     now = utcnow()
     async with pool.acquire() as conn, conn.transaction():
-        row = await _owned_connection(conn, connection_id, owner.account_id, for_update=True)
+        row = await _owned_connection(conn, connection_id, owner, for_update=True)
         # One credential: a certificate connected before no longer logs in.
         await purge_secrets(conn, connection_id, [SecretKind.CERTIFICATE, SecretKind.PRIVATE_KEY])
         row = await activate_with_tokens(

@@ -347,8 +347,8 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 ) -> dict[str, Any]:
     """Newest first. Keyset pagination on (createdAt, id): a page never repeats or skips an
     invoice that existed when the first page was read, however many are created meanwhile."""
-    conditions = ["account_id = $1"]
-    args: list[Any] = [owner.account_id]
+    conditions = ["account_id = $1", "livemode = $2"]  # the key's mode: as Stripe keeps them
+    args: list[Any] = [owner.account_id, owner.livemode]
 
     def where(sql: str, value: Any) -> None:
         args.append(value)
@@ -393,10 +393,13 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 
 async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) -> Any:
     row = await conn.fetchrow(
-        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2", invoice_id, owner.account_id
+        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2 AND livemode = $3",
+        invoice_id,
+        owner.account_id,
+        owner.livemode,
     )
     if row is None:
-        # Another account's invoice answers exactly like a missing one.
+        # Another account's invoice, or one of the other mode, answers like a missing one.
         raise ApiError("not_found", f"No invoice {invoice_id}.", param="id")
     return row
 

@@ -50,6 +50,7 @@ class Connection(_Out):
     createdAt: str  # noqa: N815
     isSender: bool  # noqa: N815
     isReceiver: bool  # noqa: N815
+    livemode: bool = Field(description="Made with a live key (true) or a sandbox key (false)")
     networkCredentials: NetworkCredentials | None = Field(  # noqa: N815
         default=None, description="BE, DE (Peppol) and FR (directory): the company's identifier"
     )
@@ -82,6 +83,7 @@ class Invoice(_Out):
     invoiceType: str = Field(examples=["invoice"])  # noqa: N815
     companyId: str | None  # noqa: N815
     metadata: dict[str, str]
+    livemode: bool = Field(description="Made with a live key (true) or a sandbox key (false)")
     company: Company | None = Field(default=None, description="Present with expand=company")
     connection: Connection | None = Field(
         default=None, description="Present with expand=connection"
@@ -182,6 +184,7 @@ def connection_resource(row: Any) -> Connection:
         createdAt=iso_millis(row["created_at"]),
         isSender=row["is_sender"],
         isReceiver=row["is_receiver"],
+        livemode=row["livemode"],
         **fields,
     )
 
@@ -207,4 +210,5 @@ def invoice_resource(row: Any) -> Invoice:
         invoiceType=row["invoice_type"],
         companyId=row["company_id"],
         metadata=row["metadata"],
+        livemode=row["livemode"],
     )

@@ -13,7 +13,15 @@ from typing import Any
 import httpx
 from clearway.config import KeyedEndpoint
 from clearway.connectors import GovCall
-from clearway.connectors.fr_pa import ISSUED, REJECTED, PaClient, PaError, PaTransientError
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentTransientError,
+)
+from clearway.connectors.fr_pa import (
+    ISSUED,
+    REJECTED,
+    PaClient,
+)
 from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
 from clearway.runtime import ServiceContext
@@ -43,8 +51,8 @@ class PaStatusFollower:
                     content_type="application/json",
                     file_name=f"{invoice_id}-statuses.json",
                 )
-        except PaError as exc:
-            retry_after = exc.retry_after if isinstance(exc, PaTransientError) else None
+        except GovernmentError as exc:
+            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
             at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
             return Pending(str(exc), at=at)
         if deposit.code in REJECTED:

@@ -15,7 +15,10 @@ from typing import Any
 import httpx
 from clearway.config import PeppolEndpoint
 from clearway.connectors import GovCall
-from clearway.connectors.filing import FilingError, FilingTransientError
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentTransientError,
+)
 from clearway.connectors.peppol import DELIVERED, PeppolClient
 from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
@@ -24,9 +27,9 @@ from clearway.runtime import ServiceContext
 from services.poller.decisions import Accepted, Outcome, Pending, Rejected
 
 
-def pending_after(exc: FilingError) -> Pending:
+def pending_after(exc: GovernmentError) -> Pending:
     """Ask again, no sooner than a Retry-After the channel gave."""
-    retry_after = exc.retry_after if isinstance(exc, FilingTransientError) else None
+    retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
     return Pending(
         str(exc), at=utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
     )
@@ -47,7 +50,7 @@ class PeppolStatusFollower:
         document_id: str = poll["upload_id"]
         try:
             body, receipt = await self._ap.document(document_id, calls)
-        except FilingError as exc:
+        except GovernmentError as exc:
             return pending_after(exc)
         status = body.get("status")
         mls = body.get("mls") or {}

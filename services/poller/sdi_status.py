@@ -26,11 +26,13 @@ from typing import Any
 import httpx
 from clearway.config import SdiEndpoint
 from clearway.connectors import GovCall
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentTransientError,
+)
 from clearway.connectors.sdi import (
     Notification,
     SdiClient,
-    SdiError,
-    SdiTransientError,
     SdiUnknownFileError,
 )
 from clearway.domain.ids import utcnow
@@ -62,8 +64,8 @@ class SdiStatusFollower:
         except SdiUnknownFileError as exc:
             # A file SdIRiceviFile registered is never forgotten: ask again until the deadline.
             return Pending(f"SDI does not know IdentificativoSdI {identificativo}: {exc}")
-        except SdiError as exc:
-            retry_after = exc.retry_after if isinstance(exc, SdiTransientError) else None
+        except GovernmentError as exc:
+            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
             at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
             return Pending(str(exc), at=at)
         return await _meaning(conn, poll, identificativo, notifications)

@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 from clearway.config import KeyedEndpoint
 from clearway.connectors import GovCall
-from clearway.connectors.filing import FilingError
+from clearway.connectors.calls import (
+    GovernmentError,
+)
 from clearway.connectors.zre import DELIVERED, REJECTED, ZreClient, leitweg_id_of
 from clearway.eventstore import Connection
 from clearway.runtime import ServiceContext
@@ -35,7 +37,7 @@ class ZreStatusFollower:
         upload_id: str = poll["upload_id"]
         try:
             body, receipt = await self._zre.invoice(upload_id, calls)
-        except FilingError as exc:
+        except GovernmentError as exc:
             return pending_after(exc)
         status = body.get("status")
         if status == DELIVERED:

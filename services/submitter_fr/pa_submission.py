@@ -16,37 +16,34 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 from typing import Any
 
 import httpx
 from clearway.config import KeyedEndpoint
 from clearway.connectors import GovCall
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentOutcomeUnknownError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+)
 from clearway.connectors.fr_pa import (
     GOV_ENDPOINT,
     PaClient,
-    PaError,
-    PaOutcomeUnknownError,
-    PaRefusedError,
-    PaTransientError,
 )
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
-from clearway.resilience.backoff import Backoff
-from clearway.resilience.breaker import Breakers
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
-    LeaseLostError,
+    SubmissionGate,
     document_or_fail,
     fail_refused,
     finish_uploaded,
     mark_uploading,
     record_calls,
     retry_at,
-    retry_or_give_up,
 )
 
 log = logging.getLogger(__name__)
@@ -58,51 +55,24 @@ class PaSubmitter:
     def __init__(
         self, context: ServiceContext, http: httpx.AsyncClient, platform: KeyedEndpoint
     ) -> None:
-        settings = context.settings
-        self._pool = context.pool
         self._pa = PaClient(platform.url, platform.api_key, http)
-        self._backoff = Backoff(
-            base=settings.submit_retry_base,
-            cap=settings.submit_retry_cap,
-            max_attempts=settings.submit_max_attempts,
-        )
-        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
-        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def work(self, submission: ClaimedSubmission) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                breaker = self._breakers[DEPOSIT]
-                if not breaker.allow():
-                    wait = max(breaker.retry_at() - time.monotonic(), 0.5)
-                    await retry_at(
-                        conn,
-                        submission,
-                        utcnow() + dt.timedelta(seconds=wait),
-                        state=submission.state,
-                        last_error=f"{DEPOSIT}: circuit open",
-                    )
-                elif submission.state == "pending":
-                    await self._deposit(conn, submission)
-                else:
-                    await self._reconcile(conn, submission)
-        except LeaseLostError:
-            log.info("%s was taken over by another worker", submission.ref.invoice_id)
-        except Exception:
-            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+        await self._gate.work(submission, lambda conn: self._step(conn, submission))
 
-    def _settled(self, calls: list[GovCall], *, failed: bool) -> None:
-        breaker = self._breakers[DEPOSIT]
-        if not failed:
-            breaker.record_success()
-        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
-            breaker.record_failure()
+    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
+        await self._gate.may_call(conn, DEPOSIT)  # the deposit and the search: one platform
+        if submission.state == "pending":
+            await self._deposit(conn, submission)
+        else:
+            await self._reconcile(conn, submission)
 
     async def _deposit(self, conn: Connection, submission: ClaimedSubmission) -> None:
         content = await document_or_fail(conn, submission)
         if content is None:
             return
-        submission = await mark_uploading(conn, submission)
+        submission = await mark_uploading(conn, submission, self._gate.lease)
         calls: list[GovCall] = []
         try:
             deposit = await self._pa.deposit(
@@ -115,31 +85,29 @@ class PaSubmitter:
                     livemode=submission.ref.livemode,
                 ),
             )
-        except PaOutcomeUnknownError as exc:
-            self._settled(calls, failed=True)
+        except GovernmentOutcomeUnknownError as exc:
+            self._gate.settled(DEPOSIT, calls, failed=True)
             log.warning("the deposit of %s lost its answer (%s)", submission.ref.invoice_id, exc)
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)
                 await retry_at(conn, submission, utcnow(), state="reconciling", last_error=str(exc))
             return
-        except PaTransientError as exc:
-            self._settled(calls, failed=True)
-            await retry_or_give_up(
+        except GovernmentTransientError as exc:
+            self._gate.settled(DEPOSIT, calls, failed=True)
+            await self._gate.retry_or_give_up(
                 conn,
                 submission,
                 calls,
                 str(exc),
-                backoff=self._backoff,
-                rng=self._rng,
                 government=GOV_ENDPOINT,
                 retry_after=exc.retry_after,
             )
             return
-        except PaError as exc:  # refused (Irrecevable), or Clearway's key refused
-            reason = exc.message if isinstance(exc, PaRefusedError) else str(exc)
+        except GovernmentError as exc:  # refused (Irrecevable), or Clearway's key refused
+            reason = exc.message if isinstance(exc, GovernmentRefusedError) else str(exc)
             await fail_refused(conn, submission, calls, [reason], government=GOV_ENDPOINT)
             return
-        self._settled(calls, failed=False)
+        self._gate.settled(DEPOSIT, calls, failed=False)
         await finish_uploaded(
             conn,
             submission,
@@ -159,8 +127,8 @@ class PaSubmitter:
         calls: list[GovCall] = []
         try:
             found = await self._pa.search(row["number"], row["siren"] or "", calls)
-        except PaError as exc:
-            self._settled(calls, failed=isinstance(exc, PaTransientError))
+        except GovernmentError as exc:
+            self._gate.settled(DEPOSIT, calls, failed=isinstance(exc, GovernmentTransientError))
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)
                 await retry_at(
@@ -171,7 +139,7 @@ class PaSubmitter:
                     last_error=str(exc),
                 )
             return
-        self._settled(calls, failed=False)
+        self._gate.settled(DEPOSIT, calls, failed=False)
         if found:
             deposit = found[0]  # the first deposit of this invoice is the filing
             await finish_uploaded(

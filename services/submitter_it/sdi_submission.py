@@ -23,25 +23,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import random
-import time
 from typing import Any
 
 import httpx
 from clearway.accounts.connections import expire_connection, read_secret
 from clearway.config import SdiEndpoint
 from clearway.connectors import GovCall
+from clearway.connectors.calls import (
+    GovernmentAuthError,
+    GovernmentError,
+    GovernmentOutcomeUnknownError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+)
 from clearway.connectors.sdi import (
     FILES_BY_NAME,
     GOV_ENDPOINT,
     SEND,
     ReceivedFile,
-    SdiAuthError,
     SdiClient,
-    SdiError,
-    SdiOutcomeUnknownError,
-    SdiRefusedError,
-    SdiTransientError,
     client_tls,
 )
 from clearway.domain.connections import SecretKind
@@ -49,12 +49,10 @@ from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
 from clearway.formats.fatturapa import fatturapa_filename
-from clearway.resilience.backoff import Backoff
-from clearway.resilience.breaker import Breakers
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
-    LeaseLostError,
+    SubmissionGate,
     document_or_fail,
     fail_connection_lost,
     fail_inactive_connection,
@@ -63,7 +61,6 @@ from clearway.submissions import (
     mark_uploading,
     record_calls,
     retry_at,
-    retry_or_give_up,
 )
 
 log = logging.getLogger(__name__)
@@ -113,8 +110,6 @@ class SdiSubmitter:
         timeout: httpx.Timeout,
         sdi: SdiEndpoint,
     ) -> None:
-        settings = context.settings
-        self._pool = context.pool
         self._sdi = SdiClient(sdi.url, http)
         self._http = http
         self._timeout = timeout
@@ -122,14 +117,7 @@ class SdiSubmitter:
         self._tls = sdi.url.startswith("https://")
         self._ca_file = sdi.ca_file
         self._channels: dict[str, httpx.AsyncClient] = {}  # by certificate fingerprint
-        self._lease = dt.timedelta(seconds=settings.work_lease_seconds)
-        self._backoff = Backoff(
-            base=settings.submit_retry_base,
-            cap=settings.submit_retry_cap,
-            max_attempts=settings.submit_max_attempts,
-        )
-        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
-        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def close(self) -> None:
         for client in self._channels.values():
@@ -137,36 +125,15 @@ class SdiSubmitter:
         self._channels.clear()
 
     async def work(self, submission: ClaimedSubmission) -> None:
-        endpoint = SEND if submission.state == "pending" else FILES_BY_NAME
-        try:
-            async with self._pool.acquire() as conn:
-                breaker = self._breakers[endpoint]
-                if not breaker.allow():
-                    wait = max(breaker.retry_at() - time.monotonic(), 0.5)
-                    await retry_at(
-                        conn,
-                        submission,
-                        utcnow() + dt.timedelta(seconds=wait),
-                        state=submission.state,
-                        last_error=f"{endpoint}: circuit open",
-                    )
-                elif submission.state == "pending":
-                    await self._send(conn, submission)
-                else:
-                    await self._reconcile(conn, submission)
-        except LeaseLostError:
-            log.info("%s was taken over by another worker", submission.ref.invoice_id)
-        except Exception:
-            # The row keeps its lease and comes back when it ends: nothing is lost.
-            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+        await self._gate.work(submission, lambda conn: self._step(conn, submission))
 
-    def _settled(self, endpoint: str, calls: list[GovCall], *, failed: bool) -> None:
-        """Tell the endpoint's breaker how its last call went (a 429 is no failure)."""
-        breaker = self._breakers[endpoint]
-        if not failed:
-            breaker.record_success()
-        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
-            breaker.record_failure()
+    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
+        if submission.state == "pending":
+            await self._gate.may_call(conn, SEND)
+            await self._send(conn, submission)
+        else:
+            await self._gate.may_call(conn, FILES_BY_NAME)
+            await self._reconcile(conn, submission)
 
     # --- pending: send -------------------------------------------------------------------------
 
@@ -180,39 +147,37 @@ class SdiSubmitter:
             return
         async with conn.transaction():  # the name is fixed before anything leaves
             name = submission.gov_session or await next_file_name(conn, submission.supplier_vat)
-            submission = await mark_uploading(conn, submission, self._lease, gov_session=name)
+            submission = await mark_uploading(conn, submission, self._gate.lease, gov_session=name)
         calls: list[GovCall] = []
         try:
             received = await self._send_presenting_certificate(
                 conn, submission, (name, content), channel, calls
             )
-        except SdiOutcomeUnknownError as exc:
-            self._settled(SEND, calls, failed=True)
+        except GovernmentOutcomeUnknownError as exc:
+            self._gate.settled(SEND, calls, failed=True)
             log.warning("sending %s lost its answer (%s)", name, exc)
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)
                 await retry_at(conn, submission, utcnow(), state="reconciling", last_error=str(exc))
             return
-        except SdiTransientError as exc:
-            self._settled(SEND, calls, failed=True)
-            await retry_or_give_up(
+        except GovernmentTransientError as exc:
+            self._gate.settled(SEND, calls, failed=True)
+            await self._gate.retry_or_give_up(
                 conn,
                 submission,
                 calls,
                 str(exc),
-                backoff=self._backoff,
-                rng=self._rng,
                 government=GOV_ENDPOINT,
                 retry_after=exc.retry_after,
             )
             return
-        except SdiRefusedError as exc:
+        except GovernmentRefusedError as exc:
             await fail_refused(conn, submission, calls, [exc.message], government=GOV_ENDPOINT)
             return
         except ChannelRefusedError as exc:
             await fail_connection_lost(conn, submission, calls, str(exc), government=GOV_ENDPOINT)
             return
-        self._settled(SEND, calls, failed=False)
+        self._gate.settled(SEND, calls, failed=False)
         await self._finish(conn, submission, received, calls, reconciled=False)
 
     async def _send_presenting_certificate(
@@ -233,7 +198,7 @@ class SdiSubmitter:
             return await self._sdi.send_file(
                 name, content, calls=calls, headers=headers, http=channel
             )
-        except SdiAuthError:
+        except GovernmentAuthError:
             log.warning("SDI refused the channel certificate of %s once", submission.connection_id)
         # A renewed certificate may have been uploaded since this one was read.
         again = await self._channel(conn, submission.connection_id, fresh=True)
@@ -246,7 +211,7 @@ class SdiSubmitter:
             return await self._sdi.send_file(
                 name, content, calls=calls, headers=headers, http=again
             )
-        except SdiAuthError as refused:
+        except GovernmentAuthError as refused:
             message = (
                 f"SDI refused the channel's certificate twice (HTTP {refused.status}). "
                 f"{RENEW_CERTIFICATE}"
@@ -315,8 +280,10 @@ class SdiSubmitter:
         calls: list[GovCall] = []
         try:
             found = await self._sdi.files_named(name, calls)
-        except SdiError as exc:
-            self._settled(FILES_BY_NAME, calls, failed=isinstance(exc, SdiTransientError))
+        except GovernmentError as exc:
+            self._gate.settled(
+                FILES_BY_NAME, calls, failed=isinstance(exc, GovernmentTransientError)
+            )
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)
                 await retry_at(
@@ -327,7 +294,7 @@ class SdiSubmitter:
                     last_error=str(exc),
                 )
             return
-        self._settled(FILES_BY_NAME, calls, failed=False)
+        self._gate.settled(FILES_BY_NAME, calls, failed=False)
         if found:
             # SDI refuses any later file of that name: the first one is the filing.
             await self._finish(conn, submission, found[0], calls, reconciled=True)

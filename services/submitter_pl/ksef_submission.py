@@ -21,8 +21,6 @@ import base64
 import datetime as dt
 import hashlib
 import logging
-import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -48,13 +46,10 @@ from clearway.countries import pl
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
-from clearway.resilience.backoff import Backoff
-from clearway.resilience.breaker import Breakers
-from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
-    LeaseLostError,
+    SubmissionGate,
     document_or_fail,
     fail_connection_lost,
     fail_inactive_connection,
@@ -64,7 +59,6 @@ from clearway.submissions import (
     mark_uploading,
     record_calls,
     retry_at,
-    retry_or_give_up,
 )
 
 log = logging.getLogger(__name__)
@@ -75,13 +69,6 @@ EXPIRED = (
     "expired."
 )
 T = TypeVar("T")
-
-
-class ThrottledError(Exception):
-    def __init__(self, at: dt.datetime, reason: str) -> None:
-        super().__init__(reason)
-        self.at = at
-        self.reason = reason
 
 
 class ConnectionLostError(Exception):
@@ -97,62 +84,24 @@ class KsefSubmitter:
     def __init__(
         self, context: ServiceContext, http: httpx.AsyncClient, ksef: KsefEndpoint
     ) -> None:
-        settings = context.settings
-        self._pool = context.pool
         self._ksef = KsefSessionClient(ksef.api_url, http)
         self._auth = ksef_auth.KsefAuthClient(ksef.api_url, http)
-        self._backoff = Backoff(
-            base=settings.submit_retry_base,
-            cap=settings.submit_retry_cap,
-            max_attempts=settings.submit_max_attempts,
-        )
-        self._lease = dt.timedelta(seconds=settings.work_lease_seconds)
-        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
-        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def work(self, submission: ClaimedSubmission) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                try:
-                    if submission.state == "pending":
-                        await self._send(conn, submission)
-                    elif submission.state in {"uploading", "reconciling"}:
-                        await self._reconcile(conn, submission)
-                except ThrottledError as held:
-                    await retry_at(
-                        conn, submission, held.at, state=submission.state, last_error=held.reason
-                    )
-        except LeaseLostError:
-            log.info("%s was taken over by another worker", submission.ref.invoice_id)
-        except Exception:
-            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+        await self._gate.work(submission, lambda conn: self._step(conn, submission))
 
-    async def _may_call(self, conn: Connection, endpoint: str, *buckets: TokenBucket) -> None:
-        # The breaker is asked once per call: in half-open, a second ask would refuse the very
-        # probe the first one let through, and the breaker would never close again.
-        breaker = self._breakers[endpoint]
-        if not breaker.allow():
-            wait = max(breaker.retry_at() - time.monotonic(), 0.5)
-            raise ThrottledError(utcnow() + dt.timedelta(seconds=wait), f"{endpoint}: circuit open")
-        for bucket in buckets:
-            wait = await take_token(conn, bucket)
-            if wait:
-                raise ThrottledError(
-                    utcnow() + dt.timedelta(seconds=wait), f"KSeF's limit {bucket.key}"
-                )
-
-    def _settled(self, calls: list[GovCall], *, failed: bool) -> None:
-        breaker = self._breakers[SEND]
-        if not failed:
-            breaker.record_success()
-        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
-            breaker.record_failure()
+    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
+        if submission.state == "pending":
+            await self._send(conn, submission)
+        elif submission.state in {"uploading", "reconciling"}:
+            await self._reconcile(conn, submission)
 
     # --- pending: a session, the invoice, the session closed -----------------------------------
 
     async def _send(self, conn: Connection, submission: ClaimedSubmission) -> None:
         nip = pl.compact(submission.supplier_vat)
-        await self._may_call(conn, SEND, session_bucket(nip), send_bucket(nip))
+        await self._gate.may_call(conn, SEND, session_bucket(nip), send_bucket(nip))
         token = await connection_token(conn, submission.connection_id)
         if token is None:
             await fail_inactive_connection(conn, submission, [], government=GOV_ENDPOINT)
@@ -172,7 +121,9 @@ class KsefSubmitter:
             session, encryption = await self._authorized(
                 conn, submission, token, lambda t: self._ksef.open_session(t, calls)
             )
-            submission = await mark_uploading(conn, submission, self._lease, gov_session=session)
+            submission = await mark_uploading(
+                conn, submission, self._gate.lease, gov_session=session
+            )
             sent = await self._authorized(
                 conn,
                 submission,
@@ -184,7 +135,7 @@ class KsefSubmitter:
         except (KsefError, ksef_auth.KsefUnavailableError, ConnectionLostError) as exc:
             await self._after_failure(conn, submission, calls, exc)
             return
-        self._settled(calls, failed=False)
+        self._gate.settled(SEND, calls, failed=False)
         await self._close_quietly(sent, token, calls)
         await self._adopt(conn, submission, sent, calls, reconciled=False)
 
@@ -196,10 +147,10 @@ class KsefSubmitter:
         exc: Exception,
     ) -> None:
         if isinstance(exc, KsefOutcomeUnknownError):
-            self._settled(calls, failed=True)
+            self._gate.settled(SEND, calls, failed=True)
             await self._look_later(conn, submission, calls, str(exc))
         elif isinstance(exc, KsefTransientError):
-            self._settled(calls, failed=True)
+            self._gate.settled(SEND, calls, failed=True)
             await self._retry(conn, submission, calls, str(exc), exc.retry_after)
         elif isinstance(exc, ksef_auth.KsefUnavailableError):  # no renewal just now
             await self._retry(conn, submission, calls, str(exc), None)
@@ -268,15 +219,8 @@ class KsefSubmitter:
         reason: str,
         retry_after: float | None,
     ) -> None:
-        await retry_or_give_up(
-            conn,
-            submission,
-            calls,
-            reason,
-            backoff=self._backoff,
-            rng=self._rng,
-            government=GOV_ENDPOINT,
-            retry_after=retry_after,
+        await self._gate.retry_or_give_up(
+            conn, submission, calls, reason, government=GOV_ENDPOINT, retry_after=retry_after
         )
 
     # --- reconciling: the session's own list -----------------------------------------------------
@@ -290,7 +234,7 @@ class KsefSubmitter:
             await retry_at(conn, submission, utcnow(), state="reconciling", last_error=reason)
 
     async def _reconcile(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        await self._may_call(conn, SEND, status_bucket(pl.compact(submission.supplier_vat)))
+        await self._gate.may_call(conn, SEND, status_bucket(pl.compact(submission.supplier_vat)))
         session = submission.gov_session
         token = await connection_token(conn, submission.connection_id)
         if session is None:  # nothing was in flight: the row died before its session was noted

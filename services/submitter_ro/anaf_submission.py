@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 from typing import Any
 
 import httpx
@@ -61,13 +59,12 @@ from clearway.countries.ro import cif_digits
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
-from clearway.resilience.backoff import Backoff
-from clearway.resilience.breaker import Breakers
-from clearway.resilience.ratelimit import DailyQuota, count_call, next_day_starts, take_token
+from clearway.resilience.ratelimit import DailyQuota, count_call, next_day_starts
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
-    LeaseLostError,
+    HeldBackError,
+    SubmissionGate,
     document_or_fail,
     fail_connection_lost,
     fail_inactive_connection,
@@ -77,7 +74,6 @@ from clearway.submissions import (
     mark_uploading,
     record_calls,
     retry_at,
-    retry_or_give_up,
 )
 
 log = logging.getLogger(__name__)
@@ -89,15 +85,6 @@ LIST_MARGIN = dt.timedelta(minutes=2)  # list rows are stamped to the minute
 KNOWN_UPLOADS_LOOKBACK = dt.timedelta(days=1)
 
 
-class ThrottledError(Exception):
-    """A call may not go out yet (rate limit, quota, open breaker): try at `at`."""
-
-    def __init__(self, at: dt.datetime, reason: str) -> None:
-        super().__init__(reason)
-        self.at = at
-        self.reason = reason
-
-
 class ConnectionLostError(Exception):
     """ANAF refused the connection's token and it could not be renewed."""
 
@@ -107,63 +94,31 @@ class AnafSubmitter:
         self, context: ServiceContext, http: httpx.AsyncClient, anaf: AnafEndpoint
     ) -> None:
         settings = context.settings
-        self._pool = context.pool
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
         self._calls = calls_bucket(anaf.rest_url, settings.anaf_calls_per_minute)
-        self._backoff = Backoff(
-            base=settings.submit_retry_base,
-            cap=settings.submit_retry_cap,
-            max_attempts=settings.submit_max_attempts,
-        )
         self._reconcile_window = dt.timedelta(seconds=settings.anaf_reconcile_window)
-        self._lease = dt.timedelta(seconds=settings.work_lease_seconds)
-        self._breakers = Breakers(reset_after=settings.breaker_reset_seconds)
-        self._rng = random.Random()  # noqa: S311 - jitter, nothing secret
+        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def work(self, submission: ClaimedSubmission) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                try:
-                    if submission.state == "pending":
-                        await self._upload(conn, submission)
-                    elif submission.state == "uploading":
-                        await self._lost_in_flight(conn, submission)
-                    elif submission.state == "reconciling":
-                        await self._reconcile(conn, submission)
-                except ThrottledError as held:
-                    await retry_at(
-                        conn, submission, held.at, state=submission.state, last_error=held.reason
-                    )
-        except LeaseLostError:
-            log.info("%s was taken over by another worker", submission.ref.invoice_id)
-        except Exception:
-            # The row keeps its lease and comes back when it ends: nothing is lost.
-            log.exception("working the submission of %s failed", submission.ref.invoice_id)
+        await self._gate.work(submission, lambda conn: self._step(conn, submission))
 
-    # --- limits --------------------------------------------------------------------------------
+    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
+        if submission.state == "pending":
+            await self._upload(conn, submission)
+        elif submission.state == "uploading":
+            await self._lost_in_flight(conn, submission)
+        elif submission.state == "reconciling":
+            await self._reconcile(conn, submission)
 
     async def _may_call(
         self, conn: Connection, endpoint: str, quota: DailyQuota | None = None
     ) -> None:
-        """Raise ThrottledError unless a call to `endpoint` may go out now."""
-        breaker = self._breakers[endpoint]
-        if not breaker.allow():
-            wait = max(breaker.retry_at() - time.monotonic(), 0.5)
-            raise ThrottledError(utcnow() + dt.timedelta(seconds=wait), f"{endpoint}: circuit open")
-        wait = await take_token(conn, self._calls)
-        if wait:
-            raise ThrottledError(utcnow() + dt.timedelta(seconds=wait), "ANAF's call limit")
+        """Raise HeldBackError unless a call to `endpoint` may go out now: the gate's breaker
+        and ANAF's call limit, then the endpoint's daily quota where it has one."""
+        await self._gate.may_call(conn, endpoint, self._calls)
         if quota is not None and not await count_call(conn, quota, utcnow()):
-            raise ThrottledError(next_day_starts(quota, utcnow()), f"daily quota {quota.key}")
-
-    def _settled(self, endpoint: str, calls: list[GovCall], *, failed: bool) -> None:
-        """Tell the endpoint's breaker how its last call went (a 429 is no failure)."""
-        breaker = self._breakers[endpoint]
-        if not failed:
-            breaker.record_success()
-        elif not (calls and calls[-1].http_status == httpx.codes.TOO_MANY_REQUESTS):
-            breaker.record_failure()
+            raise HeldBackError(next_day_starts(quota, utcnow()), f"daily quota {quota.key}")
 
     # --- pending: upload -----------------------------------------------------------------------
 
@@ -176,16 +131,16 @@ class AnafSubmitter:
         xml = await document_or_fail(conn, submission)
         if xml is None:
             return
-        submission = await mark_uploading(conn, submission, self._lease)
+        submission = await mark_uploading(conn, submission, self._gate.lease)
         calls: list[GovCall] = []
         try:
             result = await self._upload_refreshing_once(conn, submission, xml, token, calls)
         except AnafOutcomeUnknownError as exc:
-            self._settled(UPLOAD, calls, failed=True)
+            self._gate.settled(UPLOAD, calls, failed=True)
             await self._start_reconciling(conn, submission, calls, str(exc))
             return
         except AnafTransientError as exc:
-            self._settled(UPLOAD, calls, failed=True)
+            self._gate.settled(UPLOAD, calls, failed=True)
             await self._retry(conn, submission, calls, str(exc), retry_after=exc.retry_after)
             return
         except AnafRefusedError as exc:
@@ -194,7 +149,7 @@ class AnafSubmitter:
         except ConnectionLostError as exc:
             await fail_connection_lost(conn, submission, calls, str(exc), government=GOV_ENDPOINT)
             return
-        self._settled(UPLOAD, calls, failed=False)
+        self._gate.settled(UPLOAD, calls, failed=False)
         if result.upload_id is not None:
             await finish_uploaded(
                 conn,
@@ -306,13 +261,13 @@ class AnafSubmitter:
             await self._check_again(conn, submission, calls, "token refreshed", at=utcnow())
             return
         except (AnafTransientError, AnafRefusedError) as exc:
-            self._settled(MESSAGE_LIST, calls, failed=isinstance(exc, AnafTransientError))
+            self._gate.settled(MESSAGE_LIST, calls, failed=isinstance(exc, AnafTransientError))
             await self._check_again(conn, submission, calls, f"message list: {exc}")
             return
-        except ThrottledError as held:  # a later page or a download must wait: keep the calls
+        except HeldBackError as held:  # a later page or a download must wait: keep the calls
             await self._check_again(conn, submission, calls, held.reason, at=held.at)
             return
-        self._settled(MESSAGE_LIST, calls, failed=False)
+        self._gate.settled(MESSAGE_LIST, calls, failed=False)
         if found is not None:
             log.info("found the lost upload of %s: index %s", submission.ref.invoice_id, found)
             await finish_uploaded(
@@ -437,15 +392,8 @@ class AnafSubmitter:
         *,
         retry_after: float | None = None,
     ) -> None:
-        await retry_or_give_up(
-            conn,
-            submission,
-            calls,
-            reason,
-            backoff=self._backoff,
-            rng=self._rng,
-            government=GOV_ENDPOINT,
-            retry_after=retry_after,
+        await self._gate.retry_or_give_up(
+            conn, submission, calls, reason, government=GOV_ENDPOINT, retry_after=retry_after
         )
 
     async def _fail_unconfirmed(

@@ -1,7 +1,8 @@
 """Live mode against the running stack, whose live governments are all unconfigured (the
 conftest blanks every live setting): a live key's connection is refused naming what the
 operator must set, and a live invoice ends in `error` saying the same, with nothing sent to the
-simulator (which stands only for the sandbox)."""
+simulator (which stands only for the sandbox). And each key sees its own mode's invoices and
+connections only, as Stripe keeps test and live data apart."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from clearway.countries.ro import cui_check_digit
 from clearway.db import connect
 
 from services.stack.stack import Stack
-from tests.services.connections_support import new_company
+from tests.services.connections_support import new_company, start_connection
 from tests.services.submitter_ro.ro_support import events_of, filings, wait_final
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -32,19 +33,31 @@ def _valid_cif() -> str:
 
 
 @pytest_asyncio.fixture
-async def live_client(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """A new account's sk_live_ key."""
+async def keys(stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """A new account's sk_test_ and sk_live_ keys."""
     conn = await connect(stack.database.url)
     try:
         account_id = await create_account(conn, f"live account {secrets.token_hex(3)}")
-        key = await create_api_key(conn, account_id, "live")
+        test_key = await create_api_key(conn, account_id, "test")
+        live_key = await create_api_key(conn, account_id, "live")
     finally:
         await conn.close()
-    assert key.startswith("sk_live_")
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-    ) as client:
-        yield client
+    assert test_key.startswith("sk_test_")
+    assert live_key.startswith("sk_live_")
+    async with (
+        httpx.AsyncClient(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {test_key}"}, timeout=30
+        ) as test_client,
+        httpx.AsyncClient(
+            base_url=stack.api_url, headers={"Authorization": f"Bearer {live_key}"}, timeout=30
+        ) as live_client,
+    ):
+        yield test_client, live_client
+
+
+@pytest.fixture
+def live_client(keys: tuple[httpx.AsyncClient, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return keys[1]
 
 
 @pytest.mark.parametrize(
@@ -106,3 +119,45 @@ async def test_a_live_invoice_for_an_unconfigured_government_errors_and_sends_no
     assert "invoice.submitted" not in {e["event"] for e in events}
     # The simulator (the sandbox's ANAF) never heard of it.
     assert await filings(stack, cif) == []
+
+
+async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
+    keys: tuple[httpx.AsyncClient, httpx.AsyncClient], seed_invoice: dict[str, Any]
+) -> None:
+    test_client, live_client = keys
+    cif = _valid_cif()
+    await new_company(test_client, "RO", vatNumber=f"RO{cif}")  # companies serve both modes
+    made: dict[bool, str] = {}
+    for livemode, client in ((False, test_client), (True, live_client)):
+        body = {
+            **seed_invoice,
+            "externalId": f"mode-{secrets.token_hex(4)}",
+            "supplier": {**seed_invoice["supplier"], "vatNumber": f"RO{cif}"},
+        }
+        created = await client.post("/v1/invoices", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["data"]["livemode"] is livemode
+        made[livemode] = created.json()["data"]["id"]
+    fr_company = await new_company(test_client, "FR")
+    sandbox_connection = await start_connection(test_client, fr_company, "FR")
+    assert sandbox_connection["livemode"] is False
+
+    for livemode, client in ((False, test_client), (True, live_client)):
+        own, other = made[livemode], made[not livemode]
+        listed = (await client.get("/v1/invoices")).json()["data"]
+        assert [(i["id"], i["livemode"]) for i in listed] == [(own, livemode)]
+        assert (await client.get(f"/v1/invoices/{own}")).status_code == 200
+        for path in (f"/v1/invoices/{other}", f"/v1/invoices/{other}/events"):
+            hidden = await client.get(path)
+            assert hidden.status_code == 404, (path, hidden.text)
+            assert hidden.json()["error"]["type"] == "not_found"
+    assert [c["id"] for c in (await test_client.get("/v1/connections")).json()["data"]] == [
+        sandbox_connection["id"]
+    ]
+    assert (await live_client.get("/v1/connections")).json()["data"] == []
+    hidden = await live_client.get(f"/v1/connections/{sandbox_connection['id']}")
+    assert hidden.status_code == 404, hidden.text
+    deleted = await live_client.delete(f"/v1/connections/{sandbox_connection['id']}")
+    assert deleted.status_code == 404, deleted.text  # nor can the other mode's key delete it
+    kept = await test_client.get(f"/v1/connections/{sandbox_connection['id']}")
+    assert kept.json()["data"]["status"] == "active"

@@ -4,7 +4,8 @@ The sorting matters for anything that files: a call that never left (refused con
 connect timeout) or that the government turned away (429, 500, 503) took no effect and may be
 sent again; a call whose answer was lost (read timeout, dropped connection, 502/504 from the
 gateway) may have taken effect, so whatever it filed must be looked for before it is sent again.
-Each client names its own exception classes for these (`Failures`).
+A client says which exception classes stand for these (`Failures`): the Government* family
+below, or, for ANAF and KSeF, their own, which carry what only they answer.
 """
 
 from __future__ import annotations
@@ -33,6 +34,61 @@ class Failures:
     refused: Callable[[str], Exception]  # the government's own refusal of the request
     refusal_text: Callable[[httpx.Response], str]
     auth_statuses: Collection[int] = (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN)
+
+
+# --- what a failure means, for every government's client ---------------------------------------
+
+
+class GovernmentError(Exception):
+    """Base of what a government client raises."""
+
+
+class GovernmentTransientError(GovernmentError):
+    """Try again later; `retry_after` is the government's own word on when, if it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GovernmentUnavailableError(GovernmentTransientError):
+    """The government took nothing (refused connection, 429, 500, 503): nothing happened there."""
+
+
+class GovernmentOutcomeUnknownError(GovernmentTransientError):
+    """The call left and its answer was lost: what it filed, the government may have."""
+
+
+class GovernmentAuthError(GovernmentError):
+    """The government refused the credential (the company's, or Clearway's own key)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GovernmentRefusedError(GovernmentError):
+    """The government refused the request in its own words: nothing was filed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def government_failures(
+    government: str, country: str, refusal_text: Callable[[httpx.Response], str]
+) -> Failures:
+    """The failures of a client that raises the Government* family (SDI, the PA, the
+    network channels); ANAF and KSeF name their own, with what only they can answer."""
+    return Failures(
+        government=government,
+        country=country,
+        unavailable=GovernmentUnavailableError,
+        outcome_unknown=GovernmentOutcomeUnknownError,
+        auth=GovernmentAuthError,
+        refused=GovernmentRefusedError,
+        refusal_text=refusal_text,
+    )
 
 
 async def call_government(  # noqa: PLR0913 - the call and where to record it

@@ -21,46 +21,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import Failures, call_government
+from clearway.connectors.calls import call_government, government_failures
 
 GOV_ENDPOINT = "Plateforme agréée"
 DEPOSITED = 200
 ISSUED = frozenset({201, 202, 203, 204, 205, 206, 207, 208, 209, 211, 212})
 REJECTED = frozenset({213, 501})
-
-
-class PaError(Exception):
-    """Base of what the platform client raises."""
-
-
-class PaTransientError(PaError):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PaUnavailableError(PaTransientError):
-    """The platform took nothing (refused connection, 429, 500, 503)."""
-
-
-class PaOutcomeUnknownError(PaTransientError):
-    """The deposit left and its answer was lost: the platform may have it."""
-
-
-class PaAuthError(PaError):
-    """The platform refused Clearway's API key."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class PaRefusedError(PaError):
-    """The platform refused the file in its own words (501 Irrecevable)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _refusal_text(response: httpx.Response) -> str:
@@ -75,15 +41,7 @@ def _refusal_text(response: httpx.Response) -> str:
     return str(body.get("message") or body) if isinstance(body, dict) else str(body)
 
 
-FAILURES = Failures(
-    government="the PA",
-    country="FR",
-    unavailable=PaUnavailableError,
-    outcome_unknown=PaOutcomeUnknownError,
-    auth=PaAuthError,
-    refused=PaRefusedError,
-    refusal_text=_refusal_text,
-)
+FAILURES = government_failures("the PA", "FR", _refusal_text)
 
 
 class Deposit(BaseModel):

@@ -27,12 +27,14 @@ import httpx
 from lxml import etree
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import call_government
+from clearway.connectors.calls import (
+    GovernmentRefusedError,
+    call_government,
+    government_failures,
+)
 from clearway.connectors.filing import (
     Filed,
-    FilingRefusedError,
     error_messages,
-    filing_failures,
 )
 from clearway.countries import be, de
 
@@ -103,8 +105,8 @@ def receiver_of(request: Mapping[str, Any]) -> str | None:
     return None
 
 
-FAILURES = filing_failures(GOV_ENDPOINT, "BE", error_messages)
-_DE_FAILURES = filing_failures(GOV_ENDPOINT, "DE", error_messages)
+FAILURES = government_failures(GOV_ENDPOINT, "BE", error_messages)
+_DE_FAILURES = government_failures(GOV_ENDPOINT, "DE", error_messages)
 
 
 def _filed(body: Mapping[str, Any]) -> Filed:
@@ -147,7 +149,7 @@ class PeppolClient:
             await self._call(
                 "GET", f"/smp/{participant_path}", endpoint="GET /smp/{participant}", calls=calls
             )
-        except FilingRefusedError:
+        except GovernmentRefusedError:
             return f"RECEIVER_NOT_FOUND: {participant} is not registered in the SMP"
         document_path = quote(f"{DOCUMENT_SCHEME}::{document_type}", safe="")
         try:
@@ -157,7 +159,7 @@ class PeppolClient:
                 endpoint="GET /smp/{participant}/services/{documentType}",
                 calls=calls,
             )
-        except FilingRefusedError:
+        except GovernmentRefusedError:
             return f"DOCUMENT_TYPE_NOT_SUPPORTED: {participant} does not accept {document_type}"
         return None
 

@@ -35,7 +35,13 @@ import httpx
 from lxml import etree
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import Failures, call_government
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentRefusedError,
+    GovernmentUnavailableError,
+    call_government,
+    government_failures,
+)
 
 GOV_ENDPOINT = "SDI"
 SEND = "POST /files"
@@ -46,41 +52,7 @@ FILES_BY_NAME = "GET /files?nomeFile"
 SERVICE_UNAVAILABLE = "EI02"
 
 
-class SdiError(Exception):
-    """Base of what the SDI client raises."""
-
-
-class SdiTransientError(SdiError):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class SdiUnavailableError(SdiTransientError):
-    """SDI took nothing (refused connection, 429, 500, 503)."""
-
-
-class SdiOutcomeUnknownError(SdiTransientError):
-    """The file left and its answer was lost: SDI may have it."""
-
-
-class SdiAuthError(SdiError):
-    """SDI refused the channel's certificate (on SDICoop: the TLS handshake fails)."""
-
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class SdiRefusedError(SdiError):
-    """SDI refused the request in its own words (an empty or oversized file)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class SdiUnknownFileError(SdiError):
+class SdiUnknownFileError(GovernmentError):
     """SDI has no file with that IdentificativoSdI."""
 
 
@@ -94,15 +66,7 @@ def _refusal_text(response: httpx.Response) -> str:
     return str(body)
 
 
-FAILURES = Failures(
-    government="SDI",
-    country="IT",
-    unavailable=SdiUnavailableError,
-    outcome_unknown=SdiOutcomeUnknownError,
-    auth=SdiAuthError,
-    refused=SdiRefusedError,
-    refusal_text=_refusal_text,
-)
+FAILURES = government_failures("SDI", "IT", _refusal_text)
 
 
 @dataclass(frozen=True)
@@ -195,8 +159,8 @@ class SdiClient:
         if "errore" in body:  # ErroreInvio: SDI registered nothing
             text = f"{body['errore']}: {body.get('descrizione', '')}".strip()
             if body["errore"] == SERVICE_UNAVAILABLE:
-                raise SdiUnavailableError(f"SDI: {text}")
-            raise SdiRefusedError(text)
+                raise GovernmentUnavailableError(f"SDI: {text}")
+            raise GovernmentRefusedError(text)
         return _received(body)
 
     async def notifications(
@@ -209,7 +173,7 @@ class SdiClient:
                 endpoint=NOTIFICATIONS,
                 calls=calls,
             )
-        except SdiRefusedError as exc:
+        except GovernmentRefusedError as exc:
             raise SdiUnknownFileError(exc.message) from None
         return [
             Notification(

@@ -23,8 +23,14 @@ from urllib.parse import quote
 import httpx
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import call_government
-from clearway.connectors.filing import Filed, error_messages, filing_failures
+from clearway.connectors.calls import (
+    call_government,
+    government_failures,
+)
+from clearway.connectors.filing import (
+    Filed,
+    error_messages,
+)
 from clearway.countries import de
 
 GOV_ENDPOINT = "ZRE"
@@ -33,7 +39,7 @@ CLIENT_REFERENCE_HEADER = "X-Client-Reference"
 DELIVERED = "delivered"
 REJECTED = "rejected"
 
-FAILURES = filing_failures(GOV_ENDPOINT, "DE", error_messages)
+FAILURES = government_failures(GOV_ENDPOINT, "DE", error_messages)
 
 
 def client_reference_for(invoice_id: str) -> str:

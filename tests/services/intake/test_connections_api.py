@@ -82,7 +82,8 @@ async def test_ro_authorization_url_leads_to_an_active_connection_and_connection
 
     fetched = (await client.get(f"/v1/connections/{pending['id']}")).json()["data"]
     assert fetched == active
-    assert SEED_FIELDS | {"createdAt", "isSender", "isReceiver"} == set(fetched)
+    assert SEED_FIELDS | {"createdAt", "isSender", "isReceiver", "livemode"} == set(fetched)
+    assert fetched["livemode"] is False  # made with a sandbox key
 
     events = await connection_events(stack, pending["id"], {"connection.active"})
     (event,) = events["connection.active"]
