@@ -38,12 +38,14 @@ async def get_document(request: Request, invoice_id: str, owner: Owner) -> Respo
     async with request.app.state.pool.acquire() as conn:
         row: Any = await conn.fetchrow(
             "SELECT d.format, d.xml FROM documents d JOIN invoices i ON i.id = d.invoice_id "
-            "WHERE d.invoice_id = $1 AND i.account_id = $2",
+            "WHERE d.invoice_id = $1 AND i.account_id = $2 AND i.livemode = $3",
             invoice_id,
             owner.account_id,
+            owner.livemode,
         )
     if row is None:
-        # Not yet converted, rejected before conversion, or another account's: all look alike.
+        # Not yet converted, rejected before conversion, another account's or the other
+        # mode's: all look alike.
         raise ApiError("not_found", f"No document for invoice {invoice_id} (yet).", param="id")
     return Response(
         content=bytes(row["xml"]),

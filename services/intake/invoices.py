@@ -82,8 +82,10 @@ async def _replay_idempotent(
         "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))", owner.account_id, key
     )
     previous = await conn.fetchrow(
-        "SELECT request_hash, invoice_id FROM idempotency_keys WHERE account_id = $1 AND key = $2",
+        "SELECT request_hash, invoice_id FROM idempotency_keys "
+        "WHERE account_id = $1 AND livemode = $2 AND key = $3",  # a mode's keys are its own
         owner.account_id,
+        owner.livemode,
         key,
     )
     if previous is None:
@@ -201,9 +203,10 @@ async def accept_invoice(
         )
         if idempotency_key is not None:
             await conn.execute(
-                "INSERT INTO idempotency_keys (account_id, key, request_hash, invoice_id) "
-                "VALUES ($1, $2, $3, $4)",
+                "INSERT INTO idempotency_keys (account_id, livemode, key, request_hash, "
+                "invoice_id) VALUES ($1, $2, $3, $4, $5)",
                 owner.account_id,
+                owner.livemode,
                 idempotency_key,
                 request_hash,
                 ref.invoice_id,

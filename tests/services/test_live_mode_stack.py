@@ -133,6 +133,7 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
             **seed_invoice,
             "externalId": f"mode-{secrets.token_hex(4)}",
             "supplier": {**seed_invoice["supplier"], "vatNumber": f"RO{cif}"},
+            "customer": {**seed_invoice["customer"], "vatNumber": f"RO{_valid_cif()}"},
         }
         created = await client.post("/v1/invoices", json=body)
         assert created.status_code == 201, created.text
@@ -143,11 +144,20 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
     assert sandbox_connection["livemode"] is False
 
     for livemode, client in ((False, test_client), (True, live_client)):
+        # Converted, then each ends in `error` at submission (no sandbox connection; no live
+        # ANAF configured): each has its document by then.
+        assert (await wait_final(client, made[livemode]))["status"] == "error"
+        assert (await client.get(f"/v1/invoices/{made[livemode]}/document")).status_code == 200
+    for livemode, client in ((False, test_client), (True, live_client)):
         own, other = made[livemode], made[not livemode]
         listed = (await client.get("/v1/invoices")).json()["data"]
         assert [(i["id"], i["livemode"]) for i in listed] == [(own, livemode)]
         assert (await client.get(f"/v1/invoices/{own}")).status_code == 200
-        for path in (f"/v1/invoices/{other}", f"/v1/invoices/{other}/events"):
+        for path in (
+            f"/v1/invoices/{other}",
+            f"/v1/invoices/{other}/events",
+            f"/v1/invoices/{other}/document",
+        ):
             hidden = await client.get(path)
             assert hidden.status_code == 404, (path, hidden.text)
             assert hidden.json()["error"]["type"] == "not_found"
@@ -161,3 +171,30 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
     assert deleted.status_code == 404, deleted.text  # nor can the other mode's key delete it
     kept = await test_client.get(f"/v1/connections/{sandbox_connection['id']}")
     assert kept.json()["data"]["status"] == "active"
+
+
+async def test_an_idempotency_key_used_in_the_sandbox_is_new_to_the_live_key(
+    keys: tuple[httpx.AsyncClient, httpx.AsyncClient], seed_invoice: dict[str, Any]
+) -> None:
+    """A platform that tried its order numbers as keys in the sandbox, then goes live with the
+    same ones: its live invoice is made (and filed), not answered with the sandbox's."""
+    test_client, live_client = keys
+    cif = _valid_cif()
+    await new_company(test_client, "RO", vatNumber=f"RO{cif}")
+    body = {
+        **seed_invoice,
+        "externalId": f"order-{secrets.token_hex(4)}",
+        "supplier": {**seed_invoice["supplier"], "vatNumber": f"RO{cif}"},
+    }
+    headers = {"X-Idempotency-Key": f"{body['externalId']}-inv-001"}
+    made = {}
+    for livemode, client in ((False, test_client), (True, live_client)):
+        created = await client.post("/v1/invoices", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        assert "Idempotent-Replayed" not in created.headers
+        assert created.json()["data"]["livemode"] is livemode
+        made[livemode] = created.json()["data"]["id"]
+        again = await client.post("/v1/invoices", json=body, headers=headers)
+        assert again.headers["Idempotent-Replayed"] == "true"  # within its own mode, a replay
+        assert again.json()["data"]["id"] == made[livemode]
+    assert made[False] != made[True]
