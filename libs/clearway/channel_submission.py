@@ -33,9 +33,7 @@ from clearway.connectors.calls import (
     GovernmentRefusedError,
     GovernmentTransientError,
 )
-from clearway.connectors.filing import (
-    Filed,
-)
+from clearway.connectors.filing import Filed
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
@@ -362,7 +360,7 @@ class ChannelSubmitter:
             calls,
             reason,
             government=channel.government,
-            retry_after=exc.retry_after if isinstance(exc, GovernmentTransientError) else None,
+            retry_after=exc.retry_after,
         )
 
     async def _reconcile(
@@ -374,7 +372,7 @@ class ChannelSubmitter:
             found = await channel.find(reference, calls)
         except GovernmentError as exc:
             self._settled(channel, calls, failed=isinstance(exc, GovernmentTransientError))
-            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
+            retry_after = exc.retry_after
             pause = max(SEARCH_RETRY, dt.timedelta(seconds=retry_after or 0))
             async with conn.transaction():
                 await record_calls(conn, submission.ref.invoice_id, "submission", calls)

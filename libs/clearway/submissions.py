@@ -35,7 +35,13 @@ from clearway.observability.metrics import RETRIES
 from clearway.observability.tracing import continued, current_traceparent, tracer
 from clearway.resilience.backoff import Backoff
 from clearway.resilience.breaker import Breakers
-from clearway.resilience.ratelimit import TokenBucket, take_token
+from clearway.resilience.ratelimit import (
+    DailyQuota,
+    TokenBucket,
+    count_call,
+    next_day_starts,
+    take_token,
+)
 from clearway.runtime import ServiceContext
 from clearway.translation import translate_all
 
@@ -423,6 +429,21 @@ def held_for(seconds: float, reason: str) -> HeldBackError:
     return HeldBackError(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds), reason)
 
 
+async def _held_by_limits(
+    conn: Connection, buckets: Sequence[TokenBucket], quota: DailyQuota | None
+) -> HeldBackError | None:
+    """Take a token from each bucket and count the call against the quota; what holds it back,
+    if anything does."""
+    for bucket in buckets:
+        wait = await take_token(conn, bucket)
+        if wait:
+            return held_for(wait, f"call limit {bucket.key}")
+    now = dt.datetime.now(dt.UTC)
+    if quota is not None and not await count_call(conn, quota, now):
+        return HeldBackError(next_day_starts(quota, now), f"daily quota {quota.key}")
+    return None
+
+
 class SubmissionGate:
     """What stands between one submitter and a government: a circuit breaker per endpoint (this
     process's), the call limits (buckets shared by every replica), the backoff between uploads,
@@ -462,17 +483,25 @@ class SubmissionGate:
         except Exception:
             log.exception("working the submission of %s failed", submission.ref.invoice_id)
 
-    async def may_call(self, conn: Connection, endpoint: str, *buckets: TokenBucket) -> None:
+    async def may_call(
+        self,
+        conn: Connection,
+        endpoint: str,
+        *buckets: TokenBucket,
+        quota: DailyQuota | None = None,
+    ) -> None:
         """Raise HeldBackError unless a call to `endpoint` may go out now: its breaker lets it
-        through, then each bucket gives a token."""
+        through, each bucket gives a token, and the daily quota (ANAF's) counts it. The breaker
+        is asked first (an open one spends no shared token); held back by a limit after that,
+        the call is given back to the breaker, so a half-open one lets the next caller probe."""
         breaker = self._breakers[endpoint]
         if not breaker.allow():
             wait = max(breaker.retry_at() - time.monotonic(), 0.5)
             raise held_for(wait, f"{endpoint}: circuit open")
-        for bucket in buckets:
-            wait = await take_token(conn, bucket)
-            if wait:
-                raise held_for(wait, f"call limit {bucket.key}")
+        held = await _held_by_limits(conn, buckets, quota)
+        if held is not None:
+            breaker.release()
+            raise held
 
     def settled(self, endpoint: str, calls: Sequence[GovCall], *, failed: bool) -> None:
         """Tell the endpoint's breaker how its last call went (a 429 is no failure)."""

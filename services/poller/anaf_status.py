@@ -118,6 +118,6 @@ def _pending_after(exc: AnafError) -> Pending:
     if isinstance(exc, AnafRefusedError) and exc.message.startswith(QUOTA_REACHED):
         # A descarcare quota ANAF counts although Clearway's count did not reach it.
         return Pending(exc.message, at=utcnow() + dt.timedelta(hours=1))
-    retry_after = exc.retry_after if isinstance(exc, AnafTransientError) else None
+    retry_after = exc.retry_after
     at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
     return Pending(str(exc), at=at)

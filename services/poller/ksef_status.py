@@ -66,7 +66,7 @@ class KsefStatusFollower:
         except KsefAuthError as refused:
             return await self._renewed(conn, poll["connection_id"], token, refused.status)
         except (KsefTransientError, KsefRefusedError) as exc:
-            retry_after = exc.retry_after if isinstance(exc, KsefTransientError) else None
+            retry_after = exc.retry_after
             at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
             return Pending(str(exc), at=at)
 

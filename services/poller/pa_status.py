@@ -15,7 +15,6 @@ from clearway.config import KeyedEndpoint
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
-    GovernmentTransientError,
 )
 from clearway.connectors.fr_pa import (
     ISSUED,
@@ -52,7 +51,7 @@ class PaStatusFollower:
                     file_name=f"{invoice_id}-statuses.json",
                 )
         except GovernmentError as exc:
-            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
+            retry_after = exc.retry_after
             at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
             return Pending(str(exc), at=at)
         if deposit.code in REJECTED:

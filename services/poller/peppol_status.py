@@ -17,7 +17,6 @@ from clearway.config import PeppolEndpoint
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
-    GovernmentTransientError,
 )
 from clearway.connectors.peppol import DELIVERED, PeppolClient
 from clearway.domain.ids import utcnow
@@ -29,7 +28,7 @@ from services.poller.decisions import Accepted, Outcome, Pending, Rejected
 
 def pending_after(exc: GovernmentError) -> Pending:
     """Ask again, no sooner than a Retry-After the channel gave."""
-    retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
+    retry_after = exc.retry_after
     return Pending(
         str(exc), at=utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
     )

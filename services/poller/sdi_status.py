@@ -28,7 +28,6 @@ from clearway.config import SdiEndpoint
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
-    GovernmentTransientError,
 )
 from clearway.connectors.sdi import (
     Notification,
@@ -65,7 +64,7 @@ class SdiStatusFollower:
             # A file SdIRiceviFile registered is never forgotten: ask again until the deadline.
             return Pending(f"SDI does not know IdentificativoSdI {identificativo}: {exc}")
         except GovernmentError as exc:
-            retry_after = exc.retry_after if isinstance(exc, GovernmentTransientError) else None
+            retry_after = exc.retry_after
             at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
             return Pending(str(exc), at=at)
         return await _meaning(conn, poll, identificativo, notifications)

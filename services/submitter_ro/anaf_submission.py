@@ -59,7 +59,7 @@ from clearway.countries.ro import cif_digits
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
-from clearway.resilience.ratelimit import DailyQuota, count_call, next_day_starts
+from clearway.resilience.ratelimit import DailyQuota
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
     ClaimedSubmission,
@@ -114,11 +114,9 @@ class AnafSubmitter:
     async def _may_call(
         self, conn: Connection, endpoint: str, quota: DailyQuota | None = None
     ) -> None:
-        """Raise HeldBackError unless a call to `endpoint` may go out now: the gate's breaker
-        and ANAF's call limit, then the endpoint's daily quota where it has one."""
-        await self._gate.may_call(conn, endpoint, self._calls)
-        if quota is not None and not await count_call(conn, quota, utcnow()):
-            raise HeldBackError(next_day_starts(quota, utcnow()), f"daily quota {quota.key}")
+        """Raise HeldBackError unless a call to `endpoint` may go out now: its breaker, ANAF's
+        call limit, and the endpoint's daily quota where it has one."""
+        await self._gate.may_call(conn, endpoint, self._calls, quota=quota)
 
     # --- pending: upload -----------------------------------------------------------------------
 

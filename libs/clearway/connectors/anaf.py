@@ -28,7 +28,14 @@ from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import Failures, call_government
+from clearway.connectors.calls import (
+    Failures,
+    GovernmentAuthError,
+    GovernmentError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+    call_government,
+)
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket
 
 GOV_ENDPOINT = "ANAF e-Factura"
@@ -71,16 +78,12 @@ def paged_list_quota(cif: str) -> DailyQuota:
 # --- what can go wrong -------------------------------------------------------------------------
 
 
-class AnafError(Exception):
+class AnafError(GovernmentError):
     """Base of what the client raises."""
 
 
-class AnafTransientError(AnafError):
+class AnafTransientError(AnafError, GovernmentTransientError):
     """Try again later; `retry_after` is ANAF's own word on when, if it gave one."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class AnafUnavailableError(AnafTransientError):
@@ -95,20 +98,12 @@ class AnafProtocolError(AnafTransientError):
     """ANAF answered something this client cannot read: treat as transient, retry later."""
 
 
-class AnafAuthError(AnafError):
+class AnafAuthError(AnafError, GovernmentAuthError):
     """ANAF refused the token (HTTP 401 or 403)."""
 
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
-
-class AnafRefusedError(AnafError):
+class AnafRefusedError(AnafError, GovernmentRefusedError):
     """ANAF answered with an error in its own words (`eroare`, a Spring 400 message)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # --- answers -----------------------------------------------------------------------------------

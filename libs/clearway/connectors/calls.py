@@ -42,6 +42,8 @@ class Failures:
 class GovernmentError(Exception):
     """Base of what a government client raises."""
 
+    retry_after: float | None = None  # the government's own word on when to try again, if any
+
 
 class GovernmentTransientError(GovernmentError):
     """Try again later; `retry_after` is the government's own word on when, if it gave one."""

@@ -23,7 +23,14 @@ from ksef_client.services.crypto import build_encryption_data, build_send_invoic
 from pydantic import BaseModel, ConfigDict
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import Failures, call_government
+from clearway.connectors.calls import (
+    Failures,
+    GovernmentAuthError,
+    GovernmentError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+    call_government,
+)
 from clearway.resilience.ratelimit import TokenBucket
 
 GOV_ENDPOINT = "KSeF"
@@ -33,14 +40,12 @@ PROCESSING = frozenset({100, 150})
 ACCEPTED = 200
 
 
-class KsefError(Exception):
+class KsefError(GovernmentError):
     """Base of what the session client raises."""
 
 
-class KsefTransientError(KsefError):
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class KsefTransientError(KsefError, GovernmentTransientError):
+    """Try again later; `retry_after` is KSeF's own word on when, if it gave one."""
 
 
 class KsefUnavailableError(KsefTransientError):
@@ -51,18 +56,12 @@ class KsefOutcomeUnknownError(KsefTransientError):
     """The call left and its answer was lost: KSeF may have taken the invoice."""
 
 
-class KsefAuthError(KsefError):
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+class KsefAuthError(KsefError, GovernmentAuthError):
+    """KSeF refused the token (HTTP 401 or 403)."""
 
 
-class KsefRefusedError(KsefError):
+class KsefRefusedError(KsefError, GovernmentRefusedError):
     """KSeF refused the request in its own words (an ExceptionResponse or problem details)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _refusal_text(response: httpx.Response) -> str:

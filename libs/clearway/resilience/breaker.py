@@ -52,6 +52,13 @@ class CircuitBreaker:
         started = self.opened_at if self.state is BreakerState.OPEN else self.probe_started_at
         return started + self.reset_after
 
+    def release(self) -> None:
+        """The call `allow()` just let through did not go out (a limit held it back): in
+        half-open, let the next caller be the probe instead of waiting a whole pause."""
+        if self.state is BreakerState.HALF_OPEN:
+            self.state = BreakerState.OPEN
+            self.opened_at = self.probe_started_at - self.reset_after
+
     def record_success(self) -> None:
         self.state = BreakerState.CLOSED
         self.failures = 0

@@ -18,6 +18,14 @@ def _breaker(clock: Clock) -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=3, reset_after=10.0, clock=clock)
 
 
+def _opened(clock: Clock) -> CircuitBreaker:
+    """A breaker its three failures have just opened."""
+    breaker = _breaker(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    return breaker
+
+
 def test_it_opens_after_the_threshold_of_consecutive_failures_only() -> None:
     clock = Clock()
     breaker = _breaker(clock)
@@ -35,9 +43,7 @@ def test_it_opens_after_the_threshold_of_consecutive_failures_only() -> None:
 
 def test_after_the_pause_one_probe_goes_and_its_success_closes_it() -> None:
     clock = Clock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _opened(clock)
     clock.now += 10
     assert breaker.allow()  # the probe
     assert breaker.state is BreakerState.HALF_OPEN
@@ -49,9 +55,7 @@ def test_after_the_pause_one_probe_goes_and_its_success_closes_it() -> None:
 
 def test_a_failed_probe_opens_it_again_for_a_full_pause() -> None:
     clock = Clock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _opened(clock)
     clock.now += 10
     assert breaker.allow()
     breaker.record_failure()
@@ -64,12 +68,31 @@ def test_a_failed_probe_opens_it_again_for_a_full_pause() -> None:
 
 def test_a_probe_that_never_reports_does_not_hold_it_half_open_for_ever() -> None:
     clock = Clock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _opened(clock)
     clock.now += 10
     assert breaker.allow()
     clock.now += 10  # the probe's task died
+    assert breaker.allow()
+
+
+def test_a_probe_given_back_lets_the_next_caller_probe_at_once() -> None:
+    clock = Clock()
+    breaker = _opened(clock)
+    clock.now += 10
+    assert breaker.allow()
+    breaker.release()  # a rate limit held the probe back: it never went out
+    assert breaker.allow()  # the next caller probes, without another pause
+    assert not breaker.allow()
+    breaker.record_success()
+    assert breaker.state is BreakerState.CLOSED
+
+
+def test_giving_back_a_call_of_a_closed_breaker_changes_nothing() -> None:
+    clock = Clock()
+    breaker = _breaker(clock)
+    assert breaker.allow()
+    breaker.release()
+    assert breaker.state is BreakerState.CLOSED
     assert breaker.allow()
 
 

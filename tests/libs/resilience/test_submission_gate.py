@@ -8,12 +8,13 @@ import asyncio
 import datetime as dt
 import secrets
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
 from clearway.config import Settings
 from clearway.connectors import GovCall
-from clearway.resilience.ratelimit import TokenBucket
+from clearway.resilience.ratelimit import DailyQuota, TokenBucket, next_day_starts
 from clearway.submissions import HeldBackError, SubmissionGate
 
 pytestmark = [pytest.mark.postgres]
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
     Replicas = tuple[asyncpg.Pool[Any], asyncpg.Pool[Any]]
 
 RESET_SECONDS = 0.3
+ROMANIA = ZoneInfo("Europe/Bucharest")
 UPLOAD = "POST /upload"
 
 
 def _gate(pool: asyncpg.Pool[Any]) -> SubmissionGate:
-    settings = Settings(database_url="unused", kafka_bootstrap="unused")
-    settings = settings.model_copy(update={"breaker_reset_seconds": RESET_SECONDS})
+    settings = Settings(
+        database_url="unused", kafka_bootstrap="unused", breaker_reset_seconds=RESET_SECONDS
+    )
     return SubmissionGate(pool, settings)
 
 
@@ -88,3 +91,34 @@ async def test_a_spent_call_limit_holds_the_call_back_for_the_next_token(
             await second.may_call(other, UPLOAD, bucket)
     assert held.value.reason == f"call limit {bucket.key}"
     assert before < held.value.at <= before + dt.timedelta(seconds=0.6)  # a token every 0.5 s
+
+
+async def test_a_probe_held_back_by_a_limit_leaves_the_probe_to_the_next_caller(
+    replicas: Replicas,
+) -> None:
+    gate = _gate(replicas[0])
+    spent = TokenBucket(f"test:{secrets.token_hex(4)}", capacity=1, per_second=0.01)
+    async with replicas[0].acquire() as conn:
+        await gate.may_call(conn, "GET /other", spent)  # the bucket's only token
+        for _ in range(5):
+            gate.settled(UPLOAD, _answered(503), failed=True)
+        await asyncio.sleep(RESET_SECONDS + 0.05)
+        with pytest.raises(HeldBackError) as held:
+            await gate.may_call(conn, UPLOAD, spent)  # let through as the probe, then held
+        assert held.value.reason == f"call limit {spent.key}"
+        await gate.may_call(conn, UPLOAD)  # at once the probe, not a whole pause later
+        with pytest.raises(HeldBackError):
+            await gate.may_call(conn, UPLOAD)
+
+
+async def test_a_spent_daily_quota_holds_the_call_back_to_the_next_day(
+    replicas: Replicas,
+) -> None:
+    quota = DailyQuota(f"test:{secrets.token_hex(4)}", limit=1, timezone=ROMANIA)
+    gate = _gate(replicas[0])
+    async with replicas[0].acquire() as conn:
+        await gate.may_call(conn, UPLOAD, quota=quota)
+        with pytest.raises(HeldBackError) as held:
+            await gate.may_call(conn, UPLOAD, quota=quota)
+    assert held.value.reason == f"daily quota {quota.key}"
+    assert held.value.at == next_day_starts(quota, dt.datetime.now(dt.UTC))
