@@ -19,11 +19,22 @@ NOT_CONFIGURED_RETRY = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Decided:
+    """The government's decision, seen; the document that carries it (a receipt or an error
+    report) is still to be fetched, by its id."""
+
+    state: str
+    document_id: str
+
+
+@dataclass(frozen=True)
 class Pending:
-    """No decision yet; ask again at `at` (None: at the country's cadence)."""
+    """No outcome yet; ask again at `at` (None: at the country's cadence). `decided`: the
+    decision was seen and only its document is missing; the next poll fetches it directly."""
 
     reason: str
     at: dt.datetime | None = None
+    decided: Decided | None = None
 
 
 @dataclass(frozen=True)

@@ -310,10 +310,14 @@ async def _pending(
     async with conn.transaction():
         await record_calls(conn, poll["invoice_id"], "status", calls)
         await conn.execute(
-            "UPDATE status_polls SET next_poll_at = $2, last_answer = $3 WHERE invoice_id = $1",
+            "UPDATE status_polls SET next_poll_at = $2, last_answer = $3, "
+            "decided_state = COALESCE($4, decided_state), "
+            "decided_document = COALESCE($5, decided_document) WHERE invoice_id = $1",
             poll["invoice_id"],
             at,
             pending.reason[:1000],
+            pending.decided.state if pending.decided else None,
+            pending.decided.document_id if pending.decided else None,
         )
 
 

@@ -51,6 +51,24 @@ _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
 )
 
+# `standard` names the schema ANAF validates the upload against, one root each: a UBL CreditNote
+# uploaded as UBL (the Invoice schema) is refused ("Cannot find the declaration of element
+# 'CreditNote'"), as is an Invoice uploaded as CN.
+_STANDARD_OF_ROOT = {
+    "CreditNote": "CN",
+    "CrossIndustryInvoice": "CII",
+}
+
+
+def upload_standard(xml: bytes) -> str:
+    """ANAF's `standard` for a document: CN for a UBL CreditNote, CII for a CII invoice, UBL
+    for a UBL Invoice (and for what cannot be read: ANAF then says what is wrong with it)."""
+    try:
+        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return "UBL"
+    return _STANDARD_OF_ROOT.get(etree.QName(root).localname, "UBL")
+
 
 def calls_bucket(rest_url: str, calls_per_minute: int = CALLS_PER_MINUTE) -> TokenBucket:
     """ANAF's per-minute limit, for every replica together (one bucket per ANAF environment).
@@ -311,16 +329,17 @@ class AnafClient:
         *,
         cif: str,
         token: str,
-        standard: str = "UBL",
+        standard: str | None = None,
         headers: Mapping[str, str] | None = None,
         calls: list[GovCall] | None = None,
     ) -> UploadResult:
+        """Upload a document under `cif`; `standard` defaults to the one its root calls for."""
         response = await self._send(
             "POST",
             "upload",
             token=token,
             calls=calls,
-            params={"standard": standard, "cif": cif},
+            params={"standard": standard or upload_standard(xml), "cif": cif},
             content=xml,
             headers={"Content-Type": "text/plain", **(headers or {})},
         )

@@ -103,5 +103,19 @@ async def count_call(conn: Connection, quota: DailyQuota, now: dt.datetime) -> b
     return counted is not None
 
 
+async def calls_left(conn: Connection, quota: DailyQuota, now: dt.datetime) -> int:
+    """How many calls today's quota still has, counting nothing (for quotas counted only once
+    the call was answered: see count_call)."""
+    used = await conn.fetchval(
+        "SELECT count FROM rate_counters WHERE key = $1 AND day = $2",
+        quota.key,
+        quota_day(quota, now),
+    )
+    left = quota.limit - int(used or 0)
+    if left <= 0:
+        DAILY_QUOTA_EXHAUSTED.labels(limit_name(quota.key)).inc()
+    return max(left, 0)
+
+
 async def forget_old_days(conn: Connection, before: dt.date) -> None:
     await conn.execute("DELETE FROM rate_counters WHERE day < $1", before)

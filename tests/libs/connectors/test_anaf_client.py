@@ -66,6 +66,38 @@ async def test_an_upload_answer_is_read_and_recorded() -> None:
     assert call.public(1)["attempt"] == 1
 
 
+UBL_INVOICE = b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>'
+UBL_CREDIT_NOTE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"/>'
+)
+CII_INVOICE = (
+    b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:'
+    b'CrossIndustryInvoice:100"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("document", "standard"),
+    [(UBL_INVOICE, "UBL"), (UBL_CREDIT_NOTE, "CN"), (CII_INVOICE, "CII")],
+    ids=["invoice", "credit-note", "cii"],
+)
+async def test_each_document_is_uploaded_with_the_standard_its_root_calls_for(
+    document: bytes, standard: str
+) -> None:
+    # ANAF validates against the schema `standard` names: a CreditNote sent as UBL is refused.
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=UPLOADED)
+
+    await _client(answer).upload(document, cif="1234", token=TOKEN)
+    [request] = seen
+    assert request.url.params["standard"] == standard
+    assert request.content == document
+
+
 async def test_a_technical_error_inside_http_200_is_recognised() -> None:
     result = await _client(lambda _: httpx.Response(200, content=TECHNICAL_ERROR)).upload(
         b"<Invoice/>", cif="1", token=TOKEN
