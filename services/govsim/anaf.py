@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import math
 import re
 import secrets
 import time
@@ -42,7 +43,7 @@ from zoneinfo import ZoneInfo
 from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.govsim.anaf_documents import (
     DocumentParties,
@@ -51,6 +52,7 @@ from services.govsim.anaf_documents import (
     UploadStandard,
     check_root,
     decide,
+    normalize_cif,
     parse_hardened,
     read_parties,
 )
@@ -146,6 +148,7 @@ class Submission:
     b2c: bool
     not_taken: bool  # a queued fault: the processing will give up on it
     forced_errors: tuple[str, ...] = ()  # the `reject` scenario: the report says these
+    scenario: SandboxScenario | None = None  # what it does after the upload (throttled, inline)
 
 
 @dataclass
@@ -159,6 +162,8 @@ class UploadedMessage:
     parties: DocumentParties = field(default_factory=lambda: DocumentParties(None, None))
     download_id: int | None = None
     decided_at: float | None = None
+    throttled_downloads: int = 0  # the `download_throttled` scenario: 429s answered so far
+    throttled_until: float = 0.0  # … and when the last one said to come back
 
     @property
     def cif(self) -> str:
@@ -238,16 +243,17 @@ class AnafSimulator:
 
     # --- limits ------------------------------------------------------------------------------
 
-    def admit_request(self, caller: str) -> bool:
-        """The per-minute limit, over a sliding 60-second window per OAuth app (or address)."""
+    def admit_request(self, caller: str) -> int:
+        """The per-minute limit, over a sliding 60-second window per OAuth app (or address):
+        0 when admitted, else the whole seconds until the window has room again."""
         now = self.clock()
         window = self._recent_requests.setdefault(caller, deque())
         while window and window[0] <= now - 60:
             window.popleft()
         if len(window) >= self.requests_per_minute:
-            return False
+            return max(math.ceil(window[0] + 60 - now), 1)
         window.append(now)
-        return True
+        return 0
 
     def count_today(self, quota: str, key: str) -> int:
         """Count one more call against a daily quota; return today's total including it."""
@@ -554,14 +560,9 @@ def _admit(simulator: AnafSimulator, request: Request) -> Grant | Response:
     caller = (simulator.oauth.client_of(token) if token else None) or (
         f"address:{request.client.host if request.client else '-'}"
     )
-    if not simulator.admit_request(caller):
-        # Only the opening words of this text are sourced (ANAF's OAuth guide).
-        return _spring_error(
-            simulator,
-            HTTPStatus.TOO_MANY_REQUESTS,
-            f"S-au facut deja {simulator.requests_per_minute} de apeluri in ultimul minut. "
-            "Reincercati mai tarziu.",
-        )
+    wait = simulator.admit_request(caller)
+    if wait:
+        return _calls_per_minute_reached(simulator, wait)
     grant = simulator.oauth.grant_for_access_token(token) if token else None
     if grant is None:
         return _spring_error(
@@ -617,13 +618,14 @@ async def _upload(
             standard=UploadStandard(query.standard),
             body=body,
             context=UploadContext(
-                cif=query.cif,
+                cif=normalize_cif(query.cif),
                 self_billed=query.autofactura == "DA",
                 by_enforcement_body=query.executare == "DA",
             ),
             b2c=b2c,
             not_taken=fault is UploadFault.NOT_TAKEN,
-            forced_errors=SCENARIO_REJECTION if scenario is SandboxScenario.REJECT else (),
+            forced_errors=SCENARIO_REJECTION if scenario in REJECTING_SCENARIOS else (),
+            scenario=scenario,
         ),
         processing_delay=SLOW_PROCESSING_SECONDS if scenario is SandboxScenario.SLOW else None,
     )
@@ -647,6 +649,8 @@ SCENARIO_REJECTION = (
         "Buyer city (BT-52) must be one of SECTOR1 ... SECTOR6."
     ),
 )
+REJECTING_SCENARIOS = {SandboxScenario.REJECT, SandboxScenario.REJECTED_INLINE}
+DOWNLOAD_THROTTLES = 11  # `download_throttled`: one more than a message's daily downloads
 SLOW_PROCESSING_SECONDS = 8.0  # the `slow` scenario: a decision this long after the upload
 SLOW_ANSWER_SECONDS = 1.5  # … and an upload answered this late
 TRANSIENT_FAILURES = 2  # the `transient_error` scenario: this many 503s before it works
@@ -661,13 +665,7 @@ async def _scenario_answer(
     if scenario is SandboxScenario.TRANSIENT_ERROR and upload <= TRANSIENT_FAILURES:
         return UploadFault.HTTP_503
     if scenario is SandboxScenario.RATE_LIMITED and upload == 1:
-        return _spring_error(
-            simulator,
-            HTTPStatus.TOO_MANY_REQUESTS,
-            f"S-au facut deja {simulator.requests_per_minute} de apeluri in ultimul minut. "
-            "Reincercati mai tarziu.",
-            headers={"Retry-After": "1"},
-        )
+        return _calls_per_minute_reached(simulator, 1)
     if scenario is SandboxScenario.TOKEN_EXPIRED and upload == 1:
         token = _bearer_token(request)
         if token is not None:
@@ -707,23 +705,24 @@ def _upload_refusals(
 ) -> Iterator[str]:
     """Why the upload is refused at once, first reason first (texts from ANAF's OpenAPI)."""
     standard, cif = query.standard or "", query.cif or ""
+    digits = normalize_cif(cif)  # ANAF takes the CIF with or without its RO prefix
     if body is None:
         yield "Marime fisier transmis mai mare de 10 MB."
     if standard not in UploadStandard.__members__:
         yield "Valorile acceptate pentru parametrul standard sunt UBL, CN, CII sau RASP"
-    if not cif.isdigit():
+    if not digits.isdigit():
         yield f"CIF introdus= {cif} nu este un numar"
     yield from _flag_refusals(query)
     if not grant.has_any_cif:
         yield "Nu exista niciun CIF pentru care sa aveti drept in SPV"
-    if not grant.may_act_for(cif):
-        yield f"Nu aveti drept in SPV pentru CIF={cif}"
+    if not grant.may_act_for(digits):
+        yield f"Nu aveti drept in SPV pentru CIF={cif}"  # the CIF as the caller wrote it
     if standard == UploadStandard.RASP and (
-        simulator.calls_today("rasp", cif) >= RASP_UPLOADS_PER_CIF_PER_DAY
+        simulator.calls_today("rasp", digits) >= RASP_UPLOADS_PER_CIF_PER_DAY
     ):
         yield (
             f"S-au incarcat deja {RASP_UPLOADS_PER_CIF_PER_DAY} de mesaje de tip RASP "
-            f"pentru cui={cif} in cursul zilei"
+            f"pentru cui={digits} in cursul zilei"
         )
     if body is not None and standard in UploadStandard.__members__:
         try:
@@ -785,6 +784,15 @@ def _message_state(
             "in cursul zilei"
         )
         return status_answer(errors=[quota_reached])
+    return _decision_answer(message)
+
+
+def _decision_answer(message: UploadedMessage) -> bytes:
+    if message.submission.scenario is SandboxScenario.REJECTED_INLINE and (
+        message.state is MessageState.NOK
+    ):
+        # `nok` with its errors inline and nothing to download, as the independent one answers.
+        return status_answer(state=message.state.value, errors=message.errors)
     return status_answer(state=message.state.value, download_id=message.download_id)
 
 
@@ -803,6 +811,9 @@ def _download(simulator: AnafSimulator, environment: str, grant: Grant, raw_id: 
     buyer = message.parties.buyer_cif if message.state is MessageState.OK else None
     if not (grant.may_act_for(message.cif) or (buyer is not None and grant.may_act_for(buyer))):
         return refused("Nu aveti dreptul sa descarcati acesta factura")
+    throttled = _download_throttled(simulator, message)
+    if throttled is not None:
+        return throttled
     if simulator.count_today("descarcare", str(message.download_id)) > (
         DOWNLOADS_PER_MESSAGE_PER_DAY
     ):
@@ -816,6 +827,21 @@ def _download(simulator: AnafSimulator, environment: str, grant: Grant, raw_id: 
     )
 
 
+def _download_throttled(simulator: AnafSimulator, message: UploadedMessage) -> Response | None:
+    """`download_throttled`: the per-minute limit met on this message's first downloads. A
+    throttled call is not one of the message's downloads of the day; one that comes back
+    before its Retry-After is throttled again and does not bring the end nearer."""
+    if message.submission.scenario is not SandboxScenario.DOWNLOAD_THROTTLED:
+        return None
+    now = simulator.clock()
+    if now >= message.throttled_until:
+        if message.throttled_downloads >= DOWNLOAD_THROTTLES:
+            return None
+        message.throttled_downloads += 1
+        message.throttled_until = now + 1
+    return _calls_per_minute_reached(simulator, max(math.ceil(message.throttled_until - now), 1))
+
+
 # --- listaMesajeFactura and listaMesajePaginatieFactura --------------------------------------
 
 
@@ -826,9 +852,10 @@ def _list_refused(reason: str) -> dict[str, Any]:
 def _message_list(
     simulator: AnafSimulator, environment: str, grant: Grant, query: ListQuery
 ) -> dict[str, Any]:
-    raw_days, cif = query.zile or "", query.cif or ""
+    raw_days, given = query.zile or "", query.cif or ""
+    cif = normalize_cif(given)
     refusal = _days_refusal(raw_days) or _list_refusal(
-        grant, cif, query.filtru, non_numeric_cif=f"CIF introdus= {cif} nu este un numar"
+        grant, given, query.filtru, non_numeric_cif=f"CIF introdus= {given} nu este un numar"
     )
     if refusal is None and simulator.count_today("lista", cif) > SIMPLE_LISTS_PER_CIF_PER_DAY:
         refusal = (
@@ -870,7 +897,7 @@ def _days_refusal(raw_days: str) -> str | None:
 def _paged_message_list(
     simulator: AnafSimulator, environment: str, grant: Grant, query: PagedListQuery
 ) -> dict[str, Any]:
-    cif = query.cif or ""
+    cif = normalize_cif(query.cif or "")
     refusal = _paged_query_refusal(simulator, grant, query)
     if refusal is None and simulator.count_today("lista-paginata", cif) > (
         PAGED_LISTS_PER_CIF_PER_DAY
@@ -957,13 +984,15 @@ def _window_refusal(simulator: AnafSimulator, start: float, end: float) -> str |
 def _list_refusal(
     grant: Grant, cif: str, list_filter: str | None, *, non_numeric_cif: str
 ) -> str | None:
-    if not cif.isdigit():
+    """`cif` as the caller gave it: with or without RO, echoed as given."""
+    digits = normalize_cif(cif)
+    if not digits.isdigit():
         return non_numeric_cif
     if list_filter is not None and list_filter not in LIST_FILTERS:
         return "Valorile acceptate pentru parametrul filtru sunt E, T, P sau R"
     if not grant.has_any_cif:
         return "Nu exista niciun CIF pentru care sa aveti drept in SPV"
-    if not grant.may_act_for(cif):
+    if not grant.may_act_for(digits):
         return f"Nu aveti drept in SPV pentru CIF={cif}"
     return None
 
@@ -1013,145 +1042,17 @@ def _spring_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _calls_per_minute_reached(simulator: AnafSimulator, retry_after: int) -> JSONResponse:
+    """ANAF's answer past its per-minute limit: 429, Retry-After, its Spring error body (only
+    the opening words of the text are sourced: ANAF's OAuth guide)."""
+    return _spring_error(
+        simulator,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        f"S-au facut deja {simulator.requests_per_minute} de apeluri in ultimul minut. "
+        "Reincercati mai tarziu.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def _bad_request(simulator: AnafSimulator, message: str) -> JSONResponse:
     return _spring_error(simulator, HTTPStatus.BAD_REQUEST, message)
-
-
-# === HTTP: test-only controls, outside the real contract =====================================
-
-CifList = list[Annotated[str, Field(pattern=r"^\d+$")]]
-
-
-class TokenRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    cifs: CifList | None = None  # None: rights on every CIF
-
-
-class TokenRestriction(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    token: str
-    cifs: CifList | None
-
-
-class TokenReference(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    token: str
-
-
-class ProcessingDelay(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    seconds: float = Field(ge=0)
-
-
-class RateLimit(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    requests_per_minute: int = Field(ge=1)
-
-
-class FaultRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    kind: UploadFault
-    count: int = Field(default=1, ge=1)
-
-
-def build_anaf_control_router(simulator: AnafSimulator) -> APIRouter:
-    """`/_sim/anaf/...`: what tests use to steer the simulator; no real system has these."""
-    router = APIRouter(prefix=CONTROL_PREFIX, tags=["simulator control: ANAF"])
-    _add_settings_controls(router, simulator)
-    _add_token_controls(router, simulator)
-    _add_fault_controls(router, simulator)
-    _add_message_controls(router, simulator)
-    return router
-
-
-def _add_settings_controls(router: APIRouter, simulator: AnafSimulator) -> None:
-    @router.post("/reset", status_code=HTTPStatus.NO_CONTENT)
-    def reset(*, tokens: bool = False) -> None:
-        """Forget messages, quotas, faults and overrides; `?tokens=true` also drops tokens."""
-        simulator.reset(tokens=tokens)
-
-    @router.get("/config")
-    def config() -> dict[str, Any]:
-        return {
-            "processing_delay": simulator.processing_delay,
-            "requests_per_minute": simulator.requests_per_minute,
-            "pending_faults": simulator.pending_faults,
-            "client_id": simulator.oauth.client_id,
-        }
-
-    @router.put("/processing-delay", status_code=HTTPStatus.NO_CONTENT)
-    def set_processing_delay(delay: ProcessingDelay) -> None:
-        """Applies to later uploads; earlier ones keep the delay they were given."""
-        simulator.processing_delay = delay.seconds
-
-    @router.put("/rate-limit", status_code=HTTPStatus.NO_CONTENT)
-    def set_rate_limit(limit: RateLimit) -> None:
-        simulator.requests_per_minute = limit.requests_per_minute
-
-
-def _add_token_controls(router: APIRouter, simulator: AnafSimulator) -> None:
-    def unknown_token() -> Response:
-        return JSONResponse({"detail": "Unknown token"}, status_code=HTTPStatus.NOT_FOUND)
-
-    @router.post("/tokens")
-    def mint_tokens(request: TokenRequest) -> dict[str, Any]:
-        """A token pair as the OAuth flow would give, optionally limited to some CIFs."""
-        cifs = frozenset(request.cifs) if request.cifs is not None else None
-        return simulator.oauth.mint(cifs)
-
-    @router.put("/tokens/cifs", status_code=HTTPStatus.NO_CONTENT, response_model=None)
-    def restrict_token(restriction: TokenRestriction) -> Response | None:
-        """Limit the user behind a token (every token of its grant) to these CIFs."""
-        cifs = frozenset(restriction.cifs) if restriction.cifs is not None else None
-        return None if simulator.oauth.restrict(restriction.token, cifs) else unknown_token()
-
-    @router.post("/tokens/expire", status_code=HTTPStatus.NO_CONTENT, response_model=None)
-    def expire_token(reference: TokenReference) -> Response | None:
-        return None if simulator.oauth.expire(reference.token) else unknown_token()
-
-
-def _add_fault_controls(router: APIRouter, simulator: AnafSimulator) -> None:
-    @router.get("/faults")
-    def faults() -> dict[str, list[UploadFault]]:
-        return {"pending": simulator.pending_faults}
-
-    @router.post("/faults")
-    def queue_faults(request: FaultRequest) -> dict[str, list[UploadFault]]:
-        """The next `count` uploads fail as `kind` describes (see UploadFault)."""
-        simulator.queue_faults(request.kind, request.count)
-        return {"pending": simulator.pending_faults}
-
-    @router.delete("/faults", status_code=HTTPStatus.NO_CONTENT)
-    def clear_faults() -> None:
-        simulator.clear_faults()
-
-
-def _add_message_controls(router: APIRouter, simulator: AnafSimulator) -> None:
-    @router.get("/messages")
-    def messages() -> list[dict[str, Any]]:
-        simulator.settle()
-        return [_message_json(simulator, message) for message in simulator.all_messages()]
-
-    @router.post("/messages/{index}/decide")
-    def decide_message(index: int) -> Response:
-        """End the processing delay of one message now."""
-        message = simulator.decide_now(index)
-        if message is None:
-            return JSONResponse({"detail": "Unknown index"}, status_code=HTTPStatus.NOT_FOUND)
-        return JSONResponse(_message_json(simulator, message))
-
-
-def _message_json(simulator: AnafSimulator, message: UploadedMessage) -> dict[str, Any]:
-    return {
-        "index_incarcare": message.index,
-        "environment": message.environment,
-        "cif": message.cif,
-        "standard": message.standard.value,
-        "b2c": message.submission.b2c,
-        "stare": message.state.value,
-        "id_descarcare": message.download_id,
-        "errors": list(message.errors),
-        "seller_cif": message.parties.seller_cif,
-        "buyer_cif": message.parties.buyer_cif,
-        "ready_in_seconds": max(0.0, message.ready_at - simulator.clock()),
-    }

@@ -1,10 +1,12 @@
 """The simulated ANAF OAuth server (logincert.anaf.ro/anaf-oauth2/v1).
 
-The real consent step needs a qualified certificate on a USB token; the simulator approves every
-authorization request at once. What stays faithful is the protocol: a single-use code bound to
-its redirect_uri, client authentication at the token endpoint (HTTP Basic or form fields), the
-`authorization_code` and `refresh_token` grants, RFC 6749 error bodies, and token lifetimes of
-90 days (access) and 365 days (refresh).
+The real consent step needs a qualified certificate on a USB token; the simulator answers for the
+user at once: it approves, with SPV rights on every CIF, unless a test queued the user's answer
+(a Consent): refusing the eSign sends the browser back with `error=access_denied`, as RFC 6749
+§4.1.2.1 and ANAF do; approving may give rights on some CIFs only. What stays faithful is the
+protocol: a single-use code bound to its redirect_uri, client authentication at the token
+endpoint (HTTP Basic or form fields), the `authorization_code` and `refresh_token` grants,
+RFC 6749 error bodies, and token lifetimes of 90 days (access) and 365 days (refresh).
 
 Tokens are JWT-shaped (HS256, signed with a key made per simulator instance) because ANAF issues
 JWTs and some clients read the `exp` claim out of the access token. The simulator never trusts a
@@ -20,6 +22,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -81,11 +84,21 @@ class IssuedToken:
         return not self.grant.revoked and now < self.expires_at
 
 
+@dataclass(frozen=True)
+class Consent:
+    """The user's answer at ANAF's eSign step: refused, or approved with SPV rights on `cifs`
+    (None: every CIF)."""
+
+    refuse: bool = False
+    cifs: frozenset[str] | None = None
+
+
 @dataclass
 class AuthorizationCode:
     client_id: str
     redirect_uri: str
     expires_at: float
+    allowed_cifs: frozenset[str] | None = None
     used: bool = False
     issued_tokens: list[IssuedToken] = field(default_factory=list)
 
@@ -100,10 +113,16 @@ class AnafOAuthServer:
         self._signing_key = secrets.token_bytes(32)
         self._codes: dict[str, AuthorizationCode] = {}
         self._tokens: dict[str, IssuedToken] = {}
+        self._consents: deque[Consent] = deque()
 
     def reset(self) -> None:
         self._codes.clear()
         self._tokens.clear()
+        self._consents.clear()
+
+    def queue_consent(self, consent: Consent) -> None:
+        """How the user answers at the next authorization (test-only)."""
+        self._consents.append(consent)
 
     # --- authorize -------------------------------------------------------------------------
 
@@ -115,7 +134,8 @@ class AnafOAuthServer:
         redirect_uri: str | None,
         state: str | None,
     ) -> str:
-        """Approve at once; return the URL to redirect the browser to.
+        """The user's answer (approved unless a Consent was queued): the URL to redirect the
+        browser to.
 
         Raises OAuthError when the client or redirect_uri cannot be trusted: RFC 6749 §4.1.2.1
         forbids redirecting in that case. Other errors travel back on the redirect.
@@ -129,11 +149,22 @@ class AnafOAuthServer:
                 redirect_uri,
                 {"error": "unsupported_response_type", "state": state},
             )
+        consent = self._consents.popleft() if self._consents else Consent()
+        if consent.refuse:
+            return _with_query(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_description": "The resource owner denied the request",
+                    "state": state,
+                },
+            )
         code = secrets.token_urlsafe(24)
         self._codes[code] = AuthorizationCode(
             client_id=client_id,
             redirect_uri=redirect_uri,
             expires_at=self._clock() + AUTHORIZATION_CODE_LIFETIME_SECONDS,
+            allowed_cifs=consent.cifs,
         )
         return _with_query(redirect_uri, {"code": code, "state": state})
 
@@ -181,6 +212,7 @@ class AnafOAuthServer:
             raise OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization")
         code.used = True
         grant = self._new_grant()
+        grant.allowed_cifs = code.allowed_cifs
         response, issued = self._issue_pair(grant)
         code.issued_tokens.extend(issued)
         return response

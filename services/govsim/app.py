@@ -10,7 +10,8 @@ from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.anaf import AnafSimulator, build_anaf_control_router, build_anaf_router
+from services.govsim.anaf import AnafSimulator, build_anaf_router
+from services.govsim.anaf_controls import build_anaf_control_router
 from services.govsim.fr_pa import FrPaSimulator, build_fr_pa_control_router, build_fr_pa_router
 from services.govsim.ksef import build_ksef_control_router, build_ksef_router
 from services.govsim.ksef_sessions import KsefSimulator

@@ -452,8 +452,7 @@ async def anaf_callback(
             row = pending.connection
             reason = None
             if error or not code:
-                reason = f"ANAF did not authorize Clearway: {error or 'no authorization code'}"
-                reason += f" ({error_description})." if error_description else "."
+                reason = _not_authorized(error, error_description)
             else:
                 try:
                     anaf = settings.governments().anaf.for_mode(row["livemode"])
@@ -476,7 +475,7 @@ async def anaf_callback(
                 refusal = ApiError(
                     "validation_error",
                     f"{reason} Start again with POST /v1/connections.",
-                    param="code",
+                    param="error" if error else "code",
                 )
             else:
                 row = await activate_with_tokens(conn, row, "RO", tokens, now=now)
@@ -487,6 +486,20 @@ async def anaf_callback(
         raise refusal
     request.app.state.relay.wake()
     return {"data": connection_resource(row)}
+
+
+def _not_authorized(error: str | None, description: str | None) -> str:
+    """Why the connection is not active, when ANAF sent the browser back without a code."""
+    if error == "access_denied":
+        # The user refused (or cancelled) the consent with their certificate at ANAF.
+        reason = (
+            "The ANAF user refused to authorize Clearway at ANAF's eSign step (access_denied), "
+            "so the connection was not activated. Authorize again with a certificate of a user "
+            "who has SPV rights for the company, and approve the request"
+        )
+    else:
+        reason = f"ANAF did not authorize Clearway: {error or 'no authorization code'}"
+    return reason + (f" ({description})." if description else ".")
 
 
 # --- IT: the SDI certificate; PL: the certificate KSeF logins are signed with ---------------

@@ -20,6 +20,10 @@ class SandboxScenario(StrEnum):
     RATE_LIMITED = "rate_limited"  # the first upload is refused with 429 and Retry-After
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - the connection's token is refused once
     SLOW = "slow"  # the government takes its time to answer and to decide
+    # ANAF only: its downloads of the decided message are throttled (429, Retry-After) 11 times
+    DOWNLOAD_THROTTLED = "download_throttled"
+    # ANAF only: stareMesaj says `nok` with the errors inline and nothing to download
+    REJECTED_INLINE = "rejected_inline"
 
 
 def parse_scenario(value: str | None) -> SandboxScenario | None:

@@ -753,3 +753,168 @@ def test_the_process_serves_and_shuts_down_gracefully_on_sigterm() -> None:
     _, stderr = process.communicate()
     assert b"Application shutdown complete" in stderr
     assert b"Finished server process" in stderr
+
+
+# --- fidelity: standards, consent, SPV rights, the CIF's prefix, throttling -------------------
+
+
+def credit_note_xml() -> bytes:
+    """invoice_xml() as a UBL CreditNote (381): its root, type code, lines and quantities."""
+    body = invoice_xml().decode()
+    for invoice_name, credit_note_name in (
+        ("xsd:Invoice-2", "xsd:CreditNote-2"),
+        ("<Invoice ", "<CreditNote "),
+        ("</Invoice>", "</CreditNote>"),
+        ("cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode", "cbc:CreditNoteTypeCode>381</cbc:Cred"),
+        ("InvoiceLine>", "CreditNoteLine>"),
+        ("InvoicedQuantity", "CreditedQuantity"),
+    ):
+        body = body.replace(invoice_name, credit_note_name)
+    body = body.replace("</cbc:Cred>", "</cbc:CreditNoteTypeCode>")
+    return body.encode()
+
+
+async def test_a_credit_note_is_taken_only_as_cn_and_an_invoice_only_as_ubl(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    for body, standard, element in (
+        (credit_note_xml(), "UBL", "CreditNote"),
+        (invoice_xml(), "CN", "Invoice"),
+    ):
+        refused = await upload(client, token, body, standard=standard)
+        assert refused.get("ExecutionStatus") == "1"
+        assert refused.get("index_incarcare") is None
+        [message] = error_messages(refused)
+        assert message.startswith("Fisierul transmis nu este valid. ")
+        assert f"Cannot find the declaration of element '{element}'" in message
+    assert (await client.get("/_sim/anaf/messages")).json() == []
+
+    taken = await upload(client, token, credit_note_xml(), standard="CN")
+    assert taken.get("ExecutionStatus") == "0", etree.tostring(taken)
+    clock.advance(PROCESSING_DELAY)
+    state = await message_state(client, token, str(taken.get("index_incarcare")))
+    assert state.get("stare") == "ok", etree.tostring(state)
+
+
+async def test_a_refused_esign_is_sent_back_as_access_denied(client: httpx.AsyncClient) -> None:
+    assert (await client.post("/_sim/anaf/consents", json={"refuse": True})).status_code == 204
+    response = await client.get(
+        "/anaf-oauth2/v1/authorize",
+        params={
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "state": "s-1",
+        },
+    )
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
+    query = parse_qs(location.query)
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == ["s-1"]
+    assert "code" not in query
+    # The refusal was for that authorization only: the next one is approved.
+    assert await authorization_code(client, state="s-2")
+
+
+async def test_spv_rights_are_per_cif_and_the_refusal_echoes_the_cif(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/_sim/anaf/consents", json={"cifs": [BUYER_CIF]})
+    token = await access_token_via_oauth(client)
+    for given in (SELLER_CIF, f"RO{SELLER_CIF}"):
+        refused = await upload(client, token, invoice_xml(), cif=given)
+        assert error_messages(refused) == [f"Nu aveti drept in SPV pentru CIF={given}"]
+        listed = await client.get(
+            f"{REST}/listaMesajeFactura", params={"zile": "1", "cif": given}, headers=bearer(token)
+        )
+        assert listed.json()["eroare"] == f"Nu aveti drept in SPV pentru CIF={given}"
+    assert (await client.get("/_sim/anaf/messages")).json() == []
+
+
+async def test_the_cif_is_taken_with_or_without_its_ro_prefix(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    for given in (f"RO{SELLER_CIF}", f"ro {SELLER_CIF}"):
+        answer = await upload(client, token, invoice_xml(), cif=given)
+        assert answer.get("ExecutionStatus") == "0", etree.tostring(answer)
+    clock.advance(PROCESSING_DELAY)
+    messages = (await client.get("/_sim/anaf/messages")).json()
+    assert [(m["cif"], m["stare"]) for m in messages] == [(SELLER_CIF, "ok")] * 2
+    listed = await client.get(
+        f"{REST}/listaMesajeFactura",
+        params={"zile": "1", "cif": f"RO{SELLER_CIF}", "filtru": "T"},
+        headers=bearer(token),
+    )
+    assert len(listed.json()["mesaje"]) == 2
+
+
+async def test_past_the_per_minute_limit_the_429_says_when_to_come_back(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    await client.put("/_sim/anaf/rate-limit", json={"requests_per_minute": 2})
+    params = {"id_incarcare": "1"}
+    await client.get(f"{REST}/stareMesaj", params=params, headers=bearer(token))
+    clock.advance(20)
+    await client.get(f"{REST}/stareMesaj", params=params, headers=bearer(token))
+    clock.advance(15)
+    limited = await client.get(f"{REST}/stareMesaj", params=params, headers=bearer(token))
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "25"  # when the first call leaves the minute
+    body = limited.json()
+    assert set(body) == {"timestamp", "status", "error", "message"}
+    assert (body["status"], body["error"]) == (429, "Too Many Requests")
+    assert (
+        body["message"] == "S-au facut deja 2 de apeluri in ultimul minut. Reincercati mai tarziu."
+    )
+    clock.advance(25)
+    again = await client.get(f"{REST}/stareMesaj", params=params, headers=bearer(token))
+    assert again.status_code == 200
+
+
+async def _scenario_upload(client: httpx.AsyncClient, token: str, scenario: str) -> str:
+    response = await client.post(
+        f"{REST}/upload",
+        params={"standard": "UBL", "cif": SELLER_CIF},
+        content=invoice_xml(),
+        headers={**bearer(token), "X-Clearway-Sandbox-Scenario": scenario},
+    )
+    index = etree.fromstring(response.content).get("index_incarcare")
+    assert index is not None, response.text
+    return index
+
+
+async def test_download_throttled_answers_429_eleven_times_without_spending_downloads(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    index = await _scenario_upload(client, token, "download_throttled")
+    clock.advance(PROCESSING_DELAY)
+    state = await message_state(client, token, index)
+    params = {"id": state.get("id_descarcare")}
+    for _ in range(11):
+        throttled = await client.get(f"{REST}/descarcare", params=params, headers=bearer(token))
+        assert throttled.status_code == 429
+        assert throttled.headers["retry-after"] == "1"
+        assert throttled.json()["message"].startswith("S-au facut deja ")
+        # Back too early: throttled again, and no nearer the end of the throttling.
+        early = await client.get(f"{REST}/descarcare", params=params, headers=bearer(token))
+        assert early.status_code == 429
+        clock.advance(1)
+    for _ in range(10):  # none of the 429s was one of the message's ten downloads of the day
+        answer = await client.get(f"{REST}/descarcare", params=params, headers=bearer(token))
+        assert answer.headers["content-type"] == "application/zip"
+    over = await client.get(f"{REST}/descarcare", params=params, headers=bearer(token))
+    assert over.json()["eroare"].startswith("S-au facut deja 10 descarcari")
+
+
+async def test_rejected_inline_says_nok_with_the_errors_and_nothing_to_download(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    index = await _scenario_upload(client, token, "rejected_inline")
+    clock.advance(PROCESSING_DELAY)
+    state = await message_state(client, token, index)
+    assert state.get("stare") == "nok"
+    assert state.get("id_descarcare") is None
+    [error] = error_messages(state)
+    assert error.startswith("[BR-RO-101]-")
