@@ -44,6 +44,7 @@ from clearway.resilience.ratelimit import (
 )
 from clearway.runtime import ServiceContext
 from clearway.translation import translate_all
+from clearway.translation.unknown import log_uncatalogued
 
 log = logging.getLogger(__name__)
 
@@ -544,13 +545,7 @@ async def fail_refused(  # noqa: PLR0913 - the parts of one refusal
 ) -> None:
     """The government refused the upload in its own words: translated, with the field to fix."""
     translated = translate_all(submission.ref.country, messages)
-    for detail in translated.details:
-        if not detail.known:
-            log.warning(
-                "%s message not in the translation catalogue: %r",
-                submission.ref.country,
-                detail.original,
-            )
+    log_uncatalogued(submission.ref.country, translated)
     await finish_failed(
         conn,
         submission,
@@ -578,13 +573,7 @@ async def reject_unfiled(  # noqa: PLR0913 - the parts of one rejection
     """The network refused the invoice itself (its receiver is not on Peppol, say): `rejected`
     with the three error fields, as a government's rejection; nothing was filed."""
     translated = translate_all(submission.ref.country, messages)
-    for detail in translated.details:
-        if not detail.known:
-            log.warning(
-                "%s message not in the translation catalogue: %r",
-                submission.ref.country,
-                detail.original,
-            )
+    log_uncatalogued(submission.ref.country, translated)
     async with conn.transaction():
         await _update(
             conn, submission, state="failed", next_attempt_at=None, last_error=translated.message

@@ -37,6 +37,7 @@ from clearway.observability.tracing import continued, current_traceparent, trace
 from clearway.runtime import ServiceContext
 from clearway.submissions import attempts_of, record_calls
 from clearway.translation import translate_all
+from clearway.translation.unknown import log_uncatalogued
 
 from services.poller.anaf_status import AnafStatusFollower
 from services.poller.decisions import (
@@ -402,11 +403,7 @@ async def _rejected(
     causation: str,
 ) -> None:
     translated = translate_all(poll["country"], outcome.messages)
-    for detail in translated.details:
-        if not detail.known:
-            log.warning(
-                "%s message not in the translation catalogue: %r", poll["country"], detail.original
-            )
+    log_uncatalogued(poll["country"], translated)
     if outcome.report is not None and outcome.gov_id is not None:  # ANAF's error report
         await conn.execute(
             "INSERT INTO gov_receipts (invoice_id, download_id, content, content_type, file_name) "

@@ -43,6 +43,7 @@ from clearway.connectors.anaf import (
     paged_list_quota,
 )
 from clearway.connectors.anaf_oauth import AnafOAuthClient
+from clearway.connectors.anaf_quota import counted_if_answered, quota_resets_at
 from clearway.connectors.anaf_reconcile import (
     InvoiceFingerprint,
     candidates,
@@ -80,6 +81,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD = "POST /upload"
 MESSAGE_LIST = "GET /listaMesajePaginatieFactura"
+DOWNLOAD = "GET /descarcare"
 RECONCILE_FIRST_CHECK = dt.timedelta(seconds=2)  # ANAF lists a message once it processed it
 LIST_MARGIN = dt.timedelta(minutes=2)  # list rows are stamped to the minute
 KNOWN_UPLOADS_LOOKBACK = dt.timedelta(days=1)
@@ -361,9 +363,17 @@ class AnafSubmitter:
             )
         if message.kind != MessageKind.SENT:
             return None
-        await self._may_call(conn, "GET /descarcare", download_quota(message.download_id))
+        # Counted against the message's 10 downloads a day only once ANAF answered (a 429
+        # spends none of them).
+        quota = download_quota(message.download_id)
+        resets_at = await quota_resets_at(conn, quota)
+        if resets_at is not None:
+            raise HeldBackError(resets_at, f"daily quota {quota.key}")
+        await self._may_call(conn, DOWNLOAD)
         try:
-            content = await self._anaf.download(message.download_id, token=token, calls=calls)
+            content = await counted_if_answered(
+                conn, quota, self._anaf.download(message.download_id, token=token, calls=calls)
+            )
         except AnafRefusedError as exc:
             log.warning("could not download candidate %s: %s", message.download_id, exc)
             return None

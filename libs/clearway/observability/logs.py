@@ -54,6 +54,9 @@ class JsonFormatter(logging.Formatter):
             "invoice_id": _invoice_id.get(),
             "account_id": _account_id.get(),
         }
+        fields = getattr(record, "fields", None)  # logger.warning(…, extra={"fields": {…}})
+        if isinstance(fields, dict):
+            entry.update({name: value for name, value in fields.items() if name not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)

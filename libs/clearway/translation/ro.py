@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from clearway.translation.message import Message
 
+# ANAF quotes a CIF with or without its RO prefix ("CIF=RO12345678", "CIF=12345678"): the
+# patterns take both and keep the digits.
+_CIF = r"(?:RO\s?)?"
+
 CLEARWAY_SIDE = (
     "Nothing in your invoice to change: this concerns how Clearway talks to ANAF. Clearway "
     "support can look into it with the invoice id."
@@ -221,7 +225,8 @@ MESSAGES: tuple[Message, ...] = (
     # --- checks outside the schematron ---------------------------------------------------------
     Message(
         "CIF-MISMATCH",
-        r"CIF-ul (?:vanzatorului|cumparatorului)[^(]*\((?P<document>\d*)\)[^(]*\((?P<upload>\d+)\)",
+        rf"CIF-ul (?:vanzatorului|cumparatorului)[^(]*\({_CIF}(?P<document>\d*)\)[^(]*"
+        rf"\({_CIF}(?P<upload>\d+)\)",
         "The seller's CIF in the invoice ({document}) is not the CIF it was uploaded for "
         "({upload}).",
         "Send the invoice under the company whose CUI is /supplier/vatNumber: correct the VAT "
@@ -274,7 +279,7 @@ MESSAGES: tuple[Message, ...] = (
     ),
     Message(
         "SPV-NO-RIGHT",
-        r"Nu aveti drept in SPV pentru CIF ?= ?(?P<cif>\d+)",
+        rf"Nu aveti drept in SPV pentru CIF ?= ?{_CIF}(?P<cif>\d+)",
         "The ANAF user who authorized Clearway has no SPV rights for CIF {cif}.",
         "Check that /supplier/vatNumber is the company's CUI; if it is, the ANAF user who "
         "authorized the connection needs SPV rights for CIF {cif}: authorize the connection "

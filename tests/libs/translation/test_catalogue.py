@@ -3,11 +3,15 @@ fix naming the JSON field; an unknown one still gets a translation and says it i
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 
 import pytest
+from clearway.observability.logs import JsonFormatter
 from clearway.translation import translate, translate_all
 from clearway.translation.catalogue import entries_for
+from clearway.translation.unknown import log_uncatalogued
 
 # ANAF's own texts, from its OpenAPI documents (typos included) and the simulator's reports.
 ANAF_MESSAGES = {
@@ -73,6 +77,51 @@ def test_named_parts_of_the_message_reach_the_translation() -> None:
     translation = translate("RO", "Nu aveti drept in SPV pentru CIF=98765432")
     assert "98765432" in translation.english
     assert "98765432" in translation.fix
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "named"),
+    [
+        ("Nu aveti drept in SPV pentru CIF=RO98765432", "SPV-NO-RIGHT", "98765432"),
+        ("Nu aveti drept in SPV pentru CIF = RO 98765432", "SPV-NO-RIGHT", "98765432"),
+        ("Nu aveti drept in SPV pentru CIF=98765432", "SPV-NO-RIGHT", "98765432"),
+        (
+            (
+                "E: validari globale\n eroare regula: CIF-ul vanzatorului din factura "
+                "(RO11111111) nu corespunde cu CIF-ul pentru care s-a facut incarcarea (RO12345678)"
+            ),
+            "CIF-MISMATCH",
+            "12345678",
+        ),
+    ],
+)
+def test_a_cif_is_recognised_with_or_without_its_ro_prefix(
+    message: str, code: str, named: str
+) -> None:
+    translation = translate("RO", message)
+    assert translation.known
+    assert translation.code == code
+    assert named in translation.english
+    assert translation.pointer == "/supplier/vatNumber"
+
+
+def test_a_message_the_catalogue_does_not_know_is_logged_as_a_structured_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    unknown = "[BR-RO-999]-Ceva nou\n\t\t#Something new is wrong"
+    translated = translate_all("RO", [unknown, "Nu aveti drept in SPV pentru CIF=RO1234"])
+    with caplog.at_level(logging.WARNING, logger="clearway.translation"):
+        log_uncatalogued("RO", translated)
+    [record] = caplog.records  # the known message is not logged
+    line = json.loads(JsonFormatter("poller").format(record))
+    assert line["message"] == "government message not in the translation catalogue"
+    assert line["level"] == "WARNING"
+    assert (line["country"], line["govMessage"], line["translation"]) == (
+        "RO",
+        unknown.strip(),
+        "generic",
+    )
+    assert line["service"] == "poller"  # the formatter's own fields are kept
 
 
 def test_an_unknown_message_gets_anafs_own_english_part_and_is_marked_unknown() -> None:

@@ -146,3 +146,56 @@ def test_a_whole_day_of_ro_polling_stays_within_anafs_100_status_checks() -> Non
         checks += 1
         age += RO.delay(checks, age)
     assert checks <= 100
+
+
+# --- ANAF's answers that must not hold a decided invoice ----------------------------------------
+
+
+@pytest.mark.stack
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_a_throttled_download_spends_no_download_and_no_status_check(
+    db: asyncpg.Pool[Any], company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    # ANAF decides `ok`, then throttles the download 11 times (429, Retry-After: 1): one more
+    # than a message's 10 downloads a day, so counting 429s would park the invoice till midnight.
+    invoice_id = await file_invoice(company, seed_invoice, "download_throttled")
+    invoice = await wait_final(company.client, invoice_id, timeout=120)
+    assert invoice["status"] == "accepted", invoice
+
+    attempts = event(await events_of(company.client, invoice_id), "invoice.accepted")["metadata"][
+        "attempts"
+    ]
+    endpoints = [a["endpoint"] for a in attempts]
+    first_download = endpoints.index("GET /descarcare")
+    # Once stareMesaj said `ok`, only the download was tried again.
+    assert "GET /stareMesaj" not in endpoints[first_download:]
+    downloads = [a["httpStatus"] for a in attempts if a["endpoint"] == "GET /descarcare"]
+    # Each retry waited for its Retry-After: the simulator throttles a retry that comes back
+    # sooner once more, so a client that did not wait would show more than 11.
+    assert downloads == [429] * 11 + [200]
+    counted = await db.fetchval(
+        "SELECT sum(count) FROM rate_counters WHERE key = $1", f"anaf:descarcare:{invoice['govId']}"
+    )
+    assert counted == 1  # only the download ANAF answered
+
+
+@pytest.mark.stack
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_a_nok_with_its_errors_inline_is_rejected_at_once(
+    db: asyncpg.Pool[Any], company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    # stareMesaj says `nok` with the errors inline and no id_descarcare: final, not pending.
+    invoice_id = await file_invoice(company, seed_invoice, "rejected_inline")
+    invoice = await wait_final(company.client, invoice_id, timeout=60)
+    assert invoice["status"] == "rejected", invoice
+    assert invoice["errorMessage"].startswith("[BR-RO-101]")  # ANAF's own words
+    assert "Bucharest" in invoice["errorTranslated"]
+    assert "/customer/address/city" in invoice["errorFix"]
+    rejected = event(await events_of(company.client, invoice_id), "invoice.rejected")["metadata"]
+    [error] = rejected["errors"]
+    assert (error["rule"], error["pointer"]) == ("BR-RO-101", "/customer/address/city")
+    assert [a["endpoint"] for a in rejected["attempts"]].count("GET /descarcare") == 0
+    assert (await company.client.get(f"/v1/invoices/{invoice_id}/receipt")).status_code == 404
+    assert await db.fetchval("SELECT 1 FROM status_polls WHERE invoice_id = $1", invoice_id) is None
