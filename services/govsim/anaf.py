@@ -19,6 +19,12 @@ memory: this is a simulator.
 Sandbox scenarios: an upload carrying `X-Clearway-Sandbox-Scenario` (Clearway sends it for
 sk_test_ invoices only) makes the simulator misbehave for that document, counted by its bytes so
 that a retry of the same document meets the scenario's later steps (see SandboxScenario).
+`download_throttled` and `rejected_inline` act later, on the message: its downloads are throttled
+(429 with Retry-After, not counted as downloads), or stareMesaj gives its `nok` errors inline.
+
+The CIF is taken with or without its RO prefix (upload and lists), and a refusal for want of SPV
+rights echoes it as given. The per-minute limit answers 429 with Retry-After (when the oldest
+call of the minute leaves it) and ANAF's Spring error body.
 """
 
 from __future__ import annotations

@@ -66,6 +66,23 @@ async def test_a_clean_run_keeps_the_seed_timeline_and_records_its_one_upload(
     assert str(filed["index_incarcare"]) == submitted["uploadId"]
 
 
+async def test_a_credit_note_is_uploaded_as_cn_and_accepted(
+    stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
+) -> None:
+    # ANAF validates against the schema `standard` names: a CreditNote sent as UBL is refused
+    # ("Cannot find the declaration of element 'CreditNote'") and would end in `error`.
+    credit_note = {
+        **seed_invoice,
+        "invoiceType": "credit_note",
+        "precedingInvoice": {"number": "INV-2025-0001", "issueDate": "2025-08-01"},
+    }
+    invoice_id = await file_invoice(company, credit_note)
+    invoice = await wait_final(company.client, invoice_id)
+    assert invoice["status"] == "accepted", invoice
+    [filed] = await filings(stack, company.cif)
+    assert (filed["standard"], filed["stare"]) == ("CN", "ok")
+
+
 async def test_reject_reaches_rejected_with_the_three_error_fields(
     company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
