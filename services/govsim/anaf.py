@@ -30,396 +30,57 @@ call of the minute leaves it) and ANAF's Spring error body.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import itertools
-import logging
 import math
-import re
-import secrets
-import time
-from collections import Counter, deque
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from enum import StrEnum
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import parse_qsl
-from zoneinfo import ZoneInfo
 
 from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from services.govsim.anaf_documents import (
-    DocumentParties,
     RejectedXmlError,
     UploadContext,
     UploadStandard,
     check_root,
-    decide,
     normalize_cif,
     parse_hardened,
-    read_parties,
 )
-from services.govsim.anaf_oauth import AnafOAuthServer, Grant, OAuthError
-from services.govsim.anaf_responses import (
-    error_report,
-    sealed_zip,
-    status_answer,
-    upload_answer,
+from services.govsim.anaf_http import (
+    admit,
+    bad_request,
+    bearer_token,
+    calls_per_minute_reached,
+    spring_error,
+    xml_response,
+)
+from services.govsim.anaf_lists import add_list_routes
+from services.govsim.anaf_oauth import Grant, OAuthError
+from services.govsim.anaf_responses import status_answer, upload_answer
+from services.govsim.anaf_state import (
+    CONTROL_PREFIX,
+    DOWNLOADS_PER_MESSAGE_PER_DAY,
+    JAVA_LONG,
+    MAX_UPLOAD_BYTES,
+    RASP_UPLOADS_PER_CIF_PER_DAY,
+    STATUS_QUERIES_PER_MESSAGE_PER_DAY,
+    AnafSimulator,
+    MessageState,
+    Submission,
+    UploadedMessage,
+    UploadFault,
 )
 from services.govsim.common import scenario_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
-logger = logging.getLogger(__name__)
+__all__ = ["CONTROL_PREFIX", "AnafSimulator", "UploadFault", "UploadedMessage", "build_anaf_router"]
 
 OAUTH_PREFIX = "/anaf-oauth2/v1"
 REST_PREFIXES = {"test": "/test/FCTEL/rest", "prod": "/prod/FCTEL/rest"}
-CONTROL_PREFIX = "/_sim/anaf"
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-FIRST_UPLOAD_INDEX = 5_000_000_000  # real indexes are 10-digit numbers around this
-FIRST_DOWNLOAD_ID = 3_000_000_000
-_EPOCH_2026 = 1_767_225_600
-
-
-def _never_reused(base: int) -> int:
-    """Where a (re)started simulator begins numbering: ANAF's ids only ever grow, so a client
-    that keeps its database across simulator restarts (`make run`) must not see one again.
-    Tenths of a second since 2026 are added (ids stay 10 digits for years): a restart begins
-    above every id of the run before unless that run averaged over 10 uploads a second."""
-    return base + max(int((time.time() - _EPOCH_2026) * 10), 0)
-
-
-# ANAF's call limits (limiteApeluriAPI.txt).
-REQUESTS_PER_MINUTE = 1_000
-STATUS_QUERIES_PER_MESSAGE_PER_DAY = 100
-DOWNLOADS_PER_MESSAGE_PER_DAY = 10
-SIMPLE_LISTS_PER_CIF_PER_DAY = 1_500
-PAGED_LISTS_PER_CIF_PER_DAY = 100_000
-RASP_UPLOADS_PER_CIF_PER_DAY = 1_000
-
-LIST_MAX_DAYS = 60
-LIST_PAGE_SIZE = 500
-SECONDS_PER_DAY = 86_400
-ROMANIA = ZoneInfo("Europe/Bucharest")  # ANAF's timestamps and "per day" are Romanian time
-JAVA_LONG = re.compile(r"-?\d{1,18}")  # what ANAF's Long.parseLong accepts, near enough
-
-
-class MessageState(StrEnum):
-    PROCESSING = "in prelucrare"
-    OK = "ok"
-    NOK = "nok"
-    NOT_TAKEN = "XML cu erori nepreluat de sistem"
-
-
-class UploadFault(StrEnum):
-    """Failures a test can queue for the next uploads (control endpoint)."""
-
-    HTTP_500 = "http_500"  # nothing registered, HTTP 500
-    HTTP_503 = "http_503"  # nothing registered, HTTP 503 from the gateway
-    TECHNICAL_ERROR = "technical_error"  # nothing registered, ExecutionStatus=1 in HTTP 200
-    NOT_TAKEN = "not_taken"  # registered, then stare "XML cu erori nepreluat de sistem"
-    LOST_RESPONSE = "lost_response"  # registered, but the caller gets HTTP 504 (no index)
-
-
-class MessageKind(StrEnum):
-    """`tip` of a row in the message lists."""
-
-    SENT = "FACTURA TRIMISA"
-    RECEIVED = "FACTURA PRIMITA"
-    ERRORS = "ERORI FACTURA"
-    BUYER_MESSAGE = "MESAJ CUMPARATOR TRANSMIS"
-
-
-LIST_FILTERS = {  # the `filtru` letters
-    "E": {MessageKind.ERRORS},
-    "T": {MessageKind.SENT},
-    "P": {MessageKind.RECEIVED},
-    "R": {MessageKind.BUYER_MESSAGE},
-}
-
-
-@dataclass(frozen=True)
-class Submission:
-    """An upload that passed the immediate checks, as the processing will see it."""
-
-    environment: str
-    standard: UploadStandard
-    body: bytes
-    context: UploadContext
-    b2c: bool
-    not_taken: bool  # a queued fault: the processing will give up on it
-    forced_errors: tuple[str, ...] = ()  # the `reject` scenario: the report says these
-    scenario: SandboxScenario | None = None  # what it does after the upload (throttled, inline)
-
-
-@dataclass
-class UploadedMessage:
-    index: int
-    submission: Submission
-    uploaded_at: float
-    ready_at: float
-    state: MessageState = MessageState.PROCESSING
-    errors: tuple[str, ...] = ()
-    parties: DocumentParties = field(default_factory=lambda: DocumentParties(None, None))
-    download_id: int | None = None
-    decided_at: float | None = None
-    throttled_downloads: int = 0  # the `download_throttled` scenario: 429s answered so far
-    throttled_until: float = 0.0  # … and when the last one said to come back
-
-    @property
-    def cif(self) -> str:
-        return self.submission.context.cif
-
-    @property
-    def environment(self) -> str:
-        return self.submission.environment
-
-    @property
-    def standard(self) -> UploadStandard:
-        return self.submission.standard
-
-
-@dataclass(frozen=True)
-class ListedMessage:
-    """One row of listaMesajeFactura / listaMesajePaginatieFactura."""
-
-    created_at: float
-    cif: str
-    upload_index: int
-    details: str
-    kind: MessageKind
-    download_id: int
-
-
-class AnafSimulator:
-    """All state of the simulated ANAF, and the rules that move it."""
-
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secret: str,
-        processing_delay: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.clock = clock
-        self.oauth = AnafOAuthServer(client_id=client_id, client_secret=client_secret, clock=clock)
-        self.default_processing_delay = processing_delay
-        self.processing_delay = processing_delay
-        self.requests_per_minute = REQUESTS_PER_MINUTE
-        self.seal_key = secrets.token_bytes(32)
-        # Indexes stay monotonic across resets so a running client never sees one reused.
-        self._upload_indexes = itertools.count(_never_reused(FIRST_UPLOAD_INDEX))
-        self._download_ids = itertools.count(_never_reused(FIRST_DOWNLOAD_ID))
-        self._messages: dict[int, UploadedMessage] = {}
-        self._by_download_id: dict[int, UploadedMessage] = {}
-        self._pending: set[int] = set()
-        self._faults: deque[UploadFault] = deque()
-        self._recent_requests: dict[str, deque[float]] = {}
-        self._daily_calls: Counter[tuple[str, str]] = Counter()
-        self._daily_calls_day: date | None = None
-        self._scenario_uploads: Counter[str] = Counter()
-
-    def reset(self, *, tokens: bool) -> None:
-        self._messages.clear()
-        self._by_download_id.clear()
-        self._pending.clear()
-        self._faults.clear()
-        self._scenario_uploads.clear()
-        self._recent_requests.clear()
-        self._daily_calls.clear()
-        self.processing_delay = self.default_processing_delay
-        self.requests_per_minute = REQUESTS_PER_MINUTE
-        if tokens:
-            self.oauth.reset()
-
-    # --- time --------------------------------------------------------------------------------
-
-    def local_time(self, at: float | None = None) -> datetime:
-        return datetime.fromtimestamp(self.clock() if at is None else at, ROMANIA)
-
-    def minute_stamp(self, at: float | None = None) -> str:
-        """YYYYMMDDHHmm, the format of dateResponse and data_creare."""
-        return self.local_time(at).strftime("%Y%m%d%H%M")
-
-    # --- limits ------------------------------------------------------------------------------
-
-    def admit_request(self, caller: str) -> int:
-        """The per-minute limit, over a sliding 60-second window per OAuth app (or address):
-        0 when admitted, else the whole seconds until the window has room again."""
-        now = self.clock()
-        window = self._recent_requests.setdefault(caller, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.requests_per_minute:
-            return max(math.ceil(window[0] + 60 - now), 1)
-        window.append(now)
-        return 0
-
-    def count_today(self, quota: str, key: str) -> int:
-        """Count one more call against a daily quota; return today's total including it."""
-        self._roll_day()
-        self._daily_calls[quota, key] += 1
-        return self._daily_calls[quota, key]
-
-    def calls_today(self, quota: str, key: str) -> int:
-        self._roll_day()
-        return self._daily_calls[quota, key]
-
-    def _roll_day(self) -> None:
-        today = self.local_time().date()
-        if self._daily_calls_day != today:
-            self._daily_calls.clear()
-            self._daily_calls_day = today
-
-    # --- faults ------------------------------------------------------------------------------
-
-    def queue_faults(self, fault: UploadFault, count: int) -> None:
-        self._faults.extend([fault] * count)
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
-    @property
-    def pending_faults(self) -> list[UploadFault]:
-        return list(self._faults)
-
-    def take_fault(self) -> UploadFault | None:
-        return self._faults.popleft() if self._faults else None
-
-    def count_scenario_upload(self, scenario: SandboxScenario, body: bytes) -> int:
-        """How many uploads of this document under this scenario, this one included."""
-        key = f"{scenario.value}:{hashlib.sha256(body).hexdigest()}"
-        self._scenario_uploads[key] += 1
-        return self._scenario_uploads[key]
-
-    # --- messages ----------------------------------------------------------------------------
-
-    def register_upload(
-        self, submission: Submission, *, processing_delay: float | None = None
-    ) -> UploadedMessage:
-        now = self.clock()
-        message = UploadedMessage(
-            index=next(self._upload_indexes),
-            submission=submission,
-            uploaded_at=now,
-            ready_at=now
-            + (self.processing_delay if processing_delay is None else processing_delay),
-        )
-        self._messages[message.index] = message
-        self._pending.add(message.index)
-        logger.info(
-            "ANAF %s upload index=%s cif=%s standard=%s",
-            message.environment,
-            message.index,
-            message.cif,
-            message.standard.value,
-        )
-        self.settle()
-        return message
-
-    def message(self, index: int, environment: str) -> UploadedMessage | None:
-        message = self._messages.get(index)
-        return message if message and message.environment == environment else None
-
-    def message_by_download_id(self, download_id: int, environment: str) -> UploadedMessage | None:
-        message = self._by_download_id.get(download_id)
-        return message if message and message.environment == environment else None
-
-    def all_messages(self) -> list[UploadedMessage]:
-        return sorted(self._messages.values(), key=lambda message: message.index)
-
-    def decide_now(self, index: int) -> UploadedMessage | None:
-        message = self._messages.get(index)
-        if message is not None:
-            message.ready_at = min(message.ready_at, self.clock())
-            self.settle()
-        return message
-
-    def settle(self) -> None:
-        """Decide every message whose processing time is over, in upload order."""
-        now = self.clock()
-        for index in sorted(self._pending):
-            message = self._messages[index]
-            if message.ready_at <= now:
-                self._pending.discard(index)
-                self._decide(message, now)
-
-    def _decide(self, message: UploadedMessage, now: float) -> None:
-        submission = message.submission
-        message.decided_at = now
-        if submission.not_taken:
-            message.state = MessageState.NOT_TAKEN
-        else:
-            root = parse_hardened(submission.body)  # it parsed at upload, so it parses again
-            message.parties = read_parties(root, submission.standard)
-            message.errors = submission.forced_errors or tuple(
-                decide(root, submission.standard, submission.context)
-            )
-            message.state = MessageState.NOK if message.errors else MessageState.OK
-            message.download_id = next(self._download_ids)
-            self._by_download_id[message.download_id] = message
-        logger.info("ANAF decided index=%s stare=%s", message.index, message.state.value)
-
-    def download(self, message: UploadedMessage) -> bytes:
-        content = (
-            message.submission.body
-            if message.state is MessageState.OK
-            else error_report(
-                upload_index=message.index, issuer_cif=message.cif, errors=message.errors
-            )
-        )
-        return sealed_zip(
-            upload_index=message.index,
-            content=content,
-            seal_key=self.seal_key,
-            created_at=self.local_time(message.decided_at),
-        )
-
-    def listed_messages(self, cif: str, environment: str) -> list[ListedMessage]:
-        """The rows an SPV user with rights on `cif` sees, newest first."""
-        rows = [
-            row
-            for message in self._messages.values()
-            if message.environment == environment
-            for row in _rows_for(message)
-            if row.cif == cif
-        ]
-        return sorted(rows, key=lambda row: (row.created_at, row.download_id), reverse=True)
-
-
-def _rows_for(message: UploadedMessage) -> Iterator[ListedMessage]:
-    """The list rows a decided message makes: for its uploader and, if accepted, its buyer."""
-    if message.download_id is None or message.decided_at is None:
-        return
-    created_at, download_id = message.decided_at, message.download_id
-
-    def row(cif: str, kind: MessageKind, details: str) -> ListedMessage:
-        return ListedMessage(created_at, cif, message.index, details, kind, download_id)
-
-    if message.state is MessageState.NOK:
-        details = (
-            f"Erori de validare identificate la factura primita cu id_incarcare={message.index}"
-        )
-        yield row(message.cif, MessageKind.ERRORS, details)
-    elif message.standard is UploadStandard.RASP:
-        details = f"Mesaj cumparator transmis cu id_incarcare={message.index}"  # simulator's words
-        yield row(message.cif, MessageKind.BUYER_MESSAGE, details)
-    else:
-        buyer = message.parties.buyer_cif
-        details = (
-            f"Factura cu id_incarcare={message.index} emisa de cif_emitent={message.cif} "
-            f"pentru cif_beneficiar={buyer or ''}"
-        )
-        yield row(message.cif, MessageKind.SENT, details)
-        if buyer and buyer != message.cif:
-            yield row(buyer, MessageKind.RECEIVED, details)
-
 
 # === HTTP: the contract of the real system =================================================
 
@@ -481,25 +142,11 @@ class UploadQuery(BaseModel):
     executare: str | None = None
 
 
-class ListQuery(BaseModel):
-    zile: str | None = None
-    cif: str | None = None
-    filtru: str | None = None
-
-
-class PagedListQuery(BaseModel):
-    start_time: str | None = Field(default=None, alias="startTime")
-    end_time: str | None = Field(default=None, alias="endTime")
-    cif: str | None = None
-    pagina: str | None = None
-    filtru: str | None = None
-
-
 def _rest_router(simulator: AnafSimulator, environment: str) -> APIRouter:
     router = APIRouter(tags=[f"ANAF e-Factura ({environment})"])
     _add_upload_routes(router, simulator, environment)
     _add_message_routes(router, simulator, environment)
-    _add_list_routes(router, simulator, environment)
+    add_list_routes(router, simulator, environment)
     return router
 
 
@@ -516,75 +163,23 @@ def _add_upload_routes(router: APIRouter, simulator: AnafSimulator, environment:
 def _add_message_routes(router: APIRouter, simulator: AnafSimulator, environment: str) -> None:
     @router.get("/stareMesaj")
     def message_state(request: Request, id_incarcare: str | None = None) -> Response:
-        grant = _admit(simulator, request)
+        grant = admit(simulator, request)
         if isinstance(grant, Response):
             return grant
         if id_incarcare is None:
-            return _bad_request(simulator, "Parametrul id_incarcare este obligatoriu")
-        return _xml(_message_state(simulator, environment, grant, id_incarcare))
+            return bad_request(simulator, "Parametrul id_incarcare este obligatoriu")
+        return xml_response(_message_state(simulator, environment, grant, id_incarcare))
 
     @router.get("/descarcare")
     def download(
         request: Request, download_id: Annotated[str | None, Query(alias="id")] = None
     ) -> Response:
-        grant = _admit(simulator, request)
+        grant = admit(simulator, request)
         if isinstance(grant, Response):
             return grant
         if download_id is None:
-            return _bad_request(simulator, "Parametrul id este obligatoriu")
+            return bad_request(simulator, "Parametrul id este obligatoriu")
         return _download(simulator, environment, grant, download_id)
-
-
-def _add_list_routes(router: APIRouter, simulator: AnafSimulator, environment: str) -> None:
-    @router.get("/listaMesajeFactura")
-    def message_list(request: Request, query: Annotated[ListQuery, Query()]) -> Response:
-        grant = _admit(simulator, request)
-        if isinstance(grant, Response):
-            return grant
-        if query.zile is None or query.cif is None:
-            return _bad_request(simulator, "Parametrii zile si cif sunt obligatorii")
-        return JSONResponse(_message_list(simulator, environment, grant, query))
-
-    @router.get("/listaMesajePaginatieFactura")
-    def paged_message_list(request: Request, query: Annotated[PagedListQuery, Query()]) -> Response:
-        grant = _admit(simulator, request)
-        if isinstance(grant, Response):
-            return grant
-        if None in (query.start_time, query.end_time, query.cif, query.pagina):
-            return _bad_request(
-                simulator, "Parametrii startTime, endTime, cif si pagina sunt obligatorii"
-            )
-        return JSONResponse(_paged_message_list(simulator, environment, grant, query))
-
-
-# --- every REST call: rate limit, then bearer token ------------------------------------------
-
-
-def _admit(simulator: AnafSimulator, request: Request) -> Grant | Response:
-    simulator.settle()
-    token = _bearer_token(request)
-    caller = (simulator.oauth.client_of(token) if token else None) or (
-        f"address:{request.client.host if request.client else '-'}"
-    )
-    wait = simulator.admit_request(caller)
-    if wait:
-        return _calls_per_minute_reached(simulator, wait)
-    grant = simulator.oauth.grant_for_access_token(token) if token else None
-    if grant is None:
-        return _spring_error(
-            simulator,
-            HTTPStatus.UNAUTHORIZED,
-            "Token invalid sau expirat" if token else "Lipseste tokenul de acces",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"' if token else "Bearer"},
-        )
-    return grant
-
-
-def _bearer_token(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
 
 
 # --- upload ----------------------------------------------------------------------------------
@@ -598,14 +193,14 @@ async def _upload(
     *,
     b2c: bool,
 ) -> Response:
-    grant = _admit(simulator, request)
+    grant = admit(simulator, request)
     if isinstance(grant, Response):
         return grant
     body = await _read_at_most(request, MAX_UPLOAD_BYTES)
     if not query.standard or not query.cif:
-        return _bad_request(simulator, "Parametrii standard si cif sunt obligatorii")
+        return bad_request(simulator, "Parametrii standard si cif sunt obligatorii")
     if body == b"":
-        return _bad_request(simulator, "Trebuie sa aveti atasat in request un fisier de tip xml")
+        return bad_request(simulator, "Trebuie sa aveti atasat in request un fisier de tip xml")
     scenario = scenario_of(request)
     fault = (
         await _scenario_answer(simulator, scenario, body, request)
@@ -639,7 +234,7 @@ async def _upload(
         simulator.count_today("rasp", message.cif)
     if fault is UploadFault.LOST_RESPONSE:
         return Response("Gateway Timeout", HTTPStatus.GATEWAY_TIMEOUT, media_type="text/plain")
-    return _xml(
+    return xml_response(
         upload_answer(date_response=simulator.minute_stamp(), index=message.index, errors=())
     )
 
@@ -671,12 +266,12 @@ async def _scenario_answer(
     if scenario is SandboxScenario.TRANSIENT_ERROR and upload <= TRANSIENT_FAILURES:
         return UploadFault.HTTP_503
     if scenario is SandboxScenario.RATE_LIMITED and upload == 1:
-        return _calls_per_minute_reached(simulator, 1)
+        return calls_per_minute_reached(simulator, 1)
     if scenario is SandboxScenario.TOKEN_EXPIRED and upload == 1:
-        token = _bearer_token(request)
+        token = bearer_token(request)
         if token is not None:
             simulator.oauth.expire(token)
-        return _spring_error(
+        return spring_error(
             simulator,
             HTTPStatus.UNAUTHORIZED,
             "Token invalid sau expirat",
@@ -697,7 +292,7 @@ def _fault_answer(
     if isinstance(fault, Response):
         return fault
     if fault is UploadFault.HTTP_500:
-        return _spring_error(simulator, HTTPStatus.INTERNAL_SERVER_ERROR, "")
+        return spring_error(simulator, HTTPStatus.INTERNAL_SERVER_ERROR, "")
     if fault is UploadFault.HTTP_503:
         page = "<html><body><h1>503 Service Unavailable</h1></body></html>"
         return Response(page, HTTPStatus.SERVICE_UNAVAILABLE, media_type="text/html")
@@ -762,7 +357,9 @@ async def _read_at_most(request: Request, limit: int) -> bytes | None:
 
 
 def _upload_failed(simulator: AnafSimulator, reason: str) -> Response:
-    return _xml(upload_answer(date_response=simulator.minute_stamp(), index=None, errors=[reason]))
+    return xml_response(
+        upload_answer(date_response=simulator.minute_stamp(), index=None, errors=[reason])
+    )
 
 
 # --- stareMesaj ------------------------------------------------------------------------------
@@ -845,220 +442,4 @@ def _download_throttled(simulator: AnafSimulator, message: UploadedMessage) -> R
             return None
         message.throttled_downloads += 1
         message.throttled_until = now + 1
-    return _calls_per_minute_reached(simulator, max(math.ceil(message.throttled_until - now), 1))
-
-
-# --- listaMesajeFactura and listaMesajePaginatieFactura --------------------------------------
-
-
-def _list_refused(reason: str) -> dict[str, Any]:
-    return {"eroare": reason, "titlu": "Lista Mesaje"}
-
-
-def _message_list(
-    simulator: AnafSimulator, environment: str, grant: Grant, query: ListQuery
-) -> dict[str, Any]:
-    raw_days, given = query.zile or "", query.cif or ""
-    cif = normalize_cif(given)
-    refusal = _days_refusal(raw_days) or _list_refusal(
-        grant, given, query.filtru, non_numeric_cif=f"CIF introdus= {given} nu este un numar"
-    )
-    if refusal is None and simulator.count_today("lista", cif) > SIMPLE_LISTS_PER_CIF_PER_DAY:
-        refusal = (
-            f"S-au facut deja {SIMPLE_LISTS_PER_CIF_PER_DAY} interogari de lista mesaje "
-            "de catre utilizator in cursul zilei"
-        )
-    if refusal is not None:
-        return _list_refused(refusal)
-    days = int(raw_days)
-    since = simulator.clock() - days * SECONDS_PER_DAY
-    rows = [
-        row
-        for row in _filtered(simulator.listed_messages(cif, environment), query.filtru)
-        if row.created_at >= since
-    ]
-    if not rows:
-        return _list_refused(f"Nu exista mesaje in ultimele {days} zile")
-    if len(rows) > LIST_PAGE_SIZE:
-        return _list_refused(
-            f"Lista de mesaje este mai mare decat numarul de {LIST_PAGE_SIZE} elemente permise "
-            "in pagina. Folositi endpoint-ul cu paginatie."
-        )
-    return {
-        "mesaje": [_row_json(simulator, row) for row in rows],
-        "serial": grant.certificate_serial,
-        "cui": cif,
-        "titlu": f"Lista Mesaje disponibile din ultimele {days} zile",
-    }
-
-
-def _days_refusal(raw_days: str) -> str | None:
-    if not JAVA_LONG.fullmatch(raw_days):
-        return f"Numarul de zile introdus= {raw_days} nu este un numar intreg"
-    if not 1 <= int(raw_days) <= LIST_MAX_DAYS:
-        return f"Numarul de zile trebuie sa fie intre 1 si {LIST_MAX_DAYS}"
-    return None
-
-
-def _paged_message_list(
-    simulator: AnafSimulator, environment: str, grant: Grant, query: PagedListQuery
-) -> dict[str, Any]:
-    cif = normalize_cif(query.cif or "")
-    refusal = _paged_query_refusal(simulator, grant, query)
-    if refusal is None and simulator.count_today("lista-paginata", cif) > (
-        PAGED_LISTS_PER_CIF_PER_DAY
-    ):
-        refusal = (
-            f"S-au facut deja {PAGED_LISTS_PER_CIF_PER_DAY} interogari de lista mesaje "
-            "de catre utilizator in cursul zilei"
-        )
-    if refusal is not None:
-        return _list_refused(refusal)
-    start, end = int(query.start_time or 0) / 1000, int(query.end_time or 0) / 1000
-    page = int(query.pagina or 1)
-    rows = [
-        row
-        for row in _filtered(simulator.listed_messages(cif, environment), query.filtru)
-        if start <= row.created_at <= end
-    ]
-    if not rows:
-        return _list_refused("Nu exista mesaje in intervalul selectat")
-    pages = (len(rows) + LIST_PAGE_SIZE - 1) // LIST_PAGE_SIZE
-    if page > pages:
-        return _list_refused(
-            f"Pagina solicitata {page} este mai mare decat numarul toatal de pagini {pages}"
-        )
-    page_rows = rows[(page - 1) * LIST_PAGE_SIZE : page * LIST_PAGE_SIZE]
-    return {
-        "mesaje": [_row_json(simulator, row) for row in page_rows],
-        "numar_inregistrari_in_pagina": len(page_rows),
-        "numar_total_inregistrari_per_pagina": LIST_PAGE_SIZE,
-        "numar_total_inregistrari": len(rows),
-        "numar_total_pagini": pages,
-        "index_pagina_curenta": page,
-        "serial": grant.certificate_serial,
-        "cui": cif,
-        "titlu": (
-            "Lista Mesaje disponibile din intervalul "
-            f"{_spring_time(simulator, start)} - {_spring_time(simulator, end)}"
-        ),
-    }
-
-
-def _paged_query_refusal(
-    simulator: AnafSimulator, grant: Grant, query: PagedListQuery
-) -> str | None:
-    cif = query.cif or ""
-    for name, value in (
-        ("startTime", query.start_time or ""),
-        ("endTime", query.end_time or ""),
-        ("pagina", query.pagina or ""),
-    ):
-        if not value.isdigit() or (name == "pagina" and int(value) < 1):
-            return f"{name} = {value} nu este un numar sau nu are o valoare acceptata de sistem"
-    start, end = int(query.start_time or 0) / 1000, int(query.end_time or 0) / 1000
-    return _window_refusal(simulator, start, end) or _list_refusal(
-        grant,
-        cif,
-        query.filtru,
-        non_numeric_cif=(
-            f"CIF introdus= {cif} nu este un numar sau nu are o valoare acceptata de sistem"
-        ),
-    )
-
-
-def _window_refusal(simulator: AnafSimulator, start: float, end: float) -> str | None:
-    now = simulator.clock()
-    if start < now - LIST_MAX_DAYS * SECONDS_PER_DAY:
-        return (
-            f"startTime = {_spring_time(simulator, start)} nu poate fi mai vechi de "
-            f"{LIST_MAX_DAYS} de zile fata de momentul requestului"
-        )
-    if end <= start:
-        return (
-            f"endTime = {_spring_time(simulator, end)} nu poate fi <= "
-            f"startTime = {_spring_time(simulator, start)}"
-        )
-    if end > now:
-        return (
-            f"endTime = {_spring_time(simulator, end)} nu poate in viitor fata de "
-            "momentul requestului"
-        )
-    return None
-
-
-def _list_refusal(
-    grant: Grant, cif: str, list_filter: str | None, *, non_numeric_cif: str
-) -> str | None:
-    """`cif` as the caller gave it: with or without RO, echoed as given."""
-    digits = normalize_cif(cif)
-    if not digits.isdigit():
-        return non_numeric_cif
-    if list_filter is not None and list_filter not in LIST_FILTERS:
-        return "Valorile acceptate pentru parametrul filtru sunt E, T, P sau R"
-    if not grant.has_any_cif:
-        return "Nu exista niciun CIF pentru care sa aveti drept in SPV"
-    if not grant.may_act_for(digits):
-        return f"Nu aveti drept in SPV pentru CIF={cif}"
-    return None
-
-
-def _filtered(rows: list[ListedMessage], list_filter: str | None) -> list[ListedMessage]:
-    if list_filter is None:
-        return rows
-    kinds = LIST_FILTERS[list_filter]
-    return [row for row in rows if row.kind in kinds]
-
-
-def _row_json(simulator: AnafSimulator, row: ListedMessage) -> dict[str, str]:
-    return {
-        "data_creare": simulator.minute_stamp(row.created_at),
-        "cif": row.cif,
-        "id_solicitare": str(row.upload_index),
-        "detalii": row.details,
-        "tip": row.kind.value,
-        "id": str(row.download_id),
-    }
-
-
-# --- response helpers ------------------------------------------------------------------------
-
-
-def _xml(content: bytes) -> Response:
-    return Response(content, media_type="application/xml")
-
-
-def _spring_time(simulator: AnafSimulator, at: float | None = None) -> str:
-    return simulator.local_time(at).strftime("%d-%m-%Y %H:%M:%S")
-
-
-def _spring_error(
-    simulator: AnafSimulator,
-    status: HTTPStatus,
-    message: str,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """ANAF's non-200 answers: the Spring Boot error body of its OpenAPI documents."""
-    body = {
-        "timestamp": _spring_time(simulator),
-        "status": int(status),
-        "error": status.phrase,
-        "message": message,
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def _calls_per_minute_reached(simulator: AnafSimulator, retry_after: int) -> JSONResponse:
-    """ANAF's answer past its per-minute limit: 429, Retry-After, its Spring error body (only
-    the opening words of the text are sourced: ANAF's OAuth guide)."""
-    return _spring_error(
-        simulator,
-        HTTPStatus.TOO_MANY_REQUESTS,
-        f"S-au facut deja {simulator.requests_per_minute} de apeluri in ultimul minut. "
-        "Reincercati mai tarziu.",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-def _bad_request(simulator: AnafSimulator, message: str) -> JSONResponse:
-    return _spring_error(simulator, HTTPStatus.BAD_REQUEST, message)
+    return calls_per_minute_reached(simulator, max(math.ceil(message.throttled_until - now), 1))

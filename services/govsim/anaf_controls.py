@@ -11,13 +11,13 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.anaf import (
+from services.govsim.anaf_oauth import Consent
+from services.govsim.anaf_state import (
     CONTROL_PREFIX,
     AnafSimulator,
     UploadedMessage,
     UploadFault,
 )
-from services.govsim.anaf_oauth import Consent
 
 CifList = list[Annotated[str, Field(pattern=r"^\d+$")]]
 
