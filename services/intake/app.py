@@ -17,12 +17,14 @@ from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake import companies, connections, documents, invoices, webhooks
 from services.intake.auth import RateLimiter
 from services.intake.errors import (
     ApiError,
     api_error_handler,
+    http_exception_handler,
     request_validation_error_handler,
 )
 from services.intake.kafka_intake import register_intake_topic
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:

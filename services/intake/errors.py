@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 STATUS_OF_TYPE = {
     "validation_error": 400,
@@ -123,3 +124,16 @@ async def request_validation_error_handler(_: Request, exc: Exception) -> JSONRe
 async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such route, a method the route does not take) in the same
+    envelope, not its bare {"detail": …}."""
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error_type, message = "not_found", f"No such endpoint: {where}."
+    else:
+        error_type, message = "invalid_request_error", f"{exc.detail}: {where}."
+    body = {"error": {"type": error_type, "message": message, "param": None, "errors": []}}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
