@@ -24,9 +24,9 @@ def _bad_bodies(seed: dict[str, Any]) -> list[tuple[str, str, Any]]:
     lines = seed["lines"]
     spoiled_lines = [{**lines[0], "unitPrice": "12,5", "vatRate": 101}, {"unitPrice": 1}]
     return [
+        # (POST /v1/invoices/validate answers a bad body 200, with its findings.)
         *(
-            ("POST", path, body)
-            for path in ("/v1/invoices", "/v1/invoices/validate")
+            ("POST", "/v1/invoices", body)
             for body in (
                 NOT_JSON,
                 [],

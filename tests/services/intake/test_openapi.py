@@ -99,8 +99,9 @@ def test_money_is_a_decimal_string_everywhere(stack: Stack) -> None:
             schema = schemas[model]["properties"][field]
             decimal = next(s for s in [schema, *schema.get("anyOf", [])] if "format" in s)
             assert (decimal["type"], decimal["format"]) == ("string", "decimal"), (model, field)
-            assert re.fullmatch(decimal["pattern"], "5200.00"), (model, field)
-    assert not re.fullmatch(schemas["Invoice"]["properties"]["netAmount"]["pattern"], "5200")
+            assert re.fullmatch(decimal["pattern"], "19.00"), (model, field)
+            assert not re.fullmatch(decimal["pattern"], "19,00"), (model, field)
+    assert not re.fullmatch(schemas["Invoice"]["properties"]["netAmount"]["pattern"], "19")
 
 
 def test_operations_are_named_tagged_and_secured_by_a_bearer_scheme(stack: Stack) -> None:
