@@ -135,5 +135,5 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         error_type, message = "not_found", f"No such endpoint: {where}."
     else:
         error_type, message = "invalid_request_error", f"{exc.detail}: {where}."
-    body = {"error": {"type": error_type, "message": message, "param": None, "errors": []}}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    error = ApiError(error_type, message)
+    return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
