@@ -11,24 +11,24 @@ from typing import Any
 
 from clearway.config import Settings
 from clearway.db import create_pool
-from clearway.domain.company import CompanyRequest
-from clearway.domain.invoice import InvoiceRequest
 from clearway.messaging import OutboxRelay, build_broker
 from clearway.observability.health import broker_reachable, database_reachable
 from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake import companies, connections, documents, invoices, webhooks
 from services.intake.auth import RateLimiter
 from services.intake.errors import (
     ApiError,
     api_error_handler,
+    http_exception_handler,
     request_validation_error_handler,
 )
 from services.intake.kafka_intake import register_intake_topic
+from services.intake.openapi import install_docs, public_openapi
 
 DESCRIPTION = """\
 One JSON invoice in, the country's legal XML filed with its government, every step an event.
@@ -64,9 +64,12 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves it from the installed Swagger UI, not a CDN
+        redoc_url=None,
     )
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:
@@ -95,31 +98,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     instrument_http_service(app, "intake", ready)
 
-    app.openapi = lambda: _public_openapi(app)  # type: ignore[method-assign]
+    install_docs(app)
+    app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _public_openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, without the 422 answers it adds: this API answers 400 instead."""
-    if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
-        # The request bodies are parsed by our models straight from the JSON text (Decimal, no
-        # float step), so FastAPI does not know them: add their schemas to the components.
-        components = schema.setdefault("components", {})
-        for model in (InvoiceRequest, CompanyRequest):
-            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            components.setdefault("schemas", {}).update(model_schema.pop("$defs", {}))
-            components["schemas"][model.__name__] = model_schema
-        components.setdefault("securitySchemes", {})["apiKey"] = {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "sk_test_… (sandbox) or sk_live_…",
-        }
-        schema["security"] = [{"apiKey": []}]
-        app.openapi_schema = schema
-    return app.openapi_schema

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import asyncpg
 from clearway.accounts import ApiKeyOwner, owner_of_api_key
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.errors import ApiError
 
@@ -62,9 +63,20 @@ def api_key_from(authorization: str | None) -> str:
     return key
 
 
+# Declares the bearer scheme in the OpenAPI document (components.securitySchemes, and each
+# operation's security) instead of an `authorization` header parameter; it refuses nothing
+# itself: a missing or malformed key gets our own 401 below.
+BEARER = HTTPBearer(
+    scheme_name="bearerAuth",
+    description="An API key: sk_test_… (sandbox: government simulators) or sk_live_…",
+    auto_error=False,
+)
+
+
 async def authenticate(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 ) -> ApiKeyOwner:
+    authorization = request.headers.get("authorization")
     owner = await key_owner_from_pool(request.app.state.pool, api_key_from(authorization))
     wait = request.app.state.rate_limiter.take(owner)
     if wait is not None:

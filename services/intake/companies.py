@@ -27,7 +27,7 @@ async def _owned_company(conn: Connection, company_id: str, account_id: str) -> 
         account_id,
     )
     if row is None:
-        raise ApiError("not_found", f"No company {company_id}.", param="id")
+        raise ApiError("not_found", f"No company {company_id}.", param="/id")
     return row
 
 

@@ -236,7 +236,7 @@ async def _owned_connection(
         owner.livemode,
     )
     if row is None:
-        raise ApiError("not_found", f"No connection {connection_id}.", param="id")
+        raise ApiError("not_found", f"No connection {connection_id}.", param="/id")
     return row
 
 
@@ -261,7 +261,10 @@ def _nip_of(company: Mapping[str, Any]) -> str:
     response_model=Data[Connection],
     response_model_exclude_unset=True,
     responses={
-        200: {"description": "The company's active connection, returned as it is"},
+        200: {
+            "description": "The company's active connection, returned as it is",
+            "model": Data[Connection],
+        },
         **UNAVAILABLE,
     },
 )
@@ -447,7 +450,7 @@ async def anaf_callback(
                     "not_found",
                     "No authorization waits for this state: it is unknown, already used or "
                     "expired. Start again with POST /v1/connections.",
-                    param="state",
+                    param="/state",
                 )
             row = pending.connection
             reason = None
@@ -475,7 +478,7 @@ async def anaf_callback(
                 refusal = ApiError(
                     "validation_error",
                     f"{reason} Start again with POST /v1/connections.",
-                    param="error" if error else "code",
+                    param="/error" if error else "/code",
                 )
             else:
                 row = await activate_with_tokens(conn, row, "RO", tokens, now=now)
@@ -539,7 +542,7 @@ async def upload_certificate(
             raise ApiError(
                 "validation_error",
                 f"A {row['country']} connection does not take a certificate (IT and PL do).",
-                param="id",
+                param="/id",
             )
         bundle = _certificate_bundle(body)
         if method is SetupMethod.CERTIFICATE:
@@ -626,7 +629,7 @@ async def upload_ksef_token(
             raise ApiError(
                 "validation_error",
                 f"A {row['country']} connection does not take a KSeF token (only PL does).",
-                param="id",
+                param="/id",
             )
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
     nip = _nip_of(company)

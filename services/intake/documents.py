@@ -28,7 +28,7 @@ router = APIRouter(
         200: {
             "description": "The generated document; the X-Clearway-Format header names it",
             "content": {
-                "application/xml": {"schema": {"type": "string"}},
+                "application/xml": {"schema": {"type": "string", "format": "binary"}},
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
             },
         }
@@ -46,7 +46,7 @@ async def get_document(request: Request, invoice_id: str, owner: Owner) -> Respo
     if row is None:
         # Not yet converted, rejected before conversion, another account's or the other
         # mode's: all look alike.
-        raise ApiError("not_found", f"No document for invoice {invoice_id} (yet).", param="id")
+        raise ApiError("not_found", f"No document for invoice {invoice_id} (yet).", param="/id")
     return Response(
         content=bytes(row["xml"]),
         media_type=MEDIA_TYPES.get(row["format"], "application/xml"),

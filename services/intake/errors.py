@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 STATUS_OF_TYPE = {
     "validation_error": 400,
@@ -60,7 +61,11 @@ class ApiError(Exception):
         }
 
 
-def json_pointer(location: tuple[int | str, ...]) -> str:
+def json_pointer(location: tuple[int | str, ...]) -> str | None:
+    """('lines', 0, 'vatRate') → /lines/0/vatRate; the whole document (no location) → None, so
+    `param` is always a pointer into it or absent."""
+    if not location:
+        return None
     return "/" + "/".join(str(part).replace("~", "~0").replace("/", "~1") for part in location)
 
 
@@ -71,7 +76,7 @@ def validation_error_from(exc: ValidationError) -> ApiError:
     ]
     if any(e["code"] == "json_invalid" for e in errors):
         return ApiError("validation_error", "The request body is not valid JSON.", errors=errors)
-    fields = ", ".join(e["param"] for e in errors)
+    fields = ", ".join(e["param"] or "the body" for e in errors)
     return ApiError(
         "validation_error",
         f"The request has {len(errors)} invalid field(s): {fields}",
@@ -80,11 +85,23 @@ def validation_error_from(exc: ValidationError) -> ApiError:
     )
 
 
-def _param_of(location: tuple[int | str, ...]) -> str:
-    """('body', 'lines', 0) → /lines/0 (a JSON pointer); ('query', 'limit') → limit."""
-    if location and location[0] == "body":
-        return json_pointer(location[1:])
-    return ".".join(str(part) for part in location[1:]) or str(location[0])
+# A path parameter is named as the API documents it: the resource's own id is /id.
+PATH_PARAMETERS = {"delivery_id": "deliveryId"}
+
+
+def _param_of(location: tuple[int | str, ...]) -> str | None:
+    """Where FastAPI found a fault, as a JSON pointer: ('body', 'lines', 0) → /lines/0;
+    ('query', 'limit') → /limit; ('path', 'invoice_id') → /id; ('header', 'x-idempotency-key')
+    → /X-Idempotency-Key."""
+    if not location:
+        return None
+    kind, rest = location[0], location[1:]
+    if kind in {"path", "header"} and rest:
+        name = str(rest[0])
+        # A header is named in its documented spelling (FastAPI reports it lower-cased).
+        name = PATH_PARAMETERS.get(name, "id") if kind == "path" else name.title()
+        rest = (name, *rest[1:])
+    return json_pointer(rest)
 
 
 async def request_validation_error_handler(_: Request, exc: Exception) -> JSONResponse:
@@ -97,7 +114,7 @@ async def request_validation_error_handler(_: Request, exc: Exception) -> JSONRe
     error = ApiError(
         "validation_error",
         f"The request has {len(errors)} invalid parameter(s): "
-        + ", ".join(str(e["param"]) for e in errors),
+        + ", ".join(e["param"] or "the body" for e in errors),
         param=errors[0]["param"] if errors else None,
         errors=errors,
     )
@@ -107,3 +124,16 @@ async def request_validation_error_handler(_: Request, exc: Exception) -> JSONRe
 async def api_error_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own refusals (no such route, a method the route does not take) in the same
+    envelope, not its bare {"detail": …}."""
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error_type, message = "not_found", f"No such endpoint: {where}."
+    else:
+        error_type, message = "invalid_request_error", f"{exc.detail}: {where}."
+    error = ApiError(error_type, message)
+    return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)

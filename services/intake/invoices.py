@@ -94,7 +94,7 @@ async def _replay_idempotent(
         raise ApiError(
             "conflict_error",
             "This idempotency key was used with a different request body.",
-            param="X-Idempotency-Key",
+            param="/X-Idempotency-Key",
         )
     row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
     return AcceptedInvoice(row=row, replayed=True)
@@ -147,13 +147,13 @@ def sandbox_scenario_of(owner: ApiKeyOwner, value: str | None) -> SandboxScenari
     try:
         scenario = parse_scenario(value)
     except ValueError as exc:
-        raise ApiError("validation_error", str(exc), param=SANDBOX_SCENARIO_HEADER) from None
+        raise ApiError("validation_error", str(exc), param=f"/{SANDBOX_SCENARIO_HEADER}") from None
     if scenario is not None and owner.livemode:
         raise ApiError(
             "validation_error",
             "Sandbox scenarios are for sk_test_ keys only: live invoices go to the real "
             "government.",
-            param=SANDBOX_SCENARIO_HEADER,
+            param=f"/{SANDBOX_SCENARIO_HEADER}",
         )
     return scenario
 
@@ -290,7 +290,7 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         return dt.datetime.fromisoformat(position["c"]), str(position["i"])
     except (ValueError, KeyError, TypeError):
         raise ApiError(
-            "validation_error", "This cursor is not one we gave out.", param="cursor"
+            "validation_error", "This cursor is not one we gave out.", param="/cursor"
         ) from None
 
 
@@ -403,7 +403,7 @@ async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) 
     )
     if row is None:
         # Another account's invoice, or one of the other mode, answers like a missing one.
-        raise ApiError("not_found", f"No invoice {invoice_id}.", param="id")
+        raise ApiError("not_found", f"No invoice {invoice_id}.", param="/id")
     return row
 
 
@@ -426,8 +426,18 @@ async def get_invoice_events(request: Request, invoice_id: str, owner: Owner) ->
 
 RECEIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The government's receipt (ANAF: a ZIP with the invoice and its seal)",
-        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The government's receipt as it gave it: RO a ZIP with the invoice and "
+        "ANAF's seal; IT and PL the XML notice; BE, DE and FR the network's JSON status",
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment, with the receipt's file name",
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {
+            media_type: {"schema": {"type": "string", "format": "binary"}}
+            for media_type in ("application/zip", "application/xml", "application/json")
+        },
     }
 }
 
@@ -450,7 +460,7 @@ async def get_invoice_receipt(request: Request, invoice_id: str, owner: Owner) -
             "not_found",
             f"Invoice {invoice_id} has no receipt: it is {row['status']}, and the government's "
             "receipt exists once it is accepted.",
-            param="id",
+            param="/id",
         )
     file_name = receipt["file_name"] or f"{invoice_id}-receipt"
     return Response(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from clearway.domain.ids import iso_millis
-from clearway.domain.invoice import Address, money_str
+from clearway.domain.invoice import Address, Amount, round_money
 from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
@@ -68,9 +68,9 @@ class Invoice(_Out):
     supplierVat: str = Field(examples=["RO12345678"])  # noqa: N815
     customerVat: str = Field(examples=["RO87654321"])  # noqa: N815
     status: str = Field(examples=["accepted"])
-    netAmount: str = Field(examples=["5200.00"])  # noqa: N815
-    vatAmount: str = Field(examples=["988.00"])  # noqa: N815
-    grossAmount: str = Field(examples=["6188.00"])  # noqa: N815
+    netAmount: Amount = Field(examples=["5200.00"])  # noqa: N815
+    vatAmount: Amount = Field(examples=["988.00"])  # noqa: N815
+    grossAmount: Amount = Field(examples=["6188.00"])  # noqa: N815
     currency: str = Field(examples=["RON"])
     govId: str | None = Field(examples=["4523789012"])  # noqa: N815
     externalId: str | None = Field(examples=["order-12345"])  # noqa: N815
@@ -196,9 +196,9 @@ def invoice_resource(row: Any) -> Invoice:
         supplierVat=row["supplier_vat"],
         customerVat=row["customer_vat"],
         status=row["status"],
-        netAmount=money_str(row["net_amount"]),
-        vatAmount=money_str(row["vat_amount"]),
-        grossAmount=money_str(row["gross_amount"]),
+        netAmount=round_money(row["net_amount"]),
+        vatAmount=round_money(row["vat_amount"]),
+        grossAmount=round_money(row["gross_amount"]),
         currency=row["currency"],
         govId=row["gov_id"],
         externalId=row["external_id"],

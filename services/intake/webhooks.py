@@ -219,7 +219,7 @@ async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner
     )
     if row is None:
         # Another account's (or the other mode's) endpoint answers exactly like a missing one.
-        raise ApiError("not_found", f"No webhook endpoint {endpoint_id}.", param="id")
+        raise ApiError("not_found", f"No webhook endpoint {endpoint_id}.", param="/id")
     return row
 
 
@@ -240,7 +240,7 @@ def _not_while_disabled(endpoint: Any) -> None:
         raise ApiError(
             "conflict_error",
             "The endpoint is disabled: enable it first (PATCH with disabled: false).",
-            param="id",
+            param="/id",
         )
 
 
@@ -392,7 +392,7 @@ async def list_deliveries(  # noqa: PLR0913, PLR0917 - each filter is a query pa
             )
             if position is None:
                 raise ApiError(
-                    "validation_error", "This cursor is not one we gave out.", param="cursor"
+                    "validation_error", "This cursor is not one we gave out.", param="/cursor"
                 )
             args.extend([position["created_at"], position["id"]])
             conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
@@ -436,9 +436,9 @@ async def retry_delivery(
             )
             if exists:
                 raise ApiError(
-                    "conflict_error", "An attempt is in flight right now.", param="deliveryId"
+                    "conflict_error", "An attempt is in flight right now.", param="/deliveryId"
                 )
-            raise ApiError("not_found", f"No delivery {delivery_id}.", param="deliveryId")
+            raise ApiError("not_found", f"No delivery {delivery_id}.", param="/deliveryId")
         await wake_dispatchers(conn)
         [delivery] = await _delivery_page(conn, [row])
     return {"data": delivery}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -16,8 +17,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
 )
 
@@ -41,36 +43,34 @@ NoteText = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-# Amounts and quantities: finite decimals below 10^13 in size, as a JSON number or a decimal
-# string. The JSON schema states exactly what is accepted, so the document is the contract.
+
+
+@dataclass(frozen=True)
+class DecimalString:
+    """Documents a Decimal as `type: string, format: decimal`: a generated client keeps it as
+    exact text, never a float. Pydantic writes a Decimal to JSON as a string already; the
+    pattern states exactly the text that is accepted (or that is answered)."""
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, _schema: Any, _handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "format": "decimal", "pattern": self.pattern}
+
+
+# Amounts and quantities: finite decimals below 10^13 in size. Documented as decimal strings;
+# a JSON number is accepted as well (parsed straight to Decimal), as the seed's examples send.
 MONEY_LIMIT = 10**13
 Money = Annotated[
     Decimal,
     Field(allow_inf_nan=False, gt=-MONEY_LIMIT, lt=MONEY_LIMIT),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {
-                    "type": "number",
-                    "exclusiveMinimum": -MONEY_LIMIT,
-                    "exclusiveMaximum": MONEY_LIMIT,
-                },
-                {"type": "string", "pattern": r"^-?\d{1,13}(\.\d{1,20})?$"},
-            ]
-        }
-    ),
+    DecimalString(r"^-?[0-9]{1,13}(\.[0-9]{1,20})?$"),
 ]
 Percent = Annotated[
     Decimal,
     Field(allow_inf_nan=False, ge=0, le=100),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": 100},
-                {"type": "string", "pattern": r"^(100(\.0{1,20})?|\d{1,2}(\.\d{1,20})?)$"},
-            ]
-        }
-    ),
+    DecimalString(r"^(100(\.0{1,20})?|[0-9]{1,2}(\.[0-9]{1,20})?)$"),
 ]
 
 
@@ -317,3 +317,11 @@ def _compute_totals(lines: list[Line]) -> Totals:
 def money_str(amount: Decimal) -> str:
     """Amounts leave the API as 2-decimal strings ("5200.00")."""
     return str(round_money(amount))
+
+
+# An amount in an answer: always two decimals ("5200.00"), as text.
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(money_str, return_type=str),
+    DecimalString(r"^-?[0-9]+\.[0-9]{2}$"),
+]

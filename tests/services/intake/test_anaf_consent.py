@@ -38,7 +38,7 @@ async def test_a_refused_esign_leaves_the_connection_inactive_with_a_clear_reaso
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["type"] == "validation_error"
-    assert error["param"] == "error"
+    assert error["param"] == "/error"
     assert "refused to authorize Clearway" in error["message"]
     assert "POST /v1/connections" in error["message"]
     fetched = (await client.get(f"/v1/connections/{pending['id']}")).json()["data"]

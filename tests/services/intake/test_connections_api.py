@@ -334,7 +334,7 @@ async def test_it_takes_the_sdi_certificate_pem_or_pkcs12(
         f"/v1/connections/{ro['id']}/certificate", json={"format": "pem", "certificate": "x"}
     )
     assert answer.status_code == 400
-    assert answer.json()["error"]["param"] == "id"
+    assert answer.json()["error"]["param"] == "/id"
 
 
 async def test_pl_runs_the_ksef_challenge_flow_with_the_companys_token(

@@ -61,7 +61,7 @@ async def test_a_live_key_may_not_ask_for_a_scenario(
         refused = await live.post("/v1/invoices", json=seed_invoice, headers={HEADER: "reject"})
     assert refused.status_code == 400, refused.text
     error = refused.json()["error"]
-    assert error["param"] == HEADER
+    assert error["param"] == f"/{HEADER}"
     assert "sk_test_" in error["message"]
 
 

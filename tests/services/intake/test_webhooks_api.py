@@ -244,7 +244,7 @@ async def test_deliveries_page_newest_first(make_account: MakeAccount, receiver:
     assert second["nextCursor"] is None
     foreign = await client.get(f"{base}?cursor=whd_not_ours")
     assert foreign.status_code == 400
-    assert foreign.json()["error"]["param"] == "cursor"
+    assert foreign.json()["error"]["param"] == "/cursor"
 
 
 async def test_a_disabled_endpoint_takes_no_test_event(
