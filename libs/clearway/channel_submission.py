@@ -85,7 +85,12 @@ class Channel(Protocol):
     def reference_for(self, invoice_id: str) -> str: ...
 
     async def prepare(
-        self, sender: str, request: Mapping[str, Any], content: bytes, calls: list[GovCall]
+        self,
+        sender: str,
+        request: Mapping[str, Any],
+        content: bytes,
+        calls: list[GovCall],
+        headers: Mapping[str, str],
     ) -> Parcel | Refusal: ...
 
     async def send(
@@ -107,7 +112,12 @@ class PeppolChannel:
         return peppol.instance_identifier_for(invoice_id)
 
     async def prepare(
-        self, sender: str, request: Mapping[str, Any], content: bytes, calls: list[GovCall]
+        self,
+        sender: str,
+        request: Mapping[str, Any],
+        content: bytes,
+        calls: list[GovCall],
+        headers: Mapping[str, str],
     ) -> Parcel | Refusal:
         receiver = peppol.receiver_of(request)
         if receiver is None:
@@ -118,7 +128,7 @@ class PeppolChannel:
             document_type = peppol.document_type_of(content)
         except ValueError as exc:
             return Refusal((f"UNSUPPORTED_DOCUMENT: {exc}",), "unsupported_document")
-        problem = await self._client.receiver_problem(receiver, document_type, calls)
+        problem = await self._client.receiver_problem(receiver, document_type, calls, headers)
         if problem is not None:
             return Refusal((problem,), "receiver_not_registered")
         return Parcel(
@@ -159,6 +169,7 @@ class ZreChannel:
         request: Mapping[str, Any],  # noqa: ARG002 - the Leitweg-ID travels in the document
         content: bytes,
         calls: list[GovCall],  # noqa: ARG002 - nothing to look up before the upload
+        headers: Mapping[str, str],  # noqa: ARG002 - the same: they go with the upload
     ) -> Parcel | Refusal:
         return Parcel(content=content, reference="")
 
@@ -190,6 +201,13 @@ def channel_in_mode(
 
         return refuse
     return lambda: channel
+
+
+def _sandbox_headers(submission: ClaimedSubmission) -> dict[str, str]:
+    """The invoice's sandbox scenario, for every call about it (the SMP lookup and the send)."""
+    return scenario_headers(
+        submission.sandbox_scenario, submission.ref.invoice_id, livemode=submission.ref.livemode
+    )
 
 
 def _breaker_name(channel: Channel) -> str:
@@ -253,7 +271,9 @@ class ChannelSubmitter:
             return None
         calls: list[GovCall] = []
         try:
-            prepared = await channel.prepare(sender, request, content, calls)
+            prepared = await channel.prepare(
+                sender, request, content, calls, _sandbox_headers(submission)
+            )
         except GovernmentError as exc:  # the lookup failed: nothing was sent
             await self._not_taken(conn, submission, channel, calls, exc)
             return None
@@ -288,15 +308,7 @@ class ChannelSubmitter:
         calls: list[GovCall] = []
         submission = await mark_uploading(conn, submission, self._gate.lease)
         try:
-            filed = await channel.send(
-                parcel,
-                calls,
-                scenario_headers(
-                    submission.sandbox_scenario,
-                    submission.ref.invoice_id,
-                    livemode=submission.ref.livemode,
-                ),
-            )
+            filed = await channel.send(parcel, calls, _sandbox_headers(submission))
         except GovernmentOutcomeUnknownError as exc:
             self._settled(channel, calls, failed=True)
             log.warning("the send of %s lost its answer (%s)", submission.ref.invoice_id, exc)

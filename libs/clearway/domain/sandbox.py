@@ -20,6 +20,9 @@ class SandboxScenario(StrEnum):
     RATE_LIMITED = "rate_limited"  # the first upload is refused with 429 and Retry-After
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 - the connection's token is refused once
     SLOW = "slow"  # the government takes its time to answer and to decide
+    # The buyer is not on the network: the sandbox Peppol SMP lists any well-formed participant
+    # and the sandbox ZRE knows any well-formed Leitweg-ID, except for an invoice sent with this.
+    RECEIVER_UNKNOWN = "receiver_unknown"
 
 
 def parse_scenario(value: str | None) -> SandboxScenario | None:
