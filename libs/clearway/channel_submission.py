@@ -35,7 +35,7 @@ from clearway.connectors.calls import (
 )
 from clearway.connectors.filing import Filed
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
+from clearway.domain.sandbox import lookup_headers, scenario_headers
 from clearway.eventstore import Connection
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
@@ -203,13 +203,6 @@ def channel_in_mode(
     return lambda: channel
 
 
-def _sandbox_headers(submission: ClaimedSubmission) -> dict[str, str]:
-    """The invoice's sandbox scenario, for every call about it (the SMP lookup and the send)."""
-    return scenario_headers(
-        submission.sandbox_scenario, submission.ref.invoice_id, livemode=submission.ref.livemode
-    )
-
-
 def _breaker_name(channel: Channel) -> str:
     """A channel's breaker: its send endpoint at its government (Peppol's and ZRE's apart)."""
     return f"{channel.government} {channel.send_endpoint}"
@@ -272,7 +265,11 @@ class ChannelSubmitter:
         calls: list[GovCall] = []
         try:
             prepared = await channel.prepare(
-                sender, request, content, calls, _sandbox_headers(submission)
+                sender,
+                request,
+                content,
+                calls,
+                lookup_headers(submission.sandbox_scenario, livemode=submission.ref.livemode),
             )
         except GovernmentError as exc:  # the lookup failed: nothing was sent
             await self._not_taken(conn, submission, channel, calls, exc)
@@ -308,7 +305,15 @@ class ChannelSubmitter:
         calls: list[GovCall] = []
         submission = await mark_uploading(conn, submission, self._gate.lease)
         try:
-            filed = await channel.send(parcel, calls, _sandbox_headers(submission))
+            filed = await channel.send(
+                parcel,
+                calls,
+                scenario_headers(
+                    submission.sandbox_scenario,
+                    submission.ref.invoice_id,
+                    livemode=submission.ref.livemode,
+                ),
+            )
         except GovernmentOutcomeUnknownError as exc:
             self._settled(channel, calls, failed=True)
             log.warning("the send of %s lost its answer (%s)", submission.ref.invoice_id, exc)

@@ -230,6 +230,10 @@ class PeppolSimulator(KeyedSimulator):
     def register(self, participant: Participant) -> None:
         self._participants[participant.participant_id.lower()] = participant
 
+    def registered(self) -> list[Participant]:
+        """The participants registered through the control API (the SMP lists more)."""
+        return list(self._participants.values())
+
     def participant(self, participant_id: str, *, unknown: bool = False) -> Participant | None:
         """Who the SMP lists under this id: a registered participant as registered, any other
         well-formed id for every default document type (a sandbox has no registry to fill in
@@ -656,6 +660,20 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
         )
         simulator.register(Participant(participant_id, registration.name, document_types))
         return {"participantId": participant_id, "documentTypes": list(document_types)}
+
+    @router.get("/participants")
+    async def registered() -> dict[str, Any]:
+        """Who was registered (by Clearway's connections or by hand), as registered."""
+        return {
+            "participants": [
+                {
+                    "participantId": participant.participant_id,
+                    "name": participant.name,
+                    "documentTypes": list(participant.document_types),
+                }
+                for participant in simulator.registered()
+            ]
+        }
 
     @router.post("/next-deliveries")
     async def force_deliveries(outcome: DeliveryOutcome) -> dict[str, int]:

@@ -180,6 +180,11 @@ async def test_the_sandbox_smp_lists_any_well_formed_participant(http: httpx.Asy
     )
     assert len(references) == 5
     assert (await send(http, ubl_invoice(), receiver=unregistered)).status_code == 202
+    # Listed, not registered: the control API shows only what was registered.
+    assert (await http.get(f"{CONTROL}/participants")).json() == {"participants": []}
+    await http.post(f"{CONTROL}/participants", json={"participantId": RECEIVER})
+    registered = (await http.get(f"{CONTROL}/participants")).json()["participants"]
+    assert [p["participantId"] for p in registered] == [RECEIVER]
     # Malformed ids (wrong check digits, no ICD) are listed by nobody.
     assert (await http.get("/peppol/smp/0208:0123456700")).status_code == 404
     assert (await http.get("/peppol/smp/DE123")).status_code == 404
