@@ -126,7 +126,8 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
 ) -> None:
     test_client, live_client = keys
     cif = _valid_cif()
-    ro_company = await new_company(test_client, "RO", vatNumber=f"RO{cif}")  # companies serve both modes
+    # Companies serve both modes.
+    ro_company = await new_company(test_client, "RO", vatNumber=f"RO{cif}")
     # A sandbox RO connection, so that the sandbox invoice is taken (the live one is: no live
     # ANAF is configured, and the submitter says so); deleted once it is, so the sandbox key
     # then holds the FR connection alone.
