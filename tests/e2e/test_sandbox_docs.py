@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.stack.sandbox_seed import SANDBOX_COMPANIES
+from services.stack.sandbox_seed import SANDBOX_COMPANIES, connect_sandbox_countries
 from services.stack.stack import DEV_COMPANY, Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -91,3 +91,22 @@ async def test_the_dev_account_has_an_active_connection_per_country(
         company = companies[wanted["country"], wanted["vatNumber"]]
         row = f"| {company['country']} | {company['legalName']} | {company['vatNumber']} |"
         assert row in table, row
+
+
+async def test_seeding_again_as_each_make_run_does_makes_nothing_twice(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    async def state() -> tuple[list[str], dict[str, tuple[str, str]]]:
+        companies = sorted(c["id"] for c in (await api.get("/v1/companies")).json()["data"])
+        connections = {
+            c["countryCode"]: (c["id"], c["status"])
+            for c in (await api.get("/v1/connections")).json()["data"]
+            if c["countryCode"] in SANDBOX_COMPANIES
+        }
+        return companies, connections
+
+    before = await state()
+    await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
+    after = await state()
+    assert after == before
+    assert {status for _, status in after[1].values()} == {"active"}
