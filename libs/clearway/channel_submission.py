@@ -35,7 +35,7 @@ from clearway.connectors.calls import (
 )
 from clearway.connectors.filing import Filed
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
+from clearway.domain.sandbox import lookup_headers, scenario_headers
 from clearway.eventstore import Connection
 from clearway.runtime import ServiceContext
 from clearway.submissions import (
@@ -85,7 +85,12 @@ class Channel(Protocol):
     def reference_for(self, invoice_id: str) -> str: ...
 
     async def prepare(
-        self, sender: str, request: Mapping[str, Any], content: bytes, calls: list[GovCall]
+        self,
+        sender: str,
+        request: Mapping[str, Any],
+        content: bytes,
+        calls: list[GovCall],
+        headers: Mapping[str, str],
     ) -> Parcel | Refusal: ...
 
     async def send(
@@ -107,7 +112,12 @@ class PeppolChannel:
         return peppol.instance_identifier_for(invoice_id)
 
     async def prepare(
-        self, sender: str, request: Mapping[str, Any], content: bytes, calls: list[GovCall]
+        self,
+        sender: str,
+        request: Mapping[str, Any],
+        content: bytes,
+        calls: list[GovCall],
+        headers: Mapping[str, str],
     ) -> Parcel | Refusal:
         receiver = peppol.receiver_of(request)
         if receiver is None:
@@ -118,7 +128,7 @@ class PeppolChannel:
             document_type = peppol.document_type_of(content)
         except ValueError as exc:
             return Refusal((f"UNSUPPORTED_DOCUMENT: {exc}",), "unsupported_document")
-        problem = await self._client.receiver_problem(receiver, document_type, calls)
+        problem = await self._client.receiver_problem(receiver, document_type, calls, headers)
         if problem is not None:
             return Refusal((problem,), "receiver_not_registered")
         return Parcel(
@@ -159,6 +169,7 @@ class ZreChannel:
         request: Mapping[str, Any],  # noqa: ARG002 - the Leitweg-ID travels in the document
         content: bytes,
         calls: list[GovCall],  # noqa: ARG002 - nothing to look up before the upload
+        headers: Mapping[str, str],  # noqa: ARG002 - the same: they go with the upload
     ) -> Parcel | Refusal:
         return Parcel(content=content, reference="")
 
@@ -253,7 +264,13 @@ class ChannelSubmitter:
             return None
         calls: list[GovCall] = []
         try:
-            prepared = await channel.prepare(sender, request, content, calls)
+            prepared = await channel.prepare(
+                sender,
+                request,
+                content,
+                calls,
+                lookup_headers(submission.sandbox_scenario, livemode=submission.ref.livemode),
+            )
         except GovernmentError as exc:  # the lookup failed: nothing was sent
             await self._not_taken(conn, submission, channel, calls, exc)
             return None

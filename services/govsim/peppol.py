@@ -24,8 +24,13 @@ the sender assigns (a UUID, unique per business document; the receiving side det
 by it). Access point APIs commonly let the client supply it or a client reference of its own
 (Storecove's idempotencyGuid, for one) and find a submission by it; without one, the AP assigns
 a UUID itself, as here.
-    GET  /peppol/smp/{participantId}  the SMP ServiceGroup of a registered participant, else 404
+    GET  /peppol/smp/{participantId}  the SMP ServiceGroup of a listed participant, else 404
     GET  /peppol/smp/{participantId}/services/{documentTypeId}   its ServiceMetadata
+
+The sandbox SMP lists every well-formed participant id (check digits included) for the default
+document types, so a sandbox user need not register buyers; a participant registered through
+the control API is listed for the document types it was registered with. Sent with the
+`receiver_unknown` sandbox scenario, a lookup or a send finds nobody (404, RECEIVER_NOT_FOUND).
 
 Calls need `Authorization: Bearer <api key>`. The document must be well-formed (parsed hardened),
 UBL Invoice/CreditNote or CII, with the Peppol BIS Billing 3.0 or XRechnung 3.0 CustomizationID,
@@ -225,8 +230,23 @@ class PeppolSimulator(KeyedSimulator):
     def register(self, participant: Participant) -> None:
         self._participants[participant.participant_id.lower()] = participant
 
-    def participant(self, participant_id: str) -> Participant | None:
-        return self._participants.get(normalize_participant(participant_id).lower())
+    def registered(self) -> list[Participant]:
+        """The participants registered through the control API (the SMP lists more)."""
+        return list(self._participants.values())
+
+    def participant(self, participant_id: str, *, unknown: bool = False) -> Participant | None:
+        """Who the SMP lists under this id: a registered participant as registered, any other
+        well-formed id for every default document type (a sandbox has no registry to fill in
+        by hand); nobody when `unknown` (the `receiver_unknown` scenario) or malformed."""
+        normalized = normalize_participant(participant_id)
+        if unknown:
+            return None
+        registered = self._participants.get(normalized.lower())
+        if registered is not None:
+            return registered
+        if participant_problem(normalized) is not None:
+            return None
+        return Participant(normalized, "Sandbox participant", DEFAULT_DOCUMENT_TYPES)
 
     # --- documents -------------------------------------------------------------------------
 
@@ -457,7 +477,8 @@ async def _accept(
             "DOCUMENT_TYPE_MISMATCH",
             f"X-Peppol-Document-Type does not match the document ({derived_type})",
         )
-    receiver = simulator.participant(addressing.receiver)
+    unknown = scenario_of(request) is SandboxScenario.RECEIVER_UNKNOWN
+    receiver = simulator.participant(addressing.receiver, unknown=unknown)
     if receiver is None:
         raise SendError(
             unprocessable,
@@ -541,14 +562,18 @@ def _document_json(simulator: PeppolSimulator, document: SentDocument) -> dict[s
 def _add_smp_routes(router: APIRouter, simulator: PeppolSimulator) -> None:
     @router.get("/smp/{participant_id}")
     async def service_group(request: Request, participant_id: str) -> Response:
-        participant = simulator.participant(participant_id)
+        unknown = scenario_of(request) is SandboxScenario.RECEIVER_UNKNOWN
+        participant = simulator.participant(participant_id, unknown=unknown)
         if participant is None:
             return Response("Not Found", HTTPStatus.NOT_FOUND, media_type="text/plain")
         return Response(_service_group(request, participant), media_type="application/xml")
 
     @router.get("/smp/{participant_id}/services/{document_type:path}")
-    async def service_metadata(participant_id: str, document_type: str) -> Response:
-        participant = simulator.participant(participant_id)
+    async def service_metadata(
+        request: Request, participant_id: str, document_type: str
+    ) -> Response:
+        unknown = scenario_of(request) is SandboxScenario.RECEIVER_UNKNOWN
+        participant = simulator.participant(participant_id, unknown=unknown)
         bare_type = document_type.removeprefix(f"{DOCUMENT_SCHEME}::")
         if participant is None or bare_type not in participant.document_types:
             return Response("Not Found", HTTPStatus.NOT_FOUND, media_type="text/plain")
@@ -635,6 +660,20 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
         )
         simulator.register(Participant(participant_id, registration.name, document_types))
         return {"participantId": participant_id, "documentTypes": list(document_types)}
+
+    @router.get("/participants")
+    async def registered() -> dict[str, Any]:
+        """Who was registered (by Clearway's connections or by hand), as registered."""
+        return {
+            "participants": [
+                {
+                    "participantId": participant.participant_id,
+                    "name": participant.name,
+                    "documentTypes": list(participant.document_types),
+                }
+                for participant in simulator.registered()
+            ]
+        }
 
     @router.post("/next-deliveries")
     async def force_deliveries(outcome: DeliveryOutcome) -> dict[str, int]:

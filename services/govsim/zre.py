@@ -5,7 +5,9 @@ The real platforms take uploads through their web portal, e-mail, De-Mail, Peppo
 service under a user account; their web-service paths are not public, so the JSON shape here is
 the simulator's. What is real is what the platforms check and route on: the XRechnung 3.0
 CustomizationID, and the Leitweg-ID in BT-10 (UBL cbc:BuyerReference, CII ram:BuyerReference),
-which must be well-formed, carry the right check digits, and name a registered recipient:
+which must be well-formed, carry the right check digits, and name a registered recipient (in
+this sandbox every well-formed Leitweg-ID names one, except for an upload sent with the
+`receiver_unknown` sandbox scenario):
 
     POST /zre/invoices               the XRechnung (UBL or CII) as the body, optional
                                      X-Client-Reference; 201 {"id", "clientReference",
@@ -79,13 +81,18 @@ class UploadedInvoice:
     ready_at: float
     forced_reason: str | None
     client_reference: str | None = None
+    receiver_unknown: bool = False  # sent with the `receiver_unknown` sandbox scenario
     status: UploadStatus = UploadStatus.RECEIVED
     decided_at: float | None = None
     reasons: tuple[str, ...] = ()
 
 
-def rejection_reasons(document: BusinessDocument, registered: set[str]) -> list[str]:
-    """Why the platform refuses the invoice, in German; empty when it delivers it."""
+def rejection_reasons(document: BusinessDocument, *, receiver_unknown: bool) -> list[str]:
+    """Why the platform refuses the invoice, in German; empty when it delivers it.
+
+    The sandbox knows a recipient under every well-formed Leitweg-ID with valid check digits
+    (there is no directory to fill in by hand), except for an upload sent with the
+    `receiver_unknown` scenario."""
     reasons = []
     if not document.customization_id.startswith(XRECHNUNG_3):
         reasons.append(
@@ -99,7 +106,7 @@ def rejection_reasons(document: BusinessDocument, registered: set[str]) -> list[
     problem = leitweg_id_problem(leitweg_id)
     if problem is not None:
         reasons.append(problem)
-    elif leitweg_id.upper() not in registered:
+    elif receiver_unknown:
         reasons.append(f"Die Leitweg-ID {leitweg_id} ist keinem Rechnungsempfänger zugeordnet.")
     return reasons
 
@@ -137,6 +144,7 @@ class ZreSimulator(KeyedSimulator):
         *,
         client_reference: str | None = None,
         forced_reason: str | None = None,
+        receiver_unknown: bool = False,
     ) -> UploadedInvoice:
         now = self.clock()
         upload = UploadedInvoice(
@@ -146,6 +154,7 @@ class ZreSimulator(KeyedSimulator):
             ready_at=now + self.processing_delay,
             forced_reason=forced_reason or (self._forced.pop(0) if self._forced else None),
             client_reference=client_reference,
+            receiver_unknown=receiver_unknown,
         )
         self._uploads[upload.upload_id] = upload
         self._undecided[upload.upload_id] = upload
@@ -171,7 +180,9 @@ class ZreSimulator(KeyedSimulator):
                 reasons = (
                     [upload.forced_reason]
                     if upload.forced_reason
-                    else rejection_reasons(upload.document, self._leitweg_ids)
+                    else rejection_reasons(
+                        upload.document, receiver_unknown=upload.receiver_unknown
+                    )
                 )
                 upload.status = UploadStatus.REJECTED if reasons else UploadStatus.DELIVERED
                 upload.reasons = tuple(reasons)
@@ -260,6 +271,7 @@ async def _upload(simulator: ZreSimulator, request: Request) -> Response:
         document,
         client_reference=client_reference.strip() if client_reference else None,
         forced_reason=forced,
+        receiver_unknown=scenario is SandboxScenario.RECEIVER_UNKNOWN,
     )
     return JSONResponse(_upload_json(simulator, upload), HTTPStatus.CREATED)
 
@@ -327,7 +339,8 @@ def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:
 
     @router.post("/leitweg-ids", status_code=HTTPStatus.CREATED, response_model=None)
     async def register(registration: LeitwegRegistration) -> Response | dict[str, str]:
-        """Make a Leitweg-ID an invoice recipient (it must be well-formed)."""
+        """Make a Leitweg-ID an invoice recipient (it must be well-formed). Every well-formed
+        one already is in this sandbox; kept so that scripts registering theirs still work."""
         problem = leitweg_id_problem(registration.leitweg_id)
         if problem is not None:
             return JSONResponse({"detail": problem}, HTTPStatus.UNPROCESSABLE_ENTITY)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from clearway.accounts import create_company
+from clearway.accounts import create_company, normalize_vat
 from clearway.accounts.connections import delete_company_connections
 from clearway.domain.company import CompanyRequest
 from clearway.eventstore import Connection
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
 from services.intake.auth import Owner
@@ -31,10 +31,37 @@ async def _owned_company(conn: Connection, company_id: str, account_id: str) -> 
     return row
 
 
+async def _existing_company(conn: Connection, account_id: str, company: CompanyRequest) -> Any:
+    """The account's company with this VAT number in this country, if there is one. Companies
+    serve both modes (a sandbox and a live key see the same ones)."""
+    wanted = normalize_vat(company.vatNumber)
+    # One creator at a time per VAT number and country: two concurrent POSTs make one company.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('company:' || $1 || ':' || $2 || ':' || $3))",
+        account_id,
+        company.country,
+        wanted,
+    )
+    rows = await conn.fetch(
+        "SELECT * FROM companies WHERE account_id = $1 AND country = $2 AND deleted_at IS NULL "
+        "ORDER BY created_at, id",
+        account_id,
+        company.country,
+    )
+    return next((row for row in rows if normalize_vat(row["vat_number"]) == wanted), None)
+
+
 @router.post(
     "",
     status_code=201,
     response_model=Data[Company],
+    responses={
+        200: {
+            "model": Data[Company],
+            "description": "A company with this VAT number and country already exists in the "
+            "account: it is returned as it is, nothing is created or changed",
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -44,12 +71,18 @@ async def _owned_company(conn: Connection, company_id: str, account_id: str) -> 
         }
     },
 )
-async def create(request: Request, owner: Owner) -> dict[str, Any]:
+async def create(request: Request, owner: Owner, response: Response) -> dict[str, Any]:
+    """A new company (201); one with the same VAT number and country already in the account is
+    answered as it is (200), so a retried or repeated setup never makes a second one."""
     try:
         company = CompanyRequest.model_validate_json(await request.body())
     except ValidationError as exc:
         raise validation_error_from(exc) from None
-    async with request.app.state.pool.acquire() as conn:
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await _existing_company(conn, owner.account_id, company)
+        if row is not None:
+            response.status_code = 200
+            return {"data": company_resource(row)}
         company_id = await create_company(conn, owner.account_id, company)
         row = await _owned_company(conn, company_id, owner.account_id)
     return {"data": company_resource(row)}

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from services.intake.auth import Owner
 from services.intake.errors import ApiError, validation_error_from
 from services.intake.examples import SEED_INVOICE_REQUEST
+from services.intake.fileable import fileable_company
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -188,7 +189,9 @@ async def accept_invoice(
             conn,
             ref,
             {
-                "company_id": await _company_for(conn, owner, invoice),
+                "company_id": await fileable_company(
+                    conn, owner, invoice, await _company_for(conn, owner, invoice)
+                ),
                 "supplier_vat": invoice.supplier.vatNumber,
                 "customer_vat": invoice.customer.vatNumber,
                 "net_amount": totals.net_amount,

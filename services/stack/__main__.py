@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,20 +15,47 @@ from clearway.config import Settings
 from clearway.db import migrate
 
 from services.stack.admin import add_admin_commands, run_admin
-from services.stack.infra import create_topics
+from services.stack.infra import create_topics, port_is_free
 from services.stack.stack import StackConfig, start_stack
 
 STATE_DIR = Path(".state")
+API_PORT_ENV = "CLEARWAY_API_PORT"
+DEFAULT_API_PORT = 8080
+
+
+def api_port() -> int | str:
+    """The port the API must listen on, or why it cannot: $CLEARWAY_API_PORT, else 8080. A port
+    already taken is refused rather than swapped for another: the README's curl would otherwise
+    reach whatever else listens there."""
+    configured = os.environ.get(API_PORT_ENV, "").strip()
+    if configured and not (configured.isdigit() and 0 < int(configured) < 65536):
+        return f"{API_PORT_ENV}={configured!r} is not a port number (1-65535)."
+    port = int(configured) if configured else DEFAULT_API_PORT
+    if port_is_free(port):
+        return port
+    if configured:
+        return f"Port {port} ({API_PORT_ENV}) is already in use; choose another free port."
+    return (
+        f"Port {port} is already in use by another process, so Clearway's API cannot listen "
+        f"there (your curl to 127.0.0.1:{port} would reach that process, not Clearway). Stop "
+        f"it, or run on another port: {API_PORT_ENV}=8081 make run"
+    )
 
 
 async def run() -> int:
-    stack = await start_stack(StackConfig(state_dir=STATE_DIR))
+    port = api_port()
+    if isinstance(port, str):
+        print(f"ERROR: {port}\nNothing was started.", file=sys.stderr, flush=True)
+        return 2
+    stack = await start_stack(StackConfig(state_dir=STATE_DIR, api_port=port))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    # The two lines the README shows, first and exactly; then where the simulators are.
     print(f"API: {stack.api_url}", flush=True)
     print(f"Sandbox API key: {stack.api_key}", flush=True)
+    print(f"Government simulators: {stack.govsim_url}", flush=True)
     print(
         f"(Kafka bootstrap: {stack.kafka_bootstrap}; logs in {stack.log_dir}; "
         "Ctrl-C stops everything)",

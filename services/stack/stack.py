@@ -32,12 +32,12 @@ from services.stack.infra import (
     broker_command,
     create_topics,
     free_port,
-    port_is_free,
     provision_database,
     spawn,
     stop_processes,
     wait_for_port,
 )
+from services.stack.sandbox_seed import connect_sandbox_countries
 
 log = logging.getLogger("clearway.stack")
 
@@ -74,7 +74,7 @@ class StackConfig:
     state_dir: Path
     database_name: str | None = None  # None: the everyday database (see provision_database)
     own_postgres: bool = False  # an embedded server of its own, which restart_database may crash
-    api_port: int | None = None  # None: 8080 when free, else any free port
+    api_port: int = 8080  # `make run`: CLEARWAY_API_PORT, else 8080 (refused when taken)
     anaf_processing_delay: float = 2.0
     poll_interval_initial: float = 1.0
     anaf_requests_per_minute: int = 1000  # ANAF's own global limit
@@ -360,7 +360,7 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
             govsim_port,
         ),
     )
-    api_port = config.api_port or (8080 if port_is_free(8080) else free_port())
+    api_port = config.api_port
     stack.api_url = f"http://127.0.0.1:{api_port}"
     await _seed_dev_account(stack)
 
@@ -376,6 +376,8 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
             api_port,
         ),
     )
+    # The other five countries, through the API as a user connects them (RO is seeded above).
+    await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
 
 
 async def _launch_worker(stack: Stack, worker: str, env: dict[str, str], log_dir: Path) -> None:

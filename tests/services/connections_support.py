@@ -7,7 +7,7 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -50,6 +50,19 @@ async def start_connection(
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
+
+
+async def fileable_account(
+    make_account: Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]],
+    country: str = "RO",
+    **account: Any,
+) -> tuple[str, httpx.AsyncClient]:
+    """A new account whose company in `country` has a connection, so that its invoices are
+    taken (an account without either has them refused at POST time). For RO the connection
+    stays pending: the invoices are taken, and end in `error` at submission."""
+    account_id, client = await make_account(**account)
+    await start_connection(client, await new_company(client, country), country)
+    return account_id, client
 
 
 async def authorize_at_anaf(authorization_url: str) -> str:

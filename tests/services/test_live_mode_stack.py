@@ -126,7 +126,12 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
 ) -> None:
     test_client, live_client = keys
     cif = _valid_cif()
-    await new_company(test_client, "RO", vatNumber=f"RO{cif}")  # companies serve both modes
+    # Companies serve both modes.
+    ro_company = await new_company(test_client, "RO", vatNumber=f"RO{cif}")
+    # A sandbox RO connection, so that the sandbox invoice is taken (the live one is: no live
+    # ANAF is configured, and the submitter says so); deleted once it is, so the sandbox key
+    # then holds the FR connection alone.
+    ro_connection = await start_connection(test_client, ro_company, "RO")
     made: dict[bool, str] = {}
     for livemode, client in ((False, test_client), (True, live_client)):
         body = {
@@ -139,6 +144,7 @@ async def test_each_key_sees_only_the_invoices_and_connections_of_its_mode(
         assert created.status_code == 201, created.text
         assert created.json()["data"]["livemode"] is livemode
         made[livemode] = created.json()["data"]["id"]
+    assert (await test_client.delete(f"/v1/connections/{ro_connection['id']}")).status_code == 200
     fr_company = await new_company(test_client, "FR")
     sandbox_connection = await start_connection(test_client, fr_company, "FR")
     assert sandbox_connection["livemode"] is False
@@ -180,7 +186,8 @@ async def test_an_idempotency_key_used_in_the_sandbox_is_new_to_the_live_key(
     same ones: its live invoice is made (and filed), not answered with the sandbox's."""
     test_client, live_client = keys
     cif = _valid_cif()
-    await new_company(test_client, "RO", vatNumber=f"RO{cif}")
+    company_id = await new_company(test_client, "RO", vatNumber=f"RO{cif}")
+    await start_connection(test_client, company_id, "RO")  # so the sandbox invoice is taken
     body = {
         **seed_invoice,
         "externalId": f"order-{secrets.token_hex(4)}",

@@ -140,14 +140,22 @@ class PeppolClient:
         )
 
     async def receiver_problem(
-        self, participant: str, document_type: str, calls: list[GovCall] | None = None
+        self,
+        participant: str,
+        document_type: str,
+        calls: list[GovCall] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> str | None:
         """Why the SMP says the receiver cannot get this document (its own 404s put in
-        words), or None when it can."""
+        words), or None when it can. `headers`: the sandbox scenario's, as on the send."""
         participant_path = quote(f"{PARTICIPANT_SCHEME}::{participant}", safe="")
         try:
             await self._call(
-                "GET", f"/smp/{participant_path}", endpoint="GET /smp/{participant}", calls=calls
+                "GET",
+                f"/smp/{participant_path}",
+                endpoint="GET /smp/{participant}",
+                calls=calls,
+                headers=dict(headers or {}),
             )
         except GovernmentRefusedError:
             return f"RECEIVER_NOT_FOUND: {participant} is not registered in the SMP"
@@ -158,6 +166,7 @@ class PeppolClient:
                 f"/smp/{participant_path}/services/{document_path}",
                 endpoint="GET /smp/{participant}/services/{documentType}",
                 calls=calls,
+                headers=dict(headers or {}),
             )
         except GovernmentRefusedError:
             return f"DOCUMENT_TYPE_NOT_SUPPORTED: {participant} does not accept {document_type}"

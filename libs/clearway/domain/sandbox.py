@@ -24,6 +24,9 @@ class SandboxScenario(StrEnum):
     DOWNLOAD_THROTTLED = "download_throttled"
     # ANAF only: stareMesaj says `nok` with the errors inline and nothing to download
     REJECTED_INLINE = "rejected_inline"
+    # The buyer is not on the network: the sandbox Peppol SMP lists any well-formed participant
+    # and the sandbox ZRE knows any well-formed Leitweg-ID, except for an invoice sent with this.
+    RECEIVER_UNKNOWN = "receiver_unknown"
 
 
 def parse_scenario(value: str | None) -> SandboxScenario | None:
@@ -42,3 +45,12 @@ def scenario_headers(scenario: str | None, invoice_id: str, *, livemode: bool) -
     if scenario is None or livemode:
         return {}
     return {SANDBOX_SCENARIO_HEADER: scenario, SANDBOX_INVOICE_HEADER: invoice_id}
+
+
+def lookup_headers(scenario: str | None, *, livemode: bool) -> dict[str, str]:
+    """The headers a receiver lookup (the Peppol SMP) carries before the filing call: only
+    `receiver_unknown`, which is about the receiver. The other scenarios play on the filing
+    call itself, so the lookup must not spend their first misbehaving calls."""
+    if livemode or scenario != SandboxScenario.RECEIVER_UNKNOWN.value:
+        return {}
+    return {SANDBOX_SCENARIO_HEADER: scenario}

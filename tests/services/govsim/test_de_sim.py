@@ -87,14 +87,19 @@ async def http(simulator: ZreSimulator) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def upload(http: httpx.AsyncClient, content: bytes) -> httpx.Response:
-    return await http.post(
-        "/zre/invoices", content=content, headers={"Content-Type": "application/xml"}
-    )
+async def upload(
+    http: httpx.AsyncClient, content: bytes, scenario: str | None = None
+) -> httpx.Response:
+    headers = {"Content-Type": "application/xml"}
+    if scenario:
+        headers["X-Clearway-Sandbox-Scenario"] = scenario
+    return await http.post("/zre/invoices", content=content, headers=headers)
 
 
-async def decided(http: httpx.AsyncClient, clock: FakeClock, content: bytes) -> dict[str, Any]:
-    response = await upload(http, content)
+async def decided(
+    http: httpx.AsyncClient, clock: FakeClock, content: bytes, scenario: str | None = None
+) -> dict[str, Any]:
+    response = await upload(http, content, scenario)
     assert response.status_code == 201, response.text
     clock.advance(PROCESSING_DELAY)
     status = await http.get(f"/zre/invoices/{response.json()['id']}")
@@ -144,29 +149,55 @@ async def test_xrechnung_with_a_registered_leitweg_id_is_delivered(
     assert status["deliveredAt"]
 
 
+async def test_any_well_formed_leitweg_id_is_a_recipient_in_the_sandbox(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    # Never registered, valid check digits: delivered; the same with `receiver_unknown`: not.
+    unregistered = "04011000-1234512345-06"
+    assert leitweg_id_problem(unregistered) is None
+    delivered = await decided(http, clock, ubl_xrechnung(buyer_reference=unregistered))
+    assert delivered["status"] == "delivered", delivered
+    unknown = await decided(
+        http, clock, ubl_xrechnung(buyer_reference=unregistered), "receiver_unknown"
+    )
+    assert unknown["status"] == "rejected", unknown
+    assert unknown["rejectionReasons"] == [
+        f"Die Leitweg-ID {unregistered} ist keinem Rechnungsempfänger zugeordnet."
+    ]
+
+
 # --- rejections --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("content", "fragment"),
+    ("content", "scenario", "fragment"),
     [
-        (ubl_xrechnung(buyer_reference=""), "fehlt"),
-        (ubl_xrechnung(buyer_reference="991-33333TEST-34"), "Prüfziffer"),
-        (ubl_xrechnung(buyer_reference="PO-4711"), "Format"),
-        (ubl_xrechnung(buyer_reference="04011000-1234512345-06"), "keinem Rechnungsempfänger"),
+        (ubl_xrechnung(buyer_reference=""), None, "fehlt"),
+        (ubl_xrechnung(buyer_reference="991-33333TEST-34"), None, "Prüfziffer"),
+        (ubl_xrechnung(buyer_reference="PO-4711"), None, "Format"),
+        (
+            ubl_xrechnung(buyer_reference="04011000-1234512345-06"),
+            "receiver_unknown",
+            "keinem Rechnungsempfänger",
+        ),
         (
             ubl_xrechnung(
                 customization="urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
             ),
+            None,
             "keine XRechnung 3.0",
         ),
     ],
     ids=["no-leitweg-id", "bad-check-digits", "not-a-leitweg-id", "unregistered", "not-xrechnung"],
 )
 async def test_each_failing_check_rejects_with_its_reason(
-    http: httpx.AsyncClient, clock: FakeClock, content: bytes, fragment: str
+    http: httpx.AsyncClient,
+    clock: FakeClock,
+    content: bytes,
+    scenario: str | None,
+    fragment: str,
 ) -> None:
-    status = await decided(http, clock, content)
+    status = await decided(http, clock, content, scenario)
     assert status["status"] == "rejected"
     assert any(fragment in reason for reason in status["rejectionReasons"]), status
 

@@ -165,7 +165,29 @@ async def test_smp_lookup_of_registered_and_unknown_participants(http: httpx.Asy
     assert metadata.status_code == 200
     assert b"peppol-transport-as4-v2_0" in metadata.content
 
-    assert (await http.get("/peppol/smp/0208:0850000013")).status_code == 404
+    unknown = {"X-Clearway-Sandbox-Scenario": "receiver_unknown"}
+    assert (await http.get("/peppol/smp/0208:0850000013", headers=unknown)).status_code == 404
+    assert (await http.get(href.removeprefix("http://govsim"), headers=unknown)).status_code == 404
+
+
+async def test_the_sandbox_smp_lists_any_well_formed_participant(http: httpx.AsyncClient) -> None:
+    # Never registered: listed for every default document type, and a document reaches it.
+    unregistered = "0208:0850000013"
+    group = await http.get(f"/peppol/smp/{unregistered}")
+    assert group.status_code == 200, group.text
+    references = etree.fromstring(group.content).findall(
+        "smp:ServiceMetadataReferenceCollection/smp:ServiceMetadataReference", SMP
+    )
+    assert len(references) == 5
+    assert (await send(http, ubl_invoice(), receiver=unregistered)).status_code == 202
+    # Listed, not registered: the control API shows only what was registered.
+    assert (await http.get(f"{CONTROL}/participants")).json() == {"participants": []}
+    await http.post(f"{CONTROL}/participants", json={"participantId": RECEIVER})
+    registered = (await http.get(f"{CONTROL}/participants")).json()["participants"]
+    assert [p["participantId"] for p in registered] == [RECEIVER]
+    # Malformed ids (wrong check digits, no ICD) are listed by nobody.
+    assert (await http.get("/peppol/smp/0208:0123456700")).status_code == 404
+    assert (await http.get("/peppol/smp/DE123")).status_code == 404
 
 
 # --- refusals --------------------------------------------------------------------------------
@@ -175,7 +197,13 @@ async def test_smp_lookup_of_registered_and_unknown_participants(http: httpx.Asy
 @pytest.mark.parametrize(
     ("body", "receiver", "headers", "status_code", "code"),
     [
-        (ubl_invoice(), "0208:0850000013", {}, 422, "RECEIVER_NOT_FOUND"),
+        (
+            ubl_invoice(),
+            "0208:0850000013",
+            {"X-Clearway-Sandbox-Scenario": "receiver_unknown"},
+            422,
+            "RECEIVER_NOT_FOUND",
+        ),
         (ubl_invoice(), "0208:0123456700", {}, 400, "INVALID_RECEIVER"),
         (ubl_invoice(), "9930:DE12", {}, 400, "INVALID_RECEIVER"),
         (
@@ -307,7 +335,9 @@ async def test_injected_faults_and_lost_response(http: httpx.AsyncClient, clock:
     other = (await http.get("/peppol/documents", params={"receiver": DE_RECEIVER})).json()
     assert other == {"documents": []}
     assert (await http.post(f"{CONTROL}/reset")).status_code == 204
-    assert (await send(http, ubl_invoice())).status_code == 422  # participants are gone
+    assert (await http.get("/peppol/documents")).json() == {"documents": []}  # all forgotten
+    unknown = {"X-Clearway-Sandbox-Scenario": "receiver_unknown"}
+    assert (await send(http, ubl_invoice(), headers=unknown)).status_code == 422
 
 
 def test_settings_read_the_environment() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import MakeAccount
+from tests.services.connections_support import start_connection
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
@@ -61,6 +62,7 @@ async def test_invoice_is_filed_under_the_supplier_company(
         "/v1/companies", json={**COMPANY, "vatNumber": "RO18547290", "legalName": "Other SRL"}
     )
     ours = await client.post("/v1/companies", json=COMPANY)
+    await start_connection(client, ours.json()["data"]["id"], "RO")  # so the invoice is taken
     invoice = (await client.post("/v1/invoices", json=seed_invoice)).json()["data"]
     assert invoice["companyId"] == ours.json()["data"]["id"] != other.json()["data"]["id"]
 
@@ -81,6 +83,7 @@ async def test_ambiguous_company_is_a_400_naming_company_id(
     body = copy.deepcopy(seed_invoice)
     companies = (await client.get("/v1/companies")).json()["data"]
     body["companyId"] = companies[0]["id"]
+    await start_connection(client, companies[0]["id"], "RO")  # so the invoice is taken
     assert (await client.post("/v1/invoices", json=body)).status_code == 201
 
 

@@ -454,6 +454,16 @@ async def test_pl_connects_with_a_certificate_carrying_the_nip(
     assert SecretKind.PRIVATE_KEY not in opened
 
 
+SCENARIO = "X-Clearway-Sandbox-Scenario"
+
+
+async def _registered(sim: httpx.AsyncClient) -> set[str]:
+    """The participant ids registered in the simulated SMP (it lists any well-formed one)."""
+    answer = await sim.get("/_sim/peppol/participants")
+    assert answer.status_code == 200, answer.text
+    return {p["participantId"] for p in answer.json()["participants"]}
+
+
 async def test_be_de_fr_register_the_companys_identifier(
     stack: Stack, make_account: MakeAccount
 ) -> None:
@@ -474,9 +484,15 @@ async def test_be_de_fr_register_the_companys_identifier(
             fetched = (await client.get(f"/v1/connections/{connection['id']}")).json()["data"]
             assert fetched["networkCredentials"] == credentials
             participant = f"{credentials['scheme']}:{credentials['identifier']}"
-            published = await sim.get(f"/peppol/smp/iso6523-actorid-upis::{participant}")
+            # The sandbox SMP lists every well-formed id: whether the connection published one
+            # shows in what was registered, and (with `receiver_unknown` for the others) in it.
+            unlisted = {} if country != "FR" else {SCENARIO: "receiver_unknown"}
+            published = await sim.get(
+                f"/peppol/smp/iso6523-actorid-upis::{participant}", headers=unlisted
+            )
             # BE and DE travel over Peppol: published in the SMP. FR's directory is recorded.
             assert published.status_code == (404 if country == "FR" else 200), country
+            assert (participant in await _registered(sim)) is (country != "FR"), country
             events = await connection_events(stack, connection["id"], {"connection.active"})
             assert "connection.active" in events
 
@@ -490,7 +506,9 @@ async def test_be_de_fr_register_the_companys_identifier(
         )
         assert sender["status"] == "active"
         assert sender["isReceiver"] is False
-        assert (await sim.get("/peppol/smp/0208:0712345630")).status_code == 404
+        assert "0208:0712345630" not in await _registered(sim)
+        unlisted = {SCENARIO: "receiver_unknown"}
+        assert (await sim.get("/peppol/smp/0208:0712345630", headers=unlisted)).status_code == 404
     refused = await start_connection(
         client, await new_company(client, "BE", vatNumber="BE0123456700"), "BE"
     )

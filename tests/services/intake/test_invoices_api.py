@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import MakeAccount
+from tests.services.connections_support import fileable_account
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
@@ -23,7 +24,7 @@ FINAL = {"accepted", "rejected", "error"}
 async def test_two_accounts_cannot_see_each_other(
     make_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, alice = await make_account()
+    _, alice = await fileable_account(make_account)
     _, bob = await make_account()
     invoice = (await alice.post("/v1/invoices", json=seed_invoice)).json()["data"]
     for path in (f"/v1/invoices/{invoice['id']}", f"/v1/invoices/{invoice['id']}/events"):
@@ -51,7 +52,7 @@ async def _all_pages(client: httpx.AsyncClient, **params: Any) -> list[str]:
 async def test_pagination_neither_skips_nor_repeats_while_invoices_are_created(
     make_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await fileable_account(make_account)
     existing = [
         (await client.post("/v1/invoices", json={**seed_invoice, "externalId": f"p-{n}"})).json()[
             "data"
@@ -90,7 +91,7 @@ async def test_pagination_neither_skips_nor_repeats_while_invoices_are_created(
 
 
 async def test_filters(make_account: MakeAccount, seed_invoice: dict[str, Any]) -> None:
-    _, client = await make_account()
+    _, client = await fileable_account(make_account)
     tagged = {
         **seed_invoice,
         "externalId": "order-777",
@@ -105,7 +106,7 @@ async def test_filters(make_account: MakeAccount, seed_invoice: dict[str, Any]) 
     assert await _all_pages(client, **{"metadata[shop]": "north"}) == [a["id"]]
     assert await _all_pages(client, **{"metadata[shop]": "north", "metadata[tier]": "silver"}) == []
     assert await _all_pages(client, country="IT") == []
-    # Status: once both are final (the dev-less account has no connection: `error`), the
+    # Status: once both are final (the account's connection is pending: `error`), the
     # filter returns exactly them, and no invoice is left in an earlier status.
     deadline = asyncio.get_running_loop().time() + 60
     while {i["status"] for i in (await client.get("/v1/invoices")).json()["data"]} - FINAL:
@@ -126,7 +127,7 @@ async def test_filters(make_account: MakeAccount, seed_invoice: dict[str, Any]) 
 async def test_concurrent_requests_with_one_idempotency_key_create_one_invoice(
     make_account: MakeAccount, db: asyncpg.Pool[Any], seed_invoice: dict[str, Any]
 ) -> None:
-    account_id, client = await make_account()
+    account_id, client = await fileable_account(make_account)
     headers = {"X-Idempotency-Key": "race-1"}
     responses = await asyncio.gather(
         *(client.post("/v1/invoices", json=seed_invoice, headers=headers) for _ in range(8))
@@ -141,7 +142,7 @@ async def test_concurrent_requests_with_one_idempotency_key_create_one_invoice(
 async def test_monthly_quota_is_a_403_and_writes_nothing(
     make_account: MakeAccount, db: asyncpg.Pool[Any], seed_invoice: dict[str, Any]
 ) -> None:
-    account_id, client = await make_account(monthly_invoice_limit=2)
+    account_id, client = await fileable_account(make_account, monthly_invoice_limit=2)
     for _ in range(2):
         assert (await client.post("/v1/invoices", json=seed_invoice)).status_code == 201
     refused = await client.post("/v1/invoices", json=seed_invoice)
@@ -192,7 +193,7 @@ async def test_validate_runs_the_rules_without_creating_anything(
 async def test_attachments_are_checked(
     make_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await fileable_account(make_account)
     pdf = base64.b64encode(b"%PDF-1.4 tiny").decode()
     good = {
         **seed_invoice,

@@ -1,6 +1,7 @@
-"""`make run` as a user meets it: the two lines exactly, the README's curl example run as
-written (with the printed key) taking the seed invoice to `accepted`, and Ctrl-C stopping
-every process it started."""
+"""`make run` as a user meets it: the two lines exactly and first, then the simulators' address;
+the README's curl example run as written (with the printed URL and key) taking the seed invoice
+to `accepted`; Ctrl-C stopping every process it started; and a taken port refused loudly,
+starting nothing, instead of the API moving elsewhere."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,8 +20,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import httpx
 import pytest
 
+from services.stack.infra import free_port
 from services.stack.stack import Stack
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
@@ -27,7 +31,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
 README = Path(__file__).parents[3] / "README.md"
 API_LINE = re.compile(r"API: (http://127\.0\.0\.1:\d+)")
 KEY_LINE = re.compile(r"Sandbox API key: (sk_test_[A-Za-z0-9_-]+)")
-README_API = "http://127.0.0.1:8080"
+SIM_LINE = re.compile(r"Government simulators: (http://127\.0\.0\.1:\d+)")
 
 
 def _readme_examples() -> tuple[str, str]:
@@ -63,12 +67,12 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
-async def _sh(script: str, key: str) -> Any:
+async def _sh(script: str, api: str, key: str) -> Any:
     shell = await asyncio.create_subprocess_exec(
         "sh",
         "-c",
         script,
-        env={**os.environ, "CLEARWAY_KEY": key},
+        env={**os.environ, "CLEARWAY_URL": api, "CLEARWAY_KEY": key},
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await asyncio.wait_for(shell.communicate(), timeout=60)
@@ -91,23 +95,23 @@ async def _database_of_its_own(stack: Stack) -> AsyncIterator[str]:
 
 
 async def _follow_the_readme(api: str, key: str) -> None:
-    """The README's POST and GETs, as a user pastes them: the printed key in, the port changed
-    only if 8080 was taken on this machine."""
+    """The README's POST and GETs, as a user pastes them: $CLEARWAY_URL and $CLEARWAY_KEY set to
+    what was printed (the exports are the README's own lines, with the printed values)."""
     post, gets = _readme_examples()
-    post = post.replace("sk_test_...", key).replace(README_API, api)
-    created = json.loads(await _sh(post, key))["data"]
+    assert "export CLEARWAY_URL=http://127.0.0.1:8080" in post
+    post = post.replace("sk_test_...", key).replace("http://127.0.0.1:8080", api)
+    created = json.loads(await _sh(post, api, key))["data"]
     assert created["status"] == "created", created
-    get_invoice, get_events = (
-        gets.replace("inv_...", created["id"]).replace(README_API, api).strip().splitlines()
-    )
+    get_invoice, get_events = gets.replace("inv_...", created["id"]).strip().splitlines()
+    assert "$CLEARWAY_URL/" in get_invoice
     for _ in range(120):
-        invoice = json.loads(await _sh(get_invoice, key))["data"]
+        invoice = json.loads(await _sh(get_invoice, api, key))["data"]
         if invoice["status"] in {"accepted", "rejected", "error"}:
             break
         await asyncio.sleep(0.5)
     assert invoice["status"] == "accepted", invoice
     assert invoice["govId"]
-    events = json.loads(await _sh(get_events, key))["data"]
+    events = json.loads(await _sh(get_events, api, key))["data"]
     assert [e["event"] for e in events] == [
         "invoice.created",
         "invoice.validated",
@@ -120,6 +124,7 @@ async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_eve
     stack: Stack, tmp_path: Path
 ) -> None:
     started: set[int] = set()
+    port = free_port()  # not 8080: a user's `make run` may hold it (that case: below)
     async with _database_of_its_own(stack) as database_url:
         with (tmp_path / "run.stderr").open("wb") as stderr:
             run = await asyncio.create_subprocess_exec(
@@ -128,7 +133,12 @@ async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_eve
                 "services.stack",
                 "run",
                 cwd=tmp_path,  # its .state/ here
-                env={**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(README.parent)},
+                env={
+                    **os.environ,
+                    "DATABASE_URL": database_url,
+                    "PYTHONPATH": str(README.parent),
+                    "CLEARWAY_API_PORT": str(port),
+                },
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
             )
@@ -140,6 +150,14 @@ async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_eve
             key_line = KEY_LINE.fullmatch(second.strip())
             assert api_line, first
             assert key_line, second
+            assert api_line[1] == f"http://127.0.0.1:{port}"
+            third = (await asyncio.wait_for(run.stdout.readline(), timeout=10)).decode()
+            sim_line = SIM_LINE.fullmatch(third.strip())
+            assert sim_line, third
+            async with httpx.AsyncClient(base_url=sim_line[1], timeout=10) as sim:
+                # The address docs/sandbox.md sends users to: the simulated KSeF portal's token.
+                issued = await sim.post("/_sim/pl/ksef-tokens", json={"nip": "1234563218"})
+                assert issued.status_code == 201, issued.text
             started = _descendants(run.pid)
             assert len(started) >= 10, started  # the broker, the simulator and every service
 
@@ -157,3 +175,61 @@ async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_eve
                 if _running(pid):
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _held(port: int) -> Any:
+    """Another process's server on `port`, as far as `make run` can tell: a listening socket
+    (or, when something else already listens there, that)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        except OSError:
+            pass  # taken already, by someone else
+        yield
+
+
+async def _run_refused(tmp_path: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.stack",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(run.communicate(), timeout=60)
+    assert run.returncode is not None
+    return run.returncode, out.decode(), err.decode()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CLEARWAY_API_PORT"}
+    return {**env, "PYTHONPATH": str(README.parent), **extra}
+
+
+async def test_make_run_refuses_a_taken_8080_loudly_and_starts_nothing(tmp_path: Path) -> None:
+    with _held(8080):
+        code, out, err = await _run_refused(tmp_path, _env())
+    assert code != 0
+    assert out == ""  # no API line: nobody is sent to the other process
+    assert "Port 8080 is already in use" in err
+    assert "CLEARWAY_API_PORT=8081 make run" in err
+    assert "Nothing was started" in err
+    assert not (tmp_path / ".state").exists()
+
+
+async def test_make_run_refuses_a_taken_clearway_api_port(tmp_path: Path) -> None:
+    port = free_port()
+    with _held(port):
+        code, out, err = await _run_refused(tmp_path, _env(CLEARWAY_API_PORT=str(port)))
+    assert code != 0
+    assert out == ""
+    assert f"Port {port} (CLEARWAY_API_PORT) is already in use" in err
+    assert not (tmp_path / ".state").exists()
+    code, out, err = await _run_refused(tmp_path, _env(CLEARWAY_API_PORT="80a"))
+    assert code != 0
+    assert "CLEARWAY_API_PORT='80a' is not a port number" in err

@@ -100,8 +100,9 @@ async def test_a_negative_mls_is_rejected_with_the_field_to_change(
 async def test_a_buyer_not_on_peppol_is_rejected_before_anything_is_sent(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
+    # The sandbox SMP lists every well-formed participant: the scenario makes this one unknown.
     body, receiver = await _buyer(stack, registered=False)
-    invoice_id, _ = await file(client, body)
+    invoice_id, _ = await file(client, body, "receiver_unknown")
     invoice = await wait_final(client, invoice_id)
     assert invoice["status"] == "rejected", invoice
     assert receiver in invoice["errorMessage"]

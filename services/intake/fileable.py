@@ -1,0 +1,59 @@
+"""At POST time (REST and the Kafka intake alike): an invoice nothing could file is refused."""
+
+from __future__ import annotations
+
+from clearway.accounts import ApiKeyOwner
+from clearway.config import LiveNotConfiguredError, Settings
+from clearway.domain.invoice import InvoiceRequest
+from clearway.eventstore import Connection
+
+from services.intake.errors import ApiError
+
+
+async def fileable_company(
+    conn: Connection, owner: ApiKeyOwner, invoice: InvoiceRequest, company_id: str | None
+) -> str:
+    """The invoice's company (`company_id`, None when it has none), which must have a
+    connection for the invoice's country in the key's mode: without either nothing could file
+    the invoice, so it is refused now, saying how to fix it, rather than accepted and left in
+    `error`. (An expired or unfinished connection is accepted: the invoice waits in `error`
+    for the user to authorize again. So is a live invoice for a government this deployment has
+    no live settings for: no connection can be made, and the submitter's `error` names the
+    settings an operator must give.)"""
+    country = invoice.country
+    if company_id is None:
+        raise ApiError(
+            "validation_error",
+            f"This account has no company in {country} for the supplier "
+            f"{invoice.supplier.vatNumber}. Create it (POST /v1/companies with its legalName, "
+            f'vatNumber and country), connect it (POST /v1/connections {{"companyId", '
+            f'"countryCode": "{country}"}}), then send the invoice again.',
+            param="/companyId",
+        )
+    connected = await conn.fetchval(
+        "SELECT 1 FROM connections WHERE company_id = $1 AND country = $2 AND livemode = $3 "
+        "AND status <> 'deleted'",
+        company_id,
+        country,
+        owner.livemode,
+    )
+    if not connected and not _live_not_configured(owner, country):
+        mode = "live" if owner.livemode else "sandbox"
+        raise ApiError(
+            "validation_error",
+            f"Company {company_id} has no {mode} {country} connection, so nothing can file "
+            f'this invoice. Connect it (POST /v1/connections {{"companyId": "{company_id}", '
+            f'"countryCode": "{country}"}}) and finish its setup, then send the invoice again.',
+            param="/country",
+        )
+    return company_id
+
+
+def _live_not_configured(owner: ApiKeyOwner, country: str) -> bool:
+    if not owner.livemode:
+        return False
+    try:
+        Settings.from_env().governments().for_connections(country).for_mode(livemode=True)
+    except LiveNotConfiguredError:
+        return True
+    return False
