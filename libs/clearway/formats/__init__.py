@@ -11,8 +11,8 @@ file); the gates read the artefacts shipped with their packages once.
 Formats and gates (each gate: clearway.formats.conformance):
 - RO UBL-CIUS-RO (default): UBL 2.1 XSD, CEN EN 16931 UBL, CIUS-RO subset (own Schematron).
 - BE PEPPOL-BIS-3 (default): UBL 2.1 XSD, CEN EN 16931 UBL, Peppol BIS Billing 3.0.
-- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, XRechnung BR-DE subset (own).
-- DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII (less Factur-X's BT-24 pin), XRechnung BR-DE.
+- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, KoSIT's XRechnung 3.0.x rules.
+- DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII (less Factur-X's BT-24 pin), KoSIT's XRechnung.
 - FR EN16931-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, French CTC (BR-FR) for UBL.
 - FR EN16931-CII and FACTUR-X (a PDF; the gates check its XML): CII XSD, CEN EN 16931 CII with
   the Factur-X EN16931 profile, French CTC (BR-FR) for CII.
@@ -143,7 +143,7 @@ register(
         "XRECHNUNG-UBL",
         XML,
         xml_renderer(render_xrechnung_ubl),
-        (*_UBL, conformance.xrechnung_gate),
+        (*_UBL, conformance.xrechnung_ubl_gate),
     ),
 )
 register(
@@ -152,7 +152,7 @@ register(
         "XRECHNUNG-CII",
         XML,
         xml_renderer(render_xrechnung_cii),
-        (*_CII, cen_cii_gate_for_cius, conformance.xrechnung_gate),
+        (*_CII, cen_cii_gate_for_cius, conformance.xrechnung_cii_gate),
     ),
 )
 register(

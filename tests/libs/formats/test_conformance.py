@@ -20,7 +20,8 @@ from clearway.formats.conformance import (
     fr_ctc_ubl_gate,
     peppol_bis_gate,
     ubl_xsd_gate,
-    xrechnung_gate,
+    xrechnung_cii_gate,
+    xrechnung_ubl_gate,
 )
 from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
 from lxml import etree
@@ -74,7 +75,8 @@ GATES = [
     cen_cii_gate,
     fr_ctc_cii_gate,
     fr_ctc_ubl_gate,
-    xrechnung_gate,
+    xrechnung_ubl_gate,
+    xrechnung_cii_gate,
     cius_ro_gate,
     ubl_xsd_gate,
     cii_xsd_gate,
@@ -270,7 +272,7 @@ def test_own_schematron_is_compiled_to_an_svrl_stylesheet(seed_xml: bytes) -> No
     ]
 
 
-def test_own_rules_report_with_readable_locations() -> None:
+def test_xrechnung_rules_report_with_readable_locations() -> None:
     request = invoice("DE", buyerReference=None)
     xml = render(request, invoice_number="1", country="DE", format="XRECHNUNG-UBL").xml
     root = etree.fromstring(xml)
@@ -279,17 +281,18 @@ def test_own_rules_report_with_readable_locations() -> None:
     contact = root.find("cac:AccountingSupplierParty/cac:Party/cac:Contact/cbc:Name", NS)
     assert contact is not None
     contact.getparent().remove(contact)  # type: ignore[union-attr]
-    findings = {f.rule_id: f for f in xrechnung_gate().check(etree.tostring(root))}
-    assert findings["BR-DE-15"].location == "/ubl:Invoice"
+    findings = {f.rule_id: f for f in xrechnung_ubl_gate().check(etree.tostring(root))}
+    assert findings["BR-DE-15"].location == "/ubl:Invoice[1]"
     assert findings["BR-DE-5"].location == (
-        "/ubl:Invoice/cac:AccountingSupplierParty/cac:Party/cac:Contact"
+        "/ubl:Invoice[1]/cac:AccountingSupplierParty[1]/cac:Party[1]/cac:Contact[1]"
     )
-    assert findings["BR-DE-5"].text.startswith('[BR-DE-5] The element "Seller contact point"')
+    # KoSIT's own rule texts, in German.
+    assert findings["BR-DE-5"].text.startswith('[BR-DE-5] Das Element "Seller contact point"')
 
 
 def test_xrechnung_identifier_is_a_warning_on_another_specification() -> None:
     xml = render(invoice("FR"), invoice_number="1", country="FR").xml
-    findings = {f.rule_id: f.flag for f in xrechnung_gate().check(xml)}
+    findings = {f.rule_id: f.flag for f in xrechnung_ubl_gate().check(xml)}
     assert findings["BR-DE-21"] == "warning"
 
 
