@@ -1,3 +1,4 @@
+import re
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -5,10 +6,13 @@ from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import render
+from clearway.formats import conformance, render
 from clearway.formats.conformance import (
+    XRECHNUNG_CII_STYLESHEET,
+    XRECHNUNG_UBL_STYLESHEET,
     ConformanceFinding,
     ConformanceGate,
+    ConformanceGateError,
     UnreadableDocumentError,
     cen_cii_gate,
     cen_ubl_gate,
@@ -21,6 +25,7 @@ from clearway.formats.conformance import (
     peppol_bis_gate,
     ubl_xsd_gate,
     xrechnung_cii_gate,
+    xrechnung_rules,
     xrechnung_ubl_gate,
 )
 from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
@@ -311,3 +316,40 @@ def test_xsd_gates_take_both_ubl_roots_and_cii() -> None:
     assert finding.rule_id == "UBL-XSD"
     assert finding.location == "/Invoice/IssueDate"
     assert "15.01.2025" in finding.text
+
+
+@pytest.mark.parametrize(
+    ("stylesheet", "syntax"),
+    [(XRECHNUNG_UBL_STYLESHEET, "UBL"), (XRECHNUNG_CII_STYLESHEET, "CII")],
+)
+def test_xrechnung_gates_run_kosits_whole_rule_set(
+    stylesheet: tuple[str, ...], syntax: str
+) -> None:
+    text = xrechnung_rules(stylesheet)
+    assert f"XRechnung 3.0.2 compatible - {syntax}" in text
+    rule_ids = set(re.findall(r'<svrl:failed-assert[^>]* id="([^"]+)"', text))
+    # What the hand-written subset had, and what it lacked (BR-DE-10/11/14/18, the extension
+    # rules, the Peppol rules KoSIT merges in).
+    assert {f"BR-DE-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 21)} <= rule_ids
+    assert {"BR-DE-10", "BR-DE-11", "BR-DE-14", "BR-DE-18", "BR-DEX-01"} <= rule_ids
+    assert {"PEPPOL-EN16931-R010", "PEPPOL-EN16931-R020", "PEPPOL-EN16931-R120"} <= rule_ids
+
+
+def test_xrechnung_rules_of_another_version_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = xrechnung_rules(XRECHNUNG_UBL_STYLESHEET)
+    other = shipped.replace("XRechnung 3.0.2 compatible", "XRechnung 4.0.0 compatible")
+    monkeypatch.setattr(conformance, "_shipped_text", lambda *_: other)
+    refused = re.escape("not KoSIT's XRechnung 3.0.x rule set")
+    with pytest.raises(ConformanceGateError, match=refused):
+        xrechnung_rules(XRECHNUNG_UBL_STYLESHEET)
+
+
+@pytest.mark.parametrize("format_name", ["XRECHNUNG-UBL", "XRECHNUNG-CII"])
+def test_xrechnung_debit_note_is_only_a_warning(format_name: str) -> None:
+    # BR-DE-17 is a warning in KoSIT's rules, as in the validator (which warns the caller).
+    request = invoice("DE", invoiceType="debit_note")
+    document = render(request, invoice_number="1", country="DE", format=format_name)
+    gate = xrechnung_ubl_gate() if format_name == "XRECHNUNG-UBL" else xrechnung_cii_gate()
+    findings = {f.rule_id: f.flag for f in gate.check(document.xml)}
+    assert findings["BR-DE-17"] == "warning"
+    assert fatal(gate.check(document.xml)) == []
