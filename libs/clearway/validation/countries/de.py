@@ -155,8 +155,8 @@ def buyer_electronic_address(invoice: InvoiceRequest, _: RuleContext) -> Iterato
         "/customer/email",
         "An XRechnung must give the buyer's electronic address (BT-49), and the customer has "
         "none: no peppolId, no Leitweg-ID and no e-mail address.",
-        "Add the address the buyer receives invoices at: customer.peppolId (e.g. "
-        "0204:<Leitweg-ID> or 9930:DE123456789), customer.leitwegId for a public buyer, or "
+        "Add the address the buyer receives invoices at: customer.peppolId (its Peppol "
+        "participant id, e.g. 9930:DE123456789), customer.leitwegId for a public buyer, or "
         "customer.email (its invoice mailbox).",
     )
 
@@ -227,8 +227,8 @@ def skonto_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
         yield error(
             "BR-DE-18",
             "/paymentMeans/paymentTerms",
-            f"Payment terms line {bad[0]!r} starts with # but is not an XRechnung discount or "
-            "late-interest line.",
+            f"Payment terms line {bad[0]!r} starts with # but is not an XRechnung discount "
+            "(Skonto) entry.",
             "Write it as #SKONTO#TAGE=14#PROZENT=2.00# (optionally #BASISBETRAG=100.00 before the "
             "last #), in capitals, one entry per line; or do not start the line with #.",
         )
