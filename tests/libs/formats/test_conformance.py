@@ -24,6 +24,7 @@ from clearway.formats.conformance import (
     fr_ctc_ubl_gate,
     peppol_bis_gate,
     ubl_xsd_gate,
+    xrechnung_cen_cii_gate,
     xrechnung_cii_gate,
     xrechnung_rules,
     xrechnung_ubl_gate,
@@ -82,6 +83,7 @@ GATES = [
     fr_ctc_ubl_gate,
     xrechnung_ubl_gate,
     xrechnung_cii_gate,
+    xrechnung_cen_cii_gate,
     cius_ro_gate,
     ubl_xsd_gate,
     cii_xsd_gate,
@@ -353,3 +355,15 @@ def test_xrechnung_debit_note_is_only_a_warning(format_name: str) -> None:
     findings = {f.rule_id: f.flag for f in gate.check(document.xml)}
     assert findings["BR-DE-17"] == "warning"
     assert fatal(gate.check(document.xml)) == []
+
+
+def test_xrechnung_cii_is_checked_with_kosits_cen_rules_which_pin_no_guideline() -> None:
+    # The Factur-X profile stylesheet refuses XRechnung's BT-24 (FX-SCH-A-000556); the CEN
+    # artefact of KoSIT's configuration does not, and still finds a broken total.
+    xml = render(invoice("DE"), invoice_number="1", country="DE", format="XRECHNUNG-CII").xml
+    assert "FX-SCH-A-000556" in rule_ids(fatal(cen_cii_gate().check(xml)))
+    assert xrechnung_cen_cii_gate().check(xml) == []
+    root = etree.fromstring(xml)
+    grand_total = next(e for e in root.iter() if etree.QName(e).localname == "GrandTotalAmount")
+    grand_total.text = "1.00"
+    assert "BR-CO-15" in rule_ids(fatal(xrechnung_cen_cii_gate().check(etree.tostring(root))))
