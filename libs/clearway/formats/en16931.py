@@ -150,10 +150,23 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delivery:
-    """BT-72 and BT-80 (BG-13/BG-15)."""
+    """BT-72 and the deliver-to address BG-15 (BT-75, BT-77, BT-78, BT-80), of BG-13."""
 
     date: dt.date
     country: str | None
+    # A CIUS may need more of BG-15 than the country (XRechnung BR-DE-10/11: city, post code).
+    street: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+
+    @property
+    def address(self) -> PostalAddress | None:
+        """BG-15, written only with its country (BR-57)."""
+        if not self.country:
+            return None
+        return PostalAddress(
+            street=self.street, city=self.city, postal_code=self.postal_code, country=self.country
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,6 +27,8 @@ _PARTS: tuple[tuple[re.Pattern[str], str], ...] = (
         "/precedingInvoice",
     ),
     (re.compile(r"AdditionalDocumentReference|Allegati"), "/attachments"),
+    # The deliver-to address (BG-15) is written from the buyer's address (intra-community supply).
+    (re.compile(r"cac:Delivery\[|ShipToTradeParty"), "/customer/address"),
     (re.compile(r"LegalMonetaryTotal|TaxTotal|MonetarySummation|DatiRiepilogo"), "/lines"),
 )
 _ADDRESS = re.compile(r"PostalAddress|PostalTradeAddress|Sede|Adres\b")

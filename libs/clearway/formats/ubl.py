@@ -59,9 +59,9 @@ def write_ubl(document: Document) -> bytes:
     if document.delivery is not None:
         delivery = _cac(root, "Delivery")
         _cbc(delivery, "ActualDeliveryDate", document.delivery.date.isoformat())
-        if document.delivery.country:
-            address = _cac(_cac(delivery, "DeliveryLocation"), "Address")
-            _cbc(_cac(address, "Country"), "IdentificationCode", document.delivery.country)
+        if document.delivery.address is not None:
+            location = _cac(delivery, "DeliveryLocation")
+            _postal_address(_cac(location, "Address"), document.delivery.address)
     _payment(root, document)
     _tax_total(root, document)
     _legal_monetary_total(root, document)

@@ -344,7 +344,34 @@ def cases(country: str) -> dict[str, dict[str, Any]]:
     }
     if country == "BE":  # 383 is EN 16931's debit note; only Peppol of these four accepts it
         found["debit_note"] = {"invoiceType": "debit_note"}
+    if country == "DE":
+        found |= german_cases()
     return found
+
+
+def german_cases() -> dict[str, dict[str, Any]]:
+    """XRechnung specifics: Skonto terms (BR-DE-18) and each kind of buyer electronic address."""
+    customer = {k: v for k, v in _CUSTOMERS["DE"].items() if k not in ("leitwegId", "email")}
+    payment = base_request("DE")["paymentMeans"]
+    return {
+        "skonto_terms": {
+            "paymentMeans": payment
+            | {"paymentTerms": "#SKONTO#TAGE=14#PROZENT=2.00#\n#SKONTO#TAGE=7#PROZENT=3.00#"}
+        },
+        "skonto_terms_then_text": {
+            "paymentMeans": payment
+            | {
+                "paymentTerms": "#SKONTO#TAGE=10#PROZENT=1.50#BASISBETRAG=1000.00#\n"
+                "Zahlbar ohne Abzug bis zum Fälligkeitsdatum."
+            }
+        },
+        "buyer_with_peppol_id": {"customer": customer | {"peppolId": "9930:DE987654321"}},
+        "buyer_with_email": {"customer": customer | {"email": "ap@kunde.example"}},
+        "buyer_with_leitweg_id": {
+            "customer": customer | {"leitwegId": "991-33333TEST-33"},
+            "buyerReference": None,
+        },
+    }
 
 
 def invoice(country: str, case: str | None = None, **changes: Any) -> InvoiceRequest:

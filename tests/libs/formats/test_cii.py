@@ -191,11 +191,12 @@ def test_attachment_is_a_related_document() -> None:
 
 
 def test_not_subject_to_vat_uses_a_tax_registration_and_no_rate() -> None:
-    root = cii("DE", "not_subject_to_vat")
+    # Plain EN 16931 (FR); XRechnung states a 0 rate in the breakdown (BR-DE-14, test_xrechnung).
+    root = cii("FR", "not_subject_to_vat")
     registration = find(
         root, f"{AGREEMENT}/ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID"
     )
-    assert (registration.text, registration.get("schemeID")) == ("DE123456789", "FC")
+    assert (registration.text, registration.get("schemeID")) == ("FR44732829320", "FC")
     assert root.find(f"{AGREEMENT}/ram:BuyerTradeParty/ram:SpecifiedTaxRegistration", NS) is None
     tax = find(root, f"{SETTLEMENT}/ram:ApplicableTradeTax")
     assert "RateApplicablePercent" not in names(tax)

@@ -1,3 +1,4 @@
+import re
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -5,10 +6,13 @@ from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import render
+from clearway.formats import conformance, render
 from clearway.formats.conformance import (
+    XRECHNUNG_CII_STYLESHEET,
+    XRECHNUNG_UBL_STYLESHEET,
     ConformanceFinding,
     ConformanceGate,
+    ConformanceGateError,
     UnreadableDocumentError,
     cen_cii_gate,
     cen_ubl_gate,
@@ -20,7 +24,11 @@ from clearway.formats.conformance import (
     fr_ctc_ubl_gate,
     peppol_bis_gate,
     ubl_xsd_gate,
-    xrechnung_gate,
+    xrechnung_cen_cii_gate,
+    xrechnung_cen_ubl_gate,
+    xrechnung_cii_gate,
+    xrechnung_rules,
+    xrechnung_ubl_gate,
 )
 from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
 from lxml import etree
@@ -74,7 +82,10 @@ GATES = [
     cen_cii_gate,
     fr_ctc_cii_gate,
     fr_ctc_ubl_gate,
-    xrechnung_gate,
+    xrechnung_ubl_gate,
+    xrechnung_cii_gate,
+    xrechnung_cen_cii_gate,
+    xrechnung_cen_ubl_gate,
     cius_ro_gate,
     ubl_xsd_gate,
     cii_xsd_gate,
@@ -270,7 +281,7 @@ def test_own_schematron_is_compiled_to_an_svrl_stylesheet(seed_xml: bytes) -> No
     ]
 
 
-def test_own_rules_report_with_readable_locations() -> None:
+def test_xrechnung_rules_report_with_readable_locations() -> None:
     request = invoice("DE", buyerReference=None)
     xml = render(request, invoice_number="1", country="DE", format="XRECHNUNG-UBL").xml
     root = etree.fromstring(xml)
@@ -279,17 +290,18 @@ def test_own_rules_report_with_readable_locations() -> None:
     contact = root.find("cac:AccountingSupplierParty/cac:Party/cac:Contact/cbc:Name", NS)
     assert contact is not None
     contact.getparent().remove(contact)  # type: ignore[union-attr]
-    findings = {f.rule_id: f for f in xrechnung_gate().check(etree.tostring(root))}
-    assert findings["BR-DE-15"].location == "/ubl:Invoice"
+    findings = {f.rule_id: f for f in xrechnung_ubl_gate().check(etree.tostring(root))}
+    assert findings["BR-DE-15"].location == "/ubl:Invoice[1]"
     assert findings["BR-DE-5"].location == (
-        "/ubl:Invoice/cac:AccountingSupplierParty/cac:Party/cac:Contact"
+        "/ubl:Invoice[1]/cac:AccountingSupplierParty[1]/cac:Party[1]/cac:Contact[1]"
     )
-    assert findings["BR-DE-5"].text.startswith('[BR-DE-5] The element "Seller contact point"')
+    # KoSIT's own rule texts, in German.
+    assert findings["BR-DE-5"].text.startswith('[BR-DE-5] Das Element "Seller contact point"')
 
 
 def test_xrechnung_identifier_is_a_warning_on_another_specification() -> None:
     xml = render(invoice("FR"), invoice_number="1", country="FR").xml
-    findings = {f.rule_id: f.flag for f in xrechnung_gate().check(xml)}
+    findings = {f.rule_id: f.flag for f in xrechnung_ubl_gate().check(xml)}
     assert findings["BR-DE-21"] == "warning"
 
 
@@ -308,3 +320,52 @@ def test_xsd_gates_take_both_ubl_roots_and_cii() -> None:
     assert finding.rule_id == "UBL-XSD"
     assert finding.location == "/Invoice/IssueDate"
     assert "15.01.2025" in finding.text
+
+
+@pytest.mark.parametrize(
+    ("stylesheet", "syntax"),
+    [(XRECHNUNG_UBL_STYLESHEET, "UBL"), (XRECHNUNG_CII_STYLESHEET, "CII")],
+)
+def test_xrechnung_gates_run_kosits_whole_rule_set(
+    stylesheet: tuple[str, ...], syntax: str
+) -> None:
+    text = xrechnung_rules(stylesheet)
+    assert f"XRechnung 3.0.2 compatible - {syntax}" in text
+    rule_ids = set(re.findall(r'<svrl:failed-assert[^>]* id="([^"]+)"', text))
+    # What the hand-written subset had, and what it lacked (BR-DE-10/11/14/18, the extension
+    # rules, the Peppol rules KoSIT merges in).
+    assert {f"BR-DE-{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 21)} <= rule_ids
+    assert {"BR-DE-10", "BR-DE-11", "BR-DE-14", "BR-DE-18", "BR-DEX-01"} <= rule_ids
+    assert {"PEPPOL-EN16931-R010", "PEPPOL-EN16931-R020", "PEPPOL-EN16931-R120"} <= rule_ids
+
+
+def test_xrechnung_rules_of_another_version_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = xrechnung_rules(XRECHNUNG_UBL_STYLESHEET)
+    other = shipped.replace("XRechnung 3.0.2 compatible", "XRechnung 4.0.0 compatible")
+    monkeypatch.setattr(conformance, "_shipped_text", lambda *_: other)
+    refused = re.escape("not KoSIT's XRechnung 3.0.x rule set")
+    with pytest.raises(ConformanceGateError, match=refused):
+        xrechnung_rules(XRECHNUNG_UBL_STYLESHEET)
+
+
+@pytest.mark.parametrize("format_name", ["XRECHNUNG-UBL", "XRECHNUNG-CII"])
+def test_xrechnung_debit_note_is_only_a_warning(format_name: str) -> None:
+    # BR-DE-17 is a warning in KoSIT's rules, as in the validator (which warns the caller).
+    request = invoice("DE", invoiceType="debit_note")
+    document = render(request, invoice_number="1", country="DE", format=format_name)
+    gate = xrechnung_ubl_gate() if format_name == "XRECHNUNG-UBL" else xrechnung_cii_gate()
+    findings = {f.rule_id: f.flag for f in gate.check(document.xml)}
+    assert findings["BR-DE-17"] == "warning"
+    assert fatal(gate.check(document.xml)) == []
+
+
+def test_xrechnung_cii_is_checked_with_kosits_cen_rules_which_pin_no_guideline() -> None:
+    # The Factur-X profile stylesheet refuses XRechnung's BT-24 (FX-SCH-A-000556); the CEN
+    # artefact of KoSIT's configuration does not, and still finds a broken total.
+    xml = render(invoice("DE"), invoice_number="1", country="DE", format="XRECHNUNG-CII").xml
+    assert "FX-SCH-A-000556" in rule_ids(fatal(cen_cii_gate().check(xml)))
+    assert xrechnung_cen_cii_gate().check(xml) == []
+    root = etree.fromstring(xml)
+    grand_total = next(e for e in root.iter() if etree.QName(e).localname == "GrandTotalAmount")
+    grand_total.text = "1.00"
+    assert "BR-CO-15" in rule_ids(fatal(xrechnung_cen_cii_gate().check(etree.tostring(root))))

@@ -202,10 +202,17 @@ SUMMATION_CII = (
     "ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 )
 
+SETTLEMENT_CII = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
+SHIP_TO_CII = (
+    "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeDelivery/ram:ShipToTradeParty"
+)
+SKONTO = "#SKONTO#TAGE=14#PROZENT=2.00#"  # without the line break BR-DE-18 wants after it
+SKONTO_PAYMENT = base_request("DE")["paymentMeans"] | {"paymentTerms": f"Net 30\n{SKONTO}"}
+
 XmlChange = Callable[[bytes], bytes]
 # (id, country, format, changes to the corpus invoice, XML change, expected rule id)
 NEGATIVE: list[tuple[str, str, str | None, dict[str, Any], XmlChange | None, str]] = [
-    # XRechnung (own schematron), both syntaxes
+    # XRechnung (KoSIT's official rules), both syntaxes
     ("de-ubl-no-buyer-reference", "DE", "XRECHNUNG-UBL",
      {"buyerReference": None, "customer": without(DE_CUSTOMER, "leitwegId")}, None, "BR-DE-15"),
     ("de-cii-no-buyer-reference", "DE", "XRECHNUNG-CII",
@@ -228,7 +235,22 @@ NEGATIVE: list[tuple[str, str, str | None, dict[str, Any], XmlChange | None, str
      {"supplier": without(DE_SUPPLIER, "email")}, None, "BR-DE-7"),
     ("de-ubl-no-buyer-post-code", "DE", "XRECHNUNG-UBL",
      {"customer": with_address(DE_CUSTOMER, postalCode=None)}, None, "BR-DE-9"),
-    ("de-cii-debit-note", "DE", "XRECHNUNG-CII", {"invoiceType": "debit_note"}, None, "BR-DE-17"),
+    # BR-DE-17 (a debit note) is a warning in KoSIT's rules: test_conformance says so.
+    ("de-ubl-skonto-without-line-break", "DE", "XRECHNUNG-UBL", {"paymentMeans": SKONTO_PAYMENT},
+     tamper("cac:PaymentTerms/cbc:Note", SKONTO), "BR-DE-18"),
+    ("de-cii-skonto-without-line-break", "DE", "XRECHNUNG-CII", {"paymentMeans": SKONTO_PAYMENT},
+     tamper(f"{SETTLEMENT_CII}/ram:SpecifiedTradePaymentTerms/ram:Description", SKONTO),
+     "BR-DE-18"),
+    ("de-ubl-deliver-to-without-city", "DE", "XRECHNUNG-UBL", cases("DE")["intra_community"],
+     tamper("cac:Delivery/cac:DeliveryLocation/cac:Address/cbc:CityName", None), "BR-DE-10"),
+    ("de-cii-deliver-to-without-post-code", "DE", "XRECHNUNG-CII", cases("DE")["intra_community"],
+     tamper(f"{SHIP_TO_CII}/ram:PostalTradeAddress/ram:PostcodeCode", None), "BR-DE-11"),
+    ("de-ubl-buyer-without-electronic-address", "DE", "XRECHNUNG-UBL",
+     {"customer": without(DE_CUSTOMER, "leitwegId", "email")}, None, "PEPPOL-EN16931-R010"),
+    ("de-cii-buyer-without-electronic-address", "DE", "XRECHNUNG-CII",
+     {"customer": without(DE_CUSTOMER, "leitwegId", "email")}, None, "PEPPOL-EN16931-R010"),
+    ("de-ubl-not-subject-without-rate", "DE", "XRECHNUNG-UBL", cases("DE")["not_subject_to_vat"],
+     tamper("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:Percent", None), "BR-DE-14"),
     # Peppol BIS 3 (official)
     ("be-no-buyer-endpoint", "BE", None,
      {"customer": BE_CUSTOMER | {"vatNumber": "NL123456789B01"}}, None, "PEPPOL-EN16931-R010"),

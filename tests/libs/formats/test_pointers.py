@@ -27,6 +27,18 @@ from clearway.formats.pointers import json_pointer_for
         ("/ubl:Invoice[1]/cac:LegalMonetaryTotal[1]/cbc:PayableAmount[1]", "/lines"),
         ("/ubl:Invoice[1]/cac:PaymentMeans[1]", "/paymentMeans"),
         ("/ubl:Invoice[1]/cbc:InvoiceTypeCode[1]", "/"),
+        (
+            "/ubl:Invoice[1]/cac:Delivery[1]/cac:DeliveryLocation[1]/cac:Address[1]",
+            "/customer/address",
+        ),
+        (
+            (
+                "/rsm:CrossIndustryInvoice[1]/rsm:SupplyChainTradeTransaction[1]/"
+                "ram:ApplicableHeaderTradeDelivery[1]/ram:ShipToTradeParty[1]/"
+                "ram:PostalTradeAddress[1]"
+            ),
+            "/customer/address",
+        ),
     ],
 )
 def test_json_pointer_for(location: str, pointer: str) -> None:

@@ -178,7 +178,8 @@ def test_intra_community_supply_has_delivery_date_and_country() -> None:
 
 
 def test_not_subject_to_vat_has_no_vat_identifiers_and_no_rate() -> None:
-    root = ubl("DE", "not_subject_to_vat")
+    # Plain EN 16931 (FR); XRechnung states a 0 rate in the breakdown (BR-DE-14, test_xrechnung).
+    root = ubl("FR", "not_subject_to_vat")
     category = find(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory")
     assert names(category) == ["ID", "TaxExemptionReasonCode", "TaxExemptionReason", "TaxScheme"]
     line_category = find(root, "cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory")

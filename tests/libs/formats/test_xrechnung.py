@@ -10,7 +10,7 @@ from clearway.formats.xrechnung import (
 )
 from lxml import etree
 
-from tests.libs.formats.corpus import base_request, invoice
+from tests.libs.formats.corpus import base_request, cases, invoice
 
 NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -88,3 +88,69 @@ def test_electronic_addresses() -> None:
     element = cii().find(uri, NS)
     assert element is not None
     assert (element.get("schemeID"), element.text) == ("0204", "04011000-1234512345-06")
+
+
+PAYMENT = base_request("DE")["paymentMeans"]
+UBL_TERMS = "cac:PaymentTerms/cbc:Note"
+CII_TERMS = (
+    "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/"
+    "ram:SpecifiedTradePaymentTerms/ram:Description"
+)
+
+
+def test_skonto_entries_end_with_a_line_break_in_both_syntaxes() -> None:
+    # BR-DE-18: a line break after every entry; the API strips the one after the last.
+    terms = "Zahlbar in 30 Tagen\n#SKONTO#TAGE=14#PROZENT=2.00#"
+    payment = PAYMENT | {"paymentTerms": terms}
+    assert text(ubl(paymentMeans=payment), UBL_TERMS) == terms + "\n"
+    assert text(cii(paymentMeans=payment), CII_TERMS) == terms + "\n"
+
+
+def test_terms_not_ending_in_a_skonto_entry_are_written_as_given() -> None:
+    for terms in ("Net 30", "#SKONTO#TAGE=14#PROZENT=2.00#\nZahlbar in 30 Tagen"):
+        payment = PAYMENT | {"paymentTerms": terms}
+        assert text(ubl(paymentMeans=payment), UBL_TERMS) == terms
+        assert text(cii(paymentMeans=payment), CII_TERMS) == terms
+
+
+def test_intra_community_deliver_to_address_is_the_whole_buyer_address() -> None:
+    # BR-IC-12 needs BG-15 with its country; XRechnung then needs city and post code (BR-DE-10/11).
+    case = cases("DE")["intra_community"]
+    address = case["customer"]["address"]
+    ubl_address = ubl(**case).find("cac:Delivery/cac:DeliveryLocation/cac:Address", NS)
+    assert ubl_address is not None
+    assert [(etree.QName(e).localname, e.text or e[0].text) for e in ubl_address] == [
+        ("StreetName", address["street"]),
+        ("CityName", address["city"]),
+        ("PostalZone", address["postalCode"]),
+        ("Country", address["country"]),
+    ]
+    ship_to = (
+        "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeDelivery/"
+        "ram:ShipToTradeParty/ram:PostalTradeAddress"
+    )
+    cii_address = cii(**case).find(ship_to, NS)
+    assert cii_address is not None
+    assert [(etree.QName(e).localname, e.text) for e in cii_address] == [
+        ("PostcodeCode", address["postalCode"]),
+        ("LineOne", address["street"]),
+        ("CityName", address["city"]),
+        ("CountryID", address["country"]),
+    ]
+
+
+def test_not_subject_to_vat_breakdown_states_a_zero_rate() -> None:
+    # BR-DE-14: every VAT breakdown has its rate; the O line itself still has none (BR-O-05).
+    case = cases("DE")["not_subject_to_vat"]
+    category = "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory"
+    assert text(ubl(**case), f"{category}/cbc:ID") == "O"
+    assert text(ubl(**case), f"{category}/cbc:Percent") == "0"
+    assert (
+        ubl(**case).find("cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", NS)
+        is None
+    )
+    trade_tax = (
+        "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax"
+    )
+    assert text(cii(**case), f"{trade_tax}/ram:CategoryCode") == "O"
+    assert text(cii(**case), f"{trade_tax}/ram:RateApplicablePercent") == "0"

@@ -57,7 +57,7 @@ _PARTIES: dict[str, tuple[Body, Body]] = {
          "phone": "+49 30 1234567",
          "address": {"street": "Hauptstraße 7", "city": "Berlin", "postalCode": "10115",
                      "country": "DE"}},
-        {"vatNumber": "DE811569869", "name": "Kunde AG",
+        {"vatNumber": "DE811569869", "name": "Kunde AG", "email": "eingangsrechnung@kunde.de",
          "address": {"street": "Marienplatz 1", "city": "München", "postalCode": "80331",
                      "country": "DE"}},
     ),

@@ -1,15 +1,18 @@
-"""Germany: XRechnung's BR-DE rules the JSON can break, and the Leitweg-ID of public buyers.
+"""Germany: XRechnung's rules the JSON can break, and the Leitweg-ID of public buyers.
 
-Rule ids, texts and severities from KoSIT's XRechnung Schematron (xrechnung-model UBL pattern):
-BR-DE-17, -27 and -28 are warnings there and here. The Leitweg-ID goes in BT-10 (buyer
-reference); its check digits are Clearway's CW-DE-03/04 (XRechnung does not check them, the
-federal and Länder platforms do). CW-DE-01/02 (USt-IdNr) run in clearway.validation.vat_ids.
+Rule ids, texts and severities from KoSIT's XRechnung 3.0.x rules (the official stylesheets the DE
+gate runs, clearway.formats.conformance.xrechnung_ubl_gate): BR-DE-17, -27 and -28 are warnings
+there and here. The Leitweg-ID goes in BT-10 (buyer reference); its check digits are Clearway's
+CW-DE-03/04 (XRechnung does not check them, the federal and Länder platforms do). CW-DE-01/02
+(USt-IdNr) run in clearway.validation.vat_ids.
 
-Left to the converter: BR-DE-2 and BR-DE-5 (the seller contact group and its name, written from
-supplier.name), BR-DE-14 (the rate in every VAT breakdown), BR-DE-16 (seller VAT id: required by
-the model), BR-DE-21 (the XRechnung specification id), BR-DE-23…25 (payment means code and its
-group: Clearway pays by credit transfer). BR-DE-18 also wants a line break after the last
-Skonto line; ShortText strips it from paymentTerms, so the converter must add it back.
+Left to the converter (clearway.formats.xrechnung): BR-DE-2 and BR-DE-5 (the seller contact
+group and its name, written from supplier.name), BR-DE-14 (the rate in every VAT breakdown, 0 for
+O), BR-DE-16 (seller VAT id: required by the model), BR-DE-21 (the XRechnung specification id),
+BR-DE-23…25 (payment means code and its group: Clearway pays by credit transfer), and the line
+break BR-DE-18 wants after the last Skonto entry (the API strips a trailing one from
+paymentTerms; the converter writes it back). The deliver-to address of an intra-community supply
+(BG-15, BR-IC-12) is the buyer's address, so BR-DE-10/11 ask for its city and post code.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 from collections.abc import Iterator
 
 from clearway.countries.de import is_leitweg_id_format, is_valid_leitweg_id
-from clearway.domain.invoice import InvoiceRequest, InvoiceType
+from clearway.domain.invoice import InvoiceRequest, InvoiceType, VatCategory
 from clearway.validation.common import parties
 from clearway.validation.findings import (
     Finding,
@@ -29,10 +32,10 @@ from clearway.validation.findings import (
     warning,
 )
 
-# BR-DE-18: a payment-terms line that starts with # is a discount (Skonto) or late-interest
-# (Verzug) instruction in this exact form.
+# BR-DE-18 (XR-SKONTO-REGEX of XRechnung 3.0): a payment-terms line that starts with # is a
+# discount (Skonto) entry in this exact form; 3.0 dropped the late-interest (VERZUG) entry.
 _SKONTO_LINE = re.compile(
-    r"#(SKONTO|VERZUG)#TAGE=[0-9]+#PROZENT=[0-9]+\.[0-9]{2}(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#"
+    r"#SKONTO#TAGE=[0-9]+#PROZENT=[0-9]+\.[0-9]{2}(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#"
 )
 # BR-DE-27: at least three digits. BR-DE-28: one @ between a dot-atom local part and a domain.
 _THREE_DIGITS = re.compile(r"(\D*\d){3}")
@@ -111,6 +114,54 @@ def city_and_post_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Find
 
 
 @for_countries("DE")
+def deliver_to_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    """BR-DE-10/11 on the deliver-to address, which for a K supply is the buyer's address."""
+    address = invoice.customer.address
+    if address is None or not any(
+        line.effective_vat_category is VatCategory.INTRA_COMMUNITY for line in invoice.lines
+    ):
+        return  # no deliver-to address is written (BR-IC-12 reports a K supply without one)
+    why = (
+        "An intra-community supply names where the goods went (the deliver-to address, BG-15), "
+        "which Clearway writes from the buyer's address, and XRechnung requires its"
+    )
+    if not address.city:
+        yield error(
+            "BR-DE-10",
+            "/customer/address/city",
+            f"{why} city (BT-77).",
+            "Add customer.address.city: the city the goods were delivered to in the buyer's "
+            "member state.",
+        )
+    if not address.postalCode:
+        yield error(
+            "BR-DE-11",
+            "/customer/address/postalCode",
+            f"{why} post code (BT-78).",
+            "Add customer.address.postalCode: the post code of the place of delivery.",
+        )
+
+
+@for_countries("DE")
+def buyer_electronic_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    """PEPPOL-EN16931-R010 (in KoSIT's rules): the buyer's electronic address (BT-49)."""
+    customer = invoice.customer
+    peppol_id = customer.peppolId or ""
+    scheme, _colon, identifier = peppol_id.partition(":")
+    if (scheme.strip() and identifier.strip()) or customer.leitwegId or customer.email:
+        return
+    yield error(
+        "PEPPOL-EN16931-R010",
+        "/customer/email",
+        "An XRechnung must give the buyer's electronic address (BT-49), and the customer has "
+        "none: no peppolId, no Leitweg-ID and no e-mail address.",
+        "Add the address the buyer receives invoices at: customer.peppolId (its Peppol "
+        "participant id, e.g. 9930:DE123456789), customer.leitwegId for a public buyer, or "
+        "customer.email (its invoice mailbox).",
+    )
+
+
+@for_countries("DE")
 def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
     leitweg_id = invoice.customer.leitwegId
     if invoice.buyerReference is None and leitweg_id is None:
@@ -176,10 +227,10 @@ def skonto_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
         yield error(
             "BR-DE-18",
             "/paymentMeans/paymentTerms",
-            f"Payment terms line {bad[0]!r} starts with # but is not an XRechnung discount or "
-            "late-interest line.",
+            f"Payment terms line {bad[0]!r} starts with # but is not an XRechnung discount "
+            "(Skonto) entry.",
             "Write it as #SKONTO#TAGE=14#PROZENT=2.00# (optionally #BASISBETRAG=100.00 before the "
-            "last #), in capitals, one per line; or do not start the line with #.",
+            "last #), in capitals, one entry per line; or do not start the line with #.",
         )
 
 
@@ -202,6 +253,8 @@ RULES: tuple[RuleSpec, ...] = (
     payment_instructions,
     seller_contact,
     city_and_post_code,
+    deliver_to_address,
+    buyer_electronic_address,
     buyer_reference,
     document_type,
     skonto_terms,

@@ -12,6 +12,19 @@ from tests.libs.validation.bodies import found, only, report_of
 from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
 
 ATTACHMENT = {"filename": "timesheet.pdf", "content": "JVBERi0=", "mimeType": "application/pdf"}
+# An intra-community supply (K) to a French buyer: its address is the deliver-to address.
+FRENCH_BUYER = {
+    "vatNumber": "FR40303265045",
+    "name": "Acheteur SARL",
+    "email": "compta@acheteur.fr",
+    "address": {"street": "5 quai du Port", "city": "Marseille", "postalCode": "13002",
+                "country": "FR"},
+}  # fmt: skip
+K_LINES = [
+    {"description": "Machine parts", "quantity": 3, "unitPrice": 100, "vatRate": 0,
+     "vatCategory": "K", "vatExemptionReasonCode": "VATEX-EU-IC"},
+]  # fmt: skip
+INTRA_COMMUNITY = {"/customer": FRENCH_BUYER, "/lines": K_LINES}
 
 TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"/paymentMeans": DELETE}, ("BR-DE-1", "/paymentMeans")),
@@ -27,7 +40,24 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
         {"/paymentMeans/paymentTerms": "#SKONTO#TAGE=14#PROZENT=2#"},
         ("BR-DE-18", "/paymentMeans/paymentTerms"),
     ),
+    (
+        {"/paymentMeans/paymentTerms": "#VERZUG#TAGE=14#PROZENT=5.00#"},  # not in XRechnung 3.0
+        ("BR-DE-18", "/paymentMeans/paymentTerms"),
+    ),
     ({"/attachments": [ATTACHMENT, ATTACHMENT]}, ("BR-DE-22", "/attachments/1/filename")),
+    (
+        INTRA_COMMUNITY | {"/customer/address/city": DELETE},
+        ("BR-DE-10", "/customer/address/city"),
+    ),
+    (
+        INTRA_COMMUNITY | {"/customer/address/postalCode": DELETE},
+        ("BR-DE-11", "/customer/address/postalCode"),
+    ),
+    ({"/customer/email": DELETE}, ("PEPPOL-EN16931-R010", "/customer/email")),
+    (
+        {"/customer/email": DELETE, "/customer/peppolId": "9930"},  # no identifier after a scheme
+        ("PEPPOL-EN16931-R010", "/customer/email"),
+    ),
     (
         {"/buyerReference": DELETE, "/customer/leitwegId": "ABC-12"},
         ("CW-DE-03", "/customer/leitwegId"),
@@ -53,6 +83,15 @@ VALID: list[dict[str, Any]] = [
     {"/paymentMeans/paymentTerms": "#SKONTO#TAGE=14#PROZENT=2.00#\nZahlbar in 30 Tagen"},
     {"/paymentMeans/paymentTerms": "#SKONTO#TAGE=7#PROZENT=3.00#BASISBETRAG=100.00#"},
     {"/attachments": [ATTACHMENT, ATTACHMENT | {"filename": "order.pdf"}]},
+    {"/paymentMeans/paymentTerms": "#SKONTO#TAGE=14#PROZENT=2.00#\n#SKONTO#TAGE=7#PROZENT=3.00#"},
+    INTRA_COMMUNITY,
+    # The buyer's electronic address: each kind on its own.
+    {"/customer/email": DELETE, "/customer/peppolId": "9930:DE811569869"},
+    {
+        "/customer/email": DELETE,
+        "/buyerReference": DELETE,
+        "/customer/leitwegId": "04011000-1234512345-06",
+    },
 ]
 
 
