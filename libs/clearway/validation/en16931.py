@@ -51,6 +51,7 @@ from clearway.validation.common import (
     fmt_rate,
     line_pointer,
     parties,
+    vat_country,
 )
 from clearway.validation.findings import (
     Finding,
@@ -344,8 +345,11 @@ def not_subject_to_vat_alone(invoice: InvoiceRequest, _: RuleContext) -> Iterato
 @for_countries(*EN16931_SYNTAX_COUNTRIES)
 def vat_identifier_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        if role == "supplier" and invoice.country == "RO":
-            continue  # CW-RO-02 asks a Romanian supplier for the RO prefix specifically
+        if invoice.country == "RO" and vat_country(party, invoice) == "RO":
+            # CW-RO-02 asks a Romanian supplier for the RO prefix specifically; a Romanian
+            # buyer without it is not registered for VAT, and CIUS-RO carries its CUI as the
+            # legal registration identifier (BT-47), which BR-CO-09 does not govern.
+            continue
         prefix = vat_number_prefix(party.vatNumber)
         if prefix is None or (
             prefix not in code_lists.countries() and prefix not in NON_ISO_VAT_PREFIXES
