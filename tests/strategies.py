@@ -37,7 +37,9 @@ _PDF = (
 PDF_BASE64 = base64.b64encode(_PDF).decode("ascii")
 
 _CURRENCY = {"RO": "RON", "PL": "PLN"}  # the others invoice in EUR
-_FIRST_ISSUE_DATE, _LAST_ISSUE_DATE = dt.date(2019, 1, 1), dt.date(2026, 12, 31)
+# Never after today (UTC, never ahead of Italy): SDI refuses an invoice dated later (00403).
+_FIRST_ISSUE_DATE = dt.date(2019, 1, 1)
+_LAST_ISSUE_DATE = min(dt.date(2026, 12, 31), dt.datetime.now(dt.UTC).date())
 
 # One exemption reason per category and invoice (EN 16931 has one breakdown per category).
 _EXEMPTION: dict[str, tuple[str, str]] = {
@@ -89,7 +91,8 @@ def _vat_number(draw: st.DrawFn, country: str, *, prefixed: bool = True) -> str:
         body = draw(_digits(draw(st.integers(2, 9)), first_nonzero=True))
         number = body + ro.cui_check_digit(body)
     elif country == "IT":
-        body = draw(_digits(10).filter(lambda b: int(b[:7]) != 0))  # a zero serial is no one's
+        # A serial (never all zeros) and a provincial office code (digits 8-10, 001-100).
+        body = draw(_digits(7).filter(lambda b: int(b) != 0)) + f"{draw(st.integers(1, 100)):03d}"
         number = body + it.partita_iva_check_digit(body)
     elif country == "BE":
         body = draw(st.sampled_from("01")) + draw(_digits(7))
