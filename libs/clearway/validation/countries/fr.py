@@ -4,7 +4,8 @@ Rule ids, tests and severities from the BR-FR-Flux2 Schematron shipped in factur
 (BR-FR-Flux2-Schematron-UBL.xslt); all of these are fatal there. SIREN and SIRET check digits
 are Clearway's (CW-FR-03/04; CW-FR-01/02 for VAT numbers run in clearway.validation.vat_ids).
 
-Left to the converter: BR-FR-04 (type codes), BR-FR-08 (billing frame), BR-FR-12/13/21/22
+BR-FR-04 (type codes) refuses 383, the debit note (document_type below). Left to the converter:
+BR-FR-08 (billing frame), BR-FR-12/13/21/22
 (electronic addresses, scheme 0225 from the SIREN), BR-FR-17/18 (attachment codes). BR-FR-05 wants
 notes coded PMT, PMD and AAB (recovery fee, late-payment penalties, early-payment discount);
 the model has one free-text note and no field for those legal mentions. BR-FR-DEC-03's "not
@@ -155,6 +156,19 @@ def credit_note_references_the_invoice(
 
 
 @for_countries("FR")
+def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
+        yield error(
+            "BR-FR-04",
+            "/invoiceType",
+            "The French CTC accepts invoices (380), corrected invoices (384), self-billed "
+            "invoices (389), credit notes (381) and a few others, but not the debit note (383).",
+            "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
+            "original in note or precedingInvoice.",
+        )
+
+
+@for_countries("FR")
 def currency_euro(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     if invoice.currency != "EUR":
         yield error(
@@ -199,6 +213,7 @@ RULES: tuple[RuleSpec, ...] = (
     siret,
     siren_of_the_parties,
     credit_note_references_the_invoice,
+    document_type,
     currency_euro,
     decimals,
 )
