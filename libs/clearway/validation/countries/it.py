@@ -25,6 +25,7 @@ from clearway.validation.common import given_invoice_number, line_pointer, parti
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 _SDI_CODE = re.compile(r"[A-Z0-9]{6,7}")
+_STRING20 = re.compile(r"[\x00-\x7f]{1,20}")
 # SDI dates what it receives in Italian time.
 _ITALY = ZoneInfo("Europe/Rome")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
@@ -144,10 +145,39 @@ def issue_date_not_in_the_future(
         )
 
 
+@for_countries("IT")
+def document_numbers_fit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # FatturaPA's Numero and IdDocumento are String20Type: 1 to 20 Basic Latin characters.
+    given = given_invoice_number(invoice)
+    if given is None:
+        yield error(
+            "CW-IT-09",
+            "/invoiceNumber",
+            "A FatturaPA invoice number (Numero) holds at most 20 characters; without "
+            "invoiceNumber or externalId Clearway would number it with its invoice id, which is "
+            "longer.",
+            "Send invoiceNumber, at most 20 characters, e.g. FT-2025-0042.",
+        )
+    numbers: list[tuple[str | None, str]] = [given] if given is not None else []
+    numbers.append((invoice.purchaseOrderReference, "/purchaseOrderReference"))
+    if invoice.precedingInvoice is not None:
+        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    for number, pointer in numbers:
+        if number is not None and not _STRING20.fullmatch(number):
+            yield error(
+                "CW-IT-09",
+                pointer,
+                f"{number!r} does not fit FatturaPA, which holds a document number in 1 to 20 "
+                "Basic Latin characters (letters, digits and ASCII punctuation).",
+                f"Shorten {pointer} to at most 20 characters without accents or symbols.",
+            )
+
+
 RULES: tuple[RuleSpec, ...] = (
     codice_fiscale,
     recipient_code,
     natura,
     invoice_number_has_a_digit,
     issue_date_not_in_the_future,
+    document_numbers_fit,
 )

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from clearway.domain.invoice import InvoiceRequest, InvoiceType
-from clearway.validation.common import vat_country
+from clearway.validation.common import given_invoice_number, vat_country
 from clearway.validation.findings import (
     Finding,
     RuleContext,
@@ -21,6 +21,7 @@ from clearway.validation.findings import (
 )
 
 _RATE_DECIMALS = 6  # TIlosci, FA(3)'s type for KursWaluty
+_MAX_TEXT = 256  # TZnakowy
 
 
 @for_countries("PL")
@@ -85,9 +86,30 @@ def correction_names_the_invoice(invoice: InvoiceRequest, _: RuleContext) -> Ite
         )
 
 
+@for_countries("PL")
+def invoice_number_fits(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # FA(3) P_2 and NrFaKorygowanej are TZnakowy: at most 256 characters.
+    numbers = [given_invoice_number(invoice)]
+    if invoice.precedingInvoice is not None:
+        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    for number, pointer in filter(None, numbers):
+        if len(number) > _MAX_TEXT:
+            yield error(
+                "CW-PL-07",
+                pointer,
+                f"{pointer} is {len(number)} characters long; FA(3) holds {_MAX_TEXT}.",
+                f"Shorten {pointer} to at most {_MAX_TEXT} characters.",
+            )
+
+
 def _decimals(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-RULES: tuple[RuleSpec, ...] = (seller_nip, vat_in_zloty, correction_names_the_invoice)
+RULES: tuple[RuleSpec, ...] = (
+    seller_nip,
+    vat_in_zloty,
+    correction_names_the_invoice,
+    invoice_number_fits,
+)
