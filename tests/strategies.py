@@ -11,7 +11,8 @@ keys included: identifiers carry valid check digits. The mix covers invoices and
 several VAT rates (the rates in force on the drawn issue date), zero-rated (Z), exempt (E, with
 reason and VATEX code), reverse charge (AE), intra-community supplies (K, to a customer in another
 member state), line discounts, notes, payment means, public buyers (DE Leitweg-ID, IT PA office
-codes) and small PDF attachments.
+codes) and small PDF attachments; credit notes without a due date, Romanian buyers not registered
+for VAT, Polish corrections (KOR) and Polish invoices in other currencies (_issue_12_variants).
 """
 
 from __future__ import annotations
@@ -274,6 +275,7 @@ def _invoice(draw: st.DrawFn, country: str) -> dict[str, Any]:
             for n in range(1, attachments + 1)
         ]
     _country_specifics(draw, body)
+    _issue_12_variants(draw, body)
     return body
 
 
@@ -323,3 +325,38 @@ def _country_specifics(draw: st.DrawFn, body: dict[str, Any]) -> None:
             customer["leitwegId"] = draw(_leitweg_id())
         else:
             body["buyerReference"] = f"REF-{draw(st.integers(1, 9999))}"
+
+
+# Foreign currencies a Polish invoice may be in, each with an exchange rate's order of magnitude.
+_PLN_PER_UNIT = {"EUR": 4.25, "USD": 3.9, "CHF": 4.5, "GBP": 5.1}
+
+
+def _issue_12_variants(draw: st.DrawFn, body: dict[str, Any]) -> None:
+    """What found issue 12's defects: credit notes without a due date, Romanian buyers not
+    registered for VAT, Polish corrections (KOR, debit notes too) and invoices in other
+    currencies. Italian PA buyers (6-character sdiCode) come from _country_specifics."""
+    country, customer = body["country"], body["customer"]
+    if body["invoiceType"] == "credit_note" and draw(st.booleans()):
+        # BR-CO-25 binds invoices only: a credit note may say nothing of when it is paid.
+        body.pop("dueDate", None)
+        payment = body.get("paymentMeans", {})
+        payment.pop("paymentTerms", None)
+        payment.pop("dueDate", None)
+        if not payment:
+            body.pop("paymentMeans", None)
+    if country == "RO" and customer["address"]["country"] == "RO" and draw(st.booleans()):
+        # A CUI without RO: a buyer not registered for VAT (BT-47 in CIUS-RO).
+        customer["vatNumber"] = customer["vatNumber"].removeprefix("RO")
+    if country == "PL":
+        if body["invoiceType"] == "invoice" and draw(st.integers(0, 3)) == 0:
+            issue_date = dt.date.fromisoformat(body["issueDate"])
+            body["invoiceType"] = "debit_note"
+            body["precedingInvoice"] = {
+                "number": f"FV/{issue_date.year}/{draw(st.integers(1, 9999))}",
+                "issueDate": (issue_date - dt.timedelta(days=draw(st.integers(0, 60)))).isoformat(),
+            }
+        if draw(st.booleans()):
+            currency = draw(st.sampled_from(sorted(_PLN_PER_UNIT)))
+            body["currency"] = currency
+            ten_thousandths = draw(st.integers(-2000, 2000)) + int(_PLN_PER_UNIT[currency] * 10_000)
+            body["exchangeRate"] = f"{ten_thousandths / 10_000:.4f}"
