@@ -6,7 +6,8 @@ country subdivision (BT-39/BT-54) is an ISO 3166-2:RO code (BR-RO-110/111), and 
 city is SECTOR1..SECTOR6 (BR-RO-100/101). A Romanian buyer whose CUI has no RO prefix is not
 registered for VAT: its CUI is the buyer's legal registration identifier (BT-47,
 cac:PartyLegalEntity/cbc:CompanyID) and the document carries no buyer VAT identifier (BT-48),
-which BR-CO-09 would refuse without its country prefix.
+which BR-CO-09 would refuse without its country prefix. A buyer left without a VAT identifier
+by BR-O-02 is identified the same way, as BR-RO-120 asks.
 
 Not rendered yet (the request model has no field for them): document allowances/charges, and the
 VAT total in RON for a non-RON invoice (BT-6/BT-111, which BR-RO-030 requires and which needs an
@@ -48,13 +49,25 @@ def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Documen
     buyer = _ro_party(document.buyer)
     if _buyer_without_vat_registration(invoice):
         buyer = replace(buyer, vat_id=None, legal_id=SchemedId(_cui(invoice.customer.vatNumber)))
+    elif buyer.vat_id is None and buyer.legal_id is None:
+        # An O invoice carries no buyer VAT identifier (BR-O-02), but BR-RO-120 wants the buyer
+        # identified: its number goes as the legal registration identifier instead.
+        buyer = replace(buyer, legal_id=SchemedId(_buyer_number(invoice)))
     return replace(document, seller=_ro_party(document.seller), buyer=buyer)
 
 
+def _romanian_buyer(invoice: InvoiceRequest) -> bool:
+    address = invoice.customer.address
+    return address is None or address.country == "RO"
+
+
 def _buyer_without_vat_registration(invoice: InvoiceRequest) -> bool:
-    customer = invoice.customer
-    romanian = customer.address is None or customer.address.country == "RO"
-    return romanian and vat_number_prefix(customer.vatNumber) is None
+    return _romanian_buyer(invoice) and vat_number_prefix(invoice.customer.vatNumber) is None
+
+
+def _buyer_number(invoice: InvoiceRequest) -> str:
+    number = invoice.customer.vatNumber
+    return _cui(number) if _romanian_buyer(invoice) else number
 
 
 def _cui(number: str) -> str:

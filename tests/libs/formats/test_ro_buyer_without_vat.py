@@ -69,3 +69,21 @@ def test_br_ro_120_refuses_a_buyer_with_neither_identifier() -> None:
         company_id.getparent().remove(company_id)
     rules = [f.rule_id for f in fatal(cius_ro_gate().check(etree.tostring(root)))]
     assert rules == ["BR-RO-120"]
+
+
+def test_a_buyer_without_vat_identifier_under_br_o_02_keeps_its_cui() -> None:
+    # Not subject to VAT (O): BR-O-02 forbids the buyer's VAT identifier; BR-RO-120 still wants
+    # the buyer identified, so its CUI travels as BT-47.
+    body = clean_body("RO")
+    body["supplier"]["tradeRegister"] = "J40/1234/2020"  # the seller's BT-30 (BR-CO-26)
+    body["lines"] = [
+        {"description": "Damages", "unitPrice": 300, "vatRate": 0, "vatCategory": "O"},
+    ]
+    root = etree.fromstring(_rendered(body))
+    assert root.xpath(f"{BUYER}/cac:PartyTaxScheme", namespaces=NS) == []
+    assert root.xpath(f"string({BUYER}/cac:PartyLegalEntity/cbc:CompanyID)", namespaces=NS) == (
+        UNREGISTERED_CUI
+    )
+    request = InvoiceRequest.model_validate(body)
+    document = render(request, invoice_number="INV-2025-0001", country="RO")
+    assert [f.rule_id for f in fatal(check("RO", document))] == []
