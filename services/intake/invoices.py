@@ -20,7 +20,7 @@ from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
 from clearway.eventstore import Connection, InvoiceRef, read_stream, start_stream
 from clearway.validation import Severity
-from clearway.validation.verdict import validate_for_filing
+from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -254,6 +254,11 @@ async def create_invoice(
 
 
 _gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-gate")
+
+
+def warm_validation() -> None:
+    """Compile the gates on their thread at start-up, not on the first /validate."""
+    _gate_thread.submit(warm_up)
 
 
 @router.post("/validate", response_model=ValidationResult, openapi_extra=REQUEST_BODY)

@@ -10,9 +10,10 @@ Guaranteed by the model or by the converters, so not checked here:
   BR-06/BR-07 (names are required), BR-09/BR-11 (address.country is required), BR-16 (at least
   one line), BR-22/BR-25/BR-26 (quantity defaults to 1, description and unitPrice required),
   BR-52 and BR-55 (attachment filename and preceding invoice number required), BR-CL-24 (the
-  model accepts only the six allowed MIME types, and only valid base64 content), BR-CO-26 and
-  BR-S/Z/E/AE/IC/G-02 (Party.vatNumber is required, so the seller VAT id BT-31 and the buyer
-  VAT id BT-48 that BR-AE-02 and BR-IC-02 need are always there).
+  model accepts only the six allowed MIME types, and only valid base64 content), BR-S/Z/E/AE/IC/G-02
+  (Party.vatNumber is required, so the seller VAT id BT-31 and the buyer VAT id BT-48 that
+  BR-AE-02 and BR-IC-02 need are always there). BR-CO-26 likewise, except on an O invoice, where
+  BR-O-02 takes the seller's VAT id away (seller_identified_without_vat_id).
 - BR-28 (gross price not negative): a negative unitPrice also makes the net price negative, which
   BR-27 reports at the same pointer.
 - BR-O-02 (no VAT ids on an O invoice) cannot be honoured while Party.vatNumber is required; the
@@ -46,6 +47,8 @@ from clearway.domain.invoice import (
     VatCategory,
     compute_totals,
 )
+from clearway.formats.france import siren_of
+from clearway.formats.peppol_bis import belgian_enterprise_number
 from clearway.validation.common import (
     EN16931_SYNTAX_COUNTRIES,
     fmt_rate,
@@ -384,6 +387,36 @@ def due_date_or_payment_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterat
         )
 
 
+@for_countries(*EN16931_SYNTAX_COUNTRIES)
+def seller_identified_without_vat_id(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # BR-O-02: an O invoice carries no seller VAT identifier (the converter writes the number as
+    # BT-32), so BR-CO-26 then needs the seller's identifier (BT-29) or legal registration (BT-30).
+    if not any(line.effective_vat_category is VatCategory.OUTSIDE_SCOPE for line in invoice.lines):
+        return
+    if not _seller_legally_identified(invoice):
+        yield error(
+            "BR-CO-26",
+            "/supplier/tradeRegister",
+            "An invoice not subject to VAT (O) may not carry the supplier's VAT number (BR-O-02), "
+            "so it must identify the supplier by its legal registration number.",
+            "Give supplier.tradeRegister, the trade register number (e.g. J40/1234/2020, "
+            "HRB 123456).",
+        )
+
+
+def _seller_legally_identified(invoice: InvoiceRequest) -> bool:
+    """Whether the writers give the seller BT-29/BT-30 without its VAT number."""
+    supplier = invoice.supplier
+    if supplier.tradeRegister:
+        return True
+    if invoice.country == "FR":  # the SIREN (BT-30), from the SIRET or the VAT number
+        return siren_of(supplier) is not None
+    if invoice.country == "BE":  # the enterprise number (0208), from the Peppol id or VAT number
+        peppol_id = supplier.peppolId or ""
+        return peppol_id.startswith("0208:") or bool(belgian_enterprise_number(supplier.vatNumber))
+    return False
+
+
 @every_country
 def account_for_credit_transfer(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     means = invoice.paymentMeans
@@ -411,5 +444,6 @@ RULES: tuple[RuleSpec, ...] = (
     not_subject_to_vat_alone,
     vat_identifier_prefix,
     due_date_or_payment_terms,
+    seller_identified_without_vat_id,
     account_for_credit_transfer,
 )

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import convert_and_check
+from clearway.countries import code_lists
+from clearway.domain.invoice import SUPPORTED_COUNTRIES, InvoiceRequest
+from clearway.formats import convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
 from clearway.validation import validate_invoice
@@ -42,6 +43,20 @@ def validate_for_filing(
         findings=(*report.findings, *gate_findings(invoice, invoice_number=number)),
         rules_checked=report.rules_checked,
     )
+
+
+def warm_up() -> None:
+    """Read the code lists and compile every country's gates now (a few seconds), so that the
+    first validation does not pay for them."""
+    for code_list in (
+        code_lists.currencies,
+        code_lists.countries,
+        code_lists.unit_codes,
+        code_lists.vatex_codes,
+    ):
+        code_list()
+    for country in SUPPORTED_COUNTRIES:
+        gates_for(country)
 
 
 def gate_findings(invoice: InvoiceRequest, *, invoice_number: str) -> tuple[Finding, ...]:
