@@ -11,7 +11,8 @@ keys included: identifiers carry valid check digits. The mix covers invoices and
 several VAT rates (the rates in force on the drawn issue date), zero-rated (Z), exempt (E, with
 reason and VATEX code), reverse charge (AE), intra-community supplies (K, to a customer in another
 member state), line discounts, notes, payment means, public buyers (DE Leitweg-ID, IT PA office
-codes) and small PDF attachments.
+codes) and small PDF attachments; credit notes without a due date, Romanian buyers not registered
+for VAT, Polish corrections (KOR) and Polish invoices in other currencies (_issue_12_variants).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ _PDF = (
 PDF_BASE64 = base64.b64encode(_PDF).decode("ascii")
 
 _CURRENCY = {"RO": "RON", "PL": "PLN"}  # the others invoice in EUR
-_FIRST_ISSUE_DATE, _LAST_ISSUE_DATE = dt.date(2019, 1, 1), dt.date(2026, 12, 31)
+# Never after today (UTC, never ahead of Italy): SDI refuses an invoice dated later (00403).
+_FIRST_ISSUE_DATE = dt.date(2019, 1, 1)
+_LAST_ISSUE_DATE = min(dt.date(2026, 12, 31), dt.datetime.now(dt.UTC).date())
 
 # One exemption reason per category and invoice (EN 16931 has one breakdown per category).
 _EXEMPTION: dict[str, tuple[str, str]] = {
@@ -90,7 +93,8 @@ def _vat_number(draw: st.DrawFn, country: str, *, prefixed: bool = True) -> str:
         body = draw(_digits(draw(st.integers(2, 9)), first_nonzero=True))
         number = body + ro.cui_check_digit(body)
     elif country == "IT":
-        body = draw(_digits(10).filter(lambda b: int(b[:7]) != 0))  # a zero serial is no one's
+        # A serial (never all zeros) and a provincial office code (digits 8-10, 001-100).
+        body = draw(_digits(7).filter(lambda b: int(b) != 0)) + f"{draw(st.integers(1, 100)):03d}"
         number = body + it.partita_iva_check_digit(body)
     elif country == "BE":
         body = draw(st.sampled_from("01")) + draw(_digits(7))
@@ -272,6 +276,7 @@ def _invoice(draw: st.DrawFn, country: str) -> dict[str, Any]:
             for n in range(1, attachments + 1)
         ]
     _country_specifics(draw, body)
+    _issue_12_variants(draw, body)
     return body
 
 
@@ -372,3 +377,43 @@ def _skonto_terms(draw: st.DrawFn, text: str | None) -> str:
     if not text:
         return "\n".join(entries)
     return "\n".join([*entries, text] if draw(st.booleans()) else [text, *entries])
+
+
+# Foreign currencies a Polish invoice may be in, each with an exchange rate's order of magnitude.
+_PLN_PER_UNIT = {
+    "EUR": Decimal("4.25"),
+    "USD": Decimal("3.9"),
+    "CHF": Decimal("4.5"),
+    "GBP": Decimal("5.1"),
+}
+
+
+def _issue_12_variants(draw: st.DrawFn, body: dict[str, Any]) -> None:
+    """What found issue 12's defects: credit notes without a due date, Romanian buyers not
+    registered for VAT, Polish corrections (KOR, debit notes too) and invoices in other
+    currencies. Italian PA buyers (6-character sdiCode) come from _country_specifics."""
+    country, customer = body["country"], body["customer"]
+    if body["invoiceType"] == "credit_note" and draw(st.booleans()):
+        # BR-CO-25 binds invoices only: a credit note may say nothing of when it is paid.
+        body.pop("dueDate", None)
+        payment = body.get("paymentMeans", {})
+        payment.pop("paymentTerms", None)
+        payment.pop("dueDate", None)
+        if not payment:
+            body.pop("paymentMeans", None)
+    if country == "RO" and customer["address"]["country"] == "RO" and draw(st.booleans()):
+        # A CUI without RO: a buyer not registered for VAT (BT-47 in CIUS-RO).
+        customer["vatNumber"] = customer["vatNumber"].removeprefix("RO")
+    if country == "PL":
+        if body["invoiceType"] == "invoice" and draw(st.integers(0, 3)) == 0:
+            issue_date = dt.date.fromisoformat(body["issueDate"])
+            body["invoiceType"] = "debit_note"
+            body["precedingInvoice"] = {
+                "number": f"FV/{issue_date.year}/{draw(st.integers(1, 9999))}",
+                "issueDate": (issue_date - dt.timedelta(days=draw(st.integers(0, 60)))).isoformat(),
+            }
+        if draw(st.booleans()):
+            currency = draw(st.sampled_from(sorted(_PLN_PER_UNIT)))
+            body["currency"] = currency
+            ten_thousandths = draw(st.integers(-2000, 2000)) + int(_PLN_PER_UNIT[currency] * 10_000)
+            body["exchangeRate"] = str(Decimal(ten_thousandths).scaleb(-4))

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import OutboxMessage, append_event, enqueue
-from clearway.formats import RenderedDocument, check, gates_for, render
+from clearway.formats import RenderedDocument, convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
 from clearway.invoices import StoredInvoice, load_invoice
@@ -30,9 +30,7 @@ _gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conformance
 
 
 def _convert_and_check(invoice: StoredInvoice) -> tuple[RenderedDocument, list[ConformanceFinding]]:
-    country = invoice.ref.country
-    document = render(invoice.request, invoice_number=invoice.invoice_number, country=country)
-    return document, check(country, document)
+    return convert_and_check(invoice.request, invoice_number=invoice.invoice_number)
 
 
 def _warm_gates() -> None:

@@ -52,6 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = pool
         app.state.relay = relay
         app.state.rate_limiter = RateLimiter(settings.api_rate_limit_per_second)
+        invoices.warm_validation()
         try:
             yield
         finally:

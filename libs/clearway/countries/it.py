@@ -1,8 +1,10 @@
 """Italian identifiers and codes for FatturaPA: Partita IVA, Codice Fiscale, Natura. Pure: no I/O.
 
 Sources (checked 2025):
-- Partita IVA: 11 digits, the last a Luhn check digit; the same check Peppol BIS runs as
-  PEPPOL-COMMON-R047 (u:checkPIVA in PEPPOL-EN16931-UBL.xsl).
+- Partita IVA: 11 digits: a 7-digit serial (never all zeros), the 3-digit code of the issuing
+  provincial office (001-100, or 120, 121, 888, 999 for the special registers), and a Luhn check
+  digit (Peppol BIS checks the last as PEPPOL-COMMON-R047; python-stdnum's it.iva checks all
+  three, and the tests hold this module to it).
 - Codice Fiscale: 16 characters (DM 23 dicembre 1976 n. 13813), the last one a check letter; a
   company's codice fiscale is 11 digits checked like a Partita IVA. Omocodia replaces digits
   with the letters LMNPQRSTUV.
@@ -28,6 +30,8 @@ NATURA_CODES: tuple[str, ...] = (
 )  # fmt: skip
 
 PARTITA_IVA_LENGTH = 11
+FIRST_OFFICE_CODE, LAST_OFFICE_CODE = "001", "100"
+SPECIAL_OFFICE_CODES = frozenset({"120", "121", "888", "999"})
 # Omocodia: a clash between two people's codes is resolved by writing digits as these letters.
 _OMOCODE_DIGIT = "[0-9LMNPQRSTUV]"
 _CODICE_FISCALE_PERSON = re.compile(
@@ -56,10 +60,20 @@ def is_partita_iva_format(value: str) -> bool:
     return len(number) == PARTITA_IVA_LENGTH and is_digits(number)
 
 
+def is_partita_iva_office_code(code: str) -> bool:
+    """Whether digits 8-10 of a Partita IVA name an office that issues numbers."""
+    return FIRST_OFFICE_CODE <= code <= LAST_OFFICE_CODE or code in SPECIAL_OFFICE_CODES
+
+
 def is_valid_partita_iva(value: str) -> bool:
     number = compact(value)
     # A zero serial (first 7 digits) passes Luhn but is no one's number (stdnum agrees).
-    return is_partita_iva_format(number) and is_valid_luhn(number) and int(number[:7]) != 0
+    return (
+        is_partita_iva_format(number)
+        and is_valid_luhn(number)
+        and int(number[:7]) != 0
+        and is_partita_iva_office_code(number[7:10])
+    )
 
 
 def partita_iva_check_digit(body: str) -> str:

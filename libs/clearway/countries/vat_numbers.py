@@ -18,6 +18,7 @@ class VatNumberScheme:
     example: str  # a well-formed number with a valid check digit
     is_well_formed: Callable[[str], bool]
     is_valid: Callable[[str], bool]  # well formed and the check digit matches
+    checked: str = "check digit"  # what is_valid checks beyond the shape, for messages
 
 
 def _ro_well_formed(value: str) -> bool:
@@ -38,6 +39,7 @@ VAT_NUMBER_SCHEMES: dict[str, VatNumberScheme] = {
         VatNumberScheme(
             "IT", "IT followed by the 11-digit Partita IVA", "IT00743110157",
             it.is_partita_iva_format, it.is_valid_partita_iva,
+            "office code (digits 8 to 10) or check digit",
         ),
         VatNumberScheme(
             "BE", "BE followed by the 10-digit enterprise number starting with 0 or 1",

@@ -219,6 +219,12 @@ class InvoiceRequest(_Model):
     customer: Party
     lines: Annotated[list[Line], Field(min_length=1, max_length=10_000)]
     currency: CurrencyCode = "EUR"
+    exchangeRate: Money | None = Field(  # noqa: N815
+        default=None,
+        description="National currency per 1 unit of `currency`, for the VAT a country wants "
+        "stated in its own currency too. Poland: PLN (FA(3) KursWaluty, VAT in PLN as P_14_xW); "
+        "required for a PL invoice not in PLN.",
+    )
     issueDate: dt.date = Field(default_factory=dt.date.today)  # noqa: N815
     dueDate: dt.date | None = None  # noqa: N815
     note: NoteText | None = None

@@ -2,8 +2,9 @@
 
 render() is the entry point: it picks the country's format (its default, or the one asked for),
 renders the document and says which XML the conformance gates check. gates_for() says which gates
-apply to a country and format. FORMATS is the registry: one entry per (country, format), holding
-the renderer and the gates; another module adds its formats with register().
+apply to a country and format; convert_and_check() renders and gates, as the converter does (and
+POST /v1/invoices/validate with it). FORMATS is the registry: one entry per (country, format),
+holding the renderer and the gates; another module adds its formats with register().
 
 Pure: rendering does no I/O (except Factur-X, for which the factur-x package writes a temporary
 file); the gates read the artefacts shipped with their packages once.
@@ -201,6 +202,15 @@ def render(
 def gates_for(country: str, format: str | None = None) -> list[Gate]:  # noqa: A002
     """The gates a document of that country and format must pass, compiled on first use."""
     return [gate() for gate in format_for(country, format).gates]
+
+
+def convert_and_check(
+    invoice: InvoiceRequest, *, invoice_number: str
+) -> tuple[RenderedDocument, list[ConformanceFinding]]:
+    """What the converter does with a validated invoice: the country's document in its default
+    format, and every finding of its gates. POST /v1/invoices/validate runs the same."""
+    document = render(invoice, invoice_number=invoice_number, country=invoice.country)
+    return document, check(invoice.country, document)
 
 
 def check(country: str, document: RenderedDocument) -> list[ConformanceFinding]:

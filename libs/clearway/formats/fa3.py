@@ -14,8 +14,11 @@ charge) -> P_13_10. A rate the schema has no code for is written as it is, and t
 A credit note is a correcting invoice (KOR) whose amounts are the difference: negative
 quantities, line values and sums. A debit note is a KOR with positive differences.
 
-Not rendered (the request model has no field for them, or KSeF wants more than it holds): VAT in
-PLN for a foreign-currency invoice (P_14_xW, KursWaluty), the corrected invoice's KSeF number
+An invoice in another currency states its VAT in PLN too (P_14_xW, the VAT of each rate times the
+caller's exchangeRate, rounded to grosze) and the rate on each line (KursWaluty).
+
+Not rendered (the request model has no field for them, or KSeF wants more than it holds): the
+corrected invoice's KSeF number
 (written as issued outside KSeF, NrKSeFN), attachments (FA(3)'s Zalacznik holds structured data,
 not files, and KSeF accepts it only from taxpayers who registered for it), payment terms as text.
 """
@@ -54,6 +57,7 @@ NO = "2"
 PAYMENT_FORM_TRANSFER = "6"
 INVOICE_KIND_VAT = "VAT"
 INVOICE_KIND_CORRECTION = "KOR"
+NATIONAL_CURRENCY = "PLN"
 
 # TKodyKrajowUE: the EU member states as VAT prefixes (Greece is EL, Northern Ireland XI).
 EU_VAT_PREFIXES = frozenset(
@@ -124,12 +128,15 @@ def render_fa3(
     _el(fa, "KodWaluty", invoice.currency)
     _el(fa, "P_1", invoice.issueDate.isoformat())
     _el(fa, "P_2", invoice_number)
-    _sums(fa, totals, region, sign)
+    rate = invoice.exchangeRate if invoice.currency != NATIONAL_CURRENCY else None
+    _sums(fa, totals, region, sign, rate)
     _el(fa, "P_15", _amount(totals.gross_amount, sign))
     _annotations(fa, invoice, codes)
     _correction(fa, invoice)
     for number, (line, code) in enumerate(zip(invoice.lines, codes, strict=True), start=1):
-        _line(fa, number, line, code, sign)
+        row = _line(fa, number, line, code, sign)
+        if rate is not None:
+            _el(row, "KursWaluty", _plain(rate))  # the last of FaWiersz's elements we write
     if invoice.paymentMeans is not None:
         _payment(fa, invoice.paymentMeans, invoice.dueDate or invoice.paymentMeans.dueDate)
     if invoice.note:
@@ -215,7 +222,13 @@ def _contact(parent: etree._Element, party: Party) -> None:
             _el(contact, "Telefon", "".join(party.phone.split()))
 
 
-def _sums(fa: etree._Element, totals: Totals, region: BuyerRegion, sign: Decimal) -> None:
+def _sums(
+    fa: etree._Element,
+    totals: Totals,
+    region: BuyerRegion,
+    sign: Decimal,
+    exchange_rate: Decimal | None,
+) -> None:
     net: dict[str, Decimal] = {}
     vat: dict[str, Decimal] = {}
     for group in totals.breakdown:
@@ -228,6 +241,9 @@ def _sums(fa: etree._Element, totals: Totals, region: BuyerRegion, sign: Decimal
             _el(fa, f"P_13_{field}", _amount(net[field], sign))
             if field in _SUMS_WITH_VAT:
                 _el(fa, f"P_14_{field}", _amount(vat[field], sign))
+                if exchange_rate is not None:
+                    # The VAT in PLN of an invoice in another currency (art. 106e ust. 11).
+                    _el(fa, f"P_14_{field}W", _amount(vat[field] * exchange_rate, sign))
 
 
 def _annotations(fa: etree._Element, invoice: InvoiceRequest, codes: list[str]) -> None:
@@ -263,7 +279,7 @@ def _correction(fa: etree._Element, invoice: InvoiceRequest) -> None:
     _el(fa, "RodzajFaktury", INVOICE_KIND_CORRECTION)
     preceding = invoice.precedingInvoice
     if preceding is None:
-        return  # a correction must name what it corrects: the validator says so first
+        return  # a correction must name what it corrects: the validator says so first (CW-PL-05)
     corrected = _el(fa, "DaneFaKorygowanej")
     if preceding.issueDate is not None:
         _el(corrected, "DataWystFaKorygowanej", preceding.issueDate.isoformat())
@@ -272,7 +288,7 @@ def _correction(fa: etree._Element, invoice: InvoiceRequest) -> None:
     _el(corrected, "NrKSeFN", YES)
 
 
-def _line(fa: etree._Element, number: int, line: Line, code: str, sign: Decimal) -> None:
+def _line(fa: etree._Element, number: int, line: Line, code: str, sign: Decimal) -> etree._Element:
     row = _el(fa, "FaWiersz")
     _el(row, "NrWierszaFa", str(number))
     _el(row, "P_7", line.description)
@@ -286,6 +302,7 @@ def _line(fa: etree._Element, number: int, line: Line, code: str, sign: Decimal)
         _el(row, "P_10", _amount(line.discount * line.quantity, sign))
     _el(row, "P_11", _amount(line_net_amount(line), sign))
     _el(row, "P_12", code)
+    return row
 
 
 def _payment(fa: etree._Element, payment: PaymentMeans, due_date: dt.date | None) -> None:

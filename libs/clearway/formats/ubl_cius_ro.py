@@ -1,8 +1,13 @@
 """JSON invoice -> UBL 2.1 Invoice/CreditNote conforming to CIUS-RO 1.0.1 (ANAF e-Factura).
 
 Pure: no I/O. The UBL comes from the shared builder (ubl.py); CIUS-RO adds to EN 16931 only its
-CustomizationID and its addresses: for a Romanian party the country subdivision (BT-39/BT-54) is an
-ISO 3166-2:RO code (BR-RO-110/111), and in Bucharest the city is SECTOR1..SECTOR6 (BR-RO-100/101).
+CustomizationID, its addresses and its buyers not registered for VAT: for a Romanian party the
+country subdivision (BT-39/BT-54) is an ISO 3166-2:RO code (BR-RO-110/111), and in Bucharest the
+city is SECTOR1..SECTOR6 (BR-RO-100/101). A Romanian buyer whose CUI has no RO prefix is not
+registered for VAT: its CUI is the buyer's legal registration identifier (BT-47,
+cac:PartyLegalEntity/cbc:CompanyID) and the document carries no buyer VAT identifier (BT-48),
+which BR-CO-09 would refuse without its country prefix. A buyer left without a VAT identifier
+by BR-O-02 is identified the same way, as BR-RO-120 asks.
 
 Not rendered yet (the request model has no field for them): document allowances/charges, and the
 VAT total in RON for a non-RON invoice (BT-6/BT-111, which BR-RO-030 requires and which needs an
@@ -14,8 +19,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from clearway.countries.ro import ro_subdivision
-from clearway.formats.en16931 import PostalAddress, TradeParty, build_document
+from clearway.countries.ro import cif_digits, ro_subdivision
+from clearway.countries.vat_numbers import vat_number_prefix
+from clearway.formats.en16931 import PostalAddress, SchemedId, TradeParty, build_document
 from clearway.formats.ubl import write_ubl
 
 if TYPE_CHECKING:
@@ -40,7 +46,35 @@ def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Documen
     document = build_document(
         invoice, invoice_number=invoice_number, customization_id=CIUS_RO_CUSTOMIZATION_ID
     )
-    return replace(document, seller=_ro_party(document.seller), buyer=_ro_party(document.buyer))
+    buyer = _ro_party(document.buyer)
+    if _buyer_without_vat_registration(invoice):
+        buyer = replace(buyer, vat_id=None, legal_id=SchemedId(_cui(invoice.customer.vatNumber)))
+    elif buyer.vat_id is None and buyer.legal_id is None:
+        # An O invoice carries no buyer VAT identifier (BR-O-02), but BR-RO-120 wants the buyer
+        # identified: its number goes as the legal registration identifier instead.
+        buyer = replace(buyer, legal_id=SchemedId(_buyer_number(invoice)))
+    return replace(document, seller=_ro_party(document.seller), buyer=buyer)
+
+
+def _romanian_buyer(invoice: InvoiceRequest) -> bool:
+    address = invoice.customer.address
+    return address is None or address.country == "RO"
+
+
+def _buyer_without_vat_registration(invoice: InvoiceRequest) -> bool:
+    return _romanian_buyer(invoice) and vat_number_prefix(invoice.customer.vatNumber) is None
+
+
+def _buyer_number(invoice: InvoiceRequest) -> str:
+    number = invoice.customer.vatNumber
+    return _cui(number) if _romanian_buyer(invoice) else number
+
+
+def _cui(number: str) -> str:
+    try:
+        return cif_digits(number)
+    except ValueError:
+        return number  # not a CUI: the validator refuses it (CW-RO-03)
 
 
 def _ro_party(party: TradeParty) -> TradeParty:

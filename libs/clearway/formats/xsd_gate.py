@@ -9,8 +9,8 @@ built once per process (fa3_gate, fatturapa_gate) and reused; a check then takes
 millisecond for a typical invoice.
 
 The FatturaPA gate also runs the few SDI content checks that relate elements the XSD cannot relate
-(the transmission format against the recipient code, Natura against a zero VAT rate), with the SDI
-error codes as rule ids.
+(the transmission format against the recipient code, Natura against a zero VAT rate) or that
+it states in words (a digit in the invoice number), with the SDI error codes as rule ids.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def fatturapa_gate() -> XsdGate:
         files,
         FATTURAPA_MAIN_SCHEMA,
         rule_id=FATTURAPA_RULE_ID,
-        checks=(_sdi_transmission_checks, _sdi_natura_checks),
+        checks=(_sdi_transmission_checks, _sdi_number_checks, _sdi_natura_checks),
     )
 
 
@@ -268,6 +268,19 @@ def _sdi_transmission_checks(root: etree._Element) -> list[ConformanceFinding]:
                 )
             )
     return findings
+
+
+_DOCUMENT_DATA = "FatturaElettronicaBody/DatiGenerali/DatiGeneraliDocumento"
+
+
+def _sdi_number_checks(root: etree._Element) -> list[ConformanceFinding]:
+    return [
+        _sdi_finding("00425", number, f"The invoice number '{number.text}' contains no digit.")
+        for number in root.iterfind(
+            "FatturaElettronicaBody/DatiGenerali/DatiGeneraliDocumento/Numero"
+        )
+        if not any(char.isdigit() for char in number.text or "")
+    ]
 
 
 def _sdi_natura_checks(root: etree._Element) -> list[ConformanceFinding]:

@@ -12,6 +12,8 @@ countries/<cc> (each country's rules).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from clearway.domain.invoice import InvoiceRequest
 from clearway.validation import countries as country_rules
 from clearway.validation import en16931, general, vat_ids
@@ -32,8 +34,12 @@ RULES: tuple[RuleSpec, ...] = (
 )
 
 
-def validate_invoice(invoice: InvoiceRequest, *, livemode: bool) -> ValidationReport:
-    context = RuleContext(livemode=livemode)
+def validate_invoice(
+    invoice: InvoiceRequest, *, livemode: bool, now: dt.datetime | None = None
+) -> ValidationReport:
+    """Every rule of the invoice's country; `now` (UTC, default the clock) dates the checks
+    that compare with today, such as an issue date in the future."""
+    context = RuleContext(livemode=livemode, now=now or dt.datetime.now(dt.UTC))
     applicable = [rule for rule in RULES if rule.applies_to(invoice.country)]
     findings = tuple(finding for rule in applicable for finding in rule(invoice, context))
     return ValidationReport(findings=findings, rules_checked=len(applicable))

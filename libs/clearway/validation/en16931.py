@@ -10,9 +10,10 @@ Guaranteed by the model or by the converters, so not checked here:
   BR-06/BR-07 (names are required), BR-09/BR-11 (address.country is required), BR-16 (at least
   one line), BR-22/BR-25/BR-26 (quantity defaults to 1, description and unitPrice required),
   BR-52 and BR-55 (attachment filename and preceding invoice number required), BR-CL-24 (the
-  model accepts only the six allowed MIME types, and only valid base64 content), BR-CO-26 and
-  BR-S/Z/E/AE/IC/G-02 (Party.vatNumber is required, so the seller VAT id BT-31 and the buyer
-  VAT id BT-48 that BR-AE-02 and BR-IC-02 need are always there).
+  model accepts only the six allowed MIME types, and only valid base64 content), BR-S/Z/E/AE/IC/G-02
+  (Party.vatNumber is required, so the seller VAT id BT-31 and the buyer VAT id BT-48 that
+  BR-AE-02 and BR-IC-02 need are always there). BR-CO-26 likewise, except on an O invoice, where
+  BR-O-02 takes the seller's VAT id away (seller_identified_without_vat_id).
 - BR-28 (gross price not negative): a negative unitPrice also makes the net price negative, which
   BR-27 reports at the same pointer.
 - BR-O-02 (no VAT ids on an O invoice) cannot be honoured while Party.vatNumber is required; the
@@ -23,6 +24,11 @@ Guaranteed by the model or by the converters, so not checked here:
 - BR-17…BR-20, BR-29…BR-44, BR-51, BR-53, BR-54, BR-56, BR-57, BR-CO-03…BR-CO-08,
   BR-CO-19…BR-CO-24: the JSON has no payee, tax representative, periods, document-level
   allowances or charges, card, mandate, item attributes or deliver-to party.
+
+Code lists (BR-CL-04 currency, BR-CL-14 country, BR-CL-22 VATEX, BR-CL-23 unit) are the CEN
+artefact's own (clearway.countries.code_lists). BR-CL-16 (UNCL 4461) and BR-CL-17/18 (UNCL 5305)
+need no JSON check: the writers always pay by credit transfer (30), and VatCategory admits only
+UNCL 5305 codes; tests hold both to the artefact's lists.
 """
 
 from __future__ import annotations
@@ -31,19 +37,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from clearway.countries.codes import ISO_3166_ALPHA2
+from clearway.countries import code_lists
+from clearway.countries.codes import NON_ISO_VAT_PREFIXES
 from clearway.countries.vat_numbers import vat_number_prefix
 from clearway.domain.invoice import (
     InvoiceRequest,
+    InvoiceType,
     Line,
     VatCategory,
     compute_totals,
 )
+from clearway.formats.france import siren_of
+from clearway.formats.peppol_bis import belgian_enterprise_number
 from clearway.validation.common import (
     EN16931_SYNTAX_COUNTRIES,
     fmt_rate,
     line_pointer,
     parties,
+    vat_country,
 )
 from clearway.validation.findings import (
     Finding,
@@ -53,21 +64,6 @@ from clearway.validation.findings import (
     every_country,
     for_countries,
 )
-
-# BR-CL-22: the CEF VATEX code list as the CEN artefacts carry it.
-_VATEX_CODES = """
-    VATEX-EU-79-C VATEX-EU-132 VATEX-EU-132-1A VATEX-EU-132-1B VATEX-EU-132-1C VATEX-EU-132-1D
-    VATEX-EU-132-1E VATEX-EU-132-1F VATEX-EU-132-1G VATEX-EU-132-1H VATEX-EU-132-1I
-    VATEX-EU-132-1J VATEX-EU-132-1K VATEX-EU-132-1L VATEX-EU-132-1M VATEX-EU-132-1N
-    VATEX-EU-132-1O VATEX-EU-132-1P VATEX-EU-132-1Q VATEX-EU-143 VATEX-EU-143-1A VATEX-EU-143-1B
-    VATEX-EU-143-1C VATEX-EU-143-1D VATEX-EU-143-1E VATEX-EU-143-1F VATEX-EU-143-1FA
-    VATEX-EU-143-1G VATEX-EU-143-1H VATEX-EU-143-1I VATEX-EU-143-1J VATEX-EU-143-1K
-    VATEX-EU-143-1L VATEX-EU-309 VATEX-EU-148 VATEX-EU-148-A VATEX-EU-148-B VATEX-EU-148-C
-    VATEX-EU-148-D VATEX-EU-148-E VATEX-EU-148-F VATEX-EU-148-G VATEX-EU-151 VATEX-EU-151-1A
-    VATEX-EU-151-1AA VATEX-EU-151-1B VATEX-EU-151-1C VATEX-EU-151-1D VATEX-EU-151-1E VATEX-EU-G
-    VATEX-EU-O VATEX-EU-IC VATEX-EU-AE VATEX-EU-D VATEX-EU-F VATEX-EU-I VATEX-EU-J
-    """
-VATEX_CODES: frozenset[str] = frozenset(_VATEX_CODES.split())
 
 ZERO = Decimal(0)
 
@@ -170,12 +166,38 @@ def buyer_postal_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
 @every_country
 def country_codes_are_iso(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        if party.address is not None and party.address.country not in ISO_3166_ALPHA2:
+        if party.address is not None and party.address.country not in code_lists.countries():
             yield error(
                 "BR-CL-14",
                 f"/{role}/address/country",
                 f"{party.address.country} is not an ISO 3166-1 alpha-2 country code.",
                 "Use the two-letter ISO code of the country, e.g. RO, DE or FR.",
+            )
+
+
+@every_country
+def currency_code_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    if invoice.currency not in code_lists.currencies():
+        yield error(
+            "BR-CL-04",
+            "/currency",
+            f"{invoice.currency} is not an ISO 4217 currency code.",
+            "Use the three-letter ISO 4217 code of the currency, e.g. EUR, RON or PLN.",
+        )
+
+
+@every_country
+def unit_codes_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    units = code_lists.unit_codes()
+    for index, line in enumerate(invoice.lines):
+        if line.unitCode not in units:
+            yield error(
+                "BR-CL-23",
+                line_pointer(index, "unitCode"),
+                f"Line {index + 1}: {line.unitCode} is not a UN/ECE Recommendation 20 or 21 unit "
+                "code.",
+                "Use a UN/ECE unit code: C62 (one, a piece), H87 (piece), HUR (hour), DAY, MON "
+                "(month), KGM (kilogram), MTR (metre), LTR (litre) or KWH.",
             )
 
 
@@ -266,7 +288,7 @@ def category_exemption_reason(invoice: InvoiceRequest, _: RuleContext) -> Iterat
 def exemption_reason_code_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line in enumerate(invoice.lines):
         code = line.vatExemptionReasonCode
-        if code is not None and code.upper() not in VATEX_CODES:
+        if code is not None and code.upper() not in code_lists.vatex_codes():
             yield error(
                 "BR-CL-22",
                 line_pointer(index, "vatExemptionReasonCode"),
@@ -326,10 +348,15 @@ def not_subject_to_vat_alone(invoice: InvoiceRequest, _: RuleContext) -> Iterato
 @for_countries(*EN16931_SYNTAX_COUNTRIES)
 def vat_identifier_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        if role == "supplier" and invoice.country == "RO":
-            continue  # CW-RO-02 asks a Romanian supplier for the RO prefix specifically
+        if invoice.country == "RO" and vat_country(party, invoice) == "RO":
+            # CW-RO-02 asks a Romanian supplier for the RO prefix specifically; a Romanian
+            # buyer without it is not registered for VAT, and CIUS-RO carries its CUI as the
+            # legal registration identifier (BT-47), which BR-CO-09 does not govern.
+            continue
         prefix = vat_number_prefix(party.vatNumber)
-        if prefix is None or (prefix not in ISO_3166_ALPHA2 and prefix != "EL"):
+        if prefix is None or (
+            prefix not in code_lists.countries() and prefix not in NON_ISO_VAT_PREFIXES
+        ):
             yield error(
                 "BR-CO-09",
                 f"/{role}/vatNumber",
@@ -342,6 +369,10 @@ def vat_identifier_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[F
 
 @every_country
 def due_date_or_payment_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # The CEN artefact binds BR-CO-25 to /ubl:Invoice only (a UBL credit note never pays out),
+    # and FA(3) has no such rule: a credit note without a due date is valid everywhere.
+    if invoice.invoiceType is InvoiceType.CREDIT_NOTE:
+        return
     means = invoice.paymentMeans
     if (
         invoice.dueDate is None
@@ -354,6 +385,36 @@ def due_date_or_payment_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterat
             "The invoice asks for payment but says neither when (due date) nor on what terms.",
             "Give dueDate, or paymentMeans.paymentTerms (e.g. 'Net 30').",
         )
+
+
+@for_countries(*EN16931_SYNTAX_COUNTRIES)
+def seller_identified_without_vat_id(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # BR-O-02: an O invoice carries no seller VAT identifier (the converter writes the number as
+    # BT-32), so BR-CO-26 then needs the seller's identifier (BT-29) or legal registration (BT-30).
+    if not any(line.effective_vat_category is VatCategory.OUTSIDE_SCOPE for line in invoice.lines):
+        return
+    if not _seller_legally_identified(invoice):
+        yield error(
+            "BR-CO-26",
+            "/supplier/tradeRegister",
+            "An invoice not subject to VAT (O) may not carry the supplier's VAT number (BR-O-02), "
+            "so it must identify the supplier by its legal registration number.",
+            "Give supplier.tradeRegister, the trade register number (e.g. J40/1234/2020, "
+            "HRB 123456).",
+        )
+
+
+def _seller_legally_identified(invoice: InvoiceRequest) -> bool:
+    """Whether the writers give the seller BT-29/BT-30 without its VAT number."""
+    supplier = invoice.supplier
+    if supplier.tradeRegister:
+        return True
+    if invoice.country == "FR":  # the SIREN (BT-30), from the SIRET or the VAT number
+        return siren_of(supplier) is not None
+    if invoice.country == "BE":  # the enterprise number (0208), from the Peppol id or VAT number
+        peppol_id = supplier.peppolId or ""
+        return peppol_id.startswith("0208:") or bool(belgian_enterprise_number(supplier.vatNumber))
+    return False
 
 
 @every_country
@@ -372,6 +433,8 @@ RULES: tuple[RuleSpec, ...] = (
     seller_postal_address,
     buyer_postal_address,
     country_codes_are_iso,
+    currency_code_known,
+    unit_codes_known,
     net_price_not_negative,
     every_line_has_a_category,
     category_rate,
@@ -381,5 +444,6 @@ RULES: tuple[RuleSpec, ...] = (
     not_subject_to_vat_alone,
     vat_identifier_prefix,
     due_date_or_payment_terms,
+    seller_identified_without_vat_id,
     account_for_credit_transfer,
 )

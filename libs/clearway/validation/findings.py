@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -46,6 +47,8 @@ class RuleContext:
     # Identifier check digits are errors for live keys, warnings in the sandbox, so that the
     # seeds' placeholder identifiers still run end to end there.
     livemode: bool
+    # When the rules run (UTC): what "in the future" means to a rule. Given, so rules stay pure.
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def check_digit_severity(self) -> Severity:

@@ -48,8 +48,8 @@ def vat_number_check_digits(invoice: InvoiceRequest, context: RuleContext) -> It
                 rule=check_digit_rule,
                 severity=context.check_digit_severity,
                 pointer=pointer,
-                message=f"{party.vatNumber}: the check digit of this {adjective} VAT number does "
-                "not match, so the number has a typo or does not exist.",
+                message=f"{party.vatNumber}: the {scheme.checked} of this {adjective} VAT number "
+                "does not match, so the number has a typo or does not exist.",
                 fix=f"Copy the {role}'s VAT number from its registration certificate or VIES.",
             )
 

@@ -31,6 +31,18 @@ def test_partita_iva_is_11_digits(number: str) -> None:
     assert not is_valid_partita_iva(number)
 
 
+@pytest.mark.parametrize("office", ["000", "101", "119", "122", "500", "887", "998"])
+def test_a_partita_iva_names_an_office_that_issues_numbers(office: str) -> None:
+    body = f"0090581{office}"
+    assert not is_valid_partita_iva(body + partita_iva_check_digit(body))
+
+
+@pytest.mark.parametrize("office", ["001", "050", "100", "120", "121", "888", "999"])
+def test_office_codes_that_issue_numbers(office: str) -> None:
+    body = f"0090581{office}"
+    assert is_valid_partita_iva(body + partita_iva_check_digit(body))
+
+
 # Worked examples published with the codice fiscale rules.
 CODICI_FISCALI = ["RSSMRA85T10A562S", "RSSMRA79B11C566R", "RSSFNC80T31F205U"]
 

@@ -44,10 +44,10 @@ def _with_own_check(
 ORACLES = [
     ("ro.cui", ro.is_valid_cui, "stdnum.ro.cui",
      _with_own_check(st.integers(10, 10**9 - 1).map(str), ro.cui_check_digit)),
-    # stdnum also checks the provincial office code (digits 8-10); keep to 001-100, which exist.
+    # Every office code (digits 8-10), so stdnum's office-code check is compared too.
     ("it.iva", it.is_valid_partita_iva, "stdnum.it.iva",
-     st.tuples(st.integers(0, 10**7 - 1), st.integers(1, 100), st.integers(0, 9)).map(
-         lambda t: f"{t[0]:07d}{t[1]:03d}{t[2]}")),
+     _with_own_check(st.tuples(st.integers(0, 10**7 - 1), st.integers(0, 999)).map(
+         lambda t: f"{t[0]:07d}{t[1]:03d}"), it.partita_iva_check_digit)),
     ("be.vat", be.is_valid_enterprise_number, "stdnum.be.vat",
      _with_own_check(st.sampled_from("01").flatmap(lambda f: _numbers(7).map(lambda r: f + r)),
                      be.enterprise_number_check_digits)),

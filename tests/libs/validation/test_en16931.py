@@ -81,6 +81,11 @@ TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
     ("DE", {"/customer/vatNumber": "811569869"}, ("BR-CO-09", "/customer/vatNumber")),
     ("BE", {"/customer/vatNumber": "XX0403170701"}, ("BR-CO-09", "/customer/vatNumber")),
     ("RO", {"/dueDate": DELETE, "/paymentMeans": DELETE}, ("BR-CO-25", "/dueDate")),
+    (
+        "DE",
+        {"/lines": [_zero("O", vatExemptionReasonCode="VATEX-EU-O")]},
+        ("BR-CO-26", "/supplier/tradeRegister"),
+    ),
     ("IT", {"/paymentMeans": {"bic": "BCITITMM"}}, ("BR-50", "/paymentMeans/bankAccount")),
 ]
 
@@ -100,7 +105,14 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("DE", {"/lines/0": _zero("E", vatExemptionReasonCode="vatex-eu-132")}),
     ("DE", {"/lines/0": _zero("AE", vatExemptionReason="Reverse charge")}),
     ("DE", {"/lines/0": _zero("G", vatExemptionReasonCode="VATEX-EU-G")}),
-    ("DE", {"/lines": [_zero("O", vatExemptionReasonCode="VATEX-EU-O")]}),
+    # Not subject to VAT: no seller VAT id (BR-O-02), so its registration (BR-CO-26).
+    (
+        "DE",
+        {
+            "/lines": [_zero("O", vatExemptionReasonCode="VATEX-EU-O")],
+            "/supplier/tradeRegister": "HRB 123456",
+        },
+    ),
     (
         "DE",
         {

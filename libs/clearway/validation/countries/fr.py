@@ -4,8 +4,10 @@ Rule ids, tests and severities from the BR-FR-Flux2 Schematron shipped in factur
 (BR-FR-Flux2-Schematron-UBL.xslt); all of these are fatal there. SIREN and SIRET check digits
 are Clearway's (CW-FR-03/04; CW-FR-01/02 for VAT numbers run in clearway.validation.vat_ids).
 
-Left to the converter: BR-FR-04 (type codes), BR-FR-08 (billing frame), BR-FR-12/13/21/22
-(electronic addresses, scheme 0225 from the SIREN), BR-FR-17/18 (attachment codes). BR-FR-05 wants
+BR-FR-04 (type codes) refuses 383, the debit note (document_type below). BR-FR-12/13 (electronic
+addresses): the converter derives them from the peppolId, else the SIREN (scheme 0225), else the
+e-mail; a party with none of these is refused here (electronic_addresses). Left to the converter:
+BR-FR-08 (billing frame), BR-FR-21/22, BR-FR-17/18 (attachment codes). BR-FR-05 wants
 notes coded PMT, PMD and AAB (recovery fee, late-payment penalties, early-payment discount);
 the model has one free-text note and no field for those legal mentions. BR-FR-DEC-03's "not
 negative" half is BR-27.
@@ -20,7 +22,8 @@ from decimal import Decimal
 
 from clearway.countries import fr
 from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
-from clearway.validation.common import given_invoice_number, line_pointer, party_country
+from clearway.formats.france import siren_of
+from clearway.validation.common import given_invoice_number, line_pointer, parties, party_country
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 MAX_INVOICE_NUMBER_LENGTH = 35  # BR-FR-01
@@ -155,6 +158,33 @@ def credit_note_references_the_invoice(
 
 
 @for_countries("FR")
+def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    rules = {"supplier": "BR-FR-13", "customer": "BR-FR-12"}
+    for role, party in parties(invoice):
+        if party.peppolId is None and siren_of(party) is None and party.email is None:
+            yield error(
+                rules[role],
+                f"/{role}/email",
+                f"The French CTC needs the {role}'s electronic address, and a {role} without a "
+                "SIREN (e.g. one outside France) has none Clearway can derive.",
+                f"Send {role}.email (the address invoices go to) or {role}.peppolId.",
+            )
+
+
+@for_countries("FR")
+def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
+        yield error(
+            "BR-FR-04",
+            "/invoiceType",
+            "The French CTC accepts invoices (380), corrected invoices (384), self-billed "
+            "invoices (389), credit notes (381) and a few others, but not the debit note (383).",
+            "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
+            "original in note or precedingInvoice.",
+        )
+
+
+@for_countries("FR")
 def currency_euro(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     if invoice.currency != "EUR":
         yield error(
@@ -199,6 +229,8 @@ RULES: tuple[RuleSpec, ...] = (
     siret,
     siren_of_the_parties,
     credit_note_references_the_invoice,
+    electronic_addresses,
+    document_type,
     currency_euro,
     decimals,
 )

@@ -1,7 +1,8 @@
 """Italy: what SDI rejects in a FatturaPA that the JSON can already show.
 
-SDI-00400/00401 are the Sistema di Interscambio's own error codes (Agenzia delle Entrate,
-"controlli sul file": 00400 Natura missing on a 0% line, 00401 Natura on a line with VAT;
+SDI-00400/00401/00403/00425 are the Sistema di Interscambio's own error codes (Agenzia delle
+Entrate, "controlli sul file": 00400 Natura missing on a 0% line, 00401 Natura on a line with VAT,
+00403 an issue date after the day SDI receives the file, 00425 an invoice number without a digit;
 https://servicematica.com/fattura-elettronica-codici-errore-relativi-alla-verifica-della-coerenza-sul-contenuto-00400-00401-00403-00411-00413-00414-00415-00417-00418-00419-00420-00421-00422-00423-00424-00425).
 The CodiceDestinatario is 7 characters for B2B and 6 (the IPA office code) for public
 administrations, or 0000000 with the buyer's PEC (GOVERNMENTS.md §3). CW-IT-01/02 (Partita IVA
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 from clearway.countries.it import (
     NATURA_CODES,
@@ -19,10 +21,13 @@ from clearway.countries.it import (
     is_valid_codice_fiscale,
 )
 from clearway.domain.invoice import InvoiceRequest
-from clearway.validation.common import line_pointer, parties, party_country
+from clearway.validation.common import given_invoice_number, line_pointer, parties, party_country
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 _SDI_CODE = re.compile(r"[A-Z0-9]{6,7}")
+_STRING20 = re.compile(r"[\x00-\x7f]{1,20}")
+# SDI dates what it receives in Italian time.
+_ITALY = ZoneInfo("Europe/Rome")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 
 
@@ -112,4 +117,67 @@ def natura(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
             )
 
 
-RULES: tuple[RuleSpec, ...] = (codice_fiscale, recipient_code, natura)
+@for_countries("IT")
+def invoice_number_has_a_digit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    given = given_invoice_number(invoice)
+    if given is not None and not any(c.isdigit() for c in given[0]):
+        number, pointer = given
+        yield error(
+            "SDI-00425",
+            pointer,
+            f"The invoice number {number!r} has no digit; SDI rejects it (00425).",
+            "Use an invoice number with a digit, e.g. its sequence number (FT-2025-0042).",
+        )
+
+
+@for_countries("IT")
+def issue_date_not_in_the_future(
+    invoice: InvoiceRequest, context: RuleContext
+) -> Iterator[Finding]:
+    today = context.now.astimezone(_ITALY).date()
+    if invoice.issueDate > today:
+        yield error(
+            "SDI-00403",
+            "/issueDate",
+            f"The issue date {invoice.issueDate} is after today ({today} in Italy); SDI rejects "
+            "an invoice dated after the day it receives it (00403).",
+            f"Send the invoice on or after its issue date, or set issueDate to {today} or earlier.",
+        )
+
+
+@for_countries("IT")
+def document_numbers_fit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # FatturaPA's Numero and IdDocumento are String20Type: 1 to 20 Basic Latin characters.
+    given = given_invoice_number(invoice)
+    if given is None:
+        yield error(
+            "CW-IT-09",
+            "/invoiceNumber",
+            "A FatturaPA invoice number (Numero) holds at most 20 characters; without "
+            "invoiceNumber or externalId Clearway would number it with its invoice id, which is "
+            "longer.",
+            "Send invoiceNumber, at most 20 characters, e.g. FT-2025-0042.",
+        )
+    numbers: list[tuple[str | None, str]] = [given] if given is not None else []
+    numbers.append((invoice.purchaseOrderReference, "/purchaseOrderReference"))
+    if invoice.precedingInvoice is not None:
+        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    for number, pointer in numbers:
+        if number is not None and not _STRING20.fullmatch(number):
+            yield error(
+                "CW-IT-09",
+                pointer,
+                f"{number!r} does not fit FatturaPA, which holds a document number in 1 to 20 "
+                "Basic Latin characters (letters, digits and ASCII punctuation).",
+                f"Shorten {pointer} to at most 20 characters without accents or symbols.",
+            )
+
+
+RULES: tuple[RuleSpec, ...] = (
+    codice_fiscale,
+    recipient_code,
+    natura,
+    invoice_number_has_a_digit,
+    issue_date_not_in_the_future,
+    document_numbers_fit,
+)

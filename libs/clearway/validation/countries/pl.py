@@ -1,4 +1,5 @@
-"""Poland: KSeF FA(3) needs the seller's NIP, and VAT amounts in złoty.
+"""Poland: KSeF FA(3) needs the seller's NIP, VAT amounts in złoty, and a correction (KOR) that
+names the invoice it corrects.
 
 CW-PL-01/02 (NIP format and check digit) run for every PL number in
 clearway.validation.vat_ids.
@@ -7,17 +8,20 @@ clearway.validation.vat_ids.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
-from clearway.domain.invoice import InvoiceRequest
-from clearway.validation.common import vat_country
+from clearway.domain.invoice import InvoiceRequest, InvoiceType
+from clearway.validation.common import given_invoice_number, vat_country
 from clearway.validation.findings import (
     Finding,
     RuleContext,
     RuleSpec,
     error,
     for_countries,
-    warning,
 )
+
+_RATE_DECIMALS = 6  # TIlosci, FA(3)'s type for KursWaluty
+_MAX_TEXT = 256  # TZnakowy
 
 
 @for_countries("PL")
@@ -35,17 +39,77 @@ def seller_nip(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 
 @for_countries("PL")
 def vat_in_zloty(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    # Polish VAT law wants the VAT of an invoice in another currency stated in PLN too (FA(3)
-    # P_14_xW), which needs an exchange rate the API does not take yet. The FA(3) schema does not
-    # enforce it, so KSeF accepts the invoice: a warning, not an error.
-    if invoice.currency != "PLN":
-        yield warning(
+    # Polish VAT law (art. 106e ust. 11) wants the VAT of an invoice in another currency stated
+    # in PLN too: FA(3) P_14_xW, with the rate (KursWaluty) on each line.
+    rate = invoice.exchangeRate
+    if invoice.currency != "PLN" and rate is None:
+        yield error(
             "CW-PL-04",
-            "/currency",
+            "/exchangeRate",
             f"The invoice is in {invoice.currency}; a Polish invoice must then state its VAT in "
-            "PLN as well, which Clearway cannot compute without the exchange rate.",
-            "Issue the invoice in PLN, or add the VAT in PLN once the API takes an exchange rate.",
+            "PLN as well, which needs the exchange rate.",
+            f"Send exchangeRate: the PLN per 1 {invoice.currency} of the rate the VAT is "
+            "converted at (the NBP average rate of the day before the tax point), e.g. 4.2537; or "
+            "issue the invoice in PLN.",
+        )
+    elif rate is not None and (rate <= 0 or _decimals(rate) > _RATE_DECIMALS):
+        yield error(
+            "CW-PL-06",
+            "/exchangeRate",
+            f"The exchange rate {rate} is not a positive number with at most {_RATE_DECIMALS} "
+            "decimals, as FA(3) states it.",
+            "Send the PLN per unit of the invoice currency, e.g. 4.2537.",
         )
 
 
-RULES: tuple[RuleSpec, ...] = (seller_nip, vat_in_zloty)
+@for_countries("PL")
+def correction_names_the_invoice(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # A credit or debit note is a correcting invoice (KOR), and FA(3) wants the corrected
+    # invoice's number and date (DaneFaKorygowanej) on it.
+    if invoice.invoiceType is InvoiceType.INVOICE:
+        return
+    preceding = invoice.precedingInvoice
+    if preceding is None:
+        yield error(
+            "CW-PL-05",
+            "/precedingInvoice",
+            f"A {invoice.invoiceType.value.replace('_', ' ')} is a correcting invoice (KOR) and "
+            "must name the invoice it corrects.",
+            "Send precedingInvoice with the number and issueDate of the invoice it corrects.",
+        )
+    elif preceding.issueDate is None:
+        yield error(
+            "CW-PL-05",
+            "/precedingInvoice/issueDate",
+            "A correcting invoice (KOR) must give the issue date of the invoice it corrects.",
+            "Send precedingInvoice.issueDate.",
+        )
+
+
+@for_countries("PL")
+def invoice_number_fits(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # FA(3) P_2 and NrFaKorygowanej are TZnakowy: at most 256 characters.
+    numbers = [given_invoice_number(invoice)]
+    if invoice.precedingInvoice is not None:
+        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    for number, pointer in filter(None, numbers):
+        if len(number) > _MAX_TEXT:
+            yield error(
+                "CW-PL-07",
+                pointer,
+                f"{pointer} is {len(number)} characters long; FA(3) holds {_MAX_TEXT}.",
+                f"Shorten {pointer} to at most {_MAX_TEXT} characters.",
+            )
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+RULES: tuple[RuleSpec, ...] = (
+    seller_nip,
+    vat_in_zloty,
+    correction_names_the_invoice,
+    invoice_number_fits,
+)

@@ -54,6 +54,8 @@ VALID: list[dict[str, Any]] = [
     {
         "/customer/vatNumber": "DE811569869",
         "/customer/address/country": "DE",
+        # ... but an electronic address (BR-FR-12): with no SIREN, none can be derived.
+        "/customer/email": "ap@kunde.example",
     },  # a foreign buyer needs no SIREN
 ]
 

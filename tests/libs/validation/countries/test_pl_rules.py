@@ -18,7 +18,9 @@ def test_a_bare_nip_is_fine() -> None:
     assert report_of(mutated("PL", {"/supplier/vatNumber": "526-025-09-95"})).findings == ()
 
 
-def test_another_currency_is_a_warning() -> None:
+def test_another_currency_without_an_exchange_rate_is_an_error() -> None:
+    # FA(3) asks for the VAT in PLN (P_14_xW): without the rate it cannot be stated.
     [finding] = only(mutated("PL", {"/currency": "EUR"}), "CW-PL-04")
-    assert (finding.pointer, finding.severity) == ("/currency", Severity.WARNING)
+    assert (finding.pointer, finding.severity) == ("/exchangeRate", Severity.ERROR)
     assert report_of(mutated("PL", {"/currency": "PLN"})).findings == ()
+    assert report_of(mutated("PL", {"/currency": "EUR", "/exchangeRate": "4.2537"})).findings == ()
