@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from services.stack.infra import free_port, wait_for_port
+from services.stack.infra import free_port, spawn, wait_for_port
 
 PGBOUNCER_PATHS = ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer")
 
@@ -87,12 +87,7 @@ async def start_pgbouncer(server_url: str, *, pool_size: int = 4) -> PgBouncer:
         # socket (the embedded server's own), else as nobody.
         owner = pwd.getpwuid(Path(socket_dir).stat().st_uid).pw_name if socket_dir else "nobody"
         command += ["-u", "nobody" if owner == "root" else owner]
-    process = subprocess.Popen(  # noqa: S603 - our own fixed command
-        [*command, str(folder / "pgbouncer.ini")],
-        stdout=(folder / "out.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    process = spawn([*command, str(folder / "pgbouncer.ini")], log_path=folder / "out.log")
     bouncer = PgBouncer(process, port, folder)
     try:
         await wait_for_port(port, timeout=10)

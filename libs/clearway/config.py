@@ -205,12 +205,13 @@ class Settings(BaseModel):
     # A worker's own HTTP endpoint: /metrics, /healthz, /readyz (0: any free port, logged).
     http_host: str = "127.0.0.1"
     http_port: int = 0
-    # This process's PostgreSQL pool: the connections it holds while idle, and at most (idle
-    # ones above the minimum close after 5 minutes); docs/operations.md sizes a server by them.
+    # This process's PostgreSQL pool: the connections it holds while idle, at most, and how
+    # long one above the minimum stays open unused; docs/operations.md sizes a server by them.
     # Behind PgBouncer in transaction mode, a statement cache of 0 turns asyncpg's named
     # prepared statements off (a server connection is not this client's across transactions).
     database_pool_min: int = Field(default=1, ge=0)
     database_pool_max: int = Field(default=10, ge=1)
+    database_pool_idle_seconds: float = Field(default=60.0, gt=0)
     database_statement_cache_size: int = Field(default=100, ge=0)
 
     @model_validator(mode="after")
@@ -222,11 +223,12 @@ class Settings(BaseModel):
             )
         return self
 
-    def pool_options(self) -> dict[str, int]:
+    def pool_options(self) -> dict[str, Any]:
         """The keyword arguments of clearway.db.create_pool for this process."""
         return {
             "min_size": self.database_pool_min,
             "max_size": self.database_pool_max,
+            "idle_seconds": self.database_pool_idle_seconds,
             "statement_cache_size": self.database_statement_cache_size,
         }
 
@@ -345,6 +347,7 @@ ENVIRONMENT = {
     "http_port": "CLEARWAY_HTTP_PORT",
     "database_pool_min": "DATABASE_POOL_MIN",
     "database_pool_max": "DATABASE_POOL_MAX",
+    "database_pool_idle_seconds": "DATABASE_POOL_IDLE_SECONDS",
     "database_statement_cache_size": "DATABASE_STATEMENT_CACHE_SIZE",
     "submit_retry_base": "SUBMIT_RETRY_BASE",
     "submit_retry_cap": "SUBMIT_RETRY_CAP",

@@ -74,14 +74,16 @@ async def create_pool(
     *,
     min_size: int = 1,
     max_size: int = 10,
+    idle_seconds: float = 60.0,
     statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
 ) -> asyncpg.Pool[Any]:
-    """A pool of `min_size` connections growing to `max_size` (idle ones above the minimum are
-    closed after 5 minutes). `statement_cache_size=0` behind a transaction-mode pooler."""
+    """A pool of `min_size` connections growing to `max_size`; one above the minimum closes
+    after `idle_seconds` unused. `statement_cache_size=0` behind a transaction-mode pooler."""
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
+        max_inactive_connection_lifetime=idle_seconds,
         init=_init_connection,
         connect=_connect_or_unavailable,
         statement_cache_size=statement_cache_size,
