@@ -18,7 +18,7 @@ from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, pa
 from clearway.eventstore import Connection, InvoiceRef, read_stream, start_stream
 from clearway.validation import Severity, validate_invoice
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.intake.auth import Owner
@@ -57,17 +57,18 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERRORS)
 
 
 class AcceptedInvoice(BaseModel):
-    """What POST /v1/invoices answers: on a replay, the first answer as it was sent."""
+    """What POST /v1/invoices answers: on a replay, the first answer, byte for byte."""
 
     model_config = ConfigDict(frozen=True)
 
     status_code: int
-    body: dict[str, Any]
+    body: bytes  # JSON
     replayed: bool
 
 
-def _created_answer(row: Any) -> dict[str, Any]:
-    return {"data": invoice_resource(row).model_dump(mode="json", exclude_none=False)}
+def _created_answer(row: Any) -> bytes:
+    resource = {"data": invoice_resource(row).model_dump(mode="json", exclude_none=False)}
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def parse_invoice(raw: bytes) -> InvoiceRequest:
@@ -106,7 +107,9 @@ async def _replay_idempotent(
         )
     if previous["response_body"] is not None:
         return AcceptedInvoice(
-            status_code=previous["response_status"], body=previous["response_body"], replayed=True
+            status_code=previous["response_status"],
+            body=previous["response_body"].encode(),
+            replayed=True,
         )
     # A key kept before first answers were stored: the invoice as it is now is all there is.
     row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
@@ -226,7 +229,7 @@ async def accept_invoice(
                 request_hash,
                 ref.invoice_id,
                 answer.status_code,
-                answer.body,
+                answer.body.decode(),
             )
     return answer
 
@@ -250,7 +253,7 @@ async def create_invoice(
             json_schema_extra=_scenario_values_only,
         ),
     ] = None,
-) -> JSONResponse:
+) -> Response:
     accepted = await accept_invoice(
         request.app.state.pool,
         owner,
@@ -261,7 +264,12 @@ async def create_invoice(
     if not accepted.replayed:
         request.app.state.relay.wake()
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
-    return JSONResponse(accepted.body, status_code=accepted.status_code, headers=headers)
+    return Response(
+        accepted.body,
+        status_code=accepted.status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 @router.post("/validate", response_model=ValidationResult, openapi_extra=REQUEST_BODY)

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from services.stack.infra import free_port, stop_processes
-from services.stack.stack import Launch, Stack
+from services.stack.infra import free_port, spawn, stop_processes
+from services.stack.stack import Launch, Stack, wait_until_ready
 from tests.conftest import FINAL_STATUSES
 from tests.pgbouncer import PgBouncer, start_pgbouncer
 
@@ -34,6 +34,18 @@ async def bouncer(stack: Stack) -> AsyncIterator[PgBouncer]:
         running.stop()
 
 
+# Joining a consumer group takes a rebalance, slow on a busy machine: wait longer than the stack.
+READY_TIMEOUT = 180.0
+
+
+async def _start(stack: Stack, name: str, launch: Launch) -> None:
+    process = spawn(launch.command, log_path=launch.log_path, env=launch.env, append=True)
+    stack.processes[name] = process
+    await wait_until_ready(
+        f"{launch.base_url}/readyz", process, launch.log_path, timeout=READY_TIMEOUT
+    )
+
+
 @pytest.fixture
 async def pooled_intake(stack: Stack, bouncer: PgBouncer) -> AsyncIterator[str]:
     """An intake and a validator whose DATABASE_URL is PgBouncer; the intake's base URL."""
@@ -44,14 +56,11 @@ async def pooled_intake(stack: Stack, bouncer: PgBouncer) -> AsyncIterator[str]:
         "DATABASE_POOL_MAX": "4",
     }
     validator = stack.launches["validator"]
-    stack.processes["validator"].terminate()
-    await asyncio.to_thread(stack.processes["validator"].wait)
+    await asyncio.to_thread(stop_processes, [stack.processes["validator"]])
+    pooled_validator = validator.again("validator-pgbouncer")
     port = free_port()
     launches = {
-        "validator-pgbouncer": replace(
-            validator.again("validator-pgbouncer"),
-            env={**validator.env, **pooled},
-        ),
+        "validator-pgbouncer": replace(pooled_validator, env={**pooled_validator.env, **pooled}),
         "intake-pgbouncer": Launch(
             [sys.executable, "-m", "services.intake", "--port", str(port)],
             {**stack.service_env(), **pooled},
@@ -60,14 +69,12 @@ async def pooled_intake(stack: Stack, bouncer: PgBouncer) -> AsyncIterator[str]:
         ),
     }
     try:
-        await asyncio.gather(*(stack.launch(name, launch) for name, launch in launches.items()))
+        await asyncio.gather(*(_start(stack, name, launch) for name, launch in launches.items()))
         yield f"http://127.0.0.1:{port}"
     finally:
         started = [stack.processes.pop(name) for name in launches if name in stack.processes]
         await asyncio.to_thread(stop_processes, started)
-        for name in launches:
-            stack.launches.pop(name, None)
-        await stack.launch("validator", validator, append=True)
+        await _start(stack, "validator", validator)
 
 
 async def test_intake_and_validator_work_behind_pgbouncer_in_transaction_mode(
