@@ -70,7 +70,9 @@ class _WorkerLife:
         return await service_checks(self.broker, self.context.pool)
 
     async def open_resources(self) -> None:
-        pool = await create_pool(self.settings.database_url, **self.settings.pool_options())
+        pool = await create_pool(
+            self.settings.database_url, application_name=self.name, **self.settings.pool_options()
+        )
         self.context = ServiceContext(
             name=self.name,
             settings=self.settings,

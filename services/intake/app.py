@@ -45,7 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, **settings.pool_options())
+        pool = await create_pool(
+            settings.database_url, application_name="intake", **settings.pool_options()
+        )
         relay = OutboxRelay(pool, broker)
         register_intake_topic(broker, pool, relay)
         await broker.start()

@@ -69,18 +69,21 @@ async def connect(database_url: str) -> asyncpg.Connection[Any]:
     return conn
 
 
-async def create_pool(
+async def create_pool(  # noqa: PLR0913 - the pool settings, each its own
     database_url: str,
     *,
     min_size: int = 1,
     max_size: int = 10,
     idle_seconds: float = 60.0,
     statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+    application_name: str | None = None,
 ) -> asyncpg.Pool[Any]:
     """A pool of `min_size` connections growing to `max_size`; one above the minimum closes
-    after `idle_seconds` unused. `statement_cache_size=0` behind a transaction-mode pooler."""
+    after `idle_seconds` unused. `statement_cache_size=0` behind a transaction-mode pooler.
+    `application_name` (the service) names its connections in pg_stat_activity."""
     pool = await asyncpg.create_pool(
         database_url,
+        server_settings={"application_name": application_name} if application_name else None,
         min_size=min_size,
         max_size=max_size,
         max_inactive_connection_lifetime=idle_seconds,
