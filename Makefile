@@ -4,11 +4,25 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install run test lint bench chaos clean
+.PHONY: all install pgbouncer run test lint bench chaos clean
 
 all: install
 
-install: $(STAMP)
+install: $(STAMP) pgbouncer
+
+# PgBouncer, for the test that runs services behind it in transaction mode: Debian's package,
+# installed when missing and when we may (root, apt-get); otherwise say how.
+pgbouncer:
+	@if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing pgbouncer (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }; \
+	  else \
+	    echo "pgbouncer is missing: install it (Debian/Ubuntu: sudo apt-get install pgbouncer)"; \
+	  fi; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -205,6 +205,32 @@ class Settings(BaseModel):
     # A worker's own HTTP endpoint: /metrics, /healthz, /readyz (0: any free port, logged).
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    # This process's PostgreSQL pool: the connections it holds while idle, at most, and how
+    # long one above the minimum stays open unused; docs/operations.md sizes a server by them.
+    # Behind PgBouncer in transaction mode, a statement cache of 0 turns asyncpg's named
+    # prepared statements off (a server connection is not this client's across transactions).
+    database_pool_min: int = Field(default=1, ge=0)
+    database_pool_max: int = Field(default=10, ge=1)
+    database_pool_idle_seconds: float = Field(default=60.0, gt=0)
+    database_statement_cache_size: int = Field(default=100, ge=0)
+
+    @model_validator(mode="after")
+    def _pool_min_within_max(self) -> Settings:
+        if self.database_pool_min > self.database_pool_max:
+            raise ValueError(
+                f"DATABASE_POOL_MIN ({self.database_pool_min}) exceeds "
+                f"DATABASE_POOL_MAX ({self.database_pool_max})"
+            )
+        return self
+
+    def pool_options(self) -> dict[str, Any]:
+        """The keyword arguments of clearway.db.create_pool for this process."""
+        return {
+            "min_size": self.database_pool_min,
+            "max_size": self.database_pool_max,
+            "idle_seconds": self.database_pool_idle_seconds,
+            "statement_cache_size": self.database_statement_cache_size,
+        }
 
     @property
     def government_call_timeout(self) -> float:
@@ -319,6 +345,10 @@ ENVIRONMENT = {
     "breaker_reset_seconds": "BREAKER_RESET_SECONDS",
     "http_host": "CLEARWAY_HTTP_HOST",
     "http_port": "CLEARWAY_HTTP_PORT",
+    "database_pool_min": "DATABASE_POOL_MIN",
+    "database_pool_max": "DATABASE_POOL_MAX",
+    "database_pool_idle_seconds": "DATABASE_POOL_IDLE_SECONDS",
+    "database_statement_cache_size": "DATABASE_STATEMENT_CACHE_SIZE",
     "submit_retry_base": "SUBMIT_RETRY_BASE",
     "submit_retry_cap": "SUBMIT_RETRY_CAP",
     "submit_max_attempts": "SUBMIT_MAX_ATTEMPTS",

@@ -21,11 +21,7 @@ from faststream.kafka import KafkaBroker
 from clearway.config import Settings
 from clearway.db import create_pool
 from clearway.messaging import OutboxRelay, build_broker
-from clearway.observability.health import (
-    broker_reachable,
-    database_reachable,
-    observability_routes,
-)
+from clearway.observability.health import Checks, observability_routes, service_checks
 from clearway.observability.lag import track_consumer_lag
 from clearway.observability.logs import configure_logging
 from clearway.observability.tracing import configure_tracing
@@ -68,13 +64,15 @@ class _WorkerLife:
         self.broker = build_broker(settings.kafka_bootstrap, client_id=name)
         self.context: ServiceContext | None = None
 
-    async def ready(self) -> bool:
+    async def ready(self) -> Checks | bool:
         if self.context is None or not self.context.started:
             return False
-        return await broker_reachable(self.broker) and await database_reachable(self.context.pool)
+        return await service_checks(self.broker, self.context.pool)
 
     async def open_resources(self) -> None:
-        pool = await create_pool(self.settings.database_url)
+        pool = await create_pool(
+            self.settings.database_url, application_name=self.name, **self.settings.pool_options()
+        )
         self.context = ServiceContext(
             name=self.name,
             settings=self.settings,

@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from clearway.config import Settings
-from clearway.db import create_pool
+from clearway.db import UNAVAILABLE_ERRORS, create_pool
 from clearway.messaging import OutboxRelay, build_broker
-from clearway.observability.health import broker_reachable, database_reachable
+from clearway.observability.health import Checks, service_checks
 from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +24,7 @@ from services.intake.auth import RateLimiter
 from services.intake.errors import (
     ApiError,
     api_error_handler,
+    database_unavailable_handler,
     http_exception_handler,
     request_validation_error_handler,
 )
@@ -44,7 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings.database_url, max_size=20)
+        pool = await create_pool(
+            settings.database_url, application_name="intake", **settings.pool_options()
+        )
         relay = OutboxRelay(pool, broker)
         register_intake_topic(broker, pool, relay)
         await broker.start()
@@ -71,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, request_validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, database_unavailable_handler)
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:
@@ -91,11 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(connections.router)
     app.include_router(webhooks.router)
 
-    async def ready() -> bool:
-        pool = getattr(app.state, "pool", None)
-        return (
-            pool is not None and await broker_reachable(broker) and await database_reachable(pool)
-        )
+    async def ready() -> Checks:
+        return await service_checks(broker, getattr(app.state, "pool", None))
 
     instrument_http_service(app, "intake", ready)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clearway.db import unavailable_reason
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,7 +24,10 @@ STATUS_OF_TYPE = {
     "not_found": 404,
     "conflict_error": 409,
     "rate_limit_error": 429,
+    "service_unavailable": 503,
 }
+# How long a client waits before retrying when the database takes no more connections.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 
 
 class ApiError(Exception):
@@ -137,3 +141,16 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         error_type, message = "invalid_request_error", f"{exc.detail}: {where}."
     error = ApiError(error_type, message)
     return JSONResponse(error.body(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def database_unavailable_handler(_: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL refused or could not be reached: nothing was done, try again shortly (503 with
+    Retry-After), never a bare 500. The reason is PostgreSQL's own, which names no secret."""
+    reason = unavailable_reason(exc) or type(exc).__name__
+    error = ApiError(
+        "service_unavailable",
+        f"The database is unavailable ({reason}); nothing was changed. Retry after "
+        f"{UNAVAILABLE_RETRY_AFTER_SECONDS} s.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)

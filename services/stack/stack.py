@@ -183,9 +183,11 @@ class Stack:
     async def shutdown(self, *, drop_database: bool) -> None:
         """Stop every process; drop the database first when it was a throwaway one."""
         stop_processes([self.processes[name] for name in STOP_ORDER if name in self.processes])
-        if drop_database:
-            await self.database.drop()
-        self.database.stop_embedded()
+        try:
+            if drop_database:
+                await self.database.drop()
+        finally:
+            self.database.stop_embedded()
 
     def dead_processes(self) -> list[str]:
         return [name for name, p in self.processes.items() if p.poll() is not None]
@@ -328,7 +330,11 @@ async def start_stack(config: StackConfig) -> Stack:
     try:
         await _start_processes(stack, log_dir)
     except BaseException:
-        stack.stop()
+        # A database this start created goes with it: a failed start leaves nothing behind.
+        try:
+            await stack.shutdown(drop_database=database.created)
+        except Exception:
+            log.exception("cleaning up after the failed start failed too")
         raise
     return stack
 

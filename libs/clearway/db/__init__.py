@@ -1,4 +1,10 @@
-"""PostgreSQL access: the pool every service opens, and the schema migrations."""
+"""PostgreSQL access: the pool every service opens, and the schema migrations.
+
+Nothing here relies on session state, so every service works behind PgBouncer in transaction
+mode: locks are transaction-scoped (`pg_advisory_xact_lock`), nothing is `SET` for a session,
+and behind such a pooler `statement_cache_size=0` turns asyncpg's named prepared statements off
+(see docs/operations.md).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,51 @@ from typing import Any
 import asyncpg
 
 MIGRATIONS_TABLE = "schema_migrations"
+MIGRATIONS_LOCK = 7318
+# asyncpg's own default: prepared statements are cached per connection.
+DEFAULT_STATEMENT_CACHE_SIZE = 100
+
+
+class DatabaseUnavailableError(Exception):
+    """PostgreSQL could not be reached or refused a connection: the request may be retried."""
+
+
+# What asyncpg raises when the server is there but takes no more work: connection failures
+# (class 08), "too many clients"/"too many connections for role" (class 53), and a server
+# starting up or shutting down (57P01-57P03).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    DatabaseUnavailableError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database is unavailable, when `exc` (or its cause) says it is; else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UNAVAILABLE_ERRORS):
+            return str(seen) or type(seen).__name__
+        seen = seen.__cause__
+    return None
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
     # jsonb in and out as Python objects, so no call site encodes JSON by hand.
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def _connect_or_unavailable(*args: Any, **kwargs: Any) -> asyncpg.Connection[Any]:
+    """asyncpg.connect, with a server that cannot be reached reported as unavailable (a socket
+    error alone would not say it was the database)."""
+    try:
+        conn: asyncpg.Connection[Any] = await asyncpg.connect(*args, **kwargs)
+    except (OSError, TimeoutError) as exc:
+        raise DatabaseUnavailableError(f"PostgreSQL cannot be reached: {exc}") from exc
+    return conn
 
 
 async def connect(database_url: str) -> asyncpg.Connection[Any]:
@@ -23,11 +69,27 @@ async def connect(database_url: str) -> asyncpg.Connection[Any]:
     return conn
 
 
-async def create_pool(
-    database_url: str, *, min_size: int = 2, max_size: int = 10
+async def create_pool(  # noqa: PLR0913 - the pool settings, each its own
+    database_url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    idle_seconds: float = 60.0,
+    statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+    application_name: str | None = None,
 ) -> asyncpg.Pool[Any]:
+    """A pool of `min_size` connections growing to `max_size`; one above the minimum closes
+    after `idle_seconds` unused. `statement_cache_size=0` behind a transaction-mode pooler.
+    `application_name` (the service) names its connections in pg_stat_activity."""
     pool = await asyncpg.create_pool(
-        database_url, min_size=min_size, max_size=max_size, init=_init_connection
+        database_url,
+        server_settings={"application_name": application_name} if application_name else None,
+        min_size=min_size,
+        max_size=max_size,
+        max_inactive_connection_lifetime=idle_seconds,
+        init=_init_connection,
+        connect=_connect_or_unavailable,
+        statement_cache_size=statement_cache_size,
     )
     if pool is None:  # pragma: no cover - asyncpg returns None only when not awaited
         raise RuntimeError("asyncpg did not create a pool")
@@ -44,28 +106,33 @@ def migration_files() -> list[tuple[str, str]]:
     )
 
 
-async def migrate(database_url: str) -> list[str]:
+async def migrate(database_url: str, *, statement_cache_size: int = 0) -> list[str]:
     """Apply the migrations not yet applied, each in its own transaction; returns their names.
 
-    An advisory lock makes concurrent starters wait instead of racing.
+    Each transaction takes a transaction-scoped advisory lock and then looks at what is
+    applied, so concurrent starters wait instead of racing, and no lock outlives its
+    transaction (as a session lock would behind a transaction-mode pooler).
     """
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url, statement_cache_size=statement_cache_size)
     try:
-        await conn.execute("SELECT pg_advisory_lock(7318)")
-        await conn.execute(
-            f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
-            "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["name"] for r in await conn.fetch(f"SELECT name FROM {MIGRATIONS_TABLE}")}  # noqa: S608
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK)
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} "
+                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         applied: list[str] = []
         for name, sql in migration_files():
-            if name in done:
-                continue
             async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATIONS_LOCK)
+                if await conn.fetchval(
+                    f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE name = $1",  # noqa: S608
+                    name,
+                ):
+                    continue
                 await conn.execute(sql)
                 await conn.execute(f"INSERT INTO {MIGRATIONS_TABLE} (name) VALUES ($1)", name)  # noqa: S608
             applied.append(name)
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock(7318)")
         await conn.close()

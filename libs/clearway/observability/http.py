@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from clearway.observability.health import ReadyCheck, metrics_exposition
+from clearway.observability.health import ReadyCheck, metrics_exposition, readiness
 from clearway.observability.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
 
 # Probes and scrapes are not traffic: no span, no request figure.
@@ -30,9 +30,8 @@ def instrument_http_service(app: FastAPI, service: str, ready: ReadyCheck) -> No
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        if await ready():
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "not ready"}, status_code=503)
+        status, body = readiness(await ready())
+        return JSONResponse(body, status_code=status)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Any) -> Any:
