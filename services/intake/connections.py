@@ -137,9 +137,7 @@ class GovernmentUnavailableError(Exception):
 
 
 def _unavailable(message: str) -> JSONResponse:
-    body: dict[str, Any] = {
-        "error": {"type": "api_error", "message": message, "param": None, "errors": []}
-    }
+    body: dict[str, Any] = {"error": {"type": "api_error", "message": message, "errors": []}}
     return JSONResponse(body, status_code=503, headers={"Retry-After": "30"})
 
 

@@ -55,14 +55,19 @@ class ApiError(Exception):
         return STATUS_OF_TYPE[self.error_type]
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "type": self.error_type,
-                "message": self.message,
-                "param": self.param,
-                "errors": self.errors,
-            }
-        }
+        """`param` (in the error and in each listed one) is there only when a field was at fault,
+        as the API conventions say: a JSON pointer, never null."""
+        error: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        error["errors"] = [_without_null_param(item) for item in self.errors]
+        return {"error": error}
+
+
+def _without_null_param(item: dict[str, Any]) -> dict[str, Any]:
+    return (
+        item if item.get("param") is not None else {k: v for k, v in item.items() if k != "param"}
+    )
 
 
 def json_pointer(location: tuple[int | str, ...]) -> str | None:

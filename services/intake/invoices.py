@@ -297,11 +297,11 @@ async def validate_invoice_now(request: Request, owner: Owner) -> ValidationResu
             ValidationFinding(
                 rule="schema",
                 severity=Severity.ERROR,
-                pointer=item["param"] or "/",
+                pointer=item.get("param") or "/",
                 message=item["message"],
                 fix="Correct the field to match the request schema.",
             )
-            for item in (exc.errors or [{"param": None, "message": exc.message}])
+            for item in (exc.errors or [{"message": exc.message}])
         ]
         return ValidationResult(
             valid=False,

@@ -133,7 +133,9 @@ class ValidationResult(_Out):
 
 
 class ErrorItem(_Out):
-    param: str | None
+    param: str | None = Field(
+        default=None, description="JSON pointer to the field; absent when none"
+    )
     message: str
     code: str
 
@@ -141,7 +143,9 @@ class ErrorItem(_Out):
 class ErrorBody(_Out):
     type: str
     message: str
-    param: str | None
+    param: str | None = Field(
+        default=None, description="JSON pointer to the first field at fault; absent when none"
+    )
     errors: list[ErrorItem]
 
 

@@ -113,11 +113,15 @@ def _problems(answer: httpx.Response, what: str) -> list[str]:
         error = answer.json()["error"]
     except (ValueError, KeyError, TypeError):
         return [f"{what}: {answer.status_code} without the error envelope: {answer.text[:200]}"]
-    params = [error["param"], *(item["param"] for item in error["errors"])]
+    # `param` is a JSON pointer or absent: never null, never a bare field name.
+    params = [
+        error.get("param", "absent"),
+        *(item.get("param", "absent") for item in error["errors"]),
+    ]
     return [
-        f"{what}: param {param!r} is not a JSON pointer"
+        f"{what}: param {param!r} is neither a JSON pointer nor absent"
         for param in params
-        if param is not None and not param.startswith("/")
+        if param != "absent" and not (isinstance(param, str) and param.startswith("/"))
     ]
 
 
@@ -185,3 +189,18 @@ async def test_parameter_errors_point_at_the_parameter(make_account: MakeAccount
     no_route = await client.get("/v1/no-such-thing")
     assert no_route.status_code == 404
     assert no_route.json()["error"]["type"] == "not_found"
+
+
+async def test_an_error_about_no_field_has_no_param(make_account: MakeAccount) -> None:
+    """A body that is not JSON, or an unknown route, names no field: `param` is left out, not
+    null (the API conventions: present only when a parameter was responsible)."""
+    _, client = await make_account()
+    not_json = await client.post(
+        "/v1/invoices", content=NOT_JSON, headers={"Content-Type": "application/json"}
+    )
+    no_route = await client.get("/v1/no-such-thing")
+    for answer in (not_json, no_route):
+        assert answer.status_code in {400, 404}, answer.text
+        error = answer.json()["error"]
+        assert "param" not in error, error
+        assert all("param" not in item or item["param"].startswith("/") for item in error["errors"])
