@@ -66,12 +66,14 @@ def intake_headers(raw: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
                     "validation_error",
                     f"Unknown header '{name}': the header is spelled '{lookalike}' (any case); "
                     "the message was not taken.",
+                    param=f"/{name}",
                 )
             continue  # another system's header (tracing, the platform's own): not ours to read
         if known in found:
             raise ApiError(
                 "validation_error",
                 f"The header '{known}' is given more than once (as '{name}' too); send it once.",
+                param=f"/{known}",
             )
         found[known] = (value or b"").decode("utf-8", "replace")
     return found

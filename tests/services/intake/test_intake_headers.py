@@ -44,6 +44,7 @@ def test_a_lookalike_is_refused_naming_it_and_the_accepted_spelling(
     assert refused.value.error_type == "validation_error"
     assert f"'{sent}'" in refused.value.message
     assert f"'{accepted}'" in refused.value.message
+    assert refused.value.param == f"/{sent}"  # the header at fault, as a JSON pointer
 
 
 def test_one_of_ours_given_twice_in_two_casings_is_refused() -> None:
@@ -51,6 +52,7 @@ def test_one_of_ours_given_twice_in_two_casings_is_refused() -> None:
         intake_headers([("idempotency-key", b"a"), ("Idempotency-Key", b"b")])
     assert "idempotency-key" in refused.value.message
     assert "more than once" in refused.value.message
+    assert refused.value.param == "/idempotency-key"
 
 
 def test_headers_that_are_not_ours_are_left_alone() -> None:
