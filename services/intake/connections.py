@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -35,7 +34,7 @@ from clearway.accounts.connections import (
     start_authorization,
     update_connection,
 )
-from clearway.config import LiveNotConfiguredError, Settings
+from clearway.config import LiveNotConfiguredError
 from clearway.connectors.anaf import AnafUnavailableError
 from clearway.connectors.anaf_oauth import (
     AnafOAuthClient,
@@ -86,15 +85,11 @@ from services.intake.resources import (
     SetupInstructions,
     connection_resource,
 )
+from services.intake.settings import service_settings
 
 router = APIRouter(tags=["connections"], responses=ERRORS)
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"model": ErrorEnvelope}}
 GOVERNMENT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-
-
-@functools.cache
-def _settings() -> Settings:
-    return Settings.from_env()
 
 
 class ConnectionRequest(BaseModel):
@@ -153,7 +148,7 @@ def _live_not_configured(exc: LiveNotConfiguredError) -> ApiError:
 
 
 def _public_url(path: str) -> str:
-    return f"{_settings().public_base_url.rstrip('/')}{path}"
+    return f"{service_settings().public_base_url.rstrip('/')}{path}"
 
 
 SDI_SETUP_STEPS = (
@@ -286,7 +281,9 @@ async def create_connection(
                 _nip_of(company)
             if owner.livemode:  # before anything is made: nothing may fall back to the sandbox
                 try:
-                    _settings().governments().for_connections(country).for_mode(owner.livemode)
+                    service_settings().governments().for_connections(country).for_mode(
+                        owner.livemode
+                    )
                 except LiveNotConfiguredError as exc:
                     raise _live_not_configured(exc) from None
             row, _ = await open_connection(
@@ -328,7 +325,7 @@ async def _start_setup(
     if method is SetupMethod.OAUTH:
         redirect_uri = _public_url("/v1/callbacks/anaf")
         state = await start_authorization(conn, row, redirect_uri, now=utcnow())
-        anaf = _settings().governments().anaf.for_mode(row["livemode"])
+        anaf = service_settings().governments().anaf.for_mode(row["livemode"])
         url = authorization_url(anaf.oauth_url, anaf.client_id, redirect_uri, state)
         return connection_resource(row).model_copy(update={"authorizationUrl": url})
     if method is SetupMethod.NETWORK:
@@ -357,7 +354,7 @@ async def _join_network(conn: DbConnection, row: Any, company: Any) -> Any:
     registration_url = None
     # Only receiving needs the SMP to publish the company; BE and DE travel over Peppol.
     if row["is_receiver"] and row["country"] in {"BE", "DE"}:
-        peppol = _settings().governments().peppol.for_mode(row["livemode"])
+        peppol = service_settings().governments().peppol.for_mode(row["livemode"])
         registration_url = peppol.registration_url
     if registration_url:
         async with httpx.AsyncClient(timeout=GOVERNMENT_TIMEOUT) as http:
@@ -438,7 +435,7 @@ async def anaf_callback(
     The state is accepted once, for the connection of the account it was made for, while that
     connection waits for it; anything else answers 404 and changes nothing."""
     now = utcnow()
-    settings = _settings()
+    settings = service_settings()
     refusal: ApiError | None = None
     try:
         async with request.app.state.pool.acquire() as conn, conn.transaction():
@@ -572,7 +569,7 @@ async def _connect_ksef_with_certificate(
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
     nip = _nip_of(company)
     try:
-        ksef = _settings().governments().ksef.for_mode(row["livemode"])
+        ksef = service_settings().governments().ksef.for_mode(row["livemode"])
     except LiveNotConfiguredError as exc:
         raise _live_not_configured(exc) from None
     certificate = KsefCertificate(bundle.certificate_pem.decode(), bundle.private_key_pem.decode())
@@ -632,7 +629,7 @@ async def upload_ksef_token(
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
     nip = _nip_of(company)
     try:
-        ksef = _settings().governments().ksef.for_mode(row["livemode"])
+        ksef = service_settings().governments().ksef.for_mode(row["livemode"])
     except LiveNotConfiguredError as exc:
         raise _live_not_configured(exc) from None
     # Outside any transaction: KSeF may take a while to decide.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from clearway.accounts import ApiKeyOwner
-from clearway.config import LiveNotConfiguredError, Settings
+from clearway.accounts.connections import live_connection
+from clearway.config import LiveNotConfiguredError
 from clearway.domain.invoice import InvoiceRequest
 from clearway.eventstore import Connection
 
 from services.intake.errors import ApiError
+from services.intake.settings import service_settings
 
 
 async def fileable_company(
@@ -30,14 +32,8 @@ async def fileable_company(
             f'"countryCode": "{country}"}}), then send the invoice again.',
             param="/companyId",
         )
-    connected = await conn.fetchval(
-        "SELECT 1 FROM connections WHERE company_id = $1 AND country = $2 AND livemode = $3 "
-        "AND status <> 'deleted'",
-        company_id,
-        country,
-        owner.livemode,
-    )
-    if not connected and not _live_not_configured(owner, country):
+    connected = await live_connection(conn, company_id, country, livemode=owner.livemode)
+    if connected is None and not _live_not_configured(owner, country):
         mode = "live" if owner.livemode else "sandbox"
         raise ApiError(
             "validation_error",
@@ -53,7 +49,7 @@ def _live_not_configured(owner: ApiKeyOwner, country: str) -> bool:
     if not owner.livemode:
         return False
     try:
-        Settings.from_env().governments().for_connections(country).for_mode(livemode=True)
+        service_settings().governments().for_connections(country).for_mode(livemode=True)
     except LiveNotConfiguredError:
         return True
     return False

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clearway.countries.pl import is_nip_format, nip_check_digit
 from lxml import etree
 
 from services.stack.stack import Stack
@@ -24,19 +25,18 @@ from tests.services.submitter_ro.ro_support import invoice_body as ro_invoice_bo
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
-# A debit note (383) is among the document types of neither CIUS-RO (BR-RO-020), XRechnung
-# (BR-DE-17) nor the French CTC rules (BR-FR-04): Romania, Germany and France file invoices and
-# credit notes only.
+# A debit note (383) is among the document types of neither CIUS-RO (BR-RO-020) nor the French
+# CTC rules (BR-FR-04): Romania and France file invoices and credit notes only. XRechnung's
+# BR-DE-17 only warns of one (as KoSIT's rules do), and Peppol BIS carries it: Germany files it.
 DOCUMENT_TYPES = {
     "RO": ("invoice", "credit_note"),
     "IT": ("invoice", "credit_note", "debit_note"),
     "PL": ("invoice", "credit_note", "debit_note"),
     "FR": ("invoice", "credit_note"),
     "BE": ("invoice", "credit_note", "debit_note"),
-    "DE": ("invoice", "credit_note"),
+    "DE": ("invoice", "credit_note", "debit_note"),
 }
 CASES = [(country, kind) for country, kinds in sorted(DOCUMENT_TYPES.items()) for kind in kinds]
-NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
 UBL_COUNTRIES = {"RO", "BE", "DE", "FR"}  # whose credit note is a UBL CreditNote
 
 
@@ -52,10 +52,10 @@ def _as(body: dict[str, Any], kind: str) -> dict[str, Any]:
 def _nip() -> str:
     """A NIP of the test's own (valid check digit), so its KSeF session is its own."""
     while True:
-        digits = [secrets.randbelow(9) + 1, *(secrets.randbelow(10) for _ in range(8))]
-        check = sum(w * d for w, d in zip(NIP_WEIGHTS, digits, strict=True)) % 11
-        if check < 10 and digits[1] + digits[2] > 0:
-            return "".join(map(str, digits)) + str(check)
+        body = str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(8))
+        check = nip_check_digit(body)
+        if check is not None and is_nip_format(body + check):
+            return body + check
 
 
 async def _filer(

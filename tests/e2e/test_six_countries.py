@@ -61,10 +61,11 @@ async def test_each_country_is_validated_and_converted(
 async def test_a_document_the_gate_refuses_is_rejected_at_conversion_and_never_submitted(
     api: httpx.AsyncClient, db: asyncpg.Pool[Any], wait_final: Any
 ) -> None:
-    # A unit code outside UN/ECE Rec 20: the validator does not check the code list (yet), the
-    # CEN rules do (BR-CL-23). (A debit note is no case: KoSIT's BR-DE-17 only warns.)
-    clean = clean_body("DE")
-    body = {**clean, "lines": [{**clean["lines"][0], "unitCode": "QQQ"}]}
+    # FatturaPA allows 80 characters in a name (an XSD limit no JSON rule repeats): the validator
+    # stage passes it, the converter's gate refuses it. (POST /v1/invoices/validate runs that gate
+    # too and says so before anything is created; the pipeline's stages keep their own jobs.)
+    clean = clean_body("IT")
+    body = {**clean, "customer": {**clean["customer"], "name": "Cliente " + "x" * 92}}
     created = (await api.post("/v1/invoices", json=body)).json()["data"]
     invoice = await wait_final(created["id"])
     assert invoice["status"] == "rejected"
@@ -79,7 +80,9 @@ async def test_a_document_the_gate_refuses_is_rejected_at_conversion_and_never_s
     ]
     rejection = events[-1]["metadata"]
     assert rejection["stage"] == "conversion"
-    assert any(e["rule"] == "BR-CL-23" for e in rejection["errors"])
+    assert any(
+        e["rule"] == "FATTURAPA-XSD" and e["pointer"] == "/customer" for e in rejection["errors"]
+    ), rejection["errors"]
     assert all(e["pointer"].startswith("/") for e in rejection["errors"])
     assert rejection["findings"]
     assert (

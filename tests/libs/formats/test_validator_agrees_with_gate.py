@@ -67,10 +67,7 @@ def _no_payment_terms(_: st.DrawFn, body: dict[str, Any]) -> None:
 
 
 def _correction(draw: st.DrawFn, body: dict[str, Any]) -> None:
-    # Not a debit note in Germany: the rules warn of BR-DE-17 as KoSIT does, while the project's
-    # own BR-DE subset flags it fatal; the German gate and rules are being replaced by KoSIT's.
-    types = ("credit_note",) if body["country"] == "DE" else ("credit_note", "debit_note")
-    body["invoiceType"] = draw(st.sampled_from(types))
+    body["invoiceType"] = draw(st.sampled_from(("credit_note", "debit_note")))
     if draw(st.booleans()):
         body.pop("precedingInvoice", None)
 
