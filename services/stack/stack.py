@@ -312,6 +312,9 @@ async def wait_until_ready(
 async def start_stack(config: StackConfig) -> Stack:
     config.state_dir.mkdir(parents=True, exist_ok=True)
     log_dir = config.state_dir / "logs"
+    # Before the database: a key file that cannot be read or written stops the start with nothing
+    # created yet, so nothing is left behind.
+    master_keys = config.master_keys or load_or_create_key_file(config.state_dir / SANDBOX_KEY_FILE)
     database = await provision_database(
         config.database_name, config.state_dir, own_server=config.own_postgres
     )
@@ -324,8 +327,7 @@ async def start_stack(config: StackConfig) -> Stack:
         api_key="",
         account_id="",
         company_id="",
-        master_keys=config.master_keys
-        or load_or_create_key_file(config.state_dir / SANDBOX_KEY_FILE),
+        master_keys=master_keys,
     )
     try:
         await _start_processes(stack, log_dir)

@@ -56,7 +56,13 @@ class DecimalString:
     def __get_pydantic_json_schema__(
         self, _schema: Any, _handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        return {"type": "string", "format": "decimal", "pattern": self.pattern}
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": self.pattern,
+            "description": "A decimal as a string (\"5000.00\"): exact, never a float. A request "
+            "may give a JSON number instead; it is read straight to a decimal.",
+        }
 
 
 # Amounts and quantities: finite decimals below 10^13 in size. Documented as decimal strings;
