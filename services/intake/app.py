@@ -90,6 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
             return await call_next(request)
         return JSONResponse(error.body(), status_code=error.status_code)
 
+    @app.middleware("http")
+    async def rate_limit_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.update(getattr(request.state, "rate_limit_headers", {}))
+        return response
+
     app.include_router(invoices.router)
     app.include_router(documents.router)
     app.include_router(companies.router)

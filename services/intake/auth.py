@@ -43,6 +43,18 @@ class RateLimiter:
             return None
         return (1 - bucket.tokens) / rate
 
+    def headers(self, owner: ApiKeyOwner) -> dict[str, str]:
+        """The key's budget after its last take, as RateLimit-* headers (the IETF httpapi
+        draft's names): the burst, the requests left now, the seconds until the bucket is full."""
+        rate = float(owner.rate_limit_per_second or self._default)
+        burst = max(2 * rate, 1.0)
+        tokens = self._buckets[owner.key_id].tokens
+        return {
+            "RateLimit-Limit": str(math.floor(burst)),
+            "RateLimit-Remaining": str(max(math.floor(tokens), 0)),
+            "RateLimit-Reset": str(math.ceil((burst - tokens) / rate)),
+        }
+
 
 async def key_owner_from_pool(pool: asyncpg.Pool[Any], key: str) -> ApiKeyOwner:
     async with pool.acquire() as conn:
@@ -78,7 +90,10 @@ async def authenticate(
 ) -> ApiKeyOwner:
     authorization = request.headers.get("authorization")
     owner = await key_owner_from_pool(request.app.state.pool, api_key_from(authorization))
-    wait = request.app.state.rate_limiter.take(owner)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.take(owner)
+    # Sent on every answer to this request, refusals included (see the intake's middleware).
+    request.state.rate_limit_headers = limiter.headers(owner)
     if wait is not None:
         raise ApiError(
             "rate_limit_error",

@@ -69,6 +69,20 @@ RETRY_AFTER = {
     "description": "Seconds to wait before trying again",
     "schema": {"type": "integer", "minimum": 0},
 }
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {
+        "description": "Requests this API key may make at once (its burst)",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    "RateLimit-Remaining": {
+        "description": "Requests left now; they refill at the key's rate per second",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the key's whole burst is available again",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+}
 IDEMPOTENT_REPLAYED = {
     "description": "`true` when this answer replays the first answer given for the request's "
     "X-Idempotency-Key (nothing new was created); absent otherwise",
@@ -163,3 +177,10 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
                 "schema": {"type": "string", "enum": formats},
             }
         }
+    if operation.get("security"):
+        # The key's rate limit, on every answer once the key is known (not a 401, nor a 503 from
+        # the key's lookup).
+        for code, answer in list(responses.items()):
+            if code not in {"401", "503"}:
+                headers = {**RATE_LIMIT_HEADERS, **answer.get("headers", {})}
+                responses[code] = {**answer, "headers": headers}

@@ -161,6 +161,20 @@ async def test_rate_limit_is_a_429_with_retry_after(make_account: MakeAccount) -
     assert int(limited[0].headers["Retry-After"]) >= 1
 
 
+async def test_every_answer_states_the_keys_rate_limit(make_account: MakeAccount) -> None:
+    # 0.5 a second: a burst of 1, and 2 s to refill it, so no request refills it in between.
+    _, client = await make_account(rate_limit_per_second=Decimal("0.5"))
+    first, second = [await client.get("/v1/invoices") for _ in range(2)]
+    assert first.status_code == 200
+    assert (first.headers["RateLimit-Limit"], first.headers["RateLimit-Remaining"]) == ("1", "0")
+    assert 1 <= int(first.headers["RateLimit-Reset"]) <= 2
+    assert second.status_code == 429  # the refusal states it too
+    assert (second.headers["RateLimit-Limit"], second.headers["RateLimit-Remaining"]) == ("1", "0")
+    unauthenticated = await client.get("/v1/invoices", headers={"Authorization": "Bearer nope"})
+    assert unauthenticated.status_code == 401
+    assert "RateLimit-Limit" not in unauthenticated.headers  # no key, no budget to state
+
+
 async def test_validate_runs_the_rules_without_creating_anything(
     make_account: MakeAccount, db: asyncpg.Pool[Any], seed_invoice: dict[str, Any]
 ) -> None:
