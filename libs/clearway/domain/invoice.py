@@ -60,7 +60,7 @@ class DecimalString:
             "type": "string",
             "format": "decimal",
             "pattern": self.pattern,
-            "description": "A decimal as a string (\"5000.00\"): exact, never a float. A request "
+            "description": 'A decimal as a string ("5000.00"): exact, never a float. A request '
             "may give a JSON number instead; it is read straight to a decimal.",
         }
 
