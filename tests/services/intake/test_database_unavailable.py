@@ -97,7 +97,7 @@ async def test_refused_connections_answer_503_with_retry_after_and_readyz_says_w
             error = answer.json()["error"]
             assert error["type"] == "service_unavailable"
             assert "too many connections for role" in error["message"]
-            assert set(error) == {"type", "message", "param", "errors"}
+            assert set(error) == {"type", "message", "errors"}  # no field at fault: no param
         assert (
             await db.fetchval("SELECT count(*) FROM invoices WHERE external_id = $1", external_id)
             == 0
