@@ -22,9 +22,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from clearway.countries import be, de, fr, it, pl, ro
 from clearway.countries.checksums import luhn_check_digit, mod97_10_check_digits
 from clearway.countries.vat_rates import vat_rates_on
+from clearway.governments.be import identifiers as be
+from clearway.governments.de import identifiers as de
+from clearway.governments.fr import identifiers as fr
+from clearway.governments.it import identifiers as it
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.ro import identifiers as ro
 from hypothesis import strategies as st
 
 COUNTRIES: tuple[str, ...] = ("RO", "IT", "BE", "PL", "FR", "DE")

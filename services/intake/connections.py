@@ -35,24 +35,6 @@ from clearway.accounts.connections import (
     update_connection,
 )
 from clearway.config import LiveNotConfiguredError
-from clearway.connectors.anaf import AnafUnavailableError
-from clearway.connectors.anaf_oauth import (
-    AnafOAuthClient,
-    AnafOAuthRefusedError,
-    authorization_url,
-)
-from clearway.connectors.ksef_auth import (
-    KsefAuthClient,
-    KsefAuthRefusedError,
-    KsefUnavailableError,
-)
-from clearway.connectors.ksef_xades import KsefCertificate
-from clearway.connectors.participants import (
-    NetworkUnavailableError,
-    ParticipantRefusedError,
-    register_participant,
-)
-from clearway.countries import pl
 from clearway.domain.connections import (
     SETUP_METHOD,
     ConnectionStatus,
@@ -64,6 +46,24 @@ from clearway.domain.connections import (
 from clearway.domain.ids import utcnow
 from clearway.domain.invoice import NO_NUL, Country
 from clearway.eventstore import Connection as DbConnection
+from clearway.governments.peppol.participants import (
+    NetworkUnavailableError,
+    ParticipantRefusedError,
+    register_participant,
+)
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.pl.auth import (
+    KsefAuthClient,
+    KsefAuthRefusedError,
+    KsefUnavailableError,
+)
+from clearway.governments.pl.xades import KsefCertificate
+from clearway.governments.ro.client import AnafUnavailableError
+from clearway.governments.ro.oauth import (
+    AnafOAuthClient,
+    AnafOAuthRefusedError,
+    authorization_url,
+)
 from clearway.security import (
     CertificateBundle,
     CertificateError,

@@ -4,7 +4,7 @@ Consumes  `invoice.submitted`: a row in the durable schedule `status_polls`, wit
           deadline. The schedule lives in PostgreSQL, not in memory: kill the poller (or
           PostgreSQL) at any point and the rows are picked up again (a claimed row is leased,
           not deleted, until its outcome is recorded).
-Decides   a loop claims due rows and asks the country's system (anaf_status.py for RO), at the
+Decides   a loop claims due rows and asks the country's system (governments/ro/status.py), at the
           country's cadence (CADENCES: doubling, then spaced out to fit the daily quotas); past
           the deadline without a decision, the invoice goes to `error`.
 Emits     `invoice.accepted` (govId, govMessage; the receipt stored for
@@ -28,30 +28,29 @@ from clearway.connectors import GovCall
 from clearway.domain.ids import utcnow
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import Connection, InvoiceRef, append_event
+from clearway.governments.de.status import GermanStatusFollower, ZreStatusFollower
+from clearway.governments.fr.status import PaStatusFollower
+from clearway.governments.it.status import SdiStatusFollower
+from clearway.governments.peppol.status import PeppolStatusFollower
+from clearway.governments.pl.status import KsefStatusFollower
+from clearway.governments.ro.status import AnafStatusFollower
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_SUBMITTED
 from clearway.observability.logs import log_context
 from clearway.observability.metrics import RETRIES
 from clearway.observability.tracing import continued, current_traceparent, tracer
-from clearway.runtime import ServiceContext
-from clearway.submissions import attempts_of, record_calls
-from clearway.translation import translate_all
-from clearway.translation.unknown import log_uncatalogued
-
-from services.poller.anaf_status import AnafStatusFollower
-from services.poller.decisions import (
+from clearway.pipeline.decisions import (
     Accepted,
     Follower,
     NotConfiguredFollower,
     Pending,
     Rejected,
 )
-from services.poller.ksef_status import KsefStatusFollower
-from services.poller.pa_status import PaStatusFollower
-from services.poller.peppol_status import PeppolStatusFollower
-from services.poller.sdi_status import SdiStatusFollower
-from services.poller.zre_status import GermanStatusFollower, ZreStatusFollower
+from clearway.pipeline.filing import attempts_of, record_calls
+from clearway.runtime import ServiceContext
+from clearway.translation import translate_all
+from clearway.translation.unknown import log_uncatalogued
 
 GROUP_ID = "poller"
 log = logging.getLogger(__name__)

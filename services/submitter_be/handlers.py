@@ -4,7 +4,7 @@ Consumes  `submit.be`: a validated invoice whose Peppol BIS Billing 3.0 document
           stored. Its `submissions` row (the durable schedule) is written and the partition
           moves on. The connection is the company's participant id (0208:<enterprise number>):
           no token.
-Decides   a loop works the due rows (`work_submissions`, clearway.channel_submission): the
+Decides   a loop works the due rows (`work_submissions`, clearway.governments.peppol.filing): the
           buyer (its peppolId, else 0208 and its enterprise number) looked up in the SMP, the
           send through Clearway's access point with the SBDH InstanceIdentifier derived from
           the invoice id, retries with backoff, a lost answer reconciled by that identifier.
@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from clearway.channel_submission import PeppolChannel, Route, channel_in_mode, work_by_mode
-from clearway.connectors.peppol import GOV_ENDPOINT, PeppolClient
+from clearway.governments.peppol.client import GOV_ENDPOINT, PeppolClient
+from clearway.governments.peppol.filing import PeppolChannel, Route, channel_in_mode, work_by_mode
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_due_submissions
 
 GROUP_ID = "submitter-be"
 COUNTRY = "BE"

@@ -7,8 +7,8 @@ Decides   where it goes: a buyer reference (BT-10) that is a Leitweg-ID means a 
           so ZRE/OZG-RE (an upload with a client reference derived from the invoice id); any
           other buyer gets it over Peppol (the SMP lookup, then the send with the SBDH
           InstanceIdentifier derived from the invoice id). Then, as for every channel
-          (clearway.channel_submission): retries with backoff, a lost answer reconciled by the
-          reference, never sent blind twice.
+          (clearway.governments.peppol.filing): retries with backoff, a lost answer reconciled
+          by the reference, never sent blind twice.
 Emits     `invoice.submitted` (uploadId, govEndpoint "ZRE" or "Peppol", the reference,
           attempts), `invoice.rejected` (a buyer not on Peppol, naming the field) or
           `invoice.error`, through the outbox. The poller follows the delivery.
@@ -19,20 +19,20 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from clearway.channel_submission import (
+from clearway.governments.de.client import ZreClient, leitweg_id_of
+from clearway.governments.peppol.client import PeppolClient
+from clearway.governments.peppol.filing import (
     PeppolChannel,
     Route,
     ZreChannel,
     channel_in_mode,
     work_by_mode,
 )
-from clearway.connectors.peppol import PeppolClient
-from clearway.connectors.zre import ZreClient, leitweg_id_of
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_due_submissions
 
 GROUP_ID = "submitter-de"
 COUNTRY = "DE"

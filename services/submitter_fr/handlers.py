@@ -3,7 +3,7 @@
 Consumes  `submit.fr`: a validated invoice whose document (UBL, CII or Factur-X) the converter
           stored. Its `submissions` row (the durable schedule) is written and the partition
           moves on. The connection is the company's SIREN on the directory: no token.
-Decides   a loop works the due rows (`work_submissions`, pa_submission.py): the deposit, retries
+Decides   a loop works the due rows (governments/fr/filing.py): the deposit, retries
           with backoff, a lost answer reconciled by the platform's search on invoice number and
           seller SIREN.
 Emits     `invoice.submitted` (uploadId: the platform's invoice id; attempts) or `invoice.error`
@@ -17,14 +17,13 @@ import asyncio
 
 import httpx
 from clearway.config import live_or_error
-from clearway.connectors.fr_pa import GOV_ENDPOINT
+from clearway.governments.fr.client import GOV_ENDPOINT
+from clearway.governments.fr.filing import PaSubmitter
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_by_mode, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_by_mode, work_due_submissions
-
-from services.submitter_fr.pa_submission import PaSubmitter
 
 GROUP_ID = "submitter-fr"
 COUNTRY = "FR"

@@ -3,7 +3,7 @@
 Consumes  `submit.it`: a validated invoice whose FatturaPA document the converter stored. Its
           `submissions` row (the durable schedule) is written and the partition moves on. The
           connection is the company's SDI channel: its TLS client certificate, no token.
-Decides   a loop works the due rows (`work_submissions`, sdi_submission.py): the file goes out
+Decides   a loop works the due rows (governments/it/filing.py): the file goes out
           under a name of its own (IT<IdCodice>_<progressivo>.xml, fixed before the first send),
           retries with backoff, a lost answer reconciled by looking the name up.
 Emits     `invoice.submitted` (uploadId: the IdentificativoSdI; fileName; attempts) or
@@ -17,14 +17,13 @@ import asyncio
 
 import httpx
 from clearway.config import LiveNotConfiguredError, live_or_error
-from clearway.connectors.sdi import GOV_ENDPOINT
+from clearway.governments.it.client import GOV_ENDPOINT
+from clearway.governments.it.filing import SdiSubmitter
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_by_mode, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_by_mode, work_due_submissions
-
-from services.submitter_it.sdi_submission import SdiSubmitter
 
 GROUP_ID = "submitter-it"
 COUNTRY = "IT"

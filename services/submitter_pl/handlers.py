@@ -2,7 +2,7 @@
 
 Consumes  `submit.pl`: a validated invoice whose FA(3) document the converter stored. Its
           `submissions` row (the durable schedule) is written and the partition moves on.
-Decides   a loop works the due rows (`work_submissions`, ksef_submission.py): an online session
+Decides   a loop works the due rows (governments/pl/filing.py): an online session
           with the connection's access token, the invoice sent encrypted, the session closed;
           retries with backoff; a send whose answer was lost is looked for in its session.
 Emits     `invoice.submitted` (uploadId: KSeF's invoice reference; sessionReferenceNumber;
@@ -16,14 +16,13 @@ import asyncio
 
 import httpx
 from clearway.config import live_or_error
-from clearway.connectors.ksef import GOV_ENDPOINT
+from clearway.governments.pl.client import GOV_ENDPOINT
+from clearway.governments.pl.filing import KsefSubmitter
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_by_mode, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_by_mode, work_due_submissions
-
-from services.submitter_pl.ksef_submission import KsefSubmitter
 
 GROUP_ID = "submitter-pl"
 COUNTRY = "PL"

@@ -3,7 +3,7 @@
 Consumes  `submit.ro`: a validated invoice whose CIUS-RO document the converter stored. Its
           `submissions` row (the durable schedule) is written and the partition moves on: no
           invoice ever waits in the consumer for ANAF.
-Decides   a loop works the due rows (`work_submissions`, anaf_submission.py): the upload with
+Decides   a loop works the due rows (governments/ro/filing.py): the upload with
           the connection's token inside ANAF's limits, retries with backoff, and reconciliation
           with ANAF's message list when an upload's answer was lost.
 Emits     `invoice.submitted` (uploadId, attempts) or `invoice.error` (stage submission, with
@@ -16,13 +16,12 @@ import asyncio
 
 import httpx
 from clearway.config import live_or_error
+from clearway.governments.ro.filing import AnafSubmitter
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
+from clearway.pipeline.filing import take_submission, work_by_mode, work_due_submissions
 from clearway.runtime import ServiceContext
-from clearway.submissions import take_submission, work_by_mode, work_due_submissions
-
-from services.submitter_ro.anaf_submission import AnafSubmitter
 
 GROUP_ID = "submitter-ro"
 COUNTRY = "RO"

@@ -47,19 +47,6 @@ from clearway.config import (
     Settings,
     live_or_error,
 )
-from clearway.connectors.anaf import AnafUnavailableError
-from clearway.connectors.anaf_oauth import AnafOAuthClient, AnafOAuthRefusedError
-from clearway.connectors.ksef_auth import (
-    KsefAuthClient,
-    KsefAuthRefusedError,
-    KsefUnavailableError,
-)
-from clearway.connectors.ksef_tokens import (
-    KsefCertificateExpiredError,
-    authenticate_again,
-    stored_credential,
-)
-from clearway.countries import pl
 from clearway.domain.connections import (
     GOVERNMENT_SYSTEM,
     TOKEN_POLICIES,
@@ -70,6 +57,19 @@ from clearway.domain.connections import (
 )
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.eventstore import enqueue
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.pl.auth import (
+    KsefAuthClient,
+    KsefAuthRefusedError,
+    KsefUnavailableError,
+)
+from clearway.governments.pl.tokens import (
+    KsefCertificateExpiredError,
+    authenticate_again,
+    stored_credential,
+)
+from clearway.governments.ro.client import AnafUnavailableError
+from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
 from clearway.observability.metrics import TOKEN_EXPIRY_HORIZON
 from clearway.runtime import ServiceContext
 from clearway.security import Keyring

@@ -12,7 +12,11 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from clearway.connectors.anaf import AnafProtocolError, parse_status_response, parse_upload_response
+from clearway.governments.ro.client import (
+    AnafProtocolError,
+    parse_status_response,
+    parse_upload_response,
+)
 from clearway.messaging.topics import (
     INVOICE_CREATED,
     INVOICE_SUBMITTED,

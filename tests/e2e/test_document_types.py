@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from clearway.countries.pl import is_nip_format, nip_check_digit
+from clearway.governments.pl.identifiers import is_nip_format, nip_check_digit
 from lxml import etree
 
 from services.stack.stack import Stack

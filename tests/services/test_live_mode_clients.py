@@ -10,16 +10,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from clearway.channel_submission import PeppolChannel, ZreChannel, channel_in_mode
 from clearway.config import LiveNotConfiguredError, Settings, live_or_error
-from clearway.connectors.anaf import AnafClient
-from clearway.connectors.anaf_oauth import authorization_url
-from clearway.connectors.peppol import PeppolClient
-from clearway.connectors.zre import ZreClient
 from clearway.eventstore import InvoiceRef
-from clearway.submissions import ClaimedSubmission, work_by_mode
+from clearway.governments.de.client import ZreClient
+from clearway.governments.peppol.client import PeppolClient
+from clearway.governments.peppol.filing import PeppolChannel, ZreChannel, channel_in_mode
+from clearway.governments.ro.client import AnafClient
+from clearway.governments.ro.oauth import authorization_url
+from clearway.pipeline.decisions import Accepted, Pending
+from clearway.pipeline.filing import ClaimedSubmission, work_by_mode
 
-from services.poller.decisions import Accepted, Pending
 from services.poller.handlers import followers_for
 from services.stack.infra import free_port
 

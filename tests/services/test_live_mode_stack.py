@@ -14,8 +14,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account, create_api_key
-from clearway.countries.ro import cui_check_digit
 from clearway.db import connect
+from clearway.governments.ro.identifiers import cui_check_digit
 
 from services.stack.stack import Stack
 from tests.services.connections_support import new_company, start_connection

@@ -8,7 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clearway.countries import be, de, fr, it, pl, ro
+from clearway.governments.be import identifiers as be
+from clearway.governments.de import identifiers as de
+from clearway.governments.fr import identifiers as fr
+from clearway.governments.it import identifiers as it
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.ro import identifiers as ro
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from clearway.countries import be, de, fr
+from clearway.governments.be import identifiers as be
+from clearway.governments.de import identifiers as de
+from clearway.governments.fr import identifiers as fr
 
 
 class ConnectionStatus(StrEnum):

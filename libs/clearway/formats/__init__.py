@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING
 
 from clearway.formats import conformance
 from clearway.formats.cii import write_cii
-from clearway.formats.fa3 import render_fa3
-from clearway.formats.fatturapa import render_fatturapa
-from clearway.formats.france import (
+from clearway.formats.xsd_gate import fa3_gate, fatturapa_gate
+from clearway.governments.de.document import render_xrechnung_cii, render_xrechnung_ubl
+from clearway.governments.fr.document import (
     factur_x_pdf,
     french_document,
     render_en16931_cii,
     render_en16931_ubl,
 )
-from clearway.formats.peppol_bis import render_peppol_bis
-from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
-from clearway.formats.xrechnung import render_xrechnung_cii, render_xrechnung_ubl
-from clearway.formats.xsd_gate import fa3_gate, fatturapa_gate
+from clearway.governments.it.document import render_fatturapa
+from clearway.governments.peppol.document import render_peppol_bis
+from clearway.governments.pl.document import render_fa3
+from clearway.governments.ro.document import render_ubl_cius_ro
 
 if TYPE_CHECKING:
     from collections.abc import Callable

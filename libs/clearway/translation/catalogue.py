@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from clearway.translation import de, fr, it, pl, ro
+from clearway.governments.de import errors as de
+from clearway.governments.fr import errors as fr
+from clearway.governments.it import errors as it
+from clearway.governments.pl import errors as pl
+from clearway.governments.ro import errors as ro
 from clearway.translation.message import Message
 
 

@@ -47,8 +47,8 @@ from clearway.domain.invoice import (
     VatCategory,
     compute_totals,
 )
-from clearway.formats.france import siren_of
-from clearway.formats.peppol_bis import belgian_enterprise_number
+from clearway.governments.fr.document import siren_of
+from clearway.governments.peppol.document import belgian_enterprise_number
 from clearway.validation.common import (
     EN16931_SYNTAX_COUNTRIES,
     fmt_rate,

@@ -7,9 +7,14 @@ import importlib
 from collections.abc import Callable
 
 import pytest
-from clearway.countries import be, de, fr, it, pl, ro
 from clearway.countries.checksums import is_valid_iban
 from clearway.countries.vat_numbers import VAT_NUMBER_SCHEMES, vat_number_prefix
+from clearway.governments.be import identifiers as be
+from clearway.governments.de import identifiers as de
+from clearway.governments.fr import identifiers as fr
+from clearway.governments.it import identifiers as it
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.ro import identifiers as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -30,7 +30,7 @@ from clearway.formats.conformance import (
     xrechnung_rules,
     xrechnung_ubl_gate,
 )
-from clearway.formats.ubl_cius_ro import render_ubl_cius_ro
+from clearway.governments.ro.document import render_ubl_cius_ro
 from lxml import etree
 from saxonche import PySaxonApiError
 

@@ -14,8 +14,8 @@ import asyncpg
 import pytest
 from clearway.config import Settings
 from clearway.connectors import GovCall
+from clearway.pipeline.filing import HeldBackError, SubmissionGate
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket, next_day_starts
-from clearway.submissions import HeldBackError, SubmissionGate
 
 pytestmark = [pytest.mark.postgres]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from clearway.connectors.ksef_xades import sign_auth_token_request
+from clearway.governments.pl.xades import sign_auth_token_request
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa

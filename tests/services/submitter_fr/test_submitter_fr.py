@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from clearway.connectors.fr_pa import ISSUED
+from clearway.governments.fr.client import ISSUED
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount

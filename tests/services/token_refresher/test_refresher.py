@@ -28,14 +28,14 @@ from clearway.accounts.connections import (
     read_secret,
 )
 from clearway.config import Settings
-from clearway.connectors.ksef_auth import KsefAuthClient
-from clearway.connectors.ksef_xades import KsefCertificate
 from clearway.db import create_pool
 from clearway.domain.company import CompanyRequest
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import InvoiceRef, append_event, start_stream
+from clearway.governments.pl.auth import KsefAuthClient
+from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring, generate_master_key
 
 from services.stack.infra import Database, free_port

@@ -1,0 +1,130 @@
+"""A KSeF access token refused mid-flight (HTTP 401): renew it once, or expire the connection.
+
+The token-refresher renews KSeF's minutes-long access tokens ahead of time; this is for the one
+KSeF refuses anyway. Renewal tries the refresh token, then a fresh authentication with the
+company's KSeF token or certificate; if KSeF refuses both, the connection expires. One renewal
+per refused token: the connection row is locked meanwhile, and a caller finding another token
+than the one refused uses it (another replica renewed it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from clearway.accounts.connections import (
+    activate_with_tokens,
+    connection_event,
+    expire_connection,
+    read_secret,
+)
+from clearway.domain.connections import ConnectionEvent, SecretKind
+from clearway.domain.ids import iso_millis, utcnow
+from clearway.eventstore import Connection, enqueue
+from clearway.governments.pl import identifiers as pl
+from clearway.governments.pl.auth import KsefAuthClient, KsefAuthRefusedError, KsefTokens
+from clearway.governments.pl.xades import KsefCertificate
+from clearway.security import Keyring
+
+log = logging.getLogger(__name__)
+
+KsefCredential = str | KsefCertificate  # a KSeF token, or a certificate with its key
+
+
+class KsefCertificateExpiredError(KsefAuthRefusedError):
+    """The stored certificate is past its notAfter: only a renewed one can log in again."""
+
+
+AUTHORIZE_AGAIN = "Connect the company's KSeF token or certificate again (POST /v1/connections)."
+
+
+async def renew_refused_token(
+    conn: Connection, connection_id: str, refused_token: str, auth: KsefAuthClient
+) -> str | None:
+    """A token to use instead of `refused_token`; None when the connection is not (or no
+    longer) active. KSeF unreachable raises ksef_auth.KsefUnavailableError (try later)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT c.*, co.vat_number FROM connections c "
+            "JOIN companies co ON co.id = c.company_id "
+            "WHERE c.id = $1 AND c.status = 'active' FOR UPDATE OF c",
+            connection_id,
+        )
+        if row is None:
+            return None
+        current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
+        if current is not None and current != refused_token:
+            return current
+        tokens = await _renewed(conn, row, auth)
+        if tokens is None:
+            await expire_connection(
+                conn, row, f"KSeF refused both the refresh and the new login. {AUTHORIZE_AGAIN}"
+            )
+            return None
+        now = utcnow()
+        updated = await activate_with_tokens(conn, row, "PL", tokens, now=now)
+        await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+        log.info("renewed the KSeF token of connection %s after KSeF refused it", connection_id)
+        return tokens.access_token
+
+
+async def _renewed(conn: Connection, row: Any, auth: KsefAuthClient) -> KsefTokens | None:
+    connection_id: str = row["id"]
+    refresh_token = await read_secret(conn, connection_id, SecretKind.REFRESH_TOKEN)
+    refresh_expires = row["refresh_token_expires_at"]
+    if refresh_token is not None and refresh_expires is not None and refresh_expires > utcnow():
+        try:
+            return await auth.refresh(refresh_token, refresh_expires)
+        except KsefAuthRefusedError as exc:
+            log.warning("KSeF refused the refresh of %s: %s", connection_id, exc)
+    credential = await stored_credential(conn, connection_id)
+    if credential is None:
+        return None
+    try:
+        return await authenticate_again(
+            auth, credential, pl.compact(row["vat_number"]), now=utcnow()
+        )
+    except KsefAuthRefusedError as exc:
+        log.warning("KSeF refused the stored credential of %s: %s", connection_id, exc)
+        return None
+
+
+async def stored_credential(
+    conn: Connection, connection_id: str, *, keyring: Keyring | None = None
+) -> KsefCredential | None:
+    """What the company connected with: its KSeF token, else its certificate and key."""
+    ksef_token = await read_secret(conn, connection_id, SecretKind.KSEF_TOKEN, keyring=keyring)
+    if ksef_token is not None:
+        return ksef_token
+    certificate = await read_secret(conn, connection_id, SecretKind.CERTIFICATE, keyring=keyring)
+    key = await read_secret(conn, connection_id, SecretKind.PRIVATE_KEY, keyring=keyring)
+    if certificate is None or key is None:
+        return None
+    return KsefCertificate(certificate, key)
+
+
+async def authenticate_again(
+    auth: KsefAuthClient, credential: KsefCredential, nip: str, *, now: dt.datetime
+) -> KsefTokens:
+    """A fresh KSeF login with the stored credential. A certificate past its notAfter is not
+    even tried (KSeF would refuse it): KsefCertificateExpiredError says so."""
+    if isinstance(credential, KsefCertificate):
+        expired_on = credential.not_valid_after
+        if now >= expired_on:
+            raise KsefCertificateExpiredError(
+                f"The certificate Clearway signs KSeF logins with expired on "
+                f"{iso_millis(expired_on)}"
+            )
+        return await auth.authenticate_with_certificate(credential, nip)
+    return await auth.authenticate_with_token(credential, nip)
+
+
+async def expire_after_second_refusal(conn: Connection, connection_id: str, reason: str) -> None:
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
+            connection_id,
+        )
+        if row is not None:
+            await expire_connection(conn, row, f"{reason} {AUTHORIZE_AGAIN}")

@@ -1,0 +1,85 @@
+"""An ANAF token refused mid-flight (HTTP 401/403): refresh it once, or expire the connection.
+
+The token-refresher renews tokens well before they expire; this is for the token ANAF refuses
+anyway (revoked, expired early, a simulator scenario). One refresh per refused token: the
+connection row is locked while refreshing, and a caller that finds a token other than the one
+ANAF refused uses it (another replica refreshed meanwhile) instead of refreshing again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from clearway.accounts.connections import (
+    activate_with_tokens,
+    connection_event,
+    expire_connection,
+    read_secret,
+)
+from clearway.domain.connections import ConnectionEvent, SecretKind
+from clearway.domain.ids import utcnow
+from clearway.eventstore import Connection, enqueue
+from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
+
+log = logging.getLogger(__name__)
+
+
+def refused_twice_message(status: int) -> str:
+    return (
+        f"ANAF refused the connection's token (HTTP {status}) again after it was refreshed: "
+        "the ANAF user may have lost the SPV rights for this company. Authorize the "
+        "connection again (POST /v1/connections)."
+    )
+
+
+async def refresh_refused_token(
+    conn: Connection, connection_id: str, refused_token: str, oauth: AnafOAuthClient
+) -> str | None:
+    """A token to try instead of `refused_token`; None when the connection is not (or no
+    longer) active: expired here if ANAF refused the refresh. ANAF being unreachable raises
+    AnafUnavailableError (try later; the connection stays active)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
+            connection_id,
+        )
+        if row is None:
+            return None
+        current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
+        if current is not None and current != refused_token:
+            return current  # refreshed by someone else since this caller read it
+        refresh_token = await read_secret(conn, connection_id, SecretKind.REFRESH_TOKEN)
+        if refresh_token is None:
+            await expire_connection(
+                conn,
+                row,
+                "ANAF refused the connection's token and there is no refresh token to renew "
+                "it with. Authorize the connection again (POST /v1/connections).",
+            )
+            return None
+        now = utcnow()
+        try:
+            tokens = await oauth.refresh(refresh_token, now=now)
+        except AnafOAuthRefusedError as exc:
+            log.warning("ANAF refused to refresh connection %s: %s", connection_id, exc.error)
+            await expire_connection(
+                conn,
+                row,
+                f"ANAF refused to refresh the connection's token ({exc.error}). Authorize the "
+                "connection again (POST /v1/connections).",
+            )
+            return None
+        updated = await activate_with_tokens(conn, row, "RO", tokens, now=now)
+        await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+        log.info("refreshed the token of connection %s after ANAF refused it", connection_id)
+        return tokens.access_token
+
+
+async def expire_after_second_refusal(conn: Connection, connection_id: str, status: int) -> None:
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
+            connection_id,
+        )
+        if row is not None:
+            await expire_connection(conn, row, refused_twice_message(status))
