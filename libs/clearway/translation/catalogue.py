@@ -8,14 +8,10 @@ An entry's `pattern` is searched in the message (case-insensitive); its named gr
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from clearway.governments.de import errors as de
-from clearway.governments.fr import errors as fr
-from clearway.governments.it import errors as it
-from clearway.governments.pl import errors as pl
-from clearway.governments.ro import errors as ro
 from clearway.translation.message import Message
 
 
@@ -44,26 +40,43 @@ def _party(message: str) -> str:
     return "customer" if _BUYER.search(message) else "supplier"
 
 
-_SOURCES: dict[str, tuple[Message, ...]] = {
-    "RO": ro.MESSAGES,
-    "IT": it.MESSAGES,
-    "PL": pl.MESSAGES,
-    "FR": fr.MESSAGES,
-    "DE": (*de.MESSAGES, *de.PEPPOL_MESSAGES),  # B2G platforms, and B2B over Peppol
-    "BE": de.PEPPOL_MESSAGES,
-}
+_FLAGS = re.IGNORECASE | re.DOTALL
 
-_COMPILED: dict[str, tuple[Entry, ...]] = {
-    country: tuple(
-        Entry(m.code, re.compile(m.pattern, re.IGNORECASE | re.DOTALL), m.english, m.fix, m.pointer)
-        for m in rows
-    )
-    for country, rows in _SOURCES.items()
-}
+
+@functools.cache
+def _compiled() -> dict[str, tuple[Entry, ...]]:
+    # Each government's catalogue imports this package (its Message): loaded on first use.
+    from clearway.governments.de import errors as de  # noqa: PLC0415
+    from clearway.governments.fr import errors as fr  # noqa: PLC0415
+    from clearway.governments.it import errors as it  # noqa: PLC0415
+    from clearway.governments.pl import errors as pl  # noqa: PLC0415
+    from clearway.governments.ro import errors as ro  # noqa: PLC0415
+
+    sources: dict[str, tuple[Message, ...]] = {
+        "RO": ro.MESSAGES,
+        "IT": it.MESSAGES,
+        "PL": pl.MESSAGES,
+        "FR": fr.MESSAGES,
+        "DE": (*de.MESSAGES, *de.PEPPOL_MESSAGES),  # B2G platforms, and B2B over Peppol
+        "BE": de.PEPPOL_MESSAGES,
+    }
+    return {
+        country: tuple(
+            Entry(
+                m.code,
+                re.compile(m.pattern, re.IGNORECASE | re.DOTALL),
+                m.english,
+                m.fix,
+                m.pointer,
+            )
+            for m in rows
+        )
+        for country, rows in sources.items()
+    }
 
 
 def entries_for(country: str) -> tuple[Entry, ...]:
-    return _COMPILED.get(country.upper(), ())
+    return _compiled().get(country.upper(), ())
 
 
 def party_of(message: str) -> str:

@@ -13,9 +13,9 @@ countries/<cc> (each country's rules).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from clearway.domain.invoice import InvoiceRequest
-from clearway.validation import countries as country_rules
 from clearway.validation import en16931, general, vat_ids
 from clearway.validation.findings import (
     Finding,
@@ -26,12 +26,14 @@ from clearway.validation.findings import (
     ValidationReport,
 )
 
-RULES: tuple[RuleSpec, ...] = (
-    *en16931.RULES,
-    *general.RULES,
-    *vat_ids.RULES,
-    *country_rules.RULES,
-)
+
+@functools.cache
+def all_rules() -> tuple[RuleSpec, ...]:
+    """Every rule: EN 16931's, Clearway's general ones, VAT ids, then each country's (loaded on
+    first use: each government's rules import this package's building blocks)."""
+    from clearway.validation import countries as country_rules  # noqa: PLC0415
+
+    return (*en16931.RULES, *general.RULES, *vat_ids.RULES, *country_rules.RULES)
 
 
 def validate_invoice(
@@ -40,18 +42,18 @@ def validate_invoice(
     """Every rule of the invoice's country; `now` (UTC, default the clock) dates the checks
     that compare with today, such as an issue date in the future."""
     context = RuleContext(livemode=livemode, now=now or dt.datetime.now(dt.UTC))
-    applicable = [rule for rule in RULES if rule.applies_to(invoice.country)]
+    applicable = [rule for rule in all_rules() if rule.applies_to(invoice.country)]
     findings = tuple(finding for rule in applicable for finding in rule(invoice, context))
     return ValidationReport(findings=findings, rules_checked=len(applicable))
 
 
 __all__ = [
-    "RULES",
     "Finding",
     "Rule",
     "RuleContext",
     "RuleSpec",
     "Severity",
     "ValidationReport",
+    "all_rules",
     "validate_invoice",
 ]
