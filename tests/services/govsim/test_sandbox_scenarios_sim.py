@@ -10,10 +10,10 @@ import pytest
 from fastapi import Request
 from lxml import etree
 
-from services.govsim.anaf import AnafSimulator
 from services.govsim.app import GovsimSettings, create_app
 from services.govsim.common import FaultKind, ScenarioPlays
-from tests.services.govsim.test_anaf_sim import (
+from services.govsim.ro.api import AnafSimulator
+from tests.services.govsim.ro.test_anaf_sim import (
     REST,
     SELLER_CIF,
     FakeClock,

@@ -75,6 +75,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
+from services.govsim.de.leitweg import leitweg_id_problem
 from services.govsim.ubl_cii import (
     CII_NS,
     PEPPOL_BIS3,
@@ -86,7 +87,6 @@ from services.govsim.ubl_cii import (
     Syntax,
     read_document,
 )
-from services.govsim.zre_leitweg import leitweg_id_problem
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from services.govsim.ksef_crypto import (
+from services.govsim.pl.crypto import (
     DecryptionError,
     KeyUsage,
     published_key,
@@ -44,7 +44,7 @@ from services.govsim.ksef_crypto import (
 
 if TYPE_CHECKING:
     from services.govsim.common import Clock
-    from services.govsim.ksef_xades import SubjectIdentifier
+    from services.govsim.pl.xades import SubjectIdentifier
 
 CHALLENGE_LIFETIME_SECONDS = 600  # "Czas życia challenge wynosi 10 minut"
 # The documentation's sample operation token lives 45 minutes (exp - iat = 2700): UNCONFIRMED.

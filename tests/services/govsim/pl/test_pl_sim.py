@@ -20,9 +20,9 @@ from ksef_client.services import crypto as sdk_crypto
 from lxml import etree
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
-from services.govsim.ksef_crypto import crc8
-from services.govsim.ksef_documents import verify_invoice
-from services.govsim.ksef_sessions import KsefSimulator
+from services.govsim.pl.crypto import crc8
+from services.govsim.pl.documents import verify_invoice
+from services.govsim.pl.sessions import KsefSimulator
 from tests.libs.security.certmaker import make_certificate, make_seal_certificate, pem_pair
 from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
 

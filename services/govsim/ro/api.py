@@ -40,7 +40,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
-from services.govsim.anaf_documents import (
+from services.govsim.common import scenario_of
+from services.govsim.ro.documents import (
     RejectedXmlError,
     UploadContext,
     UploadStandard,
@@ -48,7 +49,7 @@ from services.govsim.anaf_documents import (
     normalize_cif,
     parse_hardened,
 )
-from services.govsim.anaf_http import (
+from services.govsim.ro.http import (
     admit,
     bad_request,
     bearer_token,
@@ -56,10 +57,10 @@ from services.govsim.anaf_http import (
     spring_error,
     xml_response,
 )
-from services.govsim.anaf_lists import add_list_routes
-from services.govsim.anaf_oauth import Grant, OAuthError
-from services.govsim.anaf_responses import status_answer, upload_answer
-from services.govsim.anaf_state import (
+from services.govsim.ro.lists import add_list_routes
+from services.govsim.ro.oauth import Grant, OAuthError
+from services.govsim.ro.responses import status_answer, upload_answer
+from services.govsim.ro.state import (
     CONTROL_PREFIX,
     DOWNLOADS_PER_MESSAGE_PER_DAY,
     JAVA_LONG,
@@ -72,7 +73,6 @@ from services.govsim.anaf_state import (
     UploadedMessage,
     UploadFault,
 )
-from services.govsim.common import scenario_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

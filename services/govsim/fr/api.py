@@ -49,7 +49,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
-from services.govsim.fr_pa_documents import (
+from services.govsim.fr.documents import (
     ReadInvoice,
     Rejection,
     UnreadableFileError,

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.anaf_oauth import Consent
-from services.govsim.anaf_state import (
+from services.govsim.ro.oauth import Consent
+from services.govsim.ro.state import (
     CONTROL_PREFIX,
     AnafSimulator,
     UploadedMessage,

@@ -8,8 +8,8 @@ from http import HTTPStatus
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from services.govsim.anaf_oauth import Grant
-from services.govsim.anaf_state import AnafSimulator
+from services.govsim.ro.oauth import Grant
+from services.govsim.ro.state import AnafSimulator
 
 
 def admit(simulator: AnafSimulator, request: Request) -> Grant | Response:

@@ -70,7 +70,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
-from services.govsim.sdi_documents import (
+from services.govsim.it.documents import (
     FATTURA_DUPLICATA,
     NO_CHANNEL,
     NOME_FILE_DUPLICATO,

@@ -21,8 +21,8 @@ import httpx
 import pytest
 from lxml import etree
 
-from services.govsim.anaf import AnafSimulator
 from services.govsim.app import GovsimSettings, create_app
+from services.govsim.ro.api import AnafSimulator
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -729,7 +729,7 @@ def test_the_process_serves_and_shuts_down_gracefully_on_sigterm() -> None:
         port = probe.getsockname()[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "services.govsim", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[3],
+        cwd=Path(__file__).resolve().parents[4],
         env={**os.environ, "GOVSIM_ANAF_PROCESSING_DELAY": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

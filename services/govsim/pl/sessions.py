@@ -1,5 +1,5 @@
 """The state of the simulated KSeF 2.0 and the rules that move it: online sessions, invoices
-and their verdicts, UPOs. The HTTP contract around it is in ksef.py.
+and their verdicts, UPOs. The HTTP contract around it is in api.py.
 
 An invoice is accepted at once (202) and decided when its processing delay is over: its status
 goes 100, then 150 past half the delay, then its final code. A closed session reports 170 until
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from services.govsim.common import FaultQueue, RateLimit, Refusal, SlidingWindowLimiter
-from services.govsim.ksef_auth import (
+from services.govsim.pl.auth import (
     DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
     INVOICE_NOT_FOUND,
     SESSION_NOT_FOUND,
@@ -30,7 +30,7 @@ from services.govsim.ksef_auth import (
     KsefAuthority,
     KsefError,
 )
-from services.govsim.ksef_crypto import (
+from services.govsim.pl.crypto import (
     AES_KEY_BYTES,
     DecryptionError,
     KeyUsage,
@@ -40,7 +40,7 @@ from services.govsim.ksef_crypto import (
     rsa_decrypt,
     sha256_b64,
 )
-from services.govsim.ksef_documents import (
+from services.govsim.pl.documents import (
     InvoiceFacts,
     UpoEntry,
     UpoHeader,

@@ -54,7 +54,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
-from services.govsim.ksef_auth import (
+from services.govsim.pl.auth import (
     BAD_CONTINUATION_TOKEN,
     INPUT_INVALID,
     INPUT_VALIDATION,
@@ -64,7 +64,7 @@ from services.govsim.ksef_auth import (
     KsefError,
     TokenKind,
 )
-from services.govsim.ksef_crypto import (
+from services.govsim.pl.crypto import (
     AES_BLOCK_BYTES,
     DecryptionError,
     KeyUsage,
@@ -72,8 +72,8 @@ from services.govsim.ksef_crypto import (
     public_key_certificates,
     published_key,
 )
-from services.govsim.ksef_documents import FA3_FORM_CODE, INVOICE_STATUS_DESCRIPTIONS
-from services.govsim.ksef_sessions import (
+from services.govsim.pl.documents import FA3_FORM_CODE, INVOICE_STATUS_DESCRIPTIONS
+from services.govsim.pl.sessions import (
     SESSION_STATUS_DESCRIPTIONS,
     ForcedOutcome,
     KsefSimulator,
@@ -83,7 +83,7 @@ from services.govsim.ksef_sessions import (
     SessionInvoice,
     session_not_open,
 )
-from services.govsim.ksef_xades import checked_subject, read_signed_auth_request
+from services.govsim.pl.xades import checked_subject, read_signed_auth_request
 
 API_PREFIX = "/v2"
 CONTROL_PREFIX = "/_sim/pl"
@@ -538,7 +538,7 @@ def _check_public_key_id(public_key_id: str | None) -> None:
         )
 
 
-# Sandbox scenarios the KSeF simulator plays itself (the others are faults: common.py).
+# Sandbox scenarios the KSeF simulator plays itself (the others are faults: ../common.py).
 SCENARIO_REJECTION = ForcedOutcome(
     450, ("Linia 1: Niepoprawna wartość elementu P_1 (data wystawienia faktury).",)
 )

@@ -56,8 +56,8 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
+from services.govsim.de.leitweg import leitweg_id_problem
 from services.govsim.ubl_cii import XRECHNUNG_3, BusinessDocument, read_document
-from services.govsim.zre_leitweg import leitweg_id_problem
 
 logger = logging.getLogger(__name__)
 

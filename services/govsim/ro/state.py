@@ -1,5 +1,5 @@
 """The simulated ANAF's state: its messages, quotas, faults and scenarios, and the rules that
-move them (decisions, downloads, the rows of the message lists). The HTTP contract is anaf.py."""
+move them (decisions, downloads, the rows of the message lists). The HTTP contract is api.py."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from clearway.domain.sandbox import SandboxScenario
 
-from services.govsim.anaf_documents import (
+from services.govsim.ro.documents import (
     DocumentParties,
     UploadContext,
     UploadStandard,
@@ -27,8 +27,8 @@ from services.govsim.anaf_documents import (
     parse_hardened,
     read_parties,
 )
-from services.govsim.anaf_oauth import AnafOAuthServer
-from services.govsim.anaf_responses import error_report, sealed_zip
+from services.govsim.ro.oauth import AnafOAuthServer
+from services.govsim.ro.responses import error_report, sealed_zip
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.govsim.anaf_documents import normalize_cif
-from services.govsim.anaf_http import admit, bad_request, spring_time
-from services.govsim.anaf_oauth import Grant
-from services.govsim.anaf_state import (
+from services.govsim.ro.documents import normalize_cif
+from services.govsim.ro.http import admit, bad_request, spring_time
+from services.govsim.ro.oauth import Grant
+from services.govsim.ro.state import (
     JAVA_LONG,
     LIST_FILTERS,
     LIST_MAX_DAYS,
