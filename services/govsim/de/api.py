@@ -29,165 +29,34 @@ Calls need `Authorization: Bearer <api key>`. Everything lives in memory.
 
 from __future__ import annotations
 
-import logging
-import secrets
-import uuid
-from dataclasses import dataclass, field
-from enum import StrEnum
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from clearway.domain.sandbox import SANDBOX_INVOICE_HEADER, SandboxScenario
+from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
-    ApiGuard,
-    KeyedSimulator,
-    RateLimit,
-    RequestsPerMinute,
     UntrustedXmlError,
-    add_standard_controls,
-    bearer_token,
-    guarded_route_class,
     parse_untrusted_xml,
-    plain_fault_response,
     read_body,
     scenario_of,
+    standard_control_router,
 )
 from services.govsim.de.leitweg import leitweg_id_problem
-from services.govsim.ubl_cii import XRECHNUNG_3, BusinessDocument, read_document
-
-logger = logging.getLogger(__name__)
+from services.govsim.de.state import (
+    UploadedInvoice,
+    UploadStatus,
+    ZreSimulator,
+)
+from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.ubl_cii import read_document
 
 API_PREFIX = "/zre"
 CONTROL_PREFIX = "/_sim/de"
 CLIENT_REFERENCE_HEADER = "X-Client-Reference"
 MAX_CLIENT_REFERENCE = 200
-
-
-class UploadStatus(StrEnum):
-    RECEIVED = "received"
-    DELIVERED = "delivered"
-    REJECTED = "rejected"
-
-
-@dataclass
-class UploadedInvoice:
-    upload_id: str
-    document: BusinessDocument
-    received_at: float
-    ready_at: float
-    forced_reason: str | None
-    client_reference: str | None = None
-    receiver_unknown: bool = False  # sent with the `receiver_unknown` sandbox scenario
-    status: UploadStatus = UploadStatus.RECEIVED
-    decided_at: float | None = None
-    reasons: tuple[str, ...] = ()
-
-
-def rejection_reasons(document: BusinessDocument, *, receiver_unknown: bool) -> list[str]:
-    """Why the platform refuses the invoice, in German; empty when it delivers it.
-
-    The sandbox knows a recipient under every well-formed Leitweg-ID with valid check digits
-    (there is no directory to fill in by hand), except for an upload sent with the
-    `receiver_unknown` scenario."""
-    reasons = []
-    if not document.customization_id.startswith(XRECHNUNG_3):
-        reasons.append(
-            f"Die Rechnung ist keine XRechnung 3.0 (CustomizationID "
-            f"{document.customization_id or '(fehlt)'})."
-        )
-    leitweg_id = document.buyer_reference
-    if not leitweg_id:
-        reasons.append("Die Leitweg-ID (BT-10, BuyerReference) fehlt.")
-        return reasons
-    problem = leitweg_id_problem(leitweg_id)
-    if problem is not None:
-        reasons.append(problem)
-    elif receiver_unknown:
-        reasons.append(f"Die Leitweg-ID {leitweg_id} ist keinem Rechnungsempfänger zugeordnet.")
-    return reasons
-
-
-@dataclass
-class ZreSimulator(KeyedSimulator):
-    """All state of the simulated receipt platform, and the rules that move it."""
-
-    _leitweg_ids: set[str] = field(default_factory=set)
-    _uploads: dict[str, UploadedInvoice] = field(default_factory=dict)
-    _undecided: dict[str, UploadedInvoice] = field(default_factory=dict)  # in arrival order
-    _forced: list[str] = field(default_factory=list)
-    _refused_credentials_for: set[str] = field(default_factory=set)  # `token_expired` played
-
-    def _clear_state(self) -> None:
-        self._leitweg_ids.clear()
-        self._uploads.clear()
-        self._undecided.clear()
-        self._forced.clear()
-        self._refused_credentials_for.clear()
-
-    def refuse_credential_once(self, invoice_id: str) -> bool:
-        """`token_expired`: True the first time for this invoice (its upload then answers 401)."""
-        if invoice_id in self._refused_credentials_for:
-            return False
-        self._refused_credentials_for.add(invoice_id)
-        return True
-
-    def register_leitweg_id(self, leitweg_id: str) -> None:
-        self._leitweg_ids.add(leitweg_id.upper())
-
-    def receive(
-        self,
-        document: BusinessDocument,
-        *,
-        client_reference: str | None = None,
-        forced_reason: str | None = None,
-        receiver_unknown: bool = False,
-    ) -> UploadedInvoice:
-        now = self.clock()
-        upload = UploadedInvoice(
-            upload_id=str(uuid.uuid4()),
-            document=document,
-            received_at=now,
-            ready_at=now + self.processing_delay,
-            forced_reason=forced_reason or (self._forced.pop(0) if self._forced else None),
-            client_reference=client_reference,
-            receiver_unknown=receiver_unknown,
-        )
-        self._uploads[upload.upload_id] = upload
-        self._undecided[upload.upload_id] = upload
-        logger.info("ZRE upload %s for Leitweg-ID %s", upload.upload_id, document.buyer_reference)
-        return upload
-
-    def upload(self, upload_id: str) -> UploadedInvoice | None:
-        self.settle()
-        return self._uploads.get(upload_id)
-
-    def uploads(self) -> list[UploadedInvoice]:
-        self.settle()
-        return list(self._uploads.values())
-
-    def force_rejections(self, reason: str, count: int) -> None:
-        self._forced.extend([reason] * count)
-
-    def settle(self) -> None:
-        now = self.clock()
-        for upload_id, upload in list(self._undecided.items()):
-            if upload.ready_at <= now:
-                del self._undecided[upload_id]
-                reasons = (
-                    [upload.forced_reason]
-                    if upload.forced_reason
-                    else rejection_reasons(
-                        upload.document, receiver_unknown=upload.receiver_unknown
-                    )
-                )
-                upload.status = UploadStatus.REJECTED if reasons else UploadStatus.DELIVERED
-                upload.reasons = tuple(reasons)
-                upload.decided_at = upload.ready_at
-
 
 # === HTTP: the upload API =====================================================================
 
@@ -202,17 +71,13 @@ def _unauthorized() -> JSONResponse:
     return response
 
 
-def _admit(simulator: ZreSimulator, request: Request) -> Response | None:
-    simulator.settle()
-    key = bearer_token(request)
-    if key is None or not secrets.compare_digest(key, simulator.api_key):
-        return _unauthorized()
-    refusal = simulator.limiter.admit("api-key", simulator.rate_limit)
-    if refusal is None:
-        return None
+def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
     response = _errors(HTTPStatus.TOO_MANY_REQUESTS, "Zu viele Anfragen, bitte später erneut.")
-    response.headers["Retry-After"] = str(refusal.retry_after_seconds)
+    response.headers["Retry-After"] = str(retry_after_seconds)
     return response
+
+
+REFUSALS = KeyRefusals(unauthorized=_unauthorized, too_many_requests=_too_many_requests)
 
 
 def _upload_json(simulator: ZreSimulator, upload: UploadedInvoice) -> dict[str, Any]:
@@ -234,13 +99,8 @@ def _upload_json(simulator: ZreSimulator, upload: UploadedInvoice) -> dict[str, 
 
 
 async def _upload(simulator: ZreSimulator, request: Request) -> Response:
-    invoice_id = request.headers.get(SANDBOX_INVOICE_HEADER, "")
     scenario = scenario_of(request)  # Clearway's sandbox scenario
-    if (
-        scenario is SandboxScenario.TOKEN_EXPIRED
-        and invoice_id
-        and simulator.refuse_credential_once(invoice_id)
-    ):
+    if simulator.credential_expiry.refuses(request):
         return _unauthorized()
     client_reference = request.headers.get(CLIENT_REFERENCE_HEADER)
     if client_reference is not None and not (
@@ -277,14 +137,7 @@ async def _upload(simulator: ZreSimulator, request: Request) -> Response:
 
 
 def build_zre_router(simulator: ZreSimulator) -> APIRouter:
-    guard = ApiGuard(
-        faults=simulator.faults,
-        render_fault=plain_fault_response,
-        admit=lambda request: _admit(simulator, request),
-    )
-    router = APIRouter(
-        prefix=API_PREFIX, tags=["ZRE / OZG-RE (DE B2G)"], route_class=guarded_route_class(guard)
-    )
+    router = keyed_api_router(simulator, REFUSALS, prefix=API_PREFIX, tag="ZRE / OZG-RE (DE B2G)")
 
     @router.post("/invoices", status_code=HTTPStatus.CREATED)
     async def upload_invoice(request: Request) -> Response:
@@ -330,12 +183,9 @@ class RejectionRequest(BaseModel):
 
 def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:
     """`/_sim/de/...`: what tests use to steer the simulator; the platforms have none of these."""
-    router = APIRouter(prefix=CONTROL_PREFIX, tags=["simulator control: ZRE (DE)"])
-    add_standard_controls(router, simulator)
-
-    @router.put("/rate-limit", status_code=HTTPStatus.NO_CONTENT)
-    async def set_rate_limit(limit: RequestsPerMinute) -> None:
-        simulator.rate_limit = RateLimit(per_minute=limit.requests_per_minute)
+    router = standard_control_router(
+        simulator, prefix=CONTROL_PREFIX, tag="simulator control: ZRE (DE)"
+    )
 
     @router.post("/leitweg-ids", status_code=HTTPStatus.CREATED, response_model=None)
     async def register(registration: LeitwegRegistration) -> Response | dict[str, str]:

@@ -45,61 +45,47 @@ API key once per invoice (401): the AP credential is Clearway's, as at a key rot
 
 from __future__ import annotations
 
-import logging
-import re
-import secrets
-import uuid
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from clearway.domain.sandbox import SANDBOX_INVOICE_HEADER, SandboxScenario
+from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from lxml import etree
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from services.govsim.common import (
-    ApiGuard,
-    KeyedSimulator,
-    RateLimit,
-    RequestsPerMinute,
     UntrustedXmlError,
-    add_standard_controls,
-    bearer_token,
-    guarded_route_class,
     parse_untrusted_xml,
-    plain_fault_response,
     read_body,
     scenario_of,
 )
-from services.govsim.de.leitweg import leitweg_id_problem
+from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.peppol.participants import (
+    BILLING_PROCESS,
+    DOCUMENT_SCHEME,
+    PARTICIPANT_SCHEME,
+    document_type_id,
+    normalize_participant,
+    participant_problem,
+)
+from services.govsim.peppol.smp import add_smp_routes
+from services.govsim.peppol.state import (
+    DeliveryStatus,
+    ForcedDelivery,
+    PeppolSimulator,
+    SentDocument,
+)
 from services.govsim.ubl_cii import (
-    CII_NS,
     PEPPOL_BIS3,
-    UBL_CREDIT_NOTE_NS,
-    UBL_INVOICE_NS,
     XRECHNUNG_3,
     XRECHNUNG_3_EXTENSION,
     BusinessDocument,
-    Syntax,
     read_document,
 )
 
-logger = logging.getLogger(__name__)
-
 API_PREFIX = "/peppol"
-CONTROL_PREFIX = "/_sim/peppol"
-PARTICIPANT_SCHEME = "iso6523-actorid-upis"
-DOCUMENT_SCHEME = "busdox-docid-qns"
-BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-AS4_TRANSPORT_PROFILE = "peppol-transport-as4-v2_0"
-SMP_NS = "http://busdox.org/serviceMetadata/publishing/1.0/"
-IDENTIFIERS_NS = "http://busdox.org/transport/identifiers/1.0/"
 ACCEPTED_CUSTOMIZATIONS = frozenset({PEPPOL_BIS3, XRECHNUNG_3, XRECHNUNG_3_EXTENSION})
-PARTICIPANT_ID = re.compile(r"(?P<icd>\d{4}):(?P<value>[A-Za-z0-9.\-_]{1,50})")
 MAX_INSTANCE_IDENTIFIER = 200
 # The `reject` sandbox scenario: the receiving side answers MLS RE with a real rule of the
 # document's specification (Peppol BIS Billing 3.0 in English, XRechnung's BR-DE in German).
@@ -111,204 +97,6 @@ SCENARIO_REJECTION_XRECHNUNG = (
 )
 
 
-def document_type_id(syntax: Syntax, customization_id: str) -> str:
-    """The Peppol document type identifier of a document with this root and CustomizationID."""
-    if syntax is Syntax.CII:
-        return f"{CII_NS}::CrossIndustryInvoice##{customization_id}::D16B"
-    namespace, root = (
-        (UBL_INVOICE_NS, "Invoice")
-        if syntax is Syntax.UBL_INVOICE
-        else (UBL_CREDIT_NOTE_NS, "CreditNote")
-    )
-    return f"{namespace}::{root}##{customization_id}::2.1"
-
-
-DEFAULT_DOCUMENT_TYPES = (
-    *(
-        document_type_id(syntax, customization)
-        for customization in (PEPPOL_BIS3, XRECHNUNG_3)
-        for syntax in (Syntax.UBL_INVOICE, Syntax.UBL_CREDIT_NOTE)
-    ),
-    document_type_id(Syntax.CII, XRECHNUNG_3),
-)
-
-
-def normalize_participant(raw: str) -> str:
-    """ "0208:0123456749" from either that or "iso6523-actorid-upis::0208:0123456749"."""
-    value = raw.strip()
-    prefix = f"{PARTICIPANT_SCHEME}::"
-    return value[len(prefix) :] if value.lower().startswith(prefix) else value
-
-
-def participant_problem(participant: str) -> str | None:
-    """Why `participant` is no valid participant identifier, or None."""
-    match = PARTICIPANT_ID.fullmatch(participant)
-    if match is None:
-        return f"{participant!r} is not an ICD:identifier participant id"
-    icd, value = match["icd"], match["value"]
-    if icd == "0208" and not _belgian_enterprise_number(value):
-        return f"{value} is not a Belgian enterprise number (10 digits, mod 97)"
-    if icd == "9925" and not (value[:2].upper() == "BE" and _belgian_enterprise_number(value[2:])):
-        return f"{value} is not a Belgian VAT number (BE + enterprise number)"
-    if icd == "9930" and not re.fullmatch(r"(?i:DE)\d{9}", value):
-        return f"{value} is not a German VAT number (DE + 9 digits)"
-    if icd == "0204":
-        return leitweg_id_problem(value)
-    return None
-
-
-def _belgian_enterprise_number(value: str) -> bool:
-    return bool(re.fullmatch(r"[01]\d{9}", value)) and 97 - int(value[:8]) % 97 == int(value[8:])
-
-
-# --- state -----------------------------------------------------------------------------------
-
-
-class DeliveryStatus(StrEnum):
-    ACCEPTED = "accepted"
-    DELIVERED = "delivered"
-    FAILED = "failed"  # the AS4 transmission did not succeed
-    REJECTED = "rejected"  # delivered, but the receiving side answered MLS "RE"
-
-
-@dataclass
-class Participant:
-    participant_id: str
-    name: str
-    document_types: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ForcedDelivery:
-    status: DeliveryStatus
-    reason: str
-
-
-@dataclass
-class SentDocument:
-    document_id: str
-    instance_identifier: str  # the SBDH InstanceIdentifier: the sender's, else the AP's UUID
-    sender: str
-    receiver: str
-    document_type: str
-    process: str
-    created_at: float
-    ready_at: float
-    forced: ForcedDelivery | None
-    status: DeliveryStatus = DeliveryStatus.ACCEPTED
-    as4_message_id: str | None = None
-    decided_at: float | None = None
-    reason: str | None = None
-
-
-@dataclass
-class PeppolSimulator(KeyedSimulator):
-    """All state of the simulated access point, and the rules that move it."""
-
-    _participants: dict[str, Participant] = field(default_factory=dict)
-    _documents: dict[str, SentDocument] = field(default_factory=dict)
-    _undelivered: dict[str, SentDocument] = field(default_factory=dict)  # in arrival order
-    _forced: list[ForcedDelivery] = field(default_factory=list)
-    _refused_credentials_for: set[str] = field(default_factory=set)  # `token_expired` played
-
-    def _clear_state(self) -> None:
-        self._participants.clear()
-        self._documents.clear()
-        self._undelivered.clear()
-        self._forced.clear()
-        self._refused_credentials_for.clear()
-
-    def refuse_credential_once(self, invoice_id: str) -> bool:
-        """`token_expired`: True the first time for this invoice (its send then answers 401)."""
-        if invoice_id in self._refused_credentials_for:
-            return False
-        self._refused_credentials_for.add(invoice_id)
-        return True
-
-    # --- participants ----------------------------------------------------------------------
-
-    def register(self, participant: Participant) -> None:
-        self._participants[participant.participant_id.lower()] = participant
-
-    def registered(self) -> list[Participant]:
-        """The participants registered through the control API (the SMP lists more)."""
-        return list(self._participants.values())
-
-    def participant(self, participant_id: str, *, unknown: bool = False) -> Participant | None:
-        """Who the SMP lists under this id: a registered participant as registered, any other
-        well-formed id for every default document type (a sandbox has no registry to fill in
-        by hand); nobody when `unknown` (the `receiver_unknown` scenario) or malformed."""
-        normalized = normalize_participant(participant_id)
-        if unknown:
-            return None
-        registered = self._participants.get(normalized.lower())
-        if registered is not None:
-            return registered
-        if participant_problem(normalized) is not None:
-            return None
-        return Participant(normalized, "Sandbox participant", DEFAULT_DOCUMENT_TYPES)
-
-    # --- documents -------------------------------------------------------------------------
-
-    def accept(  # noqa: PLR0913 - the SBDH's parts
-        self,
-        sender: str,
-        receiver: str,
-        document_type: str,
-        process: str,
-        *,
-        instance_identifier: str | None = None,
-        forced: ForcedDelivery | None = None,
-    ) -> SentDocument:
-        now = self.clock()
-        document = SentDocument(
-            document_id=str(uuid.uuid4()),
-            instance_identifier=instance_identifier or str(uuid.uuid4()),
-            sender=sender,
-            receiver=receiver,
-            document_type=document_type,
-            process=process,
-            created_at=now,
-            ready_at=now + self.processing_delay,
-            forced=forced or (self._forced.pop(0) if self._forced else None),
-        )
-        self._documents[document.document_id] = document
-        self._undelivered[document.document_id] = document
-        logger.info("Peppol document %s from %s to %s", document.document_id, sender, receiver)
-        return document
-
-    def document(self, document_id: str) -> SentDocument | None:
-        self.settle()
-        return self._documents.get(document_id)
-
-    def documents(self) -> list[SentDocument]:
-        self.settle()
-        return list(self._documents.values())
-
-    def force_next(self, forced: ForcedDelivery, count: int) -> None:
-        self._forced.extend([forced] * count)
-
-    def settle(self) -> None:
-        now = self.clock()
-        for document_id, document in list(self._undelivered.items()):
-            if document.ready_at <= now:
-                del self._undelivered[document_id]
-                self._deliver(document)
-
-    def _deliver(self, document: SentDocument) -> None:
-        document.decided_at = document.ready_at
-        forced = document.forced
-        if forced is not None and forced.status is DeliveryStatus.FAILED:
-            document.status, document.reason = DeliveryStatus.FAILED, forced.reason
-            return
-        # AS4 message ids are RFC 2822 message ids; phase4 makes them uuid@host.
-        document.as4_message_id = f"{uuid.uuid4()}@govsim-ap"
-        if forced is not None and forced.status is DeliveryStatus.REJECTED:
-            document.status, document.reason = DeliveryStatus.REJECTED, forced.reason
-            return
-        document.status = DeliveryStatus.DELIVERED
-
-
 # === HTTP: the access point API ===============================================================
 
 
@@ -316,19 +104,18 @@ def _error(status: HTTPStatus, code: str, message: str) -> JSONResponse:
     return JSONResponse({"errors": [{"code": code, "message": message}]}, status)
 
 
-def _admit(simulator: PeppolSimulator, request: Request) -> Response | None:
-    simulator.settle()
-    key = bearer_token(request)
-    if key is None or not secrets.compare_digest(key, simulator.api_key):
-        return _unauthorized("Missing or invalid API key")
-    refusal = simulator.limiter.admit("api-key", simulator.rate_limit)
-    if refusal is None:
-        return None
+def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
     response = _error(
         HTTPStatus.TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry later"
     )
-    response.headers["Retry-After"] = str(refusal.retry_after_seconds)
+    response.headers["Retry-After"] = str(retry_after_seconds)
     return response
+
+
+REFUSALS = KeyRefusals(
+    unauthorized=lambda: _unauthorized("Missing or invalid API key"),
+    too_many_requests=_too_many_requests,
+)
 
 
 class SendError(Exception):
@@ -364,15 +151,8 @@ class Addressing:
 
 
 def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
-    guard = ApiGuard(
-        faults=simulator.faults,
-        render_fault=plain_fault_response,
-        admit=lambda request: _admit(simulator, request),
-    )
-    router = APIRouter(
-        prefix=API_PREFIX,
-        tags=["Peppol access point (BE, DE)"],
-        route_class=guarded_route_class(guard),
+    router = keyed_api_router(
+        simulator, REFUSALS, prefix=API_PREFIX, tag="Peppol access point (BE, DE)"
     )
 
     @router.post("/documents", status_code=HTTPStatus.ACCEPTED)
@@ -388,12 +168,7 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
             process=headers.x_peppol_process,
             instance_identifier=headers.x_peppol_instance_identifier,
         )
-        invoice_id = request.headers.get(SANDBOX_INVOICE_HEADER, "")
-        if (
-            scenario_of(request) is SandboxScenario.TOKEN_EXPIRED  # Clearway's sandbox scenario
-            and invoice_id
-            and simulator.refuse_credential_once(invoice_id)
-        ):
+        if simulator.credential_expiry.refuses(request):  # Clearway's sandbox scenario
             return _unauthorized("API key expired")
         try:
             rejected = scenario_of(request) is SandboxScenario.REJECT
@@ -437,7 +212,7 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
         return JSONResponse(_document_json(simulator, document))
 
-    _add_smp_routes(router, simulator)
+    add_smp_routes(router, simulator)
     return router
 
 
@@ -557,128 +332,3 @@ def _document_json(simulator: PeppolSimulator, document: SentDocument) -> dict[s
     if document.status is DeliveryStatus.FAILED:
         body["failureReason"] = document.reason
     return body
-
-
-def _add_smp_routes(router: APIRouter, simulator: PeppolSimulator) -> None:
-    @router.get("/smp/{participant_id}")
-    async def service_group(request: Request, participant_id: str) -> Response:
-        unknown = scenario_of(request) is SandboxScenario.RECEIVER_UNKNOWN
-        participant = simulator.participant(participant_id, unknown=unknown)
-        if participant is None:
-            return Response("Not Found", HTTPStatus.NOT_FOUND, media_type="text/plain")
-        return Response(_service_group(request, participant), media_type="application/xml")
-
-    @router.get("/smp/{participant_id}/services/{document_type:path}")
-    async def service_metadata(
-        request: Request, participant_id: str, document_type: str
-    ) -> Response:
-        unknown = scenario_of(request) is SandboxScenario.RECEIVER_UNKNOWN
-        participant = simulator.participant(participant_id, unknown=unknown)
-        bare_type = document_type.removeprefix(f"{DOCUMENT_SCHEME}::")
-        if participant is None or bare_type not in participant.document_types:
-            return Response("Not Found", HTTPStatus.NOT_FOUND, media_type="text/plain")
-        return Response(_service_metadata(participant, bare_type), media_type="application/xml")
-
-
-def _service_group(request: Request, participant: Participant) -> bytes:
-    """The SMP 1.x ServiceGroup: the participant and a reference per document type."""
-    root = etree.Element(f"{{{SMP_NS}}}ServiceGroup", nsmap={"smp": SMP_NS, "id": IDENTIFIERS_NS})
-    identifier = etree.SubElement(root, f"{{{IDENTIFIERS_NS}}}ParticipantIdentifier")
-    identifier.set("scheme", PARTICIPANT_SCHEME)
-    identifier.text = participant.participant_id
-    references = etree.SubElement(root, f"{{{SMP_NS}}}ServiceMetadataReferenceCollection")
-    base = str(request.base_url).rstrip("/")
-    participant_path = quote(f"{PARTICIPANT_SCHEME}::{participant.participant_id}", safe="")
-    for document_type in participant.document_types:
-        document_path = quote(f"{DOCUMENT_SCHEME}::{document_type}", safe="")
-        etree.SubElement(references, f"{{{SMP_NS}}}ServiceMetadataReference").set(
-            "href", f"{base}{API_PREFIX}/smp/{participant_path}/services/{document_path}"
-        )
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def _service_metadata(participant: Participant, document_type: str) -> bytes:
-    """The SMP 1.x ServiceMetadata (unsigned here) naming this simulator's AS4 endpoint."""
-    smp, ids = f"{{{SMP_NS}}}", f"{{{IDENTIFIERS_NS}}}"
-    root = etree.Element(f"{smp}ServiceMetadata", nsmap={"smp": SMP_NS, "id": IDENTIFIERS_NS})
-    information = etree.SubElement(root, f"{smp}ServiceInformation")
-    participant_id = etree.SubElement(information, f"{ids}ParticipantIdentifier")
-    participant_id.set("scheme", PARTICIPANT_SCHEME)
-    participant_id.text = participant.participant_id
-    document_id = etree.SubElement(information, f"{ids}DocumentIdentifier")
-    document_id.set("scheme", DOCUMENT_SCHEME)
-    document_id.text = document_type
-    process = etree.SubElement(etree.SubElement(information, f"{smp}ProcessList"), f"{smp}Process")
-    process_id = etree.SubElement(process, f"{ids}ProcessIdentifier")
-    process_id.set("scheme", "cenbii-procid-ubl")
-    process_id.text = BILLING_PROCESS
-    endpoint = etree.SubElement(
-        etree.SubElement(process, f"{smp}ServiceEndpointList"), f"{smp}Endpoint"
-    )
-    endpoint.set("transportProfile", AS4_TRANSPORT_PROFILE)
-    etree.SubElement(endpoint, f"{smp}EndpointURI").text = "https://ap.govsim.invalid/as4"
-    etree.SubElement(endpoint, f"{smp}RequireBusinessLevelSignature").text = "false"
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-# === HTTP: test-only controls, outside the real contract ======================================
-
-
-class ParticipantRegistration(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
-    participant_id: str = Field(alias="participantId")
-    name: str = "Sandbox participant"
-    document_types: list[str] | None = Field(default=None, alias="documentTypes")
-
-
-class DeliveryOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    status: DeliveryStatus
-    reason: str = "Simulated"
-    count: int = Field(default=1, ge=1)
-
-
-def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
-    """`/_sim/peppol/...`: what tests use to steer the simulator; no real AP has these."""
-    router = APIRouter(prefix=CONTROL_PREFIX, tags=["simulator control: Peppol"])
-    add_standard_controls(router, simulator)
-
-    @router.put("/rate-limit", status_code=HTTPStatus.NO_CONTENT)
-    async def set_rate_limit(limit: RequestsPerMinute) -> None:
-        simulator.rate_limit = RateLimit(per_minute=limit.requests_per_minute)
-
-    @router.post("/participants", status_code=HTTPStatus.CREATED, response_model=None)
-    async def register(registration: ParticipantRegistration) -> Response | dict[str, Any]:
-        """Publish a participant in the SMP, for the given document types (default: all)."""
-        participant_id = normalize_participant(registration.participant_id)
-        problem = participant_problem(participant_id)
-        if problem is not None:
-            return JSONResponse({"detail": problem}, HTTPStatus.UNPROCESSABLE_ENTITY)
-        document_types = tuple(
-            item.removeprefix(f"{DOCUMENT_SCHEME}::")
-            for item in (registration.document_types or DEFAULT_DOCUMENT_TYPES)
-        )
-        simulator.register(Participant(participant_id, registration.name, document_types))
-        return {"participantId": participant_id, "documentTypes": list(document_types)}
-
-    @router.get("/participants")
-    async def registered() -> dict[str, Any]:
-        """Who was registered (by Clearway's connections or by hand), as registered."""
-        return {
-            "participants": [
-                {
-                    "participantId": participant.participant_id,
-                    "name": participant.name,
-                    "documentTypes": list(participant.document_types),
-                }
-                for participant in simulator.registered()
-            ]
-        }
-
-    @router.post("/next-deliveries")
-    async def force_deliveries(outcome: DeliveryOutcome) -> dict[str, int]:
-        """The next `count` documents end `failed` or `rejected` (or `delivered`)."""
-        simulator.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
-        return {"queued": outcome.count}
-
-    return router

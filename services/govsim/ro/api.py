@@ -40,7 +40,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
-from services.govsim.common import scenario_of
+from services.govsim.common import bearer_token, read_body, scenario_of
 from services.govsim.ro.documents import (
     RejectedXmlError,
     UploadContext,
@@ -52,7 +52,6 @@ from services.govsim.ro.documents import (
 from services.govsim.ro.http import (
     admit,
     bad_request,
-    bearer_token,
     calls_per_minute_reached,
     spring_error,
     xml_response,
@@ -196,7 +195,7 @@ async def _upload(
     grant = admit(simulator, request)
     if isinstance(grant, Response):
         return grant
-    body = await _read_at_most(request, MAX_UPLOAD_BYTES)
+    body = await read_body(request, MAX_UPLOAD_BYTES)
     if not query.standard or not query.cif:
         return bad_request(simulator, "Parametrii standard si cif sunt obligatorii")
     if body == b"":
@@ -341,19 +340,6 @@ def _flag_refusals(query: UploadQuery) -> Iterator[str]:
     ):
         if value is not None and value != "DA":
             yield f"Daca parametrul {name} trebuie completat, valoarea acceptata este DA"
-
-
-async def _read_at_most(request: Request, limit: int) -> bytes | None:
-    """The request body, or None once it passes `limit` bytes (without reading the rest)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    received = bytearray()
-    async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
-            return None
-    return bytes(received)
 
 
 def _upload_failed(simulator: AnafSimulator, reason: str) -> Response:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.govsim.common import ProcessingDelay
 from services.govsim.ro.oauth import Consent
 from services.govsim.ro.state import (
     CONTROL_PREFIX,
@@ -44,11 +45,6 @@ class ConsentRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
     refuse: bool = False
     cifs: CifList | None = None  # approved: SPV rights on these CIFs only (None: on every CIF)
-
-
-class ProcessingDelay(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    seconds: float = Field(ge=0)
 
 
 class RateLimit(BaseModel):

@@ -24,6 +24,8 @@ from typing import cast
 
 from lxml import etree
 
+from services.govsim.common import hardened_xml_parser
+
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC_NS = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -85,15 +87,8 @@ def parse_hardened(body: bytes) -> etree._Element:
     if doctype_at >= 0:
         line, column = _line_and_column(body, doctype_at)
         raise RejectedXmlError(_sax_error(line, column, _DOCTYPE_DISALLOWED))
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, hardened_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise RejectedXmlError(_sax_error(exc.lineno or 1, (exc.offset or 0) + 1, exc.msg)) from exc
     # lxml keeps any DOCTYPE, even one naming only an external DTD, as internalDTD.

@@ -8,6 +8,7 @@ from http import HTTPStatus
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from services.govsim.common import bearer_token
 from services.govsim.ro.oauth import Grant
 from services.govsim.ro.state import AnafSimulator
 
@@ -30,13 +31,6 @@ def admit(simulator: AnafSimulator, request: Request) -> Grant | Response:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"' if token else "Bearer"},
         )
     return grant
-
-
-def bearer_token(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
 
 
 def xml_response(content: bytes) -> Response:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
-from services.govsim.de.api import ZreSimulator
 from services.govsim.de.leitweg import leitweg_check_digits, leitweg_id_problem
+from services.govsim.de.state import ZreSimulator
 from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
 
 if TYPE_CHECKING:

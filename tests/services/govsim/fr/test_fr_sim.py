@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfWriter
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
-from services.govsim.fr.api import FrPaSimulator
+from services.govsim.fr.state import FrPaSimulator
 from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
 
 if TYPE_CHECKING:

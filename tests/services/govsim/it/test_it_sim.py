@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
-from services.govsim.it.api import SdiSimulator
+from services.govsim.it.state import SdiSimulator
 from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
 
 if TYPE_CHECKING:
