@@ -1,7 +1,19 @@
-"""What the simulator tests share: a hand-moved clock and the hostile XML every simulator must
-refuse without expanding anything."""
+"""What the simulator tests share: a hand-moved clock, the hostile XML every simulator must
+refuse without expanding anything, and a client of the app around given simulators."""
 
 from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import httpx
+
+from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from services.govsim.ro.state import AnafSimulator
 
 HOSTILE_XML_IDS = ["xxe", "billion-laughs", "xxe-utf16"]
 
@@ -38,3 +50,20 @@ def hostile_xml(root: str, namespace: str) -> list[bytes]:
     )
     utf16 = xxe.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
     return [xxe.encode(), laughs.encode(), utf16.encode("utf-16")]
+
+
+@asynccontextmanager
+async def govsim_client(
+    simulators: CountrySimulators | None = None,
+    *,
+    anaf: AnafSimulator | None = None,
+    api_key: str | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the simulators' app, in process, around the simulators a test hands in (and
+    `Authorization: Bearer <api_key>` on every call when given)."""
+    app = create_app(GovsimSettings(), anaf=anaf, simulators=simulators)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://govsim", headers=headers
+    ) as client:
+        yield client

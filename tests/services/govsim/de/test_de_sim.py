@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.de.leitweg import leitweg_check_digits, leitweg_id_problem
 from services.govsim.de.state import ZreSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
+from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -64,24 +64,13 @@ def cii_xrechnung(*, buyer_reference: str = LEITWEG_ID) -> bytes:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def simulator(clock: FakeClock) -> ZreSimulator:
     return ZreSimulator(processing_delay=PROCESSING_DELAY, api_key=API_KEY, clock=clock)
 
 
 @pytest.fixture
 async def http(simulator: ZreSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), simulators=CountrySimulators(zre=simulator))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://govsim",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as client:
+    async with govsim_client(CountrySimulators(zre=simulator), api_key=API_KEY) as client:
         registered = await client.post(f"{CONTROL}/leitweg-ids", json={"leitwegId": LEITWEG_ID})
         assert registered.status_code == 201
         yield client

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pypdf import PdfWriter
 
-from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.fr.state import FrPaSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
+from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -85,24 +85,13 @@ def factur_x(xml: bytes | None) -> bytes:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def simulator(clock: FakeClock) -> FrPaSimulator:
     return FrPaSimulator(processing_delay=PROCESSING_DELAY, api_key=API_KEY, clock=clock)
 
 
 @pytest.fixture
 async def http(simulator: FrPaSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), simulators=CountrySimulators(fr_pa=simulator))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://govsim",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as client:
+    async with govsim_client(CountrySimulators(fr_pa=simulator), api_key=API_KEY) as client:
         yield client
 
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.it.state import SdiSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
+from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -96,20 +96,13 @@ def file_name() -> str:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def simulator(clock: FakeClock) -> SdiSimulator:
     return SdiSimulator(processing_delay=PROCESSING_DELAY, clock=clock)
 
 
 @pytest.fixture
 async def http(simulator: SdiSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), simulators=CountrySimulators(sdi=simulator))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as client:
+    async with govsim_client(CountrySimulators(sdi=simulator)) as client:
         yield client
 
 

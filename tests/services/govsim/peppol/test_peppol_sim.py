@@ -9,9 +9,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.peppol.state import PeppolSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
+from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -52,24 +52,13 @@ def ubl_invoice(*, customization: str = BIS3, number: str = "INV-1") -> bytes:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def simulator(clock: FakeClock) -> PeppolSimulator:
     return PeppolSimulator(processing_delay=PROCESSING_DELAY, api_key=API_KEY, clock=clock)
 
 
 @pytest.fixture
 async def http(simulator: PeppolSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), simulators=CountrySimulators(peppol=simulator))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport,
-        base_url="http://govsim",
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    ) as client:
+    async with govsim_client(CountrySimulators(peppol=simulator), api_key=API_KEY) as client:
         yield client
 
 

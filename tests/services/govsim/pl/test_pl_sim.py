@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.padding import PKCS7
 from ksef_client.services import crypto as sdk_crypto
 from lxml import etree
 
-from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.pl.crypto import crc8
 from services.govsim.pl.documents import verify_invoice
 from services.govsim.pl.sessions import KsefSimulator
 from tests.libs.security.certmaker import make_certificate, make_seal_certificate, pem_pair
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, hostile_xml
+from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -251,11 +251,6 @@ class Ksef:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def simulator(clock: FakeClock) -> KsefSimulator:
     simulator = KsefSimulator(processing_delay=PROCESSING_DELAY, clock=clock)
     simulator.auth.auth_delay = AUTH_DELAY
@@ -264,9 +259,7 @@ def simulator(clock: FakeClock) -> KsefSimulator:
 
 @pytest.fixture
 async def http(simulator: KsefSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), simulators=CountrySimulators(ksef=simulator))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as client:
+    async with govsim_client(CountrySimulators(ksef=simulator)) as client:
         yield client
 
 

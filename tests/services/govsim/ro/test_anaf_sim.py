@@ -6,14 +6,7 @@ import base64
 import hashlib
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import zipfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,8 +14,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from services.govsim.app import GovsimSettings, create_app
+from services.govsim.app import GovsimSettings
 from services.govsim.ro.api import AnafSimulator
+from tests.services.govsim.simtools import FakeClock, govsim_client
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -42,17 +36,7 @@ XMLDSIG_NS = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
 CIUS_RO = "urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:CIUS-RO:1.0.1"
 
 
-class FakeClock:
-    """Time the tests move by hand, so processing delays and quotas need no sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1_767_261_600.0  # 2026-01-01 12:00 in Bucharest
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+BUCHAREST_NOON = 1_767_261_600.0  # 2026-01-01 12:00 in Bucharest: the tests' start
 
 
 def invoice_xml(
@@ -136,7 +120,7 @@ def invoice_xml(
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(BUCHAREST_NOON)
 
 
 @pytest.fixture
@@ -151,9 +135,7 @@ def simulator(clock: FakeClock) -> AnafSimulator:
 
 @pytest.fixture
 async def client(simulator: AnafSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), anaf=simulator)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as http:
+    async with govsim_client(anaf=simulator) as http:
         yield http
 
 
@@ -721,38 +703,6 @@ def test_settings_read_the_environment() -> None:
     assert settings.anaf_client_id == "app"
     assert settings.anaf_client_secret == CLIENT_SECRET
     assert GovsimSettings.from_env({}).anaf_processing_delay == 2.0
-
-
-def test_the_process_serves_and_shuts_down_gracefully_on_sigterm() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.govsim", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[4],
-        env={**os.environ, "GOVSIM_ANAF_PROCESSING_DELAY": "0"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "govsim did not start"
-                time.sleep(0.1)
-        assert health.json() == {"status": "ok"}
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal: "terminated by SIGTERM".
-        assert process.wait(timeout=10) == -signal.SIGTERM
-    finally:
-        if process.poll() is None:
-            process.kill()
-    _, stderr = process.communicate()
-    assert b"Application shutdown complete" in stderr
-    assert b"Finished server process" in stderr
 
 
 # --- fidelity: standards, consent, SPV rights, the CIF's prefix, throttling -------------------
