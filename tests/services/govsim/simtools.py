@@ -31,6 +31,26 @@ class FakeClock:
         self.now += seconds
 
 
+UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+
+
+def ubl_invoice_xml(*, customization: str, number: str, rest: str) -> bytes:
+    """A UBL Invoice dated 2026-06-01 in EUR: its CustomizationID, its number, then `rest`."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="{UBL_INVOICE_NS}"
+  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:CustomizationID>{customization}</cbc:CustomizationID>
+  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>2026-06-01</cbc:IssueDate>
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  {rest}
+</Invoice>
+""".encode()
+
+
 def hostile_xml(root: str, namespace: str) -> list[bytes]:
     """An external-entity read, a billion-laughs bomb, and the first again hidden by UTF-16."""
     xxe = (

@@ -10,7 +10,14 @@ import pytest
 from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.de.leitweg import leitweg_check_digits, leitweg_id_problem
 from services.govsim.de.state import ZreSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
+from tests.services.govsim.simtools import (
+    HOSTILE_XML_IDS,
+    UBL_INVOICE_NS,
+    FakeClock,
+    govsim_client,
+    hostile_xml,
+    ubl_invoice_xml,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -20,7 +27,6 @@ CONTROL = "/_sim/de"
 PROCESSING_DELAY = 2.0
 LEITWEG_ID = "991-33333TEST-33"
 XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CII_NS = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
 
@@ -30,19 +36,7 @@ def ubl_xrechnung(
     reference = (
         f"<cbc:BuyerReference>{buyer_reference}</cbc:BuyerReference>" if buyer_reference else ""
     )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Invoice xmlns="{UBL_INVOICE_NS}"
-  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
-  <cbc:CustomizationID>{customization}</cbc:CustomizationID>
-  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
-  <cbc:ID>{number}</cbc:ID>
-  <cbc:IssueDate>2026-06-01</cbc:IssueDate>
-  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
-  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
-  {reference}
-</Invoice>
-""".encode()
+    return ubl_invoice_xml(customization=customization, number=number, rest=reference)
 
 
 def cii_xrechnung(*, buyer_reference: str = LEITWEG_ID) -> bytes:

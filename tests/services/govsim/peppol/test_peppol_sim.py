@@ -11,7 +11,14 @@ from lxml import etree
 
 from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.peppol.state import PeppolSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
+from tests.services.govsim.simtools import (
+    HOSTILE_XML_IDS,
+    UBL_INVOICE_NS,
+    FakeClock,
+    govsim_client,
+    hostile_xml,
+    ubl_invoice_xml,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -24,31 +31,19 @@ RECEIVER = "0208:0123456749"
 DE_RECEIVER = "9930:DE123456789"
 BIS3 = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
-UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 BIS3_INVOICE_TYPE = f"{UBL_INVOICE_NS}::Invoice##{BIS3}::2.1"
 SMP = {"smp": "http://busdox.org/serviceMetadata/publishing/1.0/"}
 
 
 def ubl_invoice(*, customization: str = BIS3, number: str = "INV-1") -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Invoice xmlns="{UBL_INVOICE_NS}"
-  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
-  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
-  <cbc:CustomizationID>{customization}</cbc:CustomizationID>
-  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
-  <cbc:ID>{number}</cbc:ID>
-  <cbc:IssueDate>2026-06-01</cbc:IssueDate>
-  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
-  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
-  <cbc:BuyerReference>PO-77</cbc:BuyerReference>
+    parties = """<cbc:BuyerReference>PO-77</cbc:BuyerReference>
   <cac:AccountingSupplierParty><cac:Party>
     <cbc:EndpointID schemeID="0208">0403000059</cbc:EndpointID>
   </cac:Party></cac:AccountingSupplierParty>
   <cac:AccountingCustomerParty><cac:Party>
     <cbc:EndpointID schemeID="0208">0123456749</cbc:EndpointID>
-  </cac:Party></cac:AccountingCustomerParty>
-</Invoice>
-""".encode()
+  </cac:Party></cac:AccountingCustomerParty>"""
+    return ubl_invoice_xml(customization=customization, number=number, rest=parties)
 
 
 @pytest.fixture

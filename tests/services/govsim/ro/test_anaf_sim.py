@@ -148,7 +148,10 @@ def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 
 
-async def authorization_code(client: httpx.AsyncClient, state: str = "xyz") -> str:
+async def authorize_redirect(
+    client: httpx.AsyncClient, state: str, **extra: str
+) -> dict[str, list[str]]:
+    """The query of /authorize's redirect back to REDIRECT_URI."""
     response = await client.get(
         "/anaf-oauth2/v1/authorize",
         params={
@@ -156,13 +159,17 @@ async def authorization_code(client: httpx.AsyncClient, state: str = "xyz") -> s
             "client_id": CLIENT_ID,
             "redirect_uri": REDIRECT_URI,
             "state": state,
-            "token_content_type": "jwt",
+            **extra,
         },
     )
     assert response.status_code == 302
     location = urlsplit(response.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
-    query = parse_qs(location.query)
+    return parse_qs(location.query)
+
+
+async def authorization_code(client: httpx.AsyncClient, state: str = "xyz") -> str:
+    query = await authorize_redirect(client, state, token_content_type="jwt")  # noqa: S106
     assert query["state"] == [state]
     return query["code"][0]
 
@@ -748,19 +755,7 @@ async def test_a_credit_note_is_taken_only_as_cn_and_an_invoice_only_as_ubl(
 
 async def test_a_refused_esign_is_sent_back_as_access_denied(client: httpx.AsyncClient) -> None:
     assert (await client.post("/_sim/anaf/consents", json={"refuse": True})).status_code == 204
-    response = await client.get(
-        "/anaf-oauth2/v1/authorize",
-        params={
-            "response_type": "code",
-            "client_id": CLIENT_ID,
-            "redirect_uri": REDIRECT_URI,
-            "state": "s-1",
-        },
-    )
-    assert response.status_code == 302
-    location = urlsplit(response.headers["location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == REDIRECT_URI
-    query = parse_qs(location.query)
+    query = await authorize_redirect(client, "s-1")
     assert query["error"] == ["access_denied"]
     assert query["state"] == ["s-1"]
     assert "code" not in query
