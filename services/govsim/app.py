@@ -10,19 +10,21 @@ from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.anaf import AnafSimulator, build_anaf_router
-from services.govsim.anaf_controls import build_anaf_control_router
-from services.govsim.fr_pa import FrPaSimulator, build_fr_pa_control_router, build_fr_pa_router
-from services.govsim.ksef import build_ksef_control_router, build_ksef_router
-from services.govsim.ksef_sessions import KsefSimulator
+from services.govsim.de.api import build_zre_control_router, build_zre_router
+from services.govsim.de.state import ZreSimulator
+from services.govsim.fr.api import build_fr_pa_control_router, build_fr_pa_router
+from services.govsim.fr.state import FrPaSimulator
+from services.govsim.it.api import build_sdi_control_router, build_sdi_router
+from services.govsim.it.state import SdiSimulator
 from services.govsim.outage import install_outage
-from services.govsim.peppol import (
-    PeppolSimulator,
-    build_peppol_control_router,
-    build_peppol_router,
-)
-from services.govsim.sdi import SdiSimulator, build_sdi_control_router, build_sdi_router
-from services.govsim.zre import ZreSimulator, build_zre_control_router, build_zre_router
+from services.govsim.peppol.api import build_peppol_router
+from services.govsim.peppol.controls import build_peppol_control_router
+from services.govsim.peppol.state import PeppolSimulator
+from services.govsim.pl.api import build_ksef_router
+from services.govsim.pl.controls import build_ksef_control_router
+from services.govsim.pl.sessions import KsefSimulator
+from services.govsim.ro.api import AnafSimulator, build_anaf_router
+from services.govsim.ro.controls import build_anaf_control_router
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -121,6 +119,29 @@ def scenario_of(request: Request) -> SandboxScenario | None:
         return None
 
 
+class CredentialExpiry:
+    """The `token_expired` scenario where the credential is Clearway's own (an API key, a client
+    certificate): the first call carrying it for an invoice is refused, as at a rotation, and
+    the retry goes through."""
+
+    def __init__(self) -> None:
+        self._played: set[str] = set()  # the invoices it has refused a call for
+
+    def refuses(self, request: Request) -> bool:
+        invoice_id = request.headers.get(SANDBOX_INVOICE_HEADER, "")
+        if (
+            scenario_of(request) is not SandboxScenario.TOKEN_EXPIRED
+            or not invoice_id
+            or invoice_id in self._played
+        ):
+            return False
+        self._played.add(invoice_id)
+        return True
+
+    def clear(self) -> None:
+        self._played.clear()
+
+
 # --- rate limits ---------------------------------------------------------------------------
 
 
@@ -219,21 +240,6 @@ class ApiGuard:
         return response
 
 
-def guarded_route_class(guard: ApiGuard) -> type[APIRoute]:
-    """An APIRoute class whose handlers run inside `guard` (for APIRouter(route_class=...))."""
-
-    class GuardedRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def guarded(request: Request) -> Response:
-                return await guard.run(request, handler)
-
-            return guarded
-
-    return GuardedRoute
-
-
 def plain_fault_response(fault: QueuedFault) -> Response:
     """A gateway's answer to an injected fault, for APIs without an error format of their own."""
     if fault.kind is FaultKind.HTTP_429:
@@ -251,39 +257,35 @@ def plain_fault_response(fault: QueuedFault) -> Response:
     )
 
 
+def guarded_route_class(guard: ApiGuard) -> type[APIRoute]:
+    """An APIRoute class whose handlers run inside `guard` (for APIRouter(route_class=...))."""
+
+    class GuardedRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                return await guard.run(request, handler)
+
+            return guarded
+
+    return GuardedRoute
+
+
+def guarded_router(
+    *,
+    prefix: str,
+    tag: str,
+    faults: FaultQueue,
+    admit: Callable[[Request], Response | None] | None = None,
+    render_fault: Callable[[QueuedFault], Response] = plain_fault_response,
+) -> APIRouter:
+    """A router for a simulated API whose every route runs inside an ApiGuard."""
+    guard = ApiGuard(faults=faults, render_fault=render_fault, admit=admit)
+    return APIRouter(prefix=prefix, tags=[tag], route_class=guarded_route_class(guard))
+
+
 # --- untrusted XML -------------------------------------------------------------------------
-
-
-@dataclass
-class KeyedSimulator:
-    """What the API-key simulators (Peppol, French platform, ZRE) share: the processing delay
-    (restored by reset), faults, rate limits and the clock. Subclasses clear their own state
-    in `_clear_state`."""
-
-    processing_delay: float
-    api_key: str
-    clock: Clock = time.time
-    faults: FaultQueue = field(default_factory=FaultQueue)
-    rate_limit: RateLimit = field(default_factory=RateLimit)
-    limiter: SlidingWindowLimiter = field(init=False)
-    _default_processing_delay: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._default_processing_delay = self.processing_delay
-        self.limiter = SlidingWindowLimiter(self.clock)
-
-    def reset(self) -> None:
-        self.processing_delay = self._default_processing_delay
-        self.faults.clear()
-        self.rate_limit = RateLimit()
-        self.limiter.clear()
-        self._clear_state()
-
-    def _clear_state(self) -> None:
-        raise NotImplementedError
-
-    def stamp(self, at: float) -> str:
-        return datetime.fromtimestamp(at, UTC).isoformat()
 
 
 class UntrustedXmlError(Exception):
@@ -295,6 +297,19 @@ class UntrustedXmlError(Exception):
         self.line = line
 
 
+def hardened_xml_parser(*, remove_pis: bool = False) -> etree.XMLParser:
+    """lxml's parser with what hostile XML abuses turned off: DTDs, entity expansion, the
+    network and huge trees."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=remove_pis,
+    )
+
+
 def parse_untrusted_xml(body: bytes) -> etree._Element:
     """Parse XML from a caller: no DTD at all, no entity expansion, no network, no huge trees.
 
@@ -304,16 +319,8 @@ def parse_untrusted_xml(body: bytes) -> etree._Element:
     """
     if b"<!DOCTYPE" in body:
         raise UntrustedXmlError("DOCTYPE is not allowed")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_pis=True,
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = etree.fromstring(body, hardened_xml_parser(remove_pis=True))
     except etree.XMLSyntaxError as exc:
         raise UntrustedXmlError(exc.msg, exc.lineno) from exc
     if root.getroottree().docinfo.internalDTD is not None:
@@ -362,6 +369,10 @@ class ControllableSimulator(Protocol):
     def reset(self) -> None: ...
 
 
+class RateLimitedSimulator(ControllableSimulator, Protocol):
+    rate_limit: RateLimit  # one limit for every call
+
+
 class ProcessingDelay(BaseModel):
     model_config = ConfigDict(frozen=True)
     seconds: float = Field(ge=0)
@@ -407,3 +418,16 @@ def add_standard_controls(router: APIRouter, simulator: ControllableSimulator) -
     @router.delete("/faults", status_code=HTTPStatus.NO_CONTENT)
     async def clear_faults() -> None:
         simulator.faults.clear()
+
+
+def standard_control_router(simulator: RateLimitedSimulator, *, prefix: str, tag: str) -> APIRouter:
+    """The test-only router of a simulator with one rate limit: the standard controls, and
+    /rate-limit."""
+    router = APIRouter(prefix=prefix, tags=[tag])
+    add_standard_controls(router, simulator)
+
+    @router.put("/rate-limit", status_code=HTTPStatus.NO_CONTENT)
+    async def set_rate_limit(limit: RequestsPerMinute) -> None:
+        simulator.rate_limit = RateLimit(per_minute=limit.requests_per_minute)
+
+    return router

@@ -1,7 +1,19 @@
-"""What the simulator tests share: a hand-moved clock and the hostile XML every simulator must
-refuse without expanding anything."""
+"""What the simulator tests share: a hand-moved clock, the hostile XML every simulator must
+refuse without expanding anything, and a client of the app around given simulators."""
 
 from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import httpx
+
+from services.govsim.app import CountrySimulators, GovsimSettings, create_app
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from services.govsim.ro.state import AnafSimulator
 
 HOSTILE_XML_IDS = ["xxe", "billion-laughs", "xxe-utf16"]
 
@@ -17,6 +29,26 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+
+
+def ubl_invoice_xml(*, customization: str, number: str, rest: str) -> bytes:
+    """A UBL Invoice dated 2026-06-01 in EUR: its CustomizationID, its number, then `rest`."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="{UBL_INVOICE_NS}"
+  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:CustomizationID>{customization}</cbc:CustomizationID>
+  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>2026-06-01</cbc:IssueDate>
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  {rest}
+</Invoice>
+""".encode()
 
 
 def hostile_xml(root: str, namespace: str) -> list[bytes]:
@@ -38,3 +70,20 @@ def hostile_xml(root: str, namespace: str) -> list[bytes]:
     )
     utf16 = xxe.replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
     return [xxe.encode(), laughs.encode(), utf16.encode("utf-16")]
+
+
+@asynccontextmanager
+async def govsim_client(
+    simulators: CountrySimulators | None = None,
+    *,
+    anaf: AnafSimulator | None = None,
+    api_key: str | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the simulators' app, in process, around the simulators a test hands in (and
+    `Authorization: Bearer <api_key>` on every call when given)."""
+    app = create_app(GovsimSettings(), anaf=anaf, simulators=simulators)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://govsim", headers=headers
+    ) as client:
+        yield client

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.govsim.app import GovsimSettings, create_app
+from tests.services.govsim.simtools import govsim_client
 
 ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
 KSEF_KEYS = "/v2/security/public-key-certificates"
@@ -17,8 +17,7 @@ KSEF_KEYS = "/v2/security/public-key-certificates"
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(GovsimSettings()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as http:
+    async with govsim_client() as http:
         yield http
 
 

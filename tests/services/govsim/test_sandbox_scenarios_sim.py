@@ -10,17 +10,17 @@ import pytest
 from fastapi import Request
 from lxml import etree
 
-from services.govsim.anaf import AnafSimulator
-from services.govsim.app import GovsimSettings, create_app
 from services.govsim.common import FaultKind, ScenarioPlays
-from tests.services.govsim.test_anaf_sim import (
+from services.govsim.ro.api import AnafSimulator
+from tests.services.govsim.ro.test_anaf_sim import (
+    BUCHAREST_NOON,
     REST,
     SELLER_CIF,
-    FakeClock,
     access_token_via_oauth,
     bearer,
     invoice_xml,
 )
+from tests.services.govsim.simtools import FakeClock, govsim_client
 
 UPLOAD_NS = {"r": "mfp:anaf:dgti:spv:respUploadFisier:v1"}
 
@@ -31,16 +31,13 @@ def simulator() -> AnafSimulator:
         client_id="clearway-sandbox",
         client_secret="clearway-sandbox-secret",  # noqa: S106 - the simulator's default
         processing_delay=2.0,
-        clock=FakeClock(),
+        clock=FakeClock(BUCHAREST_NOON),
     )
 
 
 @pytest.fixture
 async def client(simulator: AnafSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(GovsimSettings(), anaf=simulator)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://govsim"
-    ) as http:
+    async with govsim_client(anaf=simulator) as http:
         yield http
 
 

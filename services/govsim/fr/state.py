@@ -1,0 +1,182 @@
+"""The simulated French platform's state: deposits and their CDAR lifecycle (200 Déposée to
+213 Rejetée, 501 Irrecevable), the check and the duplicate rule after the processing delay, and
+the statuses the buyer and seller add later. The HTTP contract is api.py."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from services.govsim.fr.documents import (
+    ReadInvoice,
+    Rejection,
+    UnreadableFileError,
+    check_invoice,
+    duplicate_key,
+    read_deposit,
+)
+from services.govsim.keyed import KeyedSimulator
+
+logger = logging.getLogger(__name__)
+
+
+STATUS_LABELS = {
+    200: "Déposée",
+    201: "Émise",
+    202: "Reçue",
+    203: "Mise à disposition",
+    204: "Prise en charge",
+    205: "Approuvée",
+    206: "Approuvée partiellement",
+    207: "En litige",
+    208: "Suspendue",
+    209: "Complétée",
+    210: "Refusée",
+    211: "Paiement transmis",
+    212: "Encaissée",
+    213: "Rejetée",
+    501: "Irrecevable",
+}
+MANDATORY_STATUSES = frozenset({200, 210, 212, 213})
+FINAL_STATUSES = frozenset({210, 212, 213, 501})
+NEEDS_REASON = frozenset({207, 208, 210, 213})
+# Which status may follow which, for the ones set by the control: the simulator's reading of
+# the lifecycle (the buyer processes, disputes, approves or refuses; payment and cashing follow
+# approval). UNCONFIRMED in its details.
+NEXT_STATUSES = {
+    203: frozenset({204, 205, 206, 207, 208, 210}),
+    204: frozenset({205, 206, 207, 208, 210}),
+    207: frozenset({205, 206, 208, 210}),
+    208: frozenset({209}),
+    209: frozenset({204, 205, 206, 207, 210}),
+    205: frozenset({211, 212}),
+    206: frozenset({211, 212}),
+    211: frozenset({212}),
+}
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    code: int
+    at: float
+    reason: str | None = None
+    reason_code: str | None = None
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.code]
+
+
+@dataclass
+class DepositedInvoice:
+    invoice_id: str
+    deposited_at: float
+    ready_at: float
+    processing_delay: float
+    read: ReadInvoice | None  # None: Irrecevable
+    forced_rejection: Rejection | None
+    history: list[StatusEntry] = field(default_factory=list)
+    checked: bool = False
+
+    @property
+    def current(self) -> StatusEntry:
+        return self.history[-1]
+
+
+@dataclass
+class FrPaSimulator(KeyedSimulator):
+    """All state of the simulated platform, and the rules that move it."""
+
+    _invoices: dict[str, DepositedInvoice] = field(default_factory=dict)
+    _in_transit: dict[str, DepositedInvoice] = field(default_factory=dict)  # before 203 or 213
+    _issued: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _forced: list[Rejection] = field(default_factory=list)
+
+    def _clear_state(self) -> None:
+        self._invoices.clear()
+        self._in_transit.clear()
+        self._issued.clear()
+        self._forced.clear()
+
+    def deposit(self, content: bytes) -> tuple[DepositedInvoice, str | None]:
+        """Register a deposit; the reason is set when the file is Irrecevable."""
+        now = self.clock()
+        reason: str | None = None
+        try:
+            read: ReadInvoice | None = read_deposit(content)
+        except UnreadableFileError as error:
+            read, reason = None, str(error)
+        invoice = DepositedInvoice(
+            invoice_id=str(uuid.uuid4()),
+            deposited_at=now,
+            ready_at=now + self.processing_delay,
+            processing_delay=self.processing_delay,
+            read=read,
+            forced_rejection=self._forced.pop(0) if self._forced and read else None,
+        )
+        first = StatusEntry(200, now) if read else StatusEntry(501, now, reason, "IRRECEVABLE")
+        invoice.history.append(first)
+        self._invoices[invoice.invoice_id] = invoice
+        if read is not None:
+            self._in_transit[invoice.invoice_id] = invoice
+        logger.info("PA invoice %s deposited: %s", invoice.invoice_id, first.label)
+        return invoice, reason
+
+    def invoice(self, invoice_id: str) -> DepositedInvoice | None:
+        self.settle()
+        return self._invoices.get(invoice_id)
+
+    def all_invoices(self) -> list[DepositedInvoice]:
+        self.settle()
+        return list(self._invoices.values())
+
+    def force_rejections(self, rejection: Rejection, count: int) -> None:
+        self._forced.extend([rejection] * count)
+
+    def settle(self) -> None:
+        now = self.clock()
+        for invoice_id, invoice in list(self._in_transit.items()):
+            if not invoice.checked and invoice.ready_at <= now:
+                self._check(invoice)
+            if invoice.checked and invoice.current.code in {201, 202}:
+                self._route(invoice, now)
+            if invoice.current.code in {203, 213}:
+                del self._in_transit[invoice_id]
+
+    def _check(self, invoice: DepositedInvoice) -> None:
+        assert invoice.read is not None  # only readable deposits are checked
+        invoice.checked = True
+        document = invoice.read.document
+        rejection = invoice.forced_rejection or check_invoice(document)
+        key = duplicate_key(document)
+        if rejection is None and key in self._issued:
+            rejection = Rejection(
+                "REJ_UNI", f"Doublon : facture déjà émise (dépôt {self._issued[key]})"
+            )
+        if rejection is not None:
+            invoice.history.append(
+                StatusEntry(213, invoice.ready_at, rejection.reason, rejection.code)
+            )
+            return
+        self._issued[key] = invoice.invoice_id
+        invoice.history.append(StatusEntry(201, invoice.ready_at))
+
+    def _route(self, invoice: DepositedInvoice, now: float) -> None:
+        """201 Émise, then 202 Reçue and 203 Mise à disposition, half a delay apart."""
+        step = invoice.processing_delay / 2
+        for code in (202, 203):
+            at = invoice.ready_at + step * (code - 201)
+            if invoice.current.code == code - 1 and at <= now:
+                invoice.history.append(StatusEntry(code, at))
+
+    def add_status(self, invoice: DepositedInvoice, code: int, reason: str | None) -> str | None:
+        """Record a buyer's or seller's status; the refusal text when it cannot follow now."""
+        self.settle()
+        current = invoice.current.code
+        if code not in NEXT_STATUSES.get(current, frozenset()):
+            return f"{code} cannot follow {current} {STATUS_LABELS[current]}"
+        if code in NEEDS_REASON and not reason:
+            return f"{code} {STATUS_LABELS[code]} needs a reason"
+        invoice.history.append(StatusEntry(code, self.clock(), reason))
+        return None

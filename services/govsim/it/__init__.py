@@ -1,0 +1,1 @@
+"""SDI (Italy): the FatturaPA exchange system behind a JSON façade, /_sim/it."""

@@ -1,0 +1,1 @@
+"""ANAF e-Factura (Romania): OAuth server, REST API under /test and /prod, /_sim/anaf."""
