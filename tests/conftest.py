@@ -18,7 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account, create_api_key
-from clearway.config import ENVIRONMENT, Settings
+from clearway.config import variables
 from clearway.db import connect, create_pool, migrate
 
 from services.stack.infra import free_port, provision_database
@@ -39,9 +39,9 @@ WEBHOOK_TEST_ENV = {
 # Tests never call a real government: whatever the shell holds, the stack's live mode has no
 # credentials or endpoints of its own (empty is unset), so no live country is configured.
 NO_LIVE_GOVERNMENTS = {
-    var: ""
-    for name, var in ENVIRONMENT.items()
-    if "_live_" in name and Settings.model_fields[name].default is None
+    variable.name: ""
+    for variable in variables()
+    if "_LIVE_" in variable.name and variable.default is None
 }
 
 

@@ -1,4 +1,10 @@
-"""Configuration read once from the environment; every service takes what it needs from here.
+"""Configuration: every setting of every Clearway process, read from the environment in one place.
+
+Each setting is declared once, below, as a field with the environment variable that sets it
+(its validation alias) and a description; `variables()` lists them for documentation and
+checks. Nothing here reads the environment at import time: `Settings.from_env()` (or
+`Settings()`) reads it when a process starts, and a group a library needs without the rest
+(the master keys, the Schematron folder) is read on its own with `<Group>.from_env()`.
 
 Every government has two sets of endpoints: the sandbox set (what sk_test_ invoices and
 connections use; the stack points it at the simulators) and the live set (sk_live_). The live
@@ -10,18 +16,30 @@ set. It never answers with the sandbox for a live caller.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from clearway.webhooks.retry import DEFAULT_JITTER, DEFAULT_SCHEDULE, DISABLE_AFTER
 
 T = TypeVar("T")
 S = TypeVar("S")
+M = TypeVar("M", bound=BaseModel)
 
 # ANAF's production hosts, public and documented (../shared/reference/GOVERNMENTS.md §1).
 ANAF_LIVE_REST_URL = "https://api.anaf.ro/prod/FCTEL/rest"
 ANAF_LIVE_OAUTH_URL = "https://logincert.anaf.ro/anaf-oauth2/v1"
+
+
+class SettingsError(ValueError):
+    """The environment sets something Clearway cannot use; names the variables, never a value
+    (a value may be a secret)."""
 
 
 class LiveNotConfiguredError(Exception):
@@ -128,91 +146,632 @@ class Governments:
         return systems[country]
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+# --- reading the environment ------------------------------------------------------------------
 
-    database_url: str
-    kafka_bootstrap: str
-    # ANAF e-Factura REST base (…/FCTEL/rest) and OAuth base (…/anaf-oauth2/v1): the sandbox
-    # points both at the simulator; live keys point them at ANAF.
-    anaf_rest_url: str = "http://127.0.0.1:8090/test/FCTEL/rest"
-    anaf_oauth_url: str = "http://127.0.0.1:8090/anaf-oauth2/v1"
-    anaf_client_id: str = "clearway-sandbox"
-    anaf_client_secret: str = "clearway-sandbox-secret"  # noqa: S105 - the simulator's public sandbox secret
-    # How often the poller asks ANAF about a submitted invoice (seconds, doubling to the cap).
-    poll_interval_initial: float = 1.0
-    poll_interval_max: float = 60.0
-    # Requests per second per API key (token bucket, burst twice that); an account may override.
-    api_rate_limit_per_second: float = 100.0
-    # Clearway's own address as a user's browser reaches it: ANAF redirects to
-    # {public_base_url}/v1/callbacks/anaf after the user authorized Clearway.
-    public_base_url: str = "http://127.0.0.1:8080"
-    # KSeF 2.0 API base (…/v2): the sandbox points it at the simulator.
-    ksef_api_url: str = "http://127.0.0.1:8090/v2"
-    # Where BE/DE participant identifiers are registered (the sandbox: the simulator's SMP
-    # registration); unset, connections only record them.
-    peppol_registration_url: str | None = None
-    # How often an idle token-refresher looks for connections due (seconds).
-    token_refresh_interval: float = 2.0
-    # Submitters: retries of a failed upload (seconds, doubling with jitter to the cap), and
-    # how many uploads before the invoice goes to `error`.
-    submit_retry_base: float = 2.0
-    submit_retry_cap: float = 600.0
-    submit_max_attempts: int = 10
-    # How long after a lost upload answer ANAF's message list is searched for it before the
-    # invoice is uploaded again (ANAF lists a message once it has processed it).
-    anaf_reconcile_window: float = 1800.0
-    # ANAF's global limit, shared by every replica (the benchmark lifts it with the simulator's).
-    anaf_calls_per_minute: int = 1000
-    # The poller gives up on a government decision after this long: the invoice goes to `error`.
-    poll_deadline_hours: float = 72.0
-    # The French Plateforme Agréée Clearway deposits with (the sandbox: the simulator's), and
-    # Clearway's API key there.
-    fr_pa_url: str = "http://127.0.0.1:8090/pa"
-    fr_pa_api_key: str = "clearway-sandbox-pa"
-    # The Peppol access point Clearway sends BE and DE B2B invoices through (the sandbox: the
-    # simulator's), and Clearway's API key there; the German B2G receipt platform (ZRE/OZG-RE)
-    # and Clearway's key there.
-    peppol_ap_url: str = "http://127.0.0.1:8090/peppol"
-    peppol_ap_api_key: str = "clearway-sandbox-peppol"
-    zre_url: str = "http://127.0.0.1:8090/zre"
-    zre_api_key: str = "clearway-sandbox-zre"
-    # Italy's SDI (its REST façade; the sandbox points it at the simulator). The channel's
-    # client certificate comes from the company's IT connection.
-    sdi_url: str = "http://127.0.0.1:8090/sdi"
-    # Live mode (sk_live_): the same systems' production endpoints and Clearway's credentials
-    # there. None is "not configured": live invoices and connections for that government are
-    # refused, never sent to the sandbox. Only ANAF's public hosts have defaults.
-    anaf_live_rest_url: str | None = ANAF_LIVE_REST_URL
-    anaf_live_oauth_url: str | None = ANAF_LIVE_OAUTH_URL
-    anaf_live_client_id: str | None = None
-    anaf_live_client_secret: str | None = Field(default=None, repr=False)
-    ksef_live_api_url: str | None = None
-    sdi_live_url: str | None = None
-    sdi_live_ca_file: str | None = None
-    peppol_live_ap_url: str | None = None
-    peppol_live_ap_api_key: str | None = Field(default=None, repr=False)
-    peppol_live_registration_url: str | None = None
-    zre_live_url: str | None = None
-    zre_live_api_key: str | None = Field(default=None, repr=False)
-    fr_pa_live_url: str | None = None
-    fr_pa_live_api_key: str | None = Field(default=None, repr=False)
-    # How long a submitter or poller replica holds a claimed row: if it dies, another takes the
-    # row up after this. Calls to governments time out well within it (a third of it, ≤ 30 s).
-    work_lease_seconds: float = 90.0
-    # How long a submitter's circuit breaker stays open before one probe call goes out.
-    breaker_reset_seconds: float = 30.0
-    # A worker's own HTTP endpoint: /metrics, /healthz, /readyz (0: any free port, logged).
-    http_host: str = "127.0.0.1"
-    http_port: int = 0
-    # This process's PostgreSQL pool: the connections it holds while idle, at most, and how
-    # long one above the minimum stays open unused; docs/operations.md sizes a server by them.
-    # Behind PgBouncer in transaction mode, a statement cache of 0 turns asyncpg's named
-    # prepared statements off (a server connection is not this client's across transactions).
-    database_pool_min: int = Field(default=1, ge=0)
-    database_pool_max: int = Field(default=10, ge=1)
-    database_pool_idle_seconds: float = Field(default=60.0, gt=0)
-    database_statement_cache_size: int = Field(default=100, ge=0)
+
+class Variable(NamedTuple):
+    """One environment variable Clearway reads: what `variables()` lists."""
+
+    name: str  # the environment variable
+    path: str  # where it lands in Settings: "anaf.live_client_id"
+    description: str
+    default: Any  # None: unset (or, for a derived default, the description says what it is)
+    required: bool
+
+
+def _group_of(info: FieldInfo) -> type[SettingsGroup] | None:
+    annotation = info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, SettingsGroup):
+        return annotation
+    return None
+
+
+def _variable_of(info: FieldInfo) -> str:
+    if not isinstance(info.validation_alias, str):
+        raise TypeError("every setting names its environment variable as its validation_alias")
+    return info.validation_alias
+
+
+def environment_values(model: type[BaseModel], environ: Mapping[str, str]) -> dict[str, Any]:
+    """What `environ` sets of `model`'s fields, nested as the model is, keyed by variable."""
+    values: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        group = _group_of(info)
+        if group is not None:
+            nested = environment_values(group, environ)
+            if nested:
+                values[name] = nested
+            continue
+        variable = _variable_of(info)
+        if variable in environ:
+            values[variable] = environ[variable]
+    return values
+
+
+def _variables(model: type[BaseModel], prefix: str) -> Iterator[Variable]:
+    for name, info in model.model_fields.items():
+        group = _group_of(info)
+        if group is not None:
+            yield from _variables(group, f"{prefix}{name}.")
+            continue
+        required = info.is_required()
+        yield Variable(
+            name=_variable_of(info),
+            path=f"{prefix}{name}",
+            description=info.description or "",
+            default=None if required else info.get_default(call_default_factory=True),
+            required=required,
+        )
+
+
+def variables() -> list[Variable]:
+    """Every environment variable Clearway reads, in declaration order (docs, checks)."""
+    return list(_variables(Settings, ""))
+
+
+def variable(model: type[BaseModel], field_name: str) -> str:
+    """The environment variable that sets `model.field_name`."""
+    return _variable_of(model.model_fields[field_name])
+
+
+# The environment Settings' own source reads: the process's, unless from_env was given another
+# (pydantic-settings runs its sources on every validation, model_validate included).
+_environment: ContextVar[Mapping[str, str] | None] = ContextVar("environment", default=None)
+
+
+def _validate(model: type[M], environ: Mapping[str, str] | None) -> M:
+    environ = os.environ if environ is None else environ
+    token = _environment.set(environ)
+    try:
+        return model.model_validate(environment_values(model, environ))
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+    finally:
+        _environment.reset(token)
+
+
+def _explain(error: ValidationError) -> str:
+    """The variables at fault and what is wrong with each, without their values."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        named = [part for part in problem["loc"] if isinstance(part, str) and part.isupper()]
+        if problem["type"] == "missing" and named:
+            lines.append(f"{named[-1]} is not set")
+        elif named:
+            lines.append(f"{named[-1]}: {problem['msg']}")
+        else:
+            lines.append(problem["msg"].removeprefix("Value error, "))
+    return "Clearway's configuration is invalid: " + "; ".join(lines)
+
+
+class SettingsGroup(BaseModel):
+    """A group of settings (one government's, the webhooks'): fields named for Python, each
+    with its environment variable as validation alias."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """This group alone, for a library that needs it without the rest of Settings."""
+        return _validate(cls, environ)
+
+
+def _endpoints(
+    group: SettingsGroup,
+    government: str,
+    sandbox: T,
+    live_fields: tuple[str, ...],
+    build_live: Callable[[Mapping[str, str]], T],
+) -> GovernmentEndpoints[T]:
+    """Live is configured when every one of `live_fields` is set (an empty value is unset)."""
+    values = {name: getattr(group, name) for name in live_fields if getattr(group, name)}
+    missing = tuple(variable(type(group), name) for name in live_fields if name not in values)
+    live = None if missing else build_live(values)
+    return GovernmentEndpoints(government, sandbox, live, missing)
+
+
+# --- the governments ---------------------------------------------------------------------------
+# Live fields: the same systems' production endpoints and Clearway's credentials there. None is
+# "not configured": live invoices and connections for that government are refused, never sent
+# to the sandbox. Only ANAF's public hosts have defaults.
+
+
+class AnafSettings(SettingsGroup):
+    """ANAF e-Factura (RO)."""
+
+    rest_url: str = Field(
+        "http://127.0.0.1:8090/test/FCTEL/rest",
+        validation_alias="ANAF_REST_URL",
+        description="ANAF e-Factura REST base (…/FCTEL/rest) for sandbox invoices",
+    )
+    oauth_url: str = Field(
+        "http://127.0.0.1:8090/anaf-oauth2/v1",
+        validation_alias="ANAF_OAUTH_URL",
+        description="ANAF's OAuth base (…/anaf-oauth2/v1) for sandbox connections",
+    )
+    client_id: str = Field(
+        "clearway-sandbox",
+        validation_alias="ANAF_CLIENT_ID",
+        description="Clearway's OAuth client id at the sandbox ANAF",
+    )
+    client_secret: str = Field(
+        "clearway-sandbox-secret",  # the simulator's public sandbox secret
+        validation_alias="ANAF_CLIENT_SECRET",
+        description="Clearway's OAuth client secret at the sandbox ANAF",
+        repr=False,
+    )
+    reconcile_window: float = Field(
+        1800.0,
+        validation_alias="ANAF_RECONCILE_WINDOW",
+        description="seconds after a lost upload answer during which ANAF's message list is "
+        "searched for it before the invoice is uploaded again (ANAF lists a message once it "
+        "has processed it)",
+    )
+    calls_per_minute: int = Field(
+        1000,
+        validation_alias="ANAF_CALLS_PER_MINUTE",
+        description="ANAF's global call limit, shared by every replica",
+    )
+    live_rest_url: str | None = Field(
+        ANAF_LIVE_REST_URL,
+        validation_alias="ANAF_LIVE_REST_URL",
+        description="ANAF's production e-Factura REST base, for live invoices",
+    )
+    live_oauth_url: str | None = Field(
+        ANAF_LIVE_OAUTH_URL,
+        validation_alias="ANAF_LIVE_OAUTH_URL",
+        description="ANAF's production OAuth base, for live connections",
+    )
+    live_client_id: str | None = Field(
+        None,
+        validation_alias="ANAF_LIVE_CLIENT_ID",
+        description="the client id of Clearway's OAuth application registered with ANAF",
+    )
+    live_client_secret: str | None = Field(
+        None,
+        validation_alias="ANAF_LIVE_CLIENT_SECRET",
+        description="the client secret of Clearway's OAuth application registered with ANAF",
+        repr=False,
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[AnafEndpoint]:
+        return _endpoints(
+            self,
+            "ANAF",
+            AnafEndpoint(self.rest_url, self.oauth_url, self.client_id, self.client_secret),
+            ("live_rest_url", "live_oauth_url", "live_client_id", "live_client_secret"),
+            lambda v: AnafEndpoint(
+                v["live_rest_url"],
+                v["live_oauth_url"],
+                v["live_client_id"],
+                v["live_client_secret"],
+            ),
+        )
+
+
+class KsefSettings(SettingsGroup):
+    """KSeF 2.0 (PL)."""
+
+    api_url: str = Field(
+        "http://127.0.0.1:8090/v2",
+        validation_alias="KSEF_API_URL",
+        description="the KSeF 2.0 API base (…/v2) for sandbox invoices",
+    )
+    live_api_url: str | None = Field(
+        None,
+        validation_alias="KSEF_LIVE_API_URL",
+        description="the KSeF 2.0 API base for live invoices",
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[KsefEndpoint]:
+        return _endpoints(
+            self,
+            "KSeF",
+            KsefEndpoint(self.api_url),
+            ("live_api_url",),
+            lambda v: KsefEndpoint(v["live_api_url"]),
+        )
+
+
+class SdiSettings(SettingsGroup):
+    """SDI (IT), through its REST façade; the channel's client certificate is the company's."""
+
+    url: str = Field(
+        "http://127.0.0.1:8090/sdi",
+        validation_alias="SDI_URL",
+        description="SDI's endpoint for sandbox invoices",
+    )
+    live_url: str | None = Field(
+        None,
+        validation_alias="SDI_LIVE_URL",
+        description="SDI's endpoint for Clearway's accredited channel, for live invoices",
+    )
+    live_ca_file: str | None = Field(
+        None,
+        validation_alias="SDI_LIVE_CA_FILE",
+        description="the CA bundle SDI's live server certificate chains to (unset: the "
+        "system's trust store)",
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[SdiEndpoint]:
+        return _endpoints(
+            self,
+            "SDI",
+            SdiEndpoint(self.url),
+            ("live_url",),
+            lambda v: SdiEndpoint(v["live_url"], self.live_ca_file or None),
+        )
+
+
+class PeppolSettings(SettingsGroup):
+    """The Peppol access point BE and DE B2B invoices go through, and the SMP."""
+
+    ap_url: str = Field(
+        "http://127.0.0.1:8090/peppol",
+        validation_alias="PEPPOL_AP_URL",
+        description="the Peppol access point for sandbox invoices",
+    )
+    ap_api_key: str = Field(
+        "clearway-sandbox-peppol",
+        validation_alias="PEPPOL_AP_API_KEY",
+        description="Clearway's API key at the sandbox access point",
+        repr=False,
+    )
+    registration_url: str | None = Field(
+        None,
+        validation_alias="PEPPOL_REGISTRATION_URL",
+        description="where sandbox BE/DE participant identifiers are registered in the SMP "
+        "(unset: connections only record them)",
+    )
+    live_ap_url: str | None = Field(
+        None,
+        validation_alias="PEPPOL_LIVE_AP_URL",
+        description="the Peppol access point for live invoices",
+    )
+    live_ap_api_key: str | None = Field(
+        None,
+        validation_alias="PEPPOL_LIVE_AP_API_KEY",
+        description="Clearway's API key at the live access point",
+        repr=False,
+    )
+    live_registration_url: str | None = Field(
+        None,
+        validation_alias="PEPPOL_LIVE_REGISTRATION_URL",
+        description="where live receivers are registered in the SMP (unset: their "
+        "identifiers are only recorded)",
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[PeppolEndpoint]:
+        return _endpoints(
+            self,
+            "Peppol",
+            PeppolEndpoint(self.ap_url, self.ap_api_key, self.registration_url),
+            ("live_ap_url", "live_ap_api_key"),
+            lambda v: PeppolEndpoint(
+                v["live_ap_url"], v["live_ap_api_key"], self.live_registration_url or None
+            ),
+        )
+
+
+class ZreSettings(SettingsGroup):
+    """The German B2G receipt platform (ZRE/OZG-RE), for invoices to a Leitweg-ID."""
+
+    url: str = Field(
+        "http://127.0.0.1:8090/zre",
+        validation_alias="ZRE_URL",
+        description="ZRE/OZG-RE for sandbox invoices",
+    )
+    api_key: str = Field(
+        "clearway-sandbox-zre",
+        validation_alias="ZRE_API_KEY",
+        description="Clearway's API key at the sandbox ZRE",
+        repr=False,
+    )
+    live_url: str | None = Field(
+        None, validation_alias="ZRE_LIVE_URL", description="ZRE/OZG-RE for live invoices"
+    )
+    live_api_key: str | None = Field(
+        None,
+        validation_alias="ZRE_LIVE_API_KEY",
+        description="Clearway's credentials at the live ZRE",
+        repr=False,
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[KeyedEndpoint]:
+        return _endpoints(
+            self,
+            "ZRE",
+            KeyedEndpoint(self.url, self.api_key),
+            ("live_url", "live_api_key"),
+            lambda v: KeyedEndpoint(v["live_url"], v["live_api_key"]),
+        )
+
+
+class FrPaSettings(SettingsGroup):
+    """The French Plateforme Agréée Clearway deposits with."""
+
+    url: str = Field(
+        "http://127.0.0.1:8090/pa",
+        validation_alias="FR_PA_URL",
+        description="the Plateforme Agréée for sandbox invoices",
+    )
+    api_key: str = Field(
+        "clearway-sandbox-pa",
+        validation_alias="FR_PA_API_KEY",
+        description="Clearway's API key at the sandbox PA",
+        repr=False,
+    )
+    live_url: str | None = Field(
+        None,
+        validation_alias="FR_PA_LIVE_URL",
+        description="the Plateforme Agréée for live invoices",
+    )
+    live_api_key: str | None = Field(
+        None,
+        validation_alias="FR_PA_LIVE_API_KEY",
+        description="Clearway's API key at the live PA",
+        repr=False,
+    )
+
+    def endpoints(self) -> GovernmentEndpoints[KeyedEndpoint]:
+        return _endpoints(
+            self,
+            "the French PA",
+            KeyedEndpoint(self.url, self.api_key),
+            ("live_url", "live_api_key"),
+            lambda v: KeyedEndpoint(v["live_url"], v["live_api_key"]),
+        )
+
+
+# --- the rest ----------------------------------------------------------------------------------
+
+
+class WebhookConfig(SettingsGroup):
+    """Webhook delivery (clearway.webhooks.settings.WebhookSettings is built from it)."""
+
+    allowed_networks: str = Field(
+        "",
+        validation_alias="WEBHOOK_ALLOWED_NETWORKS",
+        description='networks webhooks may reach besides public addresses ("127.0.0.0/8" in '
+        "the sandbox), comma- or space-separated",
+    )
+    retry_schedule: tuple[float, ...] = Field(
+        DEFAULT_SCHEDULE,
+        validation_alias="WEBHOOK_RETRY_SCHEDULE",
+        description="pauses after each failed attempt, seconds, comma-separated",
+    )
+    retry_jitter: float = Field(
+        DEFAULT_JITTER,
+        validation_alias="WEBHOOK_RETRY_JITTER",
+        description="± fraction of each pause",
+    )
+    timeout_seconds: float = Field(
+        15.0,
+        validation_alias="WEBHOOK_TIMEOUT_SECONDS",
+        description="an attempt succeeds on a 2xx answer within this many seconds",
+    )
+    lease_seconds: float | None = Field(
+        None,
+        validation_alias="WEBHOOK_LEASE_SECONDS",
+        description="seconds after which a claimed delivery not yet recorded is taken up "
+        "again (unset: three times WEBHOOK_TIMEOUT_SECONDS)",
+    )
+    endpoint_concurrency: int = Field(
+        4,
+        validation_alias="WEBHOOK_ENDPOINT_CONCURRENCY",
+        description="requests in flight to one endpoint, all replicas together",
+    )
+    disable_after_seconds: float = Field(
+        DISABLE_AFTER.total_seconds(),
+        validation_alias="WEBHOOK_DISABLE_AFTER_SECONDS",
+        description="an endpoint failing for this many seconds is disabled",
+    )
+    max_in_flight: int = Field(
+        256,
+        validation_alias="WEBHOOK_MAX_IN_FLIGHT",
+        description="requests in flight per dispatcher process",
+    )
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # The variable is "5,300,1800"; empty is the default schedule.
+        if isinstance(value, str):
+            parts = [part for part in value.split(",") if part.strip()]
+            return tuple(parts) if parts else DEFAULT_SCHEDULE
+        return value
+
+
+class SecuritySettings(SettingsGroup):
+    master_keys: str = Field(
+        "",
+        validation_alias="CLEARWAY_MASTER_KEYS",
+        description="the master keys that seal stored secrets, id=base64 separated by "
+        "commas, the first one current (`clearway admin new-master-key` makes one)",
+        repr=False,
+    )
+
+
+class ConformanceSettings(SettingsGroup):
+    schematron_dir: Path | None = Field(
+        None,
+        validation_alias="CLEARWAY_SCHEMATRON_DIR",
+        description="the project's own Schematron folder (unset: the repository's "
+        "schematron/; an installed, non-editable package is told where it is)",
+    )
+
+    @field_validator("schematron_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return value or None
+
+
+class _Environment(PydanticBaseSettingsSource):
+    """The process environment, each variable exactly as its field names it."""
+
+    def get_field_value(
+        self,
+        field: FieldInfo,  # noqa: ARG002 - __call__ reads every field
+        field_name: str,
+    ) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = _environment.get()
+        return environment_values(self.settings_cls, os.environ if environ is None else environ)
+
+
+class Settings(BaseSettings):
+    """Everything a Clearway process is configured with (DATABASE_URL and KAFKA_BOOTSTRAP are
+    required; every other setting has a default)."""
+
+    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    database_url: str = Field(
+        validation_alias="DATABASE_URL", description="the PostgreSQL Clearway stores in"
+    )
+    kafka_bootstrap: str = Field(
+        validation_alias="KAFKA_BOOTSTRAP", description="the Kafka bootstrap servers"
+    )
+    poll_interval_initial: float = Field(
+        1.0,
+        validation_alias="POLL_INTERVAL_INITIAL",
+        description="seconds before the poller first asks a government about a submitted "
+        "invoice (doubling to POLL_INTERVAL_MAX)",
+    )
+    poll_interval_max: float = Field(
+        60.0,
+        validation_alias="POLL_INTERVAL_MAX",
+        description="the longest pause between two status checks of one invoice, seconds",
+    )
+    poll_deadline_hours: float = Field(
+        72.0,
+        validation_alias="POLL_DEADLINE_HOURS",
+        description="the poller gives up on a government decision after this many hours: "
+        "the invoice goes to `error`",
+    )
+    api_rate_limit_per_second: float = Field(
+        100.0,
+        validation_alias="API_RATE_LIMIT_PER_SECOND",
+        description="requests per second per API key (token bucket, burst twice that); an "
+        "account may override it",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8080",
+        validation_alias="PUBLIC_BASE_URL",
+        description="Clearway's own address as a user's browser reaches it: ANAF redirects "
+        "to {PUBLIC_BASE_URL}/v1/callbacks/anaf after the user authorized Clearway",
+    )
+    token_refresh_interval: float = Field(
+        2.0,
+        validation_alias="TOKEN_REFRESH_INTERVAL",
+        description="how often an idle token-refresher looks for connections due, seconds",
+    )
+    submit_retry_base: float = Field(
+        2.0,
+        validation_alias="SUBMIT_RETRY_BASE",
+        description="submitters: the first pause after a failed upload, seconds (doubling "
+        "with jitter to SUBMIT_RETRY_CAP)",
+    )
+    submit_retry_cap: float = Field(
+        600.0,
+        validation_alias="SUBMIT_RETRY_CAP",
+        description="submitters: the longest pause between two uploads, seconds",
+    )
+    submit_max_attempts: int = Field(
+        10,
+        validation_alias="SUBMIT_MAX_ATTEMPTS",
+        description="submitters: uploads before the invoice goes to `error`",
+    )
+    work_lease_seconds: float = Field(
+        90.0,
+        validation_alias="WORK_LEASE_SECONDS",
+        description="how long a submitter or poller replica holds a claimed row: if it dies, "
+        "another takes the row up after this (government calls time out within a third "
+        "of it, at most 30 s)",
+    )
+    breaker_reset_seconds: float = Field(
+        30.0,
+        validation_alias="BREAKER_RESET_SECONDS",
+        description="how long a submitter's circuit breaker stays open before one probe "
+        "call goes out, seconds",
+    )
+    redrive_stalled_after: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="REDRIVE_STALLED_AFTER",
+        description="seconds an invoice may sit in created/validated/submitted before the "
+        "redriver sends it on again",
+    )
+    http_host: str = Field(
+        "127.0.0.1",
+        validation_alias="CLEARWAY_HTTP_HOST",
+        description="the host a worker's own HTTP endpoint (/metrics, /healthz, /readyz) "
+        "listens on",
+    )
+    http_port: int = Field(
+        0,
+        validation_alias="CLEARWAY_HTTP_PORT",
+        description="the port of a worker's own HTTP endpoint (0: any free port, logged)",
+    )
+    # docs/operations.md sizes a server by the pool settings.
+    database_pool_min: int = Field(
+        1,
+        ge=0,
+        validation_alias="DATABASE_POOL_MIN",
+        description="connections the process keeps open while idle",
+    )
+    database_pool_max: int = Field(
+        10,
+        ge=1,
+        validation_alias="DATABASE_POOL_MAX",
+        description="connections it may open under load",
+    )
+    database_pool_idle_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias="DATABASE_POOL_IDLE_SECONDS",
+        description="how long a connection above the minimum stays open unused",
+    )
+    # Behind PgBouncer in transaction mode a server connection is not this client's across
+    # transactions, so asyncpg's named prepared statements must be off.
+    database_statement_cache_size: int = Field(
+        100,
+        ge=0,
+        validation_alias="DATABASE_STATEMENT_CACHE_SIZE",
+        description="asyncpg's prepared statements per connection; `0` behind PgBouncer in "
+        "transaction mode",
+    )
+    anaf: AnafSettings = Field(default_factory=AnafSettings, description="ANAF e-Factura (RO)")
+    ksef: KsefSettings = Field(default_factory=KsefSettings, description="KSeF (PL)")
+    sdi: SdiSettings = Field(default_factory=SdiSettings, description="SDI (IT)")
+    peppol: PeppolSettings = Field(default_factory=PeppolSettings, description="Peppol (BE, DE)")
+    zre: ZreSettings = Field(default_factory=ZreSettings, description="ZRE/OZG-RE (DE B2G)")
+    fr_pa: FrPaSettings = Field(default_factory=FrPaSettings, description="the French PA (FR)")
+    webhooks: WebhookConfig = Field(default_factory=WebhookConfig, description="webhooks")
+    security: SecuritySettings = Field(default_factory=SecuritySettings, description="keys")
+    conformance: ConformanceSettings = Field(
+        default_factory=ConformanceSettings, description="the conformance gate's artefacts"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - replaced
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Each variable by its exact name, nested groups included (pydantic-settings' own
+        # source would want ANAF__REST_URL); no .env file, no secrets directory.
+        return (init_settings, _Environment(settings_cls))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings `environ` (the process environment by default) gives; SettingsError
+        names each variable at fault."""
+        return _validate(cls, environ)
 
     @model_validator(mode="after")
     def _pool_min_within_max(self) -> Settings:
@@ -239,142 +798,10 @@ class Settings(BaseModel):
     def governments(self) -> Governments:
         """Every government's sandbox and live endpoints (pure: read from these settings)."""
         return Governments(
-            anaf=self._endpoints(
-                "ANAF",
-                AnafEndpoint(
-                    self.anaf_rest_url,
-                    self.anaf_oauth_url,
-                    self.anaf_client_id,
-                    self.anaf_client_secret,
-                ),
-                (
-                    "anaf_live_rest_url",
-                    "anaf_live_oauth_url",
-                    "anaf_live_client_id",
-                    "anaf_live_client_secret",
-                ),
-                lambda v: AnafEndpoint(
-                    v["anaf_live_rest_url"],
-                    v["anaf_live_oauth_url"],
-                    v["anaf_live_client_id"],
-                    v["anaf_live_client_secret"],
-                ),
-            ),
-            ksef=self._endpoints(
-                "KSeF",
-                KsefEndpoint(self.ksef_api_url),
-                ("ksef_live_api_url",),
-                lambda v: KsefEndpoint(v["ksef_live_api_url"]),
-            ),
-            sdi=self._endpoints(
-                "SDI",
-                SdiEndpoint(self.sdi_url),
-                ("sdi_live_url",),
-                lambda v: SdiEndpoint(v["sdi_live_url"], self.sdi_live_ca_file or None),
-            ),
-            peppol=self._endpoints(
-                "Peppol",
-                PeppolEndpoint(
-                    self.peppol_ap_url, self.peppol_ap_api_key, self.peppol_registration_url
-                ),
-                ("peppol_live_ap_url", "peppol_live_ap_api_key"),
-                lambda v: PeppolEndpoint(
-                    v["peppol_live_ap_url"],
-                    v["peppol_live_ap_api_key"],
-                    self.peppol_live_registration_url or None,
-                ),
-            ),
-            zre=self._endpoints(
-                "ZRE",
-                KeyedEndpoint(self.zre_url, self.zre_api_key),
-                ("zre_live_url", "zre_live_api_key"),
-                lambda v: KeyedEndpoint(v["zre_live_url"], v["zre_live_api_key"]),
-            ),
-            fr_pa=self._endpoints(
-                "the French PA",
-                KeyedEndpoint(self.fr_pa_url, self.fr_pa_api_key),
-                ("fr_pa_live_url", "fr_pa_live_api_key"),
-                lambda v: KeyedEndpoint(v["fr_pa_live_url"], v["fr_pa_live_api_key"]),
-            ),
+            anaf=self.anaf.endpoints(),
+            ksef=self.ksef.endpoints(),
+            sdi=self.sdi.endpoints(),
+            peppol=self.peppol.endpoints(),
+            zre=self.zre.endpoints(),
+            fr_pa=self.fr_pa.endpoints(),
         )
-
-    def _endpoints(
-        self,
-        government: str,
-        sandbox: T,
-        live_fields: tuple[str, ...],
-        build_live: Callable[[Mapping[str, str]], T],
-    ) -> GovernmentEndpoints[T]:
-        """Live is configured when every one of `live_fields` is set (an empty value is unset)."""
-        values: dict[str, str] = {}
-        for name in live_fields:
-            value = getattr(self, name)
-            if value:
-                values[name] = value
-        missing = tuple(ENVIRONMENT[name] for name in live_fields if name not in values)
-        live = None if missing else build_live(values)
-        return GovernmentEndpoints(government, sandbox, live, missing)
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        values: dict[str, str] = {
-            "database_url": env["DATABASE_URL"],
-            "kafka_bootstrap": env["KAFKA_BOOTSTRAP"],
-        }
-        for field_name, var in ENVIRONMENT.items():
-            if var in env:
-                values[field_name] = env[var]
-        return cls.model_validate(values)
-
-
-# Settings field -> the environment variable that sets it (DATABASE_URL and KAFKA_BOOTSTRAP are
-# required; every other has a default).
-ENVIRONMENT = {
-    "anaf_rest_url": "ANAF_REST_URL",
-    "anaf_oauth_url": "ANAF_OAUTH_URL",
-    "anaf_client_id": "ANAF_CLIENT_ID",
-    "anaf_client_secret": "ANAF_CLIENT_SECRET",
-    "poll_interval_initial": "POLL_INTERVAL_INITIAL",
-    "poll_interval_max": "POLL_INTERVAL_MAX",
-    "api_rate_limit_per_second": "API_RATE_LIMIT_PER_SECOND",
-    "public_base_url": "PUBLIC_BASE_URL",
-    "ksef_api_url": "KSEF_API_URL",
-    "peppol_registration_url": "PEPPOL_REGISTRATION_URL",
-    "token_refresh_interval": "TOKEN_REFRESH_INTERVAL",
-    "breaker_reset_seconds": "BREAKER_RESET_SECONDS",
-    "http_host": "CLEARWAY_HTTP_HOST",
-    "http_port": "CLEARWAY_HTTP_PORT",
-    "database_pool_min": "DATABASE_POOL_MIN",
-    "database_pool_max": "DATABASE_POOL_MAX",
-    "database_pool_idle_seconds": "DATABASE_POOL_IDLE_SECONDS",
-    "database_statement_cache_size": "DATABASE_STATEMENT_CACHE_SIZE",
-    "submit_retry_base": "SUBMIT_RETRY_BASE",
-    "submit_retry_cap": "SUBMIT_RETRY_CAP",
-    "submit_max_attempts": "SUBMIT_MAX_ATTEMPTS",
-    "anaf_reconcile_window": "ANAF_RECONCILE_WINDOW",
-    "anaf_calls_per_minute": "ANAF_CALLS_PER_MINUTE",
-    "poll_deadline_hours": "POLL_DEADLINE_HOURS",
-    "work_lease_seconds": "WORK_LEASE_SECONDS",
-    "fr_pa_url": "FR_PA_URL",
-    "fr_pa_api_key": "FR_PA_API_KEY",
-    "peppol_ap_url": "PEPPOL_AP_URL",
-    "peppol_ap_api_key": "PEPPOL_AP_API_KEY",
-    "zre_url": "ZRE_URL",
-    "zre_api_key": "ZRE_API_KEY",
-    "sdi_url": "SDI_URL",
-    "anaf_live_rest_url": "ANAF_LIVE_REST_URL",
-    "anaf_live_oauth_url": "ANAF_LIVE_OAUTH_URL",
-    "anaf_live_client_id": "ANAF_LIVE_CLIENT_ID",
-    "anaf_live_client_secret": "ANAF_LIVE_CLIENT_SECRET",
-    "ksef_live_api_url": "KSEF_LIVE_API_URL",
-    "sdi_live_url": "SDI_LIVE_URL",
-    "sdi_live_ca_file": "SDI_LIVE_CA_FILE",
-    "peppol_live_ap_url": "PEPPOL_LIVE_AP_URL",
-    "peppol_live_ap_api_key": "PEPPOL_LIVE_AP_API_KEY",
-    "peppol_live_registration_url": "PEPPOL_LIVE_REGISTRATION_URL",
-    "zre_live_url": "ZRE_LIVE_URL",
-    "zre_live_api_key": "ZRE_LIVE_API_KEY",
-    "fr_pa_live_url": "FR_PA_LIVE_URL",
-    "fr_pa_live_api_key": "FR_PA_LIVE_API_KEY",
-}

@@ -35,6 +35,7 @@ from services.intake.auth import Owner
 from services.intake.errors import ApiError
 from services.intake.invoices import ERRORS
 from services.intake.resources import Data, Deleted, Page
+from services.intake.settings import service_settings
 
 MAX_ENDPOINTS_PER_ACCOUNT = 16
 MAX_OVERLAP_SECONDS = 7 * 24 * 3600
@@ -201,7 +202,7 @@ def delivery_resource(row: Any, attempts: list[Any]) -> WebhookDelivery:
 
 @functools.cache
 def _settings() -> WebhookSettings:
-    return WebhookSettings.from_env()
+    return WebhookSettings.from_config(service_settings().webhooks)
 
 
 def _check_url(url: str, *, livemode: bool) -> None:

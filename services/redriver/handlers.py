@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 from typing import Any
 
 from clearway.domain.ids import iso_millis
@@ -23,9 +22,11 @@ from clearway.runtime import ServiceContext
 log = logging.getLogger(__name__)
 
 BATCH = 500
-# An invoice untouched for this long in created/validated/submitted is sent on again.
-STALLED_AFTER = dt.timedelta(seconds=float(os.environ.get("REDRIVE_STALLED_AFTER", "60")))
-SCAN_EVERY_SECONDS = min(STALLED_AFTER.total_seconds() / 2, 5.0)
+
+
+def stalled_after(context: ServiceContext) -> dt.timedelta:
+    """An invoice untouched for this long in created/validated/submitted is sent on again."""
+    return dt.timedelta(seconds=context.settings.redrive_stalled_after)
 
 
 def register_handlers(_: ServiceContext) -> None:
@@ -40,6 +41,7 @@ async def watch_stalled_invoices(context: ServiceContext) -> None:
 
 
 async def redrive_stalled_invoices(context: ServiceContext) -> None:
+    scan_every_seconds = min(context.settings.redrive_stalled_after / 2, 5.0)
     while True:
         try:
             sent = await redrive_once(context)
@@ -48,7 +50,7 @@ async def redrive_stalled_invoices(context: ServiceContext) -> None:
                 context.relay.wake()
         except Exception:
             log.exception("redrive scan failed; retrying")
-        await asyncio.sleep(SCAN_EVERY_SECONDS)
+        await asyncio.sleep(scan_every_seconds)
 
 
 async def redrive_once(context: ServiceContext) -> int:
@@ -67,7 +69,7 @@ async def redrive_once(context: ServiceContext) -> int:
             "AND (r.next_at IS NULL OR r.next_at <= now()) "
             "ORDER BY i.updated_at LIMIT $2 "
             "FOR UPDATE OF i SKIP LOCKED",
-            STALLED_AFTER,
+            stalled_after(context),
             BATCH,
         )
         messages: list[OutboxMessage] = []

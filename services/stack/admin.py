@@ -14,12 +14,12 @@ Rotating the master key, without downtime:
 from __future__ import annotations
 
 import argparse
-import os
 from decimal import Decimal
 from pathlib import Path
 
 from clearway.accounts import create_account, create_api_key, key_id_of, revoke_api_key
 from clearway.accounts.connections import rewrap_all_secrets
+from clearway.config import SecuritySettings
 from clearway.db import connect, migrate
 from clearway.eventstore import Connection
 from clearway.security import (
@@ -27,7 +27,7 @@ from clearway.security import (
     Keyring,
     UnknownMasterKeyError,
     generate_master_key,
-    keyring_from_env,
+    keyring_from_setting,
 )
 from clearway.security.keyfile import SANDBOX_KEY_FILE
 from clearway.webhooks.store import rewrap_secrets as rewrap_webhook_secrets
@@ -75,12 +75,11 @@ async def run_admin(args: argparse.Namespace) -> int:
 
 def _configured_keyring() -> Keyring:
     """CLEARWAY_MASTER_KEYS, else the sandbox key `make run` made."""
-    if os.environ.get(MASTER_KEYS_ENV):
-        return keyring_from_env()
+    configured = SecuritySettings.from_env().master_keys
     sandbox = STATE_DIR / SANDBOX_KEY_FILE
-    if sandbox.exists():
+    if not configured and sandbox.exists():
         return Keyring.parse(sandbox.read_text(encoding="utf-8"))
-    return keyring_from_env()  # raises, saying what to set
+    return keyring_from_setting(configured)  # raises when unset, saying what to set
 
 
 async def _rotate_master_key(conn: Connection) -> int:

@@ -85,7 +85,7 @@ def register_handlers(context: ServiceContext) -> None:
 
 async def deliver_due(context: ServiceContext) -> None:
     """The background loop: send what is due, as long as the service runs."""
-    settings = WebhookSettings.from_env()
+    settings = WebhookSettings.from_config(context.settings.webhooks)
     client = guarded_client(settings.address_policy, max_connections=settings.max_in_flight)
     sender = Sender(client, timeout_seconds=settings.timeout_seconds)
     try:

@@ -10,48 +10,49 @@ import pytest
 from clearway.config import (
     ANAF_LIVE_OAUTH_URL,
     ANAF_LIVE_REST_URL,
-    ENVIRONMENT,
     GovernmentEndpoints,
     LiveNotConfiguredError,
     Settings,
     live_or_error,
+    variables,
 )
 
-REQUIRED = {"database_url": "postgresql://db/clearway", "kafka_bootstrap": "127.0.0.1:9092"}
+# Environment variables, as a deployment sets them.
+REQUIRED = {"DATABASE_URL": "postgresql://db/clearway", "KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
 LIVE_SECRETS = {
-    "anaf_live_client_secret": "anaf-live-secret-do-not-print",
-    "peppol_live_ap_api_key": "peppol-live-key-do-not-print",
-    "zre_live_api_key": "zre-live-key-do-not-print",
-    "fr_pa_live_api_key": "pa-live-key-do-not-print",
+    "ANAF_LIVE_CLIENT_SECRET": "anaf-live-secret-do-not-print",
+    "PEPPOL_LIVE_AP_API_KEY": "peppol-live-key-do-not-print",
+    "ZRE_LIVE_API_KEY": "zre-live-key-do-not-print",
+    "FR_PA_LIVE_API_KEY": "pa-live-key-do-not-print",
 }
 LIVE = {
-    "anaf_live_client_id": "clearway-prod",
-    "ksef_live_api_url": "https://ksef.live.test/v2",
-    "sdi_live_url": "https://sdi.live.test",
-    "sdi_live_ca_file": "/etc/clearway/sdi-ca.pem",
-    "peppol_live_ap_url": "https://ap.live.test",
-    "peppol_live_registration_url": "https://smp.live.test/participants",
-    "zre_live_url": "https://zre.live.test",
-    "fr_pa_live_url": "https://pa.live.test",
+    "ANAF_LIVE_CLIENT_ID": "clearway-prod",
+    "KSEF_LIVE_API_URL": "https://ksef.live.test/v2",
+    "SDI_LIVE_URL": "https://sdi.live.test",
+    "SDI_LIVE_CA_FILE": "/etc/clearway/sdi-ca.pem",
+    "PEPPOL_LIVE_AP_URL": "https://ap.live.test",
+    "PEPPOL_LIVE_REGISTRATION_URL": "https://smp.live.test/participants",
+    "ZRE_LIVE_URL": "https://zre.live.test",
+    "FR_PA_LIVE_URL": "https://pa.live.test",
     **LIVE_SECRETS,
 }
 
 
-def _settings(**values: str | None) -> Settings:
-    return Settings.model_validate({**REQUIRED, **values})
+def _settings(**environment: str) -> Settings:
+    return Settings.from_env({**REQUIRED, **environment})
 
 
 def test_sandbox_is_the_existing_settings_and_never_depends_on_live_ones() -> None:
     for settings in (_settings(), _settings(**LIVE)):
         governments = settings.governments()
-        assert governments.anaf.for_mode(False).rest_url == settings.anaf_rest_url
-        assert governments.anaf.for_mode(False).client_id == settings.anaf_client_id
-        assert governments.ksef.for_mode(False).api_url == settings.ksef_api_url
-        assert governments.sdi.for_mode(False).url == settings.sdi_url
-        assert governments.peppol.for_mode(False).ap_url == settings.peppol_ap_url
+        assert governments.anaf.for_mode(False).rest_url == settings.anaf.rest_url
+        assert governments.anaf.for_mode(False).client_id == settings.anaf.client_id
+        assert governments.ksef.for_mode(False).api_url == settings.ksef.api_url
+        assert governments.sdi.for_mode(False).url == settings.sdi.url
+        assert governments.peppol.for_mode(False).ap_url == settings.peppol.ap_url
         assert governments.peppol.for_mode(False).registration_url is None
-        assert governments.zre.for_mode(False).url == settings.zre_url
-        assert governments.fr_pa.for_mode(False).api_key == settings.fr_pa_api_key
+        assert governments.zre.for_mode(False).url == settings.zre.url
+        assert governments.fr_pa.for_mode(False).api_key == settings.fr_pa.api_key
 
 
 def test_live_uses_the_live_set() -> None:
@@ -61,7 +62,7 @@ def test_live_uses_the_live_set() -> None:
     assert (anaf.rest_url, anaf.oauth_url) == (ANAF_LIVE_REST_URL, ANAF_LIVE_OAUTH_URL)
     assert (anaf.client_id, anaf.client_secret) == (
         "clearway-prod",
-        LIVE_SECRETS["anaf_live_client_secret"],
+        LIVE_SECRETS["ANAF_LIVE_CLIENT_SECRET"],
     )
     assert governments.ksef.for_mode(True).api_url == "https://ksef.live.test/v2"
     sdi = governments.sdi.for_mode(True)
@@ -69,7 +70,7 @@ def test_live_uses_the_live_set() -> None:
     peppol = governments.peppol.for_mode(True)
     assert (peppol.ap_url, peppol.ap_api_key, peppol.registration_url) == (
         "https://ap.live.test",
-        LIVE_SECRETS["peppol_live_ap_api_key"],
+        LIVE_SECRETS["PEPPOL_LIVE_AP_API_KEY"],
         "https://smp.live.test/participants",
     )
     assert governments.zre.for_mode(True).url == "https://zre.live.test"
@@ -105,7 +106,7 @@ def test_an_unconfigured_live_government_is_refused_naming_its_variables(
 def test_a_partial_or_empty_live_set_is_not_configured() -> None:
     # A URL without its key, and values set to "" (an empty ConfigMap entry), are unset.
     settings = _settings(
-        peppol_live_ap_url="https://ap.live.test", anaf_live_client_id="", zre_live_api_key=""
+        PEPPOL_LIVE_AP_URL="https://ap.live.test", ANAF_LIVE_CLIENT_ID="", ZRE_LIVE_API_KEY=""
     )
     with pytest.raises(LiveNotConfiguredError) as peppol:
         settings.governments().peppol.for_mode(True)
@@ -114,7 +115,7 @@ def test_a_partial_or_empty_live_set_is_not_configured() -> None:
         settings.governments().anaf.for_mode(True)
     assert "ANAF_LIVE_CLIENT_ID" in anaf.value.missing
     # ANAF's documented hosts emptied on purpose are missing too: never a silent default.
-    emptied = _settings(**LIVE, anaf_live_rest_url="")
+    emptied = _settings(**LIVE, ANAF_LIVE_REST_URL="")
     with pytest.raises(LiveNotConfiguredError) as no_host:
         emptied.governments().anaf.for_mode(True)
     assert no_host.value.missing == ("ANAF_LIVE_REST_URL",)
@@ -123,12 +124,19 @@ def test_a_partial_or_empty_live_set_is_not_configured() -> None:
 def test_live_settings_come_from_their_environment_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", REQUIRED["database_url"])
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", REQUIRED["kafka_bootstrap"])
+    monkeypatch.setenv("DATABASE_URL", REQUIRED["DATABASE_URL"])
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", REQUIRED["KAFKA_BOOTSTRAP"])
     for name, value in LIVE.items():
-        monkeypatch.setenv(ENVIRONMENT[name], value)
-    assert Settings.from_env().governments() == _settings(**LIVE).governments()
-    assert all("_LIVE_" in ENVIRONMENT[name] for name in LIVE)
+        monkeypatch.setenv(name, value)
+    from_process = Settings.from_env()
+    assert from_process.governments() == _settings(**LIVE).governments()
+    assert from_process == Settings()  # pydantic-settings' own way of reading it agrees
+    # Each variable sets its government's nested field (e.g. anaf.live_client_id).
+    declared = {variable.name: variable.path for variable in variables()}
+    for name, value in LIVE.items():
+        group, field = declared[name].split(".")
+        assert "_LIVE_" in name
+        assert getattr(getattr(from_process, group), field) == value
 
 
 def test_credentials_never_show_in_a_repr_or_an_error(caplog: pytest.LogCaptureFixture) -> None:
@@ -144,7 +152,7 @@ def test_credentials_never_show_in_a_repr_or_an_error(caplog: pytest.LogCaptureF
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("clearway.test").info("settings %s, %r", settings, governments)
     shown.append(caplog.text)
-    partial = _settings(**{**LIVE, "peppol_live_ap_url": None})
+    partial = _settings(**{k: v for k, v in LIVE.items() if k != "PEPPOL_LIVE_AP_URL"})
     with pytest.raises(LiveNotConfiguredError) as refused:
         partial.governments().peppol.for_mode(True)
     shown.append(str(refused.value))

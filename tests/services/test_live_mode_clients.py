@@ -67,16 +67,16 @@ def live_url() -> str:
 def settings(live_url: str) -> Settings:
     """Live ANAF and Peppol point at the local fake; live ZRE, KSeF, SDI and the PA are not
     configured."""
-    return Settings.model_validate(
+    return Settings.from_env(
         {
-            "database_url": "postgresql://db/clearway",
-            "kafka_bootstrap": "127.0.0.1:9092",
-            "anaf_live_rest_url": f"{live_url}/prod/FCTEL/rest",
-            "anaf_live_oauth_url": f"{live_url}/anaf-oauth2/v1",
-            "anaf_live_client_id": "clearway-live",
-            "anaf_live_client_secret": "live-secret",
-            "peppol_live_ap_url": f"{live_url}/peppol",
-            "peppol_live_ap_api_key": "live-ap-key",
+            "DATABASE_URL": "postgresql://db/clearway",
+            "KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+            "ANAF_LIVE_REST_URL": f"{live_url}/prod/FCTEL/rest",
+            "ANAF_LIVE_OAUTH_URL": f"{live_url}/anaf-oauth2/v1",
+            "ANAF_LIVE_CLIENT_ID": "clearway-live",
+            "ANAF_LIVE_CLIENT_SECRET": "live-secret",
+            "PEPPOL_LIVE_AP_URL": f"{live_url}/peppol",
+            "PEPPOL_LIVE_AP_API_KEY": "live-ap-key",
         }
     )
 
@@ -121,7 +121,7 @@ async def test_a_live_peppol_send_uses_the_live_access_point_and_key(
     assert str(live_call.url).startswith(f"{live_url}/peppol/documents?")
     assert live_call.headers["Authorization"] == "Bearer live-ap-key"
     assert str(sandbox_call.url).startswith(f"{SANDBOX}/peppol/documents?")
-    assert sandbox_call.headers["Authorization"] == f"Bearer {settings.peppol_ap_api_key}"
+    assert sandbox_call.headers["Authorization"] == f"Bearer {settings.peppol.ap_api_key}"
 
 
 async def test_an_unconfigured_live_channel_refuses_before_any_call(settings: Settings) -> None:

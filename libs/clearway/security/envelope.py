@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from clearway.config import SecuritySettings, variable
+
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # GCM's standard nonce; random per encryption, never reused under a key
-MASTER_KEYS_ENV = "CLEARWAY_MASTER_KEYS"
+MASTER_KEYS_ENV = variable(SecuritySettings, "master_keys")
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -106,7 +108,11 @@ class Keyring:
 
 
 def keyring_from_env(environ: Mapping[str, str] | None = None) -> Keyring:
-    text = (os.environ if environ is None else environ).get(MASTER_KEYS_ENV, "")
+    """The keyring CLEARWAY_MASTER_KEYS configures (clearway.config reads it)."""
+    return keyring_from_setting(SecuritySettings.from_env(environ).master_keys)
+
+
+def keyring_from_setting(text: str) -> Keyring:
     if not text.strip():
         raise KeyringError(
             f"{MASTER_KEYS_ENV} is not set: give it id=base64 of {KEY_BYTES} random bytes "

@@ -1,25 +1,14 @@
-"""The webhook settings, from the environment (every one has a production default).
-
-WEBHOOK_ALLOWED_NETWORKS        networks webhooks may reach besides public addresses
-                                ("127.0.0.0/8" in the sandbox); default none
-WEBHOOK_RETRY_SCHEDULE          pauses after each failure, seconds, comma-separated
-WEBHOOK_RETRY_JITTER            ± fraction of each pause (0.1)
-WEBHOOK_TIMEOUT_SECONDS         an attempt succeeds on a 2xx within this (15)
-WEBHOOK_LEASE_SECONDS           a claimed delivery not recorded by then is taken up again
-WEBHOOK_ENDPOINT_CONCURRENCY    requests in flight to one endpoint, all replicas together (4)
-WEBHOOK_DISABLE_AFTER_SECONDS   an endpoint failing this long is disabled (3 days)
-WEBHOOK_MAX_IN_FLIGHT           requests in flight per dispatcher process (256)
-"""
+"""The webhook settings: what clearway.config.WebhookConfig (WEBHOOK_* variables) gives, as the
+delivery code uses it."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from clearway.config import WebhookConfig
 from clearway.webhooks.addresses import AddressPolicy
-from clearway.webhooks.retry import DEFAULT_JITTER, DISABLE_AFTER, RetryPolicy
+from clearway.webhooks.retry import DISABLE_AFTER, RetryPolicy
 
 RESPONSE_LIMIT_BYTES = 64 * 1024  # of an endpoint's answer, read and then dropped
 ROTATION_OVERLAP = dt.timedelta(hours=24)  # the old secret keeps signing this long by default
@@ -36,31 +25,16 @@ class WebhookSettings:
     max_in_flight: int = 256
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookSettings:
-        env = os.environ if env is None else env
-        defaults = cls()
-        retry = RetryPolicy(
-            schedule=tuple(
-                float(part) for part in env["WEBHOOK_RETRY_SCHEDULE"].split(",") if part.strip()
-            )
-            if env.get("WEBHOOK_RETRY_SCHEDULE")
-            else defaults.retry.schedule,
-            jitter=float(env.get("WEBHOOK_RETRY_JITTER", DEFAULT_JITTER)),
-        )
-        timeout = float(env.get("WEBHOOK_TIMEOUT_SECONDS", defaults.timeout_seconds))
+    def from_config(cls, config: WebhookConfig) -> WebhookSettings:
         return cls(
-            address_policy=AddressPolicy.from_config(env.get("WEBHOOK_ALLOWED_NETWORKS", "")),
-            retry=retry,
-            timeout_seconds=timeout,
+            address_policy=AddressPolicy.from_config(config.allowed_networks),
+            retry=RetryPolicy(schedule=config.retry_schedule, jitter=config.retry_jitter),
+            timeout_seconds=config.timeout_seconds,
             # Longer than an attempt can take, so a live attempt is never taken up twice.
-            lease_seconds=float(env.get("WEBHOOK_LEASE_SECONDS", timeout * 3)),
-            endpoint_concurrency=int(
-                env.get("WEBHOOK_ENDPOINT_CONCURRENCY", defaults.endpoint_concurrency)
-            ),
-            disable_after=dt.timedelta(
-                seconds=float(
-                    env.get("WEBHOOK_DISABLE_AFTER_SECONDS", defaults.disable_after.total_seconds())
-                )
-            ),
-            max_in_flight=int(env.get("WEBHOOK_MAX_IN_FLIGHT", defaults.max_in_flight)),
+            lease_seconds=config.lease_seconds
+            if config.lease_seconds is not None
+            else config.timeout_seconds * 3,
+            endpoint_concurrency=config.endpoint_concurrency,
+            disable_after=dt.timedelta(seconds=config.disable_after_seconds),
+            max_in_flight=config.max_in_flight,
         )

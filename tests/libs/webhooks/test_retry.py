@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import pytest
+from clearway.config import WebhookConfig
 from clearway.webhooks.retry import (
     DEFAULT_SCHEDULE,
     RetryPolicy,
@@ -79,18 +80,20 @@ def test_an_endpoint_failing_for_three_days_is_disabled() -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    settings = WebhookSettings.from_env(
-        {
-            "WEBHOOK_RETRY_SCHEDULE": "0.2, 0.5,1",
-            "WEBHOOK_RETRY_JITTER": "0",
-            "WEBHOOK_TIMEOUT_SECONDS": "2",
-            "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        }
+    settings = WebhookSettings.from_config(
+        WebhookConfig.from_env(
+            {
+                "WEBHOOK_RETRY_SCHEDULE": "0.2, 0.5,1",
+                "WEBHOOK_RETRY_JITTER": "0",
+                "WEBHOOK_TIMEOUT_SECONDS": "2",
+                "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+            }
+        )
     )
     assert settings.retry == RetryPolicy(schedule=(0.2, 0.5, 1.0), jitter=0)
     assert settings.timeout_seconds == 2
     assert settings.lease_seconds == 6  # longer than any attempt
-    defaults = WebhookSettings.from_env({})
+    defaults = WebhookSettings.from_config(WebhookConfig.from_env({}))
     assert defaults.retry.schedule == DEFAULT_SCHEDULE
     assert defaults.timeout_seconds == 15
     assert defaults.endpoint_concurrency == 4

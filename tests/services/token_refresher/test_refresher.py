@@ -76,14 +76,15 @@ async def refresher_db(refresher_database: Database) -> AsyncIterator[asyncpg.Po
 
 
 def settings_for(stack: Stack, **overrides: str) -> Settings:
-    values = {
-        "database_url": "postgresql://unused",
-        "kafka_bootstrap": "unused:9092",
-        "anaf_oauth_url": f"{stack.govsim_url}/anaf-oauth2/v1",
-        "ksef_api_url": f"{stack.govsim_url}/v2",
+    """The settings this environment (variable names, overrides too) gives."""
+    environment = {
+        "DATABASE_URL": "postgresql://unused",
+        "KAFKA_BOOTSTRAP": "unused:9092",
+        "ANAF_OAUTH_URL": f"{stack.govsim_url}/anaf-oauth2/v1",
+        "KSEF_API_URL": f"{stack.govsim_url}/v2",
         **overrides,
     }
-    return Settings.model_validate(values)
+    return Settings.from_env(environment)
 
 
 def refresher(
@@ -307,7 +308,7 @@ async def test_a_government_that_does_not_answer_is_tried_again_later(
     due = (await row_of(refresher_db, connection_id))["next_refresh_at"]
     clock = Clock(due)
     async with httpx.AsyncClient() as http:
-        down = {"anaf_oauth_url": f"http://127.0.0.1:{free_port()}/anaf-oauth2/v1"}
+        down = {"ANAF_OAUTH_URL": f"http://127.0.0.1:{free_port()}/anaf-oauth2/v1"}
         assert await refresher(refresher_db, stack, http, clock, settings=down).run_once() == 1
         row = await row_of(refresher_db, connection_id)
         assert row["status"] == "active"

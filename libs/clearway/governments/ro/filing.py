@@ -99,8 +99,8 @@ class AnafSubmitter:
         settings = context.settings
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
-        self._calls = calls_bucket(anaf.rest_url, settings.anaf_calls_per_minute)
-        self._reconcile_window = dt.timedelta(seconds=settings.anaf_reconcile_window)
+        self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
+        self._reconcile_window = dt.timedelta(seconds=settings.anaf.reconcile_window)
         self._gate = SubmissionGate(context.pool, context.settings)
 
     async def work(self, submission: ClaimedSubmission) -> None:

@@ -56,7 +56,7 @@ class AnafStatusFollower:
         settings = context.settings
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
-        self._calls = calls_bucket(anaf.rest_url, settings.anaf_calls_per_minute)
+        self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
 
     async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:
         token = await connection_token(conn, poll["connection_id"])
