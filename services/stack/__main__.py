@@ -52,7 +52,7 @@ async def run() -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    # The two lines the README shows, first and exactly; then where the simulators are.
+    # The lines the README shows, first and exactly; then where the simulators are.
     print(f"API: {stack.api_url}", flush=True)
     print(f"Sandbox API key: {stack.api_key}", flush=True)
     print(f"Government simulators: {stack.govsim_url}", flush=True)

@@ -686,9 +686,9 @@ def _live_not_configured_fields(exc: LiveNotConfiguredError) -> dict[str, str]:
         "error_translated": f"This Clearway deployment has no live {exc.government} endpoint "
         "or credentials, so it sent the invoice nowhere: a live invoice never goes to the "
         "sandbox.",
-        "error_fix": f"The deployment's operator must set {settings} (README: Live mode) and "
-        "restart the services; then send the invoice again (POST /v1/invoices with a new "
-        "X-Idempotency-Key). An sk_test_ key files with the sandbox instead.",
+        "error_fix": f"The deployment's operator must set {settings} (docs/operations.md: Live "
+        "mode) and restart the services; then send the invoice again (POST /v1/invoices with a "
+        "new X-Idempotency-Key). An sk_test_ key files with the sandbox instead.",
     }
 
 

@@ -1,4 +1,4 @@
-"""The README's Kafka example works as written against the running stack."""
+"""The Kafka example of docs/api.md works as written against the running stack."""
 
 from __future__ import annotations
 
