@@ -2,7 +2,7 @@
 XRechnung whose buyer reference (BT-10) is a Leitweg-ID, follow it to the recipient.
 
 Their web-service paths are not public (GOVERNMENTS.md §6); this client speaks the sandbox
-platform's (services/govsim/zre.py):
+platform's (services/govsim/de/):
 
     POST /invoices                     the XRechnung, X-Client-Reference; 201 {"id", "status"}
     GET  /invoices?clientReference=    uploads under that reference: to reconcile

@@ -2,7 +2,7 @@
 (GOVERNMENTS.md §5: CDAR 200 Déposée … 213 Rejetée, 501 Irrecevable).
 
 No public standard for a PA's API was verified; this client speaks the sandbox platform's
-(services/govsim/fr_pa.py), a shape common to the platforms:
+(services/govsim/fr/), a shape common to the platforms:
 
     POST /invoices                          the file; 201 with 200 Déposée, 422 with 501 Irrecevable
     GET  /invoices/{id}                     the current status

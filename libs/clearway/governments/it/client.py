@@ -3,7 +3,7 @@
 Real SDI speaks SOAP (SDICoop: SdIRiceviFile to send; the transmitter's own RicezioneNotifiche
 endpoint receives what SDI pushes back), SFTP or PEC, behind channel accreditation and a TLS
 client certificate (GOVERNMENTS.md §3). Clearway talks to a REST façade with the same message
-semantics (services/govsim/sdi.py is the sandbox's):
+semantics (services/govsim/it/ is the sandbox's):
 
     POST /files                        SdIRiceviFile: {"nomeFile", "file" (Base64)} →
                                        {"identificativoSdI", "dataOraRicezione", "nomeFile"},

@@ -2,7 +2,7 @@
 
 Peppol standardises the network (participant and document type identifiers, SMP discovery,
 AS4, the SBDH envelope), not an access point's customer API; this client speaks the sandbox
-access point's (services/govsim/peppol.py), shaped like the common ones:
+access point's (services/govsim/peppol/), shaped like the common ones:
 
     GET  /smp/{participant}[/services/{document type}]   is the receiver registered for it?
     POST /documents        the document, with sender, receiver, document type, process and the
