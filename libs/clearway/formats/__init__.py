@@ -4,7 +4,8 @@ render() is the entry point: it picks the country's format (its default, or the 
 renders the document and says which XML the conformance gates check. gates_for() says which gates
 apply to a country and format; convert_and_check() renders and gates, as the converter does (and
 POST /v1/invoices/validate with it). FORMATS is the registry: one entry per (country, format),
-holding the renderer and the gates; another module adds its formats with register().
+holding the renderer and the gates, built on first use from each government's formats()
+(clearway.governments); another module adds its formats with register().
 
 Pure: rendering does no I/O (except Factur-X, for which the factur-x package writes a temporary
 file); the gates read the artefacts shipped with their packages once.
@@ -22,24 +23,12 @@ Formats and gates (each gate: clearway.formats.conformance):
 
 from __future__ import annotations
 
-import hashlib
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clearway.formats import conformance
-from clearway.formats.cii import write_cii
-from clearway.formats.xsd_gate import fa3_gate, fatturapa_gate
-from clearway.governments.de.document import render_xrechnung_cii, render_xrechnung_ubl
-from clearway.governments.fr.document import (
-    factur_x_pdf,
-    french_document,
-    render_en16931_cii,
-    render_en16931_ubl,
-)
-from clearway.governments.it.document import render_fatturapa
-from clearway.governments.peppol.document import render_peppol_bis
-from clearway.governments.pl.document import render_fa3
-from clearway.governments.ro.document import render_ubl_cius_ro
+from clearway.governments import GOVERNMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -91,95 +80,49 @@ def xml_renderer(
     return render_document
 
 
-def _factur_x(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
-    document = french_document(invoice, invoice_number=invoice_number)
-    xml = write_cii(document)
-    return factur_x_pdf(document, xml), xml
+# The gates every UBL document passes, and the CII schema.
+UBL_GATES = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
+CII_GATES = (conformance.cii_xsd_gate,)
+
+# Built on first use, not at import (module __getattr__): each government's formats import its
+# document module, which imports clearway.formats.
+FORMATS: dict[tuple[str, str], Format]
+DEFAULT_FORMATS: dict[str, str]
 
 
-FORMATS: dict[tuple[str, str], Format] = {}
-DEFAULT_FORMATS: dict[str, str] = {}
+@functools.cache
+def _tables() -> tuple[dict[tuple[str, str], Format], dict[str, str]]:
+    formats: dict[tuple[str, str], Format] = {}
+    defaults: dict[str, str] = {}
+    for government in GOVERNMENTS.values():
+        for fmt in government.formats():
+            formats[(government.code, fmt.name)] = fmt
+            defaults.setdefault(government.code, fmt.name)
+    return formats, defaults
+
+
+def __getattr__(name: str) -> object:
+    if name == "FORMATS":
+        return _tables()[0]
+    if name == "DEFAULT_FORMATS":
+        return _tables()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(country: str, fmt: Format, *, default: bool = False) -> None:
     """Add a format (a country's first format is its default, unless another says default)."""
-    FORMATS[(country, fmt.name)] = fmt
-    if default or country not in DEFAULT_FORMATS:
-        DEFAULT_FORMATS[country] = fmt.name
-
-
-_UBL = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
-_CII = (conformance.cii_xsd_gate,)
-register(
-    "RO",
-    Format("UBL-CIUS-RO", XML, xml_renderer(render_ubl_cius_ro), (*_UBL, conformance.cius_ro_gate)),
-)
-register(
-    "BE",
-    Format(
-        "PEPPOL-BIS-3", XML, xml_renderer(render_peppol_bis), (*_UBL, conformance.peppol_bis_gate)
-    ),
-)
-register(
-    "DE",
-    Format(
-        "XRECHNUNG-UBL",
-        XML,
-        xml_renderer(render_xrechnung_ubl),
-        (
-            conformance.ubl_xsd_gate,
-            conformance.xrechnung_cen_ubl_gate,
-            conformance.xrechnung_ubl_gate,
-        ),
-    ),
-)
-register(
-    "DE",
-    Format(
-        "XRECHNUNG-CII",
-        XML,
-        xml_renderer(render_xrechnung_cii),
-        (*_CII, conformance.xrechnung_cen_cii_gate, conformance.xrechnung_cii_gate),
-    ),
-)
-register(
-    "FR",
-    Format(
-        "EN16931-UBL", XML, xml_renderer(render_en16931_ubl), (*_UBL, conformance.fr_ctc_ubl_gate)
-    ),
-)
-_FRENCH_CII = (*_CII, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
-register("FR", Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), _FRENCH_CII))
-register("FR", Format("FACTUR-X", PDF, _factur_x, _FRENCH_CII))
-
-
-def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
-    # ProgressivoInvio names the file to SDI; it is derived from the invoice number, so a
-    # re-render of the same invoice names the same file (SDI refuses a duplicate name: 00002).
-    digest = int.from_bytes(hashlib.sha256(invoice_number.encode()).digest()[:8], "big")
-    progressivo = _base36(digest)[-5:].rjust(5, "0")
-    xml = render_fatturapa(invoice, invoice_number=invoice_number, progressivo=progressivo)
-    return xml, xml
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    text = ""
-    while number:
-        number, remainder = divmod(number, 36)
-        text = digits[remainder] + text
-    return text or "0"
-
-
-register("IT", Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)))
-register("PL", Format("FA3", XML, xml_renderer(render_fa3), (fa3_gate,)))
+    formats, defaults = _tables()
+    formats[(country, fmt.name)] = fmt
+    if default or country not in defaults:
+        defaults[country] = fmt.name
 
 
 def format_for(country: str, format_name: str | None = None) -> Format:
-    name = format_name or DEFAULT_FORMATS.get(country)
-    entry = FORMATS.get((country, name or ""))
+    formats, defaults = _tables()
+    name = format_name or defaults.get(country)
+    entry = formats.get((country, name or ""))
     if entry is None:
-        known = sorted(fmt for (cc, fmt) in FORMATS if cc == country)
+        known = sorted(fmt for (cc, fmt) in formats if cc == country)
         raise UnsupportedFormatError(
             f"No format {format_name!r} for {country}; available: {', '.join(known) or 'none'}."
         )
