@@ -15,23 +15,29 @@ government.py importing them at the top would be imported half-made.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from clearway.domain.connections import NetworkCredentials, SecretKind, SetupMethod, TokenPolicy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import asyncpg
     import httpx
 
-    from clearway.config import Settings
+    from clearway.config import GovernmentEndpoints, LiveNotConfiguredError, Settings
     from clearway.formats import Format
     from clearway.security import Keyring
     from clearway.translation.message import Message
     from clearway.validation.findings import RuleSpec
 
+
+T = TypeVar("T")
+S = TypeVar("S")
 
 AUTHORIZE_AGAIN = "Authorize the connection again (POST /v1/connections)."
 
@@ -73,6 +79,16 @@ class RenewalTools:
                 + AUTHORIZE_AGAIN
             )
         return value
+
+
+def per_mode(
+    endpoints: GovernmentEndpoints[T], make: Callable[[T], S]
+) -> dict[bool, S | LiveNotConfiguredError]:
+    """What `make` builds for each mode (a connection's livemode): a live connection renews at
+    the live system, or not at all when it is not configured; never at the sandbox."""
+    from clearway.config import live_or_error  # noqa: PLC0415 - see module doc
+
+    return {False: make(endpoints.sandbox), True: live_or_error(endpoints, make)}
 
 
 class TokenRenewer(Protocol):
@@ -122,17 +138,25 @@ class Government(ABC):
         if missing:
             raise TypeError(f"{cls.__name__} does not declare {', '.join(missing)}")
 
-    @abstractmethod
     def rules(self) -> tuple[RuleSpec, ...]:
-        """Its own JSON rules, beyond EN 16931 and Clearway's general ones."""
+        """Its own JSON rules, beyond EN 16931 and Clearway's general ones: its folder's
+        rules.RULES."""
+        rules: tuple[RuleSpec, ...] = self._own_module("rules").RULES
+        return rules
 
     @abstractmethod
     def formats(self) -> tuple[Format, ...]:
         """The documents it takes, each with its gates; the first is the default."""
 
-    @abstractmethod
     def messages(self) -> tuple[Message, ...]:
-        """Its error catalogue: what its messages mean, in the order they are tried."""
+        """Its error catalogue, in the order the entries are tried: its folder's
+        errors.MESSAGES."""
+        messages: tuple[Message, ...] = self._own_module("errors").MESSAGES
+        return messages
+
+    def _own_module(self, name: str) -> Any:
+        """A module of the government's folder, imported on first use (see the module doc)."""
+        return importlib.import_module(f"{type(self).__module__.rpartition('.')[0]}.{name}")
 
     def network_credentials(
         self, *, vat_number: str, peppol_id: str | None, siret: str | None

@@ -16,7 +16,6 @@ from clearway.governments.be import identifiers as be
 if TYPE_CHECKING:
     from clearway.formats import Format
     from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 
 class Belgium(Government):
@@ -31,12 +30,7 @@ class Belgium(Government):
     en16931_syntax = True
     over_peppol = True
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.be.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
         from clearway.governments.peppol.document import render_peppol_bis  # noqa: PLC0415
 
@@ -52,7 +46,7 @@ class Belgium(Government):
     def messages(self) -> tuple[Message, ...]:
         from clearway.governments.peppol.errors import MESSAGES  # noqa: PLC0415
 
-        return MESSAGES
+        return MESSAGES  # Belgium's invoices travel over Peppol: its errors are Peppol's
 
     def network_credentials(
         self, *, vat_number: str, peppol_id: str | None, siret: str | None

@@ -18,7 +18,6 @@ from clearway.governments.de import identifiers as de
 if TYPE_CHECKING:
     from clearway.formats import Format
     from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 
 class Germany(Government):
@@ -33,12 +32,7 @@ class Germany(Government):
     en16931_syntax = True
     over_peppol = True
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.de.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import CII_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
         from clearway.governments.de.document import (  # noqa: PLC0415
             render_xrechnung_cii,

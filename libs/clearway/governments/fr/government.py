@@ -16,8 +16,6 @@ from clearway.governments.fr import identifiers as fr
 if TYPE_CHECKING:
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
-    from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 
 class France(Government):
@@ -31,12 +29,7 @@ class France(Government):
     vat_id_rules = ("CW-FR-01", "CW-FR-02")
     en16931_syntax = True
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.fr.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import (  # noqa: PLC0415
             CII_GATES,
             PDF,
@@ -62,11 +55,6 @@ class France(Government):
             Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), french_cii),
             Format("FACTUR-X", PDF, _factur_x, french_cii),
         )
-
-    def messages(self) -> tuple[Message, ...]:
-        from clearway.governments.fr.errors import MESSAGES  # noqa: PLC0415
-
-        return MESSAGES
 
     def network_credentials(
         self, *, vat_number: str, peppol_id: str | None, siret: str | None

@@ -12,8 +12,6 @@ from clearway.governments.base import Government
 if TYPE_CHECKING:
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
-    from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 SETUP_STEPS = (
     (
@@ -45,21 +43,11 @@ class Italy(Government):
     en16931_syntax = False  # FatturaPA splits the prefix from the number
     setup_steps = SETUP_STEPS
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.it.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import XML, Format  # noqa: PLC0415
         from clearway.formats.xsd_gate import fatturapa_gate  # noqa: PLC0415
 
         return (Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)),)
-
-    def messages(self) -> tuple[Message, ...]:
-        from clearway.governments.it.errors import MESSAGES  # noqa: PLC0415
-
-        return MESSAGES
 
 
 def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:

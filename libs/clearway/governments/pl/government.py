@@ -11,8 +11,6 @@ from clearway.governments.base import Government, RenewalTools, TokenRenewer
 
 if TYPE_CHECKING:
     from clearway.formats import Format
-    from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 # KSeF 2.0: access token "several minutes" (15 in the documentation's sample), refresh token up
 # to 7 days; a refresh answers a new access token only.
@@ -57,22 +55,12 @@ class Poland(Government):
     en16931_syntax = False  # FA(3) splits the prefix from the number
     setup_steps = SETUP_STEPS
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.pl.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import XML, Format, xml_renderer  # noqa: PLC0415
         from clearway.formats.xsd_gate import fa3_gate  # noqa: PLC0415
         from clearway.governments.pl.document import render_fa3  # noqa: PLC0415
 
         return (Format("FA3", XML, xml_renderer(render_fa3), (fa3_gate,)),)
-
-    def messages(self) -> tuple[Message, ...]:
-        from clearway.governments.pl.errors import MESSAGES  # noqa: PLC0415
-
-        return MESSAGES
 
     def token_renewer(self, tools: RenewalTools) -> TokenRenewer:
         from clearway.governments.pl.tokens import KsefRenewer  # noqa: PLC0415

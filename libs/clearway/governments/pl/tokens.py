@@ -22,7 +22,7 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
-from clearway.config import KsefEndpoint, LiveNotConfiguredError, live_or_error
+from clearway.config import KsefEndpoint, LiveNotConfiguredError
 from clearway.domain.connections import ConnectionEvent, SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.eventstore import Connection, enqueue
@@ -149,16 +149,11 @@ class KsefRenewer:
 
     def __init__(self, tools: base.RenewalTools) -> None:
         self._tools = tools
-        ksef = tools.settings.governments().ksef
 
         def auth(endpoint: KsefEndpoint) -> KsefAuthClient:
             return KsefAuthClient(endpoint.api_url, tools.http)
 
-        # Per mode, as AnafRenewer: a live connection renews at the live system or not at all.
-        self._auth: dict[bool, KsefAuthClient | LiveNotConfiguredError] = {
-            False: auth(ksef.sandbox),
-            True: live_or_error(ksef, auth),
-        }
+        self._auth = base.per_mode(tools.settings.governments().ksef, auth)
 
     async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
         ksef = self._auth[row["livemode"]]

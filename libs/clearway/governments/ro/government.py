@@ -10,8 +10,6 @@ from clearway.governments.base import Government, RenewalTools, TokenRenewer
 
 if TYPE_CHECKING:
     from clearway.formats import Format
-    from clearway.translation.message import Message
-    from clearway.validation.findings import RuleSpec
 
 # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
 # answers a new pair.
@@ -31,12 +29,7 @@ class Romania(Government):
     vat_id_rules = ("CW-RO-03", "CW-RO-04")  # RO's predate the other countries' CW-xx-01/02
     en16931_syntax = True
 
-    def rules(self) -> tuple[RuleSpec, ...]:
-        from clearway.governments.ro.rules import RULES  # noqa: PLC0415 - base.py says why
-
-        return RULES
-
-    def formats(self) -> tuple[Format, ...]:
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
         from clearway.governments.ro.document import render_ubl_cius_ro  # noqa: PLC0415
 
@@ -48,11 +41,6 @@ class Romania(Government):
                 (*UBL_GATES, conformance.cius_ro_gate),
             ),
         )
-
-    def messages(self) -> tuple[Message, ...]:
-        from clearway.governments.ro.errors import MESSAGES  # noqa: PLC0415
-
-        return MESSAGES
 
     def token_renewer(self, tools: RenewalTools) -> TokenRenewer:
         from clearway.governments.ro.tokens import AnafRenewer  # noqa: PLC0415

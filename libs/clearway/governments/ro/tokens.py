@@ -20,7 +20,7 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
-from clearway.config import AnafEndpoint, LiveNotConfiguredError, live_or_error
+from clearway.config import AnafEndpoint, LiveNotConfiguredError
 from clearway.domain.connections import ConnectionEvent, SecretKind
 from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection, enqueue
@@ -30,6 +30,7 @@ from clearway.governments.base import (
     RenewalDeferredError,
     RenewalRefusedError,
     RenewalTools,
+    per_mode,
 )
 from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
@@ -103,19 +104,13 @@ class AnafRenewer:
 
     def __init__(self, tools: RenewalTools) -> None:
         self._tools = tools
-        anaf = tools.settings.governments().anaf
 
         def oauth(endpoint: AnafEndpoint) -> AnafOAuthClient:
             return AnafOAuthClient(
                 endpoint.oauth_url, endpoint.client_id, endpoint.client_secret, tools.http
             )
 
-        # Per mode (a connection's livemode): a live connection renews at the live system, or
-        # not at all when it is not configured; never at the sandbox.
-        self._oauth: dict[bool, AnafOAuthClient | LiveNotConfiguredError] = {
-            False: oauth(anaf.sandbox),
-            True: live_or_error(anaf, oauth),
-        }
+        self._oauth = per_mode(tools.settings.governments().anaf, oauth)
 
     async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
         oauth = self._oauth[row["livemode"]]
