@@ -16,6 +16,7 @@ from clearway.eventstore import OutboxMessage, append_event, enqueue
 from clearway.formats import RenderedDocument, convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
+from clearway.governments import GOVERNMENTS
 from clearway.invoices import StoredInvoice, load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
@@ -35,7 +36,7 @@ def _convert_and_check(invoice: StoredInvoice) -> tuple[RenderedDocument, list[C
 
 def _warm_gates() -> None:
     # Compile every country's stylesheets now, not on the first invoice (about a second each).
-    for country in ("RO", "BE", "DE", "FR", "IT", "PL"):
+    for country in GOVERNMENTS:
         gates_for(country)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from clearway.domain.company import CompanyRequest
 from clearway.domain.invoice import NO_NUL, InvoiceRequest
-from clearway.formats import formats
+from clearway.formats import FORMATS
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
@@ -170,11 +170,11 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
     if (method, path) == ("get", "/v1/invoices"):
         operation["parameters"].append(METADATA_FILTER)
     if (method, path) == ("get", "/v1/invoices/{invoice_id}/document"):
-        format_names = sorted({name for _, name in formats()})
+        formats = sorted({name for _, name in FORMATS})
         responses["200"]["headers"] = {
             "X-Clearway-Format": {
                 "description": "The document's format",
-                "schema": {"type": "string", "enum": format_names},
+                "schema": {"type": "string", "enum": formats},
             }
         }
     if operation.get("security"):

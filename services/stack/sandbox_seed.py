@@ -15,13 +15,16 @@ import datetime as dt
 from typing import Any
 
 import httpx
+from clearway.domain.connections import SetupMethod
+from clearway.governments import government
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 # Made-up companies whose identifiers carry valid check digits (tests/services/stack checks them
-# with python-stdnum), so the docs' examples are valid with a live key as well.
+# with python-stdnum), so the docs' examples are valid with a live key as well. Seed data, kept
+# here with the docs it serves; how each connects is its Government's setup method.
 SANDBOX_COMPANIES: dict[str, dict[str, Any]] = {
     "IT": {
         "legalName": "Sandbox Fornitore S.r.l.",
@@ -135,12 +138,13 @@ async def _connect(
         f"{country} connection",
     )
     uploads = f"/v1/connections/{connection['id']}"
-    if country == "PL":  # always: the simulator forgot any token it issued before a restart
+    method = government(country).setup_method
+    if method is SetupMethod.KSEF_TOKEN:  # always: the simulator forgot the tokens it issued
         token = await _ksef_token(sim, company["vatNumber"])
         connection = _data(
             await api.post(f"{uploads}/ksef-token", json={"token": token}), "PL KSeF token"
         )
-    elif country == "IT" and connection["status"] != "active":
+    elif method is SetupMethod.CERTIFICATE and connection["status"] != "active":
         certificate = {"format": "pem", "certificate": sandbox_channel_certificate()}
         connection = _data(
             await api.post(f"{uploads}/certificate", json=certificate), "IT certificate"

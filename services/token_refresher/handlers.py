@@ -9,10 +9,11 @@ for new tokens and records what happened:
                         invoices being followed with the connection → `error` (authorize again)
     a passing failure   (the government down, 5xx, 429, timeout) tried again with backoff
 
-RO refreshes with ANAF's refresh token (a new pair each time). PL refreshes the access token
-with KSeF's refresh token and, when that one (7 days, not renewable) is about to end,
-authenticates again with the company's KSeF token or certificate (a certificate past its
-notAfter expires the connection instead). IT certificates cannot be renewed here: the
+Each government renews its own (Government.token_renewer): RO refreshes with ANAF's refresh
+token (a new pair each time); PL refreshes the access token with KSeF's refresh token and, when
+that one (7 days, not renewable) is about to end, authenticates again with the company's KSeF
+token or certificate (a certificate past its notAfter expires the connection instead). A
+government without a renewer has certificates, which cannot be renewed here (IT): the
 connection expires with the certificate.
 
 Replicas share the work without ever refreshing one connection twice at once: a row is claimed
@@ -27,8 +28,7 @@ import datetime as dt
 import logging
 import random
 import secrets
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -37,39 +37,21 @@ from clearway.accounts.connections import (
     connection_event,
     expire_connection,
     planned_refresh,
-    read_secret,
     store_secrets,
 )
-from clearway.config import (
-    AnafEndpoint,
-    KsefEndpoint,
-    LiveNotConfiguredError,
-    Settings,
-    live_or_error,
-)
-from clearway.domain.connections import (
-    GOVERNMENT_SYSTEM,
-    TOKEN_POLICIES,
-    ConnectionEvent,
-    SecretKind,
-    needs_reauthentication,
-    retry_delay,
-)
+from clearway.config import Settings
+from clearway.domain.connections import ConnectionEvent, retry_delay, system_of
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.eventstore import enqueue
-from clearway.governments.pl import identifiers as pl
-from clearway.governments.pl.auth import (
-    KsefAuthClient,
-    KsefAuthRefusedError,
-    KsefUnavailableError,
+from clearway.governments import GOVERNMENTS
+from clearway.governments.base import (
+    AUTHORIZE_AGAIN,
+    Renewal,
+    RenewalDeferredError,
+    RenewalRefusedError,
+    RenewalTools,
+    TokenRenewer,
 )
-from clearway.governments.pl.tokens import (
-    KsefCertificateExpiredError,
-    authenticate_again,
-    stored_credential,
-)
-from clearway.governments.ro.client import AnafUnavailableError
-from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
 from clearway.observability.metrics import TOKEN_EXPIRY_HORIZON
 from clearway.runtime import ServiceContext
 from clearway.security import Keyring
@@ -79,24 +61,6 @@ log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=2)  # a claim not recorded by then is taken up by another replica
 BATCH_SIZE = 20
 Clock = Callable[[], dt.datetime]
-
-
-AUTHORIZE_AGAIN = "Authorize the connection again (POST /v1/connections)."
-
-
-class RefusedError(Exception):
-    """The government will not renew; the message tells the user what to do."""
-
-
-class PassingFailureError(Exception):
-    """Nothing was decided (the government did not answer): try again later."""
-
-
-@dataclass(frozen=True)
-class Renewal:
-    secrets: Mapping[SecretKind, str]
-    access_expires_at: dt.datetime
-    refresh_expires_at: dt.datetime | None
 
 
 def register_handlers(_: ServiceContext) -> None:
@@ -133,24 +97,12 @@ class TokenRefresher:
         self._lease = lease
         self._batch_size = batch_size
         self._on_recorded = on_recorded or (lambda: None)
-        # Per mode (a connection's livemode): a live connection renews at the live system,
-        # or not at all when it is not configured; never at the sandbox.
-        governments = settings.governments()
-
-        def anaf_oauth(anaf: AnafEndpoint) -> AnafOAuthClient:
-            return AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
-
-        def ksef_auth(ksef: KsefEndpoint) -> KsefAuthClient:
-            return KsefAuthClient(ksef.api_url, http)
-
-        self._anaf: dict[bool, AnafOAuthClient | LiveNotConfiguredError] = {
-            False: anaf_oauth(governments.anaf.sandbox),
-            True: live_or_error(governments.anaf, anaf_oauth),
-        }
-        self._ksef: dict[bool, KsefAuthClient | LiveNotConfiguredError] = {
-            False: ksef_auth(governments.ksef.sandbox),
-            True: live_or_error(governments.ksef, ksef_auth),
-        }
+        tools = RenewalTools(settings, http, pool, keyring)
+        self._renewers: dict[str, TokenRenewer] = {}
+        for code, government in GOVERNMENTS.items():
+            renewer = government.token_renewer(tools)
+            if renewer is not None:
+                self._renewers[code] = renewer
 
     async def run_forever(self, idle_pause: float) -> None:
         while True:
@@ -168,7 +120,9 @@ class TokenRefresher:
         credential's own (an IT certificate). Connections that authenticate again by
         themselves (KSeF, with the stored token) have no such horizon."""
         self_renewing = [
-            country for country, policy in TOKEN_POLICIES.items() if policy.reauthenticate_before
+            code
+            for code, government in GOVERNMENTS.items()
+            if government.token_policy is not None and government.token_policy.reauthenticate_before
         ]
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
@@ -211,13 +165,13 @@ class TokenRefresher:
             )
 
     async def _handle(self, row: Any, claim_id: str) -> None:
-        system = GOVERNMENT_SYSTEM.get(row["country"], "government")
+        system = system_of(row["country"])
         try:
             renewal = await self._renew(row)
-        except RefusedError as exc:
+        except RenewalRefusedError as exc:
             log.warning("connection %s: %s refused the refresh", row["id"], system)
             await self._expire(row, claim_id, str(exc))
-        except PassingFailureError as exc:
+        except RenewalDeferredError as exc:
             log.warning("connection %s: %s; refreshing later", row["id"], exc)
             await self._retry_later(row, claim_id, str(exc))
         except Exception:
@@ -231,92 +185,16 @@ class TokenRefresher:
     async def _renew(self, row: Any) -> Renewal | None:
         """New tokens, or None when there is nothing to do yet."""
         now = self._clock()
-        country = row["country"]
-        if country == "RO":
-            return await self._renew_anaf(row, now)
-        if country == "PL":
-            return await self._renew_ksef(row, now)
+        renewer = self._renewers.get(row["country"])
+        if renewer is not None:
+            return await renewer.renew(row, now)
         expires = row["token_expires_at"]
         if expires is not None and now >= expires:
-            raise RefusedError(
+            raise RenewalRefusedError(
                 f"The certificate expired on {iso_millis(expires)}; upload a renewed one "
                 f"(POST /v1/connections/{row['id']}/certificate)."
             )
         return None
-
-    async def _secret(self, row: Any, kind: SecretKind) -> str:
-        async with self._pool.acquire() as conn:
-            value = await read_secret(conn, row["id"], kind, keyring=self._keyring)
-        if value is None:
-            raise RefusedError(
-                f"Clearway holds no {kind.value.replace('_', ' ')} to refresh with. "
-                + AUTHORIZE_AGAIN
-            )
-        return value
-
-    async def _renew_anaf(self, row: Any, now: dt.datetime) -> Renewal:
-        oauth = self._anaf[row["livemode"]]
-        if isinstance(oauth, LiveNotConfiguredError):
-            raise PassingFailureError(str(oauth))  # the operator may yet configure it
-        refresh_token = await self._secret(row, SecretKind.REFRESH_TOKEN)
-        try:
-            tokens = await oauth.refresh(refresh_token, now=now)
-        except AnafOAuthRefusedError as exc:
-            raise RefusedError(
-                f"ANAF refused to refresh the token ({exc}). {AUTHORIZE_AGAIN}"
-            ) from None
-        except AnafUnavailableError as exc:
-            raise PassingFailureError(f"ANAF did not refresh the token ({exc})") from None
-        return Renewal(
-            secrets={
-                SecretKind.ACCESS_TOKEN: tokens.access_token,
-                SecretKind.REFRESH_TOKEN: tokens.refresh_token,
-            },
-            access_expires_at=tokens.access_expires_at,
-            refresh_expires_at=tokens.refresh_expires_at,
-        )
-
-    async def _renew_ksef(self, row: Any, now: dt.datetime) -> Renewal:
-        ksef = self._ksef[row["livemode"]]
-        if isinstance(ksef, LiveNotConfiguredError):
-            raise PassingFailureError(str(ksef))  # the operator may yet configure it
-        refresh_expires = row["refresh_token_expires_at"]
-        try:
-            if needs_reauthentication(
-                TOKEN_POLICIES["PL"], now=now, refresh_expires_at=refresh_expires
-            ):
-                async with self._pool.acquire() as conn:
-                    credential = await stored_credential(conn, row["id"], keyring=self._keyring)
-                    vat = await conn.fetchval(
-                        "SELECT vat_number FROM companies WHERE id = $1", row["company_id"]
-                    )
-                if credential is None:
-                    raise RefusedError(
-                        "Clearway holds no KSeF token or certificate to log in again with. "
-                        + AUTHORIZE_AGAIN
-                    )
-                tokens = await authenticate_again(ksef, credential, pl.compact(vat), now=now)
-                renewed = {
-                    SecretKind.ACCESS_TOKEN: tokens.access_token,
-                    SecretKind.REFRESH_TOKEN: tokens.refresh_token,
-                }
-            else:
-                refresh_token = await self._secret(row, SecretKind.REFRESH_TOKEN)
-                tokens = await ksef.refresh(refresh_token, refresh_expires)
-                renewed = {SecretKind.ACCESS_TOKEN: tokens.access_token}
-        except KsefCertificateExpiredError as exc:
-            raise RefusedError(
-                f"{exc}; upload a renewed one (POST /v1/connections/{row['id']}/certificate)."
-            ) from None
-        except KsefAuthRefusedError as exc:
-            raise RefusedError(f"{exc}. {AUTHORIZE_AGAIN}") from None
-        except KsefUnavailableError as exc:
-            raise PassingFailureError(f"KSeF did not refresh the token ({exc})") from None
-        return Renewal(
-            secrets=renewed,
-            access_expires_at=tokens.access_expires_at,
-            refresh_expires_at=tokens.refresh_expires_at,
-        )
 
     async def _record(self, row: Any, claim_id: str, renewal: Renewal) -> None:
         now = self._clock()

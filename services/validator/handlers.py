@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import append_event
-from clearway.formats import default_format
+from clearway.formats import DEFAULT_FORMATS
 from clearway.invoices import load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
@@ -46,7 +46,7 @@ def register_handlers(context: ServiceContext) -> None:
                     event_type=EventType.VALIDATED,
                     metadata={
                         "rulesChecked": report.rules_checked,
-                        "format": default_format(message.country),
+                        "format": DEFAULT_FORMATS[message.country],
                         "warnings": findings,
                     },
                     causation_id=message.eventId,

@@ -20,12 +20,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearway.domain.connections import (
-    GOVERNMENT_SYSTEM,
-    TOKEN_POLICIES,
     ConnectionEvent,
     ConnectionStatus,
     SecretKind,
     next_refresh_at,
+    system_of,
+    token_policy_of,
 )
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import EventType
@@ -344,7 +344,7 @@ def planned_refresh(
     rng: random.Random | None = None,
 ) -> dt.datetime | None:
     """When the token refresher should next look at a connection of this country (None: never)."""
-    policy = TOKEN_POLICIES.get(country)
+    policy = token_policy_of(country)
     if policy is None or access_expires_at is None:
         return access_expires_at  # a certificate: looked at when it expires
     return next_refresh_at(
@@ -458,7 +458,7 @@ async def create_active_connection(  # noqa: PLR0913 - the parts of an authorize
     """The company's connection for the country, active with these tokens (sealed): the live
     one is reused, else one is made. For tokens obtained outside the API (the sandbox seed)."""
     row, _ = await open_connection(conn, account_id, company_id, country)
-    policy = TOKEN_POLICIES.get(country)
+    policy = token_policy_of(country)
     if refresh_token is not None and refresh_expires_at is None and policy is not None:
         refresh_expires_at = utcnow() + policy.refresh_lifetime
     secrets: dict[SecretKind, str | bytes] = {SecretKind.ACCESS_TOKEN: access_token}
@@ -525,7 +525,7 @@ async def fail_waiting_invoices(
 
     They were already filed: the message says not to send them again, and their status poll is
     kept, so they are followed to the government's decision once the connection is active."""
-    system = GOVERNMENT_SYSTEM.get(row["country"], "government")
+    system = system_of(row["country"])
     polls = await conn.fetch(
         "SELECT p.invoice_id, p.upload_id, p.version, i.account_id, i.country, i.livemode, "
         "i.external_id FROM status_polls p JOIN invoices i ON i.id = p.invoice_id "

@@ -1,6 +1,6 @@
-"""Connections between a company and a country's government system: statuses, events, how each
-country authenticates, when its tokens are refreshed, and the network identifiers of a company.
-Pure: no I/O.
+"""Connections between a company and a country's government system: statuses, events, setup
+methods, when tokens are refreshed, and the network identifiers of a company. What each country
+uses is its Government's (clearway.governments). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from clearway.governments.be import identifiers as be
-from clearway.governments.de import identifiers as de
-from clearway.governments.fr import identifiers as fr
+from clearway.governments import GOVERNMENTS
 
 
 class ConnectionStatus(StrEnum):
@@ -44,30 +42,11 @@ class SetupMethod(StrEnum):
     NETWORK = "network"  # BE, DE, FR: a participant identifier on the network
 
 
-SETUP_METHOD: dict[str, SetupMethod] = {
-    "RO": SetupMethod.OAUTH,
-    "IT": SetupMethod.CERTIFICATE,
-    "PL": SetupMethod.KSEF_TOKEN,
-    "BE": SetupMethod.NETWORK,
-    "DE": SetupMethod.NETWORK,
-    "FR": SetupMethod.NETWORK,
-}
-
-GOVERNMENT_SYSTEM: dict[str, str] = {
-    "RO": "ANAF",
-    "IT": "SDI",
-    "PL": "KSeF",
-    "BE": "Peppol",
-    "DE": "Peppol",
-    "FR": "PPF directory",
-}
-
-
 @dataclass(frozen=True)
 class TokenPolicy:
-    """A country's token lifetimes, for when the government does not state them, and when to
-    refresh: at a random point of `refresh_window` (fractions of the access token's remaining
-    life), so that connections made together do not all refresh in the same second."""
+    """A government's token lifetimes, for when it does not state them, and when to refresh:
+    at a random point of `refresh_window` (fractions of the access token's remaining life), so
+    that connections made together do not all refresh in the same second."""
 
     access_lifetime: dt.timedelta
     refresh_lifetime: dt.timedelta
@@ -76,21 +55,6 @@ class TokenPolicy:
     # this long before it dies; None when refreshing also renews it (ANAF).
     reauthenticate_before: dt.timedelta | None = None
 
-
-TOKEN_POLICIES: dict[str, TokenPolicy] = {
-    # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a
-    # refresh answers a new pair.
-    "RO": TokenPolicy(
-        access_lifetime=dt.timedelta(days=90), refresh_lifetime=dt.timedelta(days=365)
-    ),
-    # KSeF 2.0: access token "several minutes" (15 in the documentation's sample), refresh token
-    # up to 7 days; a refresh answers a new access token only.
-    "PL": TokenPolicy(
-        access_lifetime=dt.timedelta(minutes=15),
-        refresh_lifetime=dt.timedelta(days=7),
-        reauthenticate_before=dt.timedelta(days=1),
-    ),
-}
 
 # A refresh that failed for a passing reason (government down, 5xx, timeout) is tried again
 # after this, doubling, up to the cap; a refusal expires the connection at once.
@@ -153,7 +117,8 @@ PEPPOL_SCHEME_GERMAN_VAT = "9930"
 FRENCH_SCHEME_SIREN = "0002"
 
 
-def _declared_peppol_id(peppol_id: str | None) -> NetworkCredentials | None:
+def declared_peppol_id(peppol_id: str | None) -> NetworkCredentials | None:
+    """A peppolId the company gave (`<ICD>:<identifier>`), else None."""
     scheme, separator, identifier = (peppol_id or "").strip().partition(":")
     if separator and scheme.isdigit() and len(scheme) == 4 and identifier:  # ICDs are 4 digits
         return NetworkCredentials(scheme=scheme, identifier=identifier)
@@ -165,34 +130,19 @@ def network_credentials_for(
 ) -> NetworkCredentials | None:
     """The identifier under which a company is registered on the country's network; None for
     countries without one (RO, IT, PL). Raises MissingIdentifierError when none can be derived."""
-    if SETUP_METHOD.get(country) is not SetupMethod.NETWORK:
+    found = GOVERNMENTS.get(country)
+    if found is None:
         return None
-    if country in {"BE", "DE"}:
-        declared = _declared_peppol_id(peppol_id)
-        if declared is not None:
-            return declared
-    if country == "BE":
-        number = be.compact(vat_number)
-        if not be.is_enterprise_number_format(number):
-            raise MissingIdentifierError(
-                "Peppol needs the company's Belgian enterprise number: give a BE VAT number "
-                "(BE + 10 digits) or a peppolId like 0208:0123456749."
-            )
-        return NetworkCredentials(scheme=be.PEPPOL_SCHEME_ENTERPRISE_NUMBER, identifier=number)
-    if country == "DE":
-        number = de.compact_vat_number(vat_number)
-        if not de.is_ust_idnr_format(number):
-            raise MissingIdentifierError(
-                "Peppol needs the company's German VAT number (DE + 9 digits) or a peppolId "
-                "like 9930:DE123456789."
-            )
-        return NetworkCredentials(scheme=PEPPOL_SCHEME_GERMAN_VAT, identifier=f"DE{number}")
-    siren = (fr.compact(siret)[: fr.SIREN_LENGTH] if siret else None) or fr.vat_number_siren(
-        vat_number
-    )
-    if siren is None or len(siren) != fr.SIREN_LENGTH or not siren.isdigit():
-        raise MissingIdentifierError(
-            "The French directory needs the company's SIREN: give its siret or a French VAT "
-            "number (FR + key + SIREN)."
-        )
-    return NetworkCredentials(scheme=FRENCH_SCHEME_SIREN, identifier=siren)
+    return found.network_credentials(vat_number=vat_number, peppol_id=peppol_id, siret=siret)
+
+
+def token_policy_of(country: str) -> TokenPolicy | None:
+    """The country's token policy; None for a country without tokens to refresh."""
+    found = GOVERNMENTS.get(country)
+    return found.token_policy if found is not None else None
+
+
+def system_of(country: str) -> str:
+    """The system a connection of the country is made with: "ANAF", "Peppol"..."""
+    found = GOVERNMENTS.get(country)
+    return found.system if found is not None else "government"

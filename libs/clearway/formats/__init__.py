@@ -3,8 +3,9 @@
 render() is the entry point: it picks the country's format (its default, or the one asked for),
 renders the document and says which XML the conformance gates check. gates_for() says which gates
 apply to a country and format; convert_and_check() renders and gates, as the converter does (and
-POST /v1/invoices/validate with it). formats() is the registry: one entry per (country, format),
-holding the renderer and the gates; another module adds its formats with register().
+POST /v1/invoices/validate with it). FORMATS is the registry: one entry per (country, format),
+holding the renderer and the gates, built on first use from each government's formats()
+(clearway.governments); another module adds its formats with register().
 
 Pure: rendering does no I/O (except Factur-X, for which the factur-x package writes a temporary
 file); the gates read the artefacts shipped with their packages once.
@@ -23,13 +24,11 @@ Formats and gates (each gate: clearway.formats.conformance):
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clearway.formats import conformance
-from clearway.formats.cii import write_cii
-from clearway.formats.xsd_gate import fa3_gate, fatturapa_gate
+from clearway.governments import GOVERNMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,134 +80,49 @@ def xml_renderer(
     return render_document
 
 
-def _factur_x(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
-    from clearway.governments.fr.document import factur_x_pdf, french_document
+# The gates every UBL document passes, and the CII schema.
+UBL_GATES = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
+CII_GATES = (conformance.cii_xsd_gate,)
 
-    document = french_document(invoice, invoice_number=invoice_number)
-    xml = write_cii(document)
-    return factur_x_pdf(document, xml), xml
-
-
-def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
-    from clearway.governments.it.document import render_fatturapa
-
-    # ProgressivoInvio names the file to SDI; it is derived from the invoice number, so a
-    # re-render of the same invoice names the same file (SDI refuses a duplicate name: 00002).
-    digest = int.from_bytes(hashlib.sha256(invoice_number.encode()).digest()[:8], "big")
-    progressivo = _base36(digest)[-5:].rjust(5, "0")
-    xml = render_fatturapa(invoice, invoice_number=invoice_number, progressivo=progressivo)
-    return xml, xml
+# Built on first use, not at import (module __getattr__): each government's formats import its
+# document module, which imports clearway.formats.
+FORMATS: dict[tuple[str, str], Format]
+DEFAULT_FORMATS: dict[str, str]
 
 
-def _base36(number: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    text = ""
-    while number:
-        number, remainder = divmod(number, 36)
-        text = digits[remainder] + text
-    return text or "0"
+@functools.cache
+def _tables() -> tuple[dict[tuple[str, str], Format], dict[str, str]]:
+    formats: dict[tuple[str, str], Format] = {}
+    defaults: dict[str, str] = {}
+    for government in GOVERNMENTS.values():
+        for fmt in government.formats():
+            formats[(government.code, fmt.name)] = fmt
+            defaults.setdefault(government.code, fmt.name)
+    return formats, defaults
 
 
-_FORMATS: dict[tuple[str, str], Format] = {}
-_DEFAULT_FORMATS: dict[str, str] = {}
+def __getattr__(name: str) -> object:
+    if name == "FORMATS":
+        return _tables()[0]
+    if name == "DEFAULT_FORMATS":
+        return _tables()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(country: str, fmt: Format, *, default: bool = False) -> None:
     """Add a format (a country's first format is its default, unless another says default)."""
-    _FORMATS[(country, fmt.name)] = fmt
-    if default or country not in _DEFAULT_FORMATS:
-        _DEFAULT_FORMATS[country] = fmt.name
-
-
-def unregister(country: str, name: str) -> None:
-    """Remove a format added with register() (and the country's default, if it was that)."""
-    del _FORMATS[(country, name)]
-    if _DEFAULT_FORMATS.get(country) == name:
-        del _DEFAULT_FORMATS[country]
-
-
-@functools.cache
-def _builtin_formats() -> None:
-    """Each government's formats, registered on first use: the writers import this package's
-    building blocks (cii, ubl, conformance), so importing them here at load would be circular."""
-    from clearway.governments.de.document import render_xrechnung_cii, render_xrechnung_ubl
-    from clearway.governments.fr.document import render_en16931_cii, render_en16931_ubl
-    from clearway.governments.peppol.document import render_peppol_bis
-    from clearway.governments.pl.document import render_fa3
-    from clearway.governments.ro.document import render_ubl_cius_ro
-
-    ubl = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
-    cii = (conformance.cii_xsd_gate,)
-    register(
-        "RO",
-        Format(
-            "UBL-CIUS-RO", XML, xml_renderer(render_ubl_cius_ro), (*ubl, conformance.cius_ro_gate)
-        ),
-    )
-    register(
-        "BE",
-        Format(
-            "PEPPOL-BIS-3",
-            XML,
-            xml_renderer(render_peppol_bis),
-            (*ubl, conformance.peppol_bis_gate),
-        ),
-    )
-    register(
-        "DE",
-        Format(
-            "XRECHNUNG-UBL",
-            XML,
-            xml_renderer(render_xrechnung_ubl),
-            (
-                conformance.ubl_xsd_gate,
-                conformance.xrechnung_cen_ubl_gate,
-                conformance.xrechnung_ubl_gate,
-            ),
-        ),
-    )
-    register(
-        "DE",
-        Format(
-            "XRECHNUNG-CII",
-            XML,
-            xml_renderer(render_xrechnung_cii),
-            (*cii, conformance.xrechnung_cen_cii_gate, conformance.xrechnung_cii_gate),
-        ),
-    )
-    register(
-        "FR",
-        Format(
-            "EN16931-UBL",
-            XML,
-            xml_renderer(render_en16931_ubl),
-            (*ubl, conformance.fr_ctc_ubl_gate),
-        ),
-    )
-    french_cii = (*cii, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
-    register("FR", Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), french_cii))
-    register("FR", Format("FACTUR-X", PDF, _factur_x, french_cii))
-    register("IT", Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)))
-    register("PL", Format("FA3", XML, xml_renderer(render_fa3), (fa3_gate,)))
-
-
-def formats() -> dict[tuple[str, str], Format]:
-    """The registry: one entry per (country, format name)."""
-    _builtin_formats()
-    return _FORMATS
-
-
-def default_format(country: str) -> str | None:
-    """The name of the country's default format (None for a country without one)."""
-    _builtin_formats()
-    return _DEFAULT_FORMATS.get(country)
+    formats, defaults = _tables()
+    formats[(country, fmt.name)] = fmt
+    if default or country not in defaults:
+        defaults[country] = fmt.name
 
 
 def format_for(country: str, format_name: str | None = None) -> Format:
-    name = format_name or default_format(country)
-    entry = formats().get((country, name or ""))
+    formats, defaults = _tables()
+    name = format_name or defaults.get(country)
+    entry = formats.get((country, name or ""))
     if entry is None:
-        known = sorted(fmt for (cc, fmt) in formats() if cc == country)
+        known = sorted(fmt for (cc, fmt) in formats if cc == country)
         raise UnsupportedFormatError(
             f"No format {format_name!r} for {country}; available: {', '.join(known) or 'none'}."
         )

@@ -1,10 +1,10 @@
 """What a government's error message means, in plain English, and what to change in the JSON.
 
-One catalogue per country (ro, it, pl, fr, de), each a list of the messages that government
-really sends, matched by pattern: the rule id when there is one (ANAF's "[BR-RO-100]-…"), else
-the words. A message no entry matches still gets a generic translation (with the English part
-ANAF often appends after '#', when present) and `known=False`, so the caller can log it for the
-catalogue. Pure: no I/O.
+One catalogue per government (its errors.py, through Government.messages()), each a list of
+the messages that government really sends, matched by pattern: the rule id when there is one
+(ANAF's "[BR-RO-100]-…"), else the words. A message no entry matches still gets a generic
+translation (with the English part ANAF often appends after '#', when present) and
+`known=False`, so the caller can log it for the catalogue. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from clearway.translation.catalogue import GOVERNMENTS, Entry, entries_for, party_of
+from clearway.translation.catalogue import Entry, entries_for, government_name, party_of
 
 __all__ = ["Entry", "TranslatedErrors", "Translation", "translate", "translate_all"]
 
@@ -76,7 +76,7 @@ def translate(country: str, message: str) -> Translation:
 
 
 def _generic(country: str, text: str) -> Translation:
-    government = GOVERNMENTS.get(country, "The government")
+    government = government_name(country)
     english_part = _ENGLISH_AFTER_HASH.search(text) if "#" in text else None
     if english_part is not None:
         english = f"{government}: {_one_line(english_part.group('english'))}"

@@ -1,4 +1,5 @@
-"""The catalogue: per country, the messages its government sends, in the order they are tried.
+"""The catalogue: per country, the messages its government sends (its Government's messages()),
+in the order they are tried.
 
 An entry's `pattern` is searched in the message (case-insensitive); its named groups fill the
 `{…}` of the English text, the fix and the pointer. A `{party}` in a pointer is `supplier` or
@@ -12,7 +13,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from clearway.translation.message import Message
+from clearway.governments import GOVERNMENTS
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,11 @@ class Entry:
     pointer: str | None = None
 
 
-GOVERNMENTS = {
-    "RO": "ANAF e-Factura",
-    "IT": "SDI",
-    "PL": "KSeF",
-    "FR": "The French e-invoicing platform",
-    "DE": "The German e-invoicing platform",
-    "BE": "The Peppol network",
-}
+def government_name(country: str) -> str:
+    """Who answered, as translated errors name it: "ANAF e-Factura"."""
+    found = GOVERNMENTS.get(country.upper())
+    return found.system_display if found is not None else "The government"
+
 
 _BUYER = re.compile(r"cump[aă]r[aă]tor|\bbuyer\b|cessionario|acheteur|nabywc", re.IGNORECASE)
 
@@ -40,43 +38,15 @@ def _party(message: str) -> str:
     return "customer" if _BUYER.search(message) else "supplier"
 
 
-_FLAGS = re.IGNORECASE | re.DOTALL
-
-
 @functools.cache
-def _compiled() -> dict[str, tuple[Entry, ...]]:
-    # Each government's catalogue imports this package (its Message): loaded on first use.
-    from clearway.governments.de import errors as de  # noqa: PLC0415
-    from clearway.governments.fr import errors as fr  # noqa: PLC0415
-    from clearway.governments.it import errors as it  # noqa: PLC0415
-    from clearway.governments.pl import errors as pl  # noqa: PLC0415
-    from clearway.governments.ro import errors as ro  # noqa: PLC0415
-
-    sources: dict[str, tuple[Message, ...]] = {
-        "RO": ro.MESSAGES,
-        "IT": it.MESSAGES,
-        "PL": pl.MESSAGES,
-        "FR": fr.MESSAGES,
-        "DE": (*de.MESSAGES, *de.PEPPOL_MESSAGES),  # B2G platforms, and B2B over Peppol
-        "BE": de.PEPPOL_MESSAGES,
-    }
-    return {
-        country: tuple(
-            Entry(
-                m.code,
-                re.compile(m.pattern, re.IGNORECASE | re.DOTALL),
-                m.english,
-                m.fix,
-                m.pointer,
-            )
-            for m in rows
-        )
-        for country, rows in sources.items()
-    }
-
-
 def entries_for(country: str) -> tuple[Entry, ...]:
-    return _compiled().get(country.upper(), ())
+    found = GOVERNMENTS.get(country.upper())
+    if found is None:
+        return ()
+    return tuple(
+        Entry(m.code, re.compile(m.pattern, re.IGNORECASE | re.DOTALL), m.english, m.fix, m.pointer)
+        for m in found.messages()
+    )
 
 
 def party_of(message: str) -> str:

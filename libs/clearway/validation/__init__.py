@@ -6,8 +6,8 @@ a rulebook has one (EN 16931 `BR-…`, CIUS-RO `BR-RO-…`, XRechnung `BR-DE-…
 `BR-FR-…`, Peppol `PEPPOL-…`, SDI error codes `SDI-…`); `CW-…` are Clearway's own checks for what
 an authority rejects without such a rule.
 
-Modules: en16931 (BR-*), general (CW-* for every country), vat_ids (VAT number check digits),
-countries/<cc> (each country's rules).
+Modules: en16931 (BR-*), general (CW-* for every country), vat_ids (VAT number check digits);
+each country's own rules are its Government's (clearway.governments.<cc>.rules).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 
 from clearway.domain.invoice import InvoiceRequest
+from clearway.governments import GOVERNMENTS
 from clearway.validation import en16931, general, vat_ids
 from clearway.validation.findings import (
     Finding,
@@ -26,14 +27,25 @@ from clearway.validation.findings import (
     ValidationReport,
 )
 
+# Every rule, each government's own last. Built on first use (module __getattr__), not at
+# import: the governments' rule modules import this package's modules.
+RULES: tuple[RuleSpec, ...]
+
 
 @functools.cache
-def all_rules() -> tuple[RuleSpec, ...]:
-    """Every rule: EN 16931's, Clearway's general ones, VAT ids, then each country's (loaded on
-    first use: each government's rules import this package's building blocks)."""
-    from clearway.validation import countries as country_rules  # noqa: PLC0415
+def _rules() -> tuple[RuleSpec, ...]:
+    return (
+        *en16931.RULES,
+        *general.RULES,
+        *vat_ids.RULES,
+        *(rule for government in GOVERNMENTS.values() for rule in government.rules()),
+    )
 
-    return (*en16931.RULES, *general.RULES, *vat_ids.RULES, *country_rules.RULES)
+
+def __getattr__(name: str) -> object:
+    if name == "RULES":
+        return _rules()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validate_invoice(
@@ -42,18 +54,18 @@ def validate_invoice(
     """Every rule of the invoice's country; `now` (UTC, default the clock) dates the checks
     that compare with today, such as an issue date in the future."""
     context = RuleContext(livemode=livemode, now=now or dt.datetime.now(dt.UTC))
-    applicable = [rule for rule in all_rules() if rule.applies_to(invoice.country)]
+    applicable = [rule for rule in _rules() if rule.applies_to(invoice.country)]
     findings = tuple(finding for rule in applicable for finding in rule(invoice, context))
     return ValidationReport(findings=findings, rules_checked=len(applicable))
 
 
 __all__ = [
+    "RULES",
     "Finding",
     "Rule",
     "RuleContext",
     "RuleSpec",
     "Severity",
     "ValidationReport",
-    "all_rules",
     "validate_invoice",
 ]

@@ -8,20 +8,15 @@ from decimal import Decimal
 from clearway.countries.codes import vat_prefix_country
 from clearway.countries.vat_numbers import vat_number_prefix
 from clearway.domain.invoice import InvoiceRequest, Party
+from clearway.governments import GOVERNMENTS
 
 # Countries whose legal format is EN 16931 syntax (UBL or CII) and so carry the VAT number as
 # one string with its country prefix (BT-31/BT-48). FatturaPA (IT) and FA(3) (PL) split the
-# prefix from the number, so a bare number is fine there.
-EN16931_SYNTAX_COUNTRIES = frozenset({"RO", "BE", "FR", "DE"})
-
-COUNTRY_ADJECTIVE = {
-    "RO": "Romanian",
-    "IT": "Italian",
-    "BE": "Belgian",
-    "PL": "Polish",
-    "FR": "French",
-    "DE": "German",
-}
+# prefix from the number, so a bare number is fine there. Read when the rule modules are
+# imported: government.py modules import nothing of the rule engine (clearway.governments.base).
+EN16931_SYNTAX_COUNTRIES = frozenset(
+    code for code, government in GOVERNMENTS.items() if government.en16931_syntax
+)
 
 
 def parties(invoice: InvoiceRequest) -> Iterator[tuple[str, Party]]:

@@ -1,9 +1,10 @@
 """VAT identification numbers checked by the scheme of the state that issued them.
 
 A party's number is read by its prefix (RO…, IT…, BE…, PL…, FR…, DE…); a number without a prefix
-by the party's country. Numbers of other states are left to VIES, which Clearway does not call.
-A malformed number is always an error; a well-formed number whose check digit does not match is
-an error for live keys and a warning in the sandbox (DESIGN.md, Findings).
+by the party's country; the rule ids and the adjective are the issuing state's Government's.
+Numbers of other states are left to VIES, which Clearway does not call. A malformed number is
+always an error; a well-formed number whose check digit does not match is an error for live keys
+and a warning in the sandbox (DESIGN.md, Findings).
 """
 
 from __future__ import annotations
@@ -12,18 +13,9 @@ from collections.abc import Iterator
 
 from clearway.countries.vat_numbers import VAT_NUMBER_SCHEMES
 from clearway.domain.invoice import InvoiceRequest
-from clearway.validation.common import COUNTRY_ADJECTIVE, parties, vat_country
+from clearway.governments import GOVERNMENTS
+from clearway.validation.common import parties, vat_country
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, every_country
-
-# (malformed, check digit) rule ids per issuing state. RO's predate this module.
-RULE_IDS: dict[str, tuple[str, str]] = {
-    "RO": ("CW-RO-03", "CW-RO-04"),
-    "IT": ("CW-IT-01", "CW-IT-02"),
-    "BE": ("CW-BE-01", "CW-BE-02"),
-    "PL": ("CW-PL-01", "CW-PL-02"),
-    "FR": ("CW-FR-01", "CW-FR-02"),
-    "DE": ("CW-DE-01", "CW-DE-02"),
-}
 
 
 @every_country
@@ -31,11 +23,12 @@ def vat_number_check_digits(invoice: InvoiceRequest, context: RuleContext) -> It
     for role, party in parties(invoice):
         issuer = vat_country(party, invoice)
         scheme = VAT_NUMBER_SCHEMES.get(issuer)
-        if scheme is None:
+        government = GOVERNMENTS.get(issuer)
+        if scheme is None or government is None:
             continue
-        malformed_rule, check_digit_rule = RULE_IDS[issuer]
+        malformed_rule, check_digit_rule = government.vat_id_rules
         pointer = f"/{role}/vatNumber"
-        adjective = COUNTRY_ADJECTIVE[issuer]
+        adjective = government.adjective
         if not scheme.is_well_formed(party.vatNumber):
             yield error(
                 malformed_rule,

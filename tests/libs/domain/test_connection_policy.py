@@ -8,20 +8,20 @@ import random
 import pytest
 from clearway.domain.connections import (
     RETRY_CAP,
-    TOKEN_POLICIES,
     MissingIdentifierError,
     NetworkCredentials,
     needs_reauthentication,
     network_credentials_for,
     next_refresh_at,
     retry_delay,
+    token_policy_of,
 )
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 def test_ro_refreshes_in_the_last_third_of_the_90_days_spread_over_days() -> None:
-    policy = TOKEN_POLICIES["RO"]
+    policy = token_policy_of("RO")
     expires = NOW + policy.access_lifetime
     rng = random.Random(7)  # noqa: S311 - seeded jitter
     planned = [
@@ -41,7 +41,7 @@ def test_ro_refreshes_in_the_last_third_of_the_90_days_spread_over_days() -> Non
 
 
 def test_pl_refreshes_minutes_ahead_and_authenticates_again_before_the_refresh_token_ends() -> None:
-    policy = TOKEN_POLICIES["PL"]
+    policy = token_policy_of("PL")
     rng = random.Random(1)  # noqa: S311 - seeded jitter
     access = NOW + dt.timedelta(minutes=15)
     planned = next_refresh_at(
@@ -63,7 +63,7 @@ def test_pl_refreshes_minutes_ahead_and_authenticates_again_before_the_refresh_t
         policy, now=NOW, access_expires_at=access, refresh_expires_at=soon, rng=rng
     ) == (NOW + dt.timedelta(minutes=5))
     # RO renews its refresh token with every refresh: never "authenticate again".
-    assert not needs_reauthentication(TOKEN_POLICIES["RO"], now=NOW, refresh_expires_at=ending)
+    assert not needs_reauthentication(token_policy_of("RO"), now=NOW, refresh_expires_at=ending)
 
 
 def test_retry_backs_off_to_the_cap() -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from clearway.formats import check, formats, gates_for, render
+from clearway.formats import FORMATS, check, gates_for, render
 from clearway.formats.conformance import CEN_UBL_PACKAGE, CEN_UBL_STYLESHEET
 from saxonche import PySaxonProcessor
 
@@ -42,7 +42,7 @@ def test_gate_cost_per_document() -> None:
         stylesheet_text=stylesheet.read_text(encoding="utf-8")
     )
     rows = []
-    for country, name in formats():
+    for country, name in FORMATS:
         if country not in {"BE", "DE", "FR", "RO"}:
             continue
         request = invoice(country, "multiple_rates_discount_attachment")

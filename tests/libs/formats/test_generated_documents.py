@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import check, formats, render
+from clearway.formats import FORMATS, check, render
 from hypothesis import HealthCheck, given, settings
 
 from tests.strategies import valid_invoices
@@ -19,7 +19,7 @@ from tests.strategies import valid_invoices
 def assert_every_format_passes(country: str, body: dict[str, Any]) -> None:
     request = InvoiceRequest.model_validate(body)
     number = request.invoiceNumber or request.externalId or "INV-1"
-    for format_country, name in formats():
+    for format_country, name in FORMATS:
         if format_country != country:
             continue
         document = render(request, invoice_number=number, country=country, format=name)

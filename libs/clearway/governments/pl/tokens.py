@@ -1,16 +1,19 @@
-"""A KSeF access token refused mid-flight (HTTP 401): renew it once, or expire the connection.
+"""KSeF's tokens: renewed ahead of time (KsefRenewer, for the token-refresher), and an access
+token refused mid-flight (HTTP 401): renew it once, or expire the connection.
 
-The token-refresher renews KSeF's minutes-long access tokens ahead of time; this is for the one
-KSeF refuses anyway. Renewal tries the refresh token, then a fresh authentication with the
-company's KSeF token or certificate; if KSeF refuses both, the connection expires. One renewal
-per refused token: the connection row is locked meanwhile, and a caller finding another token
-than the one refused uses it (another replica renewed it).
+The token-refresher renews KSeF's minutes-long access tokens ahead of time (and logs in again
+before the 7-day refresh token ends); the rest is for the one KSeF refuses anyway. Renewal tries
+the refresh token, then a fresh authentication with the company's KSeF token or certificate; if
+KSeF refuses both, the connection expires. One renewal per refused token: the connection row is
+locked meanwhile, and a caller finding another token than the one refused uses it (another
+replica renewed it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from clearway.accounts.connections import (
@@ -19,11 +22,20 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
-from clearway.domain.connections import ConnectionEvent, SecretKind
+from clearway.config import KsefEndpoint, LiveNotConfiguredError
+from clearway.domain.connections import ConnectionEvent, SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.eventstore import Connection, enqueue
+from clearway.governments import base
+from clearway.governments.base import Renewal, RenewalDeferredError, RenewalRefusedError
 from clearway.governments.pl import identifiers as pl
-from clearway.governments.pl.auth import KsefAuthClient, KsefAuthRefusedError, KsefTokens
+from clearway.governments.pl.auth import (
+    KsefAuthClient,
+    KsefAuthRefusedError,
+    KsefTokens,
+    KsefUnavailableError,
+)
+from clearway.governments.pl.government import TOKEN_POLICY
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
 
@@ -128,3 +140,59 @@ async def expire_after_second_refusal(conn: Connection, connection_id: str, reas
         )
         if row is not None:
             await expire_connection(conn, row, f"{reason} {AUTHORIZE_AGAIN}")
+
+
+class KsefRenewer:
+    """Refreshes the access token with KSeF's refresh token and, when that one (7 days, not
+    renewable) is about to end, logs in again with the company's KSeF token or certificate (a
+    certificate past its notAfter expires the connection instead)."""
+
+    def __init__(self, tools: base.RenewalTools) -> None:
+        self._tools = tools
+
+        def auth(endpoint: KsefEndpoint) -> KsefAuthClient:
+            return KsefAuthClient(endpoint.api_url, tools.http)
+
+        self._auth = base.per_mode(tools.settings.governments().ksef, auth)
+
+    async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
+        ksef = self._auth[row["livemode"]]
+        if isinstance(ksef, LiveNotConfiguredError):
+            raise RenewalDeferredError(str(ksef))  # the operator may yet configure it
+        refresh_expires = row["refresh_token_expires_at"]
+        try:
+            if needs_reauthentication(TOKEN_POLICY, now=now, refresh_expires_at=refresh_expires):
+                async with self._tools.pool.acquire() as conn:
+                    credential = await stored_credential(
+                        conn, row["id"], keyring=self._tools.keyring
+                    )
+                    vat = await conn.fetchval(
+                        "SELECT vat_number FROM companies WHERE id = $1", row["company_id"]
+                    )
+                if credential is None:
+                    raise RenewalRefusedError(
+                        "Clearway holds no KSeF token or certificate to log in again with. "
+                        + base.AUTHORIZE_AGAIN
+                    )
+                tokens = await authenticate_again(ksef, credential, pl.compact(vat), now=now)
+                renewed = {
+                    SecretKind.ACCESS_TOKEN: tokens.access_token,
+                    SecretKind.REFRESH_TOKEN: tokens.refresh_token,
+                }
+            else:
+                refresh_token = await self._tools.secret(row, SecretKind.REFRESH_TOKEN)
+                tokens = await ksef.refresh(refresh_token, refresh_expires)
+                renewed = {SecretKind.ACCESS_TOKEN: tokens.access_token}
+        except KsefCertificateExpiredError as exc:
+            raise RenewalRefusedError(
+                f"{exc}; upload a renewed one (POST /v1/connections/{row['id']}/certificate)."
+            ) from None
+        except KsefAuthRefusedError as exc:
+            raise RenewalRefusedError(f"{exc}. {base.AUTHORIZE_AGAIN}") from None
+        except KsefUnavailableError as exc:
+            raise RenewalDeferredError(f"KSeF did not refresh the token ({exc})") from None
+        return Renewal(
+            secrets=renewed,
+            access_expires_at=tokens.access_expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+        )

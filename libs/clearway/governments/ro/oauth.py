@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from clearway.domain.connections import TOKEN_POLICIES
 from clearway.governments.ro.client import AnafUnavailableError
+from clearway.governments.ro.government import TOKEN_POLICY
 
 
 class AnafOAuthRefusedError(Exception):
@@ -109,7 +109,7 @@ class AnafOAuthClient:
                 str(body.get("error") or f"HTTP {response.status_code}"),
                 str(body.get("error_description") or ""),
             )
-        policy = TOKEN_POLICIES["RO"]
+        policy = TOKEN_POLICY
         lifetime = dt.timedelta(seconds=int(body.get("expires_in") or 0)) or policy.access_lifetime
         refresh_token = str(body.get("refresh_token") or form.get("refresh_token") or "")
         if not refresh_token:

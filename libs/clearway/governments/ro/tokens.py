@@ -1,4 +1,5 @@
-"""An ANAF token refused mid-flight (HTTP 401/403): refresh it once, or expire the connection.
+"""ANAF's tokens: renewed before they expire (AnafRenewer, for the token-refresher), and a token
+refused mid-flight (HTTP 401/403): refresh it once, or expire the connection.
 
 The token-refresher renews tokens well before they expire; this is for the token ANAF refuses
 anyway (revoked, expired early, a simulator scenario). One refresh per refused token: the
@@ -8,7 +9,10 @@ ANAF refused uses it (another replica refreshed meanwhile) instead of refreshing
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from clearway.accounts.connections import (
     activate_with_tokens,
@@ -16,9 +20,19 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
+from clearway.config import AnafEndpoint, LiveNotConfiguredError
 from clearway.domain.connections import ConnectionEvent, SecretKind
 from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection, enqueue
+from clearway.governments.base import (
+    AUTHORIZE_AGAIN,
+    Renewal,
+    RenewalDeferredError,
+    RenewalRefusedError,
+    RenewalTools,
+    per_mode,
+)
+from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
 
 log = logging.getLogger(__name__)
@@ -83,3 +97,39 @@ async def expire_after_second_refusal(conn: Connection, connection_id: str, stat
         )
         if row is not None:
             await expire_connection(conn, row, refused_twice_message(status))
+
+
+class AnafRenewer:
+    """Refreshes with ANAF's refresh token; ANAF answers a new pair each time."""
+
+    def __init__(self, tools: RenewalTools) -> None:
+        self._tools = tools
+
+        def oauth(endpoint: AnafEndpoint) -> AnafOAuthClient:
+            return AnafOAuthClient(
+                endpoint.oauth_url, endpoint.client_id, endpoint.client_secret, tools.http
+            )
+
+        self._oauth = per_mode(tools.settings.governments().anaf, oauth)
+
+    async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
+        oauth = self._oauth[row["livemode"]]
+        if isinstance(oauth, LiveNotConfiguredError):
+            raise RenewalDeferredError(str(oauth))  # the operator may yet configure it
+        refresh_token = await self._tools.secret(row, SecretKind.REFRESH_TOKEN)
+        try:
+            tokens = await oauth.refresh(refresh_token, now=now)
+        except AnafOAuthRefusedError as exc:
+            raise RenewalRefusedError(
+                f"ANAF refused to refresh the token ({exc}). {AUTHORIZE_AGAIN}"
+            ) from None
+        except AnafUnavailableError as exc:
+            raise RenewalDeferredError(f"ANAF did not refresh the token ({exc})") from None
+        return Renewal(
+            secrets={
+                SecretKind.ACCESS_TOKEN: tokens.access_token,
+                SecretKind.REFRESH_TOKEN: tokens.refresh_token,
+            },
+            access_expires_at=tokens.access_expires_at,
+            refresh_expires_at=tokens.refresh_expires_at,
+        )

@@ -1,0 +1,186 @@
+"""What every government Clearway files for provides: one subclass of Government per folder.
+
+A government says who it is (code, names, the adjective its numbers are named with), how a
+company connects to it (setup method, token policy, network identifier, token renewal), which
+JSON rules its invoices must pass, which documents it takes (formats, the first its default), what
+its error messages mean, and which VAT-id rule ids it reports. The registry
+(clearway.governments) finds each folder's `government.GOVERNMENT`.
+
+The data is class attributes, checked when a subclass is defined. The rules, formats, messages
+and token renewal are methods that import on first call: those modules import the rule engine,
+clearway.formats and the government's clients, which look governments up in the registry; a
+government.py importing them at the top would be imported half-made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from clearway.domain.connections import NetworkCredentials, SecretKind, SetupMethod, TokenPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import asyncpg
+    import httpx
+
+    from clearway.config import GovernmentEndpoints, LiveNotConfiguredError, Settings
+    from clearway.formats import Format
+    from clearway.security import Keyring
+    from clearway.translation.message import Message
+    from clearway.validation.findings import RuleSpec
+
+
+T = TypeVar("T")
+S = TypeVar("S")
+
+AUTHORIZE_AGAIN = "Authorize the connection again (POST /v1/connections)."
+
+
+class RenewalRefusedError(Exception):
+    """The government will not renew; the message tells the user what to do."""
+
+
+class RenewalDeferredError(Exception):
+    """Nothing was decided (the government did not answer): try again later."""
+
+
+@dataclass(frozen=True)
+class Renewal:
+    secrets: Mapping[SecretKind, str]
+    access_expires_at: dt.datetime
+    refresh_expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RenewalTools:
+    """What a token renewer works with: the deployment's settings, one HTTP client, the pool
+    (to read the connection's sealed secrets) and the keyring they are sealed under."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+    pool: asyncpg.Pool[Any]
+    keyring: Keyring | None = None
+
+    async def secret(self, row: Mapping[str, Any], kind: SecretKind) -> str:
+        """The connection's secret of that kind; refused when Clearway holds none."""
+        from clearway.accounts.connections import read_secret  # noqa: PLC0415 - see module doc
+
+        async with self.pool.acquire() as conn:
+            value = await read_secret(conn, row["id"], kind, keyring=self.keyring)
+        if value is None:
+            raise RenewalRefusedError(
+                f"Clearway holds no {kind.value.replace('_', ' ')} to refresh with. "
+                + AUTHORIZE_AGAIN
+            )
+        return value
+
+
+def per_mode(
+    endpoints: GovernmentEndpoints[T], make: Callable[[T], S]
+) -> dict[bool, S | LiveNotConfiguredError]:
+    """What `make` builds for each mode (a connection's livemode): a live connection renews at
+    the live system, or not at all when it is not configured; never at the sandbox."""
+    from clearway.config import live_or_error  # noqa: PLC0415 - see module doc
+
+    return {False: make(endpoints.sandbox), True: live_or_error(endpoints, make)}
+
+
+class TokenRenewer(Protocol):
+    async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
+        """New tokens for the claimed connection row; raises RenewalRefusedError or
+        RenewalDeferredError."""
+        ...
+
+
+class Government(ABC):
+    """One government (or network) Clearway files invoices with, for one country."""
+
+    code: ClassVar[str]  # ISO 3166-1 alpha-2, as invoices and connections carry it
+    name: ClassVar[str]  # the state, in English: "Romania"
+    adjective: ClassVar[str]  # in English, how messages name its numbers: "Romanian"
+    system: ClassVar[str]  # the system a connection is made with: "ANAF"
+    system_display: ClassVar[str]  # how translated errors name who answered: "ANAF e-Factura"
+    setup_method: ClassVar[SetupMethod]
+    token_policy: ClassVar[TokenPolicy | None]  # None: no tokens to refresh
+    # (malformed, check digit) rule ids for VAT numbers this state issued
+    vat_id_rules: ClassVar[tuple[str, str]]
+    # The legal format is EN 16931 syntax (UBL or CII): VAT numbers carry their prefix (BT-31).
+    en16931_syntax: ClassVar[bool]
+    # Receivers are published in the Peppol SMP when they connect.
+    over_peppol: ClassVar[bool] = False
+    # What the user does before uploading (IT certificate, PL KSeF token); empty otherwise.
+    setup_steps: ClassVar[tuple[str, ...]] = ()
+    # Placeholders the lead wires to pipeline/ (filing and status following, built by other
+    # helpers): how often this government is polled; None until then.
+    poll_cadence: ClassVar[object | None] = None
+
+    _DECLARED: ClassVar[tuple[str, ...]] = (
+        "code",
+        "name",
+        "adjective",
+        "system",
+        "system_display",
+        "setup_method",
+        "token_policy",
+        "vat_id_rules",
+        "en16931_syntax",
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in Government._DECLARED if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} does not declare {', '.join(missing)}")
+
+    def rules(self) -> tuple[RuleSpec, ...]:
+        """Its own JSON rules, beyond EN 16931 and Clearway's general ones: its folder's
+        rules.RULES."""
+        rules: tuple[RuleSpec, ...] = self._own_module("rules").RULES
+        return rules
+
+    @abstractmethod
+    def formats(self) -> tuple[Format, ...]:
+        """The documents it takes, each with its gates; the first is the default."""
+
+    def messages(self) -> tuple[Message, ...]:
+        """Its error catalogue, in the order the entries are tried: its folder's
+        errors.MESSAGES."""
+        messages: tuple[Message, ...] = self._own_module("errors").MESSAGES
+        return messages
+
+    def _own_module(self, name: str) -> Any:
+        """A module of the government's folder, imported on first use (see the module doc)."""
+        return importlib.import_module(f"{type(self).__module__.rpartition('.')[0]}.{name}")
+
+    def network_credentials(
+        self, *, vat_number: str, peppol_id: str | None, siret: str | None
+    ) -> NetworkCredentials | None:
+        """The company's participant identifier on its network; None without a network.
+        Raises MissingIdentifierError when none can be derived."""
+        del vat_number, peppol_id, siret
+        return None
+
+    def token_renewer(self, tools: RenewalTools) -> TokenRenewer | None:
+        """Renews a connection's tokens before they expire (RO OAuth, PL KSeF); None when
+        there is nothing to renew (a certificate expires with the connection)."""
+        del tools
+        return None
+
+    def filer(self, context: Any, http: Any) -> object | None:
+        """Placeholder for the Filer factory (pipeline.filing); None until the lead wires it."""
+        del context, http
+        return None
+
+    def status_follower(self, context: Any, http: Any) -> object | None:
+        """Placeholder for the status follower (the poller); None until the lead wires it."""
+        del context, http
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Government {self.code}: {self.system}>"

@@ -1,0 +1,83 @@
+"""France: the PPF directory and the approved platforms (PA), reached with the company's SIREN."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from clearway.domain.connections import (
+    FRENCH_SCHEME_SIREN,
+    MissingIdentifierError,
+    NetworkCredentials,
+    SetupMethod,
+)
+from clearway.governments.base import Government
+from clearway.governments.fr import identifiers as fr
+
+if TYPE_CHECKING:
+    from clearway.domain.invoice import InvoiceRequest
+    from clearway.formats import Format
+
+
+class France(Government):
+    code = "FR"
+    name = "France"
+    adjective = "French"
+    system = "PPF directory"
+    system_display = "The French e-invoicing platform"
+    setup_method = SetupMethod.NETWORK
+    token_policy = None
+    vat_id_rules = ("CW-FR-01", "CW-FR-02")
+    en16931_syntax = True
+
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
+        from clearway.formats import (  # noqa: PLC0415
+            CII_GATES,
+            PDF,
+            UBL_GATES,
+            XML,
+            Format,
+            conformance,
+            xml_renderer,
+        )
+        from clearway.governments.fr.document import (  # noqa: PLC0415
+            render_en16931_cii,
+            render_en16931_ubl,
+        )
+
+        french_cii = (*CII_GATES, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
+        return (
+            Format(
+                "EN16931-UBL",
+                XML,
+                xml_renderer(render_en16931_ubl),
+                (*UBL_GATES, conformance.fr_ctc_ubl_gate),
+            ),
+            Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), french_cii),
+            Format("FACTUR-X", PDF, _factur_x, french_cii),
+        )
+
+    def network_credentials(
+        self, *, vat_number: str, peppol_id: str | None, siret: str | None
+    ) -> NetworkCredentials:
+        del peppol_id  # the French directory knows companies by SIREN only
+        siren = (fr.compact(siret)[: fr.SIREN_LENGTH] if siret else None) or fr.vat_number_siren(
+            vat_number
+        )
+        if siren is None or len(siren) != fr.SIREN_LENGTH or not siren.isdigit():
+            raise MissingIdentifierError(
+                "The French directory needs the company's SIREN: give its siret or a French VAT "
+                "number (FR + key + SIREN)."
+            )
+        return NetworkCredentials(scheme=FRENCH_SCHEME_SIREN, identifier=siren)
+
+
+def _factur_x(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
+    from clearway.formats.cii import write_cii  # noqa: PLC0415
+    from clearway.governments.fr.document import factur_x_pdf, french_document  # noqa: PLC0415
+
+    document = french_document(invoice, invoice_number=invoice_number)
+    xml = write_cii(document)
+    return factur_x_pdf(document, xml), xml
+
+
+GOVERNMENT = France()

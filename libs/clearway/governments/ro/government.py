@@ -1,0 +1,51 @@
+"""Romania: ANAF's e-Factura (RO e-Factura), connected with ANAF's OAuth."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from clearway.domain.connections import SetupMethod, TokenPolicy
+from clearway.governments.base import Government, RenewalTools, TokenRenewer
+
+if TYPE_CHECKING:
+    from clearway.formats import Format
+
+# ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
+# answers a new pair.
+TOKEN_POLICY = TokenPolicy(
+    access_lifetime=dt.timedelta(days=90), refresh_lifetime=dt.timedelta(days=365)
+)
+
+
+class Romania(Government):
+    code = "RO"
+    name = "Romania"
+    adjective = "Romanian"
+    system = "ANAF"
+    system_display = "ANAF e-Factura"
+    setup_method = SetupMethod.OAUTH
+    token_policy = TOKEN_POLICY
+    vat_id_rules = ("CW-RO-03", "CW-RO-04")  # RO's predate the other countries' CW-xx-01/02
+    en16931_syntax = True
+
+    def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
+        from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
+        from clearway.governments.ro.document import render_ubl_cius_ro  # noqa: PLC0415
+
+        return (
+            Format(
+                "UBL-CIUS-RO",
+                XML,
+                xml_renderer(render_ubl_cius_ro),
+                (*UBL_GATES, conformance.cius_ro_gate),
+            ),
+        )
+
+    def token_renewer(self, tools: RenewalTools) -> TokenRenewer:
+        from clearway.governments.ro.tokens import AnafRenewer  # noqa: PLC0415
+
+        return AnafRenewer(tools)
+
+
+GOVERNMENT = Romania()
