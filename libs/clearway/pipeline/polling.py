@@ -204,10 +204,14 @@ class PollMachine:
 
     async def poll_due(self) -> int:
         """One round: the due polls claimed and asked about at once; how many there were."""
-        async with self._pool.acquire() as conn:
-            claimed = await status_polls.claim_due(conn, limit=CLAIM_BATCH, lease=self._lease)
+        claimed = await self.claim()
         await asyncio.gather(*(self.poll(poll) for poll in claimed))
         return len(claimed)
+
+    async def claim(self) -> list[Poll]:
+        """Lease the due polls (SCHEDULED -> CLAIMED); each counts the check it is claimed for."""
+        async with self._pool.acquire() as conn:
+            return await status_polls.claim_due(conn, limit=CLAIM_BATCH, lease=self._lease)
 
     async def poll(self, poll: Poll) -> PollState:
         """One status check of a claimed poll, as a span of the invoice's trace. A failure
