@@ -128,7 +128,7 @@ class Filed:
     submitted: EventMessage
 
 
-async def _filed_invoice(conn: Connection) -> Filed:
+async def filed_invoice(conn: Connection) -> Filed:
     """An invoice at `submitted` (version 2), with the connection it was filed with."""
     account_id = await create_account(conn, "poll machine test")
     company_id = await create_company(
@@ -176,7 +176,7 @@ async def _filed_invoice(conn: Connection) -> Filed:
 @pytest_asyncio.fixture
 async def filed(store_db: asyncpg.Pool[Any]) -> AsyncIterator[Filed]:
     async with store_db.acquire() as conn:
-        invoice = await _filed_invoice(conn)
+        invoice = await filed_invoice(conn)
     yield invoice
     async with store_db.acquire() as conn:  # a poll left scheduled must not reach another test
         await conn.execute("DELETE FROM status_polls WHERE invoice_id = $1", invoice.ref.invoice_id)
