@@ -187,14 +187,13 @@ def _machine(
     follower: ScriptedFollower,
     *,
     deadline: dt.timedelta = dt.timedelta(hours=72),
-    lease: dt.timedelta = dt.timedelta(seconds=60),
 ) -> PollMachine:
-    # `first` 0: a scheduled poll is due at once.
+    # `first` 0: a scheduled poll is due at once; a claim leases it for a minute.
     timings = PollTimings(first=dt.timedelta(0), cap=dt.timedelta(seconds=60), deadline=deadline)
     return PollMachine(
         pool,
         timings=timings,
-        lease=lease,
+        lease=dt.timedelta(seconds=60),
         followed={"RO": Followed(Cadence(dt.timedelta(hours=1), dt.timedelta(minutes=10)), "ro")},
         followers={False: {"RO": follower}},
     )
@@ -278,12 +277,8 @@ async def test_pending_then_accepted_keeps_the_receipt_and_ends_the_poll(
 async def test_a_rejection_is_recorded_in_the_governments_words(
     store_db: asyncpg.Pool[Any], filed: Filed
 ) -> None:
-    follower = ScriptedFollower()
-    follower.script[filed.ref.invoice_id] = [REJECTED]
-    machine = _machine(store_db, follower)
-    await machine.schedule(filed.submitted)
-    [poll] = await _claimed(machine, filed)
-    assert await machine.poll(poll) is PollState.REJECTED
+    machine = await _scheduled(store_db, filed, [REJECTED])
+    assert await _poll_once(machine, filed) is PollState.REJECTED
     rejected = (await _events(store_db, filed.ref.invoice_id))[-1]
     assert rejected.type == "invoice.rejected"
     assert rejected.metadata is not None
@@ -297,12 +292,8 @@ async def test_a_rejection_is_recorded_in_the_governments_words(
 async def test_no_decision_by_the_deadline_puts_the_invoice_in_error(
     store_db: asyncpg.Pool[Any], filed: Filed
 ) -> None:
-    follower = ScriptedFollower()
-    follower.script[filed.ref.invoice_id] = [PENDING]
-    machine = _machine(store_db, follower, deadline=dt.timedelta(0))
-    await machine.schedule(filed.submitted)
-    [poll] = await _claimed(machine, filed)
-    assert await machine.poll(poll) is PollState.MISSED_DEADLINE
+    machine = await _scheduled(store_db, filed, [PENDING], deadline=dt.timedelta(0))
+    assert await _poll_once(machine, filed) is PollState.MISSED_DEADLINE
     error = (await _events(store_db, filed.ref.invoice_id))[-1]
     assert (error.type, error.causation_id) == ("invoice.error", "status-deadline:U1")
     assert error.metadata is not None
@@ -317,12 +308,9 @@ async def test_no_decision_by_the_deadline_puts_the_invoice_in_error(
 async def test_a_failed_poll_keeps_its_lease_and_is_not_claimed_again_before_it_lapses(
     store_db: asyncpg.Pool[Any], filed: Filed
 ) -> None:
-    follower = ScriptedFollower()
-    follower.script[filed.ref.invoice_id] = [RuntimeError("the government hung up"), ACCEPTED]
-    machine = _machine(store_db, follower, lease=dt.timedelta(seconds=0.5))
-    await machine.schedule(filed.submitted)
-    [poll] = await _claimed(machine, filed)
-    assert await machine.poll(poll) is PollState.CLAIMED
+    hung_up = RuntimeError("the government hung up")
+    machine = await _scheduled(store_db, filed, [hung_up, ACCEPTED])
+    assert await _poll_once(machine, filed) is PollState.CLAIMED
     assert await _claimed(machine, filed) == []
     row = await _poll_row(store_db, filed.ref.invoice_id)
     assert row["next_poll_at"] > utcnow()  # leased
@@ -338,23 +326,37 @@ async def test_a_failed_poll_keeps_its_lease_and_is_not_claimed_again_before_it_
 async def test_pending_is_asked_again_at_the_cadence_never_past_the_deadline(
     store_db: asyncpg.Pool[Any], filed: Filed
 ) -> None:
-    follower = ScriptedFollower()
-    follower.script[filed.ref.invoice_id] = [PENDING, PENDING]
-    machine = _machine(store_db, follower, deadline=dt.timedelta(seconds=30))
-    await machine.schedule(filed.submitted)
-    [poll] = await _claimed(machine, filed)
+    far = Pending("come back tomorrow", at=utcnow() + dt.timedelta(days=1))
+    machine = await _scheduled(store_db, filed, [PENDING, far], deadline=dt.timedelta(seconds=30))
     before = utcnow()
-    assert await machine.poll(poll) is PollState.SCHEDULED
+    assert await _poll_once(machine, filed) is PollState.SCHEDULED
     row = await _poll_row(store_db, filed.ref.invoice_id)
     # The first retry waits `first` (0 s here), doubled by nothing yet.
     assert before <= row["next_poll_at"] <= utcnow()
 
-    far = Pending("come back tomorrow", at=utcnow() + dt.timedelta(days=1))
-    follower.script[filed.ref.invoice_id] = [far]
-    [poll] = await _claimed(machine, filed)
-    assert await machine.poll(poll) is PollState.SCHEDULED
+    assert await _poll_once(machine, filed) is PollState.SCHEDULED
     row = await _poll_row(store_db, filed.ref.invoice_id)
     assert row["next_poll_at"] == row["deadline_at"]
+
+
+async def _scheduled(
+    pool: asyncpg.Pool[Any],
+    filed: Filed,
+    answers: list[Outcome | Exception],
+    *,
+    deadline: dt.timedelta = dt.timedelta(hours=72),
+) -> PollMachine:
+    """A machine whose follower gives `answers` in turn, the invoice's poll scheduled."""
+    follower = ScriptedFollower()
+    follower.script[filed.ref.invoice_id] = answers
+    machine = _machine(pool, follower, deadline=deadline)
+    await machine.schedule(filed.submitted)
+    return machine
+
+
+async def _poll_once(machine: PollMachine, filed: Filed) -> PollState:
+    [poll] = await _claimed(machine, filed)
+    return await machine.poll(poll)
 
 
 async def _claimed(machine: PollMachine, filed: Filed) -> list[Poll]:
