@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings, live_or_error
+from clearway.domain.ids import utcnow
 from clearway.eventstore import InvoiceRef
 from clearway.governments.de.client import ZreClient
 from clearway.governments.peppol.client import PeppolClient
@@ -19,6 +20,7 @@ from clearway.governments.ro.client import AnafClient
 from clearway.governments.ro.oauth import authorization_url
 from clearway.pipeline.decisions import Accepted, Pending
 from clearway.pipeline.filing import ClaimedSubmission, work_by_mode
+from clearway.store.status_polls import Poll
 
 from services.poller.handlers import followers_for
 from services.stack.infra import free_port
@@ -143,7 +145,17 @@ async def test_the_poller_follows_a_live_invoice_at_the_live_system_only(
 ) -> None:
     fake = FakeGovernments()
     context: Any = SimpleNamespace(settings=settings)
-    poll = {"invoice_id": "inv_1", "upload_id": "doc-1", "connection_id": "conn_1"}
+    poll = Poll(
+        ref=InvoiceRef(invoice_id="inv_1", account_id="acc_1", country="BE", livemode=True),
+        connection_id="conn_1",
+        upload_id="doc-1",
+        version=2,
+        attempts=1,
+        created_at=utcnow(),
+        deadline_at=None,
+        traceparent=None,
+        submitted={},
+    )
     async with fake.client() as http:
         live = followers_for(context, http, livemode=True)
         sandbox = followers_for(context, http, livemode=False)

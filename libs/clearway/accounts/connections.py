@@ -33,6 +33,7 @@ from clearway.eventstore import Connection, InvoiceRef, OutboxMessage, append_ev
 from clearway.messaging.envelope import ConnectionEventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS
 from clearway.security import Keyring, SealedSecret, keyring_from_env, rewrap, seal, unseal
+from clearway.store import status_polls
 
 # How long an authorizationUrl stays good: the user may take a while with the USB token.
 OAUTH_STATE_LIFETIME = dt.timedelta(hours=1)
@@ -287,9 +288,7 @@ async def activate_connection(  # noqa: PLR0913 - the parts of an activation
     )
     if row["status"] != ConnectionStatus.ACTIVE.value:
         await enqueue(conn, [connection_event(updated, ConnectionEvent.ACTIVE)])
-        await conn.execute(
-            "UPDATE status_polls SET next_poll_at = now() WHERE connection_id = $1", row["id"]
-        )
+        await status_polls.due_now_for_connection(conn, row["id"])
     return updated
 
 
@@ -526,12 +525,7 @@ async def fail_waiting_invoices(
     They were already filed: the message says not to send them again, and their status poll is
     kept, so they are followed to the government's decision once the connection is active."""
     system = system_of(row["country"])
-    polls = await conn.fetch(
-        "SELECT p.invoice_id, p.upload_id, p.version, i.account_id, i.country, i.livemode, "
-        "i.external_id FROM status_polls p JOIN invoices i ON i.id = p.invoice_id "
-        "WHERE p.connection_id = $1 FOR UPDATE OF p",
-        row["id"],
-    )
+    polls = await status_polls.lock_waiting_on_connection(conn, row["id"])
     for poll in polls:
         ref = InvoiceRef(
             invoice_id=poll["invoice_id"],
@@ -560,11 +554,7 @@ async def fail_waiting_invoices(
                 f"{system}'s decision once the connection is active.",
             },
         )
-        await conn.execute(
-            "UPDATE status_polls SET version = $2 WHERE invoice_id = $1",
-            poll["invoice_id"],
-            appended.event.version,
-        )
+        await status_polls.moved_to(conn, poll["invoice_id"], appended.event.version)
     return len(polls)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from clearway.config import LiveNotConfiguredError
 from clearway.connectors import GovCall
+from clearway.connectors.calls import GovernmentError
 from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
+from clearway.store.status_polls import Poll
 
 log = logging.getLogger(__name__)
 # A live invoice whose government lost its live configuration: asked about again this often,
@@ -56,8 +58,18 @@ class Rejected:
 Outcome = Pending | Accepted | Rejected
 
 
+def pending_after(exc: GovernmentError, decided: Decided | None = None) -> Pending:
+    """Ask again, no sooner than a Retry-After the government gave (else at the cadence)."""
+    retry_after = exc.retry_after
+    at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
+    return Pending(str(exc), at=at, decided=decided)
+
+
 class Follower(Protocol):
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome: ...
+    """A government's side of following a filed invoice: what its answer to one due poll means.
+    Each government's status.py implements it; the poll machine (polling.py) does the rest."""
+
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome: ...
 
 
 class NotConfiguredFollower:
@@ -67,6 +79,6 @@ class NotConfiguredFollower:
     def __init__(self, error: LiveNotConfiguredError) -> None:
         self._error = error
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - nothing to ask
-        log.error("cannot follow live invoice %s: %s", poll["invoice_id"], self._error)
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - nothing to ask
+        log.error("cannot follow live invoice %s: %s", poll.invoice_id, self._error)
         return Pending(str(self._error), at=utcnow() + NOT_CONFIGURED_RETRY)

@@ -325,7 +325,13 @@ async def finish_uploaded(
             submission.ref,
             expected_version=submission.version,
             event_type=EventType.SUBMITTED,
-            metadata={**metadata, "uploadId": upload_id, "attempts": attempts},
+            # connectionId: the connection the poller follows the upload with.
+            metadata={
+                **metadata,
+                "uploadId": upload_id,
+                "connectionId": submission.connection_id,
+                "attempts": attempts,
+            },
             causation_id=submission.causation_id,
         )
     log.info("submitted to %s as %s", submission.ref.country, upload_id)

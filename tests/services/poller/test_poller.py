@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from clearway.pipeline.polling import Cadence
 
-from services.poller.handlers import Cadence
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services.submitter_ro.ro_support import (

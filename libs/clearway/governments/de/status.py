@@ -8,7 +8,7 @@ platform's record as it gave it; rejected: in the platform's German words.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
 
 import httpx
 
@@ -19,9 +19,21 @@ from clearway.connectors.calls import (
 )
 from clearway.eventstore import Connection
 from clearway.governments.de.client import DELIVERED, REJECTED, ZreClient, leitweg_id_of
-from clearway.governments.peppol.status import pending_after
-from clearway.pipeline.decisions import Accepted, Follower, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import (
+    Accepted,
+    Follower,
+    Outcome,
+    Pending,
+    Rejected,
+    pending_after,
+)
+from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
+
+# Neither the receipt platforms nor the Peppol access point publish a call limit (their 429s
+# carry Retry-After, which is honoured): doubling to the cap, then every 10 minutes.
+CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=10))
 
 
 class ZreStatusFollower:
@@ -33,8 +45,8 @@ class ZreStatusFollower:
     ) -> None:
         self._zre = ZreClient(platform.url, platform.api_key, http)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
-        upload_id: str = poll["upload_id"]
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
+        upload_id = poll.upload_id
         try:
             body, receipt = await self._zre.invoice(upload_id, calls)
         except GovernmentError as exc:
@@ -62,10 +74,8 @@ class GermanStatusFollower:
         self._zre = zre
         self._peppol = peppol
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:
-        request = await conn.fetchval(
-            "SELECT request FROM invoices WHERE id = $1", poll["invoice_id"]
-        )
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        request = await conn.fetchval("SELECT request FROM invoices WHERE id = $1", poll.invoice_id)
         if leitweg_id_of(request or {}) is not None:
             return await self._zre.follow(conn, poll, calls)
         return await self._peppol.follow(conn, poll, calls)

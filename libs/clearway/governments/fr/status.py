@@ -8,7 +8,6 @@ rejected, with the platform's reason code and words.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 
@@ -17,15 +16,19 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
 from clearway.governments.fr.client import (
     ISSUED,
     REJECTED,
     PaClient,
 )
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
+from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
+
+# A French platform publishes no call limit: doubling to the cap, then every 10 minutes.
+CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=10))
 
 
 class PaStatusFollower:
@@ -37,8 +40,8 @@ class PaStatusFollower:
     ) -> None:
         self._pa = PaClient(platform.url, platform.api_key, http)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
-        invoice_id: str = poll["upload_id"]
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
+        invoice_id = poll.upload_id
         try:
             deposit = await self._pa.invoice(invoice_id, calls)
             if deposit.code in ISSUED:
@@ -51,9 +54,7 @@ class PaStatusFollower:
                     file_name=f"{invoice_id}-statuses.json",
                 )
         except GovernmentError as exc:
-            retry_after = exc.retry_after
-            at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
-            return Pending(str(exc), at=at)
+            return pending_after(exc)
         if deposit.code in REJECTED:
             reason = f"{deposit.reason_code}: {deposit.reason}" if deposit.reason else None
             return Rejected(gov_id=invoice_id, messages=(reason or deposit.message(),), report=None)

@@ -21,7 +21,6 @@ GET /files/{id}/notifications stands in for what that receiver recorded (governm
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 
@@ -30,15 +29,25 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
 from clearway.governments.it.client import (
     Notification,
     SdiClient,
     SdiUnknownFileError,
 )
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
+from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
+
+# SDI publishes no call limit and has up to 5 days to notify (an NS comes within 5 days of
+# receipt); after an MC to a public administration, AT comes 10 days later: doubling to the cap,
+# then every 10 minutes, waiting at least 11 days.
+CADENCE = Cadence(
+    slow_after=dt.timedelta(hours=1),
+    slow_every=dt.timedelta(minutes=10),
+    shortest_deadline=dt.timedelta(days=11),
+)
 
 MC_ISSUED = (
     "MC (mancata consegna): SDI could not deliver the invoice to the buyer, but it is issued. "
@@ -56,22 +65,20 @@ class SdiStatusFollower:
     ) -> None:
         self._sdi = SdiClient(sdi.url, http)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:
-        identificativo: str = poll["upload_id"]
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        identificativo = poll.upload_id
         try:
             notifications = await self._sdi.notifications(identificativo, calls)
         except SdiUnknownFileError as exc:
             # A file SdIRiceviFile registered is never forgotten: ask again until the deadline.
             return Pending(f"SDI does not know IdentificativoSdI {identificativo}: {exc}")
         except GovernmentError as exc:
-            retry_after = exc.retry_after
-            at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
-            return Pending(str(exc), at=at)
+            return pending_after(exc)
         return await _meaning(conn, poll, identificativo, notifications)
 
 
 async def _meaning(
-    conn: Connection, poll: Any, identificativo: str, notifications: list[Notification]
+    conn: Connection, poll: Poll, identificativo: str, notifications: list[Notification]
 ) -> Outcome:
     """What the notifications so far decide (see the module's table)."""
     by_kind = {notification.tipo: notification for notification in notifications}
@@ -86,7 +93,7 @@ async def _meaning(
         )
         return _accepted(identificativo, by_kind["AT"], message)
     if "MC" in by_kind:
-        if await _to_public_administration(conn, poll["invoice_id"]):
+        if await _to_public_administration(conn, poll.invoice_id):
             return Pending("MC: SDI could not deliver to the public administration yet")
         return _accepted(identificativo, by_kind["MC"], MC_ISSUED)
     return Pending(f"SDI is processing file {identificativo}: no notification yet")

@@ -10,7 +10,6 @@ network's words.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 
@@ -19,19 +18,16 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.domain.ids import utcnow
 from clearway.eventstore import Connection
 from clearway.governments.peppol.client import DELIVERED, PeppolClient
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
+from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
 
-
-def pending_after(exc: GovernmentError) -> Pending:
-    """Ask again, no sooner than a Retry-After the channel gave."""
-    retry_after = exc.retry_after
-    return Pending(
-        str(exc), at=utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
-    )
+# The access point publishes no call limit (its 429s carry Retry-After, which is honoured):
+# doubling to the cap, then every 10 minutes.
+CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=10))
 
 
 class PeppolStatusFollower:
@@ -45,8 +41,8 @@ class PeppolStatusFollower:
     ) -> None:
         self._ap = PeppolClient(ap.ap_url, ap.ap_api_key, http, country=country)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the AP needs no connection data
-        document_id: str = poll["upload_id"]
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the AP needs no connection data
+        document_id = poll.upload_id
         try:
             body, receipt = await self._ap.document(document_id, calls)
         except GovernmentError as exc:

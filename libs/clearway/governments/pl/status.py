@@ -9,7 +9,6 @@ KSeF's words ("<code> <description>: <details>"). Calls stay within KSeF's per-N
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import httpx
 
@@ -30,9 +29,15 @@ from clearway.governments.pl.client import (
     status_bucket,
 )
 from clearway.governments.pl.tokens import renew_refused_token
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
+from clearway.pipeline.polling import Cadence
 from clearway.resilience.ratelimit import take_token
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
+
+# KSeF's status limit is per NIP and generous (1200 a minute): doubling to the cap, then every
+# 5 minutes.
+CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=5))
 
 
 class KsefStatusFollower:
@@ -45,31 +50,27 @@ class KsefStatusFollower:
         self._ksef = KsefSessionClient(ksef.api_url, http)
         self._auth = ksef_auth.KsefAuthClient(ksef.api_url, http)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:
-        row = await conn.fetchrow(
-            "SELECT s.gov_session, i.supplier_vat FROM submissions s "
-            "JOIN invoices i ON i.id = s.invoice_id WHERE s.invoice_id = $1",
-            poll["invoice_id"],
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        # The session travels in invoice.submitted's metadata, as submitter-pl recorded it.
+        session = poll.submitted.get("sessionReferenceNumber")
+        supplier_vat = await conn.fetchval(
+            "SELECT supplier_vat FROM invoices WHERE id = $1", poll.invoice_id
         )
-        if row is None or row["gov_session"] is None:
+        if session is None or supplier_vat is None:
             return Pending("the invoice's KSeF session is not recorded")
-        wait = await take_token(conn, status_bucket(pl.compact(row["supplier_vat"])))
+        wait = await take_token(conn, status_bucket(pl.compact(supplier_vat)))
         if wait:
             return Pending("KSeF's status limit", at=utcnow() + dt.timedelta(seconds=wait))
-        token = await connection_token(conn, poll["connection_id"])
+        token = await connection_token(conn, poll.connection_id)
         if token is None:
             return Pending("the company's KSeF connection is not active")
-        sent = SentInvoice(
-            session_reference=row["gov_session"], invoice_reference=poll["upload_id"]
-        )
+        sent = SentInvoice(session_reference=str(session), invoice_reference=poll.upload_id)
         try:
             return await self._ask(token, sent, calls)
         except KsefAuthError as refused:
-            return await self._renewed(conn, poll["connection_id"], token, refused.status)
+            return await self._renewed(conn, poll.connection_id, token, refused.status)
         except (KsefTransientError, KsefRefusedError) as exc:
-            retry_after = exc.retry_after
-            at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
-            return Pending(str(exc), at=at)
+            return pending_after(exc)
 
     async def _renewed(
         self, conn: Connection, connection_id: str, token: str, status: int

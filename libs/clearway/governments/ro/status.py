@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any
 
 import httpx
 
@@ -40,13 +39,26 @@ from clearway.governments.ro.client import (
 from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
 from clearway.governments.ro.tokens import refresh_refused_token
-from clearway.pipeline.decisions import Accepted, Decided, Outcome, Pending, Rejected
+from clearway.pipeline.decisions import (
+    Accepted,
+    Decided,
+    Outcome,
+    Pending,
+    Rejected,
+    pending_after,
+)
+from clearway.pipeline.polling import Cadence
 from clearway.resilience.ratelimit import DailyQuota, next_day_starts, take_token
 from clearway.runtime import ServiceContext
+from clearway.store.status_polls import Poll
 
 # ANAF's stare is Romanian; govMessage carries it in ANAF's language, as the seed's timeline shows.
 GOV_MESSAGE_ACCEPTED = "Factura a fost acceptata"
 QUOTA_REACHED = "S-au facut deja"
+
+# stareMesaj allows 100 checks a message a day: doubling to POLL_INTERVAL_MAX (60 s) for half an
+# hour is at most ~40, then one every 25 minutes is ~56 more.
+CADENCE = Cadence(slow_after=dt.timedelta(minutes=30), slow_every=dt.timedelta(minutes=25))
 
 
 class AnafStatusFollower:
@@ -58,15 +70,15 @@ class AnafStatusFollower:
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
         self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
 
-    async def follow(self, conn: Connection, poll: Any, calls: list[GovCall]) -> Outcome:
-        token = await connection_token(conn, poll["connection_id"])
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        token = await connection_token(conn, poll.connection_id)
         if token is None:
             return Pending("the company's ANAF connection is not active")
         progress = _Progress(_remembered(poll))
         try:
-            return await self._ask(conn, poll["upload_id"], token, calls, progress)
+            return await self._ask(conn, poll.upload_id, token, calls, progress)
         except AnafAuthError as refused:
-            fresh = await refresh_refused_token(conn, poll["connection_id"], token, self._oauth)
+            fresh = await refresh_refused_token(conn, poll.connection_id, token, self._oauth)
             if fresh is None:
                 return Pending(
                     f"ANAF refused the token (HTTP {refused.status}); not refreshed",
@@ -126,8 +138,8 @@ class _Progress:
     decided: Decided | None
 
 
-def _remembered(poll: Any) -> Decided | None:
-    state, document_id = poll.get("decided_state"), poll.get("decided_document")
+def _remembered(poll: Poll) -> Decided | None:
+    state, document_id = poll.decided_state, poll.decided_document
     if state is None or document_id is None:
         return None
     return Decided(state, document_id)
@@ -162,6 +174,4 @@ def _pending_after(exc: AnafError, decided: Decided | None) -> Pending:
     if isinstance(exc, AnafRefusedError) and exc.message.startswith(QUOTA_REACHED):
         # A descarcare quota ANAF counts although Clearway's count did not reach it.
         return Pending(exc.message, at=utcnow() + dt.timedelta(hours=1), decided=decided)
-    retry_after = exc.retry_after
-    at = utcnow() + dt.timedelta(seconds=retry_after) if retry_after else None
-    return Pending(str(exc), at=at, decided=decided)
+    return pending_after(exc, decided)
