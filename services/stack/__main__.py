@@ -1,4 +1,4 @@
-"""`python -m services.stack run|bench`: Clearway on one machine (`make run`, `make bench`)."""
+"""`python -m services.stack run|bench|admin`: Clearway on one machine (make run, make bench)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import signal
 import sys
 from pathlib import Path
 
-from clearway.config import Settings
-from clearway.db import migrate
+from clearway import cli
+from clearway.security.keyfile import SANDBOX_KEY_FILE
 
-from services.stack.admin import add_admin_commands, run_admin
-from services.stack.infra import create_topics, port_is_free
+from services.stack.infra import port_is_free, provision_database
 from services.stack.stack import StackConfig, start_stack
 
 STATE_DIR = Path(".state")
@@ -77,21 +76,30 @@ async def run() -> int:
     return code
 
 
-async def setup() -> int:
-    """Migrate $DATABASE_URL and create the topics on $KAFKA_BOOTSTRAP (for deployments)."""
-    settings = Settings.from_env()
-    applied = await migrate(settings.database_url)
-    await create_topics(settings.kafka_bootstrap)
-    print(f"migrations applied: {applied or 'none (up to date)'}; topics ready")
+async def admin_on_dev_database(argv: list[str]) -> int:
+    """`clearway admin …` on the database `make run` uses ($DATABASE_URL, else the local or
+    embedded server it finds), with the sandbox master key it made when none is configured."""
+    database = await provision_database(None, STATE_DIR)
+    sandbox_keys = STATE_DIR / SANDBOX_KEY_FILE
+    environ = {"DATABASE_URL": database.url}
+    if not os.environ.get("CLEARWAY_MASTER_KEYS") and sandbox_keys.exists():
+        environ["CLEARWAY_MASTER_KEYS"] = sandbox_keys.read_text(encoding="utf-8").strip()
+    os.environ.update(environ)
+    try:
+        cli.main(["admin", *argv])
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    finally:
+        database.stop_embedded()
     return 0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="clearway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="start everything and print the API URL and a sandbox key")
-    sub.add_parser("setup", help="migrate $DATABASE_URL and create topics on $KAFKA_BOOTSTRAP")
-    add_admin_commands(sub)
+    admin = sub.add_parser("admin", help="`clearway admin …` on the database `make run` uses")
+    admin.add_argument("argv", nargs=argparse.REMAINDER)
     bench = sub.add_parser("bench", help="drive N invoices through the whole pipeline")
     bench.add_argument("--count", type=int, default=1000)
     bench.add_argument("--concurrency", type=int, default=32)
@@ -99,10 +107,8 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
         sys.exit(asyncio.run(run()))
-    if args.command == "setup":
-        sys.exit(asyncio.run(setup()))
     if args.command == "admin":
-        sys.exit(asyncio.run(run_admin(args)))
+        sys.exit(asyncio.run(admin_on_dev_database(args.argv)))
     from services.stack.bench import run_bench  # noqa: PLC0415 - only bench needs it
 
     sys.exit(asyncio.run(run_bench(count=args.count, concurrency=args.concurrency)))

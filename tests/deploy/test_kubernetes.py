@@ -17,8 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 from clearway.messaging import subscribe_events
+from clearway.messaging.topics import TOPIC_PARTITIONS
 
-from services.stack.infra import TOPIC_PARTITIONS
 from services.stack.stack import WORKERS
 from tests.deploy.metric_names import DEPLOY
 

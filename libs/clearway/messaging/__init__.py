@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.messaging.envelope import EventMessage
-from clearway.messaging.topics import dlq_topic
+from clearway.messaging.topics import ALL_TOPICS, TOPIC_PARTITIONS, dlq_topic
 from clearway.observability.logs import log_context
 from clearway.observability.metrics import (
     DEAD_LETTERED,
@@ -270,3 +271,16 @@ class OutboxRelay:
             await asyncio.gather(*pending)
             OUTBOX_PUBLISHED.inc(len(rows))
             return len(rows)
+
+
+async def create_topics(bootstrap: str) -> None:
+    """Every topic Clearway uses, created where missing (existing ones are left as they are)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, TOPIC_PARTITIONS, 1) for t in ALL_TOPICS if t not in existing]
+        if missing:
+            await admin.create_topics(missing)
+    finally:
+        await admin.close()

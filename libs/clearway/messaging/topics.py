@@ -45,3 +45,6 @@ DLQ_TOPICS: tuple[str, ...] = tuple(
     dlq_topic(t) for t in (*WORK_TOPICS, INVOICE_EVENTS, CONNECTION_EVENTS)
 )
 ALL_TOPICS: tuple[str, ...] = (*WORK_TOPICS, INVOICE_EVENTS, CONNECTION_EVENTS, *DLQ_TOPICS)
+# Partitions per topic as `clearway setup` creates them: the most consumer replicas per group
+# that can share a topic's work (a deployment with more replicas creates more).
+TOPIC_PARTITIONS = 4

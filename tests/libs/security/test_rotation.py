@@ -106,7 +106,7 @@ def _admin(database: Database, *args: str, keys: str | None) -> subprocess.Compl
     if keys is not None:
         env["CLEARWAY_MASTER_KEYS"] = keys
     return subprocess.run(
-        [sys.executable, "-m", "services.stack", "admin", *args],
+        [sys.executable, "-m", "clearway.cli", "admin", *args],
         env=env,
         capture_output=True,
         text=True,

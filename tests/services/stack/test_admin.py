@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
 def _admin(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.stack", "admin", *args],
+        [sys.executable, "-m", "clearway.cli", "admin", *args],
         env={**os.environ, "DATABASE_URL": stack.database.url},
         capture_output=True,
         text=True,

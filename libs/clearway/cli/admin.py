@@ -1,7 +1,7 @@
 """`clearway admin …`: accounts and API keys, for operators (keys are shown once, stored hashed),
 and the master keys that seal connection secrets.
 
-Works on $DATABASE_URL, else on the database `make run` uses.
+Works on $DATABASE_URL (`python -m services.stack admin …` finds the database `make run` uses).
 
 Rotating the master key, without downtime:
 1. `clearway admin new-master-key` prints a new `id=base64`; put it first in
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal
-from pathlib import Path
 
 from clearway.accounts import create_account, create_api_key, key_id_of, revoke_api_key
 from clearway.accounts.connections import rewrap_all_secrets
@@ -29,12 +28,7 @@ from clearway.security import (
     generate_master_key,
     keyring_from_setting,
 )
-from clearway.security.keyfile import SANDBOX_KEY_FILE
 from clearway.webhooks.store import rewrap_secrets as rewrap_webhook_secrets
-
-from services.stack.infra import provision_database
-
-STATE_DIR = Path(".state")
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,29 +51,21 @@ def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     )
 
 
-async def run_admin(args: argparse.Namespace) -> int:
+async def run_admin(args: argparse.Namespace, database_url: str) -> int:
     if args.admin_command == "new-master-key":
         print(generate_master_key().encoded())
         return 0
-    database = await provision_database(None, STATE_DIR)
+    await migrate(database_url)
+    conn = await connect(database_url)
     try:
-        await migrate(database.url)
-        conn = await connect(database.url)
-        try:
-            return await _admin(conn, args)
-        finally:
-            await conn.close()
+        return await _admin(conn, args)
     finally:
-        database.stop_embedded()
+        await conn.close()
 
 
 def _configured_keyring() -> Keyring:
-    """CLEARWAY_MASTER_KEYS, else the sandbox key `make run` made."""
-    configured = SecuritySettings.from_env().master_keys
-    sandbox = STATE_DIR / SANDBOX_KEY_FILE
-    if not configured and sandbox.exists():
-        return Keyring.parse(sandbox.read_text(encoding="utf-8"))
-    return keyring_from_setting(configured)  # raises when unset, saying what to set
+    # raises when CLEARWAY_MASTER_KEYS is unset, saying what to set
+    return keyring_from_setting(SecuritySettings.from_env().master_keys)
 
 
 async def _rotate_master_key(conn: Connection) -> int:
