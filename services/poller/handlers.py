@@ -47,8 +47,8 @@ from clearway.pipeline.decisions import (
     Pending,
     Rejected,
 )
-from clearway.pipeline.filing import attempts_of, record_calls
 from clearway.runtime import ServiceContext
+from clearway.store.gov_calls import attempts_of, record_calls
 from clearway.translation import translate_all
 from clearway.translation.unknown import log_uncatalogued
 
