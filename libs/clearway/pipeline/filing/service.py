@@ -28,12 +28,11 @@ from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
 from clearway.observability.logs import log_context
 from clearway.observability.tracing import continued, current_traceparent, tracer
-from clearway.pipeline.filing.machine import (
-    FilingMachine,
-    Route,
+from clearway.pipeline.filing.endings import (
     live_not_configured_fields,
     live_not_configured_metadata,
 )
+from clearway.pipeline.filing.machine import FilingMachine, Route
 from clearway.pipeline.filing.outcomes import Filer
 from clearway.runtime import ServiceContext
 from clearway.store import submissions
