@@ -15,12 +15,13 @@ from clearway.domain.ids import utcnow
 from clearway.eventstore import InvoiceRef
 from clearway.governments.de.client import ZreClient
 from clearway.governments.peppol.client import PeppolClient
-from clearway.governments.peppol.filing import PeppolChannel, ZreChannel, channel_in_mode
+from clearway.governments.peppol.filing import PeppolFiler, ZreFiler
 from clearway.governments.ro.client import AnafClient
 from clearway.governments.ro.oauth import authorization_url
 from clearway.pipeline.decisions import Accepted, Pending
-from clearway.pipeline.filing import ClaimedSubmission, work_by_mode
+from clearway.pipeline.filing.service import filer_in_mode, work_by_mode
 from clearway.store.status_polls import Poll
+from clearway.store.submissions import ClaimedSubmission
 
 from services.poller.handlers import followers_for
 from services.stack.infra import free_port
@@ -113,12 +114,12 @@ async def test_a_live_peppol_send_uses_the_live_access_point_and_key(
     peppol = settings.governments().peppol
     async with fake.client() as http:
 
-        def make(ap: Any) -> PeppolChannel:
-            return PeppolChannel(PeppolClient(ap.ap_url, ap.ap_api_key, http, country="BE"))
+        def make(ap: Any) -> PeppolFiler:
+            return PeppolFiler(PeppolClient(ap.ap_url, ap.ap_api_key, http, country="BE"))
 
         for livemode in (True, False):
-            channel = channel_in_mode(peppol, make, livemode=livemode)()
-            assert await channel.find("ref-1", []) is None
+            channel = filer_in_mode(peppol, make, livemode=livemode)()
+            assert await channel.lookup("ref-1", []) is None
     live_call, sandbox_call = fake.requests
     assert str(live_call.url).startswith(f"{live_url}/peppol/documents?")
     assert live_call.headers["Authorization"] == "Bearer live-ap-key"
@@ -129,9 +130,9 @@ async def test_a_live_peppol_send_uses_the_live_access_point_and_key(
 async def test_an_unconfigured_live_channel_refuses_before_any_call(settings: Settings) -> None:
     fake = FakeGovernments()
     async with fake.client() as http:
-        zre = channel_in_mode(
+        zre = filer_in_mode(
             settings.governments().zre,
-            lambda platform: ZreChannel(ZreClient(platform.url, platform.api_key, http)),
+            lambda platform: ZreFiler(ZreClient(platform.url, platform.api_key, http)),
             livemode=True,
         )
         with pytest.raises(LiveNotConfiguredError) as refused:
@@ -183,8 +184,7 @@ async def test_each_row_is_worked_by_its_invoices_modes_submitter() -> None:
 
         return work
 
-    context: Any = SimpleNamespace(pool=None)  # only the unconfigured case touches the store
-    work = work_by_mode(context, submitter("sandbox"), submitter("live"))
+    work = work_by_mode(submitter("sandbox"), submitter("live"))
     for invoice_id, livemode in (("inv_test", False), ("inv_live", True)):
         ref = InvoiceRef(
             invoice_id=invoice_id, account_id="acct_1", country="RO", livemode=livemode

@@ -8,7 +8,7 @@ from __future__ import annotations
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import Connection, append_event
 from clearway.pipeline.decisions import Accepted, Pending, Rejected
-from clearway.pipeline.filing import attempts_of
+from clearway.store.gov_calls import attempts_of
 from clearway.store.gov_receipts import keep_receipt
 from clearway.store.status_polls import Poll
 from clearway.translation import translate_all

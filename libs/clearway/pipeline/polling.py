@@ -35,13 +35,13 @@ from clearway.observability.logs import log_context
 from clearway.observability.metrics import RETRIES
 from clearway.observability.tracing import continued, current_traceparent, tracer
 from clearway.pipeline.decisions import Accepted, Follower, Outcome, Pending, Rejected
-from clearway.pipeline.filing import record_calls
 from clearway.pipeline.poll_outcomes import (
     record_accepted,
     record_missed_deadline,
     record_rejected,
 )
 from clearway.store import status_polls
+from clearway.store.gov_calls import record_calls
 from clearway.store.status_polls import Poll
 
 log = logging.getLogger(__name__)

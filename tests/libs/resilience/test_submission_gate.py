@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from clearway.config import Settings
 from clearway.connectors import GovCall
-from clearway.pipeline.filing import HeldBackError, SubmissionGate
+from clearway.pipeline.filing.gate import HeldBackError, SubmissionGate
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket, next_day_starts
 
 pytestmark = [pytest.mark.postgres]
@@ -27,11 +27,12 @@ ROMANIA = ZoneInfo("Europe/Bucharest")
 UPLOAD = "POST /upload"
 
 
-def _gate(pool: asyncpg.Pool[Any]) -> SubmissionGate:
+def _gate(_pool: asyncpg.Pool[Any]) -> SubmissionGate:
+    """A replica's gate (its breakers are its own; the limits are in the pool's database)."""
     settings = Settings(
         database_url="unused", kafka_bootstrap="unused", breaker_reset_seconds=RESET_SECONDS
     )
-    return SubmissionGate(pool, settings)
+    return SubmissionGate(settings)
 
 
 def _answered(status: int | None) -> list[GovCall]:

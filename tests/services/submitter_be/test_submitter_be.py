@@ -15,7 +15,7 @@ import pytest
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
-from tests.services.connections_support import new_company, start_connection
+from tests.services.filing_support import FILED_TIMELINE, connected_client, recovered
 from tests.services.network_support import (
     calls_to,
     enterprise_number,
@@ -33,11 +33,7 @@ SEND = "POST /documents"
 
 @pytest.fixture
 async def client(make_account: MakeAccount) -> httpx.AsyncClient:
-    _, client = await make_account()
-    company_id = await new_company(client, "BE")
-    connection = await start_connection(client, company_id, "BE")
-    assert connection["status"] == "active", connection
-    return client
+    return await connected_client(make_account, "BE")
 
 
 async def _buyer(stack: Stack, *, registered: bool = True) -> tuple[dict[str, Any], str]:
@@ -59,12 +55,7 @@ async def test_a_send_is_delivered_and_the_delivery_record_is_the_receipt(
     invoice = await wait_final(client, invoice_id)
     assert invoice["status"] == "accepted", invoice
     events = await events_of(client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     [document] = await peppol_documents(stack, receiver=receiver)
     submitted = event(events, "invoice.submitted")["metadata"]
     assert submitted["govEndpoint"] == "Peppol"
@@ -130,12 +121,7 @@ async def test_scenarios_recover_with_one_send(
 ) -> None:
     body, receiver = await _buyer(stack)
     invoice_id, _ = await file(client, body, scenario)
-    invoice = await wait_final(client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = event(await events_of(client, invoice_id), "invoice.submitted")["metadata"]
-    assert calls_to(submitted["attempts"], SEND) == sends
-    if scenario == "timeout":
-        assert submitted["reconciled"] is True
+    await recovered(client, invoice_id, scenario, SEND, sends)
     assert len(await peppol_documents(stack, receiver=receiver)) == 1
 
 

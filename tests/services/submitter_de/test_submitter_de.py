@@ -15,7 +15,7 @@ import pytest
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
-from tests.services.connections_support import new_company, start_connection
+from tests.services.filing_support import FILED_TIMELINE, connected_client, recovered
 from tests.services.network_support import (
     LEITWEG_ID,
     calls_to,
@@ -37,11 +37,7 @@ ZRE_UPLOAD = "POST /invoices"
 
 @pytest.fixture
 async def client(make_account: MakeAccount) -> httpx.AsyncClient:
-    _, client = await make_account()
-    company_id = await new_company(client, "DE")
-    connection = await start_connection(client, company_id, "DE")
-    assert connection["status"] == "active", connection
-    return client
+    return await connected_client(make_account, "DE")
 
 
 async def _b2b(stack: Stack) -> tuple[dict[str, Any], str]:
@@ -74,12 +70,7 @@ async def test_a_public_buyers_invoice_is_uploaded_to_zre_and_delivered(
     invoice = await wait_final(client, invoice_id)
     assert invoice["status"] == "accepted", invoice
     events = await events_of(client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     [upload] = await zre_uploads(stack, number)
     submitted = event(events, "invoice.submitted")["metadata"]
     assert submitted["govEndpoint"] == "ZRE"
@@ -157,12 +148,7 @@ async def test_scenarios_recover_with_one_filing(
     else:
         (body, receiver), endpoint, ok = await _b2b(stack), PEPPOL_SEND, 202
     invoice_id, number = await file(client, body, scenario)
-    invoice = await wait_final(client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = event(await events_of(client, invoice_id), "invoice.submitted")["metadata"]
-    assert calls_to(submitted["attempts"], endpoint) == [ok if s == "ok" else s for s in sends]
-    if scenario == "timeout":
-        assert submitted["reconciled"] is True
+    await recovered(client, invoice_id, scenario, endpoint, [ok if s == "ok" else s for s in sends])
     assert len(await _filings(stack, number, receiver)) == 1
 
 

@@ -15,7 +15,7 @@ from clearway.governments.fr.client import ISSUED
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
-from tests.services.connections_support import new_company, start_connection
+from tests.services.filing_support import FILED_TIMELINE, connected_client, recovered
 from tests.services.submitter_ro.ro_support import event, events_of, wait_final
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -25,11 +25,7 @@ DEPOSIT = "POST /invoices"
 
 @pytest.fixture
 async def client(make_account: MakeAccount) -> httpx.AsyncClient:
-    _, client = await make_account()
-    company_id = await new_company(client, "FR")
-    connection = await start_connection(client, company_id, "FR")
-    assert connection["status"] == "active", connection
-    return client
+    return await connected_client(make_account, "FR")
 
 
 async def _file(client: httpx.AsyncClient, scenario: str | None = None) -> tuple[str, str]:
@@ -63,12 +59,7 @@ async def test_a_deposit_is_issued_and_its_status_history_is_the_receipt(
     invoice = await wait_final(client, invoice_id)
     assert invoice["status"] == "accepted", invoice
     events = await events_of(client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     [deposit] = await _deposits(stack, number)
     assert event(events, "invoice.submitted")["metadata"]["uploadId"] == deposit["invoiceId"]
     # 201 Émise, or a later status when the first poll came after it (a busy machine).
@@ -101,10 +92,5 @@ async def test_scenarios_recover_with_one_deposit(
     stack: Stack, client: httpx.AsyncClient, scenario: str, deposits: list[int]
 ) -> None:
     invoice_id, number = await _file(client, scenario)
-    invoice = await wait_final(client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = event(await events_of(client, invoice_id), "invoice.submitted")["metadata"]
-    assert [a["httpStatus"] for a in submitted["attempts"] if a["endpoint"] == DEPOSIT] == deposits
-    if scenario == "timeout":
-        assert submitted["reconciled"] is True
+    await recovered(client, invoice_id, scenario, DEPOSIT, deposits)
     assert len(await _deposits(stack, number)) == 1

@@ -16,6 +16,7 @@ import pytest
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
+from tests.services.filing_support import FILED_TIMELINE, recovered
 from tests.services.submitter_it.it_support import (
     ItCompany,
     file_invoice,
@@ -47,10 +48,6 @@ async def _submitted(company: ItCompany, invoice_id: str) -> dict[str, Any]:
     return metadata
 
 
-def _sends(submitted: dict[str, Any]) -> list[int | None]:
-    return [a["httpStatus"] for a in submitted["attempts"] if a["endpoint"] == SEND]
-
-
 async def test_a_file_is_delivered_and_the_rc_is_the_receipt(
     stack: Stack, company: ItCompany
 ) -> None:
@@ -58,12 +55,7 @@ async def test_a_file_is_delivered_and_the_rc_is_the_receipt(
     invoice = await wait_final(company.client, invoice_id)
     assert invoice["status"] == "accepted", invoice
     events = await events_of(company.client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     [received] = await sdi_files(stack, company)
     submitted = event(events, "invoice.submitted")["metadata"]
     assert submitted["uploadId"] == str(received["identificativoSdI"])
@@ -131,10 +123,7 @@ async def test_scenarios_recover_with_one_file(
     stack: Stack, company: ItCompany, scenario: str, sends: list[int]
 ) -> None:
     invoice_id = await file_invoice(company, scenario)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = await _submitted(company, invoice_id)
-    assert _sends(submitted) == sends
+    submitted = await recovered(company.client, invoice_id, scenario, SEND, sends)
     assert submitted.get("reconciled", False) is (scenario == "timeout")
     [received] = await sdi_files(stack, company)
     assert submitted["uploadId"] == str(received["identificativoSdI"])

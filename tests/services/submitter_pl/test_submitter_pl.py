@@ -17,6 +17,7 @@ from tests.conftest import MakeAccount
 from tests.libs.security.certmaker import make_seal_certificate, pkcs12_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
+from tests.services.filing_support import FILED_TIMELINE, recovered
 from tests.services.submitter_ro.ro_support import event, events_of, wait_final
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -87,12 +88,7 @@ async def test_an_invoice_goes_through_a_session_to_accepted_with_its_upo(
     assert invoice["status"] == "accepted", invoice
 
     events = await events_of(company.client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     submitted = event(events, "invoice.submitted")["metadata"]
     assert submitted["govEndpoint"] == "KSeF"
     assert submitted["sessionReferenceNumber"]
@@ -227,13 +223,7 @@ async def test_each_sandbox_scenario_ends_accepted_and_received_once(
     stack: Stack, company: PlCompany, scenario: str, sends: list[int]
 ) -> None:
     invoice_id = await _file(company, scenario)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
-    attempts = submitted["metadata"]["attempts"]
-    assert [a["httpStatus"] for a in attempts if a["endpoint"] == SEND] == sends
-    if scenario == "timeout":
-        assert submitted["metadata"]["reconciled"] is True
+    await recovered(company.client, invoice_id, scenario, SEND, sends)
     assert len(await _received(stack, company.nip)) == 1
 
 

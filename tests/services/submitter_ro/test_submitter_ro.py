@@ -4,8 +4,6 @@ in the timeline as `attempts`."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import asyncpg
@@ -15,6 +13,8 @@ import pytest
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services.connections_support import stack_keyring
+from tests.services.filing_support import FILED_TIMELINE
+from tests.services.network_support import wait_for_state
 from tests.services.submitter_ro.ro_support import (
     RoCompany,
     event,
@@ -45,12 +45,7 @@ async def test_a_clean_run_keeps_the_seed_timeline_and_records_its_one_upload(
     assert invoice["status"] == "accepted", invoice
 
     events = await events_of(company.client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == FILED_TIMELINE
     submitted = event(events, "invoice.submitted")["metadata"]
     assert submitted["govEndpoint"] == "ANAF e-Factura"
     [attempt] = submitted["attempts"]
@@ -230,7 +225,7 @@ async def test_a_submitter_killed_mid_upload_reconciles_and_files_once(
 ) -> None:
     # `slow`: the simulator answers the upload 1.5 s late, long enough to kill the submitter.
     invoice_id = await file_invoice(company, seed_invoice, "slow")
-    await _wait_for_state(db, invoice_id, "uploading")
+    await wait_for_state(db, invoice_id, "uploading")
     await stack.restart("submitter_ro")  # kill -9, then start again
 
     invoice = await wait_final(company.client, invoice_id, timeout=120)
@@ -240,17 +235,3 @@ async def test_a_submitter_killed_mid_upload_reconciles_and_files_once(
     assert submitted["metadata"]["uploadId"] == str(
         (await filings(stack, company.cif))[0]["index_incarcare"]
     )
-
-
-async def _wait_for_state(
-    db: asyncpg.Pool[Any], invoice_id: str, state: str, timeout: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        current = await db.fetchval(
-            "SELECT state FROM submissions WHERE invoice_id = $1", invoice_id
-        )
-        if current == state:
-            return
-        await asyncio.sleep(0.02)
-    pytest.fail(f"the submission of {invoice_id} never was {state}")

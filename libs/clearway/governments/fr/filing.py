@@ -1,4 +1,5 @@
-"""What submitter-fr decides for one due `submissions` row.
+"""The Plateforme Agréée's part of the filing machine (clearway.pipeline.filing): the Filer
+submitter-fr runs.
 
     pending      deposit the file. Taken (201, 200 Déposée): `invoice.submitted`. Irrecevable
                  (422, 501): `invoice.error` in the platform's words, translated. Not taken
@@ -21,7 +22,6 @@ from typing import Any
 import httpx
 
 from clearway.config import KeyedEndpoint
-from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
     GovernmentOutcomeUnknownError,
@@ -29,138 +29,91 @@ from clearway.connectors.calls import (
     GovernmentTransientError,
 )
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
-from clearway.eventstore import Connection
-from clearway.governments.fr.client import (
-    GOV_ENDPOINT,
-    PaClient,
+from clearway.governments.fr.client import GOV_ENDPOINT, PaClient
+from clearway.pipeline.filing.machine import Route
+from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
+    Attempt,
+    CallLimits,
+    FindOutcome,
+    LookAgain,
+    NotFound,
+    NotTaken,
+    Refused,
+    Uploaded,
+    UploadOutcome,
 )
-from clearway.pipeline.filing import (
-    ClaimedSubmission,
-    SubmissionGate,
-    document_or_fail,
-    fail_refused,
-    finish_uploaded,
-    mark_uploading,
-    record_calls,
-    retry_at,
-)
-from clearway.runtime import ServiceContext
+from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
 
 DEPOSIT = "POST /invoices"
+SEARCH_RETRY = dt.timedelta(seconds=2)  # the search itself failed: ask again soon
+# The deposit and the search: one platform, one breaker.
+PLATFORM = CallLimits(DEPOSIT)
 
 
-class PaSubmitter:
-    def __init__(
-        self, context: ServiceContext, http: httpx.AsyncClient, platform: KeyedEndpoint
-    ) -> None:
+class PaFiler:
+    government = GOV_ENDPOINT
+    first_look_after = dt.timedelta(0)
+    reconcile_window = None
+
+    def __init__(self, http: httpx.AsyncClient, platform: KeyedEndpoint) -> None:
         self._pa = PaClient(platform.url, platform.api_key, http)
-        self._gate = SubmissionGate(context.pool, context.settings)
 
-    async def work(self, submission: ClaimedSubmission) -> None:
-        await self._gate.work(submission, lambda conn: self._step(conn, submission))
+    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return PLATFORM
 
-    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        await self._gate.may_call(conn, DEPOSIT)  # the deposit and the search: one platform
-        if submission.state == "pending":
-            await self._deposit(conn, submission)
-        else:
-            await self._reconcile(conn, submission)
+    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return PLATFORM
 
-    async def _deposit(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        content = await document_or_fail(conn, submission)
-        if content is None:
-            return
-        submission = await mark_uploading(conn, submission, self._gate.lease)
-        calls: list[GovCall] = []
+    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+        await attempt.in_flight()
         try:
             deposit = await self._pa.deposit(
-                content,
-                "application/pdf" if content.startswith(b"%PDF") else "application/xml",
-                calls=calls,
-                headers=scenario_headers(
-                    submission.sandbox_scenario,
-                    submission.ref.invoice_id,
-                    livemode=submission.ref.livemode,
-                ),
+                document,
+                "application/pdf" if document.startswith(b"%PDF") else "application/xml",
+                calls=attempt.calls,
+                headers=attempt.scenario_headers,
             )
         except GovernmentOutcomeUnknownError as exc:
-            self._gate.settled(DEPOSIT, calls, failed=True)
-            log.warning("the deposit of %s lost its answer (%s)", submission.ref.invoice_id, exc)
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(conn, submission, utcnow(), state="reconciling", last_error=str(exc))
-            return
+            return AnswerLost(reason=str(exc))
         except GovernmentTransientError as exc:
-            self._gate.settled(DEPOSIT, calls, failed=True)
-            await self._gate.retry_or_give_up(
-                conn,
-                submission,
-                calls,
-                str(exc),
-                government=GOV_ENDPOINT,
-                retry_after=exc.retry_after,
-            )
-            return
+            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
         except GovernmentError as exc:  # refused (Irrecevable), or Clearway's key refused
             reason = exc.message if isinstance(exc, GovernmentRefusedError) else str(exc)
-            await fail_refused(conn, submission, calls, [reason], government=GOV_ENDPOINT)
-            return
-        self._gate.settled(DEPOSIT, calls, failed=False)
-        await finish_uploaded(
-            conn,
-            submission,
-            upload_id=deposit.invoice_id,
-            calls=calls,
-            metadata={"govEndpoint": GOV_ENDPOINT, "govStatus": deposit.message()},
-        )
+            return Refused(messages=[reason])
+        return Uploaded(upload_id=deposit.invoice_id, details={"govStatus": deposit.message()})
 
-    async def _reconcile(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        row: Any = await conn.fetchrow(
+    async def find(self, attempt: Attempt) -> FindOutcome:
+        submission = attempt.submission
+        row: Any = await attempt.conn.fetchrow(
             "SELECT COALESCE(i.request->>'invoiceNumber', i.request->>'externalId', i.id) "
             "AS number, c.network_identifier AS siren FROM invoices i "
             "JOIN connections c ON c.id = $2 WHERE i.id = $1",
             submission.ref.invoice_id,
             submission.connection_id,
         )
-        calls: list[GovCall] = []
         try:
-            found = await self._pa.search(row["number"], row["siren"] or "", calls)
+            found = await self._pa.search(row["number"], row["siren"] or "", attempt.calls)
         except GovernmentError as exc:
-            self._gate.settled(DEPOSIT, calls, failed=isinstance(exc, GovernmentTransientError))
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn,
-                    submission,
-                    utcnow() + dt.timedelta(seconds=2),
-                    state="reconciling",
-                    last_error=str(exc),
-                )
-            return
-        self._gate.settled(DEPOSIT, calls, failed=False)
-        if found:
-            deposit = found[0]  # the first deposit of this invoice is the filing
-            await finish_uploaded(
-                conn,
-                submission,
-                upload_id=deposit.invoice_id,
-                calls=calls,
-                metadata={
-                    "govEndpoint": GOV_ENDPOINT,
-                    "govStatus": deposit.message(),
-                    "reconciled": True,
-                },
+            return LookAgain(
+                reason=str(exc),
+                at=utcnow() + SEARCH_RETRY,
+                endpoint_failed=isinstance(exc, GovernmentTransientError),
             )
-            return
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn,
-                submission,
-                utcnow(),
-                state="pending",
-                last_error="not deposited with the platform; depositing again",
-            )
+        if not found:
+            return NotFound(reason="not deposited with the platform; depositing again")
+        deposit = found[0]  # the first deposit of this invoice is the filing
+        return Uploaded(upload_id=deposit.invoice_id, details={"govStatus": deposit.message()})
+
+
+def pa_route(setup: FilerSetup) -> Route:
+    """The mode's platform, whatever the invoice."""
+    platform = filer_in_mode(
+        setup.context.settings.governments().fr_pa,
+        lambda endpoint: PaFiler(setup.http, endpoint),
+        livemode=setup.livemode,
+    )
+    return lambda _request: platform()

@@ -1,4 +1,4 @@
-"""What submitter-it decides for one due `submissions` row.
+"""SDI's part of the filing machine (clearway.pipeline.filing): the Filer submitter-it runs.
 
     pending      send the file (SdIRiceviFile) under the invoice's file name, chosen once before
                  the first send and kept in the row (`gov_session`). Registered: `invoice.submitted`
@@ -23,13 +23,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import Any
 
 import httpx
 
 from clearway.accounts.connections import expire_connection, read_secret
 from clearway.config import SdiEndpoint
-from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentAuthError,
     GovernmentError,
@@ -39,7 +37,6 @@ from clearway.connectors.calls import (
 )
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
 from clearway.eventstore import Connection
 from clearway.governments.it.client import (
     FILES_BY_NAME,
@@ -50,19 +47,23 @@ from clearway.governments.it.client import (
     client_tls,
 )
 from clearway.governments.it.document import fatturapa_filename
-from clearway.pipeline.filing import (
-    ClaimedSubmission,
-    SubmissionGate,
-    document_or_fail,
-    fail_connection_lost,
-    fail_inactive_connection,
-    fail_refused,
-    finish_uploaded,
-    mark_uploading,
-    record_calls,
-    retry_at,
+from clearway.pipeline.filing.machine import Route
+from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
+    Attempt,
+    CallLimits,
+    ConnectionInactive,
+    ConnectionLost,
+    FindOutcome,
+    LookAgain,
+    NotFound,
+    NotTaken,
+    Refused,
+    Uploaded,
+    UploadOutcome,
 )
-from clearway.runtime import ServiceContext
+from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +104,12 @@ async def next_file_name(conn: Connection, supplier_vat: str) -> str:
     return fatturapa_filename(supplier_vat, progressivo(int(number)))
 
 
-class SdiSubmitter:
-    def __init__(
-        self,
-        context: ServiceContext,
-        http: httpx.AsyncClient,
-        timeout: httpx.Timeout,
-        sdi: SdiEndpoint,
-    ) -> None:
+class SdiFiler:
+    government = GOV_ENDPOINT
+    first_look_after = dt.timedelta(0)
+    reconcile_window = None
+
+    def __init__(self, http: httpx.AsyncClient, timeout: httpx.Timeout, sdi: SdiEndpoint) -> None:
         self._sdi = SdiClient(sdi.url, http)
         self._http = http
         self._timeout = timeout
@@ -118,83 +117,46 @@ class SdiSubmitter:
         self._tls = sdi.url.startswith("https://")
         self._ca_file = sdi.ca_file
         self._channels: dict[str, httpx.AsyncClient] = {}  # by certificate fingerprint
-        self._gate = SubmissionGate(context.pool, context.settings)
 
     async def close(self) -> None:
         for client in self._channels.values():
             await client.aclose()
         self._channels.clear()
 
-    async def work(self, submission: ClaimedSubmission) -> None:
-        await self._gate.work(submission, lambda conn: self._step(conn, submission))
+    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return CallLimits(SEND)
 
-    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        if submission.state == "pending":
-            await self._gate.may_call(conn, SEND)
-            await self._send(conn, submission)
-        else:
-            await self._gate.may_call(conn, FILES_BY_NAME)
-            await self._reconcile(conn, submission)
+    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return CallLimits(FILES_BY_NAME)
 
     # --- pending: send -------------------------------------------------------------------------
 
-    async def _send(self, conn: Connection, submission: ClaimedSubmission) -> None:
+    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+        submission, conn = attempt.submission, attempt.conn
         channel = await self._channel(conn, submission.connection_id)
         if channel is None:
-            await fail_inactive_connection(conn, submission, [], government=GOV_ENDPOINT)
-            return
-        content = await document_or_fail(conn, submission)
-        if content is None:
-            return
+            return ConnectionInactive()
         async with conn.transaction():  # the name is fixed before anything leaves
             name = submission.gov_session or await next_file_name(conn, submission.supplier_vat)
-            submission = await mark_uploading(conn, submission, self._gate.lease, gov_session=name)
-        calls: list[GovCall] = []
+            await attempt.in_flight(gov_session=name)
         try:
-            received = await self._send_presenting_certificate(
-                conn, submission, (name, content), channel, calls
-            )
+            received = await self._send_presenting_certificate(attempt, (name, document), channel)
         except GovernmentOutcomeUnknownError as exc:
-            self._gate.settled(SEND, calls, failed=True)
-            log.warning("sending %s lost its answer (%s)", name, exc)
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(conn, submission, utcnow(), state="reconciling", last_error=str(exc))
-            return
+            return AnswerLost(reason=str(exc))
         except GovernmentTransientError as exc:
-            self._gate.settled(SEND, calls, failed=True)
-            await self._gate.retry_or_give_up(
-                conn,
-                submission,
-                calls,
-                str(exc),
-                government=GOV_ENDPOINT,
-                retry_after=exc.retry_after,
-            )
-            return
+            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
         except GovernmentRefusedError as exc:
-            await fail_refused(conn, submission, calls, [exc.message], government=GOV_ENDPOINT)
-            return
+            return Refused(messages=[exc.message])
         except ChannelRefusedError as exc:
-            await fail_connection_lost(conn, submission, calls, str(exc), government=GOV_ENDPOINT)
-            return
-        self._gate.settled(SEND, calls, failed=False)
-        await self._finish(conn, submission, received, calls, reconciled=False)
+            return ConnectionLost(reason=str(exc))
+        return _uploaded(received)
 
     async def _send_presenting_certificate(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        file: tuple[str, bytes],
-        channel: httpx.AsyncClient,
-        calls: list[GovCall],
+        self, attempt: Attempt, file: tuple[str, bytes], channel: httpx.AsyncClient
     ) -> ReceivedFile:
+        submission, conn, calls = attempt.submission, attempt.conn, attempt.calls
         name, content = file
-        headers = scenario_headers(
-            submission.sandbox_scenario,
-            submission.ref.invoice_id,
-            livemode=submission.ref.livemode,
-        )
+        headers = attempt.scenario_headers
         try:
             return await self._sdi.send_file(
                 name, content, calls=calls, headers=headers, http=channel
@@ -247,68 +209,46 @@ class SdiSubmitter:
             self._channels[fingerprint] = client
         return client
 
-    async def _finish(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        received: ReceivedFile,
-        calls: list[GovCall],
-        *,
-        reconciled: bool,
-    ) -> None:
-        metadata: dict[str, Any] = {
-            "govEndpoint": GOV_ENDPOINT,
-            "fileName": received.name,
-            "receivedAt": received.received_at,
-        }
-        if reconciled:
-            metadata["reconciled"] = True
-        await finish_uploaded(
-            conn,
-            submission,
-            upload_id=received.identificativo,
-            calls=calls,
-            metadata=metadata,
-        )
-
     # --- reconciling ---------------------------------------------------------------------------
 
-    async def _reconcile(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        name = submission.gov_session
+    async def find(self, attempt: Attempt) -> FindOutcome:
+        name = attempt.submission.gov_session
         if name is None:  # marked in flight before a name was recorded: nothing was sent
-            await retry_at(conn, submission, utcnow(), state="pending", last_error="never sent")
-            return
-        calls: list[GovCall] = []
+            return NotFound(reason="never sent", endpoint_failed=None)
         try:
-            found = await self._sdi.files_named(name, calls)
+            found = await self._sdi.files_named(name, attempt.calls)
         except GovernmentError as exc:
-            self._gate.settled(
-                FILES_BY_NAME, calls, failed=isinstance(exc, GovernmentTransientError)
+            return LookAgain(
+                reason=str(exc),
+                at=utcnow() + RECONCILE_RETRY,
+                endpoint_failed=isinstance(exc, GovernmentTransientError),
             )
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn,
-                    submission,
-                    utcnow() + RECONCILE_RETRY,
-                    state="reconciling",
-                    last_error=str(exc),
-                )
-            return
-        self._gate.settled(FILES_BY_NAME, calls, failed=False)
         if found:
             # SDI refuses any later file of that name: the first one is the filing.
-            await self._finish(conn, submission, found[0], calls, reconciled=True)
-            return
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn,
-                submission,
-                utcnow(),
-                state="pending",
-                last_error=f"SDI received no file named {name}; sending it again under that name",
-            )
+            return _uploaded(found[0])
+        return NotFound(
+            reason=f"SDI received no file named {name}; sending it again under that name"
+        )
+
+
+def _uploaded(received: ReceivedFile) -> Uploaded:
+    return Uploaded(
+        upload_id=received.identificativo,
+        details={"fileName": received.name, "receivedAt": received.received_at},
+    )
+
+
+def sdi_route(setup: FilerSetup) -> Route:
+    """The mode's SDI Filer, whatever the invoice; its channels' clients closed at the end."""
+    timeout = httpx.Timeout(setup.context.settings.government_call_timeout, connect=5.0)
+
+    def make(endpoint: SdiEndpoint) -> SdiFiler:
+        filer = SdiFiler(setup.http, timeout, endpoint)
+        setup.closing.push_async_callback(filer.close)
+        return filer
+
+    sdi = filer_in_mode(setup.context.settings.governments().sdi, make, livemode=setup.livemode)
+    return lambda _request: sdi()
 
 
 async def _expire_channel(conn: Connection, connection_id: str, message: str) -> None:

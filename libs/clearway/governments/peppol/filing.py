@@ -1,5 +1,6 @@
-"""What submitter-be and submitter-de decide for one due `submissions` row: filing over a network
-channel (the Peppol access point; for German public buyers the ZRE/OZG-RE platform).
+"""Filing over a network channel (the Peppol access point; for German public buyers the ZRE/OZG-RE
+platform): the Filers submitter-be and submitter-de run on the filing machine
+(clearway.pipeline.filing).
 
     pending      prepare (Peppol: the receiver looked up in the SMP for the document's type; not
                  there: `invoice.rejected` naming the field), then send with the invoice's
@@ -18,13 +19,13 @@ and this process's circuit breaker per channel stands before them.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentAuthError,
@@ -35,24 +36,26 @@ from clearway.connectors.calls import (
 )
 from clearway.connectors.filing import Filed
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import lookup_headers, scenario_headers
+from clearway.domain.sandbox import lookup_headers
 from clearway.eventstore import Connection
 from clearway.governments.de import client as zre
 from clearway.governments.peppol import client as peppol
-from clearway.pipeline.filing import (
-    ClaimedSubmission,
-    SubmissionGate,
-    Work,
-    document_or_fail,
-    fail_inactive_connection,
-    fail_live_not_configured,
-    finish_uploaded,
-    mark_uploading,
-    record_calls,
-    reject_unfiled,
-    retry_at,
+from clearway.pipeline.filing.machine import Route
+from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
+    Attempt,
+    CallLimits,
+    ConnectionInactive,
+    FindOutcome,
+    LookAgain,
+    NotFound,
+    NotTaken,
+    RejectedUnfiled,
+    Uploaded,
+    UploadOutcome,
 )
-from clearway.runtime import ServiceContext
+from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +82,20 @@ class Refusal:
     reason: str
 
 
-class Channel(Protocol):
-    government: str  # govEndpoint on the events: "Peppol", "ZRE"
-    send_endpoint: str  # the breaker's and the attempts' name for the send
-    reference_name: str  # the reference's name in invoice.submitted's metadata
+class ChannelFiler(abc.ABC):
+    """What filing over either channel shares; each channel says how it addresses, sends and
+    looks up a document."""
 
+    government: str  # govEndpoint on the events: "Peppol", "ZRE"
+    send_endpoint: str  # the attempts' name for the send
+    reference_name: str  # the reference's name in invoice.submitted's metadata
+    first_look_after = RECONCILE_AFTER
+    reconcile_window = None
+
+    @abc.abstractmethod
     def reference_for(self, invoice_id: str) -> str: ...
 
+    @abc.abstractmethod
     async def prepare(
         self,
         sender: str,
@@ -93,16 +103,106 @@ class Channel(Protocol):
         content: bytes,
         calls: list[GovCall],
         headers: Mapping[str, str],
-    ) -> Parcel | Refusal: ...
+    ) -> Mapping[str, str] | Refusal:
+        """The parcel's addressing, or why the channel cannot take the invoice."""
 
+    @abc.abstractmethod
     async def send(
         self, parcel: Parcel, calls: list[GovCall], headers: Mapping[str, str]
     ) -> Filed: ...
 
-    async def find(self, reference: str, calls: list[GovCall]) -> Filed | None: ...
+    @abc.abstractmethod
+    async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
+        """What the channel has under the reference."""
+
+    def _limits(self) -> CallLimits:
+        """A channel's breaker: its send endpoint at its government (Peppol's and ZRE's apart);
+        the channels publish no call limit."""
+        return CallLimits(f"{self.government} {self.send_endpoint}")
+
+    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return self._limits()
+
+    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return self._limits()
+
+    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:  # noqa: PLR0911 - an outcome each
+        submission = attempt.submission
+        sender = await _sender(attempt.conn, submission.connection_id)
+        if sender is None:
+            return ConnectionInactive()
+        try:
+            addressing = await self.prepare(
+                sender,
+                submission.request,
+                document,
+                attempt.calls,
+                lookup_headers(submission.sandbox_scenario, livemode=submission.ref.livemode),
+            )
+        except GovernmentError as exc:  # the lookup failed: nothing was sent
+            return self._not_taken(exc)
+        if isinstance(addressing, Refusal):
+            return RejectedUnfiled(messages=addressing.messages, reason=addressing.reason)
+        parcel = Parcel(document, self.reference_for(submission.ref.invoice_id), addressing)
+        await attempt.in_flight()  # the lookups show among the attempts
+        try:
+            filed = await self.send(parcel, attempt.calls, attempt.scenario_headers)
+        except GovernmentOutcomeUnknownError as exc:
+            return AnswerLost(reason=str(exc))
+        except GovernmentRefusedError as exc:
+            return RejectedUnfiled(messages=[exc.message], reason="send_refused")
+        except GovernmentError as exc:
+            return self._not_taken(exc)
+        return self._uploaded(filed, parcel.reference)
+
+    def _not_taken(self, exc: GovernmentError) -> NotTaken:
+        """Nothing was filed: again after a backoff (or `error` after the last attempt)."""
+        reason = str(exc)
+        if isinstance(exc, GovernmentAuthError):
+            # Clearway's own key at the channel, not the company's: nothing to re-authorize
+            # for the user; an operator must renew it, and the invoice waits in its backoff.
+            log.error("%s refused Clearway's API key: %s", self.government, exc)
+            reason = f"{exc}: Clearway's {self.government} credential was refused"
+        if isinstance(exc, GovernmentRefusedError):  # an SMP lookup refused as a whole
+            reason = exc.message
+        return NotTaken(reason=reason, retry_after=exc.retry_after)
+
+    async def find(self, attempt: Attempt) -> FindOutcome:
+        reference = self.reference_for(attempt.submission.ref.invoice_id)
+        try:
+            found = await self.lookup(reference, attempt.calls)
+        except GovernmentError as exc:
+            pause = max(SEARCH_RETRY, dt.timedelta(seconds=exc.retry_after or 0))
+            return LookAgain(
+                reason=str(exc),
+                at=utcnow() + pause,
+                endpoint_failed=isinstance(exc, GovernmentTransientError),
+            )
+        if found is None:
+            return NotFound(
+                reason=f"{self.government} has nothing under {reference}; sending again"
+            )
+        return self._uploaded(found, reference)
+
+    def _uploaded(self, filed: Filed, reference: str) -> Uploaded:
+        return Uploaded(
+            upload_id=filed.upload_id,
+            details={"govStatus": filed.status, self.reference_name: reference},
+        )
 
 
-class PeppolChannel:
+async def _sender(conn: Connection, connection_id: str) -> str | None:
+    """The company's participant id on the network; None when its connection is gone."""
+    row: Any = await conn.fetchrow(
+        "SELECT status, network_scheme, network_identifier FROM connections WHERE id = $1",
+        connection_id,
+    )
+    if row is None or row["status"] != "active" or not row["network_identifier"]:
+        return None
+    return f"{row['network_scheme']}:{row['network_identifier']}"
+
+
+class PeppolFiler(ChannelFiler):
     government = peppol.GOV_ENDPOINT
     send_endpoint = peppol.SEND
     reference_name = "instanceIdentifier"
@@ -120,7 +220,7 @@ class PeppolChannel:
         content: bytes,
         calls: list[GovCall],
         headers: Mapping[str, str],
-    ) -> Parcel | Refusal:
+    ) -> Mapping[str, str] | Refusal:
         receiver = peppol.receiver_of(request)
         if receiver is None:
             return Refusal(
@@ -133,11 +233,7 @@ class PeppolChannel:
         problem = await self._client.receiver_problem(receiver, document_type, calls, headers)
         if problem is not None:
             return Refusal((problem,), "receiver_not_registered")
-        return Parcel(
-            content=content,
-            reference="",  # set by the submitter from the invoice id
-            addressing={"sender": sender, "receiver": receiver, "documentType": document_type},
-        )
+        return {"sender": sender, "receiver": receiver, "documentType": document_type}
 
     async def send(self, parcel: Parcel, calls: list[GovCall], headers: Mapping[str, str]) -> Filed:
         return await self._client.send(
@@ -150,11 +246,11 @@ class PeppolChannel:
             headers=headers,
         )
 
-    async def find(self, reference: str, calls: list[GovCall]) -> Filed | None:
+    async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
         return await self._client.find(reference, calls)
 
 
-class ZreChannel:
+class ZreFiler(ChannelFiler):
     government = zre.GOV_ENDPOINT
     send_endpoint = zre.UPLOAD
     reference_name = "clientReference"
@@ -169,270 +265,48 @@ class ZreChannel:
         self,
         sender: str,  # noqa: ARG002 - the platform knows Clearway's account, not participants
         request: Mapping[str, Any],  # noqa: ARG002 - the Leitweg-ID travels in the document
-        content: bytes,
+        content: bytes,  # noqa: ARG002 - sent as it is
         calls: list[GovCall],  # noqa: ARG002 - nothing to look up before the upload
         headers: Mapping[str, str],  # noqa: ARG002 - the same: they go with the upload
-    ) -> Parcel | Refusal:
-        return Parcel(content=content, reference="")
+    ) -> Mapping[str, str] | Refusal:
+        return {}
 
     async def send(self, parcel: Parcel, calls: list[GovCall], headers: Mapping[str, str]) -> Filed:
         return await self._client.upload(
             parcel.content, client_reference=parcel.reference, calls=calls, headers=headers
         )
 
-    async def find(self, reference: str, calls: list[GovCall]) -> Filed | None:
+    async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
         return await self._client.find(reference, calls)
 
 
-Route = Callable[[Mapping[str, Any]], Channel]  # the invoice's request -> where it goes
-T = TypeVar("T")
+def _peppol_in_mode(setup: FilerSetup, country: str) -> Callable[[], PeppolFiler]:
+    return filer_in_mode(
+        setup.context.settings.governments().peppol,
+        lambda ap: PeppolFiler(
+            peppol.PeppolClient(ap.ap_url, ap.ap_api_key, setup.http, country=country)
+        ),
+        livemode=setup.livemode,
+    )
 
 
-def channel_in_mode(
-    endpoints: GovernmentEndpoints[T], make: Callable[[T], Channel], *, livemode: bool
-) -> Callable[[], Channel]:
-    """The mode's channel, made once; a live one not configured raises LiveNotConfiguredError
-    when asked for (ChannelSubmitter then puts the invoice in `error`, sending nothing)."""
-    try:
-        channel = make(endpoints.for_mode(livemode))
-    except LiveNotConfiguredError as exc:
-        not_configured = exc
-
-        def refuse() -> Channel:
-            raise not_configured
-
-        return refuse
-    return lambda: channel
+def belgian_route(setup: FilerSetup) -> Route:
+    """Every Belgian invoice goes over Peppol."""
+    over_peppol = _peppol_in_mode(setup, "BE")
+    return lambda _request: over_peppol()
 
 
-def _breaker_name(channel: Channel) -> str:
-    """A channel's breaker: its send endpoint at its government (Peppol's and ZRE's apart)."""
-    return f"{channel.government} {channel.send_endpoint}"
+def german_route(setup: FilerSetup) -> Route:
+    """A German invoice whose buyer reference is a Leitweg-ID goes to a public buyer, through
+    ZRE; any other over Peppol."""
+    over_peppol = _peppol_in_mode(setup, "DE")
+    to_zre = filer_in_mode(
+        setup.context.settings.governments().zre,
+        lambda platform: ZreFiler(zre.ZreClient(platform.url, platform.api_key, setup.http)),
+        livemode=setup.livemode,
+    )
 
+    def route(request: Mapping[str, Any]) -> ChannelFiler:
+        return to_zre() if zre.leitweg_id_of(request) is not None else over_peppol()
 
-class ChannelSubmitter:
-    def __init__(self, context: ServiceContext, route: Route) -> None:
-        self._route = route
-        self._gate = SubmissionGate(context.pool, context.settings)
-
-    async def work(self, submission: ClaimedSubmission) -> None:
-        await self._gate.work(submission, lambda conn: self._step(conn, submission))
-
-    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        request: Mapping[str, Any] = (
-            await conn.fetchval(
-                "SELECT request FROM invoices WHERE id = $1", submission.ref.invoice_id
-            )
-            or {}
-        )
-        try:
-            channel = self._route(request)
-        except LiveNotConfiguredError as exc:
-            await fail_live_not_configured(conn, submission, exc)
-            return
-        await self._gate.may_call(conn, _breaker_name(channel))
-        if submission.state == "pending":
-            await self._file(conn, submission, channel, request)
-        else:
-            await self._reconcile(conn, submission, channel)
-
-    def _settled(self, channel: Channel, calls: Sequence[GovCall], *, failed: bool) -> None:
-        self._gate.settled(_breaker_name(channel), calls, failed=failed)
-
-    async def _sender(self, conn: Connection, submission: ClaimedSubmission) -> str | None:
-        """The company's participant id on the network; None when its connection is gone."""
-        row: Any = await conn.fetchrow(
-            "SELECT status, network_scheme, network_identifier FROM connections WHERE id = $1",
-            submission.connection_id,
-        )
-        if row is None or row["status"] != "active" or not row["network_identifier"]:
-            return None
-        return f"{row['network_scheme']}:{row['network_identifier']}"
-
-    async def _prepare(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        channel: Channel,
-        request: Mapping[str, Any],
-    ) -> Parcel | None:
-        """The parcel to send; None when the invoice was settled (or rescheduled) instead."""
-        content = await document_or_fail(conn, submission)
-        if content is None:
-            return None
-        sender = await self._sender(conn, submission)
-        if sender is None:
-            await fail_inactive_connection(conn, submission, [], government=channel.government)
-            return None
-        calls: list[GovCall] = []
-        try:
-            prepared = await channel.prepare(
-                sender,
-                request,
-                content,
-                calls,
-                lookup_headers(submission.sandbox_scenario, livemode=submission.ref.livemode),
-            )
-        except GovernmentError as exc:  # the lookup failed: nothing was sent
-            await self._not_taken(conn, submission, channel, calls, exc)
-            return None
-        if isinstance(prepared, Refusal):
-            await reject_unfiled(
-                conn,
-                submission,
-                calls,
-                prepared.messages,
-                government=channel.government,
-                reason=prepared.reason,
-            )
-            return None
-        async with conn.transaction():  # the lookups show among the attempts
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-        return Parcel(
-            prepared.content,
-            channel.reference_for(submission.ref.invoice_id),
-            prepared.addressing,
-        )
-
-    async def _file(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        channel: Channel,
-        request: Mapping[str, Any],
-    ) -> None:
-        parcel = await self._prepare(conn, submission, channel, request)
-        if parcel is None:
-            return
-        calls: list[GovCall] = []
-        submission = await mark_uploading(conn, submission, self._gate.lease)
-        try:
-            filed = await channel.send(
-                parcel,
-                calls,
-                scenario_headers(
-                    submission.sandbox_scenario,
-                    submission.ref.invoice_id,
-                    livemode=submission.ref.livemode,
-                ),
-            )
-        except GovernmentOutcomeUnknownError as exc:
-            self._settled(channel, calls, failed=True)
-            log.warning("the send of %s lost its answer (%s)", submission.ref.invoice_id, exc)
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn,
-                    submission,
-                    utcnow() + RECONCILE_AFTER,
-                    state="reconciling",
-                    last_error=str(exc),
-                )
-            return
-        except GovernmentRefusedError as exc:
-            await reject_unfiled(
-                conn,
-                submission,
-                calls,
-                [exc.message],
-                government=channel.government,
-                reason="send_refused",
-            )
-            return
-        except GovernmentError as exc:
-            await self._not_taken(conn, submission, channel, calls, exc)
-            return
-        self._settled(channel, calls, failed=False)
-        await finish_uploaded(
-            conn,
-            submission,
-            upload_id=filed.upload_id,
-            calls=calls,
-            metadata={
-                "govEndpoint": channel.government,
-                "govStatus": filed.status,
-                channel.reference_name: parcel.reference,
-            },
-        )
-
-    async def _not_taken(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        channel: Channel,
-        calls: list[GovCall],
-        exc: GovernmentError,
-    ) -> None:
-        """Nothing was filed: again after a backoff (or `error` after the last attempt)."""
-        self._settled(channel, calls, failed=True)
-        reason = str(exc)
-        if isinstance(exc, GovernmentAuthError):
-            # Clearway's own key at the channel, not the company's: nothing to re-authorize
-            # for the user; an operator must renew it, and the invoice waits in its backoff.
-            log.error("%s refused Clearway's API key: %s", channel.government, exc)
-            reason = f"{exc}: Clearway's {channel.government} credential was refused"
-        if isinstance(exc, GovernmentRefusedError):  # an SMP lookup refused as a whole
-            reason = exc.message
-        await self._gate.retry_or_give_up(
-            conn,
-            submission,
-            calls,
-            reason,
-            government=channel.government,
-            retry_after=exc.retry_after,
-        )
-
-    async def _reconcile(
-        self, conn: Connection, submission: ClaimedSubmission, channel: Channel
-    ) -> None:
-        reference = channel.reference_for(submission.ref.invoice_id)
-        calls: list[GovCall] = []
-        try:
-            found = await channel.find(reference, calls)
-        except GovernmentError as exc:
-            self._settled(channel, calls, failed=isinstance(exc, GovernmentTransientError))
-            retry_after = exc.retry_after
-            pause = max(SEARCH_RETRY, dt.timedelta(seconds=retry_after or 0))
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn, submission, utcnow() + pause, state="reconciling", last_error=str(exc)
-                )
-            return
-        self._settled(channel, calls, failed=False)
-        if found is not None:
-            await finish_uploaded(
-                conn,
-                submission,
-                upload_id=found.upload_id,
-                calls=calls,
-                metadata={
-                    "govEndpoint": channel.government,
-                    "govStatus": found.status,
-                    channel.reference_name: reference,
-                    "reconciled": True,
-                },
-            )
-            return
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn,
-                submission,
-                utcnow(),
-                state="pending",
-                last_error=f"{channel.government} has nothing under {reference}; sending again",
-            )
-
-
-def work_by_mode(context: ServiceContext, route_for: Callable[[bool], Route]) -> Work:
-    """One ChannelSubmitter per mode (its own channels and breakers, so the sandbox's failures
-    never hold live invoices back): a row goes to its invoice's mode's."""
-    submitters = {
-        livemode: ChannelSubmitter(context, route_for(livemode)) for livemode in (False, True)
-    }
-
-    async def work(submission: ClaimedSubmission) -> None:
-        await submitters[submission.ref.livemode].work(submission)
-
-    return work
+    return route

@@ -1,10 +1,11 @@
-"""What submitter-pl decides for one due `submissions` row.
+"""KSeF's part of the filing machine (clearway.pipeline.filing): the Filer submitter-pl runs.
 
     pending      open an online session (files nothing), record it on the row, then send the
                  invoice in it and close it. Taken (202): `invoice.submitted` with KSeF's
                  invoice reference. Refused (400): `invoice.error` in KSeF's words, translated.
                  Not taken (refused connection, 429, 500, 503): again after a backoff.
-                 Answer lost (timeout, 502/504): reconciling.
+                 Answer lost (timeout, 502/504): reconciling; the session's own answer lost: again
+                 after a backoff, since opening one files nothing.
     uploading    the process died while the send was in flight: reconciling.
     reconciling  KSeF lists every invoice a session received, at once and with its hash: the
                  invoice found there is adopted, never sent again; not there, it was not
@@ -22,7 +23,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -30,8 +31,6 @@ from clearway.accounts import connection_token
 from clearway.config import KsefEndpoint
 from clearway.connectors import GovCall
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
-from clearway.eventstore import Connection
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (
@@ -48,29 +47,35 @@ from clearway.governments.pl.client import (
     status_bucket,
 )
 from clearway.governments.pl.tokens import expire_after_second_refusal, renew_refused_token
-from clearway.pipeline.filing import (
-    ClaimedSubmission,
-    SubmissionGate,
-    document_or_fail,
-    fail_connection_lost,
-    fail_inactive_connection,
-    fail_refused,
-    fail_unconfirmed,
-    finish_uploaded,
-    mark_uploading,
-    record_calls,
-    retry_at,
+from clearway.pipeline.filing.machine import Route
+from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
+    Attempt,
+    CallLimits,
+    ConnectionInactive,
+    ConnectionLost,
+    FindOutcome,
+    LookAgain,
+    NotFound,
+    NotTaken,
+    Refused,
+    Unconfirmed,
+    Uploaded,
+    UploadOutcome,
 )
-from clearway.runtime import ServiceContext
+from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
 
 SEND = "POST /sessions/online/{ref}/invoices"
+SESSION_LIST_RETRY = dt.timedelta(seconds=2)  # the session's list could not be read: soon again
 EXPIRED = (
     "KSeF refused the connection's token and it could not be renewed: the connection is now "
     "expired."
 )
 T = TypeVar("T")
+KsefFailure = KsefError | ksef_auth.KsefUnavailableError
 
 
 class ConnectionLostError(Exception):
@@ -82,105 +87,68 @@ def invoice_hash(xml: bytes) -> str:
     return base64.b64encode(hashlib.sha256(xml).digest()).decode()
 
 
-class KsefSubmitter:
-    def __init__(
-        self, context: ServiceContext, http: httpx.AsyncClient, ksef: KsefEndpoint
-    ) -> None:
+class KsefFiler:
+    government = GOV_ENDPOINT
+    first_look_after = dt.timedelta(0)
+    reconcile_window = None
+
+    def __init__(self, http: httpx.AsyncClient, ksef: KsefEndpoint) -> None:
         self._ksef = KsefSessionClient(ksef.api_url, http)
         self._auth = ksef_auth.KsefAuthClient(ksef.api_url, http)
-        self._gate = SubmissionGate(context.pool, context.settings)
 
-    async def work(self, submission: ClaimedSubmission) -> None:
-        await self._gate.work(submission, lambda conn: self._step(conn, submission))
+    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:
+        nip = pl.compact(submission.supplier_vat)
+        return CallLimits(SEND, (session_bucket(nip), send_bucket(nip)))
 
-    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        if submission.state == "pending":
-            await self._send(conn, submission)
-        elif submission.state in {"uploading", "reconciling"}:
-            await self._reconcile(conn, submission)
+    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:
+        return CallLimits(SEND, (status_bucket(pl.compact(submission.supplier_vat)),))
 
     # --- pending: a session, the invoice, the session closed -----------------------------------
 
-    async def _send(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        nip = pl.compact(submission.supplier_vat)
-        await self._gate.may_call(conn, SEND, session_bucket(nip), send_bucket(nip))
-        token = await connection_token(conn, submission.connection_id)
+    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+        token = await connection_token(attempt.conn, attempt.submission.connection_id)
         if token is None:
-            await fail_inactive_connection(conn, submission, [], government=GOV_ENDPOINT)
-            return
-        xml = await document_or_fail(conn, submission)
-        if xml is None:
-            return
-        calls: list[GovCall] = []
-        sandbox = scenario_headers(
-            submission.sandbox_scenario,
-            submission.ref.invoice_id,
-            livemode=submission.ref.livemode,
-        )
+            return ConnectionInactive()
+        calls = attempt.calls
         try:
-            # The session files nothing; it is recorded with the send in flight, as where to
-            # look if the send's answer is lost.
             session, encryption = await self._authorized(
-                conn, submission, token, lambda t: self._ksef.open_session(t, calls)
+                attempt, token, lambda t: self._ksef.open_session(t, calls)
             )
-            submission = await mark_uploading(
-                conn, submission, self._gate.lease, gov_session=session
-            )
+        except (KsefError, ksef_auth.KsefUnavailableError, ConnectionLostError) as exc:
+            return _failed(exc, in_flight=False)
+        # The session files nothing; it is recorded with the send in flight, as where to look
+        # if the send's answer is lost.
+        await attempt.in_flight(gov_session=session)
+        try:
             sent = await self._authorized(
-                conn,
-                submission,
+                attempt,
                 token,
                 lambda t: self._ksef.send_invoice(
-                    t, session, encryption, xml, calls=calls, headers=sandbox
+                    t, session, encryption, document, calls=calls, headers=attempt.scenario_headers
                 ),
             )
         except (KsefError, ksef_auth.KsefUnavailableError, ConnectionLostError) as exc:
-            await self._after_failure(conn, submission, calls, exc)
-            return
-        self._gate.settled(SEND, calls, failed=False)
+            return _failed(exc, in_flight=True)
         await self._close_quietly(sent, token, calls)
-        await self._adopt(conn, submission, sent, calls, reconciled=False)
-
-    async def _after_failure(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        calls: list[GovCall],
-        exc: Exception,
-    ) -> None:
-        if isinstance(exc, KsefOutcomeUnknownError):
-            self._gate.settled(SEND, calls, failed=True)
-            await self._look_later(conn, submission, calls, str(exc))
-        elif isinstance(exc, KsefTransientError):
-            self._gate.settled(SEND, calls, failed=True)
-            await self._retry(conn, submission, calls, str(exc), exc.retry_after)
-        elif isinstance(exc, ksef_auth.KsefUnavailableError):  # no renewal just now
-            await self._retry(conn, submission, calls, str(exc), None)
-        elif isinstance(exc, KsefRefusedError):
-            await fail_refused(conn, submission, calls, [exc.message], government=GOV_ENDPOINT)
-        else:
-            await fail_connection_lost(conn, submission, calls, str(exc), government=GOV_ENDPOINT)
+        return _uploaded(sent)
 
     async def _authorized(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        token: str,
-        call: Callable[[str], Awaitable[T]],
+        self, attempt: Attempt, token: str, call: Callable[[str], Awaitable[T]]
     ) -> T:
         """`call` with the token; after a 401, once more with a renewed one (a 401 files
         nothing); refused again, the connection expires."""
+        connection_id = attempt.submission.connection_id
         try:
             return await call(token)
         except KsefAuthError:
-            fresh = await renew_refused_token(conn, submission.connection_id, token, self._auth)
+            fresh = await renew_refused_token(attempt.conn, connection_id, token, self._auth)
             if fresh is None:
                 raise ConnectionLostError(EXPIRED) from None
         try:
             return await call(fresh)
         except KsefAuthError as again:
             message = f"KSeF refused the renewed token too (HTTP {again.status})."
-            await expire_after_second_refusal(conn, submission.connection_id, message)
+            await expire_after_second_refusal(attempt.conn, connection_id, message)
             raise ConnectionLostError(message) from None
 
     async def _close_quietly(self, sent: SentInvoice, token: str, calls: list[GovCall]) -> None:
@@ -190,100 +158,64 @@ class KsefSubmitter:
         except (KsefTransientError, KsefRefusedError, KsefAuthError) as exc:
             log.info("closing session %s failed: %s", sent.session_reference, exc)
 
-    async def _adopt(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        sent: SentInvoice,
-        calls: list[GovCall],
-        *,
-        reconciled: bool,
-    ) -> None:
-        metadata: dict[str, Any] = {
-            "govEndpoint": GOV_ENDPOINT,
-            "sessionReferenceNumber": sent.session_reference,
-        }
-        if reconciled:
-            metadata["reconciled"] = True
-        await finish_uploaded(
-            conn,
-            submission,
-            upload_id=sent.invoice_reference,
-            calls=calls,
-            metadata=metadata,
-        )
-
-    async def _retry(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        calls: list[GovCall],
-        reason: str,
-        retry_after: float | None,
-    ) -> None:
-        await self._gate.retry_or_give_up(
-            conn, submission, calls, reason, government=GOV_ENDPOINT, retry_after=retry_after
-        )
-
     # --- reconciling: the session's own list -----------------------------------------------------
 
-    async def _look_later(
-        self, conn: Connection, submission: ClaimedSubmission, calls: list[GovCall], reason: str
-    ) -> None:
-        log.warning("the answer to the send of %s was lost (%s)", submission.ref.invoice_id, reason)
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(conn, submission, utcnow(), state="reconciling", last_error=reason)
-
-    async def _reconcile(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        await self._gate.may_call(conn, SEND, status_bucket(pl.compact(submission.supplier_vat)))
+    async def find(self, attempt: Attempt) -> FindOutcome:
+        submission, conn = attempt.submission, attempt.conn
         session = submission.gov_session
         token = await connection_token(conn, submission.connection_id)
         if session is None:  # nothing was in flight: the row died before its session was noted
-            await retry_at(conn, submission, utcnow(), state="pending", last_error="no session")
-            return
+            return NotFound(reason="no session", endpoint_failed=None)
         if token is None:
-            await fail_unconfirmed(
-                conn,
-                submission,
-                [],
-                government=GOV_ENDPOINT,
-                where_to_check=f"KSeF's session {session} (the KSeF portal)",
-            )
-            return
-        xml: bytes = await conn.fetchval(
-            "SELECT xml FROM documents WHERE invoice_id = $1", submission.ref.invoice_id
-        )
-        calls: list[GovCall] = []
+            return Unconfirmed(where_to_check=f"KSeF's session {session} (the KSeF portal)")
+        xml = await attempt.document() or b""
         try:
-            received = await self._ksef.session_invoices(token, session, calls)
+            received = await self._ksef.session_invoices(token, session, attempt.calls)
         except (KsefTransientError, KsefAuthError) as exc:
             if isinstance(exc, KsefAuthError):
                 await renew_refused_token(conn, submission.connection_id, token, self._auth)
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn,
-                    submission,
-                    utcnow() + dt.timedelta(seconds=2),
-                    state="reconciling",
-                    last_error=str(exc),
-                )
-            return
+            return LookAgain(
+                reason=str(exc),
+                at=utcnow() + SESSION_LIST_RETRY,
+                endpoint_failed=isinstance(exc, KsefTransientError),
+            )
         ours = invoice_hash(xml)
         found = next((i for i in received if i.invoice_hash == ours), None)
         if found is not None:
             log.info("found the lost send of %s in session %s", submission.ref.invoice_id, session)
-            sent = SentInvoice(session_reference=session, invoice_reference=found.reference_number)
-            await self._adopt(conn, submission, sent, calls, reconciled=True)
-            return
-        # KSeF lists what a session received the moment it received it: not there, not sent.
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn,
-                submission,
-                utcnow(),
-                state="pending",
-                last_error=f"not received in session {session}; sending again",
+            return _uploaded(
+                SentInvoice(session_reference=session, invoice_reference=found.reference_number)
             )
+        # KSeF lists what a session received the moment it received it: not there, not sent.
+        return NotFound(reason=f"not received in session {session}; sending again")
+
+
+def _failed(exc: KsefFailure | ConnectionLostError, *, in_flight: bool) -> UploadOutcome:
+    """What a failed call comes to. A lost answer to the send may have filed it; to the
+    session's opening (before anything was in flight), it filed nothing."""
+    if isinstance(exc, KsefOutcomeUnknownError) and in_flight:
+        return AnswerLost(reason=str(exc))
+    if isinstance(exc, KsefTransientError):
+        return NotTaken(reason=str(exc), retry_after=exc.retry_after)
+    if isinstance(exc, ksef_auth.KsefUnavailableError):  # no renewal just now
+        return NotTaken(reason=str(exc), endpoint_failed=None)
+    if isinstance(exc, KsefRefusedError):
+        return Refused(messages=[exc.message])
+    return ConnectionLost(reason=str(exc))
+
+
+def _uploaded(sent: SentInvoice) -> Uploaded:
+    return Uploaded(
+        upload_id=sent.invoice_reference,
+        details={"sessionReferenceNumber": sent.session_reference},
+    )
+
+
+def ksef_route(setup: FilerSetup) -> Route:
+    """The mode's KSeF Filer, whatever the invoice."""
+    ksef = filer_in_mode(
+        setup.context.settings.governments().ksef,
+        lambda endpoint: KsefFiler(setup.http, endpoint),
+        livemode=setup.livemode,
+    )
+    return lambda _request: ksef()

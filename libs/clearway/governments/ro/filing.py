@@ -1,4 +1,5 @@
-"""What submitter-ro decides for one due `submissions` row.
+"""ANAF e-Factura's part of the filing machine (clearway.pipeline.filing): the Filer
+submitter-ro runs.
 
     pending      upload. Taken: `invoice.submitted`. Refused in ANAF's words: `invoice.error`
                  with the translation and the fix. Not taken (refused connection, 429, 500,
@@ -23,16 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.config import AnafEndpoint
-from clearway.connectors import GovCall
+from clearway.config import AnafEndpoint, Settings
 from clearway.domain.ids import utcnow
-from clearway.domain.sandbox import scenario_headers
-from clearway.eventstore import Connection
 from clearway.governments.ro.client import (
     GOV_ENDPOINT,
     AnafAuthError,
@@ -42,6 +39,7 @@ from clearway.governments.ro.client import (
     AnafTransientError,
     ListedMessage,
     MessageKind,
+    UploadResult,
     calls_bucket,
     download_quota,
     paged_list_quota,
@@ -61,22 +59,26 @@ from clearway.governments.ro.tokens import (
     refresh_refused_token,
     refused_twice_message,
 )
-from clearway.pipeline.filing import (
-    ClaimedSubmission,
-    HeldBackError,
-    SubmissionGate,
-    document_or_fail,
-    fail_connection_lost,
-    fail_inactive_connection,
-    fail_refused,
-    fail_unconfirmed,
-    finish_uploaded,
-    mark_uploading,
-    record_calls,
-    retry_at,
+from clearway.pipeline.filing.gate import HeldBackError
+from clearway.pipeline.filing.machine import Route
+from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
+    Attempt,
+    CallLimits,
+    ConnectionInactive,
+    ConnectionLost,
+    FindOutcome,
+    LookAgain,
+    NotFound,
+    NotTaken,
+    Refused,
+    Unconfirmed,
+    Uploaded,
+    UploadOutcome,
 )
-from clearway.resilience.ratelimit import DailyQuota
-from clearway.runtime import ServiceContext
+from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store import submissions
+from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
 
@@ -86,100 +88,61 @@ DOWNLOAD = "GET /descarcare"
 RECONCILE_FIRST_CHECK = dt.timedelta(seconds=2)  # ANAF lists a message once it processed it
 LIST_MARGIN = dt.timedelta(minutes=2)  # list rows are stamped to the minute
 KNOWN_UPLOADS_LOOKBACK = dt.timedelta(days=1)
+WHERE_TO_CHECK = "the company's message list in SPV (ANAF's portal)"
 
 
 class ConnectionLostError(Exception):
     """ANAF refused the connection's token and it could not be renewed."""
 
 
-class AnafSubmitter:
-    def __init__(
-        self, context: ServiceContext, http: httpx.AsyncClient, anaf: AnafEndpoint
-    ) -> None:
-        settings = context.settings
+class AnafFiler:
+    government = GOV_ENDPOINT
+    first_look_after = RECONCILE_FIRST_CHECK
+
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, anaf: AnafEndpoint) -> None:
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
         self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
-        self._reconcile_window = dt.timedelta(seconds=settings.anaf.reconcile_window)
-        self._gate = SubmissionGate(context.pool, context.settings)
+        self.reconcile_window = dt.timedelta(seconds=settings.anaf.reconcile_window)
 
-    async def work(self, submission: ClaimedSubmission) -> None:
-        await self._gate.work(submission, lambda conn: self._step(conn, submission))
+    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+        return CallLimits(UPLOAD, (self._calls,))
 
-    async def _step(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        if submission.state == "pending":
-            await self._upload(conn, submission)
-        elif submission.state == "uploading":
-            await self._lost_in_flight(conn, submission)
-        elif submission.state == "reconciling":
-            await self._reconcile(conn, submission)
-
-    async def _may_call(
-        self, conn: Connection, endpoint: str, quota: DailyQuota | None = None
-    ) -> None:
-        """Raise HeldBackError unless a call to `endpoint` may go out now: its breaker, ANAF's
-        call limit, and the endpoint's daily quota where it has one."""
-        await self._gate.may_call(conn, endpoint, self._calls, quota=quota)
+    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:
+        return CallLimits(
+            MESSAGE_LIST, (self._calls,), paged_list_quota(cif_digits(submission.supplier_vat))
+        )
 
     # --- pending: upload -----------------------------------------------------------------------
 
-    async def _upload(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        await self._may_call(conn, UPLOAD)
-        token = await connection_token(conn, submission.connection_id)
+    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:  # noqa: PLR0911 - an outcome each
+        token = await connection_token(attempt.conn, attempt.submission.connection_id)
         if token is None:
-            await fail_inactive_connection(conn, submission, [], government=GOV_ENDPOINT)
-            return
-        xml = await document_or_fail(conn, submission)
-        if xml is None:
-            return
-        submission = await mark_uploading(conn, submission, self._gate.lease)
-        calls: list[GovCall] = []
+            return ConnectionInactive()
+        await attempt.in_flight()
         try:
-            result = await self._upload_refreshing_once(conn, submission, xml, token, calls)
+            result = await self._upload_refreshing_once(attempt, document, token)
         except AnafOutcomeUnknownError as exc:
-            self._gate.settled(UPLOAD, calls, failed=True)
-            await self._start_reconciling(conn, submission, calls, str(exc))
-            return
+            return AnswerLost(reason=str(exc))
         except AnafTransientError as exc:
-            self._gate.settled(UPLOAD, calls, failed=True)
-            await self._retry(conn, submission, calls, str(exc), retry_after=exc.retry_after)
-            return
+            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
         except AnafRefusedError as exc:
-            await fail_refused(conn, submission, calls, [exc.message], government=GOV_ENDPOINT)
-            return
+            return Refused(messages=[exc.message])
         except ConnectionLostError as exc:
-            await fail_connection_lost(conn, submission, calls, str(exc), government=GOV_ENDPOINT)
-            return
-        self._gate.settled(UPLOAD, calls, failed=False)
+            return ConnectionLost(reason=str(exc))
+        # ANAF answered: whatever its answer says, the endpoint works.
         if result.upload_id is not None:
-            await finish_uploaded(
-                conn,
-                submission,
-                upload_id=result.upload_id,
-                calls=calls,
-                metadata={"govEndpoint": GOV_ENDPOINT},
-            )
-        elif result.technical_error:
-            await self._retry(conn, submission, calls, "; ".join(result.errors))
-        else:
-            await fail_refused(
-                conn, submission, calls, list(result.errors), government=GOV_ENDPOINT
-            )
+            return Uploaded(upload_id=result.upload_id)
+        if result.technical_error:
+            return NotTaken(reason="; ".join(result.errors), endpoint_failed=False)
+        return Refused(messages=list(result.errors), endpoint_failed=False)
 
     async def _upload_refreshing_once(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        xml: bytes,
-        token: str,
-        calls: list[GovCall],
-    ) -> Any:
+        self, attempt: Attempt, xml: bytes, token: str
+    ) -> UploadResult:
+        submission, conn, calls = attempt.submission, attempt.conn, attempt.calls
         cif = cif_digits(submission.supplier_vat)
-        headers = scenario_headers(
-            submission.sandbox_scenario,
-            submission.ref.invoice_id,
-            livemode=submission.ref.livemode,
-        )
+        headers = attempt.scenario_headers
         try:
             return await self._anaf.upload(xml, cif=cif, token=token, headers=headers, calls=calls)
         except AnafAuthError:
@@ -197,134 +160,61 @@ class AnafSubmitter:
 
     # --- reconciling ---------------------------------------------------------------------------
 
-    async def _start_reconciling(
-        self, conn: Connection, submission: ClaimedSubmission, calls: list[GovCall], reason: str
-    ) -> None:
-        started = submission.updated_at  # set when the upload was marked in flight
-        log.warning(
-            "the answer to the upload of %s was lost (%s); reconciling with ANAF's list",
-            submission.ref.invoice_id,
-            reason,
-        )
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn,
-                submission,
-                utcnow() + RECONCILE_FIRST_CHECK,
-                state="reconciling",
-                last_error=reason,
-                uncertain_since=submission.uncertain_since or started,
-                reconcile_until=started + self._reconcile_window,
-            )
-
-    async def _lost_in_flight(self, conn: Connection, submission: ClaimedSubmission) -> None:
-        await self._start_reconciling(
-            conn, submission, [], "the submitter stopped while the upload was in flight"
-        )
-
-    async def _reconcile(self, conn: Connection, submission: ClaimedSubmission) -> None:
+    async def find(self, attempt: Attempt) -> FindOutcome:  # noqa: PLR0911 - an outcome each
+        submission, conn = attempt.submission, attempt.conn
         since = submission.uncertain_since or submission.updated_at
         cif = cif_digits(submission.supplier_vat)
-        await self._may_call(conn, MESSAGE_LIST, paged_list_quota(cif))
         token = await connection_token(conn, submission.connection_id)
         if token is None:
-            await self._fail_unconfirmed(conn, submission, [])
-            return
-        xml: bytes = await conn.fetchval(
-            "SELECT xml FROM documents WHERE invoice_id = $1", submission.ref.invoice_id
+            return Unconfirmed(where_to_check=WHERE_TO_CHECK)
+        xml = await attempt.document() or b""
+        known = await submissions.recent_upload_ids(
+            conn, submission.connection_id, since - KNOWN_UPLOADS_LOOKBACK
         )
-        known = {
-            row["upload_id"]
-            for row in await conn.fetch(
-                "SELECT upload_id FROM submissions WHERE connection_id = $1 "
-                "AND upload_id IS NOT NULL AND updated_at >= $2",
-                submission.connection_id,
-                since - KNOWN_UPLOADS_LOOKBACK,
-            )
-        }
-        calls: list[GovCall] = []
         try:
             found = await self._find_lost_upload(
-                conn,
+                attempt,
                 cif=cif,
                 since=since,
                 token=token,
                 ours=fingerprint_document(xml),
                 known=known,
-                calls=calls,
             )
         except AnafAuthError:
             fresh = await refresh_refused_token(conn, submission.connection_id, token, self._oauth)
             if fresh is None:
-                await self._fail_unconfirmed(conn, submission, calls)
-                return
-            await self._check_again(conn, submission, calls, "token refreshed", at=utcnow())
-            return
+                return Unconfirmed(where_to_check=WHERE_TO_CHECK)
+            return LookAgain(reason="token refreshed", at=utcnow())
         except (AnafTransientError, AnafRefusedError) as exc:
-            self._gate.settled(MESSAGE_LIST, calls, failed=isinstance(exc, AnafTransientError))
-            await self._check_again(conn, submission, calls, f"message list: {exc}")
-            return
+            return _check_again(
+                submission,
+                f"message list: {exc}",
+                endpoint_failed=isinstance(exc, AnafTransientError),
+            )
         except HeldBackError as held:  # a later page or a download must wait: keep the calls
-            await self._check_again(conn, submission, calls, held.reason, at=held.at)
-            return
-        self._gate.settled(MESSAGE_LIST, calls, failed=False)
+            return LookAgain(reason=held.reason, at=held.at)
         if found is not None:
             log.info("found the lost upload of %s: index %s", submission.ref.invoice_id, found)
-            await finish_uploaded(
-                conn,
-                submission,
-                upload_id=found.upload_id,
-                calls=calls,
-                metadata={"govEndpoint": GOV_ENDPOINT, "reconciled": True},
-            )
-        elif submission.reconcile_until is not None and utcnow() >= submission.reconcile_until:
+            return Uploaded(upload_id=found.upload_id)
+        if submission.reconcile_until is not None and utcnow() >= submission.reconcile_until:
             log.warning(
                 "ANAF's list has no upload of %s after the reconciliation window; uploading again",
                 submission.ref.invoice_id,
             )
-            async with conn.transaction():
-                await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-                await retry_at(
-                    conn,
-                    submission,
-                    utcnow(),
-                    state="pending",
-                    last_error="not in ANAF's message list after the reconciliation window",
-                )
-        else:
-            await self._check_again(conn, submission, calls, "not in ANAF's message list yet")
-
-    async def _check_again(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        calls: list[GovCall],
-        reason: str,
-        *,
-        at: dt.datetime | None = None,
-    ) -> None:
-        """Look again later: sooner at first, at most a minute apart."""
-        since = submission.uncertain_since or submission.updated_at
-        elapsed = (utcnow() - since).total_seconds()
-        pause = dt.timedelta(seconds=min(max(elapsed / 4, 1.0), 60.0))
-        async with conn.transaction():
-            await record_calls(conn, submission.ref.invoice_id, "submission", calls)
-            await retry_at(
-                conn, submission, at or utcnow() + pause, state="reconciling", last_error=reason
-            )
+            return NotFound(reason="not in ANAF's message list after the reconciliation window")
+        return _check_again(submission, "not in ANAF's message list yet", endpoint_failed=False)
 
     async def _find_lost_upload(  # noqa: PLR0913 - what the search compares
         self,
-        conn: Connection,
+        attempt: Attempt,
         *,
         cif: str,
         since: dt.datetime,
         token: str,
         ours: InvoiceFingerprint,
         known: set[str],
-        calls: list[GovCall],
     ) -> ListedMessage | None:
+        calls = attempt.calls
         end = utcnow() - dt.timedelta(seconds=1)  # ANAF refuses an endTime in its future
         page = 1
         while True:
@@ -338,18 +228,19 @@ class AnafSubmitter:
                 calls=calls,
             )
             for candidate in candidates(listing.messages, since=since, known_upload_ids=known):
-                theirs = await self._fingerprint(conn, candidate, token, calls)
+                theirs = await self._fingerprint(attempt, candidate, token)
                 if theirs is not None and same_invoice(ours, theirs):
                     return candidate
             if page >= listing.pages:
                 return None
             page += 1
-            await self._may_call(conn, MESSAGE_LIST, paged_list_quota(cif))
+            await attempt.may_call(MESSAGE_LIST, self._calls, quota=paged_list_quota(cif))
 
     async def _fingerprint(
-        self, conn: Connection, message: ListedMessage, token: str, calls: list[GovCall]
+        self, attempt: Attempt, message: ListedMessage, token: str
     ) -> InvoiceFingerprint | None:
         """What an accepted message holds; downloaded once, then remembered."""
+        conn, calls = attempt.conn, attempt.calls
         row = await conn.fetchrow(
             "SELECT document_sha256, invoice_number, issue_date, cif "
             "FROM anaf_message_fingerprints WHERE download_id = $1",
@@ -370,7 +261,7 @@ class AnafSubmitter:
         resets_at = await quota_resets_at(conn, quota)
         if resets_at is not None:
             raise HeldBackError(resets_at, f"daily quota {quota.key}")
-        await self._may_call(conn, DOWNLOAD)
+        await attempt.may_call(DOWNLOAD, self._calls)
         try:
             content = await counted_if_answered(
                 conn, quota, self._anaf.download(message.download_id, token=token, calls=calls)
@@ -392,26 +283,23 @@ class AnafSubmitter:
         )
         return fingerprint
 
-    async def _retry(
-        self,
-        conn: Connection,
-        submission: ClaimedSubmission,
-        calls: list[GovCall],
-        reason: str,
-        *,
-        retry_after: float | None = None,
-    ) -> None:
-        await self._gate.retry_or_give_up(
-            conn, submission, calls, reason, government=GOV_ENDPOINT, retry_after=retry_after
-        )
 
-    async def _fail_unconfirmed(
-        self, conn: Connection, submission: ClaimedSubmission, calls: list[GovCall]
-    ) -> None:
-        await fail_unconfirmed(
-            conn,
-            submission,
-            calls,
-            government=GOV_ENDPOINT,
-            where_to_check="the company's message list in SPV (ANAF's portal)",
-        )
+def _check_again(
+    submission: ClaimedSubmission, reason: str, *, endpoint_failed: bool | None
+) -> LookAgain:
+    """Look again later: sooner at first, at most a minute apart."""
+    since = submission.uncertain_since or submission.updated_at
+    elapsed = (utcnow() - since).total_seconds()
+    pause = dt.timedelta(seconds=min(max(elapsed / 4, 1.0), 60.0))
+    return LookAgain(reason=reason, at=utcnow() + pause, endpoint_failed=endpoint_failed)
+
+
+def anaf_route(setup: FilerSetup) -> Route:
+    """The mode's ANAF Filer, whatever the invoice."""
+    settings = setup.context.settings
+    anaf = filer_in_mode(
+        settings.governments().anaf,
+        lambda endpoint: AnafFiler(settings, setup.http, endpoint),
+        livemode=setup.livemode,
+    )
+    return lambda _request: anaf()
