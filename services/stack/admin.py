@@ -30,7 +30,7 @@ from clearway.security import (
     keyring_from_env,
 )
 from clearway.security.keyfile import SANDBOX_KEY_FILE
-from clearway.webhooks.store import rewrap_secrets as rewrap_webhook_secrets
+from clearway.store.webhooks import rewrap_secrets as rewrap_webhook_secrets
 
 from services.stack.infra import provision_database
 

@@ -22,6 +22,7 @@ from clearway.messaging import PoisonMessageError, subscribe_messages
 from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
 from clearway.runtime import ServiceContext
+from clearway.store.webhooks import NewDelivery, enqueue_deliveries
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,
     connection_event_body,
@@ -30,7 +31,6 @@ from clearway.webhooks.events import (
     subscribes_to,
 )
 from clearway.webhooks.settings import WebhookSettings
-from clearway.webhooks.store import NewDelivery, enqueue_deliveries
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.webhook_dispatcher.delivery import DeliveryLoop
