@@ -14,11 +14,20 @@ from typing import Annotated, Any
 
 import asyncpg
 from clearway.accounts import AmbiguousCompanyError, ApiKeyOwner, active_connection, match_company
+from clearway.db import Connection
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
 from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
-from clearway.eventstore import Connection, InvoiceRef, read_stream, start_stream
+from clearway.store import idempotency
+from clearway.store.events import read_stream, start_stream
+from clearway.store.invoices import (
+    InvoiceRef,
+    NewInvoice,
+    created_since,
+    invoice_row,
+    owned_invoice_row,
+)
 from clearway.validation import Severity
 from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
@@ -92,32 +101,24 @@ async def _replay_idempotent(
     """The first answer for this key and body, as it was sent; 409 for another body; None when
     the key is new."""
     # Serialise requests with the same key, so two concurrent retries create one invoice.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))", owner.account_id, key
-    )
-    previous = await conn.fetchrow(
-        "SELECT request_hash, invoice_id, response_status, response_body FROM idempotency_keys "
-        "WHERE account_id = $1 AND livemode = $2 AND key = $3",  # a mode's keys are its own
-        owner.account_id,
-        owner.livemode,
-        key,
-    )
+    await idempotency.lock_key(conn, owner.account_id, key)
+    previous = await idempotency.first_answer(conn, owner.account_id, key, livemode=owner.livemode)
     if previous is None:
         return None
-    if previous["request_hash"] != request_hash:
+    if previous.request_hash != request_hash:
         raise ApiError(
             "conflict_error",
             "This idempotency key was used with a different request body.",
             param="/X-Idempotency-Key",
         )
-    if previous["response_body"] is not None:
+    if previous.response_body is not None and previous.response_status is not None:
         return AcceptedInvoice(
-            status_code=previous["response_status"],
-            body=previous["response_body"].encode(),
+            status_code=previous.response_status,
+            body=previous.response_body.encode(),
             replayed=True,
         )
     # A key kept before first answers were stored: the invoice as it is now is all there is.
-    row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
+    row = await invoice_row(conn, previous.invoice_id)
     return AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=True)
 
 
@@ -128,11 +129,7 @@ async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
     # One writer at a time per limited account, so concurrent requests cannot overshoot.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", owner.account_id)
     month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = await conn.fetchval(
-        "SELECT count(*) FROM invoices WHERE account_id = $1 AND created_at >= $2",
-        owner.account_id,
-        month_start,
-    )
+    used = await created_since(conn, owner.account_id, month_start)
     if used >= limit:
         raise ApiError(
             "usage_limit_exceeded",
@@ -208,35 +205,36 @@ async def accept_invoice(
         await start_stream(
             conn,
             ref,
-            {
-                "company_id": await fileable_company(
+            NewInvoice(
+                company_id=await fileable_company(
                     conn, owner, invoice, await _company_for(conn, owner, invoice)
                 ),
-                "supplier_vat": invoice.supplier.vatNumber,
-                "customer_vat": invoice.customer.vatNumber,
-                "net_amount": totals.net_amount,
-                "vat_amount": totals.vat_amount,
-                "gross_amount": totals.gross_amount,
-                "currency": invoice.currency,
-                "invoice_type": invoice.invoiceType.value,
-                "metadata": invoice.metadata,
-                "request": invoice.model_dump(mode="json"),
-                "sandbox_scenario": scenario.value if scenario else None,
-            },
+                supplier_vat=invoice.supplier.vatNumber,
+                customer_vat=invoice.customer.vatNumber,
+                net_amount=totals.net_amount,
+                vat_amount=totals.vat_amount,
+                gross_amount=totals.gross_amount,
+                currency=invoice.currency,
+                invoice_type=invoice.invoiceType.value,
+                metadata=invoice.metadata,
+                request=invoice.model_dump(mode="json"),
+                sandbox_scenario=scenario.value if scenario else None,
+            ),
         )
-        row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", ref.invoice_id)
+        row = await invoice_row(conn, ref.invoice_id)
         answer = AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=False)
         if idempotency_key is not None:
-            await conn.execute(
-                "INSERT INTO idempotency_keys (account_id, livemode, key, request_hash, "
-                "invoice_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            await idempotency.record_answer(
+                conn,
                 owner.account_id,
-                owner.livemode,
                 idempotency_key,
-                request_hash,
-                ref.invoice_id,
-                answer.status_code,
-                answer.body.decode(),
+                idempotency.IdempotentAnswer(
+                    request_hash=request_hash,
+                    invoice_id=ref.invoice_id,
+                    response_status=answer.status_code,
+                    response_body=answer.body.decode(),
+                ),
+                livemode=owner.livemode,
             )
     return answer
 
@@ -437,12 +435,7 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 
 
 async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) -> Any:
-    row = await conn.fetchrow(
-        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2 AND livemode = $3",
-        invoice_id,
-        owner.account_id,
-        owner.livemode,
-    )
+    row = await owned_invoice_row(conn, invoice_id, owner.account_id, livemode=owner.livemode)
     if row is None:
         # Another account's invoice, or one of the other mode, answers like a missing one.
         raise ApiError("not_found", f"No invoice {invoice_id}.", param="/id")

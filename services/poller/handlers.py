@@ -27,7 +27,7 @@ from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.connectors import GovCall
 from clearway.domain.ids import utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import Connection, InvoiceRef, append_event
+from clearway.eventstore import Connection, InvoiceChanges, InvoiceRef, NewEvent, append_event
 from clearway.governments.de.status import GermanStatusFollower, ZreStatusFollower
 from clearway.governments.fr.status import PaStatusFollower
 from clearway.governments.it.status import SdiStatusFollower
@@ -331,25 +331,27 @@ async def _missed_deadline(
         await append_event(
             conn,
             _ref(poll),
-            expected_version=poll["version"],
-            event_type=EventType.ERROR,
-            metadata={
-                "stage": "status",
-                "reason": "decision_deadline",
-                "uploadId": upload_id,
-                "lastAnswer": pending.reason,
-                "attempts": await attempts_of(conn, poll["invoice_id"], "status"),
-            },
-            causation_id=f"status-deadline:{upload_id}",
-            invoice_fields={
-                "error_message": f"No decision on upload {upload_id} {hours:g} hours after it "
-                f"was filed; the government's last answer: {pending.reason}",
-                "error_translated": "The government has the invoice but did not decide on it "
-                "in time: it is still processing it, or it lost it.",
-                "error_fix": f"Do not send the invoice again: it was filed as upload "
-                f"{upload_id}. Look it up in the government's portal (ANAF: SPV); send it "
-                "again only if the portal has no record of it.",
-            },
+            NewEvent(
+                type=EventType.ERROR,
+                expected_version=poll["version"],
+                causation_id=f"status-deadline:{upload_id}",
+                metadata={
+                    "stage": "status",
+                    "reason": "decision_deadline",
+                    "uploadId": upload_id,
+                    "lastAnswer": pending.reason,
+                    "attempts": await attempts_of(conn, poll["invoice_id"], "status"),
+                },
+                invoice=InvoiceChanges(
+                    error_message=f"No decision on upload {upload_id} {hours:g} hours after it "
+                    f"was filed; the government's last answer: {pending.reason}",
+                    error_translated="The government has the invoice but did not decide on it "
+                    "in time: it is still processing it, or it lost it.",
+                    error_fix=f"Do not send the invoice again: it was filed as upload "
+                    f"{upload_id}. Look it up in the government's portal (ANAF: SPV); send it "
+                    "again only if the portal has no record of it.",
+                ),
+            ),
         )
         await conn.execute("DELETE FROM status_polls WHERE invoice_id = $1", poll["invoice_id"])
 
@@ -379,15 +381,17 @@ async def _decided(
             await append_event(
                 conn,
                 _ref(poll),
-                expected_version=poll["version"],
-                event_type=EventType.ACCEPTED,
-                metadata={
-                    "govId": outcome.gov_id,
-                    "govMessage": outcome.gov_message,
-                    "attempts": attempts,
-                },
-                causation_id=causation,
-                invoice_fields={"gov_id": outcome.gov_id},
+                NewEvent(
+                    type=EventType.ACCEPTED,
+                    expected_version=poll["version"],
+                    causation_id=causation,
+                    metadata={
+                        "govId": outcome.gov_id,
+                        "govMessage": outcome.gov_message,
+                        "attempts": attempts,
+                    },
+                    invoice=InvoiceChanges(gov_id=outcome.gov_id),
+                ),
             )
         else:
             await _rejected(conn, poll, outcome, attempts, causation)
@@ -415,19 +419,21 @@ async def _rejected(
     await append_event(
         conn,
         _ref(poll),
-        expected_version=poll["version"],
-        event_type=EventType.REJECTED,
-        metadata={
-            "stage": "government",
-            "govId": outcome.gov_id,
-            "errors": [d.public() for d in translated.details],
-            "attempts": attempts,
-        },
-        causation_id=causation,
-        invoice_fields={
-            "gov_id": outcome.gov_id,
-            "error_message": translated.message,
-            "error_translated": translated.translated,
-            "error_fix": translated.fix,
-        },
+        NewEvent(
+            type=EventType.REJECTED,
+            expected_version=poll["version"],
+            causation_id=causation,
+            metadata={
+                "stage": "government",
+                "govId": outcome.gov_id,
+                "errors": [d.public() for d in translated.details],
+                "attempts": attempts,
+            },
+            invoice=InvoiceChanges(
+                gov_id=outcome.gov_id,
+                error_message=translated.message,
+                error_translated=translated.translated,
+                error_fix=translated.fix,
+            ),
+        ),
     )

@@ -56,7 +56,6 @@ from clearway.domain.connections import (
     retry_delay,
 )
 from clearway.domain.ids import iso_millis, utcnow
-from clearway.eventstore import enqueue
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.auth import (
     KsefAuthClient,
@@ -73,6 +72,9 @@ from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
 from clearway.observability.metrics import TOKEN_EXPIRY_HORIZON
 from clearway.runtime import ServiceContext
 from clearway.security import Keyring
+from clearway.store import connections as store
+from clearway.store.accounts import vat_number_of
+from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -171,17 +173,11 @@ class TokenRefresher:
             country for country, policy in TOKEN_POLICIES.items() if policy.reauthenticate_before
         ]
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT country, min(coalesce(refresh_token_expires_at, token_expires_at)) "
-                "AS horizon FROM connections WHERE status = 'active' "
-                "AND NOT (country = ANY($1::text[])) GROUP BY country",
-                self_renewing,
-            )
+            horizons = await store.expiry_horizons(conn, except_countries=self_renewing)
         now = self._clock()
-        for row in rows:
-            if row["horizon"] is not None:
-                seconds = (row["horizon"] - now).total_seconds()
-                TOKEN_EXPIRY_HORIZON.labels(row["country"]).set(seconds)
+        for country, horizon in horizons.items():
+            if horizon is not None:
+                TOKEN_EXPIRY_HORIZON.labels(country).set((horizon - now).total_seconds())
 
     async def run_once(self) -> int:
         """Claim the connections due now and handle each; returns how many were claimed."""
@@ -195,19 +191,12 @@ class TokenRefresher:
     async def _claim(self, claim_id: str) -> list[Any]:
         now = self._clock()
         async with self._pool.acquire() as conn:
-            return list(
-                await conn.fetch(
-                    "UPDATE connections c SET refresh_lease_until = $2, refresh_lease_owner = $3 "
-                    "FROM (SELECT id FROM connections WHERE status = 'active' "
-                    "AND next_refresh_at <= $1 "
-                    "AND (refresh_lease_until IS NULL OR refresh_lease_until <= $1) "
-                    "ORDER BY next_refresh_at LIMIT $4 FOR UPDATE SKIP LOCKED) due "
-                    "WHERE c.id = due.id RETURNING c.*",
-                    now,
-                    now + self._lease,
-                    claim_id,
-                    self._batch_size,
-                )
+            return await store.claim_due_refreshes(
+                conn,
+                now=now,
+                lease_until=now + self._lease,
+                owner=claim_id,
+                limit=self._batch_size,
             )
 
     async def _handle(self, row: Any, claim_id: str) -> None:
@@ -287,9 +276,7 @@ class TokenRefresher:
             ):
                 async with self._pool.acquire() as conn:
                     credential = await stored_credential(conn, row["id"], keyring=self._keyring)
-                    vat = await conn.fetchval(
-                        "SELECT vat_number FROM companies WHERE id = $1", row["company_id"]
-                    )
+                    vat = await vat_number_of(conn, row["company_id"])
                 if credential is None:
                     raise RefusedError(
                         "Clearway holds no KSeF token or certificate to log in again with. "
@@ -328,16 +315,13 @@ class TokenRefresher:
             rng=self._rng,
         )
         async with self._pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchrow(
-                "UPDATE connections SET token_expires_at = $3, refresh_token_expires_at = $4, "
-                "next_refresh_at = $5, refresh_lease_until = NULL, refresh_lease_owner = NULL, "
-                "refresh_failures = 0, last_error_message = NULL, updated_at = now() "
-                "WHERE id = $1 AND refresh_lease_owner = $2 AND status = 'active' RETURNING *",
+            updated = await store.record_refresh(
+                conn,
                 row["id"],
-                claim_id,
-                renewal.access_expires_at,
-                renewal.refresh_expires_at,
-                refresh_at,
+                owner=claim_id,
+                token_expires_at=renewal.access_expires_at,
+                refresh_token_expires_at=renewal.refresh_expires_at,
+                next_refresh_at=refresh_at,
             )
             if updated is None:
                 # The lease ran out (another replica owns the row now) or the connection was
@@ -365,24 +349,16 @@ class TokenRefresher:
             )
             return
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = $3, refresh_failures = $4, "
-                "last_error_message = $5, refresh_lease_until = NULL, refresh_lease_owner = NULL, "
-                "updated_at = now() WHERE id = $1 AND refresh_lease_owner = $2",
+            await store.refresh_later(
+                conn,
                 row["id"],
-                claim_id,
-                retry_at,
-                failures,
-                f"{reason}; trying again at {iso_millis(retry_at)}.",
+                owner=claim_id,
+                retry_at=retry_at,
+                failures=failures,
+                message=f"{reason}; trying again at {iso_millis(retry_at)}.",
             )
 
     async def _release(self, row: Any, claim_id: str) -> None:
         """Nothing to do yet (a certificate still valid): look again when it expires."""
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = token_expires_at, "
-                "refresh_lease_until = NULL, refresh_lease_owner = NULL "
-                "WHERE id = $1 AND refresh_lease_owner = $2",
-                row["id"],
-                claim_id,
-            )
+            await store.refresh_at_expiry(conn, row["id"], owner=claim_id)

@@ -27,7 +27,7 @@ from clearway.accounts import active_connection
 from clearway.config import GovernmentEndpoints, LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import Connection, InvoiceRef, append_event
+from clearway.eventstore import Connection, InvoiceChanges, InvoiceRef, NewEvent, append_event
 from clearway.invoices import load_invoice
 from clearway.messaging.envelope import EventMessage
 from clearway.observability.logs import log_context
@@ -43,6 +43,7 @@ from clearway.resilience.ratelimit import (
     take_token,
 )
 from clearway.runtime import ServiceContext
+from clearway.store.documents import document_content
 from clearway.translation import translate_all
 from clearway.translation.unknown import log_uncatalogued
 
@@ -105,11 +106,16 @@ async def take_submission(
             await append_event(
                 conn,
                 invoice.ref,
-                expected_version=message.version,
-                event_type=EventType.ERROR,
-                metadata={"stage": "submission", **_live_not_configured_metadata(not_configured)},
-                causation_id=message.eventId,
-                invoice_fields=_live_not_configured_fields(not_configured),
+                NewEvent(
+                    type=EventType.ERROR,
+                    expected_version=message.version,
+                    causation_id=message.eventId,
+                    metadata={
+                        "stage": "submission",
+                        **_live_not_configured_metadata(not_configured),
+                    },
+                    invoice=InvoiceChanges(**_live_not_configured_fields(not_configured)),
+                ),
             )
             return
     connection_id: str | None = None
@@ -132,15 +138,17 @@ async def take_submission(
     await append_event(
         conn,
         invoice.ref,
-        expected_version=message.version,
-        event_type=EventType.ERROR,
-        metadata={"stage": "submission", "reason": "no_active_connection"},
-        causation_id=message.eventId,
-        invoice_fields={
-            "error_message": f"The supplier's company has no active {government} connection.",
-            "error_fix": f"Connect the company to {government} (POST /v1/connections), "
-            "then send the invoice again.",
-        },
+        NewEvent(
+            type=EventType.ERROR,
+            expected_version=message.version,
+            causation_id=message.eventId,
+            metadata={"stage": "submission", "reason": "no_active_connection"},
+            invoice=InvoiceChanges(
+                error_message=f"The supplier's company has no active {government} connection.",
+                error_fix=f"Connect the company to {government} (POST /v1/connections), "
+                "then send the invoice again.",
+            ),
+        ),
     )
 
 
@@ -323,19 +331,19 @@ async def finish_uploaded(
         await append_event(
             conn,
             submission.ref,
-            expected_version=submission.version,
-            event_type=EventType.SUBMITTED,
-            metadata={**metadata, "uploadId": upload_id, "attempts": attempts},
-            causation_id=submission.causation_id,
+            NewEvent(
+                type=EventType.SUBMITTED,
+                expected_version=submission.version,
+                causation_id=submission.causation_id,
+                metadata={**metadata, "uploadId": upload_id, "attempts": attempts},
+            ),
         )
     log.info("submitted to %s as %s", submission.ref.country, upload_id)
 
 
 async def document_or_fail(conn: Connection, submission: ClaimedSubmission) -> bytes | None:
     """The converted document to submit; without one the invoice goes to `error` (None)."""
-    content: bytes | None = await conn.fetchval(
-        "SELECT xml FROM documents WHERE invoice_id = $1", submission.ref.invoice_id
-    )
+    content = await document_content(conn, submission.ref.invoice_id)
     if content is None:
         await finish_failed(
             conn,
@@ -367,15 +375,17 @@ async def finish_failed(  # noqa: PLR0913 - the parts of one error event
         await append_event(
             conn,
             submission.ref,
-            expected_version=submission.version,
-            event_type=EventType.ERROR,
-            metadata={"stage": "submission", **metadata, "attempts": attempts},
-            causation_id=submission.causation_id,
-            invoice_fields={
-                "error_message": error_message,
-                "error_translated": error_translated,
-                "error_fix": error_fix,
-            },
+            NewEvent(
+                type=EventType.ERROR,
+                expected_version=submission.version,
+                causation_id=submission.causation_id,
+                metadata={"stage": "submission", **metadata, "attempts": attempts},
+                invoice=InvoiceChanges(
+                    error_message=error_message,
+                    error_translated=error_translated,
+                    error_fix=error_fix,
+                ),
+            ),
         )
 
 
@@ -583,21 +593,23 @@ async def reject_unfiled(  # noqa: PLR0913 - the parts of one rejection
         await append_event(
             conn,
             submission.ref,
-            expected_version=submission.version,
-            event_type=EventType.REJECTED,
-            metadata={
-                "stage": "submission",
-                "reason": reason,
-                "govEndpoint": government,
-                "errors": [d.public() for d in translated.details],
-                "attempts": attempts,
-            },
-            causation_id=submission.causation_id,
-            invoice_fields={
-                "error_message": translated.message,
-                "error_translated": translated.translated,
-                "error_fix": translated.fix,
-            },
+            NewEvent(
+                type=EventType.REJECTED,
+                expected_version=submission.version,
+                causation_id=submission.causation_id,
+                metadata={
+                    "stage": "submission",
+                    "reason": reason,
+                    "govEndpoint": government,
+                    "errors": [d.public() for d in translated.details],
+                    "attempts": attempts,
+                },
+                invoice=InvoiceChanges(
+                    error_message=translated.message,
+                    error_translated=translated.translated,
+                    error_fix=translated.fix,
+                ),
+            ),
         )
 
 

@@ -33,10 +33,11 @@ from clearway.domain.company import CompanyRequest
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import InvoiceRef, append_event, start_stream
 from clearway.governments.pl.auth import KsefAuthClient
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring, generate_master_key
+from clearway.store.events import NewEvent, append_event, start_stream
+from clearway.store.invoices import InvoiceRef, NewInvoice
 
 from services.stack.infra import Database, free_port
 from services.stack.stack import Stack
@@ -214,24 +215,26 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
         await start_stream(
             conn,
             ref,
-            {
-                "company_id": connection["company_id"],
-                "supplier_vat": "RO12345678",
-                "customer_vat": "RO87654321",
-                "net_amount": 100,
-                "vat_amount": 21,
-                "gross_amount": 121,
-                "currency": "RON",
-                "request": {},
-            },
+            NewInvoice(
+                company_id=connection["company_id"],
+                supplier_vat="RO12345678",
+                customer_vat="RO87654321",
+                net_amount=100,
+                vat_amount=21,
+                gross_amount=121,
+                currency="RON",
+                request={},
+            ),
         )
         await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.SUBMITTED,
-            metadata={"uploadId": "5000000001"},
-            causation_id="test",
+            NewEvent(
+                type=EventType.SUBMITTED,
+                expected_version=1,
+                causation_id="test",
+                metadata={"uploadId": "5000000001"},
+            ),
         )
         await conn.execute(
             "INSERT INTO submissions (invoice_id, connection_id, state, upload_id) "

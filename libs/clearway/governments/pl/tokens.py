@@ -19,13 +19,15 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
+from clearway.db import Connection
 from clearway.domain.connections import ConnectionEvent, SecretKind
 from clearway.domain.ids import iso_millis, utcnow
-from clearway.eventstore import Connection, enqueue
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.auth import KsefAuthClient, KsefAuthRefusedError, KsefTokens
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
+from clearway.store.connections import active_connection_row
+from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +124,6 @@ async def authenticate_again(
 
 async def expire_after_second_refusal(conn: Connection, connection_id: str, reason: str) -> None:
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
-            connection_id,
-        )
+        row = await active_connection_row(conn, connection_id)
         if row is not None:
             await expire_connection(conn, row, f"{reason} {AUTHORIZE_AGAIN}")
