@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clearway.db import Connection
 from clearway.domain.invoice import InvoiceRequest
-from clearway.eventstore import Connection, InvoiceRef
 from clearway.messaging import PoisonMessageError
 from clearway.messaging.envelope import EventMessage
+from clearway.store.invoices import InvoiceRef
 
 
 class StoredInvoice(BaseModel):

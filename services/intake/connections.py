@@ -35,6 +35,7 @@ from clearway.accounts.connections import (
     update_connection,
 )
 from clearway.config import LiveNotConfiguredError
+from clearway.db import Connection as DbConnection
 from clearway.domain.connections import (
     SETUP_METHOD,
     ConnectionStatus,
@@ -45,7 +46,6 @@ from clearway.domain.connections import (
 )
 from clearway.domain.ids import utcnow
 from clearway.domain.invoice import NO_NUL, Country
-from clearway.eventstore import Connection as DbConnection
 from clearway.governments.peppol.participants import (
     NetworkUnavailableError,
     ParticipantRefusedError,

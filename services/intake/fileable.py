@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from clearway.accounts import ApiKeyOwner
 from clearway.config import LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.invoice import InvoiceRequest
-from clearway.eventstore import Connection
 from clearway.store.connections import live_connection
 
 from services.intake.errors import ApiError

@@ -20,8 +20,7 @@ from pathlib import Path
 
 from clearway.accounts import create_account, create_api_key, key_id_of, revoke_api_key
 from clearway.accounts.connections import rewrap_all_secrets
-from clearway.db import connect, migrate
-from clearway.eventstore import Connection
+from clearway.db import Connection, connect, migrate
 from clearway.security import (
     MASTER_KEYS_ENV,
     Keyring,
@@ -30,6 +29,7 @@ from clearway.security import (
     keyring_from_env,
 )
 from clearway.security.keyfile import SANDBOX_KEY_FILE
+from clearway.store.accounts import account_exists
 from clearway.store.webhooks import rewrap_secrets as rewrap_webhook_secrets
 
 from services.stack.infra import provision_database
@@ -119,8 +119,7 @@ async def _admin(conn: Connection, args: argparse.Namespace) -> int:
         print(f"Sandbox API key: {await create_api_key(conn, account_id, 'test')}")
         return 0
     if args.admin_command == "create-key":
-        exists = await conn.fetchval("SELECT 1 FROM accounts WHERE id = $1", args.account)
-        if not exists:
+        if not await account_exists(conn, args.account):
             print(f"No account {args.account}.")
             return 1
         label = "Live" if args.mode == "live" else "Sandbox"

@@ -26,6 +26,7 @@ from clearway.domain.ids import utcnow
 from clearway.domain.invoice import Address
 from clearway.security import Keyring
 from clearway.security.keyfile import SANDBOX_KEY_FILE, load_or_create_key_file
+from clearway.store.accounts import first_account_named
 
 from services.stack.infra import (
     Database,
@@ -256,10 +257,7 @@ async def _seed_dev_account(stack: Stack) -> None:
     conn = await connect(stack.database.url)
     try:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "SELECT id FROM accounts WHERE name = $1 ORDER BY created_at LIMIT 1",
-                DEV_ACCOUNT_NAME,
-            )
+            account_id = await first_account_named(conn, DEV_ACCOUNT_NAME)
             if account_id is None:
                 account_id = await create_account(conn, DEV_ACCOUNT_NAME)
             company_id = await conn.fetchval(

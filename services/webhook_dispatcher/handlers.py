@@ -17,11 +17,13 @@ import logging
 from typing import Any
 
 from clearway.accounts.connections import default_keyring
-from clearway.eventstore import Connection, InvoiceRef, event_message, read_stream
+from clearway.db import Connection
 from clearway.messaging import PoisonMessageError, subscribe_messages
 from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
 from clearway.runtime import ServiceContext
+from clearway.store.events import event_message, read_stream
+from clearway.store.invoices import InvoiceRef
 from clearway.store.webhooks import NewDelivery, enqueue_deliveries
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,

@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings, live_or_error
-from clearway.eventstore import InvoiceRef
 from clearway.governments.de.client import ZreClient
 from clearway.governments.peppol.client import PeppolClient
 from clearway.governments.peppol.filing import PeppolChannel, ZreChannel, channel_in_mode
@@ -19,6 +18,7 @@ from clearway.governments.ro.client import AnafClient
 from clearway.governments.ro.oauth import authorization_url
 from clearway.pipeline.decisions import Accepted, Pending
 from clearway.pipeline.filing import ClaimedSubmission, work_by_mode
+from clearway.store.invoices import InvoiceRef
 
 from services.poller.handlers import followers_for
 from services.stack.infra import free_port
