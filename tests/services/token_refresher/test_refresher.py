@@ -226,12 +226,16 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
                 request={},
             ),
         )
+        # Validated, then submitted: the only way the lifecycle lets an invoice be filed.
+        await append_event(
+            conn, ref, NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id="test")
+        )
         await append_event(
             conn,
             ref,
             NewEvent(
                 type=EventType.SUBMITTED,
-                expected_version=1,
+                expected_version=2,
                 causation_id="test",
                 metadata={"uploadId": "5000000001"},
             ),
@@ -244,7 +248,7 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
         )
         await conn.execute(
             "INSERT INTO status_polls (invoice_id, connection_id, upload_id, version) "
-            "VALUES ($1, $2, '5000000001', 2)",
+            "VALUES ($1, $2, '5000000001', 3)",
             ref.invoice_id,
             connection_id,
         )
@@ -298,9 +302,9 @@ async def test_a_refused_refresh_expires_the_connection_and_its_waiting_invoices
         in (invoice["error_fix"])
     )
     assert "do not send it again" in invoice["error_fix"]
-    assert (event["type"], event["version"]) == ("invoice.error", 3)
+    assert (event["type"], event["version"]) == ("invoice.error", 4)
     assert event["metadata"]["reason"] == "connection_expired"
-    assert poll_version == 3
+    assert poll_version == 4
 
 
 async def test_a_government_that_does_not_answer_is_tried_again_later(
