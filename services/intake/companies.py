@@ -9,7 +9,12 @@ from clearway.accounts import create_company, normalize_vat
 from clearway.accounts.connections import delete_company_connections
 from clearway.db import Connection
 from clearway.domain.company import CompanyRequest
-from clearway.store.accounts import account_companies, mark_company_deleted, owned_company_row
+from clearway.store.accounts import (
+    account_companies,
+    lock_company_vat,
+    mark_company_deleted,
+    owned_company_row,
+)
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
@@ -33,12 +38,7 @@ async def _existing_company(conn: Connection, account_id: str, company: CompanyR
     serve both modes (a sandbox and a live key see the same ones)."""
     wanted = normalize_vat(company.vatNumber)
     # One creator at a time per VAT number and country: two concurrent POSTs make one company.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('company:' || $1 || ':' || $2 || ':' || $3))",
-        account_id,
-        company.country,
-        wanted,
-    )
+    await lock_company_vat(conn, account_id, company.country, wanted)
     rows = await account_companies(conn, account_id, country=company.country)
     return next((row for row in rows if normalize_vat(row["vat_number"]) == wanted), None)
 

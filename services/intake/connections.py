@@ -70,6 +70,8 @@ from clearway.security import (
     read_pem_bundle,
     read_pkcs12_bundle,
 )
+from clearway.store.accounts import company_row, owned_company_row
+from clearway.store.connections import account_connections, owned_connection_row
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -206,11 +208,7 @@ def _setup_instructions(country: str, connection_id: str) -> SetupInstructions |
 
 
 async def _owned_company(conn: DbConnection, company_id: str, account_id: str) -> Any:
-    company = await conn.fetchrow(
-        "SELECT * FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-        company_id,
-        account_id,
-    )
+    company = await owned_company_row(conn, company_id, account_id)
     if company is None:
         raise ApiError("not_found", f"No company {company_id}.", param="/companyId")
     return company
@@ -220,13 +218,8 @@ async def _owned_connection(
     conn: DbConnection, connection_id: str, owner: ApiKeyOwner, *, for_update: bool = False
 ) -> Any:
     """The account's connection of the key's mode; any other answers like a missing one."""
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(
-        "SELECT * FROM connections WHERE id = $1 AND account_id = $2 AND livemode = $3 "  # noqa: S608
-        f"AND status <> 'deleted'{lock}",
-        connection_id,
-        owner.account_id,
-        owner.livemode,
+    row = await owned_connection_row(
+        conn, connection_id, owner.account_id, livemode=owner.livemode, for_update=for_update
     )
     if row is None:
         raise ApiError("not_found", f"No connection {connection_id}.", param="/id")
@@ -383,12 +376,7 @@ async def _join_network(conn: DbConnection, row: Any, company: Any) -> Any:
 async def list_connections(request: Request, owner: Owner) -> dict[str, Any]:
     """Every connection of the account's companies in the key's mode, newest first."""
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT * FROM connections WHERE account_id = $1 AND livemode = $2 "
-            "AND status <> 'deleted' ORDER BY created_at DESC, id DESC",
-            owner.account_id,
-            owner.livemode,
-        )
+        rows = await account_connections(conn, owner.account_id, livemode=owner.livemode)
     return {"data": [connection_resource(row) for row in rows]}
 
 
@@ -566,7 +554,7 @@ async def _connect_ksef_with_certificate(
     pool = request.app.state.pool
     async with pool.acquire() as conn:
         row = await _owned_connection(conn, connection_id, owner)
-        company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
+        company = await company_row(conn, row["company_id"])
     nip = _nip_of(company)
     try:
         ksef = service_settings().governments().ksef.for_mode(row["livemode"])
@@ -626,7 +614,7 @@ async def upload_ksef_token(
                 f"A {row['country']} connection does not take a KSeF token (only PL does).",
                 param="/id",
             )
-        company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
+        company = await company_row(conn, row["company_id"])
     nip = _nip_of(company)
     try:
         ksef = service_settings().governments().ksef.for_mode(row["livemode"])

@@ -20,14 +20,19 @@ from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
 from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
 from clearway.store import idempotency
+from clearway.store.accounts import company_row, owned_company_row
+from clearway.store.connections import connection_row
 from clearway.store.events import read_stream, start_stream
 from clearway.store.invoices import (
+    InvoiceFilter,
     InvoiceRef,
     NewInvoice,
     created_since,
     invoice_row,
+    lock_quota,
     owned_invoice_row,
 )
+from clearway.store.invoices import list_invoices as list_invoices_of
 from clearway.validation import Severity
 from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
@@ -127,7 +132,7 @@ async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
     if limit is None:
         return
     # One writer at a time per limited account, so concurrent requests cannot overshoot.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", owner.account_id)
+    await lock_quota(conn, owner.account_id)
     month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     used = await created_since(conn, owner.account_id, month_start)
     if used >= limit:
@@ -150,11 +155,7 @@ async def _company_for(conn: Connection, owner: ApiKeyOwner, invoice: InvoiceReq
                 f"{exc}; say which one with companyId.",
                 param="/companyId",
             ) from None
-    if not await conn.fetchval(
-        "SELECT 1 FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-        invoice.companyId,
-        owner.account_id,
-    ):
+    if await owned_company_row(conn, invoice.companyId, owner.account_id) is None:
         raise ApiError("not_found", f"No company {invoice.companyId}.", param="/companyId")
     return invoice.companyId
 
@@ -362,14 +363,14 @@ async def _expanded(conn: Connection, invoice_row: Any, expand: str | None) -> I
         return invoice
     updates: dict[str, Any] = {}
     if "company" in wanted:
-        row = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", invoice.companyId)
+        row = await company_row(conn, invoice.companyId)
         updates["company"] = company_resource(row) if row else None
     if "connection" in wanted:
         connection = await active_connection(
             conn, invoice.companyId, invoice.country, livemode=invoice_row["livemode"]
         )
         if connection is not None:
-            row = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection.id)
+            row = await connection_row(conn, connection.id)
             updates["connection"] = connection_resource(row)
     return invoice.model_copy(update=updates)
 
@@ -390,40 +391,26 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 ) -> dict[str, Any]:
     """Newest first. Keyset pagination on (createdAt, id): a page never repeats or skips an
     invoice that existed when the first page was read, however many are created meanwhile."""
-    conditions = ["account_id = $1", "livemode = $2"]  # the key's mode: as Stripe keeps them
-    args: list[Any] = [owner.account_id, owner.livemode]
-
-    def where(sql: str, value: Any) -> None:
-        args.append(value)
-        conditions.append(sql.replace("?", f"${len(args)}"))
-
-    if country:
-        where("country = ?", country.upper())
-    if status:
-        where("status = ?", status.value)
-    if companyId:
-        where("company_id = ?", companyId)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where("(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)", pattern)
-    if dateFrom:
-        where("created_at >= ?", dateFrom)
-    if dateTo:
-        where("created_at <= ?", dateTo)
-    metadata = _metadata_filter(request)
-    if metadata:
-        where("metadata @> ?", metadata)
-    if cursor:
-        created_at, invoice_id = _decode_cursor(cursor)
-        args.extend([created_at, invoice_id])
-        conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    query = (
-        f"SELECT * FROM invoices WHERE {' AND '.join(conditions)} "  # noqa: S608 - fixed fragments
-        f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
+    filters = InvoiceFilter(
+        country=country.upper() if country else None,
+        status=status,
+        company_id=companyId,
+        search=search,
+        created_from=dateFrom,
+        created_to=dateTo,
+        metadata=_metadata_filter(request),
     )
+    before = _decode_cursor(cursor) if cursor else None
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(query, *args)
+        # The key's mode only: as Stripe keeps them.
+        rows = await list_invoices_of(
+            conn,
+            owner.account_id,
+            livemode=owner.livemode,
+            filters=filters,
+            before=before,
+            limit=limit + 1,
+        )
         page = rows[:limit]
         data = [await _expanded(conn, row, expand) for row in page]
     has_more = len(rows) > limit

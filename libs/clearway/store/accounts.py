@@ -166,6 +166,26 @@ async def account_companies(
     )
 
 
+async def lock_company_vat(conn: Connection, account_id: str, country: str, vat: str) -> None:
+    """One creator at a time of the account's company with this VAT number in this country,
+    until the transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('company:' || $1 || ':' || $2 || ':' || $3))",
+        account_id,
+        country,
+        vat,
+    )
+
+
+async def company_id_with_vat(conn: Connection, account_id: str, vat_number: str) -> str | None:
+    company_id: str | None = await conn.fetchval(
+        "SELECT id FROM companies WHERE account_id = $1 AND vat_number = $2",
+        account_id,
+        vat_number,
+    )
+    return company_id
+
+
 async def vat_number_of(conn: Connection, company_id: str) -> str:
     """The VAT number of a company that exists (a connection's, say: the schema keeps it)."""
     vat: str | None = await conn.fetchval(

@@ -127,6 +127,47 @@ async def connection_row(conn: Connection, connection_id: str, *, for_update: bo
     )
 
 
+async def owned_connection_row(
+    conn: Connection,
+    connection_id: str,
+    account_id: str,
+    *,
+    livemode: bool,
+    for_update: bool = False,
+) -> Any:
+    """The account's connection of that mode when it is not deleted, else None."""
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        "SELECT * FROM connections WHERE id = $1 AND account_id = $2 AND livemode = $3 "  # noqa: S608
+        f"AND status <> 'deleted'{lock}",
+        connection_id,
+        account_id,
+        livemode,
+    )
+
+
+async def account_connections(conn: Connection, account_id: str, *, livemode: bool) -> list[Any]:
+    """The account's connections of that mode that are not deleted, newest first."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM connections WHERE account_id = $1 AND livemode = $2 "
+            "AND status <> 'deleted' ORDER BY created_at DESC, id DESC",
+            account_id,
+            livemode,
+        )
+    )
+
+
+async def active_connection_with_vat(conn: Connection, connection_id: str) -> Any:
+    """The active connection, locked, with its company's `vat_number`; else None."""
+    return await conn.fetchrow(
+        "SELECT c.*, co.vat_number FROM connections c "
+        "JOIN companies co ON co.id = c.company_id "
+        "WHERE c.id = $1 AND c.status = 'active' FOR UPDATE OF c",
+        connection_id,
+    )
+
+
 async def active_connection_row(conn: Connection, connection_id: str) -> Any:
     """The connection, locked, when it is active; else None."""
     return await conn.fetchrow(

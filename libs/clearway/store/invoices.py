@@ -147,3 +147,91 @@ async def created_since(conn: Connection, account_id: str, since: dt.datetime) -
         since,
     )
     return count
+
+
+async def invoice_request(conn: Connection, invoice_id: str, account_id: str) -> Any:
+    """(company_id, request) of the account's invoice, as a pipeline stage reads it; or None."""
+    return await conn.fetchrow(
+        "SELECT company_id, request FROM invoices WHERE id = $1 AND account_id = $2",
+        invoice_id,
+        account_id,
+    )
+
+
+async def invoice_metadata(conn: Connection, invoice_id: str) -> dict[str, str] | None:
+    """The metadata the API was given with the invoice; None when there is no such invoice."""
+    metadata: dict[str, str] | None = await conn.fetchval(
+        "SELECT metadata FROM invoices WHERE id = $1", invoice_id
+    )
+    return metadata
+
+
+async def lock_quota(conn: Connection, account_id: str) -> None:
+    """One writer at a time per account until the transaction ends (its monthly quota)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", account_id)
+
+
+class InvoiceFilter(BaseModel):
+    """What GET /v1/invoices narrows a listing to; every field given must match."""
+
+    model_config = ConfigDict(frozen=True)
+
+    country: str | None = None
+    status: Status | None = None
+    company_id: str | None = None
+    search: str | None = None  # a substring of the supplier's or customer's VAT or externalId
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    metadata: dict[str, str] = {}  # every pair must be in the invoice's metadata
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def list_invoices(  # noqa: PLR0913 - the listing's parts
+    conn: Connection,
+    account_id: str,
+    *,
+    livemode: bool,
+    filters: InvoiceFilter,
+    before: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> list[Any]:
+    """The account's invoices of the mode, newest first, after the keyset position `before`
+    (created_at, id) when given."""
+    conditions = ["account_id = $1", "livemode = $2"]
+    args: list[Any] = [account_id, livemode]
+
+    def where(sql: str, value: Any) -> None:
+        args.append(value)
+        conditions.append(sql.replace("?", f"${len(args)}"))
+
+    if filters.country:
+        where("country = ?", filters.country)
+    if filters.status:
+        where("status = ?", filters.status.value)
+    if filters.company_id:
+        where("company_id = ?", filters.company_id)
+    if filters.search:
+        where(
+            "(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)",
+            _like_pattern(filters.search),
+        )
+    if filters.created_from:
+        where("created_at >= ?", filters.created_from)
+    if filters.created_to:
+        where("created_at <= ?", filters.created_to)
+    if filters.metadata:
+        where("metadata @> ?", filters.metadata)
+    if before is not None:
+        args.extend(before)
+        conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit)
+    return list(
+        await conn.fetch(
+            f"SELECT * FROM invoices WHERE {' AND '.join(conditions)} "  # noqa: S608 - fixed fragments
+            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
+            *args,
+        )
+    )

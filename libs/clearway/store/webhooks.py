@@ -137,6 +137,21 @@ async def subscribed_endpoints(
     )
 
 
+async def enabled_endpoints(
+    conn: Connection, account_id: str, *, livemode: bool | None
+) -> list[Any]:
+    """The account's enabled endpoints (of that mode, when it has one), with their events."""
+    return list(
+        await conn.fetch(
+            "SELECT id, enabled_events, created_at FROM webhook_endpoints "
+            "WHERE account_id = $1 AND disabled_at IS NULL "
+            "AND ($2::boolean IS NULL OR livemode = $2)",
+            account_id,
+            livemode,
+        )
+    )
+
+
 async def enqueue_deliveries(conn: Connection, deliveries: Sequence[NewDelivery]) -> None:
     """Record deliveries (those already recorded are left as they are) and wake dispatchers."""
     if not deliveries:

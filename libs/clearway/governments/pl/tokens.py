@@ -26,7 +26,7 @@ from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.auth import KsefAuthClient, KsefAuthRefusedError, KsefTokens
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
-from clearway.store.connections import active_connection_row
+from clearway.store.connections import active_connection_row, active_connection_with_vat
 from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,7 @@ async def renew_refused_token(
     """A token to use instead of `refused_token`; None when the connection is not (or no
     longer) active. KSeF unreachable raises ksef_auth.KsefUnavailableError (try later)."""
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT c.*, co.vat_number FROM connections c "
-            "JOIN companies co ON co.id = c.company_id "
-            "WHERE c.id = $1 AND c.status = 'active' FOR UPDATE OF c",
-            connection_id,
-        )
+        row = await active_connection_with_vat(conn, connection_id)
         if row is None:
             return None
         current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
