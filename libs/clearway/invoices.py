@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clearway.db import Connection
 from clearway.domain.invoice import InvoiceRequest
-from clearway.eventstore import Connection, InvoiceRef
 from clearway.messaging import PoisonMessageError
 from clearway.messaging.envelope import EventMessage
+from clearway.store.invoices import InvoiceRef, invoice_request
 
 
 class StoredInvoice(BaseModel):
@@ -32,11 +33,7 @@ def ref_of(message: EventMessage) -> InvoiceRef:
 
 
 async def load_invoice(conn: Connection, message: EventMessage) -> StoredInvoice:
-    row: Any = await conn.fetchrow(
-        "SELECT company_id, request FROM invoices WHERE id = $1 AND account_id = $2",
-        message.invoiceId,
-        message.accountId,
-    )
+    row: Any = await invoice_request(conn, message.invoiceId, message.accountId)
     if row is None:
         raise PoisonMessageError(f"no invoice {message.invoiceId} in account {message.accountId}")
     try:

@@ -12,7 +12,6 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import OutboxMessage, append_event, enqueue
 from clearway.formats import RenderedDocument, convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
@@ -22,6 +21,10 @@ from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
 from clearway.runtime import ServiceContext
+from clearway.store.documents import record_document
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import InvoiceChanges
+from clearway.store.outbox import OutboxMessage, enqueue
 
 GROUP_ID = "converter"
 
@@ -70,37 +73,34 @@ def register_handlers(context: ServiceContext) -> None:
             async with conn.transaction():
                 if failures:
                     first = failures[0]
+                    at = json_pointer_for(first.location)
                     await append_event(
                         conn,
                         invoice.ref,
-                        expected_version=message.version,
-                        event_type=EventType.REJECTED,
-                        metadata=_rejection(failures),
-                        causation_id=message.eventId,
-                        invoice_fields={
-                            "error_message": "; ".join(f"{f.rule_id}: {f.text}" for f in failures),
-                            "error_translated": (
-                                f"The {document.format_name} document failed {first.rule_id} "
-                                f"({json_pointer_for(first.location)}): {first.text}"
+                        NewEvent(
+                            type=EventType.REJECTED,
+                            expected_version=message.version,
+                            causation_id=message.eventId,
+                            metadata=_rejection(failures),
+                            invoice=InvoiceChanges(
+                                error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
+                                error_translated=f"The {document.format_name} document failed "
+                                f"{first.rule_id} ({at}): {first.text}",
+                                error_fix=f"Correct {at} and send the invoice again.",
                             ),
-                            "error_fix": f"Correct {json_pointer_for(first.location)} and send the "
-                            "invoice again.",
-                        },
+                        ),
                     )
                     context.relay.wake()
                     return
                 # The document row is the converter's record that this message was handled:
                 # a redelivery finds it and does not hand the invoice over a second time.
-                inserted = await conn.fetchval(
-                    "INSERT INTO documents (invoice_id, format, xml, warnings) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT (invoice_id) DO NOTHING "
-                    "RETURNING invoice_id",
+                if await record_document(
+                    conn,
                     message.invoiceId,
-                    document.format_name,
-                    document.content,
-                    [f.model_dump(mode="json") for f in findings],
-                )
-                if inserted is not None:
+                    format_name=document.format_name,
+                    content=document.content,
+                    warnings=[f.model_dump(mode="json") for f in findings],
+                ):
                     await enqueue(
                         conn,
                         [

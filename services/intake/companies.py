@@ -7,8 +7,14 @@ from typing import Any
 
 from clearway.accounts import create_company, normalize_vat
 from clearway.accounts.connections import delete_company_connections
+from clearway.db import Connection
 from clearway.domain.company import CompanyRequest
-from clearway.eventstore import Connection
+from clearway.store.accounts import (
+    account_companies,
+    lock_company_vat,
+    mark_company_deleted,
+    owned_company_row,
+)
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
@@ -21,11 +27,7 @@ router = APIRouter(prefix="/v1/companies", tags=["companies"], responses=ERRORS)
 
 
 async def _owned_company(conn: Connection, company_id: str, account_id: str) -> Any:
-    row = await conn.fetchrow(
-        "SELECT * FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-        company_id,
-        account_id,
-    )
+    row = await owned_company_row(conn, company_id, account_id)
     if row is None:
         raise ApiError("not_found", f"No company {company_id}.", param="/id")
     return row
@@ -36,18 +38,8 @@ async def _existing_company(conn: Connection, account_id: str, company: CompanyR
     serve both modes (a sandbox and a live key see the same ones)."""
     wanted = normalize_vat(company.vatNumber)
     # One creator at a time per VAT number and country: two concurrent POSTs make one company.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext('company:' || $1 || ':' || $2 || ':' || $3))",
-        account_id,
-        company.country,
-        wanted,
-    )
-    rows = await conn.fetch(
-        "SELECT * FROM companies WHERE account_id = $1 AND country = $2 AND deleted_at IS NULL "
-        "ORDER BY created_at, id",
-        account_id,
-        company.country,
-    )
+    await lock_company_vat(conn, account_id, company.country, wanted)
+    rows = await account_companies(conn, account_id, country=company.country)
     return next((row for row in rows if normalize_vat(row["vat_number"]) == wanted), None)
 
 
@@ -91,12 +83,9 @@ async def create(request: Request, owner: Owner, response: Response) -> dict[str
 @router.get("", response_model=Data[list[Company]])
 async def list_companies(request: Request, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT * FROM companies WHERE account_id = $1 AND deleted_at IS NULL "
-            "ORDER BY created_at DESC, id DESC",
-            owner.account_id,
-        )
-    return {"data": [company_resource(row) for row in rows]}
+        rows = await account_companies(conn, owner.account_id)
+    # Newest first, as every listing.
+    return {"data": [company_resource(row) for row in reversed(rows)]}
 
 
 @router.get("/{company_id}", response_model=Data[Company])
@@ -109,7 +98,7 @@ async def get(request: Request, company_id: str, owner: Owner) -> dict[str, Any]
 async def delete(request: Request, company_id: str, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await _owned_company(conn, company_id, owner.account_id)
-        await conn.execute("UPDATE companies SET deleted_at = now() WHERE id = $1", company_id)
+        await mark_company_deleted(conn, company_id)
         # Its government connections go with it: tokens are deleted, not just hidden.
         await delete_company_connections(conn, company_id)
     return {"data": {"id": company_id, "deleted": True}}

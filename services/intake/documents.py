@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clearway.store.documents import owned_document
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -36,13 +37,7 @@ router = APIRouter(
 )
 async def get_document(request: Request, invoice_id: str, owner: Owner) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        row: Any = await conn.fetchrow(
-            "SELECT d.format, d.xml FROM documents d JOIN invoices i ON i.id = d.invoice_id "
-            "WHERE d.invoice_id = $1 AND i.account_id = $2 AND i.livemode = $3",
-            invoice_id,
-            owner.account_id,
-            owner.livemode,
-        )
+        row: Any = await owned_document(conn, invoice_id, owner.account_id, livemode=owner.livemode)
     if row is None:
         # Not yet converted, rejected before conversion, another account's or the other
         # mode's: all look alike.

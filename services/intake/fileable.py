@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from clearway.accounts import ApiKeyOwner
-from clearway.accounts.connections import live_connection
 from clearway.config import LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.invoice import InvoiceRequest
-from clearway.eventstore import Connection
+from clearway.store.connections import live_connection
 
 from services.intake.errors import ApiError
 from services.intake.settings import service_settings

@@ -14,11 +14,25 @@ from typing import Annotated, Any
 
 import asyncpg
 from clearway.accounts import AmbiguousCompanyError, ApiKeyOwner, active_connection, match_company
+from clearway.db import Connection
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
 from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
-from clearway.eventstore import Connection, InvoiceRef, read_stream, start_stream
+from clearway.store import idempotency
+from clearway.store.accounts import company_row, owned_company_row
+from clearway.store.connections import connection_row
+from clearway.store.events import read_stream, start_stream
+from clearway.store.invoices import (
+    InvoiceFilter,
+    InvoiceRef,
+    NewInvoice,
+    created_since,
+    invoice_row,
+    lock_quota,
+    owned_invoice_row,
+)
+from clearway.store.invoices import list_invoices as list_invoices_of
 from clearway.validation import Severity
 from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
@@ -92,32 +106,24 @@ async def _replay_idempotent(
     """The first answer for this key and body, as it was sent; 409 for another body; None when
     the key is new."""
     # Serialise requests with the same key, so two concurrent retries create one invoice.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2))", owner.account_id, key
-    )
-    previous = await conn.fetchrow(
-        "SELECT request_hash, invoice_id, response_status, response_body FROM idempotency_keys "
-        "WHERE account_id = $1 AND livemode = $2 AND key = $3",  # a mode's keys are its own
-        owner.account_id,
-        owner.livemode,
-        key,
-    )
+    await idempotency.lock_key(conn, owner.account_id, key)
+    previous = await idempotency.first_answer(conn, owner.account_id, key, livemode=owner.livemode)
     if previous is None:
         return None
-    if previous["request_hash"] != request_hash:
+    if previous.request_hash != request_hash:
         raise ApiError(
             "conflict_error",
             "This idempotency key was used with a different request body.",
             param="/X-Idempotency-Key",
         )
-    if previous["response_body"] is not None:
+    if previous.response_body is not None and previous.response_status is not None:
         return AcceptedInvoice(
-            status_code=previous["response_status"],
-            body=previous["response_body"].encode(),
+            status_code=previous.response_status,
+            body=previous.response_body.encode(),
             replayed=True,
         )
     # A key kept before first answers were stored: the invoice as it is now is all there is.
-    row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", previous["invoice_id"])
+    row = await invoice_row(conn, previous.invoice_id)
     return AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=True)
 
 
@@ -126,13 +132,9 @@ async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
     if limit is None:
         return
     # One writer at a time per limited account, so concurrent requests cannot overshoot.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", owner.account_id)
+    await lock_quota(conn, owner.account_id)
     month_start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    used = await conn.fetchval(
-        "SELECT count(*) FROM invoices WHERE account_id = $1 AND created_at >= $2",
-        owner.account_id,
-        month_start,
-    )
+    used = await created_since(conn, owner.account_id, month_start)
     if used >= limit:
         raise ApiError(
             "usage_limit_exceeded",
@@ -153,11 +155,7 @@ async def _company_for(conn: Connection, owner: ApiKeyOwner, invoice: InvoiceReq
                 f"{exc}; say which one with companyId.",
                 param="/companyId",
             ) from None
-    if not await conn.fetchval(
-        "SELECT 1 FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-        invoice.companyId,
-        owner.account_id,
-    ):
+    if await owned_company_row(conn, invoice.companyId, owner.account_id) is None:
         raise ApiError("not_found", f"No company {invoice.companyId}.", param="/companyId")
     return invoice.companyId
 
@@ -208,35 +206,36 @@ async def accept_invoice(
         await start_stream(
             conn,
             ref,
-            {
-                "company_id": await fileable_company(
+            NewInvoice(
+                company_id=await fileable_company(
                     conn, owner, invoice, await _company_for(conn, owner, invoice)
                 ),
-                "supplier_vat": invoice.supplier.vatNumber,
-                "customer_vat": invoice.customer.vatNumber,
-                "net_amount": totals.net_amount,
-                "vat_amount": totals.vat_amount,
-                "gross_amount": totals.gross_amount,
-                "currency": invoice.currency,
-                "invoice_type": invoice.invoiceType.value,
-                "metadata": invoice.metadata,
-                "request": invoice.model_dump(mode="json"),
-                "sandbox_scenario": scenario.value if scenario else None,
-            },
+                supplier_vat=invoice.supplier.vatNumber,
+                customer_vat=invoice.customer.vatNumber,
+                net_amount=totals.net_amount,
+                vat_amount=totals.vat_amount,
+                gross_amount=totals.gross_amount,
+                currency=invoice.currency,
+                invoice_type=invoice.invoiceType.value,
+                metadata=invoice.metadata,
+                request=invoice.model_dump(mode="json"),
+                sandbox_scenario=scenario.value if scenario else None,
+            ),
         )
-        row = await conn.fetchrow("SELECT * FROM invoices WHERE id = $1", ref.invoice_id)
+        row = await invoice_row(conn, ref.invoice_id)
         answer = AcceptedInvoice(status_code=201, body=_created_answer(row), replayed=False)
         if idempotency_key is not None:
-            await conn.execute(
-                "INSERT INTO idempotency_keys (account_id, livemode, key, request_hash, "
-                "invoice_id, response_status, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            await idempotency.record_answer(
+                conn,
                 owner.account_id,
-                owner.livemode,
                 idempotency_key,
-                request_hash,
-                ref.invoice_id,
-                answer.status_code,
-                answer.body.decode(),
+                idempotency.IdempotentAnswer(
+                    request_hash=request_hash,
+                    invoice_id=ref.invoice_id,
+                    response_status=answer.status_code,
+                    response_body=answer.body.decode(),
+                ),
+                livemode=owner.livemode,
             )
     return answer
 
@@ -364,14 +363,14 @@ async def _expanded(conn: Connection, invoice_row: Any, expand: str | None) -> I
         return invoice
     updates: dict[str, Any] = {}
     if "company" in wanted:
-        row = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", invoice.companyId)
+        row = await company_row(conn, invoice.companyId)
         updates["company"] = company_resource(row) if row else None
     if "connection" in wanted:
         connection = await active_connection(
             conn, invoice.companyId, invoice.country, livemode=invoice_row["livemode"]
         )
         if connection is not None:
-            row = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection.id)
+            row = await connection_row(conn, connection.id)
             updates["connection"] = connection_resource(row)
     return invoice.model_copy(update=updates)
 
@@ -392,40 +391,26 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 ) -> dict[str, Any]:
     """Newest first. Keyset pagination on (createdAt, id): a page never repeats or skips an
     invoice that existed when the first page was read, however many are created meanwhile."""
-    conditions = ["account_id = $1", "livemode = $2"]  # the key's mode: as Stripe keeps them
-    args: list[Any] = [owner.account_id, owner.livemode]
-
-    def where(sql: str, value: Any) -> None:
-        args.append(value)
-        conditions.append(sql.replace("?", f"${len(args)}"))
-
-    if country:
-        where("country = ?", country.upper())
-    if status:
-        where("status = ?", status.value)
-    if companyId:
-        where("company_id = ?", companyId)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where("(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)", pattern)
-    if dateFrom:
-        where("created_at >= ?", dateFrom)
-    if dateTo:
-        where("created_at <= ?", dateTo)
-    metadata = _metadata_filter(request)
-    if metadata:
-        where("metadata @> ?", metadata)
-    if cursor:
-        created_at, invoice_id = _decode_cursor(cursor)
-        args.extend([created_at, invoice_id])
-        conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    query = (
-        f"SELECT * FROM invoices WHERE {' AND '.join(conditions)} "  # noqa: S608 - fixed fragments
-        f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}"
+    filters = InvoiceFilter(
+        country=country.upper() if country else None,
+        status=status,
+        company_id=companyId,
+        search=search,
+        created_from=dateFrom,
+        created_to=dateTo,
+        metadata=_metadata_filter(request),
     )
+    before = _decode_cursor(cursor) if cursor else None
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(query, *args)
+        # The key's mode only: as Stripe keeps them.
+        rows = await list_invoices_of(
+            conn,
+            owner.account_id,
+            livemode=owner.livemode,
+            filters=filters,
+            before=before,
+            limit=limit + 1,
+        )
         page = rows[:limit]
         data = [await _expanded(conn, row, expand) for row in page]
     has_more = len(rows) > limit
@@ -437,12 +422,7 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
 
 
 async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) -> Any:
-    row = await conn.fetchrow(
-        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2 AND livemode = $3",
-        invoice_id,
-        owner.account_id,
-        owner.livemode,
-    )
+    row = await owned_invoice_row(conn, invoice_id, owner.account_id, livemode=owner.livemode)
     if row is None:
         # Another account's invoice, or one of the other mode, answers like a missing one.
         raise ApiError("not_found", f"No invoice {invoice_id}.", param="/id")

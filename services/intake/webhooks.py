@@ -15,19 +15,21 @@ from typing import Annotated, Any, Literal
 
 from clearway.accounts import ApiKeyOwner
 from clearway.accounts.connections import default_keyring
+from clearway.db import Connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.invoice import NO_NUL
-from clearway.eventstore import Connection
-from clearway.webhooks.addresses import URL_MAX_LENGTH, URL_PATTERN, url_problem
-from clearway.webhooks.events import TEST_EVENT, encode_body, webhook_test_body
-from clearway.webhooks.settings import ROTATION_OVERLAP, WebhookSettings
-from clearway.webhooks.store import (
+from clearway.store import webhooks as store
+from clearway.store.webhooks import (
+    EndpointChanges,
     NewDelivery,
     add_secret,
     enqueue_deliveries,
     rotate_secret,
     wake_dispatchers,
 )
+from clearway.webhooks.addresses import URL_MAX_LENGTH, URL_PATTERN, url_problem
+from clearway.webhooks.events import TEST_EVENT, encode_body, webhook_test_body
+from clearway.webhooks.settings import ROTATION_OVERLAP, WebhookSettings
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -212,12 +214,7 @@ def _check_url(url: str, *, livemode: bool) -> None:
 
 
 async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner) -> Any:
-    row = await conn.fetchrow(
-        "SELECT * FROM webhook_endpoints WHERE id = $1 AND account_id = $2 AND livemode = $3",
-        endpoint_id,
-        owner.account_id,
-        owner.livemode,
-    )
+    row = await store.owned_endpoint(conn, endpoint_id, owner.account_id, livemode=owner.livemode)
     if row is None:
         # Another account's (or the other mode's) endpoint answers exactly like a missing one.
         raise ApiError("not_found", f"No webhook endpoint {endpoint_id}.", param="/id")
@@ -225,11 +222,7 @@ async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner
 
 
 async def _delivery_page(conn: Connection, rows: list[Any]) -> list[WebhookDelivery]:
-    attempts = await conn.fetch(
-        "SELECT * FROM webhook_attempts WHERE delivery_id = ANY($1::text[]) "
-        "ORDER BY attempted_at, id",
-        [row["id"] for row in rows],
-    )
+    attempts = await store.attempts_of(conn, [row["id"] for row in rows])
     by_delivery: dict[str, list[Any]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt["delivery_id"], []).append(attempt)
@@ -255,24 +248,20 @@ async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[s
     endpoint_id = new_id("we")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         # One creation at a time per account, so the limit holds under concurrent requests.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", owner.account_id)
-        count = await conn.fetchval(
-            "SELECT count(*) FROM webhook_endpoints WHERE account_id = $1", owner.account_id
-        )
+        count = await store.lock_account_endpoints(conn, owner.account_id)
         if count >= MAX_ENDPOINTS_PER_ACCOUNT:
             raise ApiError(
                 "usage_limit_exceeded",
                 f"An account has at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints.",
             )
-        await conn.execute(
-            "INSERT INTO webhook_endpoints (id, account_id, livemode, url, description, "
-            "enabled_events) VALUES ($1, $2, $3, $4, $5, $6)",
+        await store.create_endpoint(
+            conn,
             endpoint_id,
-            owner.account_id,
-            owner.livemode,
-            body.url,
-            body.description,
-            sorted(set(body.enabledEvents)),
+            account_id=owner.account_id,
+            livemode=owner.livemode,
+            url=body.url,
+            description=body.description,
+            enabled_events=sorted(set(body.enabledEvents)),
         )
         secret = await add_secret(conn, default_keyring(), endpoint_id)
         row = await _owned_endpoint(conn, endpoint_id, owner)
@@ -283,12 +272,7 @@ async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[s
 @router.get("", response_model=Data[list[WebhookEndpoint]])
 async def list_endpoints(request: Request, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT * FROM webhook_endpoints WHERE account_id = $1 AND livemode = $2 "
-            "ORDER BY created_at DESC, id DESC",
-            owner.account_id,
-            owner.livemode,
-        )
+        rows = await store.account_endpoints(conn, owner.account_id, livemode=owner.livemode)
     return {"data": [endpoint_resource(row) for row in rows]}
 
 
@@ -319,20 +303,10 @@ async def update(
             changes.update(disabled_at=utcnow(), disabled_reason="Disabled through the API.")
         if body.disabled is False and row["disabled_at"] is not None:
             changes.update(disabled_at=None, disabled_reason=None, failing_since=None)
-            await conn.execute(
-                "UPDATE webhook_deliveries SET next_attempt_at = now() "
-                "WHERE endpoint_id = $1 AND state = 'pending' AND next_attempt_at > now()",
-                endpoint_id,
-            )
+            await store.send_pending_now(conn, endpoint_id)
             await wake_dispatchers(conn)
         if changes:
-            assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(changes, start=2))
-            row = await conn.fetchrow(
-                f"UPDATE webhook_endpoints SET {assignments}, updated_at = now() "  # noqa: S608 - our names
-                "WHERE id = $1 RETURNING *",
-                endpoint_id,
-                *changes.values(),
-            )
+            row = await store.update_endpoint(conn, endpoint_id, EndpointChanges(**changes))
     return {"data": endpoint_resource(row)}
 
 
@@ -341,7 +315,7 @@ async def delete(request: Request, endpoint_id: str, owner: Owner) -> dict[str, 
     """Deletes the endpoint, its secrets and its deliveries (pending ones are not sent)."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await _owned_endpoint(conn, endpoint_id, owner)
-        await conn.execute("DELETE FROM webhook_endpoints WHERE id = $1", endpoint_id)
+        await store.delete_endpoint(conn, endpoint_id)
     return {"data": {"id": endpoint_id, "deleted": True}}
 
 
@@ -378,30 +352,18 @@ async def list_deliveries(  # noqa: PLR0913, PLR0917 - each filter is a query pa
 ) -> dict[str, Any]:
     """Newest first, each with every attempt made (time, HTTP status, duration, error, next
     retry). `cursor` is the `nextCursor` of the previous page."""
-    conditions = ["endpoint_id = $1"]
-    args: list[Any] = [endpoint_id]
     async with request.app.state.pool.acquire() as conn:
         await _owned_endpoint(conn, endpoint_id, owner)
-        if status is not None:
-            args.append(status)
-            conditions.append(f"state = ${len(args)}")
+        before = None
         if cursor is not None:
-            position = await conn.fetchrow(
-                "SELECT created_at, id FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2",
-                cursor,
-                endpoint_id,
-            )
+            position = await store.delivery_position(conn, cursor, endpoint_id)
             if position is None:
                 raise ApiError(
                     "validation_error", "This cursor is not one we gave out.", param="/cursor"
                 )
-            args.extend([position["created_at"], position["id"]])
-            conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-        args.append(limit + 1)
-        rows = await conn.fetch(
-            f"SELECT * FROM webhook_deliveries WHERE {' AND '.join(conditions)} "  # noqa: S608
-            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
+            before = (position["created_at"], position["id"])
+        rows = await store.endpoint_deliveries(
+            conn, endpoint_id, state=status, before=before, limit=limit + 1
         )
         page = rows[:limit]
         data = await _delivery_page(conn, page)
@@ -421,21 +383,9 @@ async def retry_delivery(
     gets one attempt; a pending one simply goes now and keeps its retry schedule."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         _not_while_disabled(await _owned_endpoint(conn, endpoint_id, owner))
-        row = await conn.fetchrow(
-            "UPDATE webhook_deliveries SET next_attempt_at = now(), "
-            "replay = (state <> 'pending'), state = 'pending' "
-            "WHERE id = $1 AND endpoint_id = $2 "
-            "AND (lease_expires_at IS NULL OR lease_expires_at <= now()) RETURNING *",
-            delivery_id,
-            endpoint_id,
-        )
+        row = await store.retry_delivery_now(conn, delivery_id, endpoint_id)
         if row is None:
-            exists = await conn.fetchval(
-                "SELECT 1 FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2",
-                delivery_id,
-                endpoint_id,
-            )
-            if exists:
+            if await store.delivery_exists(conn, delivery_id, endpoint_id):
                 raise ApiError(
                     "conflict_error", "An attempt is in flight right now.", param="/deliveryId"
                 )
@@ -469,10 +419,6 @@ async def send_test_event(request: Request, endpoint_id: str, owner: Owner) -> d
                 )
             ],
         )
-        row = await conn.fetchrow(
-            "SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2",
-            endpoint_id,
-            event_id,
-        )
+        row = await store.delivery_of_event(conn, endpoint_id, event_id)
         [delivery] = await _delivery_page(conn, [row])
     return {"data": delivery}

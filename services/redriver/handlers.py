@@ -14,10 +14,13 @@ from typing import Any
 
 from clearway.domain.ids import iso_millis
 from clearway.domain.lifecycle import Status
-from clearway.eventstore import InvoiceRef, OutboxMessage, StoredEvent, enqueue, event_message
 from clearway.observability.lag import track_dlq_depth
 from clearway.redrive import next_redrive_after, redrive_topic
 from clearway.runtime import ServiceContext
+from clearway.store.events import StoredEvent, event_message
+from clearway.store.invoices import InvoiceRef
+from clearway.store.outbox import OutboxMessage, enqueue
+from clearway.store.redrives import record_redrive, stalled_invoices
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +58,7 @@ async def redrive_stalled_invoices(context: ServiceContext) -> None:
 
 async def redrive_once(context: ServiceContext) -> int:
     async with context.pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(
-            "SELECT i.id, i.account_id, i.country, i.livemode, i.external_id, i.status, "
-            "i.version, e.id AS event_id, e.type, e.metadata, e.causation_id, e.trace_id, "
-            "e.span_id, e.created_at, r.attempts, "
-            "EXISTS (SELECT 1 FROM documents d WHERE d.invoice_id = i.id) AS has_document, "
-            "EXISTS (SELECT 1 FROM status_polls p WHERE p.invoice_id = i.id) AS has_status_poll "
-            "FROM invoices i "
-            "JOIN events e ON e.stream_id = i.id AND e.version = i.version "
-            "LEFT JOIN redrives r ON r.invoice_id = i.id AND r.version = i.version "
-            "WHERE i.status IN ('created', 'validated', 'submitted') "
-            "AND i.updated_at < now() - $1::interval "
-            "AND (r.next_at IS NULL OR r.next_at <= now()) "
-            "ORDER BY i.updated_at LIMIT $2 "
-            "FOR UPDATE OF i SKIP LOCKED",
-            stalled_after(context),
-            BATCH,
-        )
+        rows = await stalled_invoices(conn, stalled_after=stalled_after(context), limit=BATCH)
         messages: list[OutboxMessage] = []
         for row in rows:
             topic = redrive_topic(
@@ -81,15 +68,12 @@ async def redrive_once(context: ServiceContext) -> int:
                 has_status_poll=row["has_status_poll"],
             )
             attempts = row["attempts"] or 0
-            await conn.execute(
-                "INSERT INTO redrives (invoice_id, version, attempts, next_at) "
-                "VALUES ($1, $2, $3, now() + $4::interval) "
-                "ON CONFLICT (invoice_id, version) "
-                "DO UPDATE SET attempts = $3, next_at = now() + $4::interval",
+            await record_redrive(
+                conn,
                 row["id"],
                 row["version"],
-                attempts + 1,
-                next_redrive_after(attempts),
+                attempts=attempts + 1,
+                next_after=next_redrive_after(attempts),
             )
             if topic is not None:
                 event = _event(row)

@@ -27,6 +27,7 @@ from clearway.domain.invoice import Address
 from clearway.messaging import create_topics
 from clearway.security import Keyring
 from clearway.security.keyfile import SANDBOX_KEY_FILE, load_or_create_key_file
+from clearway.store.accounts import company_id_with_vat, first_account_named
 
 from services.stack.infra import (
     Database,
@@ -256,17 +257,10 @@ async def _seed_dev_account(stack: Stack) -> None:
     conn = await connect(stack.database.url)
     try:
         async with conn.transaction():
-            account_id = await conn.fetchval(
-                "SELECT id FROM accounts WHERE name = $1 ORDER BY created_at LIMIT 1",
-                DEV_ACCOUNT_NAME,
-            )
+            account_id = await first_account_named(conn, DEV_ACCOUNT_NAME)
             if account_id is None:
                 account_id = await create_account(conn, DEV_ACCOUNT_NAME)
-            company_id = await conn.fetchval(
-                "SELECT id FROM companies WHERE account_id = $1 AND vat_number = $2",
-                account_id,
-                DEV_COMPANY.vatNumber,
-            )
+            company_id = await company_id_with_vat(conn, account_id, DEV_COMPANY.vatNumber)
             if company_id is None:
                 company_id = await create_company(conn, account_id, DEV_COMPANY)
             # A fresh sandbox token each start (the simulator keeps no state across restarts),

@@ -42,7 +42,6 @@ from clearway.accounts.connections import (
 from clearway.config import Settings
 from clearway.domain.connections import ConnectionEvent, retry_delay, system_of
 from clearway.domain.ids import iso_millis, utcnow
-from clearway.eventstore import enqueue
 from clearway.governments import GOVERNMENTS
 from clearway.governments.base import (
     AUTHORIZE_AGAIN,
@@ -55,6 +54,8 @@ from clearway.governments.base import (
 from clearway.observability.metrics import TOKEN_EXPIRY_HORIZON
 from clearway.runtime import ServiceContext
 from clearway.security import Keyring
+from clearway.store import connections as store
+from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -125,17 +126,11 @@ class TokenRefresher:
             if government.token_policy is not None and government.token_policy.reauthenticate_before
         ]
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT country, min(coalesce(refresh_token_expires_at, token_expires_at)) "
-                "AS horizon FROM connections WHERE status = 'active' "
-                "AND NOT (country = ANY($1::text[])) GROUP BY country",
-                self_renewing,
-            )
+            horizons = await store.expiry_horizons(conn, except_countries=self_renewing)
         now = self._clock()
-        for row in rows:
-            if row["horizon"] is not None:
-                seconds = (row["horizon"] - now).total_seconds()
-                TOKEN_EXPIRY_HORIZON.labels(row["country"]).set(seconds)
+        for country, horizon in horizons.items():
+            if horizon is not None:
+                TOKEN_EXPIRY_HORIZON.labels(country).set((horizon - now).total_seconds())
 
     async def run_once(self) -> int:
         """Claim the connections due now and handle each; returns how many were claimed."""
@@ -149,19 +144,12 @@ class TokenRefresher:
     async def _claim(self, claim_id: str) -> list[Any]:
         now = self._clock()
         async with self._pool.acquire() as conn:
-            return list(
-                await conn.fetch(
-                    "UPDATE connections c SET refresh_lease_until = $2, refresh_lease_owner = $3 "
-                    "FROM (SELECT id FROM connections WHERE status = 'active' "
-                    "AND next_refresh_at <= $1 "
-                    "AND (refresh_lease_until IS NULL OR refresh_lease_until <= $1) "
-                    "ORDER BY next_refresh_at LIMIT $4 FOR UPDATE SKIP LOCKED) due "
-                    "WHERE c.id = due.id RETURNING c.*",
-                    now,
-                    now + self._lease,
-                    claim_id,
-                    self._batch_size,
-                )
+            return await store.claim_due_refreshes(
+                conn,
+                now=now,
+                lease_until=now + self._lease,
+                owner=claim_id,
+                limit=self._batch_size,
             )
 
     async def _handle(self, row: Any, claim_id: str) -> None:
@@ -206,16 +194,13 @@ class TokenRefresher:
             rng=self._rng,
         )
         async with self._pool.acquire() as conn, conn.transaction():
-            updated = await conn.fetchrow(
-                "UPDATE connections SET token_expires_at = $3, refresh_token_expires_at = $4, "
-                "next_refresh_at = $5, refresh_lease_until = NULL, refresh_lease_owner = NULL, "
-                "refresh_failures = 0, last_error_message = NULL, updated_at = now() "
-                "WHERE id = $1 AND refresh_lease_owner = $2 AND status = 'active' RETURNING *",
+            updated = await store.record_refresh(
+                conn,
                 row["id"],
-                claim_id,
-                renewal.access_expires_at,
-                renewal.refresh_expires_at,
-                refresh_at,
+                owner=claim_id,
+                token_expires_at=renewal.access_expires_at,
+                refresh_token_expires_at=renewal.refresh_expires_at,
+                next_refresh_at=refresh_at,
             )
             if updated is None:
                 # The lease ran out (another replica owns the row now) or the connection was
@@ -243,24 +228,16 @@ class TokenRefresher:
             )
             return
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = $3, refresh_failures = $4, "
-                "last_error_message = $5, refresh_lease_until = NULL, refresh_lease_owner = NULL, "
-                "updated_at = now() WHERE id = $1 AND refresh_lease_owner = $2",
+            await store.refresh_later(
+                conn,
                 row["id"],
-                claim_id,
-                retry_at,
-                failures,
-                f"{reason}; trying again at {iso_millis(retry_at)}.",
+                owner=claim_id,
+                retry_at=retry_at,
+                failures=failures,
+                message=f"{reason}; trying again at {iso_millis(retry_at)}.",
             )
 
     async def _release(self, row: Any, claim_id: str) -> None:
         """Nothing to do yet (a certificate still valid): look again when it expires."""
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = token_expires_at, "
-                "refresh_lease_until = NULL, refresh_lease_owner = NULL "
-                "WHERE id = $1 AND refresh_lease_owner = $2",
-                row["id"],
-                claim_id,
-            )
+            await store.refresh_at_expiry(conn, row["id"], owner=claim_id)

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import append_event
 from clearway.formats import DEFAULT_FORMATS
 from clearway.invoices import load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_CREATED
 from clearway.runtime import ServiceContext
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import InvoiceChanges
 from clearway.validation import validate_invoice
 
 GROUP_ID = "validator"
@@ -28,28 +29,32 @@ def register_handlers(context: ServiceContext) -> None:
                 await append_event(
                     conn,
                     invoice.ref,
-                    expected_version=message.version,
-                    event_type=EventType.REJECTED,
-                    metadata={"stage": "validation", "errors": findings},
-                    causation_id=message.eventId,
-                    invoice_fields={
-                        "error_message": f"{len(report.errors)} validation error(s)",
-                        "error_translated": f"{first.rule}: {first.message}",
-                        "error_fix": first.fix,
-                    },
+                    NewEvent(
+                        type=EventType.REJECTED,
+                        expected_version=message.version,
+                        causation_id=message.eventId,
+                        metadata={"stage": "validation", "errors": findings},
+                        invoice=InvoiceChanges(
+                            error_message=f"{len(report.errors)} validation error(s)",
+                            error_translated=f"{first.rule}: {first.message}",
+                            error_fix=first.fix,
+                        ),
+                    ),
                 )
             else:
                 await append_event(
                     conn,
                     invoice.ref,
-                    expected_version=message.version,
-                    event_type=EventType.VALIDATED,
-                    metadata={
-                        "rulesChecked": report.rules_checked,
-                        "format": DEFAULT_FORMATS[message.country],
-                        "warnings": findings,
-                    },
-                    causation_id=message.eventId,
+                    NewEvent(
+                        type=EventType.VALIDATED,
+                        expected_version=message.version,
+                        causation_id=message.eventId,
+                        metadata={
+                            "rulesChecked": report.rules_checked,
+                            "format": DEFAULT_FORMATS[message.country],
+                            "warnings": findings,
+                        },
+                    ),
                 )
         context.relay.wake()
 

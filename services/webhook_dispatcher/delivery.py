@@ -18,29 +18,31 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+from clearway.db import Connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
-from clearway.eventstore import Connection
 from clearway.observability.logs import log_context
 from clearway.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
 from clearway.observability.tracing import continued, tracer
 from clearway.security import Keyring
-from clearway.webhooks.events import ENDPOINT_DISABLED_EVENT, encode_body, endpoint_disabled_body
-from clearway.webhooks.retry import should_disable
-from clearway.webhooks.settings import WebhookSettings
-from clearway.webhooks.signing import signature_header
-from clearway.webhooks.store import (
+from clearway.store import webhooks as store
+from clearway.store.webhooks import (
     WAKE_CHANNEL,
+    AttemptRecord,
     NewDelivery,
+    claim_due,
     enqueue_deliveries,
     signing_secrets,
     subscribed_endpoints,
     wake_dispatchers,
 )
+from clearway.webhooks.events import ENDPOINT_DISABLED_EVENT, encode_body, endpoint_disabled_body
+from clearway.webhooks.retry import should_disable
+from clearway.webhooks.settings import WebhookSettings
+from clearway.webhooks.signing import signature_header
 
 from services.webhook_dispatcher.transport import AttemptResult, Sender
 
@@ -48,87 +50,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 SWEEP_SECONDS = 0.5  # also picks up expired leases and deliveries another replica unblocked
-ENDPOINTS_PER_CLAIM = 100
 HTTP_GONE = 410
-
-# A delivery that may be sent now: due, not in flight, and the earliest version of its invoice
-# still pending for the same endpoint. (A scalar subquery, not NOT EXISTS: it stays a per-row
-# index probe, where an anti-join may be planned as a scan of every pending delivery.)
-_CLAIMABLE = """
-    d.state = 'pending' AND d.next_attempt_at <= $1
-    AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1)
-    AND (d.stream_id IS NULL OR d.stream_version <= (
-        SELECT min(earlier.stream_version) FROM webhook_deliveries earlier
-        WHERE earlier.stream_id = d.stream_id AND earlier.endpoint_id = d.endpoint_id
-          AND earlier.state = 'pending' AND earlier.stream_id IS NOT NULL))
-"""
-_IN_FLIGHT = """
-    (SELECT count(*) FROM webhook_deliveries f
-     WHERE f.endpoint_id = e.id AND f.lease_expires_at IS NOT NULL
-       AND f.lease_expires_at > $1 AND f.state = 'pending')
-"""
-# The endpoints with due work and a free slot, served longest ago first (each takes its turn:
-# all of them go to the back, so one whose due deliveries all wait on an earlier version never
-# holds the front); then their claimable deliveries, one per endpoint per round up to the
-# free slots of the process, oldest first, at most an endpoint's free slots each.
-_CLAIM = f"""
-WITH ready AS (
-    SELECT e.id, e.url, e.last_claimed_at, $3::int - {_IN_FLIGHT} AS free
-    FROM webhook_endpoints e
-    WHERE e.disabled_at IS NULL
-      AND {_IN_FLIGHT} < $3::int
-      AND EXISTS (SELECT 1 FROM webhook_deliveries due
-                  WHERE due.endpoint_id = e.id AND due.state = 'pending'
-                    AND due.next_attempt_at <= $1
-                    AND (due.lease_expires_at IS NULL OR due.lease_expires_at <= $1))
-    ORDER BY e.last_claimed_at NULLS FIRST, e.id
-    LIMIT $4
-    FOR UPDATE OF e SKIP LOCKED
-),
-candidates AS (
-    SELECT p.id, r.id AS endpoint_id, r.url, r.last_claimed_at,
-           row_number() OVER (PARTITION BY r.id ORDER BY p.next_attempt_at) AS turn
-    FROM ready r
-    CROSS JOIN LATERAL (
-        SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-        WHERE d.endpoint_id = r.id AND {_CLAIMABLE}
-        ORDER BY d.next_attempt_at
-        LIMIT greatest(r.free, 0)
-    ) p
-),
-picked AS (
-    SELECT id, endpoint_id, url FROM candidates
-    ORDER BY turn, last_claimed_at NULLS FIRST, endpoint_id
-    LIMIT $5
-),
-served AS (
-    UPDATE webhook_endpoints SET last_claimed_at = $1 WHERE id IN (SELECT id FROM ready)
-)
-UPDATE webhook_deliveries d
-SET lease_expires_at = $1 + $2::interval, lease_token = $6
-FROM picked
-WHERE d.id = picked.id
-RETURNING d.id, d.endpoint_id, d.webhook_id, d.body, d.attempts, d.replay, d.stream_id,
-          d.lease_token, d.traceparent, d.event_type, picked.url
-"""  # noqa: S608 - fixed fragments
-
-
-async def claim_due(  # noqa: PLR0913 - each is one knob of the claim
-    conn: Connection,
-    *,
-    now: dt.datetime,
-    lease: dt.timedelta,
-    endpoint_concurrency: int,
-    limit: int,
-    max_endpoints: int = ENDPOINTS_PER_CLAIM,
-) -> list[dict[str, Any]]:
-    """Lease up to `limit` deliveries that may be sent at `now` (see _CLAIM)."""
-    # No more endpoints than free slots: every endpoint visited gets one if it can send.
-    endpoints = min(max_endpoints, limit)
-    rows = await conn.fetch(
-        _CLAIM, now, lease, endpoint_concurrency, endpoints, limit, secrets.token_hex(8)
-    )
-    return [dict(row) for row in rows]
 
 
 class DeliveryLoop:
@@ -200,11 +122,7 @@ class DeliveryLoop:
     async def _seconds_until_next_due(self) -> float:
         now = self._clock()
         async with self._pool.acquire() as conn:
-            next_due: dt.datetime | None = await conn.fetchval(
-                "SELECT min(next_attempt_at) FROM webhook_deliveries "
-                "WHERE state = 'pending' AND next_attempt_at > $1",
-                now,
-            )
+            next_due = await store.next_due_at(conn, now)
         if next_due is None:
             return SWEEP_SECONDS
         return min(max((next_due - now).total_seconds(), 0.0), SWEEP_SECONDS)
@@ -263,40 +181,27 @@ class DeliveryLoop:
         else:
             state = "dead"
         async with self._pool.acquire() as conn, conn.transaction():
-            recorded = await conn.fetchval(
-                "UPDATE webhook_deliveries SET state = $3, attempts = attempts + 1, "
-                "next_attempt_at = coalesce($4, next_attempt_at), "
-                "delivered_at = CASE WHEN $3 = 'delivered' THEN $5 ELSE delivered_at END, "
-                "lease_expires_at = NULL, lease_token = NULL, replay = false "
-                "WHERE id = $1 AND lease_token = $2 RETURNING id",
+            recorded = await store.record_attempt(
+                conn,
                 delivery["id"],
-                delivery["lease_token"],
-                state,
-                next_retry,
-                now,
+                lease_token=delivery["lease_token"],
+                state=state,
+                delivered_at=now,
+                attempt=AttemptRecord(
+                    attempted_at=attempted_at,
+                    http_status=result.http_status,
+                    duration_ms=result.duration_ms,
+                    error=result.error,
+                    response_body=result.response_body,
+                    next_retry_at=next_retry,
+                ),
             )
-            if recorded is None:
+            if not recorded:
                 # Deleted meanwhile, or its lease ran out and another attempt owns it now.
                 log.warning("delivery %s changed during its attempt; not recorded", delivery["id"])
                 return
-            await conn.execute(
-                "INSERT INTO webhook_attempts (delivery_id, attempted_at, http_status, "
-                "duration_ms, error, response_body, next_retry_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                delivery["id"],
-                attempted_at,
-                result.http_status,
-                result.duration_ms,
-                result.error,
-                result.response_body,
-                next_retry,
-            )
             if result.succeeded:
-                await conn.execute(
-                    "UPDATE webhook_endpoints SET failing_since = NULL "
-                    "WHERE id = $1 AND failing_since IS NOT NULL",
-                    delivery["endpoint_id"],
-                )
+                await store.endpoint_succeeded(conn, delivery["endpoint_id"])
             else:
                 await self._endpoint_failed(conn, delivery["endpoint_id"], attempted_at, result)
             if state != "pending" and delivery["stream_id"] is not None:
@@ -310,12 +215,7 @@ class DeliveryLoop:
     async def _endpoint_failed(
         self, conn: Connection, endpoint_id: str, attempted_at: dt.datetime, result: AttemptResult
     ) -> None:
-        failing_since: dt.datetime = await conn.fetchval(
-            "UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, $2) "
-            "WHERE id = $1 RETURNING failing_since",
-            endpoint_id,
-            attempted_at,
-        )
+        failing_since = await store.endpoint_failed(conn, endpoint_id, attempted_at)
         if result.http_status == HTTP_GONE:
             reason = "The endpoint answered 410 Gone."
         elif should_disable(failing_since, self._clock(), self._settings.disable_after):
@@ -325,14 +225,7 @@ class DeliveryLoop:
         await self._disable(conn, endpoint_id, reason)
 
     async def _disable(self, conn: Connection, endpoint_id: str, reason: str) -> None:
-        endpoint = await conn.fetchrow(
-            "UPDATE webhook_endpoints SET disabled_at = $2, disabled_reason = $3, updated_at = $2 "
-            "WHERE id = $1 AND disabled_at IS NULL "
-            "RETURNING id, account_id, livemode, url, failing_since",
-            endpoint_id,
-            self._clock(),
-            reason,
-        )
+        endpoint = await store.disable_endpoint(conn, endpoint_id, at=self._clock(), reason=reason)
         if endpoint is None:
             return
         WEBHOOK_DELIVERIES.labels("disabled").inc()

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from clearway.accounts.connections import default_keyring
-from clearway.eventstore import Connection, InvoiceRef, event_message, read_stream
+from clearway.db import Connection
 from clearway.messaging import PoisonMessageError, subscribe_messages
 from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
 from clearway.runtime import ServiceContext
+from clearway.store.events import event_message, read_stream
+from clearway.store.invoices import InvoiceRef, invoice_metadata
+from clearway.store.webhooks import NewDelivery, enabled_endpoints, enqueue_deliveries
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,
     connection_event_body,
@@ -30,7 +32,6 @@ from clearway.webhooks.events import (
     subscribes_to,
 )
 from clearway.webhooks.settings import WebhookSettings
-from clearway.webhooks.store import NewDelivery, enqueue_deliveries
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from services.webhook_dispatcher.delivery import DeliveryLoop
@@ -94,24 +95,11 @@ async def deliver_due(context: ServiceContext) -> None:
         await client.aclose()
 
 
-async def _endpoints_of(conn: Connection, account_id: str, *, livemode: bool | None) -> list[Any]:
-    return list(
-        await conn.fetch(
-            "SELECT id, enabled_events, created_at FROM webhook_endpoints "
-            "WHERE account_id = $1 AND disabled_at IS NULL "
-            "AND ($2::boolean IS NULL OR livemode = $2)",
-            account_id,
-            livemode,
-        )
-    )
-
-
 async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
-    endpoints = await _endpoints_of(conn, event.accountId, livemode=event.livemode)
+    endpoints = await enabled_endpoints(conn, event.accountId, livemode=event.livemode)
     if not endpoints:
         return
-    invoice = await conn.fetchrow("SELECT metadata FROM invoices WHERE id = $1", event.invoiceId)
-    invoice_metadata: dict[str, str] = invoice["metadata"] if invoice else {}
+    metadata = await invoice_metadata(conn, event.invoiceId) or {}
     ref = InvoiceRef(
         invoice_id=event.invoiceId,
         account_id=event.accountId,
@@ -131,7 +119,7 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
             endpoint_id=endpoint["id"],
             event_id=message.eventId,
             event_type=message.event,
-            body=encode_body(invoice_event_body(message, invoice_metadata)),
+            body=encode_body(invoice_event_body(message, metadata)),
             stream_id=message.invoiceId,
             stream_version=message.version,
         )
@@ -146,7 +134,7 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
 
 async def _record_connection_event(conn: Connection, event: ConnectionEventMessage) -> None:
     # A connection serves the account's company in both modes: endpoints of both hear of it.
-    endpoints = await _endpoints_of(conn, event.accountId, livemode=None)
+    endpoints = await enabled_endpoints(conn, event.accountId, livemode=None)
     body = connection_event_body(
         event_id=event.eventId,
         event_type=event.event,

@@ -25,8 +25,9 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from clearway.db import create_pool
-from clearway.eventstore import InvoiceRef, StoredEvent, event_message
 from clearway.messaging.topics import DLQ_TOPICS, topics_for_event
+from clearway.store.events import StoredEvent, event_message
+from clearway.store.invoices import InvoiceRef
 
 from services.stack.stack import Stack
 from tests.chaos.conftest import CHAOS_COUNTRIES, ChaosAccount

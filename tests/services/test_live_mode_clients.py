@@ -12,7 +12,6 @@ import httpx
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings, live_or_error
 from clearway.domain.ids import utcnow
-from clearway.eventstore import InvoiceRef
 from clearway.governments.de.client import ZreClient
 from clearway.governments.peppol.client import PeppolClient
 from clearway.governments.peppol.filing import PeppolFiler, ZreFiler
@@ -20,6 +19,7 @@ from clearway.governments.ro.client import AnafClient
 from clearway.governments.ro.oauth import authorization_url
 from clearway.pipeline.decisions import Accepted, Pending
 from clearway.pipeline.filing.service import filer_in_mode, work_by_mode
+from clearway.store.invoices import InvoiceRef
 from clearway.store.status_polls import Poll
 from clearway.store.submissions import ClaimedSubmission
 

@@ -1,4 +1,4 @@
-"""Connections in PostgreSQL: their rows, their sealed secrets, their events, their OAuth state.
+"""Connections: their sealed secrets, events and lifecycle (rows: clearway.store.connections).
 
 Secrets (tokens, KSeF tokens, certificates, private keys) live in `connection_secrets`, each
 sealed under its own data key (clearway.security); the context every secret is sealed under
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clearway.db import Connection
 from clearway.domain.connections import (
     ConnectionEvent,
     ConnectionStatus,
@@ -29,11 +30,15 @@ from clearway.domain.connections import (
 )
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import Connection, InvoiceRef, OutboxMessage, append_event, enqueue
 from clearway.messaging.envelope import ConnectionEventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS
-from clearway.security import Keyring, SealedSecret, keyring_from_env, rewrap, seal, unseal
+from clearway.security import Keyring, keyring_from_env, rewrap, seal, unseal
+from clearway.store import connections as store
 from clearway.store import status_polls
+from clearway.store.connections import ConnectionChanges, live_connection
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import InvoiceChanges, InvoiceRef
+from clearway.store.outbox import OutboxMessage, enqueue
 
 # How long an authorizationUrl stays good: the user may take a while with the USB token.
 OAUTH_STATE_LIFETIME = dt.timedelta(hours=1)
@@ -66,34 +71,29 @@ async def store_secrets(
 ) -> None:
     """Seal and store (or replace) secrets of a connection."""
     keys = _keys(keyring)
-    rows = []
-    for kind, value in values.items():
-        plaintext = value.encode() if isinstance(value, str) else value
-        sealed = seal(keys, plaintext, secret_context(connection_id, kind))
-        rows.append(
-            (connection_id, kind.value, sealed.master_key_id, sealed.wrapped_key, sealed.ciphertext)
-        )
-    await conn.executemany(
-        "INSERT INTO connection_secrets "
-        "(connection_id, kind, master_key_id, wrapped_key, ciphertext) VALUES ($1, $2, $3, $4, $5) "
-        "ON CONFLICT (connection_id, kind) DO UPDATE SET master_key_id = EXCLUDED.master_key_id, "
-        "wrapped_key = EXCLUDED.wrapped_key, ciphertext = EXCLUDED.ciphertext, updated_at = now()",
-        rows,
+    await store.put_secrets(
+        conn,
+        [
+            store.SecretRow(
+                connection_id=connection_id,
+                kind=kind.value,
+                sealed=seal(
+                    keys,
+                    value.encode() if isinstance(value, str) else value,
+                    secret_context(connection_id, kind),
+                ),
+            )
+            for kind, value in values.items()
+        ],
     )
 
 
 async def read_secret(
     conn: Connection, connection_id: str, kind: SecretKind, *, keyring: Keyring | None = None
 ) -> str | None:
-    row: Any = await conn.fetchrow(
-        "SELECT master_key_id, wrapped_key, ciphertext FROM connection_secrets "
-        "WHERE connection_id = $1 AND kind = $2",
-        connection_id,
-        kind.value,
-    )
-    if row is None:
+    sealed = await store.sealed_secret(conn, connection_id, kind.value)
+    if sealed is None:
         return None
-    sealed = SealedSecret(row["master_key_id"], row["wrapped_key"], row["ciphertext"])
     return unseal(_keys(keyring), sealed, secret_context(connection_id, kind)).decode()
 
 
@@ -101,17 +101,9 @@ async def purge_secrets(
     conn: Connection, connection_id: str, kinds: Iterable[SecretKind] | None = None
 ) -> int:
     """Delete the rows (not blank them): what is gone cannot be decrypted by anyone."""
-    if kinds is None:
-        result: str = await conn.execute(
-            "DELETE FROM connection_secrets WHERE connection_id = $1", connection_id
-        )
-    else:
-        result = await conn.execute(
-            "DELETE FROM connection_secrets WHERE connection_id = $1 AND kind = ANY($2::text[])",
-            connection_id,
-            [kind.value for kind in kinds],
-        )
-    return int(result.split()[-1])
+    return await store.delete_secrets(
+        conn, connection_id, None if kinds is None else [kind.value for kind in kinds]
+    )
 
 
 class RewrapReport(BaseModel):
@@ -134,42 +126,17 @@ async def rewrap_all_secrets(
     rewrapped = 0
     after = ("", "")
     while True:
-        rows = await conn.fetch(
-            "SELECT connection_id, kind, master_key_id, wrapped_key, ciphertext "
-            "FROM connection_secrets "
-            "WHERE master_key_id <> $1 AND (connection_id, kind) > ($2, $3) "
-            "ORDER BY connection_id, kind LIMIT $4",
-            current,
-            *after,
-            batch_size,
-        )
+        rows = await store.secrets_not_under(conn, current, after=after, limit=batch_size)
         if not rows:
             break
         for row in rows:
-            kind = SecretKind(row["kind"])
-            old = SealedSecret(row["master_key_id"], row["wrapped_key"], row["ciphertext"])
-            new = rewrap(keyring, old, secret_context(row["connection_id"], kind))
-            updated = await conn.execute(
-                "UPDATE connection_secrets SET master_key_id = $3, wrapped_key = $4 "
-                "WHERE connection_id = $1 AND kind = $2 AND master_key_id = $5 "
-                "AND wrapped_key = $6",
-                row["connection_id"],
-                kind.value,
-                new.master_key_id,
-                new.wrapped_key,
-                old.master_key_id,
-                old.wrapped_key,
+            context = secret_context(row.connection_id, SecretKind(row.kind))
+            rewrapped += await store.replace_wrapped_key(
+                conn, row, rewrap(keyring, row.sealed, context)
             )
-            rewrapped += updated == "UPDATE 1"
-        after = (rows[-1]["connection_id"], rows[-1]["kind"])
-    remaining = await conn.fetch(
-        "SELECT master_key_id, count(*) AS n FROM connection_secrets WHERE master_key_id <> $1 "
-        "GROUP BY master_key_id",
-        current,
-    )
-    return RewrapReport(
-        rewrapped=rewrapped, remaining={r["master_key_id"]: r["n"] for r in remaining}
-    )
+        after = (rows[-1].connection_id, rows[-1].kind)
+    remaining = await store.secrets_per_master_key(conn, except_key=current)
+    return RewrapReport(rewrapped=rewrapped, remaining=remaining)
 
 
 # --- events --------------------------------------------------------------------------------
@@ -197,26 +164,6 @@ def connection_event(row: Mapping[str, Any], event: ConnectionEvent) -> OutboxMe
 # --- rows ----------------------------------------------------------------------------------
 
 
-async def live_connection(
-    conn: Connection,
-    company_id: str,
-    country: str,
-    *,
-    livemode: bool = False,
-    for_update: bool = False,
-) -> Any:
-    """The company's connection for the country and mode that is not deleted (at most one), or
-    None. ("Live" as in not deleted; `livemode` is the key's mode, sandbox or live.)"""
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        "SELECT * FROM connections WHERE company_id = $1 AND country = $2 "  # noqa: S608
-        f"AND livemode = $3 AND status <> 'deleted'{lock}",
-        company_id,
-        country,
-        livemode,
-    )
-
-
 async def open_connection(  # noqa: PLR0913 - the parts of a new connection
     conn: Connection,
     account_id: str,
@@ -231,32 +178,22 @@ async def open_connection(  # noqa: PLR0913 - the parts of a new connection
     just made.
 
     Concurrent callers get the same row: the partial unique index decides who inserts."""
-    inserted = await conn.fetchval(
-        "INSERT INTO connections (id, account_id, company_id, country, status, is_sender, "
-        "is_receiver, livemode) VALUES ($1, $2, $3, $4, 'pending_setup', $5, $6, $7) "
-        "ON CONFLICT (company_id, country, livemode) WHERE status <> 'deleted' DO NOTHING "
-        "RETURNING id",
-        new_id("conn"),
+    inserted = await store.insert_pending_connection(
+        conn,
         account_id,
         company_id,
         country,
-        is_sender,
-        is_receiver,
-        livemode,
+        is_sender=is_sender,
+        is_receiver=is_receiver,
+        livemode=livemode,
     )
     row = await live_connection(conn, company_id, country, livemode=livemode, for_update=True)
-    return row, inserted is not None
+    return row, inserted
 
 
 async def update_connection(conn: Connection, connection_id: str, **fields: Any) -> Any:
-    """Set columns (names are ours, never the caller's input) and return the row."""
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
-    return await conn.fetchrow(
-        f"UPDATE connections SET {assignments}, updated_at = now() "  # noqa: S608
-        "WHERE id = $1 RETURNING *",
-        connection_id,
-        *fields.values(),
-    )
+    """Set columns of ConnectionChanges (checked: no other name reaches SQL); the row."""
+    return await store.update_connection(conn, connection_id, ConnectionChanges(**fields))
 
 
 async def activate_connection(  # noqa: PLR0913 - the parts of an activation
@@ -358,7 +295,7 @@ def planned_refresh(
 async def delete_connection(conn: Connection, connection_id: str) -> None:
     """Deleted for good: secrets and pending authorization gone, refreshes stopped."""
     await purge_secrets(conn, connection_id)
-    await conn.execute("DELETE FROM oauth_states WHERE connection_id = $1", connection_id)
+    await store.delete_oauth_states(conn, connection_id)
     await update_connection(
         conn,
         connection_id,
@@ -371,12 +308,8 @@ async def delete_connection(conn: Connection, connection_id: str) -> None:
 
 
 async def delete_company_connections(conn: Connection, company_id: str) -> None:
-    ids = await conn.fetch(
-        "SELECT id FROM connections WHERE company_id = $1 AND status <> 'deleted' FOR UPDATE",
-        company_id,
-    )
-    for record in ids:
-        await delete_connection(conn, record["id"])
+    for connection_id in await store.company_connection_ids(conn, company_id):
+        await delete_connection(conn, connection_id)
 
 
 # --- the ANAF OAuth state ------------------------------------------------------------------
@@ -388,17 +321,13 @@ async def start_authorization(
     """A fresh single-use state for the connection (its id, as the seed shows); any earlier
     authorization of it stops being accepted."""
     state: str = row["id"]
-    await conn.execute(
-        "INSERT INTO oauth_states (state, connection_id, account_id, redirect_uri, expires_at) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (state) DO UPDATE SET "
-        "connection_id = EXCLUDED.connection_id, account_id = EXCLUDED.account_id, "
-        "redirect_uri = EXCLUDED.redirect_uri, expires_at = EXCLUDED.expires_at, "
-        "consumed_at = NULL, created_at = now()",
+    await store.put_oauth_state(
+        conn,
         state,
-        row["id"],
-        row["account_id"],
-        redirect_uri,
-        now + OAUTH_STATE_LIFETIME,
+        connection_id=row["id"],
+        account_id=row["account_id"],
+        redirect_uri=redirect_uri,
+        expires_at=now + OAUTH_STATE_LIFETIME,
     )
     return state
 
@@ -415,20 +344,10 @@ async def consume_authorization(
 ) -> PendingAuthorization | None:
     """Use the state up, in the caller's transaction: None unless it is a live, unused state of
     a connection of the same account that is waiting for exactly this authorization."""
-    claimed: Any = await conn.fetchrow(
-        "UPDATE oauth_states s SET consumed_at = $2 FROM connections c "
-        "WHERE s.state = $1 AND s.consumed_at IS NULL AND s.expires_at > $2 "
-        "AND c.id = s.connection_id AND c.account_id = s.account_id "
-        "AND c.status = 'pending_setup' AND c.country = 'RO' "
-        "RETURNING s.connection_id, s.redirect_uri",
-        state,
-        now,
-    )
+    claimed: Any = await store.consume_oauth_state(conn, state, now=now)
     if claimed is None:
         return None
-    row = await conn.fetchrow(
-        "SELECT * FROM connections WHERE id = $1 FOR UPDATE", claimed["connection_id"]
-    )
+    row = await store.connection_row(conn, claimed["connection_id"], for_update=True)
     return PendingAuthorization(connection=row, redirect_uri=claimed["redirect_uri"])
 
 
@@ -490,13 +409,7 @@ async def active_connection(
     keyring: Keyring | None = None,
 ) -> ActiveConnection | None:
     """The company's active connection in the mode (a live invoice never uses a sandbox one)."""
-    connection_id = await conn.fetchval(
-        "SELECT id FROM connections WHERE company_id = $1 AND country = $2 AND livemode = $3 "
-        "AND status = 'active'",
-        company_id,
-        country,
-        livemode,
-    )
+    connection_id = await store.active_connection_id(conn, company_id, country, livemode=livemode)
     if connection_id is None:
         return None
     token = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN, keyring=keyring)
@@ -507,9 +420,7 @@ async def connection_token(
     conn: Connection, connection_id: str, *, keyring: Keyring | None = None
 ) -> str | None:
     """The access token of an active connection; None when it is not active."""
-    if not await conn.fetchval(
-        "SELECT 1 FROM connections WHERE id = $1 AND status = 'active'", connection_id
-    ):
+    if not await store.is_active(conn, connection_id):
         return None
     return await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN, keyring=keyring)
 
@@ -537,22 +448,24 @@ async def fail_waiting_invoices(
         appended = await append_event(
             conn,
             ref,
-            expected_version=poll["version"],
-            event_type=EventType.ERROR,
-            metadata={
-                "stage": "submission",
-                "reason": "connection_expired",
-                "connectionId": row["id"],
-                "uploadId": poll["upload_id"],
-            },
-            causation_id=causation_id,
-            invoice_fields={
-                "error_message": f"The supplier's company's {system} connection expired.",
-                "error_fix": f"Authorize the company's {system} connection again "
-                f"(POST /v1/connections). This invoice was already filed with {system} "
-                f"(upload {poll['upload_id']}): do not send it again; Clearway follows it to "
-                f"{system}'s decision once the connection is active.",
-            },
+            NewEvent(
+                type=EventType.ERROR,
+                expected_version=poll["version"],
+                causation_id=causation_id,
+                metadata={
+                    "stage": "submission",
+                    "reason": "connection_expired",
+                    "connectionId": row["id"],
+                    "uploadId": poll["upload_id"],
+                },
+                invoice=InvoiceChanges(
+                    error_message=f"The supplier's company's {system} connection expired.",
+                    error_fix=f"Authorize the company's {system} connection again "
+                    f"(POST /v1/connections). This invoice was already filed with {system} "
+                    f"(upload {poll['upload_id']}): do not send it again; Clearway follows it to "
+                    f"{system}'s decision once the connection is active.",
+                ),
+            ),
         )
         await status_polls.moved_to(conn, poll["invoice_id"], appended.event.version)
     return len(polls)
@@ -564,13 +477,8 @@ async def expire_connection(
     """A refresh failed for good: `expired` with the reason, secrets purged (they no longer
     work), `connection.expired` enqueued, waiting invoices to `error`. In the caller's
     transaction; None when `lease_owner` no longer holds the row."""
-    fence = "" if lease_owner is None else " AND refresh_lease_owner = $3"
-    args: list[Any] = [row["id"], message] + ([] if lease_owner is None else [lease_owner])
-    updated = await conn.fetchrow(
-        "UPDATE connections SET status = 'expired', last_error_message = $2, "  # noqa: S608
-        "next_refresh_at = NULL, refresh_lease_until = NULL, refresh_lease_owner = NULL, "
-        f"updated_at = now() WHERE id = $1 AND status = 'active'{fence} RETURNING *",
-        *args,
+    updated = await store.expire_active_connection(
+        conn, row["id"], message, lease_owner=lease_owner
     )
     if updated is None:
         return None

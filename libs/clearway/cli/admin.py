@@ -19,8 +19,7 @@ from decimal import Decimal
 from clearway.accounts import create_account, create_api_key, key_id_of, revoke_api_key
 from clearway.accounts.connections import rewrap_all_secrets
 from clearway.config import SecuritySettings
-from clearway.db import connect, migrate
-from clearway.eventstore import Connection
+from clearway.db import Connection, connect, migrate
 from clearway.security import (
     MASTER_KEYS_ENV,
     Keyring,
@@ -28,7 +27,8 @@ from clearway.security import (
     generate_master_key,
     keyring_from_setting,
 )
-from clearway.webhooks.store import rewrap_secrets as rewrap_webhook_secrets
+from clearway.store.accounts import account_exists
+from clearway.store.webhooks import rewrap_secrets as rewrap_webhook_secrets
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,8 +104,7 @@ async def _admin(conn: Connection, args: argparse.Namespace) -> int:
         print(f"Sandbox API key: {await create_api_key(conn, account_id, 'test')}")
         return 0
     if args.admin_command == "create-key":
-        exists = await conn.fetchval("SELECT 1 FROM accounts WHERE id = $1", args.account)
-        if not exists:
+        if not await account_exists(conn, args.account):
             print(f"No account {args.account}.")
             return 1
         label = "Live" if args.mode == "live" else "Sandbox"

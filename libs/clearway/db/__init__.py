@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
@@ -18,6 +18,12 @@ MIGRATIONS_TABLE = "schema_migrations"
 MIGRATIONS_LOCK = 7318
 # asyncpg's own default: prepared statements are cached per connection.
 DEFAULT_STATEMENT_CACHE_SIZE = 100
+
+if TYPE_CHECKING:
+    # What every store function takes: a connection of its own or one lent by a pool.
+    Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+else:  # asyncpg's classes are generic only in its type stubs
+    Connection = Any
 
 
 class DatabaseUnavailableError(Exception):

@@ -36,3 +36,17 @@ STATUS_OF_EVENT: dict[EventType, Status] = {
     EventType.REJECTED: Status.REJECTED,
     EventType.ERROR: Status.ERROR,
 }
+
+# From which statuses each event may be appended (the event store refuses any other). An
+# invoice in `error` is still followed to the government's decision when it was already filed
+# (its connection expired while a status poll waited), and may fail again meanwhile.
+ALLOWED_FROM: dict[EventType, frozenset[Status]] = {
+    EventType.CREATED: frozenset(),  # only as a stream's first event
+    EventType.VALIDATED: frozenset({Status.CREATED}),
+    EventType.SUBMITTED: frozenset({Status.VALIDATED}),
+    EventType.ACCEPTED: frozenset({Status.SUBMITTED, Status.ERROR}),
+    EventType.REJECTED: frozenset(
+        {Status.CREATED, Status.VALIDATED, Status.SUBMITTED, Status.ERROR}
+    ),
+    EventType.ERROR: frozenset({Status.VALIDATED, Status.SUBMITTED, Status.ERROR}),
+}

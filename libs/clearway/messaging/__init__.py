@@ -39,6 +39,7 @@ from clearway.observability.metrics import (
     registry,
 )
 from clearway.observability.tracing import continued
+from clearway.store.outbox import take_batch
 
 log = logging.getLogger(__name__)
 
@@ -247,23 +248,18 @@ class OutboxRelay:
     async def drain_once(self) -> int:
         """Publish one batch; returns how many rows it published."""
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "DELETE FROM outbox WHERE id IN "
-                "(SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-                "RETURNING id, topic, key, payload, traceparent",
-                self._batch_size,
-            )
+            rows = await take_batch(conn, self._batch_size)
             if not rows:
                 return 0
             pending = []
-            for row in sorted(rows, key=lambda r: r["id"]):
+            for row in rows:
                 # Published as part of the trace of the span that recorded it.
-                with continued(row["traceparent"]):
+                with continued(row.traceparent):
                     pending.append(
                         await self._broker.publish(
-                            json.dumps(row["payload"]).encode(),
-                            row["topic"],
-                            key=row["key"].encode(),
+                            json.dumps(row.payload).encode(),
+                            row.topic,
+                            key=row.key.encode(),
                             no_confirm=True,
                         )
                     )

@@ -5,11 +5,13 @@ or invoice.error when no decision came by the deadline. Each carries the status 
 
 from __future__ import annotations
 
+from clearway.db import Connection
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import Connection, append_event
 from clearway.pipeline.decisions import Accepted, Pending, Rejected
+from clearway.store.events import NewEvent, append_event
 from clearway.store.gov_calls import attempts_of
 from clearway.store.gov_receipts import keep_receipt
+from clearway.store.invoices import InvoiceChanges
 from clearway.store.status_polls import Poll
 from clearway.translation import translate_all
 from clearway.translation.unknown import log_uncatalogued
@@ -27,15 +29,17 @@ async def record_accepted(conn: Connection, poll: Poll, accepted: Accepted, caus
     await append_event(
         conn,
         poll.ref,
-        expected_version=poll.version,
-        event_type=EventType.ACCEPTED,
-        metadata={
-            "govId": accepted.gov_id,
-            "govMessage": accepted.gov_message,
-            "attempts": await attempts_of(conn, poll.invoice_id, "status"),
-        },
-        causation_id=cause,
-        invoice_fields={"gov_id": accepted.gov_id},
+        NewEvent(
+            type=EventType.ACCEPTED,
+            expected_version=poll.version,
+            causation_id=cause,
+            metadata={
+                "govId": accepted.gov_id,
+                "govMessage": accepted.gov_message,
+                "attempts": await attempts_of(conn, poll.invoice_id, "status"),
+            },
+            invoice=InvoiceChanges(gov_id=accepted.gov_id),
+        ),
     )
 
 
@@ -54,21 +58,23 @@ async def record_rejected(conn: Connection, poll: Poll, rejected: Rejected, caus
     await append_event(
         conn,
         poll.ref,
-        expected_version=poll.version,
-        event_type=EventType.REJECTED,
-        metadata={
-            "stage": "government",
-            "govId": rejected.gov_id,
-            "errors": [d.public() for d in translated.details],
-            "attempts": await attempts_of(conn, poll.invoice_id, "status"),
-        },
-        causation_id=cause,
-        invoice_fields={
-            "gov_id": rejected.gov_id,
-            "error_message": translated.message,
-            "error_translated": translated.translated,
-            "error_fix": translated.fix,
-        },
+        NewEvent(
+            type=EventType.REJECTED,
+            expected_version=poll.version,
+            causation_id=cause,
+            metadata={
+                "stage": "government",
+                "govId": rejected.gov_id,
+                "errors": [d.public() for d in translated.details],
+                "attempts": await attempts_of(conn, poll.invoice_id, "status"),
+            },
+            invoice=InvoiceChanges(
+                gov_id=rejected.gov_id,
+                error_message=translated.message,
+                error_translated=translated.translated,
+                error_fix=translated.fix,
+            ),
+        ),
     )
 
 
@@ -78,23 +84,25 @@ async def record_missed_deadline(conn: Connection, poll: Poll, pending: Pending)
     await append_event(
         conn,
         poll.ref,
-        expected_version=poll.version,
-        event_type=EventType.ERROR,
-        metadata={
-            "stage": "status",
-            "reason": "decision_deadline",
-            "uploadId": upload_id,
-            "lastAnswer": pending.reason,
-            "attempts": await attempts_of(conn, poll.invoice_id, "status"),
-        },
-        causation_id=f"status-deadline:{upload_id}",
-        invoice_fields={
-            "error_message": f"No decision on upload {upload_id} {hours:g} hours after it "
-            f"was filed; the government's last answer: {pending.reason}",
-            "error_translated": "The government has the invoice but did not decide on it "
-            "in time: it is still processing it, or it lost it.",
-            "error_fix": f"Do not send the invoice again: it was filed as upload "
-            f"{upload_id}. Look it up in the government's portal (ANAF: SPV); send it "
-            "again only if the portal has no record of it.",
-        },
+        NewEvent(
+            type=EventType.ERROR,
+            expected_version=poll.version,
+            causation_id=f"status-deadline:{upload_id}",
+            metadata={
+                "stage": "status",
+                "reason": "decision_deadline",
+                "uploadId": upload_id,
+                "lastAnswer": pending.reason,
+                "attempts": await attempts_of(conn, poll.invoice_id, "status"),
+            },
+            invoice=InvoiceChanges(
+                error_message=f"No decision on upload {upload_id} {hours:g} hours after it "
+                f"was filed; the government's last answer: {pending.reason}",
+                error_translated="The government has the invoice but did not decide on it "
+                "in time: it is still processing it, or it lost it.",
+                error_fix=f"Do not send the invoice again: it was filed as upload "
+                f"{upload_id}. Look it up in the government's portal (ANAF: SPV); send it "
+                "again only if the portal has no record of it.",
+            ),
+        ),
     )

@@ -47,7 +47,7 @@ from clearway.domain.invoice import (
     VatCategory,
     compute_totals,
 )
-from clearway.governments.fr.document import siren_of
+from clearway.governments.fr.identifiers import siren_of
 from clearway.governments.peppol.document import belgian_enterprise_number
 from clearway.validation.common import (
     EN16931_SYNTAX_COUNTRIES,

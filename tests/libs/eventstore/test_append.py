@@ -1,5 +1,6 @@
 """The event store against real PostgreSQL: append with expected version, idempotent redelivery,
-clean conflicts, and the read model moving in the same transaction."""
+clean conflicts, transitions the lifecycle refuses, and the read model moving in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import asyncpg
 import pytest
 from clearway.accounts import create_account
 from clearway.domain.ids import new_id
-from clearway.domain.lifecycle import EventType
-from clearway.eventstore import (
+from clearway.domain.lifecycle import ALLOWED_FROM, EventType, Status
+from clearway.store.events import (
     ConcurrencyConflictError,
-    InvoiceRef,
+    NewEvent,
+    TransitionNotAllowedError,
     append_event,
     read_stream,
     start_stream,
 )
+from clearway.store.invoices import InvoiceChanges, InvoiceRef, NewInvoice
 
 pytestmark = [pytest.mark.postgres]
 
@@ -28,15 +31,15 @@ async def _new_stream(conn: Any) -> tuple[InvoiceRef, str]:
     created = await start_stream(
         conn,
         ref,
-        {
-            "supplier_vat": "RO1",
-            "customer_vat": "RO2",
-            "net_amount": Decimal("1.00"),
-            "vat_amount": Decimal("0.19"),
-            "gross_amount": Decimal("1.19"),
-            "currency": "RON",
-            "request": {},
-        },
+        NewInvoice(
+            supplier_vat="RO1",
+            customer_vat="RO2",
+            net_amount=Decimal("1.00"),
+            vat_amount=Decimal("0.19"),
+            gross_amount=Decimal("1.19"),
+            currency="RON",
+            request={},
+        ),
     )
     return ref, created.id
 
@@ -50,10 +53,12 @@ async def test_the_same_cause_appended_twice_adds_one_event(store_db: asyncpg.Po
         first = await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata={"rulesChecked": 1},
-            causation_id=created_id,
+            NewEvent(
+                type=EventType.VALIDATED,
+                expected_version=1,
+                causation_id=created_id,
+                metadata={"rulesChecked": 1},
+            ),
         )
         outbox_after_first = await conn.fetchval(
             "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
@@ -61,10 +66,12 @@ async def test_the_same_cause_appended_twice_adds_one_event(store_db: asyncpg.Po
         second = await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata={"rulesChecked": 1},
-            causation_id=created_id,
+            NewEvent(
+                type=EventType.VALIDATED,
+                expected_version=1,
+                causation_id=created_id,
+                metadata={"rulesChecked": 1},
+            ),
         )
         stream = await read_stream(conn, ref.invoice_id)
         outbox_after_second = await conn.fetchval(
@@ -91,19 +98,15 @@ async def test_another_cause_at_the_same_version_is_a_conflict_that_writes_nothi
         await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata=None,
-            causation_id=created_id,
+            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created_id),
         )
         with pytest.raises(ConcurrencyConflictError):
             await append_event(
                 conn,
                 ref,
-                expected_version=1,
-                event_type=EventType.REJECTED,
-                metadata=None,
-                causation_id="evt_someone_else",
+                NewEvent(
+                    type=EventType.REJECTED, expected_version=1, causation_id="evt_someone_else"
+                ),
             )
         stream = await read_stream(conn, ref.invoice_id)
         status = await conn.fetchval("SELECT status FROM invoices WHERE id = $1", ref.invoice_id)
@@ -120,26 +123,99 @@ async def test_a_stale_expected_version_is_a_conflict(store_db: asyncpg.Pool[Any
         validated = await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata=None,
-            causation_id=created_id,
+            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created_id),
         )
         await append_event(
             conn,
             ref,
-            expected_version=2,
-            event_type=EventType.SUBMITTED,
-            metadata=None,
-            causation_id=validated.event.id,
+            NewEvent(type=EventType.SUBMITTED, expected_version=2, causation_id=validated.event.id),
         )
         with pytest.raises(ConcurrencyConflictError):
             await append_event(
                 conn,
                 ref,
-                expected_version=1,
-                event_type=EventType.ERROR,
-                metadata=None,
-                causation_id="evt_late_writer",
+                NewEvent(type=EventType.ERROR, expected_version=1, causation_id="evt_late_writer"),
             )
         assert [e.version for e in await read_stream(conn, ref.invoice_id)] == [1, 2, 3]
+
+
+async def test_an_event_the_lifecycle_does_not_allow_is_refused_and_writes_nothing(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    async with store_db.acquire() as conn:
+        ref, created_id = await _new_stream(conn)
+        outbox_before = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
+        )
+        # Submitted straight from created: never validated, so never filed.
+        with pytest.raises(TransitionNotAllowedError) as refused:
+            await append_event(
+                conn,
+                ref,
+                NewEvent(type=EventType.SUBMITTED, expected_version=1, causation_id=created_id),
+            )
+        stream = await read_stream(conn, ref.invoice_id)
+        status, version = await conn.fetchrow(
+            "SELECT status, version FROM invoices WHERE id = $1", ref.invoice_id
+        )
+        outbox_after = await conn.fetchval(
+            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
+        )
+    assert refused.value.status is Status.CREATED
+    assert refused.value.event_type is EventType.SUBMITTED
+    assert [e.type for e in stream] == ["invoice.created"]
+    assert (status, version) == ("created", 1)
+    assert outbox_after == outbox_before
+
+
+async def test_a_final_decision_is_not_followed_by_another(store_db: asyncpg.Pool[Any]) -> None:
+    async with store_db.acquire() as conn:
+        ref, created_id = await _new_stream(conn)
+        rejected = await append_event(
+            conn,
+            ref,
+            NewEvent(
+                type=EventType.REJECTED,
+                expected_version=1,
+                causation_id=created_id,
+                invoice=InvoiceChanges(error_message="1 validation error(s)"),
+            ),
+        )
+        with pytest.raises(TransitionNotAllowedError):
+            await append_event(
+                conn,
+                ref,
+                NewEvent(
+                    type=EventType.VALIDATED, expected_version=2, causation_id=rejected.event.id
+                ),
+            )
+        # The same cause delivered again is still recognised, not refused.
+        again = await append_event(
+            conn,
+            ref,
+            NewEvent(
+                type=EventType.REJECTED,
+                expected_version=1,
+                causation_id=created_id,
+                invoice=InvoiceChanges(error_message="1 validation error(s)"),
+            ),
+        )
+        row = await conn.fetchrow(
+            "SELECT status, version, error_message FROM invoices WHERE id = $1", ref.invoice_id
+        )
+    assert again.duplicate
+    assert again.event.id == rejected.event.id
+    assert dict(row) == {
+        "status": "rejected",
+        "version": 2,
+        "error_message": "1 validation error(s)",
+    }
+
+
+def test_every_event_has_its_allowed_statuses_and_created_only_starts_a_stream() -> None:
+    assert set(ALLOWED_FROM) == set(EventType)
+    assert ALLOWED_FROM[EventType.CREATED] == frozenset()
+    # Nothing follows accepted or rejected: they are the government's last word.
+    assert not any(
+        {Status.ACCEPTED, Status.REJECTED} & allowed for allowed in ALLOWED_FROM.values()
+    )

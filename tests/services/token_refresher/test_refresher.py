@@ -33,10 +33,11 @@ from clearway.domain.company import CompanyRequest
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import InvoiceRef, append_event, start_stream
 from clearway.governments.pl.auth import KsefAuthClient
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring, generate_master_key
+from clearway.store.events import NewEvent, append_event, start_stream
+from clearway.store.invoices import InvoiceRef, NewInvoice
 
 from services.stack.infra import Database, free_port
 from services.stack.stack import Stack
@@ -215,24 +216,30 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
         await start_stream(
             conn,
             ref,
-            {
-                "company_id": connection["company_id"],
-                "supplier_vat": "RO12345678",
-                "customer_vat": "RO87654321",
-                "net_amount": 100,
-                "vat_amount": 21,
-                "gross_amount": 121,
-                "currency": "RON",
-                "request": {},
-            },
+            NewInvoice(
+                company_id=connection["company_id"],
+                supplier_vat="RO12345678",
+                customer_vat="RO87654321",
+                net_amount=100,
+                vat_amount=21,
+                gross_amount=121,
+                currency="RON",
+                request={},
+            ),
+        )
+        # Validated, then submitted: the only way the lifecycle lets an invoice be filed.
+        await append_event(
+            conn, ref, NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id="test")
         )
         await append_event(
             conn,
             ref,
-            expected_version=1,
-            event_type=EventType.SUBMITTED,
-            metadata={"uploadId": "5000000001"},
-            causation_id="test",
+            NewEvent(
+                type=EventType.SUBMITTED,
+                expected_version=2,
+                causation_id="test",
+                metadata={"uploadId": "5000000001"},
+            ),
         )
         await conn.execute(
             "INSERT INTO submissions (invoice_id, connection_id, state, upload_id) "
@@ -242,7 +249,7 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
         )
         await conn.execute(
             "INSERT INTO status_polls (invoice_id, connection_id, upload_id, version) "
-            "VALUES ($1, $2, '5000000001', 2)",
+            "VALUES ($1, $2, '5000000001', 3)",
             ref.invoice_id,
             connection_id,
         )
@@ -296,9 +303,9 @@ async def test_a_refused_refresh_expires_the_connection_and_its_waiting_invoices
         in (invoice["error_fix"])
     )
     assert "do not send it again" in invoice["error_fix"]
-    assert (event["type"], event["version"]) == ("invoice.error", 3)
+    assert (event["type"], event["version"]) == ("invoice.error", 4)
     assert event["metadata"]["reason"] == "connection_expired"
-    assert poll_version == 3
+    assert poll_version == 4
 
 
 async def test_a_government_that_does_not_answer_is_tried_again_later(

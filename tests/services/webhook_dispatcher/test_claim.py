@@ -12,9 +12,7 @@ import asyncpg
 import pytest
 from clearway.accounts import create_account
 from clearway.domain.ids import new_id
-from clearway.webhooks.store import NewDelivery, enqueue_deliveries
-
-from services.webhook_dispatcher.delivery import claim_due
+from clearway.store.webhooks import NewDelivery, claim_due, enqueue_deliveries
 
 pytestmark = [pytest.mark.postgres]
 

@@ -16,9 +16,9 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.domain.ids import new_id
-from clearway.eventstore import OutboxMessage, enqueue
 from clearway.messaging.envelope import ConnectionEventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS
+from clearway.store.outbox import OutboxMessage, enqueue
 
 from services.stack.stack import Stack
 from tests.conftest import WEBHOOK_TEST_ENV, MakeAccount, WaitFinal

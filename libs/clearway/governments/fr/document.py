@@ -29,6 +29,7 @@ from clearway.formats.cii import write_cii
 from clearway.formats.en16931 import Note, SchemedId, build_document, email_endpoint
 from clearway.formats.pdf import text_page_pdf
 from clearway.formats.ubl import write_ubl
+from clearway.governments.fr.identifiers import siren_of
 
 if TYPE_CHECKING:
     from clearway.domain.invoice import InvoiceRequest, Party
@@ -39,9 +40,6 @@ BILLING_FRAMEWORK_GOODS_AND_SERVICES = "M1"
 SIREN_SCHEME = "0002"
 SIRET_SCHEME = "0009"
 FRENCH_DIRECTORY_SCHEME = "0225"
-_SIRET_DIGITS = 14
-_SIREN_DIGITS = 9
-_FRENCH_VAT_LENGTH = 13  # FR, a 2-character key, the 9-digit SIREN
 
 LEGAL_MENTIONS = (
     Note(
@@ -109,19 +107,6 @@ def french_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document
         seller=_french_party(invoice.supplier, document.seller),
         buyer=_french_party(invoice.customer, document.buyer),
     )
-
-
-def siren_of(party: Party) -> str | None:
-    """The party's SIREN: the first 9 digits of its SIRET, else the last 9 of a French VAT number
-    (FR, a 2-character key, the SIREN); None when it has neither."""
-    siret = "".join((party.siret or "").split())
-    if len(siret) == _SIRET_DIGITS and siret.isdigit():
-        return siret[:_SIREN_DIGITS]
-    vat = "".join(party.vatNumber.split()).upper()
-    siren = vat[-_SIREN_DIGITS:]
-    if len(vat) == _FRENCH_VAT_LENGTH and vat.startswith("FR") and siren.isdigit():
-        return siren
-    return None
 
 
 def _french_party(party: Party, trade_party: TradeParty) -> TradeParty:

@@ -15,8 +15,12 @@ Sources:
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from clearway.countries.checksums import is_digits, is_valid_luhn
+
+if TYPE_CHECKING:
+    from clearway.domain.invoice import Party
 
 SIREN_LENGTH = 9
 SIRET_LENGTH = 14
@@ -73,3 +77,21 @@ def is_valid_vat_number(value: str) -> bool:
         return True  # letter keys: no public algorithm to check against
     # Monaco's companies carry French VAT numbers whose "SIREN" starts 000 and has no Luhn digit.
     return key == vat_key(siren) and (siren.startswith(MONACO_PREFIX) or is_valid_siren(siren))
+
+
+_SIRET_DIGITS = 14
+_SIREN_DIGITS = 9
+_FRENCH_VAT_LENGTH = 13  # FR, a 2-character key, the 9-digit SIREN
+
+
+def siren_of(party: Party) -> str | None:
+    """The party's SIREN: the first 9 digits of its SIRET, else the last 9 of a French VAT number
+    (FR, a 2-character key, the SIREN); None when it has neither."""
+    siret = "".join((party.siret or "").split())
+    if len(siret) == _SIRET_DIGITS and siret.isdigit():
+        return siret[:_SIREN_DIGITS]
+    vat = "".join(party.vatNumber.split()).upper()
+    siren = vat[-_SIREN_DIGITS:]
+    if len(vat) == _FRENCH_VAT_LENGTH and vat.startswith("FR") and siren.isdigit():
+        return siren
+    return None

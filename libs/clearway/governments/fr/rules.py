@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
 from clearway.governments.fr import identifiers as fr
-from clearway.governments.fr.document import siren_of
+from clearway.governments.fr.identifiers import siren_of
 from clearway.validation.common import given_invoice_number, line_pointer, parties, party_country
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 

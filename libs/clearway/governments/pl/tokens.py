@@ -23,9 +23,9 @@ from clearway.accounts.connections import (
     read_secret,
 )
 from clearway.config import KsefEndpoint, LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.connections import ConnectionEvent, SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
-from clearway.eventstore import Connection, enqueue
 from clearway.governments import base
 from clearway.governments.base import Renewal, RenewalDeferredError, RenewalRefusedError
 from clearway.governments.pl import identifiers as pl
@@ -38,6 +38,8 @@ from clearway.governments.pl.auth import (
 from clearway.governments.pl.government import TOKEN_POLICY
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
+from clearway.store.connections import active_connection_row, active_connection_with_vat
+from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,7 @@ async def renew_refused_token(
     """A token to use instead of `refused_token`; None when the connection is not (or no
     longer) active. KSeF unreachable raises ksef_auth.KsefUnavailableError (try later)."""
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT c.*, co.vat_number FROM connections c "
-            "JOIN companies co ON co.id = c.company_id "
-            "WHERE c.id = $1 AND c.status = 'active' FOR UPDATE OF c",
-            connection_id,
-        )
+        row = await active_connection_with_vat(conn, connection_id)
         if row is None:
             return None
         current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
@@ -134,10 +131,7 @@ async def authenticate_again(
 
 async def expire_after_second_refusal(conn: Connection, connection_id: str, reason: str) -> None:
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
-            connection_id,
-        )
+        row = await active_connection_row(conn, connection_id)
         if row is not None:
             await expire_connection(conn, row, f"{reason} {AUTHORIZE_AGAIN}")
 

@@ -21,9 +21,9 @@ from clearway.accounts.connections import (
     read_secret,
 )
 from clearway.config import AnafEndpoint, LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.connections import ConnectionEvent, SecretKind
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection, enqueue
 from clearway.governments.base import (
     AUTHORIZE_AGAIN,
     Renewal,
@@ -34,6 +34,8 @@ from clearway.governments.base import (
 )
 from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
+from clearway.store.connections import active_connection_row
+from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +55,7 @@ async def refresh_refused_token(
     longer) active: expired here if ANAF refused the refresh. ANAF being unreachable raises
     AnafUnavailableError (try later; the connection stays active)."""
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
-            connection_id,
-        )
+        row = await active_connection_row(conn, connection_id)
         if row is None:
             return None
         current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
@@ -91,10 +90,7 @@ async def refresh_refused_token(
 
 async def expire_after_second_refusal(conn: Connection, connection_id: str, status: int) -> None:
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT * FROM connections WHERE id = $1 AND status = 'active' FOR UPDATE",
-            connection_id,
-        )
+        row = await active_connection_row(conn, connection_id)
         if row is not None:
             await expire_connection(conn, row, refused_twice_message(status))
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from clearway.config import LiveNotConfiguredError
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import append_event
 from clearway.pipeline.filing.outcomes import STAGE, Attempt, Refused, RejectedUnfiled
 from clearway.pipeline.filing.states import SubmissionState
 from clearway.store import submissions
+from clearway.store.events import NewEvent, append_event
 from clearway.store.gov_calls import attempts_of, record_calls
+from clearway.store.invoices import InvoiceChanges
 from clearway.translation import translate_all
 from clearway.translation.unknown import log_uncatalogued
 
@@ -41,19 +42,21 @@ async def fail(  # noqa: PLR0913 - the parts of one final event
         await append_event(
             conn,
             row.ref,
-            expected_version=row.version,
-            event_type=event_type,
-            metadata={
-                "stage": STAGE,
-                **metadata,
-                "attempts": await attempts_of(conn, row.ref.invoice_id, STAGE),
-            },
-            causation_id=row.causation_id,
-            invoice_fields={
-                "error_message": error_message,
-                "error_translated": error_translated,
-                "error_fix": error_fix,
-            },
+            NewEvent(
+                type=event_type,
+                expected_version=row.version,
+                causation_id=row.causation_id,
+                metadata={
+                    "stage": STAGE,
+                    **metadata,
+                    "attempts": await attempts_of(conn, row.ref.invoice_id, STAGE),
+                },
+                invoice=InvoiceChanges(
+                    error_message=error_message,
+                    error_translated=error_translated,
+                    error_fix=error_fix,
+                ),
+            ),
         )
 
 

@@ -23,7 +23,6 @@ import asyncpg
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.domain.ids import utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import append_event
 from clearway.observability.metrics import RETRIES
 from clearway.pipeline.filing.endings import (
     connection_inactive,
@@ -53,6 +52,7 @@ from clearway.pipeline.filing.outcomes import (
 )
 from clearway.pipeline.filing.states import SubmissionState
 from clearway.store import submissions
+from clearway.store.events import NewEvent, append_event
 from clearway.store.gov_calls import attempts_of, record_calls
 from clearway.store.submissions import ClaimedSubmission, LeaseLostError
 
@@ -218,15 +218,17 @@ async def _uploaded(
         await append_event(
             conn,
             row.ref,
-            expected_version=row.version,
-            event_type=EventType.SUBMITTED,
-            metadata={
-                **metadata,
-                "uploadId": outcome.upload_id,
-                # the connection the poller follows the upload with
-                "connectionId": row.connection_id,
-                "attempts": await attempts_of(conn, row.ref.invoice_id, STAGE),
-            },
-            causation_id=row.causation_id,
+            NewEvent(
+                type=EventType.SUBMITTED,
+                expected_version=row.version,
+                causation_id=row.causation_id,
+                metadata={
+                    **metadata,
+                    "uploadId": outcome.upload_id,
+                    # the connection the poller follows the upload with
+                    "connectionId": row.connection_id,
+                    "attempts": await attempts_of(conn, row.ref.invoice_id, STAGE),
+                },
+            ),
         )
     log.info("submitted to %s as %s", row.ref.country, outcome.upload_id)

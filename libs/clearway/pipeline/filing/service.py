@@ -20,8 +20,8 @@ import httpx
 
 from clearway.accounts import active_connection
 from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import Connection, append_event
 from clearway.invoices import load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
@@ -36,6 +36,8 @@ from clearway.pipeline.filing.machine import FilingMachine, Route
 from clearway.pipeline.filing.outcomes import Filer
 from clearway.runtime import ServiceContext
 from clearway.store import submissions
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import InvoiceChanges
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -111,11 +113,16 @@ async def take_submission(
             await append_event(
                 conn,
                 invoice.ref,
-                expected_version=message.version,
-                event_type=EventType.ERROR,
-                metadata={"stage": "submission", **live_not_configured_metadata(not_configured)},
-                causation_id=message.eventId,
-                invoice_fields=live_not_configured_fields(not_configured),
+                NewEvent(
+                    type=EventType.ERROR,
+                    expected_version=message.version,
+                    causation_id=message.eventId,
+                    metadata={
+                        "stage": "submission",
+                        **live_not_configured_metadata(not_configured),
+                    },
+                    invoice=InvoiceChanges(**live_not_configured_fields(not_configured)),
+                ),
             )
             return
     connection_id: str | None = None
@@ -146,15 +153,17 @@ async def take_submission(
     await append_event(
         conn,
         invoice.ref,
-        expected_version=message.version,
-        event_type=EventType.ERROR,
-        metadata={"stage": "submission", "reason": "no_active_connection"},
-        causation_id=message.eventId,
-        invoice_fields={
-            "error_message": f"The supplier's company has no active {government} connection.",
-            "error_fix": f"Connect the company to {government} (POST /v1/connections), "
-            "then send the invoice again.",
-        },
+        NewEvent(
+            type=EventType.ERROR,
+            expected_version=message.version,
+            causation_id=message.eventId,
+            metadata={"stage": "submission", "reason": "no_active_connection"},
+            invoice=InvoiceChanges(
+                error_message=f"The supplier's company has no active {government} connection.",
+                error_fix=f"Connect the company to {government} (POST /v1/connections), "
+                "then send the invoice again.",
+            ),
+        ),
     )
 
 
