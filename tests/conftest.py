@@ -36,6 +36,11 @@ WEBHOOK_TEST_ENV = {
     "WEBHOOK_LEASE_SECONDS": "4",
     "WEBHOOK_DISABLE_AFTER_SECONDS": "5",
 }
+# The other simulated governments decide as soon as ANAF does in tests (anaf_processing_delay
+# below), not after their 2 s default: every invoice filed in tests waits for one decision.
+GOVSIM_TEST_ENV = {
+    f"GOVSIM_{cc}_PROCESSING_DELAY": "0.5" for cc in ("PL", "IT", "PEPPOL", "FR", "DE")
+}
 # Tests never call a real government: whatever the shell holds, the stack's live mode has no
 # credentials or endpoints of its own (empty is unset), so no live country is configured.
 NO_LIVE_GOVERNMENTS = {
@@ -83,6 +88,7 @@ async def stack(
             webhook_env=WEBHOOK_TEST_ENV,
             extra_env={
                 **NO_LIVE_GOVERNMENTS,
+                **GOVSIM_TEST_ENV,
                 "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
                 "OTEL_BSP_SCHEDULE_DELAY": "200",  # milliseconds: spans arrive while a test waits
             },

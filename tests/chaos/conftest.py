@@ -23,7 +23,7 @@ import pytest_asyncio
 from services.stack.infra import free_port
 from services.stack.stack import WORKERS, Stack, StackConfig, start_stack
 from tests.chaos.report import REPORT, report_table
-from tests.conftest import TEST_MASTER_KEYS, WEBHOOK_TEST_ENV
+from tests.conftest import GOVSIM_TEST_ENV, TEST_MASTER_KEYS, WEBHOOK_TEST_ENV
 from tests.libs.security.certmaker import make_certificate, pem_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
@@ -62,6 +62,7 @@ async def chaos_stack() -> AsyncIterator[Stack]:
             breaker_reset_seconds=3.0,  # back to work soon after a government recovers
             master_keys=TEST_MASTER_KEYS,
             webhook_env=WEBHOOK_TEST_ENV,
+            extra_env=GOVSIM_TEST_ENV,
         )
     )
     try:

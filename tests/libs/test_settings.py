@@ -148,8 +148,9 @@ def test_the_operations_guide_shows_the_pool_settings_as_declared() -> None:
         assert description == setting.description
 
 
-def test_the_readme_lists_every_live_variable_and_only_declared_ones() -> None:
-    rows = _table((ROOT / "README.md").read_text(), "| country | a live deployment sets |")
+def test_the_manual_lists_every_live_variable_and_only_declared_ones() -> None:
+    page = (ROOT / "docs" / "operations.md").read_text()
+    rows = _table(page, "| country | a live deployment sets |")
     listed = {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row[1])}
     live = {declared.name for declared in variables() if "_LIVE_" in declared.name}
     assert listed == live

@@ -28,11 +28,11 @@ OWNERS: dict[str, str] = {
     "webhook_attempts": "clearway.store.webhooks",
     # The filing stage's records and the poller's schedule and receipts.
     "submissions": "clearway.store.submissions",
-    "gov_calls": "clearway.store.submissions",
+    "gov_calls": "clearway.store.gov_calls",
     "sdi_progressivi": "clearway.store.submissions",
     "anaf_message_fingerprints": "clearway.store.submissions",
     "status_polls": "clearway.store.status_polls",
-    "gov_receipts": "clearway.store.status_polls",
+    "gov_receipts": "clearway.store.gov_receipts",
     # The migration runner's own bookkeeping.
     "schema_migrations": "clearway.db",
 }

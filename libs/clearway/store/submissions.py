@@ -161,3 +161,48 @@ async def recent_upload_ids(conn: Connection, connection_id: str, since: dt.date
         since,
     )
     return {row["upload_id"] for row in rows}
+
+
+async def next_sdi_progressivo(conn: Connection, transmitter: str) -> int:
+    """SDI: the transmitter's next file number (each file name is used once)."""
+    number: int = await conn.fetchval(
+        "INSERT INTO sdi_progressivi (transmitter, last_used) VALUES ($1, 1) "
+        "ON CONFLICT (transmitter) DO UPDATE SET last_used = sdi_progressivi.last_used + 1 "
+        "RETURNING last_used",
+        transmitter,
+    )
+    return number
+
+
+async def anaf_fingerprint(conn: Connection, download_id: str) -> Mapping[str, Any] | None:
+    """ANAF: what a downloaded message held, if it was downloaded before."""
+    row: Mapping[str, Any] | None = await conn.fetchrow(
+        "SELECT document_sha256, invoice_number, issue_date, cif "
+        "FROM anaf_message_fingerprints WHERE download_id = $1",
+        download_id,
+    )
+    return row
+
+
+async def keep_anaf_fingerprint(  # noqa: PLR0913 - the columns of one fingerprint
+    conn: Connection,
+    *,
+    download_id: str,
+    upload_id: str | None,
+    cif: str | None,
+    document_sha256: str,
+    invoice_number: str | None,
+    issue_date: Any,
+) -> None:
+    """ANAF: remember what a downloaded message held (a message is downloaded once)."""
+    await conn.execute(
+        "INSERT INTO anaf_message_fingerprints (download_id, upload_id, cif, "
+        "document_sha256, invoice_number, issue_date) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (download_id) DO NOTHING",
+        download_id,
+        upload_id,
+        cif,
+        document_sha256,
+        invoice_number,
+        issue_date,
+    )

@@ -18,6 +18,7 @@ from clearway.accounts import create_account
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
 from clearway.domain.ids import new_id
+from clearway.domain.lifecycle import EventType
 from clearway.eventstore import InvoiceRef, read_stream, start_stream
 from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import (
@@ -34,6 +35,8 @@ from clearway.pipeline.filing.outcomes import (
 )
 from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.store import submissions
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import NewInvoice
 from clearway.store.submissions import ClaimedSubmission
 
 pytestmark = [pytest.mark.postgres]
@@ -89,7 +92,7 @@ class Scheduled:
 
 
 async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
-    """An invoice at version 1 with its document, an active connection and its due row."""
+    """An invoice validated (version 2) with its document, an active connection and its due row."""
     queue = f"T{secrets.token_hex(3)}"
     async with db.acquire() as conn:
         account_id = await create_account(conn, "filing machine test")
@@ -99,15 +102,21 @@ async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
         created = await start_stream(
             conn,
             ref,
-            {
-                "supplier_vat": "RO1",
-                "customer_vat": "RO2",
-                "net_amount": Decimal("1.00"),
-                "vat_amount": Decimal("0.19"),
-                "gross_amount": Decimal("1.19"),
-                "currency": "RON",
-                "request": {},
-            },
+            NewInvoice(
+                supplier_vat="RO1",
+                customer_vat="RO2",
+                net_amount=Decimal("1.00"),
+                vat_amount=Decimal("0.19"),
+                gross_amount=Decimal("1.19"),
+                currency="RON",
+                request={},
+            ),
+        )
+        # the lifecycle files only what was validated
+        validated = await append_event(
+            conn,
+            ref,
+            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created.id),
         )
         company_id, connection_id = new_id("cmp"), new_id("conn")
         await conn.execute(
@@ -133,8 +142,8 @@ async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
             invoice_id=ref.invoice_id,
             connection_id=connection_id,
             country=queue,
-            version=1,
-            causation_id=created.id,
+            version=validated.event.version,
+            causation_id=validated.event.id,
             traceparent=None,
         )
     return Scheduled(ref.invoice_id, queue)
@@ -282,7 +291,10 @@ async def test_a_filer_that_does_not_mark_the_upload_in_flight_cannot_file(
     await _work_due(store_db, _machine(store_db, filer), scheduled)  # pending -> uploaded: refused
     row = await _row(store_db, scheduled.invoice_id)
     assert (row["state"], row["upload_id"]) == ("pending", None)
-    assert [e.type for e in await _events(store_db, scheduled.invoice_id)] == ["invoice.created"]
+    assert [e.type for e in await _events(store_db, scheduled.invoice_id)] == [
+        "invoice.created",
+        "invoice.validated",
+    ]
 
 
 async def test_a_worker_that_lost_its_lease_changes_nothing(store_db: asyncpg.Pool[Any]) -> None:

@@ -32,6 +32,8 @@ from clearway.pipeline.polling import (
     state_after,
     transition,
 )
+from clearway.store.events import NewEvent
+from clearway.store.invoices import NewInvoice
 from clearway.store.status_polls import Poll
 
 FINAL = {PollState.ACCEPTED, PollState.REJECTED, PollState.MISSED_DEADLINE}
@@ -139,24 +141,29 @@ async def filed_invoice(conn: Connection) -> Filed:
     await start_stream(
         conn,
         ref,
-        {
-            "supplier_vat": "RO123",
-            "customer_vat": "RO456",
-            "net_amount": Decimal("100.00"),
-            "vat_amount": Decimal("21.00"),
-            "gross_amount": Decimal("121.00"),
-            "currency": "RON",
-            "request": {},
-        },
+        NewInvoice(
+            supplier_vat="RO123",
+            customer_vat="RO456",
+            net_amount=Decimal("100.00"),
+            vat_amount=Decimal("21.00"),
+            gross_amount=Decimal("121.00"),
+            currency="RON",
+            request={},
+        ),
     )
     metadata = {"uploadId": "U1", "connectionId": connection["id"]}
+    # the lifecycle files only what was validated
+    await append_event(
+        conn,
+        ref,
+        NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id="test-validated"),
+    )
     appended = await append_event(
         conn,
         ref,
-        expected_version=1,
-        event_type=EventType.SUBMITTED,
-        metadata=metadata,
-        causation_id="test",
+        NewEvent(
+            type=EventType.SUBMITTED, expected_version=2, metadata=metadata, causation_id="test"
+        ),
     )
     message = EventMessage(
         invoiceId=ref.invoice_id,
@@ -220,7 +227,7 @@ async def test_a_submitted_invoice_is_scheduled_once_with_its_metadata(
     assert (row["connection_id"], row["upload_id"], row["version"]) == (
         filed.connection_id,
         "U1",
-        2,
+        filed.submitted.version,  # 3: created, validated, submitted
     )
     assert row["submitted"] == {"uploadId": "U1", "connectionId": filed.connection_id}
     assert row["attempts"] == 0
@@ -262,7 +269,7 @@ async def test_pending_then_accepted_keeps_the_receipt_and_ends_the_poll(
 
     assert await _poll_row(store_db, filed.ref.invoice_id) is None
     accepted = (await _events(store_db, filed.ref.invoice_id))[-1]
-    assert (accepted.type, accepted.version) == ("invoice.accepted", 3)
+    assert (accepted.type, accepted.version) == ("invoice.accepted", filed.submitted.version + 1)
     assert accepted.causation_id == "ro-status:U1"
     assert accepted.metadata is not None
     assert accepted.metadata["govId"] == "G1"

@@ -63,6 +63,7 @@ from clearway.pipeline.filing.outcomes import (
     UploadOutcome,
 )
 from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.store import submissions
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,8 @@ def progressivo(number: int) -> str:
 async def next_file_name(conn: Connection, supplier_vat: str) -> str:
     """The transmitter's next unused file name, IT<IdCodice>_<progressivo>.xml."""
     transmitter = fatturapa_filename(supplier_vat, "0").split("_", 1)[0]
-    number = await conn.fetchval(
-        "INSERT INTO sdi_progressivi (transmitter, last_used) VALUES ($1, 1) "
-        "ON CONFLICT (transmitter) DO UPDATE SET last_used = sdi_progressivi.last_used + 1 "
-        "RETURNING last_used",
-        transmitter,
-    )
-    return fatturapa_filename(supplier_vat, progressivo(int(number)))
+    number = await submissions.next_sdi_progressivo(conn, transmitter)
+    return fatturapa_filename(supplier_vat, progressivo(number))
 
 
 class SdiFiler:

@@ -241,11 +241,7 @@ class AnafFiler:
     ) -> InvoiceFingerprint | None:
         """What an accepted message holds; downloaded once, then remembered."""
         conn, calls = attempt.conn, attempt.calls
-        row = await conn.fetchrow(
-            "SELECT document_sha256, invoice_number, issue_date, cif "
-            "FROM anaf_message_fingerprints WHERE download_id = $1",
-            message.download_id,
-        )
+        row = await submissions.anaf_fingerprint(conn, message.download_id)
         if row is not None:
             return InvoiceFingerprint(
                 document_sha256=row["document_sha256"],
@@ -270,16 +266,14 @@ class AnafFiler:
             log.warning("could not download candidate %s: %s", message.download_id, exc)
             return None
         fingerprint = fingerprint_download(content)
-        await conn.execute(
-            "INSERT INTO anaf_message_fingerprints (download_id, upload_id, cif, "
-            "document_sha256, invoice_number, issue_date) VALUES ($1, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (download_id) DO NOTHING",
-            message.download_id,
-            message.upload_id,
-            fingerprint.supplier_cif or message.cif,
-            fingerprint.document_sha256,
-            fingerprint.invoice_number,
-            fingerprint.issue_date,
+        await submissions.keep_anaf_fingerprint(
+            conn,
+            download_id=message.download_id,
+            upload_id=message.upload_id,
+            cif=fingerprint.supplier_cif or message.cif,
+            document_sha256=fingerprint.document_sha256,
+            invoice_number=fingerprint.invoice_number,
+            issue_date=fingerprint.issue_date,
         )
         return fingerprint
 
