@@ -3,73 +3,61 @@ clean conflicts, and the read model moving in the same transaction."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.accounts import create_account
-from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
 from clearway.eventstore import (
+    AppendResult,
     ConcurrencyConflictError,
     InvoiceRef,
     append_event,
     read_stream,
-    start_stream,
 )
+
+from tests.libs.eventstore.streams import new_stream
 
 pytestmark = [pytest.mark.postgres]
 
 
-async def _new_stream(conn: Any) -> tuple[InvoiceRef, str]:
-    account_id = await create_account(conn, "event store test")
-    ref = InvoiceRef(invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False)
-    created = await start_stream(
+async def _outbox_count(conn: Any, invoice_id: str) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE key = $1", invoice_id)
+    return count
+
+
+async def _append(
+    conn: Any,
+    ref: InvoiceRef,
+    expected_version: int,
+    event_type: EventType,
+    causation_id: str,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> AppendResult:
+    return await append_event(
         conn,
         ref,
-        {
-            "supplier_vat": "RO1",
-            "customer_vat": "RO2",
-            "net_amount": Decimal("1.00"),
-            "vat_amount": Decimal("0.19"),
-            "gross_amount": Decimal("1.19"),
-            "currency": "RON",
-            "request": {},
-        },
+        expected_version=expected_version,
+        event_type=event_type,
+        metadata=metadata,
+        causation_id=causation_id,
     )
-    return ref, created.id
 
 
 async def test_the_same_cause_appended_twice_adds_one_event(store_db: asyncpg.Pool[Any]) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        outbox_before = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
+        ref, created_id = await new_stream(conn, "event store test")
+        outbox_before = await _outbox_count(conn, ref.invoice_id)
+        first = await _append(
+            conn, ref, 1, EventType.VALIDATED, created_id, metadata={"rulesChecked": 1}
         )
-        first = await append_event(
-            conn,
-            ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata={"rulesChecked": 1},
-            causation_id=created_id,
-        )
-        outbox_after_first = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
-        second = await append_event(
-            conn,
-            ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata={"rulesChecked": 1},
-            causation_id=created_id,
+        outbox_after_first = await _outbox_count(conn, ref.invoice_id)
+        second = await _append(
+            conn, ref, 1, EventType.VALIDATED, created_id, metadata={"rulesChecked": 1}
         )
         stream = await read_stream(conn, ref.invoice_id)
-        outbox_after_second = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
+        outbox_after_second = await _outbox_count(conn, ref.invoice_id)
         status, version = await conn.fetchrow(
             "SELECT status, version FROM invoices WHERE id = $1", ref.invoice_id
         )
@@ -87,24 +75,10 @@ async def test_another_cause_at_the_same_version_is_a_conflict_that_writes_nothi
     store_db: asyncpg.Pool[Any],
 ) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        await append_event(
-            conn,
-            ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata=None,
-            causation_id=created_id,
-        )
+        ref, created_id = await new_stream(conn, "event store test")
+        await _append(conn, ref, 1, EventType.VALIDATED, created_id)
         with pytest.raises(ConcurrencyConflictError):
-            await append_event(
-                conn,
-                ref,
-                expected_version=1,
-                event_type=EventType.REJECTED,
-                metadata=None,
-                causation_id="evt_someone_else",
-            )
+            await _append(conn, ref, 1, EventType.REJECTED, "evt_someone_else")
         stream = await read_stream(conn, ref.invoice_id)
         status = await conn.fetchval("SELECT status FROM invoices WHERE id = $1", ref.invoice_id)
     assert [(e.version, e.type) for e in stream] == [
@@ -116,30 +90,9 @@ async def test_another_cause_at_the_same_version_is_a_conflict_that_writes_nothi
 
 async def test_a_stale_expected_version_is_a_conflict(store_db: asyncpg.Pool[Any]) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        validated = await append_event(
-            conn,
-            ref,
-            expected_version=1,
-            event_type=EventType.VALIDATED,
-            metadata=None,
-            causation_id=created_id,
-        )
-        await append_event(
-            conn,
-            ref,
-            expected_version=2,
-            event_type=EventType.SUBMITTED,
-            metadata=None,
-            causation_id=validated.event.id,
-        )
+        ref, created_id = await new_stream(conn, "event store test")
+        validated = await _append(conn, ref, 1, EventType.VALIDATED, created_id)
+        await _append(conn, ref, 2, EventType.SUBMITTED, validated.event.id)
         with pytest.raises(ConcurrencyConflictError):
-            await append_event(
-                conn,
-                ref,
-                expected_version=1,
-                event_type=EventType.ERROR,
-                metadata=None,
-                causation_id="evt_late_writer",
-            )
+            await _append(conn, ref, 1, EventType.ERROR, "evt_late_writer")
         assert [e.version for e in await read_stream(conn, ref.invoice_id)] == [1, 2, 3]
