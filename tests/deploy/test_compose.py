@@ -13,22 +13,10 @@ import pytest
 import yaml
 
 from services.stack.stack import WORKERS
+from tests.deploy.deployment import ALL_INTERFACES, BUSY, WORKER_METRICS_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEARWAY = (*WORKERS, "intake", "govsim")
-# The stages that carry most messages run several replicas (issue 8).
-BUSY = (
-    "validator",
-    "converter",
-    "submitter_ro",
-    "submitter_pl",
-    "submitter_fr",
-    "poller",
-    "webhook_dispatcher",
-)
-WORKER_METRICS_PORT = 9000
-# Inside a container the probes and Prometheus come from outside: loopback would not do.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 
 
 def _compose() -> dict[str, Any]:

@@ -20,24 +20,13 @@ from clearway.messaging import subscribe_events
 from clearway.messaging.topics import TOPIC_PARTITIONS
 
 from services.stack.stack import WORKERS
+from tests.deploy.deployment import ALL_INTERFACES, BUSY, WORKER_METRICS_PORT
 from tests.deploy.metric_names import DEPLOY
 
 K8S = DEPLOY / "kubernetes"
 # The oldest release still supported by its upstream that a cluster is likely to run.
 KUBERNETES_VERSION = "1.30"
-WORKER_METRICS_PORT = 9000
-# Inside a container the probes and Prometheus come from outside: loopback would not do.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 API_PORTS = {"intake": 8080, "govsim": 8090}
-BUSY = (
-    "validator",
-    "converter",
-    "submitter_ro",
-    "submitter_pl",
-    "submitter_fr",
-    "poller",
-    "webhook_dispatcher",
-)
 # Consumer groups of the busy stages (GROUP_ID in each service's handlers.py): the HPA's
 # selector on clearway_consumer_lag_messages must name the group the service consumes in.
 GROUPS = {name: name.replace("_", "-") for name in BUSY}

@@ -6,13 +6,8 @@ from clearway.formats import render
 from lxml import etree
 
 from tests.libs.formats.corpus import invoice
+from tests.libs.formats.support import NS, find, names
 
-NS = {
-    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
-    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
-    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
-    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
-}
 TRANSACTION = "rsm:SupplyChainTradeTransaction"
 AGREEMENT = f"{TRANSACTION}/ram:ApplicableHeaderTradeAgreement"
 SETTLEMENT = f"{TRANSACTION}/ram:ApplicableHeaderTradeSettlement"
@@ -24,16 +19,6 @@ def cii(country: str, case: str | None = None, **changes: object) -> etree._Elem
     return etree.fromstring(
         render(request, invoice_number="INV-1", country=country, format=name).xml
     )
-
-
-def find(element: etree._Element, path: str) -> etree._Element:
-    found = element.find(path, NS)
-    assert found is not None, path
-    return found
-
-
-def names(element: etree._Element) -> list[str]:
-    return [etree.QName(child).localname for child in element]
 
 
 def test_document_order() -> None:

@@ -1,11 +1,9 @@
 import re
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from clearway.domain.invoice import InvoiceRequest
 from clearway.formats import conformance, render
 from clearway.formats.conformance import (
     XRECHNUNG_CII_STYLESHEET,
@@ -35,17 +33,14 @@ from lxml import etree
 from saxonche import PySaxonApiError
 
 from tests.libs.formats.corpus import invoice
-
-SEED_INVOICE = Path(__file__).parents[2] / "fixtures" / "seed_ro_invoice.json"
-NS = {
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
-
-
-def seed_invoice(**changes: Any) -> InvoiceRequest:
-    invoice = InvoiceRequest.model_validate_json(SEED_INVOICE.read_bytes())
-    return invoice.model_validate(invoice.model_dump() | changes)
+from tests.libs.formats.support import (
+    MUNICH_CUSTOMER,
+    NS,
+    SUPPLIER_REGISTER_AND_CONTACT,
+    rule_ids,
+    seed_invoice,
+    tampered,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,24 +51,6 @@ def gate() -> ConformanceGate:
 @pytest.fixture(scope="module")
 def seed_xml() -> bytes:
     return render_ubl_cius_ro(seed_invoice(), invoice_number="INV-2025-0001")
-
-
-def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
-    return {finding.rule_id for finding in findings}
-
-
-def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:
-    """The document with the element at path given new text, or removed when new_text is None."""
-    root = etree.fromstring(xml)
-    element = root.find(path, NS)
-    assert element is not None, path
-    if new_text is None:
-        parent = element.getparent()
-        assert parent is not None
-        parent.remove(element)
-    else:
-        element.text = new_text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 GATES = [
@@ -152,21 +129,8 @@ def test_debit_note_passes_the_cen_rules(gate: ConformanceGate) -> None:
 
 
 def test_rich_invoice_passes_the_cen_rules(gate: ConformanceGate) -> None:
-    supplier = seed_invoice().supplier.model_dump() | {
-        "tradeRegister": "J40/1234/2020",
-        "email": "billing@techvision.ro",
-        "phone": "+40 21 123 4567",
-    }
-    customer = {
-        "vatNumber": "DE123456789",
-        "name": "Kunde GmbH",
-        "address": {
-            "street": "Hauptstraße 1",
-            "city": "München",
-            "postalCode": "80331",
-            "country": "DE",
-        },
-    }
+    supplier = seed_invoice().supplier.model_dump() | SUPPLIER_REGISTER_AND_CONTACT
+    customer = MUNICH_CUSTOMER
     lines = [
         {"description": "Consulting", "quantity": Decimal("7.5"), "unitPrice": 120, "vatRate": 19},
         {

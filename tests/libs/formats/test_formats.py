@@ -35,13 +35,8 @@ from clearway.formats.conformance import (
 from lxml import etree
 
 from tests.libs.formats.corpus import all_cases, base_request, cases, invoice
+from tests.libs.formats.support import NS, tampered
 
-NS = {
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
-    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
-}
 NUMBER = "INV-2026-0001"
 COUNTRIES = ("RO", "BE", "DE", "FR")
 FORMATS_BY_COUNTRY = {cc: [name for (c, name) in FORMATS if c == cc] for cc in COUNTRIES}
@@ -158,16 +153,7 @@ def tamper(path: str, new_text: str | None) -> Callable[[bytes], bytes]:
     """The XML with the element at path given new text, or removed when new_text is None."""
 
     def change(xml: bytes) -> bytes:
-        root = etree.fromstring(xml)
-        element = root.find(path, NS)
-        assert element is not None, path
-        if new_text is None:
-            parent = element.getparent()
-            assert parent is not None
-            parent.remove(element)
-        else:
-            element.text = new_text
-        return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        return tampered(xml, path, new_text)
 
     return change
 

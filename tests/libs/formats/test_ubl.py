@@ -6,28 +6,12 @@ from clearway.formats import render
 from lxml import etree
 
 from tests.libs.formats.corpus import invoice
-
-NS = {
-    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
-    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
+from tests.libs.formats.support import NS, find, names
 
 
 def ubl(country: str, case: str | None = None, **changes: object) -> etree._Element:
     request = invoice(country, case, **changes)
     return etree.fromstring(render(request, invoice_number="INV-1", country=country).xml)
-
-
-def find(element: etree._Element, path: str) -> etree._Element:
-    found = element.find(path, NS)
-    assert found is not None, path
-    return found
-
-
-def names(element: etree._Element) -> list[str]:
-    return [etree.QName(child).localname for child in element]
 
 
 def test_invoice_header_order() -> None:

@@ -9,17 +9,15 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.accounts import create_account
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
 from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import InvoiceRef, read_stream, start_stream
+from clearway.eventstore import read_stream
 from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,
@@ -36,8 +34,9 @@ from clearway.pipeline.filing.outcomes import (
 from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.store import submissions
 from clearway.store.events import NewEvent, append_event
-from clearway.store.invoices import NewInvoice
 from clearway.store.submissions import ClaimedSubmission
+
+from tests.libs.eventstore.streams import new_stream
 
 pytestmark = [pytest.mark.postgres]
 
@@ -95,28 +94,13 @@ async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
     """An invoice validated (version 2) with its document, an active connection and its due row."""
     queue = f"T{secrets.token_hex(3)}"
     async with db.acquire() as conn:
-        account_id = await create_account(conn, "filing machine test")
-        ref = InvoiceRef(
-            invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False
-        )
-        created = await start_stream(
-            conn,
-            ref,
-            NewInvoice(
-                supplier_vat="RO1",
-                customer_vat="RO2",
-                net_amount=Decimal("1.00"),
-                vat_amount=Decimal("0.19"),
-                gross_amount=Decimal("1.19"),
-                currency="RON",
-                request={},
-            ),
-        )
+        ref, created_id = await new_stream(conn, "filing machine test")
+        account_id = ref.account_id
         # the lifecycle files only what was validated
         validated = await append_event(
             conn,
             ref,
-            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created.id),
+            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created_id),
         )
         company_id, connection_id = new_id("cmp"), new_id("conn")
         await conn.execute(

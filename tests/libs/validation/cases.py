@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.libs.validation.bodies import Body, clean_body
+from tests.libs.validation.bodies import Body, clean_body, found
 
 DELETE = object()  # as a value in `changes`: remove the field
 
@@ -39,3 +39,12 @@ def pointer_parent_exists(body: Body, pointer: str) -> bool:
     except (KeyError, IndexError, TypeError):
         return False
     return True
+
+
+def assert_triggers_at_its_pointer(
+    country: str, changes: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    """The changed clean body breaks the rule, reported at a pointer into the body."""
+    body = mutated(country, changes)
+    assert expected in found(body)
+    assert pointer_parent_exists(body, expected[1])

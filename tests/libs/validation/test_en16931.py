@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+from tests.libs.validation.cases import DELETE, assert_triggers_at_its_pointer, mutated
 
 S_LINE = {"description": "Consulting", "quantity": 1, "unitPrice": 100, "vatRate": 19}
 
@@ -94,9 +94,7 @@ TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
 def test_rule_triggers_at_its_pointer(
     country: str, changes: dict[str, Any], expected: tuple[str, str]
 ) -> None:
-    body = mutated(country, changes)
-    assert expected in found(body)
-    assert pointer_parent_exists(body, expected[1])
+    assert_triggers_at_its_pointer(country, changes, expected)
 
 
 VALID: list[tuple[str, dict[str, Any]]] = [

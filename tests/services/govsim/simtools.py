@@ -4,7 +4,7 @@ refuse without expanding anything, and a client of the app around given simulato
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -87,3 +87,9 @@ async def govsim_client(
         transport=httpx.ASGITransport(app=app), base_url="http://govsim", headers=headers
     ) as client:
         yield client
+
+
+def answered(response: httpx.Response, status: int, field: str) -> Any:
+    """A field of the JSON answer, once the answer has the expected status."""
+    assert response.status_code == status, response.text
+    return response.json()[field]

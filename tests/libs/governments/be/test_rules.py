@@ -8,7 +8,11 @@ import pytest
 from clearway.validation import Severity
 
 from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+from tests.libs.validation.cases import (
+    DELETE,
+    assert_triggers_at_its_pointer,
+    mutated,
+)
 
 TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"/customer/peppolId": DELETE}, ("PEPPOL-EN16931-R010", "/customer/peppolId")),
@@ -24,9 +28,7 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 
 @pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
 def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    body = mutated("BE", changes)
-    assert expected in found(body)
-    assert pointer_parent_exists(body, expected[1])
+    assert_triggers_at_its_pointer("BE", changes, expected)
 
 
 VALID: list[dict[str, Any]] = [

@@ -11,13 +11,8 @@ from clearway.governments.peppol.document import PEPPOL_BILLING_PROFILE_ID
 from lxml import etree
 
 from tests.libs.formats.corpus import base_request, cases, invoice
+from tests.libs.formats.support import NS
 
-NS = {
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
-    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
-}
 AGREEMENT = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
 CUSTOMER = base_request("DE")["customer"]
 

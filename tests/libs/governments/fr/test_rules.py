@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from clearway.countries.checksums import luhn_check_digit
 
-from tests.libs.validation.bodies import found, report_of
-from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+from tests.libs.validation.bodies import report_of
+from tests.libs.validation.cases import (
+    DELETE,
+    assert_triggers_at_its_pointer,
+    mutated,
+)
 
 SUPPLIER_SIRET = "303265045" + "0001" + luhn_check_digit("3032650450001")
 
@@ -36,9 +40,7 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 
 @pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
 def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    body = mutated("FR", changes)
-    assert expected in found(body)
-    assert pointer_parent_exists(body, expected[1])
+    assert_triggers_at_its_pointer("FR", changes, expected)
 
 
 VALID: list[dict[str, Any]] = [

@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats.conformance import ConformanceFinding, UnreadableDocumentError
+from clearway.formats.conformance import UnreadableDocumentError
 from clearway.formats.xsd_gate import (
     FATTURAPA_MAIN_SCHEMA,
     FATTURAPA_PACKAGE,
@@ -21,6 +21,9 @@ from clearway.governments.it.document import (
     sdi_recipient,
 )
 from lxml import etree
+
+from tests.libs.formats.support import names as local_names
+from tests.libs.formats.support import rule_ids, tampered, text, texts
 
 SUPPLIER = {
     "vatNumber": "IT01234567890",
@@ -79,39 +82,8 @@ def tree(xml: bytes) -> etree._Element:
     return etree.fromstring(xml)
 
 
-def text(root: etree._Element, path: str) -> str:
-    found = root.findtext(path)
-    assert found is not None, path
-    return found
-
-
-def texts(root: etree._Element, path: str) -> list[str]:
-    return [element.text or "" for element in root.iterfind(path)]
-
-
-def local_names(element: etree._Element) -> list[str]:
-    return [etree.QName(child).localname for child in element]
-
-
 def assert_conformant(xml: bytes) -> None:
     assert fatturapa_gate().check(xml) == []
-
-
-def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:
-    root = etree.fromstring(xml)
-    element = root.find(path)
-    assert element is not None, path
-    if new_text is None:
-        parent = element.getparent()
-        assert parent is not None
-        parent.remove(element)
-    else:
-        element.text = new_text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
-    return {finding.rule_id for finding in findings}
 
 
 HEADER = "FatturaElettronicaHeader"

@@ -12,11 +12,8 @@ from clearway.governments.peppol.document import (
 from lxml import etree
 
 from tests.libs.formats.corpus import base_request, invoice
+from tests.libs.formats.support import NS
 
-NS = {
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
 SELLER = "cac:AccountingSupplierParty/cac:Party"
 BUYER = "cac:AccountingCustomerParty/cac:Party"
 

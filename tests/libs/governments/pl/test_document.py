@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats.conformance import ConformanceFinding, UnreadableDocumentError
+from clearway.formats.conformance import UnreadableDocumentError
 from clearway.formats.xsd_gate import (
     FA3_MAIN_SCHEMA,
     FA3_PACKAGE,
@@ -19,7 +19,9 @@ from clearway.governments.pl.document import NS_FA3, nip_digits, render_fa3
 from ksef_client.documents.fa3.xml import validate_fa3_xml_xsd
 from lxml import etree
 
-NS = {"fa": NS_FA3}
+from tests.libs.formats.support import NS, find, rule_ids, tampered, text, texts
+from tests.libs.formats.support import names as local_names
+
 CREATED = dt.datetime(2025, 10, 1, 9, 30, 15, 123456, tzinfo=dt.UTC)
 SUPPLIER = {
     "vatNumber": "PL5261040828",
@@ -79,45 +81,9 @@ def tree(xml: bytes) -> etree._Element:
     return etree.fromstring(xml)
 
 
-def text(root: etree._Element, path: str) -> str:
-    found = root.findtext(path, namespaces=NS)
-    assert found is not None, path
-    return found
-
-
-def texts(root: etree._Element, path: str) -> list[str]:
-    return [element.text or "" for element in root.iterfind(path, NS)]
-
-
-def find(root: etree._Element, path: str) -> etree._Element:
-    found = root.find(path, NS)
-    assert found is not None, path
-    return found
-
-
-def local_names(element: etree._Element) -> list[str]:
-    return [etree.QName(child).localname for child in element]
-
-
 def assert_conformant(xml: bytes) -> None:
     assert fa3_gate().check(xml) == []
     validate_fa3_xml_xsd(xml)  # ksef-client's own validation of the same schema agrees
-
-
-def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:
-    root = etree.fromstring(xml)
-    element = find(root, path)
-    if new_text is None:
-        parent = element.getparent()
-        assert parent is not None
-        parent.remove(element)
-    else:
-        element.text = new_text
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-
-
-def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
-    return {finding.rule_id for finding in findings}
 
 
 # --- valid documents, each through the official FA(3) XSD ---

@@ -1,6 +1,4 @@
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 from clearway.domain.invoice import InvoiceRequest
@@ -8,38 +6,19 @@ from clearway.governments.ro.document import CIUS_RO_CUSTOMIZATION_ID, render_ub
 from clearway.governments.ro.identifiers import UnknownRomanianCounty
 from lxml import etree
 
-SEED_INVOICE = Path(__file__).parents[3] / "fixtures" / "seed_ro_invoice.json"
-NS = {
-    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
-    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
-
-
-def seed_invoice(**changes: Any) -> InvoiceRequest:
-    invoice = InvoiceRequest.model_validate_json(SEED_INVOICE.read_bytes())
-    return invoice.model_validate(invoice.model_dump() | changes)
+from tests.libs.formats.support import (
+    MUNICH_CUSTOMER,
+    NS,
+    SUPPLIER_REGISTER_AND_CONTACT,
+    find,
+    seed_invoice,
+    text,
+)
+from tests.libs.formats.support import names as local_names
 
 
 def render(invoice: InvoiceRequest, number: str = "INV-2025-0001") -> etree._Element:
     return etree.fromstring(render_ubl_cius_ro(invoice, invoice_number=number))
-
-
-def text(root: etree._Element, path: str) -> str:
-    found = root.findtext(path, namespaces=NS)
-    assert found is not None, path
-    return found
-
-
-def find(element: etree._Element, path: str) -> etree._Element:
-    found = element.find(path, NS)
-    assert found is not None, path
-    return found
-
-
-def local_names(element: etree._Element) -> list[str]:
-    return [etree.QName(child).localname for child in element]
 
 
 def test_output_is_utf8_xml_with_declaration() -> None:
@@ -285,11 +264,7 @@ def test_optional_header_elements_are_left_out() -> None:
 
 
 def test_trade_register_and_contact() -> None:
-    supplier = seed_invoice().supplier.model_dump() | {
-        "tradeRegister": "J40/1234/2020",
-        "email": "billing@techvision.ro",
-        "phone": "+40 21 123 4567",
-    }
+    supplier = seed_invoice().supplier.model_dump() | SUPPLIER_REGISTER_AND_CONTACT
     party = render(seed_invoice(supplier=supplier)).find(
         "cac:AccountingSupplierParty/cac:Party", NS
     )
@@ -304,16 +279,8 @@ def test_trade_register_and_contact() -> None:
 
 
 def test_foreign_address_is_written_as_given() -> None:
-    customer = {
-        "vatNumber": "DE123456789",
-        "name": "Kunde GmbH",
-        "address": {
-            "street": "Hauptstraße 1",
-            "city": "München",
-            "postalCode": "80331",
-            "country": "DE",
-            "stateOrProvince": "Bayern",
-        },
+    customer = MUNICH_CUSTOMER | {
+        "address": MUNICH_CUSTOMER["address"] | {"stateOrProvince": "Bayern"}
     }
     address = render(seed_invoice(customer=customer)).find(
         "cac:AccountingCustomerParty/cac:Party/cac:PostalAddress", NS

@@ -7,8 +7,12 @@ from typing import Any
 import pytest
 from clearway.validation import Severity
 
-from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import DELETE, mutated, pointer_parent_exists
+from tests.libs.validation.bodies import only, report_of
+from tests.libs.validation.cases import (
+    DELETE,
+    assert_triggers_at_its_pointer,
+    mutated,
+)
 
 TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     (
@@ -40,9 +44,7 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 
 @pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
 def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    body = mutated("RO", changes)
-    assert expected in found(body)
-    assert pointer_parent_exists(body, expected[1])
+    assert_triggers_at_its_pointer("RO", changes, expected)
 
 
 VALID: list[dict[str, Any]] = [

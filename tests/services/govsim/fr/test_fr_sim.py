@@ -11,7 +11,13 @@ from pypdf import PdfWriter
 
 from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.fr.state import FrPaSimulator
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
+from tests.services.govsim.simtools import (
+    HOSTILE_XML_IDS,
+    FakeClock,
+    answered,
+    govsim_client,
+    hostile_xml,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -102,16 +108,13 @@ async def deposit(
 
 
 async def deposited_id(http: httpx.AsyncClient, content: bytes) -> str:
-    response = await deposit(http, content)
-    assert response.status_code == 201, response.text
-    invoice_id: str = response.json()["invoiceId"]
+    invoice_id: str = answered(await deposit(http, content), 201, "invoiceId")
     return invoice_id
 
 
 async def history(http: httpx.AsyncClient, invoice_id: str) -> list[dict[str, Any]]:
     response = await http.get(f"/pa/invoices/{invoice_id}/statuses")
-    assert response.status_code == 200
-    statuses: list[dict[str, Any]] = response.json()["statuses"]
+    statuses: list[dict[str, Any]] = answered(response, 200, "statuses")
     return statuses
 
 

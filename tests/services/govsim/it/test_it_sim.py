@@ -11,6 +11,7 @@ from lxml import etree
 
 from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.it.state import SdiSimulator
+from tests.services.govsim import simtools
 from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
 
 if TYPE_CHECKING:
@@ -111,15 +112,13 @@ async def send(http: httpx.AsyncClient, content: bytes, name: str | None = None)
         "/sdi/files",
         json={"nomeFile": name or file_name(), "file": base64.b64encode(content).decode()},
     )
-    assert response.status_code == 200, response.text
-    identificativo: int = response.json()["identificativoSdI"]
+    identificativo: int = simtools.answered(response, 200, "identificativoSdI")
     return identificativo
 
 
 async def notifications(http: httpx.AsyncClient, identificativo: int) -> list[dict[str, Any]]:
     response = await http.get(f"/sdi/files/{identificativo}/notifications")
-    assert response.status_code == 200
-    found: list[dict[str, Any]] = response.json()["notifiche"]
+    found: list[dict[str, Any]] = simtools.answered(response, 200, "notifiche")
     return found
 
 

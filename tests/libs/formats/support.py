@@ -1,0 +1,87 @@
+"""What the document tests share: namespaces, asserting look-ups, tampering, the Romanian seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from clearway.domain.invoice import InvoiceRequest
+from clearway.formats.conformance import ConformanceFinding
+from clearway.governments.pl.document import NS_FA3
+from lxml import etree
+
+SEED_INVOICE = Path(__file__).parents[2] / "fixtures" / "seed_ro_invoice.json"
+
+# One map for every syntax: a prefix a path does not use is ignored, and unprefixed paths
+# (FatturaPA's unqualified children) still match elements in no namespace.
+NS = {
+    "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "cn": "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
+    "fa": NS_FA3,
+}
+
+# The seed's supplier with a trade register entry and a contact: fields the seed leaves out.
+SUPPLIER_REGISTER_AND_CONTACT = {
+    "tradeRegister": "J40/1234/2020",
+    "email": "billing@techvision.ro",
+    "phone": "+40 21 123 4567",
+}
+MUNICH_CUSTOMER: dict[str, Any] = {
+    "vatNumber": "DE123456789",
+    "name": "Kunde GmbH",
+    "address": {
+        "street": "Hauptstraße 1",
+        "city": "München",
+        "postalCode": "80331",
+        "country": "DE",
+    },
+}
+
+
+def seed_invoice(**changes: Any) -> InvoiceRequest:
+    """The Romanian seed invoice, with top-level fields replaced by changes."""
+    invoice = InvoiceRequest.model_validate_json(SEED_INVOICE.read_bytes())
+    return invoice.model_validate(invoice.model_dump() | changes)
+
+
+def find(element: etree._Element, path: str) -> etree._Element:
+    found = element.find(path, NS)
+    assert found is not None, path
+    return found
+
+
+def text(element: etree._Element, path: str) -> str:
+    found = element.findtext(path, namespaces=NS)
+    assert found is not None, path
+    return found
+
+
+def texts(element: etree._Element, path: str) -> list[str]:
+    return [child.text or "" for child in element.iterfind(path, NS)]
+
+
+def names(element: etree._Element) -> list[str]:
+    return [etree.QName(child).localname for child in element]
+
+
+def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
+    return {finding.rule_id for finding in findings}
+
+
+def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:
+    """The document with the element at path given new text, or removed when new_text is None."""
+    root = etree.fromstring(xml)
+    element = find(root, path)
+    if new_text is None:
+        parent = element.getparent()
+        assert parent is not None
+        parent.remove(element)
+    else:
+        element.text = new_text
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
