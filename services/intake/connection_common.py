@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from clearway.accounts import ApiKeyOwner
 from clearway.config import LiveNotConfiguredError
-from clearway.eventstore import Connection as DbConnection
+from clearway.db import Connection as DbConnection
 from fastapi.responses import JSONResponse
 
 from services.intake.errors import ApiError

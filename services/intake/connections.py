@@ -32,6 +32,7 @@ from clearway.accounts.connections import (
     update_connection,
 )
 from clearway.config import LiveNotConfiguredError
+from clearway.db import Connection as DbConnection
 from clearway.domain.connections import (
     ConnectionStatus,
     MissingIdentifierError,
@@ -40,7 +41,6 @@ from clearway.domain.connections import (
 )
 from clearway.domain.ids import utcnow
 from clearway.domain.invoice import NO_NUL, Country
-from clearway.eventstore import Connection as DbConnection
 from clearway.governments import government
 from clearway.governments.peppol.participants import (
     NetworkUnavailableError,

@@ -10,8 +10,8 @@ from typing import Protocol
 from clearway.config import LiveNotConfiguredError
 from clearway.connectors import GovCall
 from clearway.connectors.calls import GovernmentError
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.store.status_polls import Poll
 
 log = logging.getLogger(__name__)

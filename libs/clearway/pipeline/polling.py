@@ -28,8 +28,8 @@ import asyncpg
 
 from clearway.config import Settings
 from clearway.connectors import GovCall
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.messaging.envelope import EventMessage
 from clearway.observability.logs import log_context
 from clearway.observability.metrics import RETRIES

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from clearway.connectors import GovCall
-from clearway.eventstore import Connection
+from clearway.db import Connection
 
 
 async def record_calls(

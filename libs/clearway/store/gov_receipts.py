@@ -4,7 +4,7 @@ Written only here, by the poll machine."""
 
 from __future__ import annotations
 
-from clearway.eventstore import Connection
+from clearway.db import Connection
 
 
 async def keep_receipt(  # noqa: PLR0913 - the receipt's parts, all named

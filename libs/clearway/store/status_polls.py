@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from clearway.eventstore import Connection, InvoiceRef
+from clearway.db import Connection
+from clearway.store.invoices import InvoiceRef
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from clearway.eventstore import Connection, InvoiceRef
+from clearway.db import Connection
 from clearway.pipeline.filing.states import SubmissionState, check_transition
+from clearway.store.invoices import InvoiceRef
 
 
 class ClaimedSubmission(BaseModel):

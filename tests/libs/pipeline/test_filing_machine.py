@@ -17,7 +17,6 @@ from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
 from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
-from clearway.eventstore import read_stream
 from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,
@@ -33,10 +32,10 @@ from clearway.pipeline.filing.outcomes import (
 )
 from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.store import submissions
-from clearway.store.events import NewEvent, append_event
+from clearway.store.events import NewEvent, append_event, read_stream
 from clearway.store.submissions import ClaimedSubmission
 
-from tests.libs.eventstore.streams import new_stream
+from tests.libs.store.streams import new_stream
 
 pytestmark = [pytest.mark.postgres]
 

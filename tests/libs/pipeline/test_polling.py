@@ -15,10 +15,10 @@ import pytest_asyncio
 from clearway.accounts import create_account, create_company
 from clearway.accounts.connections import open_connection
 from clearway.connectors import GovCall
+from clearway.db import Connection
 from clearway.domain.company import CompanyRequest
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import EventType, Status
-from clearway.eventstore import Connection, InvoiceRef, append_event, read_stream, start_stream
 from clearway.messaging.envelope import EventMessage
 from clearway.pipeline.decisions import Accepted, Decided, Outcome, Pending, Rejected
 from clearway.pipeline.polling import (
@@ -32,8 +32,8 @@ from clearway.pipeline.polling import (
     state_after,
     transition,
 )
-from clearway.store.events import NewEvent
-from clearway.store.invoices import NewInvoice
+from clearway.store.events import NewEvent, append_event, read_stream, start_stream
+from clearway.store.invoices import InvoiceRef, NewInvoice
 from clearway.store.status_polls import Poll
 
 FINAL = {PollState.ACCEPTED, PollState.REJECTED, PollState.MISSED_DEADLINE}

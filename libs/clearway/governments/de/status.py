@@ -17,7 +17,7 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.eventstore import Connection
+from clearway.db import Connection
 from clearway.governments.de.client import DELIVERED, REJECTED, ZreClient, leitweg_id_of
 from clearway.pipeline.decisions import (
     Accepted,

@@ -16,7 +16,7 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.eventstore import Connection
+from clearway.db import Connection
 from clearway.governments.fr.client import (
     ISSUED,
     REJECTED,

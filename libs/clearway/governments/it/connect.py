@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearway.accounts.connections import activate_connection
+from clearway.db import Connection
 from clearway.domain.connections import SecretKind
-from clearway.eventstore import Connection
 from clearway.security import CertificateBundle
 
 

@@ -35,9 +35,9 @@ from clearway.connectors.calls import (
     GovernmentRefusedError,
     GovernmentTransientError,
 )
+from clearway.db import Connection
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.governments.it.client import (
     FILES_BY_NAME,
     GOV_ENDPOINT,

@@ -29,7 +29,7 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.eventstore import Connection
+from clearway.db import Connection
 from clearway.governments.it.client import (
     Notification,
     SdiClient,

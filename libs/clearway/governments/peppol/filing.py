@@ -35,9 +35,9 @@ from clearway.connectors.calls import (
     GovernmentTransientError,
 )
 from clearway.connectors.filing import Filed
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import lookup_headers
-from clearway.eventstore import Connection
 from clearway.governments.de import client as zre
 from clearway.governments.peppol import client as peppol
 from clearway.pipeline.filing.machine import Route

@@ -18,7 +18,7 @@ from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
-from clearway.eventstore import Connection
+from clearway.db import Connection
 from clearway.governments.peppol.client import DELIVERED, PeppolClient
 from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
 from clearway.pipeline.polling import Cadence

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearway.accounts.connections import activate_with_tokens, purge_secrets
+from clearway.db import Connection
 from clearway.domain.connections import SecretKind
-from clearway.eventstore import Connection
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.auth import KsefTokens
 from clearway.security import CertificateBundle

@@ -15,8 +15,8 @@ import httpx
 from clearway.accounts import connection_token
 from clearway.config import KsefEndpoint
 from clearway.connectors import GovCall
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (

@@ -20,8 +20,8 @@ from clearway.accounts.connections import (
     update_connection,
 )
 from clearway.config import AnafEndpoint, GovernmentEndpoints, LiveNotConfiguredError
+from clearway.db import Connection
 from clearway.domain.connections import ConnectionStatus
-from clearway.eventstore import Connection
 from clearway.governments.ro.oauth import (
     AnafOAuthClient,
     AnafOAuthRefusedError,

@@ -14,8 +14,8 @@ import datetime as dt
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.governments.ro.client import AnafAuthError, AnafError, AnafUnavailableError
 from clearway.resilience.ratelimit import DailyQuota, calls_left, count_call, next_day_starts
 

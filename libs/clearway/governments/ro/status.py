@@ -21,8 +21,8 @@ import httpx
 from clearway.accounts import connection_token
 from clearway.config import AnafEndpoint
 from clearway.connectors import GovCall
+from clearway.db import Connection
 from clearway.domain.ids import utcnow
-from clearway.eventstore import Connection
 from clearway.governments.ro.client import (
     AnafAuthError,
     AnafClient,

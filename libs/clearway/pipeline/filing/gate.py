@@ -13,7 +13,7 @@ import httpx
 
 from clearway.config import Settings
 from clearway.connectors import GovCall
-from clearway.eventstore import Connection
+from clearway.db import Connection
 from clearway.resilience.backoff import Backoff
 from clearway.resilience.breaker import Breakers
 from clearway.resilience.ratelimit import (

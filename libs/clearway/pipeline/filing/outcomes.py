@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clearway.connectors import GovCall
+from clearway.db import Connection
 from clearway.domain.sandbox import scenario_headers
-from clearway.eventstore import Connection
 from clearway.pipeline.filing.gate import SubmissionGate
 from clearway.pipeline.filing.states import SubmissionState
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket

@@ -7,8 +7,8 @@ from typing import Any
 
 from clearway.accounts import create_account
 from clearway.domain.ids import new_id
-from clearway.eventstore import InvoiceRef, start_stream
-from clearway.store.invoices import NewInvoice
+from clearway.store.events import start_stream
+from clearway.store.invoices import InvoiceRef, NewInvoice
 
 
 async def new_stream(conn: Any, account_name: str) -> tuple[InvoiceRef, str]:
