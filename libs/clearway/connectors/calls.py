@@ -77,6 +77,31 @@ class GovernmentRefusedError(GovernmentError):
         self.message = message
 
 
+def refusal_reader(read: Callable[[Any], str]) -> Callable[[httpx.Response], str]:
+    """A refusal's text: what `read` makes of its JSON body, or the start of a body that is
+    not JSON."""
+
+    def text(response: httpx.Response) -> str:
+        try:
+            body = response.json()
+        except ValueError:
+            return response.text[:500]
+        return read(body)
+
+    return text
+
+
+def first_field(*names: str) -> Callable[[httpx.Response], str]:
+    """A refusal's text: the first of these fields its JSON object has, else the whole body."""
+
+    def read(body: Any) -> str:
+        if isinstance(body, dict):
+            return str(next((body[name] for name in names if body.get(name)), body))
+        return str(body)
+
+    return refusal_reader(read)
+
+
 def government_failures(
     government: str, country: str, refusal_text: Callable[[httpx.Response], str]
 ) -> Failures:
@@ -138,6 +163,51 @@ async def call_government(  # noqa: PLR0913 - the call and where to record it
     if not ok:
         _raise_for(response, failures)
     return response
+
+
+class GovernmentApi:
+    """A government's HTTP API at `base_url`: every call goes through `call_government` with
+    this API's failures, and with a bearer token when one is given (the call's own, else
+    `api_key`: Clearway's account at platforms that identify the caller by it)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        http: httpx.AsyncClient,
+        failures: Failures,
+        *,
+        api_key: str | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._http = http
+        self._failures = failures
+        self._api_key = api_key
+
+    async def _call(  # noqa: PLR0913 - the call and where to record it
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        calls: list[GovCall] | None,
+        token: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        **request: Any,
+    ) -> httpx.Response:
+        """`path` below the base URL; `http`: another client for this call (one carrying a
+        channel's certificate)."""
+        bearer = token if token is not None else self._api_key
+        authorization = {"Authorization": f"Bearer {bearer}"} if bearer is not None else {}
+        return await call_government(
+            http or self._http,
+            method,
+            f"{self._base}{path}",
+            endpoint=endpoint,
+            failures=self._failures,
+            calls=calls,
+            headers={**authorization, **(request.pop("headers", None) or {})},
+            **request,
+        )
 
 
 def _raise_for(response: httpx.Response, failures: Failures) -> NoReturn:

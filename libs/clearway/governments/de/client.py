@@ -18,19 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import (
-    call_government,
-    government_failures,
-)
-from clearway.connectors.filing import (
-    Filed,
-    error_messages,
-)
+from clearway.connectors.calls import government_failures
+from clearway.connectors.filing import ChannelClient, Filed, error_messages
 from clearway.governments.de import identifiers as de
 
 GOV_ENDPOINT = "ZRE"
@@ -55,30 +48,13 @@ def leitweg_id_of(request: Mapping[str, Any]) -> str | None:
     return reference if reference and de.is_leitweg_id_format(reference) else None
 
 
-def _filed(body: Mapping[str, Any]) -> Filed:
-    return Filed(upload_id=str(body["id"]), status=str(body.get("status", "")))
+class ZreClient(ChannelClient):
+    collection = "/invoices"
+    reference_param = "clientReference"
+    id_field = "id"
 
-
-class ZreClient:
     def __init__(self, base_url: str, api_key: str, http: httpx.AsyncClient) -> None:
-        self._base = base_url.rstrip("/")
-        self._api_key = api_key
-        self._http = http
-
-    async def _call(
-        self, method: str, path: str, *, endpoint: str, calls: list[GovCall] | None, **request: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._api_key}", **request.pop("headers", {})}
-        return await call_government(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            endpoint=endpoint,
-            failures=FAILURES,
-            calls=calls,
-            headers=headers,
-            **request,
-        )
+        super().__init__(base_url, api_key, http, FAILURES)
 
     async def upload(
         self,
@@ -88,41 +64,12 @@ class ZreClient:
         calls: list[GovCall] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Filed:
-        response = await self._call(
-            "POST",
-            "/invoices",
+        return await self._send_document(
+            document,
             endpoint=UPLOAD,
             calls=calls,
-            content=document,
-            headers={
-                "Content-Type": "application/xml",
-                CLIENT_REFERENCE_HEADER: client_reference,
-                **(headers or {}),
-            },
+            headers={CLIENT_REFERENCE_HEADER: client_reference, **(headers or {})},
         )
-        return _filed(response.json())
 
-    async def find(self, client_reference: str, calls: list[GovCall] | None = None) -> Filed | None:
-        """The first upload under this reference (the filing), if any."""
-        response = await self._call(
-            "GET",
-            "/invoices",
-            endpoint="GET /invoices?clientReference",
-            calls=calls,
-            params={"clientReference": client_reference},
-        )
-        found = response.json().get("invoices") or ()
-        return _filed(found[0]) if found else None
-
-    async def invoice(
-        self, upload_id: str, calls: list[GovCall] | None = None
-    ) -> tuple[dict[str, Any], bytes]:
-        """The upload's status, parsed and as the platform gave it (the receipt)."""
-        response = await self._call(
-            "GET",
-            f"/invoices/{quote(upload_id, safe='')}",
-            endpoint="GET /invoices/{id}",
-            calls=calls,
-        )
-        body: dict[str, Any] = response.json()
-        return body, response.content
+    # The upload's status, parsed and as the platform gave it (the receipt).
+    invoice = ChannelClient.received

@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import call_government, government_failures
+from clearway.connectors.calls import GovernmentApi, government_failures, refusal_reader
 
 GOV_ENDPOINT = "Plateforme agréée"
 DEPOSITED = 200
@@ -29,11 +29,7 @@ ISSUED = frozenset({201, 202, 203, 204, 205, 206, 207, 208, 209, 211, 212})
 REJECTED = frozenset({213, 501})
 
 
-def _refusal_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
+def _refusal_text(body: Any) -> str:
     status = body.get("status") if isinstance(body, dict) else None
     if isinstance(status, dict) and status.get("reason"):
         code = status.get("reasonCode") or status.get("code")
@@ -41,7 +37,7 @@ def _refusal_text(response: httpx.Response) -> str:
     return str(body.get("message") or body) if isinstance(body, dict) else str(body)
 
 
-FAILURES = government_failures("the PA", "FR", _refusal_text)
+FAILURES = government_failures("the PA", "FR", refusal_reader(_refusal_text))
 
 
 class Deposit(BaseModel):
@@ -72,26 +68,9 @@ def _deposit(body: dict[str, Any]) -> Deposit:
     )
 
 
-class PaClient:
+class PaClient(GovernmentApi):
     def __init__(self, base_url: str, api_key: str, http: httpx.AsyncClient) -> None:
-        self._base = base_url.rstrip("/")
-        self._api_key = api_key
-        self._http = http
-
-    async def _call(
-        self, method: str, path: str, *, endpoint: str, calls: list[GovCall] | None, **request: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._api_key}", **request.pop("headers", {})}
-        return await call_government(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            endpoint=endpoint,
-            failures=FAILURES,
-            calls=calls,
-            headers=headers,
-            **request,
-        )
+        super().__init__(base_url, http, FAILURES, api_key=api_key)
 
     async def deposit(
         self,

@@ -36,10 +36,11 @@ from lxml import etree
 
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
+    GovernmentApi,
     GovernmentError,
     GovernmentRefusedError,
     GovernmentUnavailableError,
-    call_government,
+    first_field,
     government_failures,
 )
 
@@ -56,17 +57,7 @@ class SdiUnknownFileError(GovernmentError):
     """SDI has no file with that IdentificativoSdI."""
 
 
-def _refusal_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    if isinstance(body, dict):
-        return str(body.get("detail") or body.get("descrizione") or body)
-    return str(body)
-
-
-FAILURES = government_failures("SDI", "IT", _refusal_text)
+FAILURES = government_failures("SDI", "IT", first_field("detail", "descrizione"))
 
 
 @dataclass(frozen=True)
@@ -111,30 +102,9 @@ def _received(body: dict[str, Any]) -> ReceivedFile:
     )
 
 
-class SdiClient:
+class SdiClient(GovernmentApi):
     def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
-        self._base = base_url.rstrip("/")
-        self._http = http
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        endpoint: str,
-        calls: list[GovCall] | None,
-        http: httpx.AsyncClient | None = None,
-        **request: Any,
-    ) -> httpx.Response:
-        return await call_government(
-            http or self._http,
-            method,
-            f"{self._base}{path}",
-            endpoint=endpoint,
-            failures=FAILURES,
-            calls=calls,
-            **request,
-        )
+        super().__init__(base_url, http, FAILURES)
 
     async def send_file(
         self,

@@ -27,15 +27,8 @@ import httpx
 from lxml import etree
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import (
-    GovernmentRefusedError,
-    call_government,
-    government_failures,
-)
-from clearway.connectors.filing import (
-    Filed,
-    error_messages,
-)
+from clearway.connectors.calls import GovernmentRefusedError, government_failures
+from clearway.connectors.filing import ChannelClient, Filed, error_messages
 from clearway.governments.be import identifiers as be
 from clearway.governments.de import identifiers as de
 
@@ -110,35 +103,17 @@ FAILURES = government_failures(GOV_ENDPOINT, "BE", error_messages)
 _DE_FAILURES = government_failures(GOV_ENDPOINT, "DE", error_messages)
 
 
-def _filed(body: Mapping[str, Any]) -> Filed:
-    return Filed(upload_id=str(body["documentId"]), status=str(body.get("status", "")))
-
-
-class PeppolClient:
+class PeppolClient(ChannelClient):
     """One access point account (Clearway's); `country` only labels the call figures."""
+
+    collection = "/documents"
+    reference_param = "instanceIdentifier"
+    id_field = "documentId"
 
     def __init__(
         self, base_url: str, api_key: str, http: httpx.AsyncClient, *, country: str = "BE"
     ) -> None:
-        self._base = base_url.rstrip("/")
-        self._api_key = api_key
-        self._http = http
-        self._failures = _DE_FAILURES if country == "DE" else FAILURES
-
-    async def _call(
-        self, method: str, path: str, *, endpoint: str, calls: list[GovCall] | None, **request: Any
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self._api_key}", **request.pop("headers", {})}
-        return await call_government(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            endpoint=endpoint,
-            failures=self._failures,
-            calls=calls,
-            headers=headers,
-            **request,
-        )
+        super().__init__(base_url, api_key, http, _DE_FAILURES if country == "DE" else FAILURES)
 
     async def receiver_problem(
         self,
@@ -150,28 +125,30 @@ class PeppolClient:
         """Why the SMP says the receiver cannot get this document (its own 404s put in
         words), or None when it can. `headers`: the sandbox scenario's, as on the send."""
         participant_path = quote(f"{PARTICIPANT_SCHEME}::{participant}", safe="")
-        try:
-            await self._call(
-                "GET",
-                f"/smp/{participant_path}",
-                endpoint="GET /smp/{participant}",
-                calls=calls,
-                headers=dict(headers or {}),
-            )
-        except GovernmentRefusedError:
+        scenario = dict(headers or {})
+        if not await self._smp_has(
+            f"/smp/{participant_path}", "GET /smp/{participant}", calls, scenario
+        ):
             return f"RECEIVER_NOT_FOUND: {participant} is not registered in the SMP"
         document_path = quote(f"{DOCUMENT_SCHEME}::{document_type}", safe="")
-        try:
-            await self._call(
-                "GET",
-                f"/smp/{participant_path}/services/{document_path}",
-                endpoint="GET /smp/{participant}/services/{documentType}",
-                calls=calls,
-                headers=dict(headers or {}),
-            )
-        except GovernmentRefusedError:
+        if not await self._smp_has(
+            f"/smp/{participant_path}/services/{document_path}",
+            "GET /smp/{participant}/services/{documentType}",
+            calls,
+            scenario,
+        ):
             return f"DOCUMENT_TYPE_NOT_SUPPORTED: {participant} does not accept {document_type}"
         return None
+
+    async def _smp_has(
+        self, path: str, endpoint: str, calls: list[GovCall] | None, headers: dict[str, str]
+    ) -> bool:
+        """Whether the SMP has this entry: it answers a missing one with a refusal (404)."""
+        try:
+            await self._call("GET", path, endpoint=endpoint, calls=calls, headers=headers)
+        except GovernmentRefusedError:
+            return False
+        return True
 
     async def send(  # noqa: PLR0913 - the SBDH's parts
         self,
@@ -184,14 +161,11 @@ class PeppolClient:
         calls: list[GovCall] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Filed:
-        response = await self._call(
-            "POST",
-            "/documents",
+        return await self._send_document(
+            document,
             endpoint=SEND,
             calls=calls,
-            content=document,
             headers={
-                "Content-Type": "application/xml",
                 "X-Peppol-Sender": sender,
                 "X-Peppol-Receiver": receiver,
                 "X-Peppol-Document-Type": document_type,
@@ -200,31 +174,6 @@ class PeppolClient:
                 **(headers or {}),
             },
         )
-        return _filed(response.json())
 
-    async def find(
-        self, instance_identifier: str, calls: list[GovCall] | None = None
-    ) -> Filed | None:
-        """The first document the AP has under this instance identifier (the filing), if any."""
-        response = await self._call(
-            "GET",
-            "/documents",
-            endpoint="GET /documents?instanceIdentifier",
-            calls=calls,
-            params={"instanceIdentifier": instance_identifier},
-        )
-        found = response.json().get("documents") or ()
-        return _filed(found[0]) if found else None
-
-    async def document(
-        self, document_id: str, calls: list[GovCall] | None = None
-    ) -> tuple[dict[str, Any], bytes]:
-        """The document's delivery status, parsed and as the AP gave it (the receipt)."""
-        response = await self._call(
-            "GET",
-            f"/documents/{quote(document_id, safe='')}",
-            endpoint="GET /documents/{id}",
-            calls=calls,
-        )
-        body: dict[str, Any] = response.json()
-        return body, response.content
+    # The document's delivery status, parsed and as the AP gave it (the receipt).
+    document = ChannelClient.received

@@ -25,11 +25,12 @@ from pydantic import BaseModel, ConfigDict
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     Failures,
+    GovernmentApi,
     GovernmentAuthError,
     GovernmentError,
     GovernmentRefusedError,
     GovernmentTransientError,
-    call_government,
+    refusal_reader,
 )
 from clearway.resilience.ratelimit import TokenBucket
 
@@ -64,11 +65,7 @@ class KsefRefusedError(KsefError, GovernmentRefusedError):
     """KSeF refused the request in its own words (an ExceptionResponse or problem details)."""
 
 
-def _refusal_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
+def _refusal_text(body: Any) -> str:
     details = ((body or {}).get("exception") or {}).get("exceptionDetailList") or []
     texts = [
         " ".join(
@@ -93,7 +90,7 @@ FAILURES = Failures(
     outcome_unknown=KsefOutcomeUnknownError,
     auth=KsefAuthError,
     refused=KsefRefusedError,
-    refusal_text=_refusal_text,
+    refusal_text=refusal_reader(_refusal_text),
     auth_statuses=(401,),
 )
 
@@ -137,33 +134,10 @@ class SentInvoice(BaseModel):
     invoice_reference: str
 
 
-class KsefSessionClient:
+class KsefSessionClient(GovernmentApi):
     def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
-        self._base = base_url.rstrip("/")
-        self._http = http
+        super().__init__(base_url, http, FAILURES)
         self._key: tuple[str, str | None] | None = None  # the Ministry's key, read once
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None,
-        calls: list[GovCall] | None,
-        endpoint: str,
-        **request: Any,
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return await call_government(
-            self._http,
-            method,
-            f"{self._base}{path}",
-            endpoint=endpoint,
-            failures=FAILURES,
-            calls=calls,
-            headers={**headers, **request.pop("headers", {})},
-            **request,
-        )
 
     async def _symmetric_key_certificate(
         self, calls: list[GovCall] | None
@@ -260,26 +234,24 @@ class KsefSessionClient:
     async def invoice_status(
         self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
     ) -> InvoiceStatus:
-        response = await self._call(
-            "GET",
-            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}",
-            token=token,
-            calls=calls,
-            endpoint="GET /sessions/{ref}/invoices/{invRef}",
-        )
-        return _status(response.json())
+        return _status((await self._sent_invoice(token, sent, "", calls)).json())
 
     async def invoice_upo(
         self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
     ) -> bytes:
-        response = await self._call(
+        return (await self._sent_invoice(token, sent, "/upo", calls)).content
+
+    async def _sent_invoice(
+        self, token: str, sent: SentInvoice, below: str, calls: list[GovCall] | None
+    ) -> httpx.Response:
+        """GET the sent invoice's resource (`below`: "" for its status, "/upo")."""
+        return await self._call(
             "GET",
-            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}/upo",
+            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}{below}",
             token=token,
             calls=calls,
-            endpoint="GET /sessions/{ref}/invoices/{invRef}/upo",
+            endpoint=f"GET /sessions/{{ref}}/invoices/{{invRef}}{below}",
         )
-        return response.content
 
 
 # KSeF's documented limits per context (NIP) and IP address, as shared token buckets: each

@@ -30,11 +30,12 @@ from pydantic import BaseModel, ConfigDict
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     Failures,
+    GovernmentApi,
     GovernmentAuthError,
     GovernmentError,
     GovernmentRefusedError,
     GovernmentTransientError,
-    call_government,
+    first_field,
 )
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket
 
@@ -272,16 +273,6 @@ def error_report_messages(zip_content: bytes) -> tuple[str, ...]:
 # --- the client --------------------------------------------------------------------------------
 
 
-def _refusal_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500]
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("eroare") or body)
-    return str(body)
-
-
 FAILURES = Failures(
     government="ANAF",
     country="RO",
@@ -289,16 +280,15 @@ FAILURES = Failures(
     outcome_unknown=AnafOutcomeUnknownError,
     auth=AnafAuthError,
     refused=AnafRefusedError,
-    refusal_text=_refusal_text,
+    refusal_text=first_field("message", "eroare"),
 )
 
 
-class AnafClient:
+class AnafClient(GovernmentApi):
     """One per process; `rest_url` is …/FCTEL/rest of the test or prod environment."""
 
     def __init__(self, rest_url: str, http: httpx.AsyncClient) -> None:
-        self.rest_url = rest_url.rstrip("/")
-        self._http = http
+        super().__init__(rest_url, http, FAILURES)
 
     async def _send(  # noqa: PLR0913 - one HTTP call and where to record it
         self,
@@ -311,16 +301,15 @@ class AnafClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        return await call_government(
-            self._http,
+        return await self._call(
             method,
-            f"{self.rest_url}/{path}",
+            f"/{path}",
             endpoint=f"{method} /{path}",
-            failures=FAILURES,
             calls=calls,
+            token=token,
             params=dict(params),
             content=content,
-            headers={"Authorization": f"Bearer {token}", **(headers or {})},
+            headers=headers,
         )
 
     async def upload(  # noqa: PLR0913 - the upload's parameters, all named
