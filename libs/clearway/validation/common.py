@@ -1,4 +1,5 @@
-"""Helpers the rule modules share: parties, countries, the invoice number, formatting."""
+"""Helpers the rule modules share: parties, countries, the invoice number, formatting, and the
+rules several governments make alike."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from decimal import Decimal
 
 from clearway.countries.codes import vat_prefix_country
 from clearway.countries.vat_numbers import vat_number_prefix
-from clearway.domain.invoice import InvoiceRequest, Party
+from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
 from clearway.governments import GOVERNMENTS
+from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 # Countries whose legal format is EN 16931 syntax (UBL or CII) and so carry the VAT number as
 # one string with its country prefix (BT-31/BT-48). FatturaPA (IT) and FA(3) (PL) split the
@@ -59,3 +61,53 @@ def fmt_rates(rates: frozenset[Decimal] | set[Decimal]) -> str:
 
 def line_pointer(index: int, field: str) -> str:
     return f"/lines/{index}/{field}"
+
+
+# --- rules several governments make, each in its own words ------------------------------------
+
+
+def no_debit_notes(country: str, finding: Finding) -> RuleSpec:
+    """`finding` on every debit note (383), which the country's format does not take."""
+
+    @for_countries(country)
+    def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+        if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
+            yield finding
+
+    return document_type
+
+
+def only_in_currency(country: str, currency: str, rule: str, authority: str) -> RuleSpec:
+    """An invoice must be in `currency`: in any other, `authority` needs the VAT total in it
+    too, and the API takes no exchange rate to compute it."""
+
+    @for_countries(country)
+    def vat_currency(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+        if invoice.currency != currency:
+            yield error(
+                rule,
+                "/currency",
+                f"The invoice is in {invoice.currency}; {authority} then needs the VAT total in "
+                f"{currency}, which Clearway cannot compute without the exchange rate.",
+                f"Issue the invoice in {currency}.",
+            )
+
+    return vat_currency
+
+
+def invoice_number_with_a_digit(country: str, rule: str, why: str, example: str) -> RuleSpec:
+    """The invoice number (BT-1) as given must hold a digit; `why`: who refuses it otherwise."""
+
+    @for_countries(country)
+    def invoice_number_has_a_digit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+        given = given_invoice_number(invoice)
+        if given is not None and not any(c.isdigit() for c in given[0]):
+            number, pointer = given
+            yield error(
+                rule,
+                pointer,
+                f"The invoice number {number!r} has no digit; {why}.",
+                f"Use an invoice number with a digit, e.g. its sequence number ({example}).",
+            )
+
+    return invoice_number_has_a_digit

@@ -54,6 +54,12 @@ class RuleContext:
     def check_digit_severity(self) -> Severity:
         return Severity.ERROR if self.livemode else Severity.WARNING
 
+    def check_digits_wrong(self, rule: str, pointer: str, message: str, fix: str) -> Finding:
+        """An identifier whose check digits do not match, at `check_digit_severity`."""
+        return Finding(
+            rule=rule, severity=self.check_digit_severity, pointer=pointer, message=message, fix=fix
+        )
+
 
 Rule = Callable[[InvoiceRequest, RuleContext], Iterable[Finding]]
 

@@ -120,12 +120,11 @@ def iban_check_digits(invoice: InvoiceRequest, context: RuleContext) -> Iterator
         len(account) > _IBAN_SHAPE_LENGTH and account[:2].isalpha() and account[2:4].isdigit()
     )
     if looks_like_iban and not is_valid_iban(account):
-        yield Finding(
-            rule="CW-04",
-            severity=context.check_digit_severity,
-            pointer="/paymentMeans/bankAccount",
-            message=f"{account} is not a valid IBAN: its check digits do not match.",
-            fix="Copy the IBAN from the bank statement.",
+        yield context.check_digits_wrong(
+            "CW-04",
+            "/paymentMeans/bankAccount",
+            f"{account} is not a valid IBAN: its check digits do not match.",
+            "Copy the IBAN from the bank statement.",
         )
 
 

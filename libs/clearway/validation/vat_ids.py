@@ -37,13 +37,12 @@ def vat_number_check_digits(invoice: InvoiceRequest, context: RuleContext) -> It
                 f"Send the {role}'s VAT number as {scheme.shape}, e.g. {scheme.example}.",
             )
         elif not scheme.is_valid(party.vatNumber):
-            yield Finding(
-                rule=check_digit_rule,
-                severity=context.check_digit_severity,
-                pointer=pointer,
-                message=f"{party.vatNumber}: the {scheme.checked} of this {adjective} VAT number "
+            yield context.check_digits_wrong(
+                check_digit_rule,
+                pointer,
+                f"{party.vatNumber}: the {scheme.checked} of this {adjective} VAT number "
                 "does not match, so the number has a typo or does not exist.",
-                fix=f"Copy the {role}'s VAT number from its registration certificate or VIES.",
+                f"Copy the {role}'s VAT number from its registration certificate or VIES.",
             )
 
 

@@ -100,12 +100,11 @@ def peppol_id_format(invoice: InvoiceRequest, context: RuleContext) -> Iterator[
                 f"{_suggested_peppol_id(party, invoice).capitalize()}.",
             )
         elif not be.is_valid_enterprise_number(identifier):
-            yield Finding(
-                rule="PEPPOL-COMMON-R043",
-                severity=context.check_digit_severity,
-                pointer=pointer,
-                message=f"{party.peppolId}: the enterprise number's check digits do not match.",
-                fix=f"{_suggested_peppol_id(party, invoice).capitalize()}.",
+            yield context.check_digits_wrong(
+                "PEPPOL-COMMON-R043",
+                pointer,
+                f"{party.peppolId}: the enterprise number's check digits do not match.",
+                f"{_suggested_peppol_id(party, invoice).capitalize()}.",
             )
         elif vat_country(party, invoice) == "BE" and be.compact(party.vatNumber) != identifier:
             yield warning(

@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from clearway.domain.invoice import InvoiceRequest, InvoiceType, VatCategory
+from clearway.domain.invoice import InvoiceRequest, VatCategory
 from clearway.governments.de.identifiers import is_leitweg_id_format, is_valid_leitweg_id
-from clearway.validation.common import parties
+from clearway.validation.common import no_debit_notes, parties
 from clearway.validation.findings import (
     Finding,
     RuleContext,
@@ -184,12 +184,11 @@ def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[F
             "Copy the Leitweg-ID from the public buyer's order, e.g. 04011000-1234512345-06.",
         )
     elif not is_valid_leitweg_id(leitweg_id):
-        yield Finding(
-            rule="CW-DE-04",
-            severity=context.check_digit_severity,
-            pointer="/customer/leitwegId",
-            message=f"{leitweg_id}: the Leitweg-ID's check digits do not match.",
-            fix="Copy the Leitweg-ID from the public buyer's order again.",
+        yield context.check_digits_wrong(
+            "CW-DE-04",
+            "/customer/leitwegId",
+            f"{leitweg_id}: the Leitweg-ID's check digits do not match.",
+            "Copy the Leitweg-ID from the public buyer's order again.",
         )
     if invoice.buyerReference is not None and invoice.buyerReference != leitweg_id:
         yield error(
@@ -203,17 +202,17 @@ def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[F
         )
 
 
-@for_countries("DE")
-def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
-        yield warning(
-            "BR-DE-17",
-            "/invoiceType",
-            "XRechnung expects invoices (380), corrections (384), self-billed invoices (389), "
-            "partial and construction invoices, and credit notes (381); a debit note (383) is "
-            "outside that list and some recipients refuse it.",
-            "Send the additional charge as an invoice.",
-        )
+document_type = no_debit_notes(
+    "DE",
+    warning(
+        "BR-DE-17",
+        "/invoiceType",
+        "XRechnung expects invoices (380), corrections (384), self-billed invoices (389), "
+        "partial and construction invoices, and credit notes (381); a debit note (383) is "
+        "outside that list and some recipients refuse it.",
+        "Send the additional charge as an invoice.",
+    ),
+)
 
 
 @for_countries("DE")

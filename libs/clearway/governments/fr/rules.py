@@ -23,7 +23,14 @@ from decimal import Decimal
 from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
 from clearway.governments.fr import identifiers as fr
 from clearway.governments.fr.identifiers import siren_of
-from clearway.validation.common import given_invoice_number, line_pointer, parties, party_country
+from clearway.validation.common import (
+    given_invoice_number,
+    line_pointer,
+    no_debit_notes,
+    only_in_currency,
+    parties,
+    party_country,
+)
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 MAX_INVOICE_NUMBER_LENGTH = 35  # BR-FR-01
@@ -101,12 +108,11 @@ def siret(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
             )
             continue
         if not fr.is_valid_siret(party.siret):
-            yield Finding(
-                rule="CW-FR-04",
-                severity=context.check_digit_severity,
-                pointer=pointer,
-                message=f"{party.siret}: the SIRET's check digit does not match.",
-                fix=f"Copy the {role}'s SIRET from its Kbis or INSEE notice.",
+            yield context.check_digits_wrong(
+                "CW-FR-04",
+                pointer,
+                f"{party.siret}: the SIRET's check digit does not match.",
+                f"Copy the {role}'s SIRET from its Kbis or INSEE notice.",
             )
         siren_of_vat = fr.vat_number_siren(party.vatNumber)
         if siren_of_vat is not None and not fr.compact(party.siret).startswith(siren_of_vat):
@@ -171,29 +177,18 @@ def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
             )
 
 
-@for_countries("FR")
-def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
-        yield error(
-            "BR-FR-04",
-            "/invoiceType",
-            "The French CTC accepts invoices (380), corrected invoices (384), self-billed "
-            "invoices (389), credit notes (381) and a few others, but not the debit note (383).",
-            "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
-            "original in note or precedingInvoice.",
-        )
-
-
-@for_countries("FR")
-def currency_euro(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.currency != "EUR":
-        yield error(
-            "BR-FR-CO-12",
-            "/currency",
-            f"The invoice is in {invoice.currency}; the French CTC then needs the VAT total in "
-            "EUR, which Clearway cannot compute without the exchange rate.",
-            "Issue the invoice in EUR.",
-        )
+document_type = no_debit_notes(
+    "FR",
+    error(
+        "BR-FR-04",
+        "/invoiceType",
+        "The French CTC accepts invoices (380), corrected invoices (384), self-billed "
+        "invoices (389), credit notes (381) and a few others, but not the debit note (383).",
+        "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
+        "original in note or precedingInvoice.",
+    ),
+)
+currency_euro = only_in_currency("FR", "EUR", "BR-FR-CO-12", "the French CTC")
 
 
 def _decimals(value: Decimal) -> int:

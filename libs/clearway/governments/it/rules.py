@@ -21,7 +21,13 @@ from clearway.governments.it.identifiers import (
     is_codice_fiscale_format,
     is_valid_codice_fiscale,
 )
-from clearway.validation.common import given_invoice_number, line_pointer, parties, party_country
+from clearway.validation.common import (
+    given_invoice_number,
+    invoice_number_with_a_digit,
+    line_pointer,
+    parties,
+    party_country,
+)
 from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 _SDI_CODE = re.compile(r"[A-Z0-9]{6,7}")
@@ -48,12 +54,11 @@ def codice_fiscale(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Fi
                 "company's registration.",
             )
         elif not is_valid_codice_fiscale(code):
-            yield Finding(
-                rule="CW-IT-04",
-                severity=context.check_digit_severity,
-                pointer=pointer,
-                message=f"{code}: the Codice Fiscale's check character does not match.",
-                fix=f"Copy the {role}'s Codice Fiscale again; one character is wrong.",
+            yield context.check_digits_wrong(
+                "CW-IT-04",
+                pointer,
+                f"{code}: the Codice Fiscale's check character does not match.",
+                f"Copy the {role}'s Codice Fiscale again; one character is wrong.",
             )
 
 
@@ -117,17 +122,9 @@ def natura(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
             )
 
 
-@for_countries("IT")
-def invoice_number_has_a_digit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    given = given_invoice_number(invoice)
-    if given is not None and not any(c.isdigit() for c in given[0]):
-        number, pointer = given
-        yield error(
-            "SDI-00425",
-            pointer,
-            f"The invoice number {number!r} has no digit; SDI rejects it (00425).",
-            "Use an invoice number with a digit, e.g. its sequence number (FT-2025-0042).",
-        )
+invoice_number_has_a_digit = invoice_number_with_a_digit(
+    "IT", "SDI-00425", "SDI rejects it (00425)", "FT-2025-0042"
+)
 
 
 @for_countries("IT")

@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from clearway.domain.invoice import Address, InvoiceRequest, InvoiceType
+from clearway.domain.invoice import Address, InvoiceRequest
 from clearway.governments.ro.identifiers import (
     UnknownBucharestSector,
     UnknownRomanianCounty,
     ro_subdivision,
 )
-from clearway.validation.common import given_invoice_number, parties
+from clearway.validation.common import (
+    given_invoice_number,
+    invoice_number_with_a_digit,
+    no_debit_notes,
+    only_in_currency,
+    parties,
+)
 from clearway.validation.findings import (
     Finding,
     RuleContext,
@@ -121,44 +127,23 @@ def street_and_city(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding
             )
 
 
-@for_countries("RO")
-def invoice_number_has_a_digit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    given = given_invoice_number(invoice)
-    if given is not None and not any(c.isdigit() for c in given[0]):
-        number, pointer = given
-        yield error(
-            "BR-RO-010",
-            pointer,
-            f"The invoice number {number!r} has no digit; ANAF requires at least one.",
-            "Use an invoice number with a digit, e.g. its sequence number (INV-2025-0042).",
-        )
-
-
-@for_countries("RO")
-def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
-        yield error(
-            "BR-RO-020",
-            "/invoiceType",
-            "ANAF accepts invoices (380), corrected invoices (384), self-billed invoices (389), "
-            "credit notes (381) and 751; a debit note (383) is not among them.",
-            "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
-            "original in note or precedingInvoice.",
-        )
-
-
-@for_countries("RO")
-def vat_currency(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    # BR-RO-030 needs BT-6 = RON when the invoice is in another currency, and BR-53 then needs the
-    # VAT total in RON (BT-111), which needs an exchange rate the API does not take yet.
-    if invoice.currency != "RON":
-        yield error(
-            "BR-RO-030",
-            "/currency",
-            f"The invoice is in {invoice.currency}; ANAF then needs the VAT total in RON, which "
-            "Clearway cannot compute without the exchange rate.",
-            "Issue the invoice in RON.",
-        )
+invoice_number_has_a_digit = invoice_number_with_a_digit(
+    "RO", "BR-RO-010", "ANAF requires at least one", "INV-2025-0042"
+)
+document_type = no_debit_notes(
+    "RO",
+    error(
+        "BR-RO-020",
+        "/invoiceType",
+        "ANAF accepts invoices (380), corrected invoices (384), self-billed invoices (389), "
+        "credit notes (381) and 751; a debit note (383) is not among them.",
+        "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
+        "original in note or precedingInvoice.",
+    ),
+)
+# BR-RO-030 needs BT-6 = RON when the invoice is in another currency, and BR-53 then needs the
+# VAT total in RON (BT-111), which needs an exchange rate the API does not take yet.
+vat_currency = only_in_currency("RO", "RON", "BR-RO-030", "ANAF")
 
 
 def _normalized_length(text: str) -> int:
