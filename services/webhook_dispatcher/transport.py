@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 from clearway.domain.ids import utcnow
+from clearway.resilience.backoff import parse_retry_after
 from clearway.webhooks.addresses import AddressPolicy, DestinationRefusedError, IPAddress
-from clearway.webhooks.retry import RETRY_AFTER_STATUSES, parse_retry_after
+from clearway.webhooks.retry import RETRY_AFTER_STATUSES
 from clearway.webhooks.settings import RESPONSE_LIMIT_BYTES
 
 RESPONSE_KEPT_CHARS = 1024  # of the answer, recorded with the attempt

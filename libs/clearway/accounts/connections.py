@@ -425,6 +425,23 @@ async def connection_token(
     return await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN, keyring=keyring)
 
 
+async def token_renewed_since(
+    conn: Connection, connection_id: str, refused_token: str
+) -> str | None:
+    """The connection's access token when it is no longer `refused_token`: another caller
+    renewed it since this one read it, so it is the one to try."""
+    current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
+    return current if current is not None and current != refused_token else None
+
+
+async def store_renewed_tokens(
+    conn: Connection, row: Mapping[str, Any], country: str, tokens: TokenPair, *, now: dt.datetime
+) -> None:
+    """A refused token's renewal: the connection active with the new pair, and said so."""
+    updated = await activate_with_tokens(conn, row, country, tokens, now=now)
+    await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+
+
 # --- expiry --------------------------------------------------------------------------------
 
 

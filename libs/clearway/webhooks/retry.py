@@ -10,7 +10,6 @@ run three days of schedule in no time.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,22 +61,6 @@ class RetryPolicy:
             # Not sooner than the endpoint asked, but not parked for longer than a day.
             pause = max(pause, min(retry_after, RETRY_AFTER_CAP))
         return now + dt.timedelta(seconds=pause)
-
-
-def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP-date."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return max((moment - now).total_seconds(), 0.0)
 
 
 def should_disable(

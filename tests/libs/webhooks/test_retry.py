@@ -7,10 +7,10 @@ import itertools
 
 import pytest
 from clearway.config import WebhookConfig
+from clearway.resilience.backoff import parse_retry_after
 from clearway.webhooks.retry import (
     DEFAULT_SCHEDULE,
     RetryPolicy,
-    parse_retry_after,
     should_disable,
 )
 from clearway.webhooks.settings import WebhookSettings

@@ -17,14 +17,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearway.accounts.connections import (
-    activate_with_tokens,
-    connection_event,
     expire_connection,
     read_secret,
+    store_renewed_tokens,
+    token_renewed_since,
 )
 from clearway.config import KsefEndpoint, LiveNotConfiguredError
 from clearway.db import Connection
-from clearway.domain.connections import ConnectionEvent, SecretKind, needs_reauthentication
+from clearway.domain.connections import SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
 from clearway.governments import base
 from clearway.governments.base import Renewal, RenewalDeferredError, RenewalRefusedError
@@ -39,7 +39,6 @@ from clearway.governments.pl.government import TOKEN_POLICY
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
 from clearway.store.connections import active_connection_row, active_connection_with_vat
-from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +61,9 @@ async def renew_refused_token(
         row = await active_connection_with_vat(conn, connection_id)
         if row is None:
             return None
-        current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
-        if current is not None and current != refused_token:
-            return current
+        renewed = await token_renewed_since(conn, connection_id, refused_token)
+        if renewed is not None:
+            return renewed
         tokens = await _renewed(conn, row, auth)
         if tokens is None:
             await expire_connection(
@@ -72,8 +71,7 @@ async def renew_refused_token(
             )
             return None
         now = utcnow()
-        updated = await activate_with_tokens(conn, row, "PL", tokens, now=now)
-        await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+        await store_renewed_tokens(conn, row, "PL", tokens, now=now)
         log.info("renewed the KSeF token of connection %s after KSeF refused it", connection_id)
         return tokens.access_token
 

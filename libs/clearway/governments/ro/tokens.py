@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearway.accounts.connections import (
-    activate_with_tokens,
-    connection_event,
     expire_connection,
     read_secret,
+    store_renewed_tokens,
+    token_renewed_since,
 )
 from clearway.config import AnafEndpoint, LiveNotConfiguredError
 from clearway.db import Connection
-from clearway.domain.connections import ConnectionEvent, SecretKind
+from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
 from clearway.governments.base import (
     AUTHORIZE_AGAIN,
@@ -35,7 +35,6 @@ from clearway.governments.base import (
 from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
 from clearway.store.connections import active_connection_row
-from clearway.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +57,9 @@ async def refresh_refused_token(
         row = await active_connection_row(conn, connection_id)
         if row is None:
             return None
-        current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
-        if current is not None and current != refused_token:
-            return current  # refreshed by someone else since this caller read it
+        renewed = await token_renewed_since(conn, connection_id, refused_token)
+        if renewed is not None:
+            return renewed  # refreshed by someone else since this caller read it
         refresh_token = await read_secret(conn, connection_id, SecretKind.REFRESH_TOKEN)
         if refresh_token is None:
             await expire_connection(
@@ -82,8 +81,7 @@ async def refresh_refused_token(
                 "connection again (POST /v1/connections).",
             )
             return None
-        updated = await activate_with_tokens(conn, row, "RO", tokens, now=now)
-        await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+        await store_renewed_tokens(conn, row, "RO", tokens, now=now)
         log.info("refreshed the token of connection %s after ANAF refused it", connection_id)
         return tokens.access_token
 
