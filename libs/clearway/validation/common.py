@@ -10,7 +10,14 @@ from clearway.countries.codes import vat_prefix_country
 from clearway.countries.vat_numbers import vat_number_prefix
 from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
 from clearway.governments import GOVERNMENTS
-from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
+from clearway.validation.findings import (
+    Finding,
+    RuleContext,
+    RuleSpec,
+    Severity,
+    error,
+    for_countries,
+)
 
 # Countries whose legal format is EN 16931 syntax (UBL or CII) and so carry the VAT number as
 # one string with its country prefix (BT-31/BT-48). FatturaPA (IT) and FA(3) (PL) split the
@@ -66,8 +73,19 @@ def line_pointer(index: int, field: str) -> str:
 # --- rules several governments make, each in its own words ------------------------------------
 
 
-def no_debit_notes(country: str, finding: Finding) -> RuleSpec:
-    """`finding` on every debit note (383), which the country's format does not take."""
+def no_debit_notes(
+    country: str,
+    rule: str,
+    message: str,
+    fix: str = "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
+    "original in note or precedingInvoice.",
+    *,
+    severity: Severity = Severity.ERROR,
+) -> RuleSpec:
+    """A finding on every debit note (383), which the country's format does not take."""
+    finding = Finding(
+        rule=rule, severity=severity, pointer="/invoiceType", message=message, fix=fix
+    )
 
     @for_countries(country)
     def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:

@@ -27,6 +27,7 @@ from clearway.validation.findings import (
     Finding,
     RuleContext,
     RuleSpec,
+    Severity,
     error,
     for_countries,
     warning,
@@ -204,14 +205,12 @@ def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[F
 
 document_type = no_debit_notes(
     "DE",
-    warning(
-        "BR-DE-17",
-        "/invoiceType",
-        "XRechnung expects invoices (380), corrections (384), self-billed invoices (389), "
-        "partial and construction invoices, and credit notes (381); a debit note (383) is "
-        "outside that list and some recipients refuse it.",
-        "Send the additional charge as an invoice.",
-    ),
+    "BR-DE-17",
+    "XRechnung expects invoices (380), corrections (384), self-billed invoices (389), partial "
+    "and construction invoices, and credit notes (381); a debit note (383) is outside that "
+    "list and some recipients refuse it.",
+    "Send the additional charge as an invoice.",
+    severity=Severity.WARNING,
 )
 
 

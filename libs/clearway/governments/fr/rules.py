@@ -179,14 +179,9 @@ def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
 
 document_type = no_debit_notes(
     "FR",
-    error(
-        "BR-FR-04",
-        "/invoiceType",
-        "The French CTC accepts invoices (380), corrected invoices (384), self-billed "
-        "invoices (389), credit notes (381) and a few others, but not the debit note (383).",
-        "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
-        "original in note or precedingInvoice.",
-    ),
+    "BR-FR-04",
+    "The French CTC accepts invoices (380), corrected invoices (384), self-billed invoices "
+    "(389), credit notes (381) and a few others, but not the debit note (383).",
 )
 currency_euro = only_in_currency("FR", "EUR", "BR-FR-CO-12", "the French CTC")
 

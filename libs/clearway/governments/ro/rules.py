@@ -132,14 +132,9 @@ invoice_number_has_a_digit = invoice_number_with_a_digit(
 )
 document_type = no_debit_notes(
     "RO",
-    error(
-        "BR-RO-020",
-        "/invoiceType",
-        "ANAF accepts invoices (380), corrected invoices (384), self-billed invoices (389), "
-        "credit notes (381) and 751; a debit note (383) is not among them.",
-        "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
-        "original in note or precedingInvoice.",
-    ),
+    "BR-RO-020",
+    "ANAF accepts invoices (380), corrected invoices (384), self-billed invoices (389), "
+    "credit notes (381) and 751; a debit note (383) is not among them.",
 )
 # BR-RO-030 needs BT-6 = RON when the invoice is in another currency, and BR-53 then needs the
 # VAT total in RON (BT-111), which needs an exchange rate the API does not take yet.
