@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from clearway.countries.codes import vat_prefix_country
 from clearway.countries.vat_numbers import vat_number_prefix
-from clearway.domain.invoice import InvoiceRequest, InvoiceType, Party
+from clearway.domain.invoice import Address, InvoiceRequest, InvoiceType, Party
 from clearway.governments import GOVERNMENTS
 from clearway.validation.findings import (
     Finding,
@@ -32,6 +32,13 @@ def parties(invoice: InvoiceRequest) -> Iterator[tuple[str, Party]]:
     """Each party with its role, which is also its JSON pointer segment."""
     yield "supplier", invoice.supplier
     yield "customer", invoice.customer
+
+
+def party_addresses(invoice: InvoiceRequest) -> Iterator[tuple[str, Address]]:
+    """Each party's address, with the party's role (a party without one is BR-08/BR-10's)."""
+    for role, party in parties(invoice):
+        if party.address is not None:
+            yield role, party.address
 
 
 def party_country(party: Party, invoice: InvoiceRequest) -> str:

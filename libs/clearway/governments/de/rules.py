@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from clearway.domain.invoice import InvoiceRequest, VatCategory
 from clearway.governments.de.identifiers import is_leitweg_id_format, is_valid_leitweg_id
-from clearway.validation.common import no_debit_notes, parties
+from clearway.validation.common import no_debit_notes, party_addresses
 from clearway.validation.findings import (
     Finding,
     RuleContext,
@@ -94,10 +94,7 @@ def seller_contact(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
 def city_and_post_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     city_rule = {"supplier": "BR-DE-3", "customer": "BR-DE-8"}
     post_code_rule = {"supplier": "BR-DE-4", "customer": "BR-DE-9"}
-    for role, party in parties(invoice):
-        address = party.address
-        if address is None:
-            continue  # BR-08/BR-10
+    for role, address in party_addresses(invoice):
         if not address.city:
             yield error(
                 city_rule[role],

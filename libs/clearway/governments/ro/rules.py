@@ -27,6 +27,7 @@ from clearway.validation.common import (
     no_debit_notes,
     only_in_currency,
     parties,
+    party_addresses,
 )
 from clearway.validation.findings import (
     Finding,
@@ -50,12 +51,16 @@ def rendered_city(address: Address) -> str | None:
     return address.city
 
 
+def _romanian_addresses(invoice: InvoiceRequest) -> Iterator[tuple[str, Address]]:
+    """Each party's address in Romania, with the party's role."""
+    for role, address in party_addresses(invoice):
+        if address.country == "RO":
+            yield role, address
+
+
 @for_countries("RO")
 def county_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    for role, party in parties(invoice):
-        address = party.address
-        if address is None or address.country != "RO":
-            continue
+    for role, address in _romanian_addresses(invoice):
         try:
             ro_subdivision(address.city, address.postalCode, address.stateOrProvince)
         except UnknownRomanianCounty as exc:
@@ -74,10 +79,7 @@ def county_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 def county_derived(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     # Not wrong, but Clearway wrote something the caller did not send: say so, so that the
     # `invoice.validated` metadata records it.
-    for role, party in parties(invoice):
-        address = party.address
-        if address is None or address.country != "RO":
-            continue
+    for role, address in _romanian_addresses(invoice):
         try:
             subdivision = ro_subdivision(address.city, address.postalCode, address.stateOrProvince)
         except UnknownRomanianCounty:
@@ -107,10 +109,7 @@ def supplier_vat_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fin
 
 @for_countries("RO")
 def street_and_city(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    for role, party in parties(invoice):
-        address = party.address
-        if address is None:
-            continue  # BR-08/BR-10
+    for role, address in party_addresses(invoice):
         if not address.street:
             yield error(
                 "BR-RO-080",
