@@ -229,13 +229,19 @@ def every_line_has_a_category(invoice: InvoiceRequest, _: RuleContext) -> Iterat
             )
 
 
-@every_country
-def category_rate(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+def _ruled_category_lines(invoice: InvoiceRequest) -> Iterator[tuple[int, Line, CategoryRules]]:
+    """Each line (and its index) in a VAT category EN 16931 has rate and reason rules for."""
     for index, line in enumerate(invoice.lines):
         category = line.effective_vat_category
         rules = CATEGORY_RULES.get(category) if category is not None else None
-        if rules is None:
-            continue
+        if rules is not None:
+            yield index, line, rules
+
+
+@every_country
+def category_rate(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    for index, line, rules in _ruled_category_lines(invoice):
+        category = rules.category
         standard = category is VatCategory.STANDARD
         if standard and line.vatRate <= 0:
             yield error(
@@ -257,11 +263,8 @@ def category_rate(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 
 @every_country
 def category_exemption_reason(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    for index, line in enumerate(invoice.lines):
-        category = line.effective_vat_category
-        rules = CATEGORY_RULES.get(category) if category is not None else None
-        if rules is None:
-            continue
+    for index, line, rules in _ruled_category_lines(invoice):
+        category = rules.category
         has_reason = bool(line.vatExemptionReason or line.vatExemptionReasonCode)
         if rules.reason_required and not has_reason:
             code_hint = f" (e.g. {rules.reason_code})" if rules.reason_code else ""
@@ -304,10 +307,9 @@ def one_reason_per_category(invoice: InvoiceRequest, _: RuleContext) -> Iterator
     # BR-E-01, BR-AE-01, BR-IC-01, BR-G-01, BR-O-01: one VAT breakdown per such category, and a
     # breakdown carries one exemption reason (BT-120/BT-121).
     first_line_of: dict[VatCategory, tuple[int, tuple[str | None, str | None]]] = {}
-    for index, line in enumerate(invoice.lines):
-        category = line.effective_vat_category
-        rules = CATEGORY_RULES.get(category) if category is not None else None
-        if category is None or rules is None or not rules.reason_required:
+    for index, line, rules in _ruled_category_lines(invoice):
+        category = rules.category
+        if not rules.reason_required:
             continue
         reason = (
             (line.vatExemptionReason or "").strip() or None,
