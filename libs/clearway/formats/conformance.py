@@ -283,7 +283,7 @@ def ubl_xsd_gate() -> XsdGate:
     # One schema that imports both document schemas, so one gate takes either root element.
     driver = etree.Element(etree.QName(_XSD_NS, "schema"), nsmap={"xs": _XSD_NS})
     for name in UBL_SCHEMAS:
-        main = etree.fromstring(files[name], _hardened_parser())
+        main = etree.fromstring(files[name], hardened_parser())
         etree.SubElement(
             driver,
             etree.QName(_XSD_NS, "import"),
@@ -363,7 +363,7 @@ def _own_schematron(name: str) -> str:
 
 def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> str:
     """The stylesheet with each document('name') call replaced by a global parameter $param."""
-    root = etree.fromstring(stylesheet.encode("utf-8"), _hardened_parser())
+    root = etree.fromstring(stylesheet.encode("utf-8"), hardened_parser())
     calls = {
         re.compile(rf"document\(\s*['\"]{re.escape(name)}['\"]\s*\)"): f"${parameter}"
         for name, parameter in parameters.items()
@@ -380,9 +380,22 @@ def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> 
     return etree.tostring(root, encoding="unicode")
 
 
-def _hardened_parser() -> etree.XMLParser:
-    # XXE and network access off: a document never makes the gate read a file or a URL.
+def hardened_parser() -> etree.XMLParser:
+    # XXE and network access off: neither a document nor a schema makes a gate read a file or
+    # a URL.
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def hardened_tree(xml: bytes) -> etree._ElementTree:
+    """The document as lxml reads it with `hardened_parser`; UnreadableDocumentError when it is
+    not well-formed or declares a DTD."""
+    try:
+        tree = etree.ElementTree(etree.fromstring(xml, hardened_parser()))
+    except etree.XMLSyntaxError as error:
+        raise UnreadableDocumentError(f"The document is not well-formed XML: {error}") from error
+    if tree.docinfo.internalDTD is not None:  # set by any DOCTYPE, even with load_dtd off
+        raise UnreadableDocumentError("The document declares a DTD, which e-invoices never do.")
+    return tree
 
 
 def _hardened_utf8_text(xml: bytes) -> str:
@@ -391,17 +404,12 @@ def _hardened_utf8_text(xml: bytes) -> str:
     Saxon gets the text lxml produced, not the caller's bytes: no DTD can reach Saxon's parser,
     and an encoding other than UTF-8 in the original declaration cannot be misread.
     """
-    try:
-        tree = etree.ElementTree(etree.fromstring(xml, _hardened_parser()))
-    except etree.XMLSyntaxError as error:
-        raise UnreadableDocumentError(f"The document is not well-formed XML: {error}") from error
-    if tree.docinfo.internalDTD is not None:  # set by any DOCTYPE, even with load_dtd off
-        raise UnreadableDocumentError("The document declares a DTD, which e-invoices never do.")
+    tree = hardened_tree(xml)
     return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
 
 
 def _findings(svrl: str) -> list[ConformanceFinding]:
-    report = etree.fromstring(svrl.encode("utf-8"), _hardened_parser())
+    report = etree.fromstring(svrl.encode("utf-8"), hardened_parser())
     return [
         ConformanceFinding(
             rule_id=element.get("id", ""),

@@ -25,7 +25,11 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from lxml import etree
 
-from clearway.formats.conformance import ConformanceFinding, UnreadableDocumentError
+from clearway.formats.conformance import (
+    ConformanceFinding,
+    hardened_parser,
+    hardened_tree,
+)
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -101,7 +105,7 @@ class XsdGate:
         rule_id: str,
         checks: Sequence[Check] = (),
     ) -> None:
-        parser = _hardened_parser()
+        parser = hardened_parser()
         resolver = _ShippedSchemaResolver(files)
         parser.resolvers.add(resolver)
         schema_root = etree.fromstring(files[main], parser, base_url=main)
@@ -119,7 +123,7 @@ class XsdGate:
 
     def check(self, xml: bytes) -> list[ConformanceFinding]:
         """Every schema violation (in document order), then every content check's finding."""
-        tree = _hardened_tree(xml)
+        tree = hardened_tree(xml)
         with self._lock:
             valid = self._schema.validate(tree)
             log = cast("Iterable[_LibxmlError]", self._schema.error_log)
@@ -165,21 +169,6 @@ def shipped_schemas(package: str, folder: Iterable[str]) -> dict[str, bytes]:
         for item in directory.iterdir()
         if item.is_file() and item.name.endswith(".xsd")
     }
-
-
-def _hardened_parser() -> etree.XMLParser:
-    # XXE and network access off: neither a document nor a schema makes the gate read a URL.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def _hardened_tree(xml: bytes) -> etree._ElementTree:
-    try:
-        tree = etree.ElementTree(etree.fromstring(xml, _hardened_parser()))
-    except etree.XMLSyntaxError as error:
-        raise UnreadableDocumentError(f"The document is not well-formed XML: {error}") from error
-    if tree.docinfo.internalDTD is not None:  # set by any DOCTYPE, even with load_dtd off
-        raise UnreadableDocumentError("The document declares a DTD, which e-invoices never do.")
-    return tree
 
 
 def _readable_location(tree: etree._ElementTree, path: str | None) -> str:
