@@ -134,6 +134,9 @@ class SentInvoice(BaseModel):
     invoice_reference: str
 
 
+_SENT_INVOICE = "/sessions/{ref}/invoices/{invRef}"
+
+
 class KsefSessionClient(GovernmentApi):
     def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
         super().__init__(base_url, http, FAILURES)
@@ -143,12 +146,8 @@ class KsefSessionClient(GovernmentApi):
         self, calls: list[GovCall] | None
     ) -> tuple[str, str | None]:
         if self._key is None:
-            response = await self._call(
-                "GET",
-                "/security/public-key-certificates",
-                token=None,
-                calls=calls,
-                endpoint="GET /security/public-key-certificates",
+            response = await self._at(
+                "GET", "/security/public-key-certificates", token=None, calls=calls
             )
             for key in response.json():
                 if SYMMETRIC_KEY_ENCRYPTION in (key.get("usage") or []):
@@ -163,12 +162,11 @@ class KsefSessionClient(GovernmentApi):
         certificate, public_key_id = await self._symmetric_key_certificate(calls)
         encryption = build_encryption_data(certificate, public_key_id=public_key_id)
         assert encryption.encryption_info is not None  # built with a certificate
-        response = await self._call(
+        response = await self._at(
             "POST",
             "/sessions/online",
             token=token,
             calls=calls,
-            endpoint="POST /sessions/online",
             json={"formCode": FA3_FORM_CODE, "encryption": encryption.encryption_info.to_dict()},
         )
         return str(response.json()["referenceNumber"]), encryption
@@ -184,12 +182,12 @@ class KsefSessionClient(GovernmentApi):
         headers: dict[str, str] | None = None,
     ) -> SentInvoice:
         request = build_send_invoice_request(xml, encryption.key, encryption.iv)
-        response = await self._call(
+        response = await self._at(
             "POST",
-            f"/sessions/online/{session_reference}/invoices",
+            "/sessions/online/{ref}/invoices",
+            ref=session_reference,
             token=token,
             calls=calls,
-            endpoint="POST /sessions/online/{ref}/invoices",
             json={**request.to_dict(), "offlineMode": False},
             headers=headers or {},
         )
@@ -201,12 +199,8 @@ class KsefSessionClient(GovernmentApi):
     async def close_session(
         self, token: str, session_reference: str, calls: list[GovCall] | None = None
     ) -> None:
-        await self._call(
-            "POST",
-            f"/sessions/online/{session_reference}/close",
-            token=token,
-            calls=calls,
-            endpoint="POST /sessions/online/{ref}/close",
+        await self._at(
+            "POST", "/sessions/online/{ref}/close", ref=session_reference, token=token, calls=calls
         )
 
     async def session_invoices(
@@ -216,12 +210,12 @@ class KsefSessionClient(GovernmentApi):
         found: list[InvoiceStatus] = []
         continuation: str | None = None
         while True:
-            response = await self._call(
+            response = await self._at(
                 "GET",
-                f"/sessions/{session_reference}/invoices",
+                "/sessions/{ref}/invoices",
+                ref=session_reference,
                 token=token,
                 calls=calls,
-                endpoint="GET /sessions/{ref}/invoices",
                 params={"pageSize": "100"},
                 headers={"x-continuation-token": continuation} if continuation else {},
             )
@@ -234,23 +228,49 @@ class KsefSessionClient(GovernmentApi):
     async def invoice_status(
         self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
     ) -> InvoiceStatus:
-        return _status((await self._sent_invoice(token, sent, "", calls)).json())
+        response = await self._at(
+            "GET",
+            _SENT_INVOICE,
+            ref=sent.session_reference,
+            inv_ref=sent.invoice_reference,
+            token=token,
+            calls=calls,
+        )
+        return _status(response.json())
 
     async def invoice_upo(
         self, token: str, sent: SentInvoice, calls: list[GovCall] | None = None
     ) -> bytes:
-        return (await self._sent_invoice(token, sent, "/upo", calls)).content
-
-    async def _sent_invoice(
-        self, token: str, sent: SentInvoice, below: str, calls: list[GovCall] | None
-    ) -> httpx.Response:
-        """GET the sent invoice's resource (`below`: "" for its status, "/upo")."""
-        return await self._call(
+        response = await self._at(
             "GET",
-            f"/sessions/{sent.session_reference}/invoices/{sent.invoice_reference}{below}",
+            f"{_SENT_INVOICE}/upo",
+            ref=sent.session_reference,
+            inv_ref=sent.invoice_reference,
             token=token,
             calls=calls,
-            endpoint=f"GET /sessions/{{ref}}/invoices/{{invRef}}{below}",
+        )
+        return response.content
+
+    async def _at(  # noqa: PLR0913 - the call, its path's parts, where to record it
+        self,
+        method: str,
+        template: str,
+        *,
+        token: str | None,
+        calls: list[GovCall] | None,
+        ref: str = "",
+        inv_ref: str = "",
+        **request: Any,
+    ) -> httpx.Response:
+        """A call to `template` with the session's `ref` (and the invoice's `inv_ref`) filled
+        in, recorded as the template: "GET /sessions/{ref}/invoices"."""
+        return await self._call(
+            method,
+            template.format(ref=ref, invRef=inv_ref),
+            endpoint=f"{method} {template}",
+            token=token,
+            calls=calls,
+            **request,
         )
 
 
