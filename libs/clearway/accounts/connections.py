@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -425,21 +425,33 @@ async def connection_token(
     return await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN, keyring=keyring)
 
 
-async def token_renewed_since(
-    conn: Connection, connection_id: str, refused_token: str
+async def replace_refused_token(  # noqa: PLR0913 - the refusal, and the government's part
+    conn: Connection,
+    connection_id: str,
+    refused_token: str,
+    *,
+    country: str,
+    active_row: Callable[[Connection, str], Awaitable[Any]],
+    renew: Callable[[Any], Awaitable[TokenPair | None]],
 ) -> str | None:
-    """The connection's access token when it is no longer `refused_token`: another caller
-    renewed it since this one read it, so it is the one to try."""
-    current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
-    return current if current is not None and current != refused_token else None
-
-
-async def store_renewed_tokens(
-    conn: Connection, row: Mapping[str, Any], country: str, tokens: TokenPair, *, now: dt.datetime
-) -> None:
-    """A refused token's renewal: the connection active with the new pair, and said so."""
-    updated = await activate_with_tokens(conn, row, country, tokens, now=now)
-    await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+    """The token to use instead of `refused_token`, decided in one transaction: None when the
+    connection is not (or no longer) active (`active_row` reads it); the current one when
+    another caller renewed it since this one read it; else the token `renew` gets for the row,
+    stored and announced. `renew` expires the connection and gives None when the government
+    will not renew it."""
+    async with conn.transaction():
+        row = await active_row(conn, connection_id)
+        if row is None:
+            return None
+        current = await read_secret(conn, connection_id, SecretKind.ACCESS_TOKEN)
+        if current is not None and current != refused_token:
+            return current  # renewed by someone else since this caller read it
+        tokens = await renew(row)
+        if tokens is None:
+            return None
+        updated = await activate_with_tokens(conn, row, country, tokens, now=utcnow())
+        await enqueue(conn, [connection_event(updated, ConnectionEvent.REFRESHED)])
+        return tokens.access_token
 
 
 # --- expiry --------------------------------------------------------------------------------
@@ -455,13 +467,7 @@ async def fail_waiting_invoices(
     system = system_of(row["country"])
     polls = await status_polls.lock_waiting_on_connection(conn, row["id"])
     for poll in polls:
-        ref = InvoiceRef(
-            invoice_id=poll["invoice_id"],
-            account_id=poll["account_id"],
-            country=poll["country"],
-            livemode=poll["livemode"],
-            external_id=poll["external_id"],
-        )
+        ref = InvoiceRef.model_validate(dict(poll))  # the poll row carries the invoice's ref
         appended = await append_event(
             conn,
             ref,

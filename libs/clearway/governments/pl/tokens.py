@@ -19,8 +19,7 @@ from typing import Any
 from clearway.accounts.connections import (
     expire_connection,
     read_secret,
-    store_renewed_tokens,
-    token_renewed_since,
+    replace_refused_token,
 )
 from clearway.config import KsefEndpoint, LiveNotConfiguredError
 from clearway.db import Connection
@@ -57,23 +56,25 @@ async def renew_refused_token(
 ) -> str | None:
     """A token to use instead of `refused_token`; None when the connection is not (or no
     longer) active. KSeF unreachable raises ksef_auth.KsefUnavailableError (try later)."""
-    async with conn.transaction():
-        row = await active_connection_with_vat(conn, connection_id)
-        if row is None:
-            return None
-        renewed = await token_renewed_since(conn, connection_id, refused_token)
-        if renewed is not None:
-            return renewed
+
+    async def renew(row: Any) -> KsefTokens | None:
         tokens = await _renewed(conn, row, auth)
         if tokens is None:
             await expire_connection(
                 conn, row, f"KSeF refused both the refresh and the new login. {AUTHORIZE_AGAIN}"
             )
-            return None
-        now = utcnow()
-        await store_renewed_tokens(conn, row, "PL", tokens, now=now)
-        log.info("renewed the KSeF token of connection %s after KSeF refused it", connection_id)
-        return tokens.access_token
+        else:
+            log.info("renewed the KSeF token of connection %s after KSeF refused it", connection_id)
+        return tokens
+
+    return await replace_refused_token(
+        conn,
+        connection_id,
+        refused_token,
+        country="PL",
+        active_row=active_connection_with_vat,
+        renew=renew,
+    )
 
 
 async def _renewed(conn: Connection, row: Any, auth: KsefAuthClient) -> KsefTokens | None:

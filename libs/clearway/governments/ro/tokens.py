@@ -17,8 +17,7 @@ from typing import Any
 from clearway.accounts.connections import (
     expire_connection,
     read_secret,
-    store_renewed_tokens,
-    token_renewed_since,
+    replace_refused_token,
 )
 from clearway.config import AnafEndpoint, LiveNotConfiguredError
 from clearway.db import Connection
@@ -33,7 +32,7 @@ from clearway.governments.base import (
     per_mode,
 )
 from clearway.governments.ro.client import AnafUnavailableError
-from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
+from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError, OAuthTokens
 from clearway.store.connections import active_connection_row
 
 log = logging.getLogger(__name__)
@@ -53,13 +52,8 @@ async def refresh_refused_token(
     """A token to try instead of `refused_token`; None when the connection is not (or no
     longer) active: expired here if ANAF refused the refresh. ANAF being unreachable raises
     AnafUnavailableError (try later; the connection stays active)."""
-    async with conn.transaction():
-        row = await active_connection_row(conn, connection_id)
-        if row is None:
-            return None
-        renewed = await token_renewed_since(conn, connection_id, refused_token)
-        if renewed is not None:
-            return renewed  # refreshed by someone else since this caller read it
+
+    async def renew(row: Any) -> OAuthTokens | None:
         refresh_token = await read_secret(conn, connection_id, SecretKind.REFRESH_TOKEN)
         if refresh_token is None:
             await expire_connection(
@@ -69,9 +63,8 @@ async def refresh_refused_token(
                 "it with. Authorize the connection again (POST /v1/connections).",
             )
             return None
-        now = utcnow()
         try:
-            tokens = await oauth.refresh(refresh_token, now=now)
+            tokens = await oauth.refresh(refresh_token, now=utcnow())
         except AnafOAuthRefusedError as exc:
             log.warning("ANAF refused to refresh connection %s: %s", connection_id, exc.error)
             await expire_connection(
@@ -81,9 +74,17 @@ async def refresh_refused_token(
                 "connection again (POST /v1/connections).",
             )
             return None
-        await store_renewed_tokens(conn, row, "RO", tokens, now=now)
         log.info("refreshed the token of connection %s after ANAF refused it", connection_id)
-        return tokens.access_token
+        return tokens
+
+    return await replace_refused_token(
+        conn,
+        connection_id,
+        refused_token,
+        country="RO",
+        active_row=active_connection_row,
+        renew=renew,
+    )
 
 
 async def expire_after_second_refusal(conn: Connection, connection_id: str, status: int) -> None:
