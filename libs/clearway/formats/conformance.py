@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict
 from saxonche import PySaxonProcessor
 
 from clearway.config import ConformanceSettings
+from clearway.formats.hardened import hardened_parser
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -378,12 +379,6 @@ def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> 
     for position, parameter in enumerate(parameters.values()):
         root.insert(position, etree.Element(etree.QName(XSL_NS, "param"), name=parameter))
     return etree.tostring(root, encoding="unicode")
-
-
-def hardened_parser() -> etree.XMLParser:
-    # XXE and network access off: neither a document nor a schema makes a gate read a file or
-    # a URL.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def hardened_tree(xml: bytes) -> etree._ElementTree:

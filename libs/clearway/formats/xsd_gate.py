@@ -27,9 +27,9 @@ from lxml import etree
 
 from clearway.formats.conformance import (
     ConformanceFinding,
-    hardened_parser,
     hardened_tree,
 )
+from clearway.formats.hardened import hardened_parser
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -43,6 +43,7 @@ from clearway.connectors.calls import (
     first_field,
     government_failures,
 )
+from clearway.formats.hardened import hardened_parser
 
 GOV_ENDPOINT = "SDI"
 SEND = "POST /files"
@@ -90,8 +91,7 @@ class Notification:
 
 
 def _parse(xml: bytes) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    return etree.fromstring(xml, parser)
+    return etree.fromstring(xml, hardened_parser())
 
 
 def _received(body: dict[str, Any]) -> ReceivedFile:

@@ -29,6 +29,7 @@ from lxml import etree
 from clearway.connectors import GovCall
 from clearway.connectors.calls import GovernmentRefusedError, government_failures
 from clearway.connectors.filing import ChannelClient, Filed, error_messages
+from clearway.formats.hardened import hardened_parser
 from clearway.governments.be import identifiers as be
 from clearway.governments.de import identifiers as de
 
@@ -52,9 +53,6 @@ _XML_NAMESPACES = {
     "rsm": _CII_NS,
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
 }
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
-)
 
 
 def instance_identifier_for(invoice_id: str) -> str:
@@ -65,7 +63,7 @@ def instance_identifier_for(invoice_id: str) -> str:
 def document_type_of(document: bytes) -> str:
     """The Peppol document type identifier of a UBL or CII document (its root and
     CustomizationID); ValueError for anything else."""
-    root = etree.fromstring(document, _PARSER)
+    root = etree.fromstring(document, hardened_parser())
     name = etree.QName(root)
     if name.namespace in _UBL_ROOTS and name.localname == _UBL_ROOTS[name.namespace]:
         customization = root.findtext("cbc:CustomizationID", namespaces=_XML_NAMESPACES)

@@ -37,6 +37,7 @@ from clearway.connectors.calls import (
     GovernmentTransientError,
     first_field,
 )
+from clearway.formats.hardened import hardened_parser
 from clearway.resilience.ratelimit import DailyQuota, TokenBucket
 
 GOV_ENDPOINT = "ANAF e-Factura"
@@ -48,9 +49,6 @@ STATUS_CHECKS_PER_MESSAGE_PER_DAY = 100
 DOWNLOADS_PER_MESSAGE_PER_DAY = 10
 PAGED_LISTS_PER_CIF_PER_DAY = 100_000
 
-_SAFE_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
-)
 
 # `standard` names the schema ANAF validates the upload against, one root each: a UBL CreditNote
 # uploaded as UBL (the Invoice schema) is refused ("Cannot find the declaration of element
@@ -65,7 +63,7 @@ def upload_standard(xml: bytes) -> str:
     """ANAF's `standard` for a document: CN for a UBL CreditNote, CII for a CII invoice, UBL
     for a UBL Invoice (and for what cannot be read: ANAF then says what is wrong with it)."""
     try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+        root = etree.fromstring(xml, parser=hardened_parser())
     except etree.XMLSyntaxError:
         return "UBL"
     return _STANDARD_OF_ROOT.get(etree.QName(root).localname, "UBL")
@@ -183,7 +181,7 @@ class MessagePage(BaseModel):
 
 def _parse_xml(content: bytes) -> etree._Element:
     try:
-        return etree.fromstring(content, parser=_SAFE_PARSER)
+        return etree.fromstring(content, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
         raise AnafProtocolError(f"ANAF answered with unreadable XML: {exc}") from exc
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from lxml import etree
 from pydantic import BaseModel, ConfigDict
 
+from clearway.formats.hardened import hardened_parser
 from clearway.governments.ro.client import (
     AnafProtocolError,
     ListedMessage,
@@ -27,9 +28,6 @@ from clearway.governments.ro.client import (
     downloaded_files,
 )
 
-_SAFE_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
-)
 _NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
@@ -59,7 +57,7 @@ def _cif_digits(value: str) -> str:
 def fingerprint_document(xml: bytes) -> InvoiceFingerprint:
     digest = hashlib.sha256(xml).hexdigest()
     try:
-        root = etree.fromstring(xml, parser=_SAFE_PARSER)
+        root = etree.fromstring(xml, parser=hardened_parser())
     except etree.XMLSyntaxError:
         return InvoiceFingerprint(
             document_sha256=digest, invoice_number=None, issue_date=None, supplier_cif=None
