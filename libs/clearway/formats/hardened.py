@@ -6,7 +6,7 @@ from __future__ import annotations
 from lxml import etree
 
 
-def hardened_parser() -> etree.XMLParser:
+def hardened_parser(*, remove_pis: bool = False) -> etree.XMLParser:
     # A new parser each time: lxml parsers are not to be shared between threads.
     return etree.XMLParser(
         resolve_entities=False,
@@ -14,4 +14,5 @@ def hardened_parser() -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
+        remove_pis=remove_pis,
     )

@@ -3,21 +3,14 @@ rules several governments make alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from clearway.countries.codes import vat_prefix_country
 from clearway.countries.vat_numbers import vat_number_prefix
 from clearway.domain.invoice import Address, InvoiceRequest, InvoiceType, Party
 from clearway.governments import GOVERNMENTS
-from clearway.validation.findings import (
-    Finding,
-    RuleContext,
-    RuleSpec,
-    Severity,
-    error,
-    for_countries,
-)
+from clearway.validation.findings import Finding, RuleContext, RuleSpec, error, for_countries
 
 # Countries whose legal format is EN 16931 syntax (UBL or CII) and so carry the VAT number as
 # one string with its country prefix (BT-31/BT-48). FatturaPA (IT) and FA(3) (PL) split the
@@ -87,12 +80,11 @@ def no_debit_notes(
     fix: str = "Send the additional charge as an invoice (invoiceType 'invoice') that names the "
     "original in note or precedingInvoice.",
     *,
-    severity: Severity = Severity.ERROR,
+    report: Callable[[str, str, str, str], Finding] = error,
 ) -> RuleSpec:
-    """A finding on every debit note (383), which the country's format does not take."""
-    finding = Finding(
-        rule=rule, severity=severity, pointer="/invoiceType", message=message, fix=fix
-    )
+    """A finding (`report`: error or warning) on every debit note (383), which the country's
+    format does not take."""
+    finding = report(rule, "/invoiceType", message, fix)
 
     @for_countries(country)
     def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:

@@ -27,7 +27,6 @@ from clearway.validation.findings import (
     Finding,
     RuleContext,
     RuleSpec,
-    Severity,
     error,
     for_countries,
     warning,
@@ -207,7 +206,7 @@ document_type = no_debit_notes(
     "and construction invoices, and credit notes (381); a debit note (383) is outside that "
     "list and some recipients refuse it.",
     "Send the additional charge as an invoice.",
-    severity=Severity.WARNING,
+    report=warning,
 )
 
 
