@@ -5,7 +5,8 @@ connect timeout) or that the government turned away (429, 500, 503) took no effe
 sent again; a call whose answer was lost (read timeout, dropped connection, 502/504 from the
 gateway) may have taken effect, so whatever it filed must be looked for before it is sent again.
 A client says which exception classes stand for these (`Failures`): the Government* family
-below, or, for ANAF and KSeF, their own, which carry what only they answer.
+below, or, for ANAF and KSeF, their own, which carry what only they answer. Every client is a
+GovernmentApi: its base URL, its failures and its bearer token in one place.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""What the network channels (the Peppol access point, the German B2G platform) share: what a
-filing there comes to, and how their error bodies read. Their failures are the Government*
+"""What the network channels (the Peppol access point, the German B2G platform) share: their
+client (ChannelClient), what a filing there comes to, and how their error bodies read. Their failures are the Government*
 family of calls.py.
 
 Both take a document with a reference Clearway chose (deterministic per invoice) and can list
