@@ -1,6 +1,6 @@
 """What the network channels (the Peppol access point, the German B2G platform) share: their
-client (ChannelClient), what a filing there comes to, and how their error bodies read. Their failures are the Government*
-family of calls.py.
+client (ChannelClient), what a filing there comes to, and how their error bodies read. Their
+failures are the Government* family of calls.py.
 
 Both take a document with a reference Clearway chose (deterministic per invoice) and can list
 what they received by that reference: a send whose answer was lost is looked for by it, never
