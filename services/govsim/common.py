@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Hashable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from clearway.domain.sandbox import SANDBOX_INVOICE_HEADER, SANDBOX_SCENARIO_HEADER, SandboxScenario
 from fastapi import APIRouter, Request, Response
@@ -140,6 +140,83 @@ class CredentialExpiry:
 
     def clear(self) -> None:
         self._played.clear()
+
+
+# --- what a simulator received, decided lazily ---------------------------------------------
+
+
+class Processed(Protocol):
+    ready_at: float  # when its processing is over
+
+
+Key = TypeVar("Key", bound=Hashable)
+Item = TypeVar("Item", bound=Processed)
+Forced = TypeVar("Forced")
+
+
+class Arrivals(Generic[Key, Item, Forced]):
+    """What a simulator received, by id, and the lazy end of its processing: whoever looks
+    (`get`, `all`, `settle`) first has every item whose processing is over decided, in arrival
+    order, then `follow_up` run for what moves on after a decision (routing, timers). A test can
+    queue outcomes that the next arrivals take (`force_next`, `next_forced`)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        decide: Callable[[Item], None],
+        follow_up: Callable[[float], None] | None = None,
+    ) -> None:
+        self._clock = clock
+        self._decide = decide
+        self._follow_up = follow_up
+        self._items: dict[Key, Item] = {}
+        self._undecided: dict[Key, Item] = {}  # in arrival order
+        self._forced: deque[Forced] = deque()
+
+    def add(self, key: Key, item: Item, *, undecided: bool = True) -> Item:
+        """Keep `item`; one that is not `undecided` was answered for good on arrival."""
+        self._items[key] = item
+        if undecided:
+            self._undecided[key] = item
+        return item
+
+    def get(self, key: Key) -> Item | None:
+        self.settle()
+        return self._items.get(key)
+
+    def all(self) -> list[Item]:
+        """Everything received, oldest first."""
+        self.settle()
+        return list(self._items.values())
+
+    def decide_now(self, key: Key) -> Item | None:
+        """End one item's processing now (None when unknown)."""
+        item = self._items.get(key)
+        if item is not None:
+            item.ready_at = min(item.ready_at, self._clock())
+            self.settle()
+        return item
+
+    def force_next(self, forced: Forced, count: int) -> None:
+        self._forced.extend([forced] * count)
+
+    def next_forced(self) -> Forced | None:
+        return self._forced.popleft() if self._forced else None
+
+    def settle(self) -> None:
+        now = self._clock()
+        for key, item in list(self._undecided.items()):
+            if item.ready_at <= now:
+                del self._undecided[key]
+                self._decide(item)
+        if self._follow_up is not None:
+            self._follow_up(now)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._undecided.clear()
+        self._forced.clear()
 
 
 # --- rate limits ---------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def build_zre_router(simulator: ZreSimulator) -> APIRouter:
         """Uploads, oldest first: how a client reconciles an upload whose answer was lost."""
         found = [
             _upload_json(simulator, upload)
-            for upload in simulator.uploads()
+            for upload in simulator.received.all()
             if invoice_number in {None, upload.document.number}
             and client_reference in {None, upload.client_reference}
         ]
@@ -159,7 +159,7 @@ def build_zre_router(simulator: ZreSimulator) -> APIRouter:
 
     @router.get("/invoices/{upload_id}")
     async def upload_status(upload_id: str) -> Response:
-        upload = simulator.upload(upload_id)
+        upload = simulator.received.get(upload_id)
         if upload is None:
             return _errors(HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}.")
         return JSONResponse(_upload_json(simulator, upload))
@@ -200,7 +200,7 @@ def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:
     @router.post("/next-rejections")
     async def force_rejections(request: RejectionRequest) -> dict[str, int]:
         """The next `count` uploads are rejected with this reason whatever they hold."""
-        simulator.force_rejections(request.reason, request.count)
+        simulator.received.force_next(request.reason, request.count)
         return {"queued": request.count}
 
     return router

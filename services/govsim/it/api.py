@@ -127,7 +127,7 @@ def build_sdi_router(simulator: SdiSimulator) -> APIRouter:
 
     @router.get("/files/{identificativo}/notifications")
     async def notifications(identificativo: int) -> Response:
-        received = simulator.file(identificativo)
+        received = simulator.files.get(identificativo)
         if received is None:
             return JSONResponse(
                 {"detail": f"IdentificativoSdI {identificativo} sconosciuto"}, HTTPStatus.NOT_FOUND
@@ -254,13 +254,13 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
     async def force_outcomes(request: OutcomeRequest) -> dict[str, int]:
         """The next `count` files end in `tipo` (RC, NS with `errori`, MC) whatever they hold."""
         errors = tuple(Errore(item.codice, item.descrizione) for item in request.errori)
-        simulator.force_next(ForcedOutcome(request.tipo, errors), request.count)
+        simulator.files.force_next(ForcedOutcome(request.tipo, errors), request.count)
         return {"queued": request.count}
 
     @router.post("/files/{identificativo}/esito", response_model=None)
     async def esito(identificativo: int, request: EsitoRequest) -> Response | dict[str, str]:
         """The public administration accepts (EC01) or refuses (EC02) a delivered invoice."""
-        received = simulator.file(identificativo)
+        received = simulator.files.get(identificativo)
         if received is None:
             return JSONResponse({"detail": "Unknown file"}, HTTPStatus.NOT_FOUND)
         if not simulator.record_esito(received, request.esito, request.descrizione):
@@ -273,7 +273,7 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
     @router.post("/files/{identificativo}/decide", response_model=None)
     async def decide(identificativo: int) -> Response | dict[str, Any]:
         """End one file's processing delay now."""
-        received = simulator.decide_now(identificativo)
+        received = simulator.files.decide_now(identificativo)
         if received is None:
             return JSONResponse({"detail": "Unknown file"}, HTTPStatus.NOT_FOUND)
         return {"identificativoSdI": identificativo, "esito": received.outcome}
@@ -287,7 +287,7 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
                 "outcome": received.outcome,
                 "notifiche": [item.tipo for item in received.notifications],
             }
-            for received in simulator.all_files()
+            for received in simulator.files.all()
         ]
 
     return router

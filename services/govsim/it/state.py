@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from services.govsim.common import (
+    Arrivals,
     CredentialExpiry,
     FaultQueue,
     RateLimit,
@@ -104,12 +105,12 @@ class SdiSimulator:
         # Identifiers stay monotonic across resets so a running client never sees one reused.
         self._identificativi = itertools.count(FIRST_IDENTIFICATIVO)
         self._message_ids = itertools.count(FIRST_MESSAGE_ID)
-        self._files: dict[int, ReceivedFile] = {}
-        self._undecided: dict[int, ReceivedFile] = {}  # in arrival order
+        self.files: Arrivals[int, ReceivedFile, ForcedOutcome] = Arrivals(
+            clock=clock, decide=self._decide, follow_up=self._run_pa_timers
+        )
         self._awaiting_pa: dict[int, ReceivedFile] = {}  # PA files a DT or AT may still follow
         self._names: set[str] = set()
         self._issued: set[InvoiceKey] = set()
-        self._forced: list[ForcedOutcome] = []
         self.certificate_expiry = CredentialExpiry()  # the client certificate is Clearway's
 
     def reset(self) -> None:
@@ -117,12 +118,10 @@ class SdiSimulator:
         self.faults.clear()
         self.rate_limit = RateLimit()
         self.limiter.clear()
-        self._files.clear()
-        self._undecided.clear()
+        self.files.clear()
         self._awaiting_pa.clear()
         self._names.clear()
         self._issued.clear()
-        self._forced.clear()
         self.certificate_expiry.clear()
 
     def local_time(self, at: float) -> str:
@@ -147,50 +146,22 @@ class SdiSimulator:
             content=content,
             received_at=now,
             ready_at=now + delay,
-            forced=forced or (self._forced.pop(0) if self._forced else None),
+            forced=forced or self.files.next_forced(),
         )
-        self._files[received.identificativo] = received
-        self._undecided[received.identificativo] = received
+        self.files.add(received.identificativo, received)
         logger.info("SDI file %s received as %s", name, received.identificativo)
         self.settle()
         return received
 
-    def file(self, identificativo: int) -> ReceivedFile | None:
-        self.settle()
-        return self._files.get(identificativo)
-
-    def all_files(self) -> list[ReceivedFile]:
-        self.settle()
-        return list(self._files.values())
-
     def files_named(self, name: str) -> list[ReceivedFile]:
         """Files received under `name`, oldest first (SDI issues at most the first)."""
-        return [received for received in self.all_files() if received.name == name]
-
-    def force_next(self, forced: ForcedOutcome, count: int) -> None:
-        self._forced.extend([forced] * count)
-
-    def decide_now(self, identificativo: int) -> ReceivedFile | None:
-        received = self._files.get(identificativo)
-        if received is not None:
-            received.ready_at = min(received.ready_at, self.clock())
-            self.settle()
-        return received
+        return [received for received in self.files.all() if received.name == name]
 
     # --- processing ------------------------------------------------------------------------
 
     def settle(self) -> None:
         """Decide every file whose processing is over, in arrival order; then the PA timers."""
-        now = self.clock()
-        for identificativo, received in list(self._undecided.items()):
-            if received.ready_at <= now:
-                del self._undecided[identificativo]
-                self._decide(received)
-                if received.to_public_administration and received.outcome is not Outcome.REFUSED:
-                    self._awaiting_pa[identificativo] = received
-        for identificativo, received in list(self._awaiting_pa.items()):
-            if self._run_pa_timers(received, now):
-                del self._awaiting_pa[identificativo]
+        self.files.settle()
 
     def _decide(self, received: ReceivedFile) -> None:
         errors, transmission = self._check(received)
@@ -212,6 +183,8 @@ class SdiSimulator:
         self._names.add(received.name)
         self._notify_outcome(received, errors)
         logger.info("SDI file %s: %s", received.identificativo, outcome.value)
+        if received.to_public_administration and outcome is not Outcome.REFUSED:
+            self._awaiting_pa[received.identificativo] = received
 
     def _check(self, received: ReceivedFile) -> tuple[tuple[Errore, ...], Transmission | None]:
         bad_name = check_file_name(received.name)
@@ -255,7 +228,12 @@ class SdiSimulator:
             ]
             self._emit(received, "RC", "RicevutaConsegna", at, delivered)
 
-    def _run_pa_timers(self, received: ReceivedFile, now: float) -> bool:
+    def _run_pa_timers(self, now: float) -> None:
+        for identificativo, received in list(self._awaiting_pa.items()):
+            if self._run_pa_timer(received, now):
+                del self._awaiting_pa[identificativo]
+
+    def _run_pa_timer(self, received: ReceivedFile, now: float) -> bool:
         """Emit AT (10 days after MC) or DT (15 days after RC) when due; True once settled."""
         if received.esito is not None:
             return True

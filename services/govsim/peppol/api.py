@@ -198,7 +198,7 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
         }
         documents = [
             _document_json(simulator, document)
-            for document in simulator.documents()
+            for document in simulator.received.all()
             if wanted["receiver"] in {None, document.receiver.lower()}
             and wanted["sender"] in {None, document.sender.lower()}
             and instance_identifier in {None, document.instance_identifier}
@@ -207,7 +207,7 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
 
     @router.get("/documents/{document_id}")
     async def document_status(document_id: str) -> Response:
-        document = simulator.document(document_id)
+        document = simulator.received.get(document_id)
         if document is None:
             return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
         return JSONResponse(_document_json(simulator, document))

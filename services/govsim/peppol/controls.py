@@ -80,7 +80,7 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
     @router.post("/next-deliveries")
     async def force_deliveries(outcome: DeliveryOutcome) -> dict[str, int]:
         """The next `count` documents end `failed` or `rejected` (or `delivered`)."""
-        simulator.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
+        simulator.received.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
         return {"queued": outcome.count}
 
     return router

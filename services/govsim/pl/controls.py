@@ -121,13 +121,13 @@ def _add_processing_controls(router: APIRouter, simulator: KsefSimulator) -> Non
                 {"detail": f"code must be one of {allowed}"}, HTTPStatus.UNPROCESSABLE_ENTITY
             )
         outcome = ForcedOutcome(request.code, tuple(request.details))
-        simulator.force_outcomes(outcome, request.count)
+        simulator.invoices.force_next(outcome, request.count)
         return {"queued": request.count}
 
     @router.post("/invoices/{reference}/decide", response_model=None)
     async def decide_invoice(reference: str) -> Response | dict[str, Any]:
         """End one invoice's processing delay now."""
-        invoice = simulator.decide_now(reference)
+        invoice = simulator.invoices.decide_now(reference)
         if invoice is None:
             return _not_found("Unknown invoice reference")
         return {"referenceNumber": reference, "code": invoice.code}
