@@ -18,7 +18,7 @@ from clearway.observability.lag import track_dlq_depth
 from clearway.redrive import next_redrive_after, redrive_topic
 from clearway.runtime import ServiceContext
 from clearway.store.events import StoredEvent, event_message
-from clearway.store.invoices import InvoiceRef
+from clearway.store.invoices import invoice_ref
 from clearway.store.outbox import OutboxMessage, enqueue
 from clearway.store.redrives import record_redrive, stalled_invoices
 
@@ -106,13 +106,6 @@ def _event(row: Any) -> StoredEvent:
 
 
 def _message(row: Any, event: StoredEvent) -> dict[str, Any]:
-    ref = InvoiceRef(
-        invoice_id=row["id"],
-        account_id=row["account_id"],
-        country=row["country"],
-        livemode=row["livemode"],
-        external_id=row["external_id"],
-    )
-    payload = event_message(ref, event).model_dump(mode="json")
+    payload = event_message(invoice_ref(row, id_column="id"), event).model_dump(mode="json")
     payload["redrivenAt"] = iso_millis(dt.datetime.now(dt.UTC))
     return payload
