@@ -9,10 +9,15 @@ clock in the tests therefore replaces sleeping.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import math
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, Generic, Protocol, TypeVar
@@ -274,6 +279,47 @@ class SlidingWindowLimiter:
         self._calls.clear()
 
 
+@dataclass
+class ReceivingSimulator(Generic[Key, Item, Forced]):
+    """A simulator that receives items and decides each once its processing delay is over:
+    the items are `received`; subclasses decide one in `_decide`, move decided ones on in
+    `_follow_up`, and clear the rest of their state in `_clear_state`. Reset restores the
+    processing delay it was made with and lifts faults and the rate limit."""
+
+    processing_delay: float
+    clock: Clock = time.time
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    limiter: SlidingWindowLimiter = field(init=False)
+    received: Arrivals[Key, Item, Forced] = field(init=False)
+    _default_processing_delay: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._default_processing_delay = self.processing_delay
+        self.limiter = SlidingWindowLimiter(self.clock)
+        self.received = Arrivals(clock=self.clock, decide=self._decide, follow_up=self._follow_up)
+
+    def reset(self) -> None:
+        self.processing_delay = self._default_processing_delay
+        self.faults.clear()
+        self.rate_limit = RateLimit()
+        self.limiter.clear()
+        self.received.clear()
+        self._clear_state()
+
+    def _clear_state(self) -> None:
+        raise NotImplementedError
+
+    def _decide(self, item: Item) -> None:
+        raise NotImplementedError
+
+    def _follow_up(self, now: float) -> None:
+        """Nothing moves after the decision unless a subclass says so."""
+
+    def settle(self) -> None:
+        self.received.settle()
+
+
 # --- the guard around every real-contract route --------------------------------------------
 
 
@@ -423,6 +469,31 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() or None
 
 
+def hs256_jwt(key: bytes, claims: Mapping[str, Any]) -> str:
+    """A JWT over `claims`, HMAC-SHA256-signed with `key` (compact JSON, unpadded base64url)."""
+    header = _base64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    payload = _base64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_base64url(signature)}"
+
+
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class Expiring(Protocol):
+    expires_at: float
+
+
+def expire_now(tokens: Mapping[str, Expiring], value: str, now: float) -> bool:
+    """End the token `value`'s life now (a test control); False when there is no such token."""
+    token = tokens.get(value)
+    if token is None:
+        return False
+    token.expires_at = now
+    return True
+
+
 async def read_body(request: Request, limit: int = MAX_DOCUMENT_BYTES) -> bytes | None:
     """The request body, or None once it passes `limit` bytes (without reading the rest)."""
     declared = request.headers.get("content-length", "")
@@ -455,10 +526,15 @@ class ProcessingDelay(BaseModel):
     seconds: float = Field(ge=0)
 
 
-class FaultRequest(BaseModel):
+class Queued(BaseModel):
+    """A test control that applies to the next `count` calls (or submissions)."""
+
     model_config = ConfigDict(frozen=True)
-    kind: FaultKind
     count: int = Field(default=1, ge=1)
+
+
+class FaultRequest(Queued):
+    kind: FaultKind
     retry_after_seconds: int = Field(default=30, ge=0)  # only for http_429
     path_contains: str | None = None  # limit the fault to calls whose path contains this
 

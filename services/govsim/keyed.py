@@ -1,25 +1,21 @@
-"""What the API-key simulators (Peppol access point, French platform, ZRE) share: the processing
-delay restored by reset, faults, one rate limit, the clock, and the check every call meets
-first (the bearer API key, then the rate limit), answered in each API's own words."""
+"""What the API-key simulators (Peppol access point, French platform, ZRE) share beyond a
+ReceivingSimulator: the API key, and the check every call meets first (the bearer API key,
+then the rate limit), answered in each API's own words."""
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.govsim.common import (
-    Arrivals,
-    Clock,
-    FaultQueue,
     Processed,
-    RateLimit,
-    SlidingWindowLimiter,
+    ReceivingSimulator,
     bearer_token,
     guarded_router,
 )
@@ -29,44 +25,10 @@ Forced = TypeVar("Forced")
 
 
 @dataclass
-class KeyedSimulator(Generic[Item, Forced]):
-    """What it received is `received`, by id; subclasses decide an item whose processing is
-    over in `_decide`, move decided ones on in `_follow_up`, and clear their own state in
-    `_clear_state`."""
+class KeyedSimulator(ReceivingSimulator[str, Item, Forced]):
+    """A simulator behind one bearer API key, its items received by string ids."""
 
-    processing_delay: float
-    api_key: str
-    clock: Clock = time.time
-    faults: FaultQueue = field(default_factory=FaultQueue)
-    rate_limit: RateLimit = field(default_factory=RateLimit)
-    limiter: SlidingWindowLimiter = field(init=False)
-    received: Arrivals[str, Item, Forced] = field(init=False)
-    _default_processing_delay: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._default_processing_delay = self.processing_delay
-        self.limiter = SlidingWindowLimiter(self.clock)
-        self.received = Arrivals(clock=self.clock, decide=self._decide, follow_up=self._follow_up)
-
-    def reset(self) -> None:
-        self.processing_delay = self._default_processing_delay
-        self.faults.clear()
-        self.rate_limit = RateLimit()
-        self.limiter.clear()
-        self.received.clear()
-        self._clear_state()
-
-    def _clear_state(self) -> None:
-        raise NotImplementedError
-
-    def _decide(self, item: Item) -> None:
-        raise NotImplementedError
-
-    def _follow_up(self, now: float) -> None:
-        """Nothing moves after the decision unless a subclass says so."""
-
-    def settle(self) -> None:
-        self.received.settle()
+    api_key: str = field(kw_only=True)
 
     def stamp(self, at: float) -> str:
         return datetime.fromtimestamp(at, UTC).isoformat()
@@ -105,3 +67,22 @@ def keyed_api_router(
         faults=simulator.faults,
         admit=lambda request: admit_keyed(simulator, refusals, request),
     )
+
+
+def add_lookup_route(
+    router: APIRouter,
+    path: str,
+    simulator: KeyedSimulator[Item, Any],
+    *,
+    render: Callable[[Item], dict[str, Any]],
+    unknown: Callable[[str], Response],
+) -> None:
+    """GET `path` (ending in `{item_id}`): one received item as `render` shows it, or the API's
+    own 404 (`unknown`, given the id)."""
+
+    @router.get(path)
+    async def lookup(item_id: str) -> Response:
+        item = simulator.received.get(item_id)
+        if item is None:
+            return unknown(item_id)
+        return JSONResponse(render(item))

@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     UntrustedXmlError,
     parse_untrusted_xml,
     read_body,
@@ -50,7 +51,7 @@ from services.govsim.de.state import (
     UploadStatus,
     ZreSimulator,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.ubl_cii import read_document
 
 API_PREFIX = "/zre"
@@ -157,13 +158,15 @@ def build_zre_router(simulator: ZreSimulator) -> APIRouter:
         ]
         return JSONResponse({"invoices": found})
 
-    @router.get("/invoices/{upload_id}")
-    async def upload_status(upload_id: str) -> Response:
-        upload = simulator.received.get(upload_id)
-        if upload is None:
-            return _errors(HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}.")
-        return JSONResponse(_upload_json(simulator, upload))
-
+    add_lookup_route(
+        router,
+        "/invoices/{item_id}",
+        simulator,
+        render=lambda upload: _upload_json(simulator, upload),
+        unknown=lambda upload_id: _errors(
+            HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}."
+        ),
+    )
     return router
 
 
@@ -175,10 +178,8 @@ class LeitwegRegistration(BaseModel):
     leitweg_id: str = Field(alias="leitwegId")
 
 
-class RejectionRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class RejectionRequest(Queued):
     reason: str = "Simulierte Ablehnung"
-    count: int = Field(default=1, ge=1)
 
 
 def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:

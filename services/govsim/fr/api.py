@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     read_body,
     scenario_of,
     standard_control_router,
@@ -46,7 +47,7 @@ from services.govsim.fr.state import (
     FrPaSimulator,
     StatusEntry,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 
 API_PREFIX = "/pa"
 CONTROL_PREFIX = "/_sim/fr"
@@ -142,12 +143,13 @@ def build_fr_pa_router(simulator: FrPaSimulator) -> APIRouter:
         ]
         return JSONResponse({"invoices": found})
 
-    @router.get("/invoices/{invoice_id}")
-    async def invoice(invoice_id: str) -> Response:
-        found = simulator.received.get(invoice_id)
-        if found is None:
-            return _unknown(invoice_id)
-        return JSONResponse(_invoice_json(simulator, found))
+    add_lookup_route(
+        router,
+        "/invoices/{item_id}",
+        simulator,
+        render=lambda invoice: _invoice_json(simulator, invoice),
+        unknown=_unknown,
+    )
 
     @router.get("/invoices/{invoice_id}/statuses")
     async def statuses(invoice_id: str) -> Response:
@@ -182,11 +184,10 @@ class StatusRequest(BaseModel):
     reason: str | None = None
 
 
-class RejectionRequest(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+class RejectionRequest(Queued):
+    model_config = ConfigDict(populate_by_name=True)
     reason: str = "Rejet simulé"
     reason_code: str = Field(default="REJ_SEMAN", alias="reasonCode")
-    count: int = Field(default=1, ge=1)
 
 
 def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:

@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from services.govsim.common import (
-    Arrivals,
-    CredentialExpiry,
-    FaultQueue,
-    RateLimit,
-    SlidingWindowLimiter,
-)
+from services.govsim.common import CredentialExpiry, ReceivingSimulator
 from services.govsim.it.documents import (
     FATTURA_DUPLICATA,
     NO_CHANNEL,
@@ -39,9 +32,9 @@ from services.govsim.it.documents import (
 )
 
 if TYPE_CHECKING:
-    from lxml import etree
+    from collections.abc import Iterator
 
-    from services.govsim.common import Clock
+    from lxml import etree
 
 
 logger = logging.getLogger(__name__)
@@ -92,33 +85,23 @@ class ReceivedFile:
         return self.transmission is not None and self.transmission.to_public_administration
 
 
-class SdiSimulator:
-    """All state of the simulated SDI, and the rules that move it."""
+@dataclass
+class SdiSimulator(ReceivingSimulator[int, ReceivedFile, ForcedOutcome]):
+    """All state of the simulated SDI, and the rules that move it. `received` holds the files
+    by IdentificativoSdI. SDICoop publishes no call limit: the rate limit is unlimited until a
+    test sets one."""
 
-    def __init__(self, *, processing_delay: float, clock: Clock = time.time) -> None:
-        self.clock = clock
-        self.default_processing_delay = processing_delay
-        self.processing_delay = processing_delay
-        self.faults = FaultQueue()
-        self.rate_limit = RateLimit()  # SDICoop publishes no call limit
-        self.limiter = SlidingWindowLimiter(clock)
-        # Identifiers stay monotonic across resets so a running client never sees one reused.
-        self._identificativi = itertools.count(FIRST_IDENTIFICATIVO)
-        self._message_ids = itertools.count(FIRST_MESSAGE_ID)
-        self.files: Arrivals[int, ReceivedFile, ForcedOutcome] = Arrivals(
-            clock=clock, decide=self._decide, follow_up=self._run_pa_timers
-        )
-        self._awaiting_pa: dict[int, ReceivedFile] = {}  # PA files a DT or AT may still follow
-        self._names: set[str] = set()
-        self._issued: set[InvoiceKey] = set()
-        self.certificate_expiry = CredentialExpiry()  # the client certificate is Clearway's
+    # Identifiers stay monotonic across resets so a running client never sees one reused.
+    _identificativi: Iterator[int] = field(
+        default_factory=lambda: itertools.count(FIRST_IDENTIFICATIVO)
+    )
+    _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(FIRST_MESSAGE_ID))
+    _awaiting_pa: dict[int, ReceivedFile] = field(default_factory=dict)  # a DT or AT may follow
+    _names: set[str] = field(default_factory=set)
+    _issued: set[InvoiceKey] = field(default_factory=set)
+    certificate_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)  # Clearway's
 
-    def reset(self) -> None:
-        self.processing_delay = self.default_processing_delay
-        self.faults.clear()
-        self.rate_limit = RateLimit()
-        self.limiter.clear()
-        self.files.clear()
+    def _clear_state(self) -> None:
         self._awaiting_pa.clear()
         self._names.clear()
         self._issued.clear()
@@ -146,22 +129,19 @@ class SdiSimulator:
             content=content,
             received_at=now,
             ready_at=now + delay,
-            forced=forced or self.files.next_forced(),
+            forced=forced or self.received.next_forced(),
         )
-        self.files.add(received.identificativo, received)
+        self.received.add(received.identificativo, received)
         logger.info("SDI file %s received as %s", name, received.identificativo)
         self.settle()
         return received
 
     def files_named(self, name: str) -> list[ReceivedFile]:
         """Files received under `name`, oldest first (SDI issues at most the first)."""
-        return [received for received in self.files.all() if received.name == name]
+        return [received for received in self.received.all() if received.name == name]
 
-    # --- processing ------------------------------------------------------------------------
-
-    def settle(self) -> None:
-        """Decide every file whose processing is over, in arrival order; then the PA timers."""
-        self.files.settle()
+    # --- processing: each file decided once its delay is over, in arrival order; then the PA
+    # timers (`_follow_up`) ------------------------------------------------------------------
 
     def _decide(self, received: ReceivedFile) -> None:
         errors, transmission = self._check(received)
@@ -228,7 +208,7 @@ class SdiSimulator:
             ]
             self._emit(received, "RC", "RicevutaConsegna", at, delivered)
 
-    def _run_pa_timers(self, now: float) -> None:
+    def _follow_up(self, now: float) -> None:
         for identificativo, received in list(self._awaiting_pa.items()):
             if self._run_pa_timer(received, now):
                 del self._awaiting_pa[identificativo]

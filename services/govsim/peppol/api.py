@@ -60,7 +60,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,
@@ -205,12 +205,15 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
         ]
         return JSONResponse({"documents": documents})
 
-    @router.get("/documents/{document_id}")
-    async def document_status(document_id: str) -> Response:
-        document = simulator.received.get(document_id)
-        if document is None:
-            return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
-        return JSONResponse(_document_json(simulator, document))
+    add_lookup_route(
+        router,
+        "/documents/{item_id}",
+        simulator,
+        render=lambda document: _document_json(simulator, document),
+        unknown=lambda document_id: _error(
+            HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}"
+        ),
+    )
 
     add_smp_routes(router, simulator)
     return router

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     RateLimit,
     add_standard_controls,
 )
@@ -48,11 +49,9 @@ class GroupLimit(BaseModel):
     per_hour: int | None = Field(default=None, ge=1)
 
 
-class OutcomeRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class OutcomeRequest(Queued):
     code: int
     details: list[str] = Field(default_factory=list)
-    count: int = Field(default=1, ge=1)
 
 
 def build_ksef_control_router(simulator: KsefSimulator) -> APIRouter:
