@@ -73,16 +73,15 @@ def add_lookup_route(
     router: APIRouter,
     path: str,
     simulator: KeyedSimulator[Item, Any],
-    *,
-    render: Callable[[Item], dict[str, Any]],
+    render: Callable[[Any, Item], dict[str, Any]],
     unknown: Callable[[str], Response],
 ) -> None:
-    """GET `path` (ending in `{item_id}`): one received item as `render` shows it, or the API's
-    own 404 (`unknown`, given the id)."""
+    """GET `path` (ending in `{item_id}`): one received item as `render(simulator, item)` shows
+    it, or the API's own 404 (`unknown`, given the id)."""
 
     @router.get(path)
     async def lookup(item_id: str) -> Response:
         item = simulator.received.get(item_id)
         if item is None:
             return unknown(item_id)
-        return JSONResponse(render(item))
+        return JSONResponse(render(simulator, item))

@@ -78,6 +78,10 @@ def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
     return response
 
 
+def _unknown_upload(upload_id: str) -> JSONResponse:
+    return _errors(HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}.")
+
+
 REFUSALS = KeyRefusals(unauthorized=_unauthorized, too_many_requests=_too_many_requests)
 
 
@@ -158,15 +162,7 @@ def build_zre_router(simulator: ZreSimulator) -> APIRouter:
         ]
         return JSONResponse({"invoices": found})
 
-    add_lookup_route(
-        router,
-        "/invoices/{item_id}",
-        simulator,
-        render=lambda upload: _upload_json(simulator, upload),
-        unknown=lambda upload_id: _errors(
-            HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}."
-        ),
-    )
+    add_lookup_route(router, "/invoices/{item_id}", simulator, _upload_json, _unknown_upload)
     return router
 
 

@@ -143,13 +143,7 @@ def build_fr_pa_router(simulator: FrPaSimulator) -> APIRouter:
         ]
         return JSONResponse({"invoices": found})
 
-    add_lookup_route(
-        router,
-        "/invoices/{item_id}",
-        simulator,
-        render=lambda invoice: _invoice_json(simulator, invoice),
-        unknown=_unknown,
-    )
+    add_lookup_route(router, "/invoices/{item_id}", simulator, _invoice_json, _unknown)
 
     @router.get("/invoices/{invoice_id}/statuses")
     async def statuses(invoice_id: str) -> Response:

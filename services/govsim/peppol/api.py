@@ -104,6 +104,10 @@ def _error(status: HTTPStatus, code: str, message: str) -> JSONResponse:
     return JSONResponse({"errors": [{"code": code, "message": message}]}, status)
 
 
+def _unknown_document(document_id: str) -> JSONResponse:
+    return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
+
+
 def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
     response = _error(
         HTTPStatus.TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many requests; retry later"
@@ -205,15 +209,7 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
         ]
         return JSONResponse({"documents": documents})
 
-    add_lookup_route(
-        router,
-        "/documents/{item_id}",
-        simulator,
-        render=lambda document: _document_json(simulator, document),
-        unknown=lambda document_id: _error(
-            HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}"
-        ),
-    )
+    add_lookup_route(router, "/documents/{item_id}", simulator, _document_json, _unknown_document)
 
     add_smp_routes(router, simulator)
     return router
