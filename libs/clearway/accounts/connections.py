@@ -37,7 +37,7 @@ from clearway.store import connections as store
 from clearway.store import status_polls
 from clearway.store.connections import ConnectionChanges, live_connection
 from clearway.store.events import NewEvent, append_event
-from clearway.store.invoices import InvoiceChanges, invoice_ref
+from clearway.store.invoices import InvoiceChanges, InvoiceRef
 from clearway.store.outbox import OutboxMessage, enqueue
 
 # How long an authorizationUrl stays good: the user may take a while with the USB token.
@@ -438,7 +438,13 @@ async def fail_waiting_invoices(
     system = system_of(row["country"])
     polls = await status_polls.lock_waiting_on_connection(conn, row["id"])
     for poll in polls:
-        ref = invoice_ref(poll)
+        ref = InvoiceRef(
+            invoice_id=poll["invoice_id"],
+            account_id=poll["account_id"],
+            country=poll["country"],
+            livemode=poll["livemode"],
+            external_id=poll["external_id"],
+        )
         appended = await append_event(
             conn,
             ref,
