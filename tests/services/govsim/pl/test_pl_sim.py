@@ -1002,6 +1002,26 @@ def _without_signature(document: bytes) -> bytes:
     return etree.tostring(root)
 
 
+def _signing_pair(case: str, clock: FakeClock, good: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """The certificate and key a refusal case signs with (the good seal unless the case is
+    about the key or the certificate)."""
+    now = datetime.fromtimestamp(clock.now, UTC)
+
+    def seal_valid(start: timedelta, end: timedelta) -> tuple[bytes, bytes]:
+        certificate = make_seal_certificate(SELLER_NIP, not_before=now + start, not_after=now + end)
+        return pem_pair(*certificate)
+
+    if case == "wrong_key":
+        return good[0], seal(clock)[1]
+    if case == "expired_certificate":
+        return seal_valid(-timedelta(days=30), -timedelta(seconds=1))
+    if case == "not_yet_valid_certificate":
+        return seal_valid(timedelta(hours=1), timedelta(days=30))
+    if case == "no_nip_in_subject":
+        return pem_pair(*make_certificate(not_before=now - timedelta(days=1)))
+    return good
+
+
 @pytest.mark.parametrize(
     ("case", "code", "detail"),
     [
@@ -1016,35 +1036,11 @@ def _without_signature(document: bytes) -> bytes:
     ],
 )
 async def test_xades_refusals_are_specific_and_change_nothing(
-    *,
-    ksef: Ksef,
-    http: httpx.AsyncClient,
-    clock: FakeClock,
-    case: str,
-    code: int,
-    detail: str,
+    http: httpx.AsyncClient, clock: FakeClock, case: str, code: int, detail: str
 ) -> None:
     good = seal(clock)
     challenge = (await http.post(f"{API}/auth/challenge")).json()["challenge"]
-    pair = good
-    if case == "wrong_key":
-        pair = (good[0], seal(clock)[1])
-    if case == "expired_certificate":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        expired, key = make_seal_certificate(
-            SELLER_NIP, not_before=now - timedelta(days=30), not_after=now - timedelta(seconds=1)
-        )
-        pair = pem_pair(expired, key)
-    if case == "not_yet_valid_certificate":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        early, key = make_seal_certificate(
-            SELLER_NIP, not_before=now + timedelta(hours=1), not_after=now + timedelta(days=30)
-        )
-        pair = pem_pair(early, key)
-    if case == "no_nip_in_subject":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        plain, key = make_certificate(not_before=now - timedelta(days=1))
-        pair = pem_pair(plain, key)
+    pair = _signing_pair(case, clock, good)
     document = await signed_request(
         http,
         clock,
