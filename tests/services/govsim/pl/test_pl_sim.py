@@ -127,6 +127,25 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def post_open_session(
+    http: httpx.AsyncClient,
+    access_token: str,
+    encryption: dict[str, Any],
+    *,
+    system_code: str = "FA (3)",
+) -> httpx.Response:
+    """POST /sessions/online with this encryption info and form (FA (3) unless said), answered
+    as it comes."""
+    return await http.post(
+        f"{API}/sessions/online",
+        headers=bearer(access_token),
+        json={
+            "formCode": {"systemCode": system_code, "schemaVersion": "1-0E", "value": "FA"},
+            "encryption": encryption,
+        },
+    )
+
+
 class Ksef:
     """The steps of the documented flow, with the simulator's clock at hand."""
 
@@ -189,16 +208,13 @@ class Ksef:
 
     async def open_session(self, access_token: str, *, encrypted_key: str | None = None) -> str:
         certificate = await self.certificate("SymmetricKeyEncryption")
-        response = await self.http.post(
-            f"{API}/sessions/online",
-            headers=bearer(access_token),
-            json={
-                "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-                "encryption": {
-                    "encryptedSymmetricKey": encrypted_key
-                    or oaep_encrypt(certificate["certificate"], self.key),
-                    "initializationVector": base64.b64encode(self.iv).decode(),
-                },
+        response = await post_open_session(
+            self.http,
+            access_token,
+            {
+                "encryptedSymmetricKey": encrypted_key
+                or oaep_encrypt(certificate["certificate"], self.key),
+                "initializationVector": base64.b64encode(self.iv).decode(),
             },
         )
         assert response.status_code == 201, response.text
@@ -412,13 +428,8 @@ async def test_the_ksef_client_sdk_crypto_interoperates(ksef: Ksef, access_token
     )
     assert encryption.encryption_info is not None
     ksef.key, ksef.iv = encryption.key, encryption.iv
-    response = await ksef.http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": encryption.encryption_info.to_dict(),
-        },
+    response = await post_open_session(
+        ksef.http, access_token, encryption.encryption_info.to_dict()
     )
     assert response.status_code == 201, response.text
     session = response.json()["referenceNumber"]
@@ -696,13 +707,11 @@ async def test_session_refusals(
     foreign = await http.get(f"{API}/sessions/{session}", headers=bearer(other))
     assert exception_codes(foreign) == [21173]
 
-    bad_form = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (2)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": "AA==", "initializationVector": "AA=="},
-        },
+    bad_form = await post_open_session(
+        http,
+        access_token,
+        {"encryptedSymmetricKey": "AA==", "initializationVector": "AA=="},
+        system_code="FA (2)",
     )
     assert exception_codes(bad_form) == [21405]
 
@@ -856,25 +865,17 @@ async def test_send_and_open_request_refusals(
     assert exception_codes(not_base64) == [21405]
     short_hash = await ksef.send(access_token, session, fa3_invoice(), invoiceHash="abc")
     assert exception_codes(short_hash) == [21405]
-    bad_iv = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": "AA==", "initializationVector": "AAAA"},
-        },
+    bad_iv = await post_open_session(
+        http, access_token, {"encryptedSymmetricKey": "AA==", "initializationVector": "AAAA"}
     )
     assert exception_codes(bad_iv) == [21405]
-    unknown_key = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {
-                "encryptedSymmetricKey": "AA==",
-                "initializationVector": base64.b64encode(bytes(16)).decode(),
-                "publicKeyId": "not-ours",
-            },
+    unknown_key = await post_open_session(
+        http,
+        access_token,
+        {
+            "encryptedSymmetricKey": "AA==",
+            "initializationVector": base64.b64encode(bytes(16)).decode(),
+            "publicKeyId": "not-ours",
         },
     )
     assert exception_codes(unknown_key) == [21470]
