@@ -91,18 +91,9 @@ async def redrive_once(context: ServiceContext) -> int:
 
 
 def _event(row: Any) -> StoredEvent:
-    return StoredEvent(
-        stream_id=row["id"],
-        version=row["version"],
-        id=row["event_id"],
-        type=row["type"],
-        status=Status(row["status"]),
-        metadata=row["metadata"],
-        causation_id=row["causation_id"],
-        trace_id=row["trace_id"],
-        span_id=row["span_id"],
-        created_at=row["created_at"],
-    )
+    """The invoice's last event out of a stalled-invoice row, where `id` is the invoice's and
+    `event_id` the event's."""
+    return StoredEvent.model_validate({**dict(row), "stream_id": row["id"], "id": row["event_id"]})
 
 
 def _message(row: Any, event: StoredEvent) -> dict[str, Any]:
