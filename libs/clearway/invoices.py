@@ -1,4 +1,4 @@
-"""Reading an invoice back from the store for a pipeline stage."""
+"""Reading an invoice back from the store for a pipeline stage, and recording what it made of it."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clearway.db import Connection
 from clearway.domain.invoice import InvoiceRequest
+from clearway.domain.lifecycle import EventType
 from clearway.messaging import PoisonMessageError
 from clearway.messaging.envelope import EventMessage
-from clearway.store.invoices import InvoiceRef, invoice_request
+from clearway.store.events import NewEvent, append_event
+from clearway.store.invoices import InvoiceChanges, InvoiceRef, invoice_request
 
 
 class StoredInvoice(BaseModel):
@@ -47,4 +49,27 @@ async def load_invoice(conn: Connection, message: EventMessage) -> StoredInvoice
         company_id=row["company_id"],
         request=request,
         invoice_number=request.invoiceNumber or request.externalId or message.invoiceId,
+    )
+
+
+async def append_outcome(
+    conn: Connection,
+    message: EventMessage,
+    event_type: EventType,
+    *,
+    metadata: dict[str, Any] | None = None,
+    changes: InvoiceChanges | None = None,
+) -> None:
+    """Append what a stage made of `message`: the event follows the message's version and names
+    the message's event as its cause, so a redelivered message is recognised."""
+    await append_event(
+        conn,
+        ref_of(message),
+        NewEvent(
+            type=event_type,
+            expected_version=message.version,
+            causation_id=message.eventId,
+            metadata=metadata,
+            invoice=changes or InvoiceChanges(),
+        ),
     )

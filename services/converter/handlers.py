@@ -16,13 +16,12 @@ from clearway.formats import RenderedDocument, convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
 from clearway.governments import GOVERNMENTS
-from clearway.invoices import StoredInvoice, load_invoice
+from clearway.invoices import StoredInvoice, append_outcome, load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
 from clearway.runtime import ServiceContext
 from clearway.store.documents import record_document
-from clearway.store.events import NewEvent, append_event
 from clearway.store.invoices import InvoiceChanges
 from clearway.store.outbox import OutboxMessage, enqueue
 
@@ -74,20 +73,16 @@ def register_handlers(context: ServiceContext) -> None:
                 if failures:
                     first = failures[0]
                     at = json_pointer_for(first.location)
-                    await append_event(
+                    await append_outcome(
                         conn,
-                        invoice.ref,
-                        NewEvent(
-                            type=EventType.REJECTED,
-                            expected_version=message.version,
-                            causation_id=message.eventId,
-                            metadata=_rejection(failures),
-                            invoice=InvoiceChanges(
-                                error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
-                                error_translated=f"The {document.format_name} document failed "
-                                f"{first.rule_id} ({at}): {first.text}",
-                                error_fix=f"Correct {at} and send the invoice again.",
-                            ),
+                        message,
+                        EventType.REJECTED,
+                        metadata=_rejection(failures),
+                        changes=InvoiceChanges(
+                            error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
+                            error_translated=f"The {document.format_name} document failed "
+                            f"{first.rule_id} ({at}): {first.text}",
+                            error_fix=f"Correct {at} and send the invoice again.",
                         ),
                     )
                     context.relay.wake()

@@ -1,55 +1,34 @@
-"""What the API-key simulators (Peppol access point, French platform, ZRE) share: the processing
-delay restored by reset, faults, one rate limit, the clock, and the check every call meets
-first (the bearer API key, then the rate limit), answered in each API's own words."""
+"""What the API-key simulators (Peppol access point, French platform, ZRE) share beyond a
+ReceivingSimulator: the API key, and the check every call meets first (the bearer API key,
+then the rate limit), answered in each API's own words."""
 
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from services.govsim.common import (
-    Clock,
-    FaultQueue,
-    RateLimit,
-    SlidingWindowLimiter,
+    Processed,
+    ReceivingSimulator,
     bearer_token,
     guarded_router,
 )
 
+Item = TypeVar("Item", bound=Processed)
+Forced = TypeVar("Forced")
+
 
 @dataclass
-class KeyedSimulator:
-    """Subclasses clear their own state in `_clear_state` and decide what is due in `settle`."""
+class KeyedSimulator(ReceivingSimulator[str, Item, Forced]):
+    """A simulator behind one bearer API key, its items received by string ids."""
 
-    processing_delay: float
-    api_key: str
-    clock: Clock = time.time
-    faults: FaultQueue = field(default_factory=FaultQueue)
-    rate_limit: RateLimit = field(default_factory=RateLimit)
-    limiter: SlidingWindowLimiter = field(init=False)
-    _default_processing_delay: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._default_processing_delay = self.processing_delay
-        self.limiter = SlidingWindowLimiter(self.clock)
-
-    def reset(self) -> None:
-        self.processing_delay = self._default_processing_delay
-        self.faults.clear()
-        self.rate_limit = RateLimit()
-        self.limiter.clear()
-        self._clear_state()
-
-    def _clear_state(self) -> None:
-        raise NotImplementedError
-
-    def settle(self) -> None:
-        raise NotImplementedError
+    api_key: str = field(kw_only=True)
 
     def stamp(self, at: float) -> str:
         return datetime.fromtimestamp(at, UTC).isoformat()
@@ -65,7 +44,7 @@ class KeyRefusals:
 
 
 def admit_keyed(
-    simulator: KeyedSimulator, refusals: KeyRefusals, request: Request
+    simulator: KeyedSimulator[Any, Any], refusals: KeyRefusals, request: Request
 ) -> Response | None:
     """What settles due work, then refuses a call without the API key or over the limit."""
     simulator.settle()
@@ -79,7 +58,7 @@ def admit_keyed(
 
 
 def keyed_api_router(
-    simulator: KeyedSimulator, refusals: KeyRefusals, *, prefix: str, tag: str
+    simulator: KeyedSimulator[Any, Any], refusals: KeyRefusals, *, prefix: str, tag: str
 ) -> APIRouter:
     """The router of a keyed API: its routes run inside the guard, behind `admit_keyed`."""
     return guarded_router(
@@ -88,3 +67,21 @@ def keyed_api_router(
         faults=simulator.faults,
         admit=lambda request: admit_keyed(simulator, refusals, request),
     )
+
+
+def add_lookup_route(
+    router: APIRouter,
+    path: str,
+    simulator: KeyedSimulator[Item, Any],
+    render: Callable[[Any, Item], dict[str, Any]],
+    unknown: Callable[[str], Response],
+) -> None:
+    """GET `path` (ending in `{item_id}`): one received item as `render(simulator, item)` shows
+    it, or the API's own 404 (`unknown`, given the id)."""
+
+    @router.get(path)
+    async def lookup(item_id: str) -> Response:
+        item = simulator.received.get(item_id)
+        if item is None:
+            return unknown(item_id)
+        return JSONResponse(render(simulator, item))

@@ -18,7 +18,7 @@ from clearway.observability.lag import track_dlq_depth
 from clearway.redrive import next_redrive_after, redrive_topic
 from clearway.runtime import ServiceContext
 from clearway.store.events import StoredEvent, event_message
-from clearway.store.invoices import InvoiceRef
+from clearway.store.invoices import invoice_ref
 from clearway.store.outbox import OutboxMessage, enqueue
 from clearway.store.redrives import record_redrive, stalled_invoices
 
@@ -91,28 +91,12 @@ async def redrive_once(context: ServiceContext) -> int:
 
 
 def _event(row: Any) -> StoredEvent:
-    return StoredEvent(
-        stream_id=row["id"],
-        version=row["version"],
-        id=row["event_id"],
-        type=row["type"],
-        status=Status(row["status"]),
-        metadata=row["metadata"],
-        causation_id=row["causation_id"],
-        trace_id=row["trace_id"],
-        span_id=row["span_id"],
-        created_at=row["created_at"],
-    )
+    """The invoice's last event out of a stalled-invoice row, where `id` is the invoice's and
+    `event_id` the event's."""
+    return StoredEvent.model_validate({**dict(row), "stream_id": row["id"], "id": row["event_id"]})
 
 
 def _message(row: Any, event: StoredEvent) -> dict[str, Any]:
-    ref = InvoiceRef(
-        invoice_id=row["id"],
-        account_id=row["account_id"],
-        country=row["country"],
-        livemode=row["livemode"],
-        external_id=row["external_id"],
-    )
-    payload = event_message(ref, event).model_dump(mode="json")
+    payload = event_message(invoice_ref(row, id_column="id"), event).model_dump(mode="json")
     payload["redrivenAt"] = iso_millis(dt.datetime.now(dt.UTC))
     return payload

@@ -11,16 +11,18 @@ gets a fresh token each time).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
 from clearway.domain.connections import SetupMethod
 from clearway.governments import government
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from clearway.security.self_signed import (
+    certificate_pem,
+    common_name,
+    key_pem,
+    self_signed_certificate,
+)
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 # Made-up companies whose identifiers carry valid check digits (tests/services/stack checks them
 # with python-stdnum), so the docs' examples are valid with a live key as well. Seed data, kept
@@ -91,25 +93,9 @@ class SeedError(RuntimeError):
 def sandbox_channel_certificate() -> str:
     """A self-signed certificate and its key (PEM), standing in for an SDI channel's: the
     simulated SDI takes any certificate that is valid now."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "SDI channel (Clearway sandbox)")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return (certificate.public_bytes(serialization.Encoding.PEM) + key_pem).decode()
+    certificate = self_signed_certificate(common_name("SDI channel (Clearway sandbox)"), key)
+    return (certificate_pem(certificate) + key_pem(key)).decode()
 
 
 def _data(answer: httpx.Response, step: str) -> dict[str, Any]:

@@ -353,15 +353,7 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
         "GOVSIM_ANAF_REQUESTS_PER_MINUTE": str(config.anaf_requests_per_minute),
         **config.extra_env,
     }
-    await stack.launch(
-        "govsim",
-        Launch(
-            [sys.executable, "-m", "services.govsim", "--port", str(govsim_port)],
-            govsim_env,
-            log_dir / "govsim.log",
-            govsim_port,
-        ),
-    )
+    await _launch_service(stack, "govsim", govsim_env, log_dir, govsim_port, with_port_flag=True)
     api_port = config.api_port
     stack.api_url = f"http://127.0.0.1:{api_port}"
     await _seed_dev_account(stack)
@@ -369,27 +361,28 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
     env = stack.service_env()
     # Every worker at once: each waits for the broker and database, not for the others.
     await asyncio.gather(*(_launch_worker(stack, worker, env, log_dir) for worker in WORKERS))
-    await stack.launch(
-        "intake",
-        Launch(
-            [sys.executable, "-m", "services.intake", "--port", str(api_port)],
-            env,
-            log_dir / "intake.log",
-            api_port,
-        ),
-    )
+    await _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True)
     # The other five countries, through the API as a user connects them (RO is seeded above).
     await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
 
 
 async def _launch_worker(stack: Stack, worker: str, env: dict[str, str], log_dir: Path) -> None:
     port = free_port()
-    await stack.launch(
-        worker,
-        Launch(
-            [sys.executable, "-m", f"services.{worker}"],
-            {**env, "CLEARWAY_HTTP_PORT": str(port)},
-            log_dir / f"{worker}.log",
-            port,
-        ),
-    )
+    await _launch_service(stack, worker, {**env, "CLEARWAY_HTTP_PORT": str(port)}, log_dir, port)
+
+
+async def _launch_service(  # noqa: PLR0913 - how one service process is started
+    stack: Stack,
+    name: str,
+    env: dict[str, str],
+    log_dir: Path,
+    port: int,
+    *,
+    with_port_flag: bool = False,
+) -> None:
+    """`python -m services.<name>`, logging to <name>.log, up once `port` answers; the servers
+    (govsim, intake) take the port as `--port`, a worker from its environment."""
+    command = [sys.executable, "-m", f"services.{name}"]
+    if with_port_flag:
+        command += ["--port", str(port)]
+    await stack.launch(name, Launch(command, env, log_dir / f"{name}.log", port))

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from clearway.domain.lifecycle import EventType
 from clearway.formats import DEFAULT_FORMATS
-from clearway.invoices import load_invoice
+from clearway.invoices import append_outcome, load_invoice
 from clearway.messaging import subscribe_events
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_CREATED
 from clearway.runtime import ServiceContext
-from clearway.store.events import NewEvent, append_event
 from clearway.store.invoices import InvoiceChanges
 from clearway.validation import validate_invoice
 
@@ -26,35 +25,27 @@ def register_handlers(context: ServiceContext) -> None:
             findings = [f.model_dump(mode="json") for f in report.findings]
             if report.errors:
                 first = report.errors[0]
-                await append_event(
+                await append_outcome(
                     conn,
-                    invoice.ref,
-                    NewEvent(
-                        type=EventType.REJECTED,
-                        expected_version=message.version,
-                        causation_id=message.eventId,
-                        metadata={"stage": "validation", "errors": findings},
-                        invoice=InvoiceChanges(
-                            error_message=f"{len(report.errors)} validation error(s)",
-                            error_translated=f"{first.rule}: {first.message}",
-                            error_fix=first.fix,
-                        ),
+                    message,
+                    EventType.REJECTED,
+                    metadata={"stage": "validation", "errors": findings},
+                    changes=InvoiceChanges(
+                        error_message=f"{len(report.errors)} validation error(s)",
+                        error_translated=f"{first.rule}: {first.message}",
+                        error_fix=first.fix,
                     ),
                 )
             else:
-                await append_event(
+                await append_outcome(
                     conn,
-                    invoice.ref,
-                    NewEvent(
-                        type=EventType.VALIDATED,
-                        expected_version=message.version,
-                        causation_id=message.eventId,
-                        metadata={
-                            "rulesChecked": report.rules_checked,
-                            "format": DEFAULT_FORMATS[message.country],
-                            "warnings": findings,
-                        },
-                    ),
+                    message,
+                    EventType.VALIDATED,
+                    metadata={
+                        "rulesChecked": report.rules_checked,
+                        "format": DEFAULT_FORMATS[message.country],
+                        "warnings": findings,
+                    },
                 )
         context.relay.wake()
 

@@ -17,12 +17,13 @@ import logging
 
 from clearway.accounts.connections import default_keyring
 from clearway.db import Connection
+from clearway.invoices import ref_of
 from clearway.messaging import PoisonMessageError, subscribe_messages
 from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
 from clearway.runtime import ServiceContext
 from clearway.store.events import event_message, read_stream
-from clearway.store.invoices import InvoiceRef, invoice_metadata
+from clearway.store.invoices import invoice_metadata
 from clearway.store.webhooks import NewDelivery, enabled_endpoints, enqueue_deliveries
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,
@@ -100,13 +101,7 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
     if not endpoints:
         return
     metadata = await invoice_metadata(conn, event.invoiceId) or {}
-    ref = InvoiceRef(
-        invoice_id=event.invoiceId,
-        account_id=event.accountId,
-        country=event.country,
-        livemode=event.livemode,
-        external_id=event.externalId,
-    )
+    ref = ref_of(event)
     history = [
         (event_message(ref, stored), stored.created_at)
         for stored in await read_stream(conn, event.invoiceId)

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from clearway.db import create_pool
 from clearway.messaging.topics import DLQ_TOPICS, topics_for_event
 from clearway.store.events import StoredEvent, event_message
-from clearway.store.invoices import InvoiceRef
+from clearway.store.invoices import invoice_ref
 
 from services.stack.stack import Stack
 from tests.chaos.conftest import CHAOS_COUNTRIES, ChaosAccount
@@ -336,13 +336,7 @@ async def _publish_every_event_again(stack: Stack, db: asyncpg.Pool[Any], ids: l
     await producer.start()
     try:
         for row in rows:
-            ref = InvoiceRef(
-                invoice_id=row["stream_id"],
-                account_id=row["account_id"],
-                country=row["country"],
-                livemode=row["livemode"],
-                external_id=row["external_id"],
-            )
+            ref = invoice_ref(row, id_column="stream_id")
             event = StoredEvent.model_validate({k: row[k] for k in StoredEvent.model_fields})
             body = event_message(ref, event).model_dump_json().encode()
             for topic in topics_for_event(event.type):

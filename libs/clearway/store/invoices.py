@@ -6,6 +6,7 @@ stream's first event and advances it with every later one, in the same transacti
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,18 @@ class InvoiceRef(BaseModel):
     country: str
     livemode: bool
     external_id: str | None = None
+
+
+def invoice_ref(row: Mapping[str, Any], *, id_column: str = "invoice_id") -> InvoiceRef:
+    """The reference out of a row that carries the invoice's columns; `id_column` names the
+    invoice id's column (`id` on the invoices table itself, `stream_id` on an event)."""
+    return InvoiceRef(
+        invoice_id=row[id_column],
+        account_id=row["account_id"],
+        country=row["country"],
+        livemode=row["livemode"],
+        external_id=row["external_id"],
+    )
 
 
 class NewInvoice(BaseModel):

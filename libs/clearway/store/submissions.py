@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
 from clearway.pipeline.filing.states import SubmissionState, check_transition
-from clearway.store.invoices import InvoiceRef
+from clearway.store.invoices import InvoiceRef, invoice_ref
 
 
 class ClaimedSubmission(BaseModel):
@@ -90,13 +90,7 @@ async def claim_due(
 
 def _claimed(row: Mapping[str, Any]) -> ClaimedSubmission:
     return ClaimedSubmission(
-        ref=InvoiceRef(
-            invoice_id=row["invoice_id"],
-            account_id=row["account_id"],
-            country=row["country"],
-            livemode=row["livemode"],
-            external_id=row["external_id"],
-        ),
+        ref=invoice_ref(row),
         connection_id=row["connection_id"],
         state=row["state"],
         version=row["version"],

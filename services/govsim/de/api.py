@@ -38,6 +38,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     UntrustedXmlError,
     parse_untrusted_xml,
     read_body,
@@ -50,7 +51,7 @@ from services.govsim.de.state import (
     UploadStatus,
     ZreSimulator,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.ubl_cii import read_document
 
 API_PREFIX = "/zre"
@@ -75,6 +76,10 @@ def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
     response = _errors(HTTPStatus.TOO_MANY_REQUESTS, "Zu viele Anfragen, bitte später erneut.")
     response.headers["Retry-After"] = str(retry_after_seconds)
     return response
+
+
+def _unknown_upload(upload_id: str) -> JSONResponse:
+    return _errors(HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}.")
 
 
 REFUSALS = KeyRefusals(unauthorized=_unauthorized, too_many_requests=_too_many_requests)
@@ -151,19 +156,13 @@ def build_zre_router(simulator: ZreSimulator) -> APIRouter:
         """Uploads, oldest first: how a client reconciles an upload whose answer was lost."""
         found = [
             _upload_json(simulator, upload)
-            for upload in simulator.uploads()
+            for upload in simulator.received.all()
             if invoice_number in {None, upload.document.number}
             and client_reference in {None, upload.client_reference}
         ]
         return JSONResponse({"invoices": found})
 
-    @router.get("/invoices/{upload_id}")
-    async def upload_status(upload_id: str) -> Response:
-        upload = simulator.upload(upload_id)
-        if upload is None:
-            return _errors(HTTPStatus.NOT_FOUND, f"Unbekannte Rechnung {upload_id}.")
-        return JSONResponse(_upload_json(simulator, upload))
-
+    add_lookup_route(router, "/invoices/{item_id}", simulator, _upload_json, _unknown_upload)
     return router
 
 
@@ -175,10 +174,8 @@ class LeitwegRegistration(BaseModel):
     leitweg_id: str = Field(alias="leitwegId")
 
 
-class RejectionRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class RejectionRequest(Queued):
     reason: str = "Simulierte Ablehnung"
-    count: int = Field(default=1, ge=1)
 
 
 def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:
@@ -200,7 +197,7 @@ def build_zre_control_router(simulator: ZreSimulator) -> APIRouter:
     @router.post("/next-rejections")
     async def force_rejections(request: RejectionRequest) -> dict[str, int]:
         """The next `count` uploads are rejected with this reason whatever they hold."""
-        simulator.force_rejections(request.reason, request.count)
+        simulator.received.force_next(request.reason, request.count)
         return {"queued": request.count}
 
     return router

@@ -61,20 +61,15 @@ def rejection_reasons(document: BusinessDocument, *, receiver_unknown: bool) -> 
 
 
 @dataclass
-class ZreSimulator(KeyedSimulator):
-    """All state of the simulated receipt platform, and the rules that move it."""
+class ZreSimulator(KeyedSimulator[UploadedInvoice, str]):
+    """All state of the simulated receipt platform, and the rules that move it. `received`
+    holds the uploads by id; a forced item is a rejection reason."""
 
     _leitweg_ids: set[str] = field(default_factory=set)
-    _uploads: dict[str, UploadedInvoice] = field(default_factory=dict)
-    _undecided: dict[str, UploadedInvoice] = field(default_factory=dict)  # in arrival order
-    _forced: list[str] = field(default_factory=list)
     credential_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)
 
     def _clear_state(self) -> None:
         self._leitweg_ids.clear()
-        self._uploads.clear()
-        self._undecided.clear()
-        self._forced.clear()
         self.credential_expiry.clear()
 
     def register_leitweg_id(self, leitweg_id: str) -> None:
@@ -94,38 +89,20 @@ class ZreSimulator(KeyedSimulator):
             document=document,
             received_at=now,
             ready_at=now + self.processing_delay,
-            forced_reason=forced_reason or (self._forced.pop(0) if self._forced else None),
+            forced_reason=forced_reason or self.received.next_forced(),
             client_reference=client_reference,
             receiver_unknown=receiver_unknown,
         )
-        self._uploads[upload.upload_id] = upload
-        self._undecided[upload.upload_id] = upload
+        self.received.add(upload.upload_id, upload)
         logger.info("ZRE upload %s for Leitweg-ID %s", upload.upload_id, document.buyer_reference)
         return upload
 
-    def upload(self, upload_id: str) -> UploadedInvoice | None:
-        self.settle()
-        return self._uploads.get(upload_id)
-
-    def uploads(self) -> list[UploadedInvoice]:
-        self.settle()
-        return list(self._uploads.values())
-
-    def force_rejections(self, reason: str, count: int) -> None:
-        self._forced.extend([reason] * count)
-
-    def settle(self) -> None:
-        now = self.clock()
-        for upload_id, upload in list(self._undecided.items()):
-            if upload.ready_at <= now:
-                del self._undecided[upload_id]
-                reasons = (
-                    [upload.forced_reason]
-                    if upload.forced_reason
-                    else rejection_reasons(
-                        upload.document, receiver_unknown=upload.receiver_unknown
-                    )
-                )
-                upload.status = UploadStatus.REJECTED if reasons else UploadStatus.DELIVERED
-                upload.reasons = tuple(reasons)
-                upload.decided_at = upload.ready_at
+    def _decide(self, upload: UploadedInvoice) -> None:
+        reasons = (
+            [upload.forced_reason]
+            if upload.forced_reason
+            else rejection_reasons(upload.document, receiver_unknown=upload.receiver_unknown)
+        )
+        upload.status = UploadStatus.REJECTED if reasons else UploadStatus.DELIVERED
+        upload.reasons = tuple(reasons)
+        upload.decided_at = upload.ready_at

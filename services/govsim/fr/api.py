@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     read_body,
     scenario_of,
     standard_control_router,
@@ -46,7 +47,7 @@ from services.govsim.fr.state import (
     FrPaSimulator,
     StatusEntry,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 
 API_PREFIX = "/pa"
 CONTROL_PREFIX = "/_sim/fr"
@@ -122,7 +123,7 @@ def build_fr_pa_router(simulator: FrPaSimulator) -> APIRouter:
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             )
         if scenario_of(request) is SandboxScenario.REJECT:  # Clearway's sandbox scenario
-            simulator.force_rejections(SCENARIO_REJECTION, 1)  # this very deposit
+            simulator.received.force_next(SCENARIO_REJECTION, 1)  # this very deposit
         invoice, reason = simulator.deposit(content)
         body = _invoice_json(simulator, invoice)
         if reason is not None:
@@ -137,21 +138,16 @@ def build_fr_pa_router(simulator: FrPaSimulator) -> APIRouter:
         """Deposits, oldest first, by number and seller: how a client reconciles a lost answer."""
         found = [
             _invoice_json(simulator, invoice)
-            for invoice in simulator.all_invoices()
+            for invoice in simulator.received.all()
             if _matches(invoice, invoice_number, seller_siren)
         ]
         return JSONResponse({"invoices": found})
 
-    @router.get("/invoices/{invoice_id}")
-    async def invoice(invoice_id: str) -> Response:
-        found = simulator.invoice(invoice_id)
-        if found is None:
-            return _unknown(invoice_id)
-        return JSONResponse(_invoice_json(simulator, found))
+    add_lookup_route(router, "/invoices/{item_id}", simulator, _invoice_json, _unknown)
 
     @router.get("/invoices/{invoice_id}/statuses")
     async def statuses(invoice_id: str) -> Response:
-        found = simulator.invoice(invoice_id)
+        found = simulator.received.get(invoice_id)
         if found is None:
             return _unknown(invoice_id)
         history = [_status_json(simulator, entry) for entry in found.history]
@@ -182,11 +178,10 @@ class StatusRequest(BaseModel):
     reason: str | None = None
 
 
-class RejectionRequest(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True)
+class RejectionRequest(Queued):
+    model_config = ConfigDict(populate_by_name=True)
     reason: str = "Rejet simulé"
     reason_code: str = Field(default="REJ_SEMAN", alias="reasonCode")
-    count: int = Field(default=1, ge=1)
 
 
 def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
@@ -198,7 +193,7 @@ def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
     @router.post("/invoices/{invoice_id}/statuses", response_model=None)
     async def add_status(invoice_id: str, request: StatusRequest) -> Response | dict[str, Any]:
         """The buyer's or seller's next status (204-212), e.g. 205, 210 with a reason, 212."""
-        found = simulator.invoice(invoice_id)
+        found = simulator.received.get(invoice_id)
         if found is None:
             return _unknown(invoice_id)
         refusal = simulator.add_status(found, request.code, request.reason)
@@ -209,11 +204,11 @@ def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
     @router.post("/next-rejections")
     async def force_rejections(request: RejectionRequest) -> dict[str, int]:
         """The next `count` readable deposits end 213 Rejetée with this reason."""
-        simulator.force_rejections(Rejection(request.reason_code, request.reason), request.count)
+        simulator.received.force_next(Rejection(request.reason_code, request.reason), request.count)
         return {"queued": request.count}
 
     @router.get("/invoices")
     async def invoices() -> list[dict[str, Any]]:
-        return [_invoice_json(simulator, invoice) for invoice in simulator.all_invoices()]
+        return [_invoice_json(simulator, invoice) for invoice in simulator.received.all()]
 
     return router

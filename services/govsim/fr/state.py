@@ -77,7 +77,6 @@ class DepositedInvoice:
     read: ReadInvoice | None  # None: Irrecevable
     forced_rejection: Rejection | None
     history: list[StatusEntry] = field(default_factory=list)
-    checked: bool = False
 
     @property
     def current(self) -> StatusEntry:
@@ -85,19 +84,16 @@ class DepositedInvoice:
 
 
 @dataclass
-class FrPaSimulator(KeyedSimulator):
-    """All state of the simulated platform, and the rules that move it."""
+class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
+    """All state of the simulated platform, and the rules that move it. `received` holds the
+    deposits by id; a forced item is a rejection."""
 
-    _invoices: dict[str, DepositedInvoice] = field(default_factory=dict)
-    _in_transit: dict[str, DepositedInvoice] = field(default_factory=dict)  # before 203 or 213
+    _routing: dict[str, DepositedInvoice] = field(default_factory=dict)  # 201 until 203
     _issued: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    _forced: list[Rejection] = field(default_factory=list)
 
     def _clear_state(self) -> None:
-        self._invoices.clear()
-        self._in_transit.clear()
+        self._routing.clear()
         self._issued.clear()
-        self._forced.clear()
 
     def deposit(self, content: bytes) -> tuple[DepositedInvoice, str | None]:
         """Register a deposit; the reason is set when the file is Irrecevable."""
@@ -113,40 +109,24 @@ class FrPaSimulator(KeyedSimulator):
             ready_at=now + self.processing_delay,
             processing_delay=self.processing_delay,
             read=read,
-            forced_rejection=self._forced.pop(0) if self._forced and read else None,
+            forced_rejection=self.received.next_forced() if read else None,
         )
         first = StatusEntry(200, now) if read else StatusEntry(501, now, reason, "IRRECEVABLE")
         invoice.history.append(first)
-        self._invoices[invoice.invoice_id] = invoice
-        if read is not None:
-            self._in_transit[invoice.invoice_id] = invoice
+        # Only a readable deposit is checked; an Irrecevable one is final at once.
+        self.received.add(invoice.invoice_id, invoice, undecided=read is not None)
         logger.info("PA invoice %s deposited: %s", invoice.invoice_id, first.label)
         return invoice, reason
 
-    def invoice(self, invoice_id: str) -> DepositedInvoice | None:
-        self.settle()
-        return self._invoices.get(invoice_id)
+    def _follow_up(self, now: float) -> None:
+        for invoice_id, invoice in list(self._routing.items()):
+            self._route(invoice, now)
+            if invoice.current.code == 203:  # Mise à disposition: routed
+                del self._routing[invoice_id]
 
-    def all_invoices(self) -> list[DepositedInvoice]:
-        self.settle()
-        return list(self._invoices.values())
-
-    def force_rejections(self, rejection: Rejection, count: int) -> None:
-        self._forced.extend([rejection] * count)
-
-    def settle(self) -> None:
-        now = self.clock()
-        for invoice_id, invoice in list(self._in_transit.items()):
-            if not invoice.checked and invoice.ready_at <= now:
-                self._check(invoice)
-            if invoice.checked and invoice.current.code in {201, 202}:
-                self._route(invoice, now)
-            if invoice.current.code in {203, 213}:
-                del self._in_transit[invoice_id]
-
-    def _check(self, invoice: DepositedInvoice) -> None:
+    def _decide(self, invoice: DepositedInvoice) -> None:
+        """The check and the duplicate rule: 201 Émise (then routed) or 213 Rejetée."""
         assert invoice.read is not None  # only readable deposits are checked
-        invoice.checked = True
         document = invoice.read.document
         rejection = invoice.forced_rejection or check_invoice(document)
         key = duplicate_key(document)
@@ -161,6 +141,7 @@ class FrPaSimulator(KeyedSimulator):
             return
         self._issued[key] = invoice.invoice_id
         invoice.history.append(StatusEntry(201, invoice.ready_at))
+        self._routing[invoice.invoice_id] = invoice
 
     def _route(self, invoice: DepositedInvoice, now: float) -> None:
         """201 Émise, then 202 Reçue and 203 Mise à disposition, half a delay apart."""

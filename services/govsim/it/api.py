@@ -52,6 +52,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.govsim.common import (
+    Queued,
     guarded_router,
     read_body,
     scenario_of,
@@ -127,7 +128,7 @@ def build_sdi_router(simulator: SdiSimulator) -> APIRouter:
 
     @router.get("/files/{identificativo}/notifications")
     async def notifications(identificativo: int) -> Response:
-        received = simulator.file(identificativo)
+        received = simulator.received.get(identificativo)
         if received is None:
             return JSONResponse(
                 {"detail": f"IdentificativoSdI {identificativo} sconosciuto"}, HTTPStatus.NOT_FOUND
@@ -233,10 +234,8 @@ class ErroreRequest(BaseModel):
     descrizione: str = Field(min_length=1, max_length=255)
 
 
-class OutcomeRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class OutcomeRequest(Queued):
     tipo: Outcome
-    count: int = Field(default=1, ge=1)
     errori: list[ErroreRequest] = Field(default_factory=list)  # for NS
 
 
@@ -254,13 +253,13 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
     async def force_outcomes(request: OutcomeRequest) -> dict[str, int]:
         """The next `count` files end in `tipo` (RC, NS with `errori`, MC) whatever they hold."""
         errors = tuple(Errore(item.codice, item.descrizione) for item in request.errori)
-        simulator.force_next(ForcedOutcome(request.tipo, errors), request.count)
+        simulator.received.force_next(ForcedOutcome(request.tipo, errors), request.count)
         return {"queued": request.count}
 
     @router.post("/files/{identificativo}/esito", response_model=None)
     async def esito(identificativo: int, request: EsitoRequest) -> Response | dict[str, str]:
         """The public administration accepts (EC01) or refuses (EC02) a delivered invoice."""
-        received = simulator.file(identificativo)
+        received = simulator.received.get(identificativo)
         if received is None:
             return JSONResponse({"detail": "Unknown file"}, HTTPStatus.NOT_FOUND)
         if not simulator.record_esito(received, request.esito, request.descrizione):
@@ -273,7 +272,7 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
     @router.post("/files/{identificativo}/decide", response_model=None)
     async def decide(identificativo: int) -> Response | dict[str, Any]:
         """End one file's processing delay now."""
-        received = simulator.decide_now(identificativo)
+        received = simulator.received.decide_now(identificativo)
         if received is None:
             return JSONResponse({"detail": "Unknown file"}, HTTPStatus.NOT_FOUND)
         return {"identificativoSdI": identificativo, "esito": received.outcome}
@@ -287,7 +286,7 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
                 "outcome": received.outcome,
                 "notifiche": [item.tipo for item in received.notifications],
             }
-            for received in simulator.all_files()
+            for received in simulator.received.all()
         ]
 
     return router

@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from services.govsim.common import (
-    CredentialExpiry,
-    FaultQueue,
-    RateLimit,
-    SlidingWindowLimiter,
-)
+from services.govsim.common import CredentialExpiry, ReceivingSimulator
 from services.govsim.it.documents import (
     FATTURA_DUPLICATA,
     NO_CHANNEL,
@@ -38,9 +32,9 @@ from services.govsim.it.documents import (
 )
 
 if TYPE_CHECKING:
-    from lxml import etree
+    from collections.abc import Iterator
 
-    from services.govsim.common import Clock
+    from lxml import etree
 
 
 logger = logging.getLogger(__name__)
@@ -91,38 +85,26 @@ class ReceivedFile:
         return self.transmission is not None and self.transmission.to_public_administration
 
 
-class SdiSimulator:
-    """All state of the simulated SDI, and the rules that move it."""
+@dataclass
+class SdiSimulator(ReceivingSimulator[int, ReceivedFile, ForcedOutcome]):
+    """All state of the simulated SDI, and the rules that move it. `received` holds the files
+    by IdentificativoSdI. SDICoop publishes no call limit: the rate limit is unlimited until a
+    test sets one."""
 
-    def __init__(self, *, processing_delay: float, clock: Clock = time.time) -> None:
-        self.clock = clock
-        self.default_processing_delay = processing_delay
-        self.processing_delay = processing_delay
-        self.faults = FaultQueue()
-        self.rate_limit = RateLimit()  # SDICoop publishes no call limit
-        self.limiter = SlidingWindowLimiter(clock)
-        # Identifiers stay monotonic across resets so a running client never sees one reused.
-        self._identificativi = itertools.count(FIRST_IDENTIFICATIVO)
-        self._message_ids = itertools.count(FIRST_MESSAGE_ID)
-        self._files: dict[int, ReceivedFile] = {}
-        self._undecided: dict[int, ReceivedFile] = {}  # in arrival order
-        self._awaiting_pa: dict[int, ReceivedFile] = {}  # PA files a DT or AT may still follow
-        self._names: set[str] = set()
-        self._issued: set[InvoiceKey] = set()
-        self._forced: list[ForcedOutcome] = []
-        self.certificate_expiry = CredentialExpiry()  # the client certificate is Clearway's
+    # Identifiers stay monotonic across resets so a running client never sees one reused.
+    _identificativi: Iterator[int] = field(
+        default_factory=lambda: itertools.count(FIRST_IDENTIFICATIVO)
+    )
+    _message_ids: Iterator[int] = field(default_factory=lambda: itertools.count(FIRST_MESSAGE_ID))
+    _awaiting_pa: dict[int, ReceivedFile] = field(default_factory=dict)  # a DT or AT may follow
+    _names: set[str] = field(default_factory=set)
+    _issued: set[InvoiceKey] = field(default_factory=set)
+    certificate_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)  # Clearway's
 
-    def reset(self) -> None:
-        self.processing_delay = self.default_processing_delay
-        self.faults.clear()
-        self.rate_limit = RateLimit()
-        self.limiter.clear()
-        self._files.clear()
-        self._undecided.clear()
+    def _clear_state(self) -> None:
         self._awaiting_pa.clear()
         self._names.clear()
         self._issued.clear()
-        self._forced.clear()
         self.certificate_expiry.clear()
 
     def local_time(self, at: float) -> str:
@@ -147,50 +129,19 @@ class SdiSimulator:
             content=content,
             received_at=now,
             ready_at=now + delay,
-            forced=forced or (self._forced.pop(0) if self._forced else None),
+            forced=forced or self.received.next_forced(),
         )
-        self._files[received.identificativo] = received
-        self._undecided[received.identificativo] = received
+        self.received.add(received.identificativo, received)
         logger.info("SDI file %s received as %s", name, received.identificativo)
         self.settle()
         return received
 
-    def file(self, identificativo: int) -> ReceivedFile | None:
-        self.settle()
-        return self._files.get(identificativo)
-
-    def all_files(self) -> list[ReceivedFile]:
-        self.settle()
-        return list(self._files.values())
-
     def files_named(self, name: str) -> list[ReceivedFile]:
         """Files received under `name`, oldest first (SDI issues at most the first)."""
-        return [received for received in self.all_files() if received.name == name]
+        return [received for received in self.received.all() if received.name == name]
 
-    def force_next(self, forced: ForcedOutcome, count: int) -> None:
-        self._forced.extend([forced] * count)
-
-    def decide_now(self, identificativo: int) -> ReceivedFile | None:
-        received = self._files.get(identificativo)
-        if received is not None:
-            received.ready_at = min(received.ready_at, self.clock())
-            self.settle()
-        return received
-
-    # --- processing ------------------------------------------------------------------------
-
-    def settle(self) -> None:
-        """Decide every file whose processing is over, in arrival order; then the PA timers."""
-        now = self.clock()
-        for identificativo, received in list(self._undecided.items()):
-            if received.ready_at <= now:
-                del self._undecided[identificativo]
-                self._decide(received)
-                if received.to_public_administration and received.outcome is not Outcome.REFUSED:
-                    self._awaiting_pa[identificativo] = received
-        for identificativo, received in list(self._awaiting_pa.items()):
-            if self._run_pa_timers(received, now):
-                del self._awaiting_pa[identificativo]
+    # --- processing: each file decided once its delay is over, in arrival order; then the PA
+    # timers (`_follow_up`) ------------------------------------------------------------------
 
     def _decide(self, received: ReceivedFile) -> None:
         errors, transmission = self._check(received)
@@ -212,6 +163,8 @@ class SdiSimulator:
         self._names.add(received.name)
         self._notify_outcome(received, errors)
         logger.info("SDI file %s: %s", received.identificativo, outcome.value)
+        if received.to_public_administration and outcome is not Outcome.REFUSED:
+            self._awaiting_pa[received.identificativo] = received
 
     def _check(self, received: ReceivedFile) -> tuple[tuple[Errore, ...], Transmission | None]:
         bad_name = check_file_name(received.name)
@@ -255,7 +208,12 @@ class SdiSimulator:
             ]
             self._emit(received, "RC", "RicevutaConsegna", at, delivered)
 
-    def _run_pa_timers(self, received: ReceivedFile, now: float) -> bool:
+    def _follow_up(self, now: float) -> None:
+        for identificativo, received in list(self._awaiting_pa.items()):
+            if self._run_pa_timer(received, now):
+                del self._awaiting_pa[identificativo]
+
+    def _run_pa_timer(self, received: ReceivedFile, now: float) -> bool:
         """Emit AT (10 days after MC) or DT (15 days after RC) when due; True once settled."""
         if received.esito is not None:
             return True

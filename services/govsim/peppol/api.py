@@ -60,7 +60,7 @@ from services.govsim.common import (
     read_body,
     scenario_of,
 )
-from services.govsim.keyed import KeyRefusals, keyed_api_router
+from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,
@@ -102,6 +102,10 @@ SCENARIO_REJECTION_XRECHNUNG = (
 
 def _error(status: HTTPStatus, code: str, message: str) -> JSONResponse:
     return JSONResponse({"errors": [{"code": code, "message": message}]}, status)
+
+
+def _unknown_document(document_id: str) -> JSONResponse:
+    return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
 
 
 def _too_many_requests(retry_after_seconds: int) -> JSONResponse:
@@ -198,19 +202,14 @@ def build_peppol_router(simulator: PeppolSimulator) -> APIRouter:
         }
         documents = [
             _document_json(simulator, document)
-            for document in simulator.documents()
+            for document in simulator.received.all()
             if wanted["receiver"] in {None, document.receiver.lower()}
             and wanted["sender"] in {None, document.sender.lower()}
             and instance_identifier in {None, document.instance_identifier}
         ]
         return JSONResponse({"documents": documents})
 
-    @router.get("/documents/{document_id}")
-    async def document_status(document_id: str) -> Response:
-        document = simulator.document(document_id)
-        if document is None:
-            return _error(HTTPStatus.NOT_FOUND, "NOT_FOUND", f"Unknown document {document_id}")
-        return JSONResponse(_document_json(simulator, document))
+    add_lookup_route(router, "/documents/{item_id}", simulator, _document_json, _unknown_document)
 
     add_smp_routes(router, simulator)
     return router

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     standard_control_router,
 )
 from services.govsim.peppol.participants import (
@@ -36,11 +37,9 @@ class ParticipantRegistration(BaseModel):
     document_types: list[str] | None = Field(default=None, alias="documentTypes")
 
 
-class DeliveryOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class DeliveryOutcome(Queued):
     status: DeliveryStatus
     reason: str = "Simulated"
-    count: int = Field(default=1, ge=1)
 
 
 def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
@@ -80,7 +79,7 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
     @router.post("/next-deliveries")
     async def force_deliveries(outcome: DeliveryOutcome) -> dict[str, int]:
         """The next `count` documents end `failed` or `rejected` (or `delivered`)."""
-        simulator.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
+        simulator.received.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
         return {"queued": outcome.count}
 
     return router

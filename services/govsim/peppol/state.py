@@ -9,9 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from services.govsim.common import (
-    CredentialExpiry,
-)
+from services.govsim.common import CredentialExpiry
 from services.govsim.keyed import KeyedSimulator
 from services.govsim.peppol.participants import (
     DEFAULT_DOCUMENT_TYPES,
@@ -60,20 +58,15 @@ class SentDocument:
 
 
 @dataclass
-class PeppolSimulator(KeyedSimulator):
-    """All state of the simulated access point, and the rules that move it."""
+class PeppolSimulator(KeyedSimulator[SentDocument, ForcedDelivery]):
+    """All state of the simulated access point, and the rules that move it. `received` holds
+    the documents sent, by id."""
 
     _participants: dict[str, Participant] = field(default_factory=dict)
-    _documents: dict[str, SentDocument] = field(default_factory=dict)
-    _undelivered: dict[str, SentDocument] = field(default_factory=dict)  # in arrival order
-    _forced: list[ForcedDelivery] = field(default_factory=list)
     credential_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)
 
     def _clear_state(self) -> None:
         self._participants.clear()
-        self._documents.clear()
-        self._undelivered.clear()
-        self._forced.clear()
         self.credential_expiry.clear()
 
     # --- participants ----------------------------------------------------------------------
@@ -121,32 +114,14 @@ class PeppolSimulator(KeyedSimulator):
             process=process,
             created_at=now,
             ready_at=now + self.processing_delay,
-            forced=forced or (self._forced.pop(0) if self._forced else None),
+            forced=forced or self.received.next_forced(),
         )
-        self._documents[document.document_id] = document
-        self._undelivered[document.document_id] = document
+        self.received.add(document.document_id, document)
         logger.info("Peppol document %s from %s to %s", document.document_id, sender, receiver)
         return document
 
-    def document(self, document_id: str) -> SentDocument | None:
-        self.settle()
-        return self._documents.get(document_id)
-
-    def documents(self) -> list[SentDocument]:
-        self.settle()
-        return list(self._documents.values())
-
-    def force_next(self, forced: ForcedDelivery, count: int) -> None:
-        self._forced.extend([forced] * count)
-
-    def settle(self) -> None:
-        now = self.clock()
-        for document_id, document in list(self._undelivered.items()):
-            if document.ready_at <= now:
-                del self._undelivered[document_id]
-                self._deliver(document)
-
-    def _deliver(self, document: SentDocument) -> None:
+    def _decide(self, document: SentDocument) -> None:
+        """Deliver it, or fail or reject it as forced."""
         document.decided_at = document.ready_at
         forced = document.forced
         if forced is not None and forced.status is DeliveryStatus.FAILED:

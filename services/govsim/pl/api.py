@@ -201,7 +201,7 @@ async def _send_invoice(
     except KsefError as error:
         return exception_response(simulator, request, error)
     if scenario is SandboxScenario.REJECT:
-        simulator.force_outcomes(SCENARIO_REJECTION, 1)  # the very next invoice: this one
+        simulator.invoices.force_next(SCENARIO_REJECTION, 1)  # the very next invoice: this one
     invoice = simulator.accept_invoice(session, sent)
     return JSONResponse({"referenceNumber": invoice.reference_number}, HTTPStatus.ACCEPTED)
 

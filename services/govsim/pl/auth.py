@@ -23,16 +23,13 @@ own registry and never trusts the claims.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from services.govsim.common import expire_now, hs256_jwt
 from services.govsim.pl.crypto import (
     DecryptionError,
     KeyUsage,
@@ -181,11 +178,7 @@ class KsefAuthority:
         return True
 
     def expire_token(self, value: str) -> bool:
-        token = self._tokens.get(value)
-        if token is None:
-            return False
-        token.expires_at = self.clock()
-        return True
+        return expire_now(self._tokens, value, self.clock())
 
     # --- 1. challenge ----------------------------------------------------------------------
 
@@ -370,20 +363,11 @@ class KsefAuthority:
             "aud": "govsim-ksef",
             "jti": secrets.token_hex(16),
         }
-        token = IssuedToken(self._sign(claims), kind, operation, self.clock() + lifetime)
+        token = IssuedToken(
+            hs256_jwt(self._signing_key, claims), kind, operation, self.clock() + lifetime
+        )
         self._tokens[token.value] = token
         return token
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signing_input = f"{header}.{payload}".encode()
-        signature = hmac.new(self._signing_key, signing_input, hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64url(signature)}"
-
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.common import (
+    Queued,
     RateLimit,
     add_standard_controls,
 )
@@ -48,11 +49,9 @@ class GroupLimit(BaseModel):
     per_hour: int | None = Field(default=None, ge=1)
 
 
-class OutcomeRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class OutcomeRequest(Queued):
     code: int
     details: list[str] = Field(default_factory=list)
-    count: int = Field(default=1, ge=1)
 
 
 def build_ksef_control_router(simulator: KsefSimulator) -> APIRouter:
@@ -121,13 +120,13 @@ def _add_processing_controls(router: APIRouter, simulator: KsefSimulator) -> Non
                 {"detail": f"code must be one of {allowed}"}, HTTPStatus.UNPROCESSABLE_ENTITY
             )
         outcome = ForcedOutcome(request.code, tuple(request.details))
-        simulator.force_outcomes(outcome, request.count)
+        simulator.invoices.force_next(outcome, request.count)
         return {"queued": request.count}
 
     @router.post("/invoices/{reference}/decide", response_model=None)
     async def decide_invoice(reference: str) -> Response | dict[str, Any]:
         """End one invoice's processing delay now."""
-        invoice = simulator.decide_now(reference)
+        invoice = simulator.invoices.decide_now(reference)
         if invoice is None:
             return _not_found("Unknown invoice reference")
         return {"referenceNumber": reference, "code": invoice.code}

@@ -20,9 +20,10 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
+from clearway.security.self_signed import self_signed_certificate
 from cryptography import x509
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives import hashes, serialization
@@ -87,17 +88,7 @@ def published_key(usage: KeyUsage) -> PublishedKey:
             x509.NameAttribute(NameOID.COMMON_NAME, f"Ministerstwo Finansów (govsim) {usage}"),
         ]
     )
-    now = datetime.now(UTC).replace(microsecond=0)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + CERTIFICATE_VALIDITY)
-        .sign(private_key, hashes.SHA256())
-    )
+    certificate = self_signed_certificate(subject, private_key, valid_for=CERTIFICATE_VALIDITY)
     return PublishedKey(usage, private_key, certificate)
 
 

@@ -216,21 +216,16 @@ def _enveloped_signature(
     signature = etree.Element(f"{ds}Signature", nsmap={"ds": XMLDSIG_NS})
     signature.set("Id", "Signature-govsim")
     signed_info = etree.SubElement(signature, f"{ds}SignedInfo")
-    etree.SubElement(signed_info, f"{ds}CanonicalizationMethod").set(
-        "Algorithm", "http://www.w3.org/2001/10/xml-exc-c14n#"
-    )
-    etree.SubElement(signed_info, f"{ds}SignatureMethod").set(
-        "Algorithm", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
-    )
+    _algorithm(signed_info, "CanonicalizationMethod", "http://www.w3.org/2001/10/xml-exc-c14n#")
+    _algorithm(signed_info, "SignatureMethod", "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256")
     reference = etree.SubElement(signed_info, f"{ds}Reference")
     reference.set("URI", "")
-    transforms = etree.SubElement(reference, f"{ds}Transforms")
-    etree.SubElement(transforms, f"{ds}Transform").set(
-        "Algorithm", "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+    _algorithm(
+        etree.SubElement(reference, f"{ds}Transforms"),
+        "Transform",
+        "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
     )
-    etree.SubElement(reference, f"{ds}DigestMethod").set(
-        "Algorithm", "http://www.w3.org/2001/04/xmlenc#sha256"
-    )
+    _algorithm(reference, "DigestMethod", "http://www.w3.org/2001/04/xmlenc#sha256")
     canonical = etree.tostring(document, method="c14n", exclusive=True)
     etree.SubElement(reference, f"{ds}DigestValue").text = _b64(hashlib.sha256(canonical).digest())
     signed_info_c14n = etree.tostring(signed_info, method="c14n", exclusive=True)
@@ -253,6 +248,11 @@ def _enveloped_signature(
         f"{xades}SigningTime",
     ).text = signed_at.isoformat(timespec="seconds")
     return signature
+
+
+def _algorithm(parent: etree._Element, tag: str, uri: str) -> None:
+    """An XML-DSig method element (`ds:<tag> Algorithm="<uri>"`) under `parent`."""
+    etree.SubElement(parent, f"{{{XMLDSIG_NS}}}{tag}").set("Algorithm", uri)
 
 
 def _add(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:

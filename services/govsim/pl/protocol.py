@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -25,7 +24,6 @@ from services.govsim.common import (
 from services.govsim.pl.auth import (
     INPUT_INVALID,
     INPUT_VALIDATION,
-    AuthOperation,
     IssuedToken,
     KsefError,
     TokenKind,
@@ -214,19 +212,8 @@ def checked_base64(value: str, name: str) -> bytes:
         raise invalid_input(f"{name}: wartość nie jest poprawnym ciągiem Base64.") from exc
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who a protected call is from: the context of its access token."""
-
-    token: IssuedToken
-
-    @property
-    def context_nip(self) -> str:
-        return self.token.context_nip
-
-    @property
-    def operation(self) -> AuthOperation:
-        return self.token.operation
+# Who a protected call is from: its access token, whose operation is the call's context.
+Caller = IssuedToken
 
 
 def caller_of(simulator: KsefSimulator, request: Request, group: RateGroup) -> Caller | Response:
@@ -240,7 +227,7 @@ def caller_of(simulator: KsefSimulator, request: Request, group: RateGroup) -> C
     refusal = simulator.over_limit(group, f"{token.context_nip}|{client_address(request)}")
     if refusal is not None:
         return too_many_requests(simulator, request, refusal)
-    return Caller(token)
+    return token
 
 
 def protected(

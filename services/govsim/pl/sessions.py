@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,7 +19,13 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from services.govsim.common import FaultQueue, RateLimit, Refusal, SlidingWindowLimiter
+from services.govsim.common import (
+    Arrivals,
+    FaultQueue,
+    RateLimit,
+    Refusal,
+    SlidingWindowLimiter,
+)
 from services.govsim.pl.auth import (
     DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
     INVOICE_NOT_FOUND,
@@ -170,10 +175,10 @@ class KsefSimulator:
         self.limiter = SlidingWindowLimiter(clock)
         self.seal_key = secrets.token_bytes(32)
         self._sessions: dict[str, OnlineSession] = {}
-        self._invoices: dict[str, SessionInvoice] = {}
-        self._undecided: dict[str, SessionInvoice] = {}  # in arrival order
+        self.invoices: Arrivals[str, SessionInvoice, ForcedOutcome] = Arrivals(
+            clock=clock, decide=self._decide
+        )
         self._accepted: dict[tuple[str, str, str], SessionInvoice] = {}
-        self._forced: deque[ForcedOutcome] = deque()
 
     def reset(self) -> None:
         self.auth.reset()
@@ -182,10 +187,8 @@ class KsefSimulator:
         self.rate_limits = dict(DEFAULT_RATE_LIMITS)
         self.limiter.clear()
         self._sessions.clear()
-        self._invoices.clear()
-        self._undecided.clear()
+        self.invoices.clear()
         self._accepted.clear()
-        self._forced.clear()
 
     # --- time ------------------------------------------------------------------------------
 
@@ -282,18 +285,16 @@ class KsefSimulator:
             received_at=now,
             ready_at=now + self.processing_delay,
             sent=sent,
-            forced=self._forced.popleft() if self._forced else None,
+            forced=self.invoices.next_forced(),
         )
         session.invoices.append(invoice)
         session.updated_at = now
-        self._invoices[invoice.reference_number] = invoice
-        self._undecided[invoice.reference_number] = invoice
+        self.invoices.add(invoice.reference_number, invoice)
         self.settle()
         return invoice
 
     def invoice(self, session: OnlineSession, reference: str) -> SessionInvoice:
-        self.settle()
-        invoice = self._invoices.get(reference)
+        invoice = self.invoices.get(reference)
         if invoice is None or invoice.session is not session:
             raise KsefError(
                 INVOICE_NOT_FOUND,
@@ -322,28 +323,13 @@ class KsefSimulator:
             return 150
         return invoice.code
 
-    def force_outcomes(self, outcome: ForcedOutcome, count: int) -> None:
-        self._forced.extend([outcome] * count)
-
-    def decide_now(self, reference: str) -> SessionInvoice | None:
-        invoice = self._invoices.get(reference)
-        if invoice is not None:
-            invoice.ready_at = min(invoice.ready_at, self.clock())
-            self.settle()
-        return invoice
-
     def all_sessions(self) -> list[OnlineSession]:
         self.settle()
         return list(self._sessions.values())
 
     def settle(self) -> None:
         """Decide every invoice whose processing is over, in the order they arrived."""
-        now = self.clock()
-        for reference, invoice in list(self._undecided.items()):
-            if invoice.ready_at <= now:
-                del self._undecided[reference]
-                self._decide(invoice)
-                invoice.session.updated_at = invoice.ready_at
+        self.invoices.settle()
 
     def _decide(self, invoice: SessionInvoice) -> None:
         code, details, facts = self._verdict(invoice)
@@ -370,6 +356,7 @@ class KsefSimulator:
                 invoice.ksef_number = ksef_number(facts.seller_nip, self.warsaw(invoice.ready_at))
                 self._accepted[key] = invoice
         invoice.code = code
+        invoice.session.updated_at = invoice.ready_at
         logger.info(
             "KSeF invoice %s in session %s: %s",
             invoice.reference_number,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import ProcessingDelay
+from services.govsim.common import ProcessingDelay, Queued
 from services.govsim.ro.oauth import Consent
 from services.govsim.ro.state import (
     CONTROL_PREFIX,
@@ -52,10 +52,8 @@ class RateLimit(BaseModel):
     requests_per_minute: int = Field(ge=1)
 
 
-class FaultRequest(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class FaultRequest(Queued):
     kind: UploadFault
-    count: int = Field(default=1, ge=1)
 
 
 def build_anaf_control_router(simulator: AnafSimulator) -> APIRouter:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
-import json
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from services.govsim.common import expire_now, hs256_jwt
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -259,11 +259,7 @@ class AnafOAuthServer:
         return True
 
     def expire(self, token_value: str) -> bool:
-        token = self._tokens.get(token_value)
-        if token is None:
-            return False
-        token.expires_at = self._clock()
-        return True
+        return expire_now(self._tokens, token_value, self._clock())
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -299,21 +295,10 @@ class AnafOAuthServer:
             "exp": issued_at + lifetime,
             "jti": secrets.token_hex(16),
         }
-        value = self._sign_jwt(claims)
+        value = hs256_jwt(self._signing_key, claims)
         token = IssuedToken(value=value, kind=kind, grant=grant, expires_at=issued_at + lifetime)
         self._tokens[value] = token
         return token
-
-    def _sign_jwt(self, claims: dict[str, Any]) -> str:
-        header = _base64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = _base64url(json.dumps(claims, separators=(",", ":")).encode())
-        signing_input = f"{header}.{payload}".encode()
-        signature = hmac.new(self._signing_key, signing_input, hashlib.sha256).digest()
-        return f"{header}.{payload}.{_base64url(signature)}"
-
-
-def _base64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:

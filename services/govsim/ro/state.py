@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from clearway.domain.sandbox import SandboxScenario
 
+from services.govsim.common import Arrivals
 from services.govsim.ro.documents import (
     DocumentParties,
     UploadContext,
@@ -173,9 +174,11 @@ class AnafSimulator:
         # Indexes stay monotonic across resets so a running client never sees one reused.
         self._upload_indexes = itertools.count(_never_reused(FIRST_UPLOAD_INDEX))
         self._download_ids = itertools.count(_never_reused(FIRST_DOWNLOAD_ID))
-        self._messages: dict[int, UploadedMessage] = {}
+        # In upload order, which is index order: indexes only grow.
+        self._messages: Arrivals[int, UploadedMessage, None] = Arrivals(
+            clock=clock, decide=self._decide
+        )
         self._by_download_id: dict[int, UploadedMessage] = {}
-        self._pending: set[int] = set()
         self._faults: deque[UploadFault] = deque()
         self._recent_requests: dict[str, deque[float]] = {}
         self._daily_calls: Counter[tuple[str, str]] = Counter()
@@ -185,7 +188,6 @@ class AnafSimulator:
     def reset(self, *, tokens: bool) -> None:
         self._messages.clear()
         self._by_download_id.clear()
-        self._pending.clear()
         self._faults.clear()
         self._scenario_uploads.clear()
         self._recent_requests.clear()
@@ -268,8 +270,7 @@ class AnafSimulator:
             ready_at=now
             + (self.processing_delay if processing_delay is None else processing_delay),
         )
-        self._messages[message.index] = message
-        self._pending.add(message.index)
+        self._messages.add(message.index, message)
         logger.info(
             "ANAF %s upload index=%s cif=%s standard=%s",
             message.environment,
@@ -289,27 +290,18 @@ class AnafSimulator:
         return message if message and message.environment == environment else None
 
     def all_messages(self) -> list[UploadedMessage]:
-        return sorted(self._messages.values(), key=lambda message: message.index)
+        return self._messages.all()
 
     def decide_now(self, index: int) -> UploadedMessage | None:
-        message = self._messages.get(index)
-        if message is not None:
-            message.ready_at = min(message.ready_at, self.clock())
-            self.settle()
-        return message
+        return self._messages.decide_now(index)
 
     def settle(self) -> None:
         """Decide every message whose processing time is over, in upload order."""
-        now = self.clock()
-        for index in sorted(self._pending):
-            message = self._messages[index]
-            if message.ready_at <= now:
-                self._pending.discard(index)
-                self._decide(message, now)
+        self._messages.settle()
 
-    def _decide(self, message: UploadedMessage, now: float) -> None:
+    def _decide(self, message: UploadedMessage) -> None:
         submission = message.submission
-        message.decided_at = now
+        message.decided_at = self.clock()
         if submission.not_taken:
             message.state = MessageState.NOT_TAKEN
         else:
@@ -342,7 +334,7 @@ class AnafSimulator:
         """The rows an SPV user with rights on `cif` sees, newest first."""
         rows = [
             row
-            for message in self._messages.values()
+            for message in self._messages.all()
             if message.environment == environment
             for row in _rows_for(message)
             if row.cif == cif

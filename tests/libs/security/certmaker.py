@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from clearway.security import self_signed
+from clearway.security.self_signed import certificate_pem, key_pem, self_signed_certificate
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
@@ -17,20 +19,9 @@ def make_certificate(
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate, key
+    name = self_signed.common_name(common_name)
+    return self_signed_certificate(name, key, not_before=not_before, not_after=not_after), key
 
 
 def pem_bundle(
@@ -40,16 +31,9 @@ def pem_bundle(
     password: bytes | None = None,
     key_first: bool = False,
 ) -> bytes:
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
-    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    return key_pem + certificate_pem if key_first else certificate_pem + key_pem
+    key_part = key_pem(key, serialization.BestAvailableEncryption(password) if password else None)
+    certificate_part = certificate_pem(certificate)
+    return key_part + certificate_part if key_first else certificate_part + key_part
 
 
 def pkcs12_bundle(
@@ -69,7 +53,6 @@ def make_seal_certificate(
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey]:
     """A self-signed stand-in for a qualified company seal: organizationIdentifier VATPL-<NIP>,
     as KSeF reads it (and as its test environment accepts self-signed)."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if rsa_key
@@ -83,23 +66,11 @@ def make_seal_certificate(
             x509.NameAttribute(NameOID.COMMON_NAME, "Sprzedawca (test seal)"),
         ]
     )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate, key
+    return self_signed_certificate(name, key, not_before=not_before, not_after=not_after), key
 
 
 def pem_pair(
     certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 ) -> tuple[bytes, bytes]:
     """The certificate and its unencrypted PKCS#8 key, PEM."""
-    return certificate.public_bytes(serialization.Encoding.PEM), key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    return certificate_pem(certificate), key_pem(key)

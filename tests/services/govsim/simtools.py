@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 
@@ -51,6 +52,25 @@ def ubl_invoice_xml(*, customization: str, number: str, rest: str) -> bytes:
 """.encode()
 
 
+# What one of each injected fault answers, in the order `queue_every_fault` queues them.
+EVERY_FAULT_STATUS = [500, 503, 429, 504]
+
+
+async def queue_every_fault(http: httpx.AsyncClient, control: str, **fault: Any) -> None:
+    """Queue one fault of each kind (500, 503, 429, then a lost response) through the standard
+    control; `fault` adds to each (`path_contains`, `retry_after_seconds`)."""
+    for kind in ("http_500", "http_503", "http_429", "lost_response"):
+        await http.post(f"{control}/faults", json={"kind": kind, **fault})
+
+
+def assert_refused_unexpanded(response: httpx.Response, status: int, *, shorter_than: int) -> None:
+    """A hostile document refused with `status`, in a short answer that shows nothing an entity
+    would have expanded to."""
+    assert response.status_code == status
+    assert "root:" not in response.text
+    assert len(response.text) < shorter_than
+
+
 def hostile_xml(root: str, namespace: str) -> list[bytes]:
     """An external-entity read, a billion-laughs bomb, and the first again hidden by UTF-16."""
     xxe = (
@@ -93,3 +113,9 @@ def answered(response: httpx.Response, status: int, field: str) -> Any:
     """A field of the JSON answer, once the answer has the expected status."""
     assert response.status_code == status, response.text
     return response.json()[field]
+
+
+# Each hostile UBL invoice as a test case of its own (`payload`).
+HOSTILE_UBL_INVOICES = pytest.mark.parametrize(
+    "payload", hostile_xml("Invoice", UBL_INVOICE_NS), ids=HOSTILE_XML_IDS
+)

@@ -12,7 +12,14 @@ from lxml import etree
 from services.govsim.app import CountrySimulators, GovsimSettings
 from services.govsim.it.state import SdiSimulator
 from tests.services.govsim import simtools
-from tests.services.govsim.simtools import HOSTILE_XML_IDS, FakeClock, govsim_client, hostile_xml
+from tests.services.govsim.simtools import (
+    EVERY_FAULT_STATUS,
+    HOSTILE_XML_IDS,
+    FakeClock,
+    govsim_client,
+    hostile_xml,
+    queue_every_fault,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -370,11 +377,10 @@ async def test_rate_limit_answers_429_with_retry_after(
 
 
 async def test_injected_faults_and_lost_response(http: httpx.AsyncClient, clock: FakeClock) -> None:
-    for kind in ("http_500", "http_503", "http_429", "lost_response"):
-        await http.post(f"{CONTROL}/faults", json={"kind": kind, "path_contains": "/sdi/files"})
+    await queue_every_fault(http, CONTROL, path_contains="/sdi/files")
     body = {"nomeFile": file_name(), "file": base64.b64encode(fattura(numero="L1")).decode()}
     statuses = [(await http.post("/sdi/files", json=body)).status_code for _ in range(4)]
-    assert statuses == [500, 503, 429, 504]
+    assert statuses == EVERY_FAULT_STATUS
     # The lost response registered the file: resending the same name is now a duplicate.
     clock.advance(PROCESSING_DELAY)
     files = (await http.get(f"{CONTROL}/files")).json()
@@ -440,11 +446,18 @@ async def test_reject_scenario_ends_in_an_ns_on_the_buyers_idcodice(
     assert error_codes(scarto) == ["00305"]
 
 
+async def _send_fresh(
+    http: httpx.AsyncClient, scenario: str, invoice: str
+) -> tuple[str, httpx.Response]:
+    """A file under a new name, sent under `scenario` for `invoice`: the name, and the answer."""
+    name = file_name()
+    return name, await _send_as(http, _scenario(scenario, invoice), name)
+
+
 async def test_token_expired_scenario_refuses_the_certificate_once_per_invoice(
     http: httpx.AsyncClient, simulator: SdiSimulator
 ) -> None:
-    name = file_name()
-    refused = await _send_as(http, _scenario("token_expired", "inv_t"), name)
+    name, refused = await _send_fresh(http, "token_expired", "inv_t")
     assert refused.status_code == 401
     assert "Certificato" in refused.json()["detail"]
     assert simulator.files_named(name) == []  # refused at the door: nothing registered
@@ -471,8 +484,7 @@ async def test_transient_and_rate_limited_scenarios_register_nothing_until_they_
     ]
     assert statuses == [503, 503, 200]
     assert len(simulator.files_named(name)) == 1
-    other = file_name()
-    limited = await _send_as(http, _scenario("rate_limited", "inv_y"), other)
+    other, limited = await _send_fresh(http, "rate_limited", "inv_y")
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "1"
     assert simulator.files_named(other) == []
@@ -481,7 +493,6 @@ async def test_transient_and_rate_limited_scenarios_register_nothing_until_they_
 async def test_timeout_scenario_registers_the_file_and_loses_the_answer(
     http: httpx.AsyncClient, simulator: SdiSimulator
 ) -> None:
-    name = file_name()
-    lost = await _send_as(http, _scenario("timeout", "inv_z"), name)
+    name, lost = await _send_fresh(http, "timeout", "inv_z")
     assert lost.status_code == 504
     assert len(simulator.files_named(name)) == 1

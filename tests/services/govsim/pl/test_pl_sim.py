@@ -127,6 +127,25 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def post_open_session(
+    http: httpx.AsyncClient,
+    access_token: str,
+    encryption: dict[str, Any],
+    *,
+    system_code: str = "FA (3)",
+) -> httpx.Response:
+    """POST /sessions/online with this encryption info and form (FA (3) unless said), answered
+    as it comes."""
+    return await http.post(
+        f"{API}/sessions/online",
+        headers=bearer(access_token),
+        json={
+            "formCode": {"systemCode": system_code, "schemaVersion": "1-0E", "value": "FA"},
+            "encryption": encryption,
+        },
+    )
+
+
 class Ksef:
     """The steps of the documented flow, with the simulator's clock at hand."""
 
@@ -189,16 +208,13 @@ class Ksef:
 
     async def open_session(self, access_token: str, *, encrypted_key: str | None = None) -> str:
         certificate = await self.certificate("SymmetricKeyEncryption")
-        response = await self.http.post(
-            f"{API}/sessions/online",
-            headers=bearer(access_token),
-            json={
-                "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-                "encryption": {
-                    "encryptedSymmetricKey": encrypted_key
-                    or oaep_encrypt(certificate["certificate"], self.key),
-                    "initializationVector": base64.b64encode(self.iv).decode(),
-                },
+        response = await post_open_session(
+            self.http,
+            access_token,
+            {
+                "encryptedSymmetricKey": encrypted_key
+                or oaep_encrypt(certificate["certificate"], self.key),
+                "initializationVector": base64.b64encode(self.iv).decode(),
             },
         )
         assert response.status_code == 201, response.text
@@ -412,13 +428,8 @@ async def test_the_ksef_client_sdk_crypto_interoperates(ksef: Ksef, access_token
     )
     assert encryption.encryption_info is not None
     ksef.key, ksef.iv = encryption.key, encryption.iv
-    response = await ksef.http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": encryption.encryption_info.to_dict(),
-        },
+    response = await post_open_session(
+        ksef.http, access_token, encryption.encryption_info.to_dict()
     )
     assert response.status_code == 201, response.text
     session = response.json()["referenceNumber"]
@@ -696,13 +707,11 @@ async def test_session_refusals(
     foreign = await http.get(f"{API}/sessions/{session}", headers=bearer(other))
     assert exception_codes(foreign) == [21173]
 
-    bad_form = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (2)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": "AA==", "initializationVector": "AA=="},
-        },
+    bad_form = await post_open_session(
+        http,
+        access_token,
+        {"encryptedSymmetricKey": "AA==", "initializationVector": "AA=="},
+        system_code="FA (2)",
     )
     assert exception_codes(bad_form) == [21405]
 
@@ -856,25 +865,17 @@ async def test_send_and_open_request_refusals(
     assert exception_codes(not_base64) == [21405]
     short_hash = await ksef.send(access_token, session, fa3_invoice(), invoiceHash="abc")
     assert exception_codes(short_hash) == [21405]
-    bad_iv = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {"encryptedSymmetricKey": "AA==", "initializationVector": "AAAA"},
-        },
+    bad_iv = await post_open_session(
+        http, access_token, {"encryptedSymmetricKey": "AA==", "initializationVector": "AAAA"}
     )
     assert exception_codes(bad_iv) == [21405]
-    unknown_key = await http.post(
-        f"{API}/sessions/online",
-        headers=bearer(access_token),
-        json={
-            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {
-                "encryptedSymmetricKey": "AA==",
-                "initializationVector": base64.b64encode(bytes(16)).decode(),
-                "publicKeyId": "not-ours",
-            },
+    unknown_key = await post_open_session(
+        http,
+        access_token,
+        {
+            "encryptedSymmetricKey": "AA==",
+            "initializationVector": base64.b64encode(bytes(16)).decode(),
+            "publicKeyId": "not-ours",
         },
     )
     assert exception_codes(unknown_key) == [21470]
@@ -1002,6 +1003,26 @@ def _without_signature(document: bytes) -> bytes:
     return etree.tostring(root)
 
 
+def _signing_pair(case: str, clock: FakeClock, good: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """The certificate and key a refusal case signs with (the good seal unless the case is
+    about the key or the certificate)."""
+    now = datetime.fromtimestamp(clock.now, UTC)
+
+    def seal_valid(start: timedelta, end: timedelta) -> tuple[bytes, bytes]:
+        certificate = make_seal_certificate(SELLER_NIP, not_before=now + start, not_after=now + end)
+        return pem_pair(*certificate)
+
+    if case == "wrong_key":
+        return good[0], seal(clock)[1]
+    if case == "expired_certificate":
+        return seal_valid(-timedelta(days=30), -timedelta(seconds=1))
+    if case == "not_yet_valid_certificate":
+        return seal_valid(timedelta(hours=1), timedelta(days=30))
+    if case == "no_nip_in_subject":
+        return pem_pair(*make_certificate(not_before=now - timedelta(days=1)))
+    return good
+
+
 @pytest.mark.parametrize(
     ("case", "code", "detail"),
     [
@@ -1016,35 +1037,11 @@ def _without_signature(document: bytes) -> bytes:
     ],
 )
 async def test_xades_refusals_are_specific_and_change_nothing(
-    *,
-    ksef: Ksef,
-    http: httpx.AsyncClient,
-    clock: FakeClock,
-    case: str,
-    code: int,
-    detail: str,
+    http: httpx.AsyncClient, clock: FakeClock, case: str, code: int, detail: str
 ) -> None:
     good = seal(clock)
     challenge = (await http.post(f"{API}/auth/challenge")).json()["challenge"]
-    pair = good
-    if case == "wrong_key":
-        pair = (good[0], seal(clock)[1])
-    if case == "expired_certificate":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        expired, key = make_seal_certificate(
-            SELLER_NIP, not_before=now - timedelta(days=30), not_after=now - timedelta(seconds=1)
-        )
-        pair = pem_pair(expired, key)
-    if case == "not_yet_valid_certificate":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        early, key = make_seal_certificate(
-            SELLER_NIP, not_before=now + timedelta(hours=1), not_after=now + timedelta(days=30)
-        )
-        pair = pem_pair(early, key)
-    if case == "no_nip_in_subject":
-        now = datetime.fromtimestamp(clock.now, UTC)
-        plain, key = make_certificate(not_before=now - timedelta(days=1))
-        pair = pem_pair(plain, key)
+    pair = _signing_pair(case, clock, good)
     document = await signed_request(
         http,
         clock,

@@ -818,7 +818,10 @@ async def test_past_the_per_minute_limit_the_429_says_when_to_come_back(
     assert again.status_code == 200
 
 
-async def _scenario_upload(client: httpx.AsyncClient, token: str, scenario: str) -> str:
+async def _decided_scenario_upload(
+    client: httpx.AsyncClient, clock: FakeClock, token: str, scenario: str
+) -> etree._Element:
+    """The stareMesaj answer for an upload under `scenario`, once its processing is over."""
     response = await client.post(
         f"{REST}/upload",
         params={"standard": "UBL", "cif": SELLER_CIF},
@@ -827,15 +830,14 @@ async def _scenario_upload(client: httpx.AsyncClient, token: str, scenario: str)
     )
     index = etree.fromstring(response.content).get("index_incarcare")
     assert index is not None, response.text
-    return index
+    clock.advance(PROCESSING_DELAY)
+    return await message_state(client, token, index)
 
 
 async def test_download_throttled_answers_429_eleven_times_without_spending_downloads(
     client: httpx.AsyncClient, clock: FakeClock, token: str
 ) -> None:
-    index = await _scenario_upload(client, token, "download_throttled")
-    clock.advance(PROCESSING_DELAY)
-    state = await message_state(client, token, index)
+    state = await _decided_scenario_upload(client, clock, token, "download_throttled")
     params = {"id": state.get("id_descarcare")}
     for _ in range(11):
         throttled = await client.get(f"{REST}/descarcare", params=params, headers=bearer(token))
@@ -856,9 +858,7 @@ async def test_download_throttled_answers_429_eleven_times_without_spending_down
 async def test_rejected_inline_says_nok_with_the_errors_and_nothing_to_download(
     client: httpx.AsyncClient, clock: FakeClock, token: str
 ) -> None:
-    index = await _scenario_upload(client, token, "rejected_inline")
-    clock.advance(PROCESSING_DELAY)
-    state = await message_state(client, token, index)
+    state = await _decided_scenario_upload(client, clock, token, "rejected_inline")
     assert state.get("stare") == "nok"
     assert state.get("id_descarcare") is None
     [error] = error_messages(state)
