@@ -156,6 +156,12 @@ async def events_of(pool: asyncpg.Pool[Any], invoice_id: str) -> list[StoredEven
         return await read_stream(conn, invoice_id)
 
 
+async def latest(pool: asyncpg.Pool[Any], message: EventMessage) -> EventMessage:
+    """The message of the latest event of `message`'s invoice."""
+    *_, last = await events_of(pool, message.invoiceId)
+    return event_message(ref_of(message), last)
+
+
 async def outbox_of(pool: asyncpg.Pool[Any], key: str) -> list[tuple[str, dict[str, Any]]]:
     """(topic, payload) of the messages waiting in the outbox with `key`, oldest first."""
     rows = await pool.fetch("SELECT topic, payload FROM outbox WHERE key = $1 ORDER BY id", key)

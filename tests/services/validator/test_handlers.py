@@ -1,0 +1,134 @@
+"""The validator's consumer without the stack: an `invoice.created` message, through FastStream's
+in-memory broker, validates the stored invoice (real PostgreSQL, store_db) into
+`invoice.validated` with its warnings, or `invoice.rejected` with every finding; a redelivered
+message appends nothing, and one naming no invoice is dead-lettered."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import asyncpg
+import pytest
+from clearway.accounts import create_account
+from clearway.domain.ids import new_id
+from clearway.domain.lifecycle import EventType
+from clearway.formats import DEFAULT_FORMATS
+from clearway.messaging.envelope import EventMessage
+from clearway.messaging.topics import INVOICE_CREATED, dlq_topic, topics_for_event
+from clearway.runtime import ServiceContext
+from faststream.kafka import TestKafkaBroker
+
+from services.validator.handlers import register_handlers
+from tests.libs.validation.bodies import clean_body
+from tests.libs.validation.cases import mutated
+from tests.services.handlers_support import (
+    events_of,
+    handler_context,
+    latest,
+    moved_on,
+    outbox_of,
+    record_published,
+    recorded_invoice,
+    wakes,
+)
+
+pytestmark = [pytest.mark.postgres]
+
+
+async def _created(pool: asyncpg.Pool[Any], body: dict[str, Any]) -> EventMessage:
+    async with pool.acquire() as conn:
+        account_id = await create_account(conn, f"validator {secrets.token_hex(3)}")
+        return await recorded_invoice(conn, account_id, body)
+
+
+def _validator(pool: asyncpg.Pool[Any]) -> ServiceContext:
+    context = handler_context("validator", pool)
+    register_handlers(context)
+    return context
+
+
+async def _deliver(context: ServiceContext, *messages: EventMessage) -> None:
+    async with TestKafkaBroker(context.broker) as broker:
+        for message in messages:
+            await broker.publish(
+                message.model_dump(mode="json"), INVOICE_CREATED, key=message.invoiceId.encode()
+            )
+
+
+async def _announced(pool: asyncpg.Pool[Any], invoice_id: str, event: str) -> list[str]:
+    """The topics the outbox holds `event` of the invoice for."""
+    return [t for t, payload in await outbox_of(pool, invoice_id) if payload["event"] == event]
+
+
+async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    created = await _created(store_db, clean_body("RO"))
+    context = _validator(store_db)
+    await _deliver(context, created, created)  # the second: a broker redelivery
+    async with store_db.acquire() as conn:
+        await moved_on(conn, await latest(store_db, created), EventType.SUBMITTED)
+    await _deliver(context, created)  # again, after the invoice moved on
+
+    first, validated, submitted = await events_of(store_db, created.invoiceId)
+    assert (first.id, validated.type, submitted.type) == (
+        created.eventId,
+        EventType.VALIDATED,
+        EventType.SUBMITTED,
+    )
+    assert (validated.version, validated.causation_id) == (2, created.eventId)
+    assert validated.metadata is not None
+    assert validated.metadata["format"] == DEFAULT_FORMATS["RO"]
+    assert validated.metadata["rulesChecked"] > 0
+    assert validated.metadata["warnings"] == []
+    assert await _announced(store_db, created.invoiceId, EventType.VALIDATED) == (
+        topics_for_event(EventType.VALIDATED)
+    )
+    assert wakes(context) >= 1
+
+
+async def test_an_invalid_invoice_is_rejected_with_every_finding(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    created = await _created(store_db, mutated("RO", {"/lines/0/vatRate": 19}))
+    context = _validator(store_db)
+    await _deliver(context, created, created)
+
+    _, rejected = await events_of(store_db, created.invoiceId)
+    assert (rejected.type, rejected.version, rejected.causation_id) == (
+        EventType.REJECTED,
+        2,
+        created.eventId,
+    )
+    assert rejected.metadata is not None
+    assert rejected.metadata["stage"] == "validation"
+    [error] = [e for e in rejected.metadata["errors"] if e["severity"] == "error"]
+    assert (error["rule"], error["pointer"]) == ("CW-VAT-01", "/lines/0/vatRate")
+    invoice = await store_db.fetchrow(
+        "SELECT status, error_message, error_translated, error_fix FROM invoices WHERE id = $1",
+        created.invoiceId,
+    )
+    assert invoice is not None
+    assert (invoice["status"], invoice["error_message"]) == ("rejected", "1 validation error(s)")
+    assert invoice["error_translated"] == f"CW-VAT-01: {error['message']}"
+    assert invoice["error_fix"]
+    assert await _announced(store_db, created.invoiceId, EventType.REJECTED) == (
+        topics_for_event(EventType.REJECTED)
+    )
+
+
+async def test_a_message_naming_no_stored_invoice_is_dead_lettered(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    created = await _created(store_db, clean_body("RO"))
+    unknown = created.model_copy(update={"invoiceId": new_id("inv")})
+    context = _validator(store_db)
+    dead = record_published(context.broker, dlq_topic(INVOICE_CREATED))[dlq_topic(INVOICE_CREATED)]
+    await _deliver(context, unknown)
+
+    [entry] = dead
+    assert entry.key == unknown.invoiceId
+    assert f"no invoice {unknown.invoiceId}" in entry.body["reason"]
+    assert await events_of(store_db, unknown.invoiceId) == []
+    assert len(await events_of(store_db, created.invoiceId)) == 1  # its own is left alone
