@@ -101,16 +101,17 @@ async def recorded_invoice(
     body: dict[str, Any],
     *,
     company_id: str | None = None,
+    livemode: bool = False,
 ) -> EventMessage:
-    """The invoice `body` (sandbox) as intake records it: its stream at `invoice.created`
-    (version 1); the message that announces it."""
+    """The invoice `body` as intake records it: its stream at `invoice.created` (version 1);
+    the message that announces it."""
     request = InvoiceRequest.model_validate(body)
     totals = compute_totals(list(request.lines))
     ref = InvoiceRef(
         invoice_id=new_id("inv"),
         account_id=account_id,
         country=request.country,
-        livemode=False,
+        livemode=livemode,
         external_id=request.externalId,
     )
     created = await start_stream(

@@ -2,6 +2,7 @@
 through FastStream's in-memory broker, writes the invoice's one `submissions` row (the durable
 schedule, real PostgreSQL: store_db) with the company's active connection, however often it
 comes; without an active connection the invoice goes to `error` saying how to connect it.
+A live invoice for a government this deployment has no live settings for is never scheduled.
 Each submitter is the one its service declares (services/submitter_<cc>/handlers.py)."""
 
 from __future__ import annotations
@@ -112,11 +113,17 @@ async def _connect(pool: asyncpg.Pool[Any], company: Company) -> str:
         return connection_id
 
 
-async def _validated(pool: asyncpg.Pool[Any], company: Company) -> EventMessage:
+async def _validated(
+    pool: asyncpg.Pool[Any], company: Company, *, livemode: bool = False
+) -> EventMessage:
     """The invoice the converter hands over: validated, its document stored."""
     async with pool.acquire() as conn:
         created = await recorded_invoice(
-            conn, company.account_id, clean_body(company.country), company_id=company.company_id
+            conn,
+            company.account_id,
+            clean_body(company.country),
+            company_id=company.company_id,
+            livemode=livemode,
         )
         return await moved_on(conn, created, EventType.VALIDATED)
 
@@ -196,3 +203,42 @@ async def test_without_an_active_connection_the_invoice_errors_saying_how_to_con
         f"The supplier's company has no active {submitter.government} connection."
     )
     assert "POST /v1/connections" in invoice["error_fix"]
+
+
+async def test_a_live_invoice_without_live_settings_errors_naming_them_and_is_not_scheduled(
+    store_db: asyncpg.Pool[Any], company: Company
+) -> None:
+    submitter = SUBMITTERS[company.country]
+    await _connect(store_db, company)  # a sandbox connection: never used for a live invoice
+    validated = await _validated(store_db, company, livemode=True)
+    await _submit(store_db, submitter, validated, validated)
+    submitter.work_due.clear()
+
+    assert (
+        await store_db.fetchrow(
+            "SELECT 1 FROM submissions WHERE invoice_id = $1", validated.invoiceId
+        )
+        is None
+    )
+    *_, error = await events_of(store_db, validated.invoiceId)
+    assert (error.type, error.version) == (EventType.ERROR, validated.version + 1)
+    assert error.metadata is not None
+    assert (error.metadata["stage"], error.metadata["reason"]) == (
+        "submission",
+        "live_not_configured",
+    )
+    missing = error.metadata["missingSettings"]
+    assert missing
+    assert all("_LIVE_" in variable for variable in missing)
+    if company.country == "RO":  # ANAF's hosts have defaults; Clearway's credentials do not
+        assert missing == ["ANAF_LIVE_CLIENT_ID", "ANAF_LIVE_CLIENT_SECRET"]
+    invoice = await store_db.fetchrow(
+        "SELECT status, error_message, error_translated, error_fix FROM invoices WHERE id = $1",
+        validated.invoiceId,
+    )
+    assert invoice is not None
+    assert invoice["status"] == "error"
+    assert "sandbox" in invoice["error_translated"]  # never sent there instead
+    for variable in missing:
+        assert variable in invoice["error_message"]
+        assert variable in invoice["error_fix"]
