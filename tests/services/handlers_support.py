@@ -1,36 +1,34 @@
 """A stage's handlers without the stack: the ServiceContext a service builds when it starts, here
 over store_db (a migrated PostgreSQL no service reads) with a broker that FastStream's
-TestKafkaBroker runs in memory; what the handlers publish on it; and invoices recorded the way
-intake records them, moved on the way the stages before would."""
+TestKafkaBroker runs in memory; what the handlers publish on it; and invoices recorded by
+intake's own code, moved on the way the stages before would."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from clearway.accounts import create_account, create_api_key, create_company, owner_of_api_key
+from clearway.accounts.connections import open_connection
 from clearway.config import Settings
 from clearway.db import Connection
-from clearway.domain.ids import new_id
-from clearway.domain.invoice import InvoiceRequest, compute_totals
+from clearway.domain.company import CompanyRequest
 from clearway.domain.lifecycle import EventType
 from clearway.invoices import ref_of
 from clearway.messaging import OutboxRelay, build_broker
 from clearway.messaging.envelope import EventMessage
 from clearway.runtime import ServiceContext
-from clearway.store.events import (
-    NewEvent,
-    StoredEvent,
-    append_event,
-    event_message,
-    read_stream,
-    start_stream,
-)
-from clearway.store.invoices import InvoiceRef, NewInvoice
-from faststream.kafka import KafkaBroker
+from clearway.store.events import NewEvent, StoredEvent, append_event, event_message, read_stream
+from clearway.store.invoices import InvoiceRef
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
+
+from services.intake.invoices import accept_invoice
 
 
 class CountingRelay(OutboxRelay):
@@ -68,6 +66,16 @@ def wakes(context: ServiceContext) -> int:
     return context.relay.wakes
 
 
+async def deliver(context: ServiceContext, topic: str, *messages: BaseModel) -> None:
+    """`messages` on `topic`, in turn, to the handlers registered on the context's broker, keyed
+    as the pipeline keys them (by invoice; a connection event by connection)."""
+    async with TestKafkaBroker(context.broker) as broker:
+        for message in messages:
+            fields = message.model_dump(mode="json")
+            key = fields.get("invoiceId") or fields["connectionId"]
+            await broker.publish(fields, topic, key=key.encode())
+
+
 @dataclass(frozen=True)
 class Sent:
     """A message a handler published: its key and its JSON body."""
@@ -95,40 +103,58 @@ def _recorder(into: list[Sent]) -> Callable[[KafkaMessage], Awaitable[None]]:
     return record
 
 
-async def recorded_invoice(
-    conn: Connection,
-    account_id: str,
-    body: dict[str, Any],
-    *,
-    company_id: str | None = None,
-    livemode: bool = False,
-) -> EventMessage:
-    """The invoice `body` as intake records it: its stream at `invoice.created` (version 1);
-    the message that announces it."""
-    request = InvoiceRequest.model_validate(body)
-    totals = compute_totals(list(request.lines))
-    ref = InvoiceRef(
-        invoice_id=new_id("inv"),
-        account_id=account_id,
-        country=request.country,
-        livemode=livemode,
-        external_id=request.externalId,
-    )
-    created = await start_stream(
-        conn,
-        ref,
-        NewInvoice(
-            company_id=company_id,
-            supplier_vat=request.supplier.vatNumber,
-            customer_vat=request.customer.vatNumber,
-            net_amount=totals.net_amount,
-            vat_amount=totals.vat_amount,
-            gross_amount=totals.gross_amount,
-            currency=request.currency,
-            request=request.model_dump(mode="json"),
-        ),
-    )
-    return event_message(ref, created)
+@dataclass(frozen=True)
+class Supplier:
+    """A new account's company (an invoice body's supplier), with the connection intake asks
+    for before it takes an invoice (pending, in each mode used): invoices are recorded for it
+    by intake's own code (services.intake.invoices.accept_invoice), as POST /v1/invoices and
+    `invoices.intake` record them."""
+
+    pool: asyncpg.Pool[Any]
+    account_id: str
+    company_id: str
+    country: str
+
+    async def invoice(self, body: dict[str, Any], *, livemode: bool = False) -> EventMessage:
+        """`body` taken: the invoice at `invoice.created` (version 1), the message announcing it."""
+        async with self.pool.acquire() as conn:
+            await open_connection(
+                conn, self.account_id, self.company_id, self.country, livemode=livemode
+            )
+            key = await create_api_key(conn, self.account_id, "live" if livemode else "test")
+            owner = await owner_of_api_key(conn, key)
+        assert owner is not None
+        taken = await accept_invoice(self.pool, owner, json.dumps(body).encode(), None)
+        invoice_id = json.loads(taken.body)["data"]["id"]
+        ref = InvoiceRef(
+            invoice_id=invoice_id,
+            account_id=self.account_id,
+            country=self.country,
+            livemode=livemode,
+            external_id=body.get("externalId"),
+        )
+        [created] = await events_of(self.pool, invoice_id)
+        return event_message(ref, created)
+
+
+async def new_invoice(pool: asyncpg.Pool[Any], body: dict[str, Any], label: str) -> EventMessage:
+    """`body` taken for a new account whose company is its supplier: its `invoice.created`."""
+    return await (await new_supplier(pool, body, label)).invoice(body)
+
+
+async def new_supplier(pool: asyncpg.Pool[Any], body: dict[str, Any], label: str) -> Supplier:
+    """A new account (named after the test) whose company is `body`'s supplier."""
+    supplier, country = body["supplier"], body["country"]
+    async with pool.acquire() as conn:
+        account_id = await create_account(conn, f"{label} {secrets.token_hex(3)}")
+        company_id = await create_company(
+            conn,
+            account_id,
+            CompanyRequest(
+                legalName=supplier["name"], vatNumber=supplier["vatNumber"], country=country
+            ),
+        )
+    return Supplier(pool, account_id, company_id, country)
 
 
 async def moved_on(

@@ -1,7 +1,8 @@
 """The submitters' consumer without the stack, for every country: a `submit.<cc>` message,
 through FastStream's in-memory broker, writes the invoice's one `submissions` row (the durable
 schedule, real PostgreSQL: store_db) with the company's active connection, however often it
-comes; without an active connection the invoice goes to `error` saying how to connect it.
+comes; without an active connection (its setup never finished) the invoice goes to `error`
+saying how to connect it.
 A live invoice for a government this deployment has no live settings for is never scheduled.
 Each submitter is the one its service declares (services/submitter_<cc>/handlers.py)."""
 
@@ -10,19 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_account, create_company
 from clearway.accounts.connections import (
     create_active_connection,
     open_connection,
     update_connection,
 )
-from clearway.domain.company import CompanyRequest
 from clearway.domain.ids import utcnow
 from clearway.domain.lifecycle import EventType
 from clearway.messaging.envelope import EventMessage
@@ -30,7 +28,6 @@ from clearway.messaging.topics import submit_topic
 from clearway.pipeline.filing.service import Submitter
 from clearway.runtime import ServiceContext
 from clearway.security import Keyring
-from faststream.kafka import TestKafkaBroker
 
 from services.submitter_be.handlers import submitter as submitter_be
 from services.submitter_de.handlers import submitter as submitter_de
@@ -41,10 +38,12 @@ from services.submitter_ro.handlers import submitter as submitter_ro
 from tests.conftest import TEST_MASTER_KEYS
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
+    Supplier,
+    deliver,
     events_of,
     handler_context,
     moved_on,
-    recorded_invoice,
+    new_supplier,
     wakes,
 )
 
@@ -56,43 +55,26 @@ SUBMITTERS = {
 }
 
 
-@dataclass
-class Company:
-    account_id: str
-    company_id: str
-    country: str
-
-
 @pytest_asyncio.fixture(params=sorted(SUBMITTERS))
 async def company(
     request: pytest.FixtureRequest, store_db: asyncpg.Pool[Any], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Company]:
+) -> AsyncIterator[Supplier]:
     """A new account's company (the clean body's supplier) in one submitter's country; its
     invoices' submissions rows are removed afterwards, so no other test's claim finds them."""
-    country: str = request.param
     # The process's master keys: the submitter opens a token connection's sealed secret.
     monkeypatch.setenv("CLEARWAY_MASTER_KEYS", TEST_MASTER_KEYS)
-    supplier = clean_body(country)["supplier"]
-    async with store_db.acquire() as conn:
-        account_id = await create_account(conn, f"submitter {secrets.token_hex(3)}")
-        company_id = await create_company(
-            conn,
-            account_id,
-            CompanyRequest(
-                legalName=supplier["name"], vatNumber=supplier["vatNumber"], country=country
-            ),
-        )
-    yield Company(account_id, company_id, country)
+    supplier = await new_supplier(store_db, clean_body(request.param), "submitter")
+    yield supplier
     await store_db.execute(
         "DELETE FROM submissions WHERE invoice_id IN "
         "(SELECT id FROM invoices WHERE account_id = $1)",
-        account_id,
+        supplier.account_id,
     )
 
 
-async def _connect(pool: asyncpg.Pool[Any], company: Company) -> str:
-    """The company's active connection, as its country keeps it: a sealed access token, or an
-    identifier or certificate (no token to read)."""
+async def _connect(pool: asyncpg.Pool[Any], company: Supplier) -> str:
+    """The company's sandbox connection made active, as its country keeps it: a sealed access
+    token, or an identifier or certificate (no token to read)."""
     async with pool.acquire() as conn:
         if SUBMITTERS[company.country].with_token:
             return await create_active_connection(
@@ -114,48 +96,43 @@ async def _connect(pool: asyncpg.Pool[Any], company: Company) -> str:
 
 
 async def _validated(
-    pool: asyncpg.Pool[Any], company: Company, *, livemode: bool = False
+    pool: asyncpg.Pool[Any], company: Supplier, *, livemode: bool = False
 ) -> EventMessage:
-    """The invoice the converter hands over: validated, its document stored."""
+    """The invoice the converter hands over (validated)."""
+    created = await company.invoice(clean_body(company.country), livemode=livemode)
     async with pool.acquire() as conn:
-        created = await recorded_invoice(
-            conn,
-            company.account_id,
-            clean_body(company.country),
-            company_id=company.company_id,
-            livemode=livemode,
-        )
         return await moved_on(conn, created, EventType.VALIDATED)
 
 
-async def _submit(pool: asyncpg.Pool[Any], submitter: Submitter, *messages: EventMessage) -> int:
+async def _scheduled(pool: asyncpg.Pool[Any], invoice_id: str) -> list[asyncpg.Record]:
+    return list(await pool.fetch("SELECT * FROM submissions WHERE invoice_id = $1", invoice_id))
+
+
+async def _submit(
+    pool: asyncpg.Pool[Any], submitter: Submitter, *messages: EventMessage
+) -> tuple[int, bool]:
     """`messages` on submit.<cc> to the submitter as its service registers it; how often its
-    handlers woke the relay."""
+    handlers woke the relay, and whether they told this process's filing loop a row is due."""
+    submitter.work_due.clear()
     context: ServiceContext = handler_context(submitter.group_id, pool)
     submitter.register_handlers(context)
-    async with TestKafkaBroker(context.broker) as broker:
-        for message in messages:
-            await broker.publish(
-                message.model_dump(mode="json"),
-                submit_topic(submitter.country),
-                key=message.invoiceId.encode(),
-            )
-    return wakes(context)
+    await deliver(context, submit_topic(submitter.country), *messages)
+    told = submitter.work_due.is_set()
+    submitter.work_due.clear()
+    return wakes(context), told
 
 
 async def test_submit_schedules_one_filing_with_the_active_connection(
-    store_db: asyncpg.Pool[Any], company: Company
+    store_db: asyncpg.Pool[Any], company: Supplier
 ) -> None:
     submitter = SUBMITTERS[company.country]
     connection_id = await _connect(store_db, company)
     validated = await _validated(store_db, company)
-    submitter.work_due.clear()
     before = utcnow()
-    woken = await _submit(store_db, submitter, validated, validated)  # the second: a redelivery
+    # The second: a redelivery.
+    woken, told = await _submit(store_db, submitter, validated, validated)
 
-    [row] = await store_db.fetch(
-        "SELECT * FROM submissions WHERE invoice_id = $1", validated.invoiceId
-    )
+    [row] = await _scheduled(store_db, validated.invoiceId)
     assert (row["connection_id"], row["country"], row["state"]) == (
         connection_id,
         company.country,
@@ -168,25 +145,18 @@ async def test_submit_schedules_one_filing_with_the_active_connection(
         EventType.CREATED,
         EventType.VALIDATED,
     ]
-    assert submitter.work_due.is_set()  # this process's loop starts on it at once
+    assert told  # this process's filing loop starts on it at once
     assert woken >= 1
-    submitter.work_due.clear()
 
 
 async def test_without_an_active_connection_the_invoice_errors_saying_how_to_connect(
-    store_db: asyncpg.Pool[Any], company: Company
+    store_db: asyncpg.Pool[Any], company: Supplier
 ) -> None:
     submitter = SUBMITTERS[company.country]
-    validated = await _validated(store_db, company)
+    validated = await _validated(store_db, company)  # its connection never finished setup
     await _submit(store_db, submitter, validated, validated)
-    submitter.work_due.clear()
 
-    assert (
-        await store_db.fetchrow(
-            "SELECT 1 FROM submissions WHERE invoice_id = $1", validated.invoiceId
-        )
-        is None
-    )
+    assert await _scheduled(store_db, validated.invoiceId) == []
     *_, error = await events_of(store_db, validated.invoiceId)
     assert (error.type, error.version, error.causation_id) == (
         EventType.ERROR,
@@ -206,20 +176,14 @@ async def test_without_an_active_connection_the_invoice_errors_saying_how_to_con
 
 
 async def test_a_live_invoice_without_live_settings_errors_naming_them_and_is_not_scheduled(
-    store_db: asyncpg.Pool[Any], company: Company
+    store_db: asyncpg.Pool[Any], company: Supplier
 ) -> None:
     submitter = SUBMITTERS[company.country]
     await _connect(store_db, company)  # a sandbox connection: never used for a live invoice
     validated = await _validated(store_db, company, livemode=True)
     await _submit(store_db, submitter, validated, validated)
-    submitter.work_due.clear()
 
-    assert (
-        await store_db.fetchrow(
-            "SELECT 1 FROM submissions WHERE invoice_id = $1", validated.invoiceId
-        )
-        is None
-    )
+    assert await _scheduled(store_db, validated.invoiceId) == []
     *_, error = await events_of(store_db, validated.invoiceId)
     assert (error.type, error.version) == (EventType.ERROR, validated.version + 1)
     assert error.metadata is not None

@@ -7,28 +7,26 @@ conversion, the finding mapped back to the JSON field it came from."""
 from __future__ import annotations
 
 import copy
-import secrets
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.accounts import create_account
 from clearway.domain.lifecycle import EventType
 from clearway.formats import DEFAULT_FORMATS
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
 from clearway.runtime import ServiceContext
 from clearway.store.documents import document_content
-from faststream.kafka import TestKafkaBroker
 
 from services.converter.handlers import register_handlers
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
+    deliver,
     events_of,
     handler_context,
     moved_on,
+    new_invoice,
     outbox_of,
-    recorded_invoice,
     wakes,
 )
 
@@ -36,9 +34,8 @@ pytestmark = [pytest.mark.postgres]
 
 
 async def _validated(pool: asyncpg.Pool[Any], body: dict[str, Any]) -> EventMessage:
+    created = await new_invoice(pool, body, "converter")
     async with pool.acquire() as conn:
-        account_id = await create_account(conn, f"converter {secrets.token_hex(3)}")
-        created = await recorded_invoice(conn, account_id, body)
         return await moved_on(conn, created, EventType.VALIDATED)
 
 
@@ -46,11 +43,7 @@ async def _convert(pool: asyncpg.Pool[Any], *messages: EventMessage) -> ServiceC
     """The converter as the service registers it, given `messages` in turn."""
     context = handler_context("converter", pool)
     register_handlers(context)
-    async with TestKafkaBroker(context.broker) as broker:
-        for message in messages:
-            await broker.publish(
-                message.model_dump(mode="json"), INVOICE_VALIDATED, key=message.invoiceId.encode()
-            )
+    await deliver(context, INVOICE_VALIDATED, *messages)
     return context
 
 

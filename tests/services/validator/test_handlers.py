@@ -5,55 +5,38 @@ message appends nothing, and one naming no invoice is dead-lettered."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.accounts import create_account
 from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
 from clearway.formats import DEFAULT_FORMATS
-from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_CREATED, dlq_topic, topics_for_event
 from clearway.runtime import ServiceContext
-from faststream.kafka import TestKafkaBroker
 
 from services.validator.handlers import register_handlers
 from tests.libs.validation.bodies import clean_body
 from tests.libs.validation.cases import mutated
 from tests.services.handlers_support import (
+    deliver,
     events_of,
     handler_context,
     latest,
     moved_on,
+    new_invoice,
     outbox_of,
     record_published,
-    recorded_invoice,
     wakes,
 )
 
 pytestmark = [pytest.mark.postgres]
 
 
-async def _created(pool: asyncpg.Pool[Any], body: dict[str, Any]) -> EventMessage:
-    async with pool.acquire() as conn:
-        account_id = await create_account(conn, f"validator {secrets.token_hex(3)}")
-        return await recorded_invoice(conn, account_id, body)
-
-
 def _validator(pool: asyncpg.Pool[Any]) -> ServiceContext:
     context = handler_context("validator", pool)
     register_handlers(context)
     return context
-
-
-async def _deliver(context: ServiceContext, *messages: EventMessage) -> None:
-    async with TestKafkaBroker(context.broker) as broker:
-        for message in messages:
-            await broker.publish(
-                message.model_dump(mode="json"), INVOICE_CREATED, key=message.invoiceId.encode()
-            )
 
 
 async def _announced(pool: asyncpg.Pool[Any], invoice_id: str, event: str) -> list[str]:
@@ -64,12 +47,12 @@ async def _announced(pool: asyncpg.Pool[Any], invoice_id: str, event: str) -> li
 async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
     store_db: asyncpg.Pool[Any],
 ) -> None:
-    created = await _created(store_db, clean_body("RO"))
+    created = await new_invoice(store_db, clean_body("RO"), "validator")
     context = _validator(store_db)
-    await _deliver(context, created, created)  # the second: a broker redelivery
+    await deliver(context, INVOICE_CREATED, created, created)  # the second: a broker redelivery
     async with store_db.acquire() as conn:
         await moved_on(conn, await latest(store_db, created), EventType.SUBMITTED)
-    await _deliver(context, created)  # again, after the invoice moved on
+    await deliver(context, INVOICE_CREATED, created)  # again, after the invoice moved on
 
     first, validated, submitted = await events_of(store_db, created.invoiceId)
     assert (first.id, validated.type, submitted.type) == (
@@ -91,9 +74,9 @@ async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
 async def test_an_invalid_invoice_is_rejected_with_every_finding(
     store_db: asyncpg.Pool[Any],
 ) -> None:
-    created = await _created(store_db, mutated("RO", {"/lines/0/vatRate": 19}))
+    created = await new_invoice(store_db, mutated("RO", {"/lines/0/vatRate": 19}), "validator")
     context = _validator(store_db)
-    await _deliver(context, created, created)
+    await deliver(context, INVOICE_CREATED, created, created)
 
     _, rejected = await events_of(store_db, created.invoiceId)
     assert (rejected.type, rejected.version, rejected.causation_id) == (
@@ -121,11 +104,11 @@ async def test_an_invalid_invoice_is_rejected_with_every_finding(
 async def test_a_message_naming_no_stored_invoice_is_dead_lettered(
     store_db: asyncpg.Pool[Any],
 ) -> None:
-    created = await _created(store_db, clean_body("RO"))
+    created = await new_invoice(store_db, clean_body("RO"), "validator")
     unknown = created.model_copy(update={"invoiceId": new_id("inv")})
     context = _validator(store_db)
     dead = record_published(context.broker, dlq_topic(INVOICE_CREATED))[dlq_topic(INVOICE_CREATED)]
-    await _deliver(context, unknown)
+    await deliver(context, INVOICE_CREATED, unknown)
 
     [entry] = dead
     assert entry.key == unknown.invoiceId

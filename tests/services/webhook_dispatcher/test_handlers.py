@@ -7,7 +7,6 @@ intake's refusals; a `connection.events` message reaches both modes' endpoints."
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,33 +14,41 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_account
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
+from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS, dlq_topic
 from clearway.runtime import ServiceContext
 from clearway.store.webhooks import create_endpoint, delete_endpoint
 from faststream.kafka import TestKafkaBroker
-from pydantic import BaseModel
 
 from services.webhook_dispatcher.handlers import register_handlers
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
+    Supplier,
+    deliver,
     handler_context,
     moved_on,
+    new_supplier,
     record_published,
-    recorded_invoice,
 )
+from tests.services.webhook_dispatcher.webhooktools import connection_expired
 
 pytestmark = [pytest.mark.postgres]
 
 
 @dataclass
 class Account:
-    pool: asyncpg.Pool[Any]
-    account_id: str
+    supplier: Supplier  # its company takes RO invoices
     endpoints: list[str] = field(default_factory=list)
+
+    @property
+    def pool(self) -> asyncpg.Pool[Any]:
+        return self.supplier.pool
+
+    @property
+    def account_id(self) -> str:
+        return self.supplier.account_id
 
     async def endpoint(self, events: list[str], *, livemode: bool = False) -> str:
         endpoint_id = new_id("we")
@@ -70,8 +77,7 @@ class Account:
 
 @pytest_asyncio.fixture
 async def account(store_db: asyncpg.Pool[Any]) -> AsyncIterator[Account]:
-    async with store_db.acquire() as conn:
-        account = Account(store_db, await create_account(conn, f"hooks {secrets.token_hex(3)}"))
+    account = Account(await new_supplier(store_db, clean_body("RO"), "hooks"))
     yield account
     async with store_db.acquire() as conn:  # no other test's claim may find its deliveries
         for endpoint_id in account.endpoints:
@@ -84,15 +90,8 @@ def _dispatcher(pool: asyncpg.Pool[Any]) -> ServiceContext:
     return context
 
 
-async def _deliver(context: ServiceContext, topic: str, *messages: BaseModel) -> None:
-    async with TestKafkaBroker(context.broker) as broker:
-        for message in messages:
-            await broker.publish(message.model_dump(mode="json"), topic, key=b"k")
-
-
 async def _invoice(account: Account) -> EventMessage:
-    async with account.pool.acquire() as conn:
-        return await recorded_invoice(conn, account.account_id, clean_body("RO"))
+    return await account.supplier.invoice(clean_body("RO"))
 
 
 async def test_an_invoice_event_is_recorded_for_each_subscribed_endpoint_once(
@@ -109,7 +108,7 @@ async def test_an_invoice_event_is_recorded_for_each_subscribed_endpoint_once(
     context = _dispatcher(account.pool)
     # Only invoice.validated reaches the consumer (invoice.created is late, say): the
     # stream's earlier event is recorded with it, so order is kept. Then both, redelivered.
-    await _deliver(context, INVOICE_EVENTS, validated, created, validated)
+    await deliver(context, INVOICE_EVENTS, validated, created, validated)
 
     recorded = await account.deliveries(everything)
     assert [(d["event_type"], d["stream_version"]) for d in recorded] == [
@@ -150,7 +149,7 @@ async def test_no_endpoint_no_delivery_and_an_intake_refusal_is_no_ones(
         "metadata": {"stage": "intake"},
         "createdAt": iso_millis(utcnow()),
     }
-    await _deliver(context, INVOICE_EVENTS, created)
+    await deliver(context, INVOICE_EVENTS, created)
     async with TestKafkaBroker(context.broker) as broker:
         await broker.publish(refusal, INVOICE_EVENTS, key=b"k-notjson")
 
@@ -167,22 +166,11 @@ async def test_a_connection_event_reaches_the_endpoints_of_both_modes_that_want_
     sandbox = await account.endpoint(["connection.expired"])
     live = await account.endpoint(["*"], livemode=True)
     other = await account.endpoint(["connection.active"])
-    expired = ConnectionEventMessage(
-        eventId=new_id("evt"),
-        event="connection.expired",
-        connectionId="conn_test",
-        accountId=account.account_id,
-        companyId="comp_test",
-        countryCode="RO",
-        status="expired",
-        tokenExpiresAt=None,
-        lastErrorMessage="ANAF refused the refresh token.",
-        createdAt="2025-01-15T10:00:00.000Z",
-    )
+    expired = connection_expired(account.account_id)
     refreshed = expired.model_copy(
         update={"eventId": new_id("evt"), "event": "connection.refreshed"}
     )
-    await _deliver(_dispatcher(account.pool), CONNECTION_EVENTS, expired, expired, refreshed)
+    await deliver(_dispatcher(account.pool), CONNECTION_EVENTS, expired, expired, refreshed)
 
     for endpoint_id in (sandbox, live):
         [delivery] = await account.deliveries(endpoint_id)
