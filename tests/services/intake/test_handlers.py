@@ -127,6 +127,24 @@ async def test_one_idempotency_key_in_any_casing_makes_one_invoice(
     assert intake.published == {INVOICE_EVENTS: [], DLQ: []}
 
 
+@pytest.mark.parametrize(
+    ("authorization", "scenario"),
+    [
+        ("authorization", "x-clearway-sandbox-scenario"),
+        ("Authorization", "X-Clearway-Sandbox-Scenario"),
+        ("AUTHORIZATION", "X-CLEARWAY-SANDBOX-SCENARIO"),
+    ],
+)
+async def test_the_documented_headers_are_read_in_any_case(
+    intake: Intake, seed_invoice: dict[str, Any], authorization: str, scenario: str
+) -> None:
+    headers = {authorization: f"Bearer {intake.api_key}", scenario: "transient_error"}
+    await intake.send("k-cased", _invoice(seed_invoice, "k-cased"), headers)
+
+    [invoice] = await intake.invoices()
+    assert (invoice["external_id"], invoice["sandbox_scenario"]) == ("k-cased", "transient_error")
+
+
 REFUSALS: dict[str, tuple[bytes | None, dict[str, str] | None, str]] = {
     # message key: (body, None for the seed's; headers, None for the account's key; error type)
     "k-notjson": (b"{this is not json", None, "validation_error"),
@@ -143,20 +161,12 @@ REFUSALS: dict[str, tuple[bytes | None, dict[str, str] | None, str]] = {
         None,
         "validation_error",
     ),
-    "k-lookalike": (None, {"idempotency_key": "order-2"}, "validation_error"),
 }
 
 
-@pytest.mark.parametrize("message_key", list(REFUSALS))
-async def test_a_message_that_cannot_be_taken_is_answered_and_dead_lettered(
-    intake: Intake, seed_invoice: dict[str, Any], message_key: str
-) -> None:
-    body, headers, error_type = REFUSALS[message_key]
-    sent = body if body is not None else _invoice(seed_invoice, message_key)
-    if headers is None or "idempotency_key" in headers:
-        headers = {**intake.bearer(), **(headers or {})}
-    await intake.send(message_key, sent, headers)
-
+async def _refused(intake: Intake, message_key: str, sent: bytes) -> dict[str, Any]:
+    """The one answer on invoice.events and the one DLQ entry for a message that was refused,
+    and nothing written; the error they carry."""
     [answer] = intake.published[INVOICE_EVENTS]
     assert answer.key == message_key
     assert answer.body["externalId"] == message_key  # the body's, else the message key
@@ -166,21 +176,53 @@ async def test_a_message_that_cannot_be_taken_is_answered_and_dead_lettered(
         "error",
     )
     assert answer.body["metadata"]["stage"] == "intake"
-    error = answer.body["metadata"]["error"]
-    assert error["type"] == error_type
+    error: dict[str, Any] = answer.body["metadata"]["error"]
     [dead] = intake.published[DLQ]
     assert dead.key == message_key
     assert (dead.body["topic"], dead.body["key"]) == (INVOICES_INTAKE, message_key)
     assert dead.body["body"] == sent.decode("utf-8", "replace")
-    assert dead.body["reason"] == f"{error_type}: {error['message']}"
+    assert dead.body["reason"] == f"{error['type']}: {error['message']}"
     assert await intake.invoices() == []
     assert wakes(intake.context) == 0
+    return error
 
+
+@pytest.mark.parametrize("message_key", list(REFUSALS))
+async def test_a_message_that_cannot_be_taken_is_answered_and_dead_lettered(
+    intake: Intake, seed_invoice: dict[str, Any], message_key: str
+) -> None:
+    body, headers, error_type = REFUSALS[message_key]
+    sent = body if body is not None else _invoice(seed_invoice, message_key)
+    await intake.send(message_key, sent, intake.bearer() if headers is None else headers)
+
+    error = await _refused(intake, message_key, sent)
+    assert error["type"] == error_type
     if message_key == "k-schema":
         params = {e["param"] for e in error["errors"]}
         assert {"/country", "/supplier", "/customer", "/lines"} <= params
     if message_key == "k-nocompany":
         assert error["param"] == "/companyId"
-    if message_key == "k-lookalike":
-        assert "'idempotency_key'" in error["message"]
-        assert "'idempotency-key'" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "accepted"),
+    [
+        ("idempotency_key", "idempotency-key"),
+        ("Idempotency Key", "idempotency-key"),
+        ("idempotencykey", "idempotency-key"),
+        ("X_Clearway_Sandbox_Scenario", "X-Clearway-Sandbox-Scenario"),
+    ],
+)
+async def test_a_lookalike_header_is_refused_naming_the_accepted_spelling(
+    intake: Intake, seed_invoice: dict[str, Any], sent: str, accepted: str
+) -> None:
+    # Ignored, a misspelt idempotency key would be lost and a redelivery filed twice.
+    body = _invoice(seed_invoice, "k-lookalike")
+    await intake.send("k-lookalike", body, {**intake.bearer(), sent: "reject"})
+
+    error = await _refused(intake, "k-lookalike", body)
+    assert error["type"] == "validation_error"
+    assert f"'{sent}'" in error["message"]
+    assert f"'{accepted}'" in error["message"]
+    [dead] = intake.published[DLQ]
+    assert sent in dead.body["reason"]
