@@ -30,6 +30,16 @@ from pydantic import BaseModel
 
 from services.intake.invoices import accept_invoice
 
+# Each country's document format, as the validator announces it and the converter writes it.
+DEFAULT_FORMAT = {
+    "RO": "UBL-CIUS-RO",
+    "BE": "PEPPOL-BIS-3",
+    "DE": "XRECHNUNG-UBL",
+    "FR": "EN16931-UBL",
+    "IT": "FATTURAPA",
+    "PL": "FA3",
+}
+
 
 class CountingRelay(OutboxRelay):
     """The service's outbox relay, never started (the in-memory broker gets nothing from it):

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 from clearway.domain.lifecycle import EventType
-from clearway.formats import DEFAULT_FORMATS
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
 from clearway.runtime import ServiceContext
@@ -21,6 +20,7 @@ from clearway.store.documents import document_content
 from services.converter.handlers import register_handlers
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
+    DEFAULT_FORMAT,
     deliver,
     events_of,
     handler_context,
@@ -53,24 +53,25 @@ async def _document(pool: asyncpg.Pool[Any], invoice_id: str) -> asyncpg.Record 
     )
 
 
+@pytest.mark.parametrize("country", sorted(DEFAULT_FORMAT))
 async def test_a_validated_invoice_is_stored_as_its_document_and_handed_over_once(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], country: str
 ) -> None:
-    validated = await _validated(store_db, clean_body("RO"))
+    validated = await _validated(store_db, clean_body(country))
     context = await _convert(store_db, validated, validated)  # the second: a redelivery
 
     document = await _document(store_db, validated.invoiceId)
     assert document is not None
-    assert document["format"] == DEFAULT_FORMATS["RO"]
+    assert document["format"] == DEFAULT_FORMAT[country]
     async with store_db.acquire() as conn:
         content = await document_content(conn, validated.invoiceId)
     assert content is not None
-    assert b"<Invoice" in content
+    assert content.startswith(b"<?xml")
     assert b"INV-2025-0001" in content  # the invoice's own number
     handed_over = [
         payload
         for topic, payload in await outbox_of(store_db, validated.invoiceId)
-        if topic == submit_topic("RO")
+        if topic == submit_topic(country)
     ]
     assert handed_over == [validated.model_dump(mode="json")]
     # The converter appends no event: the submitter's outcome is the next one.

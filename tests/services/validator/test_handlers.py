@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
-from clearway.formats import DEFAULT_FORMATS
 from clearway.messaging.topics import INVOICE_CREATED, dlq_topic, topics_for_event
 from clearway.runtime import ServiceContext
 
@@ -19,6 +18,7 @@ from services.validator.handlers import register_handlers
 from tests.libs.validation.bodies import clean_body
 from tests.libs.validation.cases import mutated
 from tests.services.handlers_support import (
+    DEFAULT_FORMAT,
     deliver,
     events_of,
     handler_context,
@@ -44,10 +44,11 @@ async def _announced(pool: asyncpg.Pool[Any], invoice_id: str, event: str) -> li
     return [t for t, payload in await outbox_of(pool, invoice_id) if payload["event"] == event]
 
 
+@pytest.mark.parametrize("country", sorted(DEFAULT_FORMAT))
 async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], country: str
 ) -> None:
-    created = await new_invoice(store_db, clean_body("RO"), "validator")
+    created = await new_invoice(store_db, clean_body(country), "validator")
     context = _validator(store_db)
     await deliver(context, INVOICE_CREATED, created, created)  # the second: a broker redelivery
     async with store_db.acquire() as conn:
@@ -62,7 +63,7 @@ async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
     )
     assert (validated.version, validated.causation_id) == (2, created.eventId)
     assert validated.metadata is not None
-    assert validated.metadata["format"] == DEFAULT_FORMATS["RO"]
+    assert validated.metadata["format"] == DEFAULT_FORMAT[country]
     assert validated.metadata["rulesChecked"] > 0
     assert validated.metadata["warnings"] == []
     assert await _announced(store_db, created.invoiceId, EventType.VALIDATED) == (
@@ -99,6 +100,24 @@ async def test_an_invalid_invoice_is_rejected_with_every_finding(
     assert await _announced(store_db, created.invoiceId, EventType.REJECTED) == (
         topics_for_event(EventType.REJECTED)
     )
+
+
+async def test_a_rate_the_issue_date_did_not_have_is_rejected_naming_the_valid_rates(
+    store_db: asyncpg.Pool[Any], seed_invoice: dict[str, Any]
+) -> None:
+    # The seed's 19% was Romania's rate on its issue date; on 2025-09-01 it was 21% (or 11%).
+    body = {**seed_invoice, "issueDate": "2025-09-01", "dueDate": "2025-10-01"}
+    created = await new_invoice(store_db, body, "validator")
+    await deliver(_validator(store_db), INVOICE_CREATED, created)
+
+    _, rejected = await events_of(store_db, created.invoiceId)
+    assert rejected.type == EventType.REJECTED
+    assert rejected.metadata is not None
+    errors = rejected.metadata["errors"]
+    pointers = {e["pointer"] for e in errors if e["severity"] == "error"}
+    assert pointers == {"/lines/0/vatRate", "/lines/1/vatRate"}
+    assert "21%" in errors[0]["message"]
+    assert "11%" in errors[0]["message"]
 
 
 async def test_a_message_naming_no_stored_invoice_is_dead_lettered(
