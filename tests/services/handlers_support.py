@@ -167,12 +167,7 @@ async def new_supplier(pool: asyncpg.Pool[Any], body: dict[str, Any], label: str
     return Supplier(pool, account_id, company_id, country)
 
 
-async def moved_on(
-    conn: Connection,
-    message: EventMessage,
-    event: EventType,
-    metadata: dict[str, Any] | None = None,
-) -> EventMessage:
+async def moved_on(conn: Connection, message: EventMessage, event: EventType) -> EventMessage:
     """The invoice of `message` moved on by `event`, caused by it: the new event's message."""
     ref = ref_of(message)
     appended = await append_event(
@@ -182,7 +177,6 @@ async def moved_on(
             type=event,
             expected_version=message.version,
             causation_id=message.eventId,
-            metadata=metadata,
         ),
     )
     return event_message(ref, appended.event)

@@ -7,16 +7,14 @@ with the reason and copied to the DLQ, and writes nothing."""
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_account, create_api_key, create_company
+from clearway.accounts import create_api_key
 from clearway.accounts.connections import open_connection
-from clearway.domain.company import CompanyRequest
 from clearway.domain.lifecycle import EventType
 from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE, dlq_topic, topics_for_event
 from clearway.runtime import ServiceContext
@@ -28,6 +26,7 @@ from tests.services.handlers_support import (
     Sent,
     events_of,
     handler_context,
+    new_supplier,
     outbox_of,
     record_published,
     wakes,
@@ -66,22 +65,14 @@ class Intake:
 async def intake(store_db: asyncpg.Pool[Any], seed_invoice: dict[str, Any]) -> Intake:
     """The intake's consumer for a new account whose company (the seed's supplier) has an RO
     connection, as the service registers it; its sandbox key."""
+    supplier = await new_supplier(store_db, seed_invoice, "kafka intake")
     async with store_db.acquire() as conn:
-        account_id = await create_account(conn, f"kafka intake {secrets.token_hex(3)}")
-        supplier = seed_invoice["supplier"]
-        company_id = await create_company(
-            conn,
-            account_id,
-            CompanyRequest(
-                legalName=supplier["name"], vatNumber=supplier["vatNumber"], country="RO"
-            ),
-        )
-        await open_connection(conn, account_id, company_id, "RO")
-        api_key = await create_api_key(conn, account_id, "test")
+        await open_connection(conn, supplier.account_id, supplier.company_id, "RO")
+        api_key = await create_api_key(conn, supplier.account_id, "test")
     context = handler_context("intake", store_db)
     register_intake_topic(context.broker, context.pool, context.relay)
     published = record_published(context.broker, INVOICE_EVENTS, DLQ)
-    return Intake(context, account_id, api_key, published)
+    return Intake(context, supplier.account_id, api_key, published)
 
 
 def _invoice(seed_invoice: dict[str, Any], external_id: str) -> bytes:
