@@ -15,20 +15,12 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
+from tests.services.handlers_support import DEFAULT_FORMAT
 from tests.services.network_support import register_participant
 from tests.services.submitter_it.it_support import file_invoice, it_company
 from tests.services.submitter_ro.ro_support import wait_status
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
-
-DEFAULT_FORMAT = {
-    "RO": "UBL-CIUS-RO",
-    "BE": "PEPPOL-BIS-3",
-    "DE": "XRECHNUNG-UBL",
-    "FR": "EN16931-UBL",
-    "IT": "FATTURAPA",
-    "PL": "FA3",
-}
 
 
 async def _document(db: asyncpg.Pool[Any], invoice_id: str, timeout: float = 60) -> Any:

@@ -3,19 +3,16 @@ in-memory broker, schedules the invoice's poll in PostgreSQL (store_db)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.config import Settings
-from clearway.messaging import build_broker
 from clearway.messaging.topics import INVOICE_SUBMITTED
-from clearway.runtime import ServiceContext
 from faststream.kafka import TestKafkaBroker
 
 from services.poller.handlers import register_handlers
 from tests.libs.pipeline.test_polling import filed_invoice
+from tests.services.handlers_support import handler_context
 
 
 @pytest.mark.postgres
@@ -24,17 +21,11 @@ async def test_an_invoice_submitted_message_schedules_its_poll_once(
 ) -> None:
     async with store_db.acquire() as conn:
         filed = await filed_invoice(conn)
-    settings = Settings.model_validate(
-        {"database_url": "postgresql://db/clearway", "kafka_bootstrap": "127.0.0.1:9"}
-    )
-    broker = build_broker(settings.kafka_bootstrap, client_id="poller")
-    relay: Any = SimpleNamespace(wake=lambda: None)
-    register_handlers(
-        ServiceContext(name="poller", settings=settings, pool=store_db, broker=broker, relay=relay)
-    )
+    context = handler_context("poller", store_db)
+    register_handlers(context)
     body = filed.submitted.model_dump(mode="json")
     try:
-        async with TestKafkaBroker(broker) as test_broker:
+        async with TestKafkaBroker(context.broker) as test_broker:
             await test_broker.publish(body, INVOICE_SUBMITTED, key=filed.ref.invoice_id.encode())
             await test_broker.publish(body, INVOICE_SUBMITTED, key=filed.ref.invoice_id.encode())
         rows = await store_db.fetch(

@@ -15,8 +15,6 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from clearway.domain.ids import new_id
-from clearway.messaging.envelope import ConnectionEventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS
 from clearway.store.outbox import OutboxMessage, enqueue
 
@@ -27,6 +25,7 @@ from tests.services.webhook_dispatcher.webhooktools import (
     Receiver,
     answer,
     clear_endpoints,
+    connection_expired,
     create_endpoint,
     in_turn,
     never,
@@ -288,18 +287,7 @@ async def test_connection_events_reach_the_accounts_endpoints(
     account_id, client = await make_account()
     url = receiver.route()
     endpoint = await create_endpoint(client, url, ["connection.expired"])
-    expired = ConnectionEventMessage(
-        eventId=new_id("evt"),
-        event="connection.expired",
-        connectionId="conn_test",
-        accountId=account_id,
-        companyId="comp_test",
-        countryCode="RO",
-        status="expired",
-        tokenExpiresAt=None,
-        lastErrorMessage="ANAF refused the refresh token.",
-        createdAt="2025-01-15T10:00:00.000Z",
-    )
+    expired = connection_expired(account_id)
     async with db.acquire() as conn, conn.transaction():
         # Published by the services' outbox relays, as a real connection event is.
         await enqueue(

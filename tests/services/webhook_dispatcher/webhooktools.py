@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from clearway.domain.ids import new_id
+from clearway.messaging.envelope import ConnectionEventMessage
 
 
 @dataclass(frozen=True)
@@ -257,3 +259,19 @@ async def clear_endpoints(client: httpx.AsyncClient) -> None:
     other tests left there must neither fill its sixteen places nor receive this test's events."""
     for endpoint in (await client.get("/v1/webhook-endpoints")).json()["data"]:
         await client.delete(f"/v1/webhook-endpoints/{endpoint['id']}")
+
+
+def connection_expired(account_id: str) -> ConnectionEventMessage:
+    """A `connection.events` message: the account's RO connection expired (ANAF refused)."""
+    return ConnectionEventMessage(
+        eventId=new_id("evt"),
+        event="connection.expired",
+        connectionId="conn_test",
+        accountId=account_id,
+        companyId="comp_test",
+        countryCode="RO",
+        status="expired",
+        tokenExpiresAt=None,
+        lastErrorMessage="ANAF refused the refresh token.",
+        createdAt="2025-01-15T10:00:00.000Z",
+    )
