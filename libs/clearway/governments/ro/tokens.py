@@ -20,7 +20,7 @@ from clearway.accounts.connections import (
     expire_connection,
     read_secret,
 )
-from clearway.config import AnafEndpoint, LiveNotConfiguredError
+from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import ConnectionEvent, SecretKind
 from clearway.domain.ids import utcnow
@@ -34,6 +34,7 @@ from clearway.governments.base import (
 )
 from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError
+from clearway.governments.ro.settings import AnafEndpoint
 from clearway.store.connections import active_connection_row
 from clearway.store.outbox import enqueue
 
