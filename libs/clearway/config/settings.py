@@ -72,16 +72,11 @@ class WebhookConfig(SettingsGroup):
         "the sandbox), comma- or space-separated",
     )
     retry_schedule: tuple[float, ...] = Field(
-        DEFAULT_SCHEDULE,
-        description="pauses after each failed attempt, seconds, comma-separated",
+        DEFAULT_SCHEDULE, description="pauses after each failed attempt, seconds, comma-separated"
     )
-    retry_jitter: float = Field(
-        DEFAULT_JITTER,
-        description="± fraction of each pause",
-    )
+    retry_jitter: float = Field(DEFAULT_JITTER, description="± fraction of each pause")
     timeout_seconds: float = Field(
-        15.0,
-        description="an attempt succeeds on a 2xx answer within this many seconds",
+        15.0, description="an attempt succeeds on a 2xx answer within this many seconds"
     )
     lease_seconds: float | None = Field(
         None,
@@ -89,17 +84,13 @@ class WebhookConfig(SettingsGroup):
         "again (unset: three times WEBHOOK_TIMEOUT_SECONDS)",
     )
     endpoint_concurrency: int = Field(
-        4,
-        description="requests in flight to one endpoint, all replicas together",
+        4, description="requests in flight to one endpoint, all replicas together"
     )
     disable_after_seconds: float = Field(
         DISABLE_AFTER.total_seconds(),
         description="an endpoint failing for this many seconds is disabled",
     )
-    max_in_flight: int = Field(
-        256,
-        description="requests in flight per dispatcher process",
-    )
+    max_in_flight: int = Field(256, description="requests in flight per dispatcher process")
 
     @field_validator("retry_schedule", mode="before")
     @classmethod

@@ -54,12 +54,10 @@ class AnafSettings(SettingsGroup):
     )
     # Only ANAF's live hosts have defaults: they are public.
     live_rest_url: str | None = Field(
-        ANAF_LIVE_REST_URL,
-        description="ANAF's production e-Factura REST base, for live invoices",
+        ANAF_LIVE_REST_URL, description="ANAF's production e-Factura REST base, for live invoices"
     )
     live_oauth_url: str | None = Field(
-        ANAF_LIVE_OAUTH_URL,
-        description="ANAF's production OAuth base, for live connections",
+        ANAF_LIVE_OAUTH_URL, description="ANAF's production OAuth base, for live connections"
     )
     live_client_id: str | None = Field(
         None, description="the client id of Clearway's OAuth application registered with ANAF"
