@@ -18,14 +18,17 @@ from clearway.accounts.connections import default_keyring
 from clearway.db import Connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.invoice import NO_NUL
-from clearway.store import webhooks as store
-from clearway.store.webhooks import (
-    EndpointChanges,
+from clearway.store import webhook_deliveries as delivery_store
+from clearway.store import webhook_endpoints as endpoint_store
+from clearway.store.webhook_deliveries import (
     NewDelivery,
-    add_secret,
     enqueue_deliveries,
-    rotate_secret,
     wake_dispatchers,
+)
+from clearway.store.webhook_endpoints import (
+    EndpointChanges,
+    add_secret,
+    rotate_secret,
 )
 from clearway.webhooks.addresses import URL_MAX_LENGTH, URL_PATTERN, url_problem
 from clearway.webhooks.events import TEST_EVENT, encode_body, webhook_test_body
@@ -214,7 +217,9 @@ def _check_url(url: str, *, livemode: bool) -> None:
 
 
 async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner) -> Any:
-    row = await store.owned_endpoint(conn, endpoint_id, owner.account_id, livemode=owner.livemode)
+    row = await endpoint_store.owned_endpoint(
+        conn, endpoint_id, owner.account_id, livemode=owner.livemode
+    )
     if row is None:
         # Another account's (or the other mode's) endpoint answers exactly like a missing one.
         raise ApiError("not_found", f"No webhook endpoint {endpoint_id}.", param="/id")
@@ -222,7 +227,7 @@ async def _owned_endpoint(conn: Connection, endpoint_id: str, owner: ApiKeyOwner
 
 
 async def _delivery_page(conn: Connection, rows: list[Any]) -> list[WebhookDelivery]:
-    attempts = await store.attempts_of(conn, [row["id"] for row in rows])
+    attempts = await delivery_store.attempts_of(conn, [row["id"] for row in rows])
     by_delivery: dict[str, list[Any]] = {}
     for attempt in attempts:
         by_delivery.setdefault(attempt["delivery_id"], []).append(attempt)
@@ -248,13 +253,13 @@ async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[s
     endpoint_id = new_id("we")
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         # One creation at a time per account, so the limit holds under concurrent requests.
-        count = await store.lock_account_endpoints(conn, owner.account_id)
+        count = await endpoint_store.lock_account_endpoints(conn, owner.account_id)
         if count >= MAX_ENDPOINTS_PER_ACCOUNT:
             raise ApiError(
                 "usage_limit_exceeded",
                 f"An account has at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints.",
             )
-        await store.create_endpoint(
+        await endpoint_store.create_endpoint(
             conn,
             endpoint_id,
             account_id=owner.account_id,
@@ -272,7 +277,9 @@ async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[s
 @router.get("", response_model=Data[list[WebhookEndpoint]])
 async def list_endpoints(request: Request, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        rows = await store.account_endpoints(conn, owner.account_id, livemode=owner.livemode)
+        rows = await endpoint_store.account_endpoints(
+            conn, owner.account_id, livemode=owner.livemode
+        )
     return {"data": [endpoint_resource(row) for row in rows]}
 
 
@@ -303,10 +310,12 @@ async def update(
             changes.update(disabled_at=utcnow(), disabled_reason="Disabled through the API.")
         if body.disabled is False and row["disabled_at"] is not None:
             changes.update(disabled_at=None, disabled_reason=None, failing_since=None)
-            await store.send_pending_now(conn, endpoint_id)
+            await delivery_store.send_pending_now(conn, endpoint_id)
             await wake_dispatchers(conn)
         if changes:
-            row = await store.update_endpoint(conn, endpoint_id, EndpointChanges(**changes))
+            row = await endpoint_store.update_endpoint(
+                conn, endpoint_id, EndpointChanges(**changes)
+            )
     return {"data": endpoint_resource(row)}
 
 
@@ -315,7 +324,7 @@ async def delete(request: Request, endpoint_id: str, owner: Owner) -> dict[str, 
     """Deletes the endpoint, its secrets and its deliveries (pending ones are not sent)."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         await _owned_endpoint(conn, endpoint_id, owner)
-        await store.delete_endpoint(conn, endpoint_id)
+        await endpoint_store.delete_endpoint(conn, endpoint_id)
     return {"data": {"id": endpoint_id, "deleted": True}}
 
 
@@ -356,13 +365,13 @@ async def list_deliveries(  # noqa: PLR0913, PLR0917 - each filter is a query pa
         await _owned_endpoint(conn, endpoint_id, owner)
         before = None
         if cursor is not None:
-            position = await store.delivery_position(conn, cursor, endpoint_id)
+            position = await delivery_store.delivery_position(conn, cursor, endpoint_id)
             if position is None:
                 raise ApiError(
                     "validation_error", "This cursor is not one we gave out.", param="/cursor"
                 )
             before = (position["created_at"], position["id"])
-        rows = await store.endpoint_deliveries(
+        rows = await delivery_store.endpoint_deliveries(
             conn, endpoint_id, state=status, before=before, limit=limit + 1
         )
         page = rows[:limit]
@@ -383,9 +392,9 @@ async def retry_delivery(
     gets one attempt; a pending one simply goes now and keeps its retry schedule."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         _not_while_disabled(await _owned_endpoint(conn, endpoint_id, owner))
-        row = await store.retry_delivery_now(conn, delivery_id, endpoint_id)
+        row = await delivery_store.retry_delivery_now(conn, delivery_id, endpoint_id)
         if row is None:
-            if await store.delivery_exists(conn, delivery_id, endpoint_id):
+            if await delivery_store.delivery_exists(conn, delivery_id, endpoint_id):
                 raise ApiError(
                     "conflict_error", "An attempt is in flight right now.", param="/deliveryId"
                 )
@@ -419,6 +428,6 @@ async def send_test_event(request: Request, endpoint_id: str, owner: Owner) -> d
                 )
             ],
         )
-        row = await store.delivery_of_event(conn, endpoint_id, event_id)
+        row = await delivery_store.delivery_of_event(conn, endpoint_id, event_id)
         [delivery] = await _delivery_page(conn, [row])
     return {"data": delivery}

@@ -28,16 +28,19 @@ from clearway.observability.logs import log_context
 from clearway.observability.metrics import WEBHOOK_DELIVERIES, WEBHOOK_DELIVERY_DURATION
 from clearway.observability.tracing import continued, tracer
 from clearway.security import Keyring
-from clearway.store import webhooks as store
-from clearway.store.webhooks import (
+from clearway.store import webhook_deliveries as delivery_store
+from clearway.store import webhook_endpoints as endpoint_store
+from clearway.store.webhook_deliveries import (
     WAKE_CHANNEL,
     AttemptRecord,
     NewDelivery,
     claim_due,
     enqueue_deliveries,
+    wake_dispatchers,
+)
+from clearway.store.webhook_endpoints import (
     signing_secrets,
     subscribed_endpoints,
-    wake_dispatchers,
 )
 from clearway.webhooks.events import ENDPOINT_DISABLED_EVENT, encode_body, endpoint_disabled_body
 from clearway.webhooks.retry import should_disable
@@ -122,7 +125,7 @@ class DeliveryLoop:
     async def _seconds_until_next_due(self) -> float:
         now = self._clock()
         async with self._pool.acquire() as conn:
-            next_due = await store.next_due_at(conn, now)
+            next_due = await delivery_store.next_due_at(conn, now)
         if next_due is None:
             return SWEEP_SECONDS
         return min(max((next_due - now).total_seconds(), 0.0), SWEEP_SECONDS)
@@ -181,7 +184,7 @@ class DeliveryLoop:
         else:
             state = "dead"
         async with self._pool.acquire() as conn, conn.transaction():
-            recorded = await store.record_attempt(
+            recorded = await delivery_store.record_attempt(
                 conn,
                 delivery["id"],
                 lease_token=delivery["lease_token"],
@@ -201,7 +204,7 @@ class DeliveryLoop:
                 log.warning("delivery %s changed during its attempt; not recorded", delivery["id"])
                 return
             if result.succeeded:
-                await store.endpoint_succeeded(conn, delivery["endpoint_id"])
+                await endpoint_store.endpoint_succeeded(conn, delivery["endpoint_id"])
             else:
                 await self._endpoint_failed(conn, delivery["endpoint_id"], attempted_at, result)
             if state != "pending" and delivery["stream_id"] is not None:
@@ -215,7 +218,7 @@ class DeliveryLoop:
     async def _endpoint_failed(
         self, conn: Connection, endpoint_id: str, attempted_at: dt.datetime, result: AttemptResult
     ) -> None:
-        failing_since = await store.endpoint_failed(conn, endpoint_id, attempted_at)
+        failing_since = await endpoint_store.endpoint_failed(conn, endpoint_id, attempted_at)
         if result.http_status == HTTP_GONE:
             reason = "The endpoint answered 410 Gone."
         elif should_disable(failing_since, self._clock(), self._settings.disable_after):
@@ -225,7 +228,9 @@ class DeliveryLoop:
         await self._disable(conn, endpoint_id, reason)
 
     async def _disable(self, conn: Connection, endpoint_id: str, reason: str) -> None:
-        endpoint = await store.disable_endpoint(conn, endpoint_id, at=self._clock(), reason=reason)
+        endpoint = await endpoint_store.disable_endpoint(
+            conn, endpoint_id, at=self._clock(), reason=reason
+        )
         if endpoint is None:
             return
         WEBHOOK_DELIVERIES.labels("disabled").inc()

@@ -24,7 +24,8 @@ from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
 from clearway.runtime import ServiceContext
 from clearway.store.events import event_message, read_stream
 from clearway.store.invoices import invoice_metadata
-from clearway.store.webhooks import NewDelivery, enabled_endpoints, enqueue_deliveries
+from clearway.store.webhook_deliveries import NewDelivery, enqueue_deliveries
+from clearway.store.webhook_endpoints import enabled_endpoints
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,
     connection_event_body,

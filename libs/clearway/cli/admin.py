@@ -28,7 +28,7 @@ from clearway.security import (
     keyring_from_setting,
 )
 from clearway.store.accounts import account_exists
-from clearway.store.webhooks import rewrap_secrets as rewrap_webhook_secrets
+from clearway.store.webhook_endpoints import rewrap_secrets as rewrap_webhook_secrets
 
 
 def add_admin_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from clearway.db import Connection
 from clearway.domain.company import CompanyRequest
 from clearway.domain.ids import new_id
+from clearway.store.rows import one_row, owned
 
 KeyMode = Literal["test", "live"]
 
@@ -145,11 +146,7 @@ async def company_row(conn: Connection, company_id: str) -> Any:
 
 async def owned_company_row(conn: Connection, company_id: str, account_id: str) -> Any:
     """The account's company when it is not deleted, else None."""
-    return await conn.fetchrow(
-        "SELECT * FROM companies WHERE id = $1 AND account_id = $2 AND deleted_at IS NULL",
-        company_id,
-        account_id,
-    )
+    return await one_row(conn, "companies", owned(company_id, account_id).add("deleted_at IS NULL"))
 
 
 async def account_companies(

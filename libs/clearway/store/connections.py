@@ -15,14 +15,16 @@ from pydantic import BaseModel, ConfigDict
 from clearway.db import Connection
 from clearway.domain.ids import new_id
 from clearway.security import SealedSecret
+from clearway.store.rows import Changes, Where, assignments, newest_first, one_row, owned
+
+# A deleted connection is kept for the invoices that name it; the API and filing never see it.
+NOT_DELETED = "status <> 'deleted'"
 
 # --- connections ----------------------------------------------------------------------------
 
 
-class ConnectionChanges(BaseModel):
+class ConnectionChanges(Changes):
     """Columns of a connection to set; only the fields given are written (None given clears)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     status: str | None = None
     is_sender: bool | None = None
@@ -38,9 +40,6 @@ class ConnectionChanges(BaseModel):
     refresh_failures: int | None = None
     deleted_at: dt.datetime | None = None
 
-    def columns(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
-
 
 async def live_connection(
     conn: Connection,
@@ -52,14 +51,9 @@ async def live_connection(
 ) -> Any:
     """The company's connection for the country and mode that is not deleted (at most one), or
     None. ("Live" as in not deleted; `livemode` is the key's mode, sandbox or live.)"""
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        "SELECT * FROM connections WHERE company_id = $1 AND country = $2 "  # noqa: S608
-        f"AND livemode = $3 AND status <> 'deleted'{lock}",
-        company_id,
-        country,
-        livemode,
-    )
+    where = Where("company_id = ?", company_id).add("country = ?", country)
+    where.add("livemode = ?", livemode).add(NOT_DELETED)
+    return await one_row(conn, "connections", where, for_update=for_update)
 
 
 async def insert_pending_connection(  # noqa: PLR0913 - the parts of a new connection
@@ -95,9 +89,8 @@ async def update_connection(
 ) -> Any:
     """Set the columns given and return the row (None when there is no such connection)."""
     fields = changes.columns()
-    assignments = "".join(f"{name} = ${i}, " for i, name in enumerate(fields, start=2))
     return await conn.fetchrow(
-        f"UPDATE connections SET {assignments}updated_at = now() "  # noqa: S608 - names are ours
+        f"UPDATE connections SET {assignments(fields, 2)}updated_at = now() "  # noqa: S608
         "WHERE id = $1 RETURNING *",
         connection_id,
         *fields.values(),
@@ -120,11 +113,7 @@ async def expire_active_connection(
 
 
 async def connection_row(conn: Connection, connection_id: str, *, for_update: bool = False) -> Any:
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        f"SELECT * FROM connections WHERE id = $1{lock}",  # noqa: S608 - fixed fragments
-        connection_id,
-    )
+    return await one_row(conn, "connections", Where("id = ?", connection_id), for_update=for_update)
 
 
 async def owned_connection_row(
@@ -136,26 +125,14 @@ async def owned_connection_row(
     for_update: bool = False,
 ) -> Any:
     """The account's connection of that mode when it is not deleted, else None."""
-    lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(
-        "SELECT * FROM connections WHERE id = $1 AND account_id = $2 AND livemode = $3 "  # noqa: S608
-        f"AND status <> 'deleted'{lock}",
-        connection_id,
-        account_id,
-        livemode,
-    )
+    where = owned(connection_id, account_id, livemode=livemode).add(NOT_DELETED)
+    return await one_row(conn, "connections", where, for_update=for_update)
 
 
 async def account_connections(conn: Connection, account_id: str, *, livemode: bool) -> list[Any]:
     """The account's connections of that mode that are not deleted, newest first."""
-    return list(
-        await conn.fetch(
-            "SELECT * FROM connections WHERE account_id = $1 AND livemode = $2 "
-            "AND status <> 'deleted' ORDER BY created_at DESC, id DESC",
-            account_id,
-            livemode,
-        )
-    )
+    where = Where("account_id = ?", account_id).add("livemode = ?", livemode).add(NOT_DELETED)
+    return await newest_first(conn, "connections", where)
 
 
 async def active_connection_with_vat(conn: Connection, connection_id: str) -> Any:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
 from clearway.domain.lifecycle import Status
+from clearway.store.rows import Changes, Where, assignments, newest_first, one_row, owned
 
 
 class InvoiceRef(BaseModel):
@@ -58,19 +59,14 @@ class NewInvoice(BaseModel):
     sandbox_scenario: str | None = None
 
 
-class InvoiceChanges(BaseModel):
+class InvoiceChanges(Changes):
     """Columns a lifecycle event may set besides the status; only the fields given are written
     (None given clears a column)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     gov_id: str | None = None
     error_message: str | None = None
     error_translated: str | None = None
     error_fix: str | None = None
-
-    def columns(self) -> dict[str, str | None]:
-        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
 
 
 class InvoicePosition(BaseModel):
@@ -117,9 +113,8 @@ async def advance_invoice(  # noqa: PLR0913 - the parts of one step of the read 
     """Move the row to `version` and `status` if it is at `version - 1` in one of
     `allowed_from`; returns the invoice's created_at, or None when it was not moved."""
     fields: dict[str, Any] = {**changes.columns(), "status": status.value}
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=5))
     created_at: dt.datetime | None = await conn.fetchval(
-        f"UPDATE invoices SET version = $2, updated_at = $3, {assignments} "  # noqa: S608 - ours
+        f"UPDATE invoices SET {assignments(fields, 5)}version = $2, updated_at = $3 "  # noqa: S608
         "WHERE id = $1 AND version = $2 - 1 AND status = ANY($4::text[]) RETURNING created_at",
         invoice_id,
         version,
@@ -144,12 +139,7 @@ async def owned_invoice_row(
     conn: Connection, invoice_id: str, account_id: str, *, livemode: bool
 ) -> Any:
     """The row when it is the account's and of that mode, else None."""
-    return await conn.fetchrow(
-        "SELECT * FROM invoices WHERE id = $1 AND account_id = $2 AND livemode = $3",
-        invoice_id,
-        account_id,
-        livemode,
-    )
+    return await one_row(conn, "invoices", owned(invoice_id, account_id, livemode=livemode))
 
 
 async def created_since(conn: Connection, account_id: str, since: dt.datetime) -> int:
@@ -213,38 +203,25 @@ async def list_invoices(  # noqa: PLR0913 - the listing's parts
 ) -> list[Any]:
     """The account's invoices of the mode, newest first, after the keyset position `before`
     (created_at, id) when given."""
-    conditions = ["account_id = $1", "livemode = $2"]
-    args: list[Any] = [account_id, livemode]
-
-    def where(sql: str, value: Any) -> None:
-        args.append(value)
-        conditions.append(sql.replace("?", f"${len(args)}"))
-
+    where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
     if filters.country:
-        where("country = ?", filters.country)
+        where.add("country = ?", filters.country)
     if filters.status:
-        where("status = ?", filters.status.value)
+        where.add("status = ?", filters.status.value)
     if filters.company_id:
-        where("company_id = ?", filters.company_id)
+        where.add("company_id = ?", filters.company_id)
     if filters.search:
-        where(
+        pattern = _like_pattern(filters.search)
+        where.add(
             "(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)",
-            _like_pattern(filters.search),
+            pattern,
+            pattern,
+            pattern,
         )
     if filters.created_from:
-        where("created_at >= ?", filters.created_from)
+        where.add("created_at >= ?", filters.created_from)
     if filters.created_to:
-        where("created_at <= ?", filters.created_to)
+        where.add("created_at <= ?", filters.created_to)
     if filters.metadata:
-        where("metadata @> ?", filters.metadata)
-    if before is not None:
-        args.extend(before)
-        conditions.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit)
-    return list(
-        await conn.fetch(
-            f"SELECT * FROM invoices WHERE {' AND '.join(conditions)} "  # noqa: S608 - fixed fragments
-            f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}",
-            *args,
-        )
-    )
+        where.add("metadata @> ?", filters.metadata)
+    return await newest_first(conn, "invoices", where, before=before, limit=limit)

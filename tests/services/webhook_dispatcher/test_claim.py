@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from clearway.accounts import create_account
 from clearway.domain.ids import new_id
-from clearway.store.webhooks import NewDelivery, claim_due, enqueue_deliveries
+from clearway.store.webhook_deliveries import NewDelivery, claim_due, enqueue_deliveries
 
 pytestmark = [pytest.mark.postgres]
 

@@ -19,7 +19,7 @@ from clearway.domain.lifecycle import EventType
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS, dlq_topic
 from clearway.runtime import ServiceContext
-from clearway.store.webhooks import create_endpoint, delete_endpoint
+from clearway.store.webhook_endpoints import create_endpoint, delete_endpoint
 from faststream.kafka import TestKafkaBroker
 
 from services.webhook_dispatcher.handlers import register_handlers

@@ -27,7 +27,6 @@ import logging
 import httpx
 
 from clearway.accounts.connections import expire_connection, read_secret
-from clearway.config import SdiEndpoint
 from clearway.connectors.calls import (
     GovernmentAuthError,
     GovernmentError,
@@ -47,6 +46,7 @@ from clearway.governments.it.client import (
     client_tls,
 )
 from clearway.governments.it.document import fatturapa_filename
+from clearway.governments.it.settings import SdiEndpoint
 from clearway.pipeline.filing.machine import Route
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,

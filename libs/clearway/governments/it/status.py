@@ -24,7 +24,6 @@ import datetime as dt
 
 import httpx
 
-from clearway.config import SdiEndpoint
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
@@ -35,6 +34,7 @@ from clearway.governments.it.client import (
     SdiClient,
     SdiUnknownFileError,
 )
+from clearway.governments.it.settings import SdiEndpoint
 from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
 from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext

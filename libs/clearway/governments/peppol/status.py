@@ -13,13 +13,13 @@ import datetime as dt
 
 import httpx
 
-from clearway.config import PeppolEndpoint
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
     GovernmentError,
 )
 from clearway.db import Connection
 from clearway.governments.peppol.client import DELIVERED, PeppolClient
+from clearway.governments.peppol.settings import PeppolEndpoint
 from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
 from clearway.pipeline.polling import Cadence
 from clearway.runtime import ServiceContext

@@ -28,7 +28,6 @@ from typing import TypeVar
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.config import KsefEndpoint
 from clearway.connectors import GovCall
 from clearway.domain.ids import utcnow
 from clearway.governments.pl import auth as ksef_auth
@@ -46,6 +45,7 @@ from clearway.governments.pl.client import (
     session_bucket,
     status_bucket,
 )
+from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.tokens import expire_after_second_refusal, renew_refused_token
 from clearway.pipeline.filing.machine import Route
 from clearway.pipeline.filing.outcomes import (

@@ -13,7 +13,6 @@ import datetime as dt
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.config import KsefEndpoint
 from clearway.connectors import GovCall
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
@@ -28,6 +27,7 @@ from clearway.governments.pl.client import (
     SentInvoice,
     status_bucket,
 )
+from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.tokens import renew_refused_token
 from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
 from clearway.pipeline.polling import Cadence

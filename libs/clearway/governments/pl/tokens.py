@@ -21,7 +21,7 @@ from clearway.accounts.connections import (
     read_secret,
     replace_refused_token,
 )
-from clearway.config import KsefEndpoint, LiveNotConfiguredError
+from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
@@ -35,6 +35,7 @@ from clearway.governments.pl.auth import (
     KsefUnavailableError,
 )
 from clearway.governments.pl.government import TOKEN_POLICY
+from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring
 from clearway.store.connections import active_connection_row, active_connection_with_vat

@@ -19,7 +19,7 @@ from clearway.accounts.connections import (
     start_authorization,
     update_connection,
 )
-from clearway.config import AnafEndpoint, GovernmentEndpoints, LiveNotConfiguredError
+from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import ConnectionStatus
 from clearway.governments.ro.oauth import (
@@ -27,6 +27,7 @@ from clearway.governments.ro.oauth import (
     AnafOAuthRefusedError,
     authorization_url,
 )
+from clearway.governments.ro.settings import AnafEndpoint
 
 
 async def start_authorization_url(

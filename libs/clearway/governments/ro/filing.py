@@ -28,7 +28,7 @@ import logging
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.config import AnafEndpoint, Settings
+from clearway.config import Settings
 from clearway.domain.ids import utcnow
 from clearway.governments.ro.client import (
     GOV_ENDPOINT,
@@ -54,6 +54,7 @@ from clearway.governments.ro.reconcile import (
     fingerprint_download,
     same_invoice,
 )
+from clearway.governments.ro.settings import AnafEndpoint
 from clearway.governments.ro.tokens import (
     expire_after_second_refusal,
     refresh_refused_token,

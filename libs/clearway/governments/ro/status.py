@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.config import AnafEndpoint
 from clearway.connectors import GovCall
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
@@ -38,6 +37,7 @@ from clearway.governments.ro.client import (
 )
 from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
+from clearway.governments.ro.settings import AnafEndpoint
 from clearway.governments.ro.tokens import refresh_refused_token
 from clearway.pipeline.decisions import (
     Accepted,

@@ -19,7 +19,7 @@ from clearway.accounts.connections import (
     read_secret,
     replace_refused_token,
 )
-from clearway.config import AnafEndpoint, LiveNotConfiguredError
+from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
@@ -33,6 +33,7 @@ from clearway.governments.base import (
 )
 from clearway.governments.ro.client import AnafUnavailableError
 from clearway.governments.ro.oauth import AnafOAuthClient, AnafOAuthRefusedError, OAuthTokens
+from clearway.governments.ro.settings import AnafEndpoint
 from clearway.store.connections import active_connection_row
 
 log = logging.getLogger(__name__)

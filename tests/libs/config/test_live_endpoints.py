@@ -8,14 +8,13 @@ import logging
 
 import pytest
 from clearway.config import (
-    ANAF_LIVE_OAUTH_URL,
-    ANAF_LIVE_REST_URL,
     GovernmentEndpoints,
     LiveNotConfiguredError,
     Settings,
     live_or_error,
     variables,
 )
+from clearway.governments.ro.settings import ANAF_LIVE_OAUTH_URL, ANAF_LIVE_REST_URL
 
 # Environment variables, as a deployment sets them.
 REQUIRED = {"DATABASE_URL": "postgresql://db/clearway", "KAFKA_BOOTSTRAP": "127.0.0.1:9092"}

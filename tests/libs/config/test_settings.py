@@ -20,7 +20,7 @@ from clearway.config import (
 )
 from pydantic import BaseModel
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REQUIRED = {"DATABASE_URL": "postgresql://db/clearway", "KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
 
 

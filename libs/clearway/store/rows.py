@@ -1,0 +1,98 @@
+"""What the store's owner modules share: the columns a caller changes, the conditions of a
+query, and the reads every API resource makes the same way (one row of an account's, a page
+newest first). Nothing here writes a table: an UPDATE stays in its table's owner, which puts in
+the assignments `Changes` gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+from clearway.db import Connection
+
+# The API lists newest first, and pages on this key (the id breaks ties).
+NEWEST_FIRST = "ORDER BY created_at DESC, id DESC"
+
+
+class Changes(BaseModel):
+    """Columns of a row to set; only the fields given are written (None given clears)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}
+
+
+def assignments(columns: dict[str, Any], start: int) -> str:
+    """`name = $start, …, ` for an UPDATE's SET: the columns' values are its arguments from
+    `start` on, in their order."""
+    return "".join(f"{name} = ${i}, " for i, name in enumerate(columns, start=start))
+
+
+class Where:
+    """The conditions of a query, ANDed; each `?` is the next value given, numbered $1, $2…"""
+
+    def __init__(self, condition: str = "", *values: Any) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+        if condition:
+            self.add(condition, *values)
+
+    def add(self, condition: str, *values: Any) -> Self:
+        parts = condition.split("?")
+        if len(parts) != len(values) + 1:
+            raise ValueError(f"{condition!r} takes {len(parts) - 1} values, not {len(values)}")
+        text = parts[0]
+        for value, rest in zip(values, parts[1:], strict=True):
+            self.args.append(value)
+            text += f"${len(self.args)}{rest}"
+        self.conditions.append(text)
+        return self
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.conditions)
+
+    def copy(self) -> Where:
+        copied = Where()
+        copied.conditions, copied.args = list(self.conditions), list(self.args)
+        return copied
+
+
+def owned(row_id: str, account_id: str, *, livemode: bool | None = None) -> Where:
+    """The row `row_id` when it is the account's (and of that mode, when given): any other
+    answers like a missing one."""
+    where = Where("id = ?", row_id).add("account_id = ?", account_id)
+    return where if livemode is None else where.add("livemode = ?", livemode)
+
+
+async def one_row(conn: Connection, table: str, where: Where, *, for_update: bool = False) -> Any:
+    """The row of `table` (a name of ours) that `where` picks, locked when asked; or None."""
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT * FROM {table} WHERE {where.sql}{lock}",  # noqa: S608 - names are ours
+        *where.args,
+    )
+
+
+async def newest_first(
+    conn: Connection,
+    table: str,
+    where: Where,
+    *,
+    before: tuple[dt.datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Any]:
+    """The rows of `table` (a name of ours) that `where` picks, newest first: after the keyset
+    position `before` (created_at, id) when given, at most `limit` when given."""
+    page = where.copy()
+    if before is not None:
+        page.add("(created_at, id) < (?, ?)", *before)
+    sql = f"SELECT * FROM {table} WHERE {page.sql} {NEWEST_FIRST}"  # noqa: S608 - ours
+    args = page.args
+    if limit is not None:
+        args = [*args, limit]
+        sql += f" LIMIT ${len(args)}"
+    return list(await conn.fetch(sql, *args))
