@@ -28,6 +28,7 @@ class France(Government):
     token_policy = None
     vat_id_rules = ("CW-FR-01", "CW-FR-02")
     en16931_syntax = True
+    connected_with = "Plateforme agréée"  # the company's platform, reached through the directory
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import (  # noqa: PLC0415

@@ -28,6 +28,7 @@ class Romania(Government):
     token_policy = TOKEN_POLICY
     vat_id_rules = ("CW-RO-03", "CW-RO-04")  # RO's predate the other countries' CW-xx-01/02
     en16931_syntax = True
+    poll_cause = "anaf"  # as the walking skeleton recorded ANAF's decisions
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415

@@ -1,0 +1,320 @@
+"""One filing contract, written once and run for every government (as FastStream runs one
+abstract suite per broker): the government's real Filer and status follower, as the registry
+gives them, against its simulator (services/govsim, in process) and real PostgreSQL.
+
+Every government must: upload a valid document and answer an upload id; find that same upload
+by the invoice's own key afterwards (so a retry never files twice); report its acceptance
+through its follower; and answer a document it refuses with the typed refusal, in its words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from clearway.accounts import create_account
+from clearway.accounts.connections import default_keyring, store_secrets
+from clearway.config import Settings
+from clearway.domain.connections import SecretKind
+from clearway.domain.ids import new_id, utcnow
+from clearway.domain.invoice import InvoiceRequest
+from clearway.domain.lifecycle import EventType
+from clearway.governments import government
+from clearway.governments.base import Government
+from clearway.pipeline.decisions import Accepted, Pending
+from clearway.pipeline.filing.gate import SubmissionGate
+from clearway.pipeline.filing.outcomes import (
+    Attempt,
+    Filer,
+    Refused,
+    RejectedUnfiled,
+    Uploaded,
+)
+from clearway.pipeline.filing.service import FilerSetup
+from clearway.store import submissions
+from clearway.store.events import NewEvent, append_event, start_stream
+from clearway.store.invoices import InvoiceRef, NewInvoice
+from clearway.store.status_polls import Poll
+
+from services.govsim.app import GovsimSettings, create_app
+from tests.conftest import TEST_MASTER_KEYS
+from tests.libs.validation.bodies import clean_body
+
+pytestmark = [pytest.mark.postgres]
+
+LEASE = dt.timedelta(seconds=30)
+# The simulators decide at once: the contract is about what they answer, not when.
+INSTANT = GovsimSettings(
+    anaf_processing_delay=0,
+    pl_processing_delay=0,
+    it_processing_delay=0,
+    peppol_processing_delay=0,
+    fr_processing_delay=0,
+    de_processing_delay=0,
+)
+
+
+@dataclass
+class Filing:
+    """One invoice of the government's country, scheduled and claimed: what its Filer works."""
+
+    gov: Government
+    filer: Filer
+    attempt: Attempt
+    context: Any
+    http: httpx.AsyncClient
+
+    async def follow(self, uploaded: Uploaded) -> Accepted | Pending | Any:
+        """The government's follower asked about the upload, as the poller would."""
+        row = self.attempt.submission
+        poll = Poll(
+            ref=row.ref,
+            connection_id=row.connection_id,
+            upload_id=uploaded.upload_id,
+            version=row.version + 1,
+            attempts=1,
+            created_at=utcnow(),
+            deadline_at=None,
+            traceparent=None,
+            submitted=dict(uploaded.details),
+        )
+        follower = self.gov.status_follower(self.context, self.http, livemode=False)
+        return await follower.follow(self.attempt.conn, poll, [])
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(database_url="unused", kafka_bootstrap="unused")
+
+
+@pytest.fixture
+def keyring(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The master keys the connections' secrets are sealed under, for this test only."""
+    monkeypatch.setenv("CLEARWAY_MASTER_KEYS", TEST_MASTER_KEYS)
+    default_keyring.cache_clear()
+    yield default_keyring()
+    default_keyring.cache_clear()
+
+
+class FilingContract:
+    """What every government's filing must do; a subclass per government names its code and
+    how its simulator is made to refuse a document."""
+
+    code: ClassVar[str]
+    # The refused case: the document sent (None: the valid one), and the sandbox scenario.
+    refused_document: ClassVar[bytes | None] = None
+    refused_scenario: ClassVar[str | None] = None
+
+    @pytest_asyncio.fixture
+    async def http(self) -> AsyncIterator[httpx.AsyncClient]:
+        """Every government's calls go to the simulators' app, in process."""
+        app = create_app(INSTANT)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as client:
+            yield client
+
+    async def _filing(
+        self,
+        store_db: asyncpg.Pool[Any],
+        conn: asyncpg.Connection[Any],
+        http: httpx.AsyncClient,
+        settings: Settings,
+        closing: AsyncExitStack,
+        *,
+        scenario: str | None = None,
+        document: bytes | None = None,
+    ) -> Filing:
+        del store_db
+        gov = government(self.code)
+        body = clean_body(self.code)
+        body["invoiceNumber"] = f"CT-{secrets.token_hex(4)}"
+        request = InvoiceRequest.model_validate(body)
+        rendered, _xml = gov.formats()[0].render(request, body["invoiceNumber"])
+        supplier_vat = body["supplier"]["vatNumber"]
+        account_id = await create_account(conn, f"filing contract {self.code}")
+        ref = InvoiceRef(
+            invoice_id=new_id("inv"), account_id=account_id, country=self.code, livemode=False
+        )
+        created = await start_stream(
+            conn,
+            ref,
+            NewInvoice(
+                supplier_vat=supplier_vat,
+                customer_vat=body["customer"].get("vatNumber") or "",
+                net_amount=Decimal("200.00"),
+                vat_amount=Decimal("0.00"),
+                gross_amount=Decimal("200.00"),
+                currency=body.get("currency", "EUR"),
+                request=request.model_dump(mode="json", by_alias=True, exclude_none=True),
+                sandbox_scenario=scenario,
+            ),
+        )
+        validated = await append_event(
+            conn,
+            ref,
+            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created.id),
+        )
+        connection_id = await self._connection(conn, gov, account_id, body)
+        await conn.execute(
+            "INSERT INTO documents (invoice_id, format, xml) VALUES ($1, $2, $3)",
+            ref.invoice_id,
+            gov.formats()[0].name,
+            rendered if document is None else document,
+        )
+        queue = f"C{secrets.token_hex(3)}"  # a queue of this test's own
+        await submissions.schedule(
+            conn,
+            invoice_id=ref.invoice_id,
+            connection_id=connection_id,
+            country=queue,
+            version=validated.event.version,
+            causation_id=validated.event.id,
+            traceparent=None,
+        )
+        (claimed,) = await submissions.claim_due(conn, queue, 1, LEASE)
+        context: Any = SimpleNamespace(settings=settings)
+        route = gov.route(FilerSetup(context, http, livemode=False, closing=closing))
+        filer = route(claimed.request)
+        return Filing(gov, filer, Attempt(conn, claimed, SubmissionGate(settings)), context, http)
+
+    async def _connection(
+        self, conn: asyncpg.Connection[Any], gov: Government, account_id: str, body: Any
+    ) -> str:
+        """The company's active connection, as its setup leaves it: its network identifier, or
+        its channel's certificate."""
+        supplier = body["supplier"]
+        company_id, connection_id = new_id("cmp"), new_id("conn")
+        await conn.execute(
+            "INSERT INTO companies (id, account_id, legal_name, vat_number, country) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            company_id,
+            account_id,
+            supplier["name"],
+            supplier["vatNumber"],
+            self.code,
+        )
+        network = gov.network_credentials(
+            vat_number=supplier["vatNumber"],
+            peppol_id=supplier.get("peppolId"),
+            siret=supplier.get("siret"),
+        )
+        await conn.execute(
+            "INSERT INTO connections (id, account_id, company_id, country, status, "
+            "network_scheme, network_identifier) VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+            connection_id,
+            account_id,
+            company_id,
+            self.code,
+            network.scheme if network else None,
+            network.identifier if network else None,
+        )
+        await self._credentials(conn, connection_id)
+        return connection_id
+
+    async def _credentials(self, conn: asyncpg.Connection[Any], connection_id: str) -> None:
+        """What else the connection holds (IT: the channel's certificate); nothing by default."""
+
+    # --- the contract ------------------------------------------------------------------------
+
+    async def test_a_valid_document_is_uploaded_and_found_again_by_its_own_key(
+        self,
+        store_db: asyncpg.Pool[Any],
+        http: httpx.AsyncClient,
+        settings: Settings,
+        keyring: Any,
+    ) -> None:
+        del keyring
+        async with store_db.acquire() as conn, AsyncExitStack() as closing:
+            filing = await self._filing(store_db, conn, http, settings, closing)
+            document = await filing.attempt.document()
+            assert document is not None
+            uploaded = await filing.filer.upload(filing.attempt, document)
+            assert isinstance(uploaded, Uploaded), uploaded
+            assert uploaded.upload_id
+            # The answer lost, the invoice's own key finds that same upload: never filed twice.
+            found = await filing.filer.find(filing.attempt)
+            assert isinstance(found, Uploaded), found
+            assert found.upload_id == uploaded.upload_id
+
+    async def test_the_follower_reports_the_governments_acceptance(
+        self,
+        store_db: asyncpg.Pool[Any],
+        http: httpx.AsyncClient,
+        settings: Settings,
+        keyring: Any,
+    ) -> None:
+        del keyring
+        async with store_db.acquire() as conn, AsyncExitStack() as closing:
+            filing = await self._filing(store_db, conn, http, settings, closing)
+            uploaded = await filing.filer.upload(
+                filing.attempt, await filing.attempt.document() or b""
+            )
+            assert isinstance(uploaded, Uploaded), uploaded
+            decided = await filing.follow(uploaded)
+            assert isinstance(decided, Accepted), decided
+            assert decided.gov_id
+            assert decided.receipt
+
+    async def test_a_refused_document_comes_back_typed_in_the_governments_words(
+        self,
+        store_db: asyncpg.Pool[Any],
+        http: httpx.AsyncClient,
+        settings: Settings,
+        keyring: Any,
+    ) -> None:
+        del keyring
+        async with store_db.acquire() as conn, AsyncExitStack() as closing:
+            filing = await self._filing(
+                store_db,
+                conn,
+                http,
+                settings,
+                closing,
+                scenario=self.refused_scenario,
+                document=self.refused_document,
+            )
+            refused = await filing.filer.upload(
+                filing.attempt, await filing.attempt.document() or b""
+            )
+            assert isinstance(refused, Refused | RejectedUnfiled), refused
+            assert refused.messages
+            assert all(message.strip() for message in refused.messages)
+
+
+class TestFrance(FilingContract):
+    code = "FR"
+    refused_document = b"<NotAnInvoice/>"  # 501 Irrecevable: unreadable for the platform
+
+
+class TestItaly(FilingContract):
+    code = "IT"
+    refused_document = b""  # SdIRiceviFile: EI01, FILE VUOTO
+
+    async def _credentials(self, conn: asyncpg.Connection[Any], connection_id: str) -> None:
+        # Over the sandbox façade's plain HTTP no certificate is presented, but a channel
+        # without one cannot send.
+        await store_secrets(
+            conn,
+            connection_id,
+            {SecretKind.CERTIFICATE: "certificate", SecretKind.PRIVATE_KEY: "key"},
+        )
+
+
+class TestBelgium(FilingContract):
+    code = "BE"
+    refused_scenario = "receiver_unknown"  # the SMP does not list the buyer
+
+
+class TestGermany(FilingContract):
+    code = "DE"
+    refused_scenario = "receiver_unknown"
