@@ -31,7 +31,6 @@ from clearway.db import Connection
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.invoice import InvoiceRequest
-from clearway.domain.lifecycle import EventType
 from clearway.governments import government
 from clearway.governments.base import Government
 from clearway.governments.pl import identifiers as pl
@@ -47,26 +46,22 @@ from clearway.pipeline.filing.outcomes import (
 )
 from clearway.pipeline.filing.service import FilerSetup
 from clearway.store import submissions
-from clearway.store.events import NewEvent, append_event, start_stream
+from clearway.store.events import start_stream
 from clearway.store.invoices import InvoiceRef, NewInvoice
 from clearway.store.status_polls import Poll
 from fastapi import FastAPI
 
 from services.govsim.app import GovsimSettings, create_app
 from tests.conftest import TEST_MASTER_KEYS
+from tests.libs.pipeline.filing_rows import schedule_filing
 from tests.libs.validation.bodies import clean_body
 
 pytestmark = [pytest.mark.postgres]
 
 LEASE = dt.timedelta(seconds=30)
 # The simulators decide at once: the contract is about what they answer, not when.
-INSTANT = GovsimSettings(
-    anaf_processing_delay=0,
-    pl_processing_delay=0,
-    it_processing_delay=0,
-    peppol_processing_delay=0,
-    fr_processing_delay=0,
-    de_processing_delay=0,
+INSTANT = GovsimSettings.model_validate(
+    {name: 0 for name in GovsimSettings.model_fields if name.endswith("_processing_delay")}
 )
 
 
@@ -79,6 +74,18 @@ class Company:
     govsim: FastAPI
     http: httpx.AsyncClient
     settings: Settings
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a test's filing is made with: a database connection, the simulators and the
+    client that reaches them, the settings, and what closes the Filers' clients."""
+
+    conn: Connection
+    govsim: FastAPI
+    http: httpx.AsyncClient
+    settings: Settings
+    closing: AsyncExitStack
 
 
 @dataclass
@@ -146,17 +153,35 @@ class FilingContract:
         async with httpx.AsyncClient(transport=transport, base_url="http://govsim") as client:
             yield client
 
-    async def _filing(
+    @pytest_asyncio.fixture
+    async def opened(
         self,
+        store_db: asyncpg.Pool[Any],
         govsim: FastAPI,
-        conn: Connection,
         http: httpx.AsyncClient,
         settings: Settings,
-        closing: AsyncExitStack,
-        *,
-        scenario: str | None = None,
-        document: bytes | None = None,
+        keyring: Any,
+    ) -> AsyncIterator[Opened]:
+        del keyring
+        async with store_db.acquire() as conn, AsyncExitStack() as closing:
+            yield Opened(conn, govsim, http, settings, closing)
+
+    @pytest_asyncio.fixture
+    async def filing(self, opened: Opened) -> Filing:
+        """A valid document of the government's country, to be filed."""
+        return await self._filing(opened)
+
+    @pytest_asyncio.fixture
+    async def refused_filing(self, opened: Opened) -> Filing:
+        """A document the government's simulator refuses (or its scenario makes it refuse)."""
+        return await self._filing(
+            opened, scenario=self.refused_scenario, document=self.refused_document
+        )
+
+    async def _filing(
+        self, opened: Opened, *, scenario: str | None = None, document: bytes | None = None
     ) -> Filing:
+        conn, http, settings = opened.conn, opened.http, opened.settings
         gov = government(self.code)
         body = clean_body(self.code)
         body["invoiceNumber"] = f"CT-{secrets.token_hex(4)}"
@@ -181,32 +206,19 @@ class FilingContract:
                 sandbox_scenario=scenario,
             ),
         )
-        validated = await append_event(
+        company = Company(account_id, body["supplier"], opened.govsim, http, settings)
+        connection_id = await self._connection(conn, gov, company)
+        queue = await schedule_filing(
             conn,
             ref,
-            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created.id),
-        )
-        company = Company(account_id, body["supplier"], govsim, http, settings)
-        connection_id = await self._connection(conn, gov, company)
-        await conn.execute(
-            "INSERT INTO documents (invoice_id, format, xml) VALUES ($1, $2, $3)",
-            ref.invoice_id,
-            gov.formats()[0].name,
+            created.id,
+            connection_id,
             rendered if document is None else document,
-        )
-        queue = f"C{secrets.token_hex(3)}"  # a queue of this test's own
-        await submissions.schedule(
-            conn,
-            invoice_id=ref.invoice_id,
-            connection_id=connection_id,
-            country=queue,
-            version=validated.event.version,
-            causation_id=validated.event.id,
-            traceparent=None,
+            document_format=gov.formats()[0].name,
         )
         (claimed,) = await submissions.claim_due(conn, queue, 1, LEASE)
         context: Any = SimpleNamespace(settings=settings)
-        route = gov.route(FilerSetup(context, http, livemode=False, closing=closing))
+        route = gov.route(FilerSetup(context, http, livemode=False, closing=opened.closing))
         filer = route(claimed.request)
         return Filing(gov, filer, Attempt(conn, claimed, SubmissionGate(settings)), context, http)
 
@@ -248,81 +260,44 @@ class FilingContract:
     # --- the contract ------------------------------------------------------------------------
 
     async def test_a_valid_document_is_uploaded_and_found_again_by_its_own_key(
-        self,
-        store_db: asyncpg.Pool[Any],
-        govsim: FastAPI,
-        http: httpx.AsyncClient,
-        settings: Settings,
-        keyring: Any,
+        self, filing: Filing
     ) -> None:
-        del keyring
-        async with store_db.acquire() as conn, AsyncExitStack() as closing:
-            filing = await self._filing(govsim, conn, http, settings, closing)
-            document = await filing.attempt.document()
-            assert document is not None
-            uploaded = await filing.filer.upload(filing.attempt, document)
-            assert isinstance(uploaded, Uploaded), uploaded
-            assert uploaded.upload_id
-            # The answer lost, the invoice's own key finds that same upload: never filed twice.
-            # (Looked for after the Filer's own pause, as the machine does: ANAF lists a message
-            # a moment after it took it.)
-            await asyncio.sleep(filing.filer.first_look_after.total_seconds())
-            found = await filing.filer.find(filing.attempt)
-            assert isinstance(found, Uploaded), found
-            assert found.upload_id == uploaded.upload_id
+        document = await filing.attempt.document()
+        assert document is not None
+        uploaded = await filing.filer.upload(filing.attempt, document)
+        assert isinstance(uploaded, Uploaded), uploaded
+        assert uploaded.upload_id
+        # The answer lost, the invoice's own key finds that same upload: never filed twice.
+        # (Looked for after the Filer's own pause, as the machine does: ANAF lists a message a
+        # moment after it took it.)
+        await asyncio.sleep(filing.filer.first_look_after.total_seconds())
+        found = await filing.filer.find(filing.attempt)
+        assert isinstance(found, Uploaded), found
+        assert found.upload_id == uploaded.upload_id
 
-    async def test_the_follower_reports_the_governments_acceptance(
-        self,
-        store_db: asyncpg.Pool[Any],
-        govsim: FastAPI,
-        http: httpx.AsyncClient,
-        settings: Settings,
-        keyring: Any,
-    ) -> None:
-        del keyring
-        async with store_db.acquire() as conn, AsyncExitStack() as closing:
-            filing = await self._filing(govsim, conn, http, settings, closing)
-            uploaded = await filing.filer.upload(
-                filing.attempt, await filing.attempt.document() or b""
-            )
-            assert isinstance(uploaded, Uploaded), uploaded
-            decided = await filing.follow(uploaded)
-            assert isinstance(decided, Accepted), decided
-            assert decided.gov_id
-            assert decided.receipt
+    async def test_the_follower_reports_the_governments_acceptance(self, filing: Filing) -> None:
+        uploaded = await filing.filer.upload(filing.attempt, await filing.attempt.document() or b"")
+        assert isinstance(uploaded, Uploaded), uploaded
+        decided = await filing.follow(uploaded)
+        assert isinstance(decided, Accepted), decided
+        assert decided.gov_id
+        assert decided.receipt
 
     async def test_a_refused_document_comes_back_typed_in_the_governments_words(
-        self,
-        store_db: asyncpg.Pool[Any],
-        govsim: FastAPI,
-        http: httpx.AsyncClient,
-        settings: Settings,
-        keyring: Any,
+        self, refused_filing: Filing
     ) -> None:
-        del keyring
-        async with store_db.acquire() as conn, AsyncExitStack() as closing:
-            filing = await self._filing(
-                govsim,
-                conn,
-                http,
-                settings,
-                closing,
-                scenario=self.refused_scenario,
-                document=self.refused_document,
-            )
-            answered = await filing.filer.upload(
-                filing.attempt, await filing.attempt.document() or b""
-            )
-            if self.refused_at_upload:
-                assert isinstance(answered, Refused | RejectedUnfiled), answered
-                messages = answered.messages
-            else:
-                assert isinstance(answered, Uploaded), answered
-                decided = await filing.follow(answered)
-                assert isinstance(decided, Rejected), decided
-                messages = decided.messages
-            assert messages
-            assert all(message.strip() for message in messages)
+        filing = refused_filing
+        answered = await filing.filer.upload(filing.attempt, await filing.attempt.document() or b"")
+        if self.refused_at_upload:
+            assert isinstance(answered, Refused | RejectedUnfiled), answered
+            messages = answered.messages
+        else:
+            assert isinstance(answered, Uploaded), answered
+            decided = await filing.follow(answered)
+            assert isinstance(decided, Rejected), decided
+            messages = decided.messages
+        assert messages
+        assert all(message.strip() for message in messages)
 
 
 class TestFrance(FilingContract):
