@@ -53,7 +53,7 @@ from fastapi import FastAPI
 
 from services.govsim.app import GovsimSettings, create_app
 from tests.conftest import TEST_MASTER_KEYS
-from tests.libs.pipeline.filing_rows import schedule_filing
+from tests.libs.pipeline.filing_rows import connected_company, schedule_filing
 from tests.libs.validation.bodies import clean_body
 
 pytestmark = [pytest.mark.postgres]
@@ -225,31 +225,19 @@ class FilingContract:
     async def _connection(self, conn: Connection, gov: Government, company: Company) -> str:
         """The company's active connection, as its setup leaves it: its network identifier, its
         channel's certificate, or its access token."""
-        supplier, account_id = company.supplier, company.account_id
-        company_id, connection_id = new_id("cmp"), new_id("conn")
-        await conn.execute(
-            "INSERT INTO companies (id, account_id, legal_name, vat_number, country) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            company_id,
-            account_id,
-            supplier["name"],
-            supplier["vatNumber"],
-            self.code,
-        )
+        supplier = company.supplier
         network = gov.network_credentials(
             vat_number=supplier["vatNumber"],
             peppol_id=supplier.get("peppolId"),
             siret=supplier.get("siret"),
         )
-        await conn.execute(
-            "INSERT INTO connections (id, account_id, company_id, country, status, "
-            "network_scheme, network_identifier) VALUES ($1, $2, $3, $4, 'active', $5, $6)",
-            connection_id,
-            account_id,
-            company_id,
+        connection_id = await connected_company(
+            conn,
+            company.account_id,
             self.code,
-            network.scheme if network else None,
-            network.identifier if network else None,
+            legal_name=supplier["name"],
+            vat_number=supplier["vatNumber"],
+            network=network,
         )
         await self._credentials(conn, connection_id, company)
         return connection_id

@@ -6,10 +6,46 @@ from __future__ import annotations
 import secrets
 
 from clearway.db import Connection
+from clearway.domain.connections import NetworkCredentials
+from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import EventType
 from clearway.store import submissions
 from clearway.store.events import NewEvent, append_event
 from clearway.store.invoices import InvoiceRef
+
+
+async def connected_company(
+    conn: Connection,
+    account_id: str,
+    country: str,
+    *,
+    legal_name: str = "Test SRL",
+    vat_number: str = "RO1",
+    network: NetworkCredentials | None = None,
+) -> str:
+    """A company of the account with an active connection (its network identifier, if any);
+    the connection's id."""
+    company_id, connection_id = new_id("cmp"), new_id("conn")
+    await conn.execute(
+        "INSERT INTO companies (id, account_id, legal_name, vat_number, country) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        company_id,
+        account_id,
+        legal_name,
+        vat_number,
+        country,
+    )
+    await conn.execute(
+        "INSERT INTO connections (id, account_id, company_id, country, status, "
+        "network_scheme, network_identifier) VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+        connection_id,
+        account_id,
+        company_id,
+        country,
+        network.scheme if network else None,
+        network.identifier if network else None,
+    )
+    return connection_id
 
 
 async def schedule_filing(

@@ -15,7 +15,6 @@ import asyncpg
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
-from clearway.domain.ids import new_id
 from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,
@@ -34,7 +33,7 @@ from clearway.store import submissions
 from clearway.store.events import read_stream
 from clearway.store.submissions import ClaimedSubmission
 
-from tests.libs.pipeline.filing_rows import schedule_filing
+from tests.libs.pipeline.filing_rows import connected_company, schedule_filing
 from tests.libs.store.streams import new_stream
 
 pytestmark = [pytest.mark.postgres]
@@ -93,21 +92,7 @@ async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
     """An invoice validated (version 2) with its document, an active connection and its due row."""
     async with db.acquire() as conn:
         ref, created_id = await new_stream(conn, "filing machine test")
-        account_id = ref.account_id
-        company_id, connection_id = new_id("cmp"), new_id("conn")
-        await conn.execute(
-            "INSERT INTO companies (id, account_id, legal_name, vat_number, country) "
-            "VALUES ($1, $2, 'Test SRL', 'RO1', 'RO')",
-            company_id,
-            account_id,
-        )
-        await conn.execute(
-            "INSERT INTO connections (id, account_id, company_id, country, status) "
-            "VALUES ($1, $2, $3, 'RO', 'active')",
-            connection_id,
-            account_id,
-            company_id,
-        )
+        connection_id = await connected_company(conn, ref.account_id, "RO")
         queue = await schedule_filing(conn, ref, created_id, connection_id, DOCUMENT)
     return Scheduled(ref.invoice_id, queue)
 
