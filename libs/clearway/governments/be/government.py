@@ -20,17 +20,10 @@ class Belgium(OverPeppol):
     vat_id_rules = ("CW-BE-01", "CW-BE-02")
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
-        from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
+        from clearway.formats import conformance, ubl_format  # noqa: PLC0415
         from clearway.governments.peppol.document import render_peppol_bis  # noqa: PLC0415
 
-        return (
-            Format(
-                "PEPPOL-BIS-3",
-                XML,
-                xml_renderer(render_peppol_bis),
-                (*UBL_GATES, conformance.peppol_bis_gate),
-            ),
-        )
+        return (ubl_format("PEPPOL-BIS-3", render_peppol_bis, conformance.peppol_bis_gate),)
 
     def participant(self, vat_number: str) -> NetworkCredentials:
         number = be.compact(vat_number)

@@ -34,10 +34,10 @@ class France(Government):
         from clearway.formats import (  # noqa: PLC0415
             CII_GATES,
             PDF,
-            UBL_GATES,
             XML,
             Format,
             conformance,
+            ubl_format,
             xml_renderer,
         )
         from clearway.governments.fr.document import (  # noqa: PLC0415
@@ -47,12 +47,7 @@ class France(Government):
 
         french_cii = (*CII_GATES, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
         return (
-            Format(
-                "EN16931-UBL",
-                XML,
-                xml_renderer(render_en16931_ubl),
-                (*UBL_GATES, conformance.fr_ctc_ubl_gate),
-            ),
+            ubl_format("EN16931-UBL", render_en16931_ubl, conformance.fr_ctc_ubl_gate),
             Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), french_cii),
             Format("FACTUR-X", PDF, _factur_x, french_cii),
         )
