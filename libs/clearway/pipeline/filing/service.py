@@ -37,6 +37,7 @@ from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import Filer
 from clearway.runtime import ServiceContext
 from clearway.store import submissions
+from clearway.store.connections import active_connection_id
 from clearway.store.events import NewEvent, append_event
 from clearway.store.invoices import InvoiceChanges, InvoiceRef
 from clearway.store.submissions import ClaimedSubmission
@@ -129,12 +130,8 @@ async def take_submission(
         )
         connection_id = connection.id if connection is not None else None
     elif invoice.company_id is not None:
-        connection_id = await conn.fetchval(
-            "SELECT id FROM connections WHERE company_id = $1 AND country = $2 "
-            "AND livemode = $3 AND status = 'active'",
-            invoice.company_id,
-            message.country,
-            livemode,
+        connection_id = await active_connection_id(
+            conn, invoice.company_id, message.country, livemode=livemode
         )
     if connection_id is not None:
         await submissions.schedule(
