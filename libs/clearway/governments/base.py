@@ -13,7 +13,9 @@ The data is class attributes, checked when a subclass is defined. The rules, for
 token renewal, Filers and followers are methods that import on first call: those modules import
 the rule engine, clearway.formats, the pipeline and the government's clients, which look
 governments up in the registry; a government.py importing them at the top would be imported
-half-made.
+half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
+filing.filer, status.CADENCE and status.follower; a government overrides what differs (BE and DE
+share governments/peppol/network.py's OverPeppol; DE routes public buyers' invoices to ZRE).
 """
 
 from __future__ import annotations
