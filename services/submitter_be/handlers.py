@@ -19,6 +19,8 @@ from __future__ import annotations
 from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
-submitter = Submitter.for_government(government("BE"), group_id="submitter-be")
+GROUP_ID = "submitter-be"
+
+submitter = Submitter.for_government(government("BE"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

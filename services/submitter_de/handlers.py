@@ -19,6 +19,8 @@ from __future__ import annotations
 from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
-submitter = Submitter.for_government(government("DE"), group_id="submitter-de")
+GROUP_ID = "submitter-de"
+
+submitter = Submitter.for_government(government("DE"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

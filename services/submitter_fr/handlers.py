@@ -16,6 +16,8 @@ from __future__ import annotations
 from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
-submitter = Submitter.for_government(government("FR"), group_id="submitter-fr")
+GROUP_ID = "submitter-fr"
+
+submitter = Submitter.for_government(government("FR"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

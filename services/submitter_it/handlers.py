@@ -17,6 +17,8 @@ from __future__ import annotations
 from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
-submitter = Submitter.for_government(government("IT"), group_id="submitter-it")
+GROUP_ID = "submitter-it"
+
+submitter = Submitter.for_government(government("IT"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions
