@@ -3,8 +3,9 @@ abstract suite per broker): the government's real Filer and status follower, as 
 gives them, against its simulator (services/govsim, in process) and real PostgreSQL.
 
 Every government must: upload a valid document and answer an upload id; find that same upload
-by the invoice's own key afterwards (so a retry never files twice); report its acceptance
-through its follower; and answer a document it refuses with the typed refusal, in its words.
+by the invoice's own key afterwards, and find an upload whose answer was lost (so a retry never
+files twice); report its acceptance through its follower; and answer a document it refuses with
+the typed refusal, in its words.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from clearway.governments.pl.auth import KsefAuthClient
 from clearway.pipeline.decisions import Accepted, Outcome, Rejected
 from clearway.pipeline.filing.gate import SubmissionGate
 from clearway.pipeline.filing.outcomes import (
+    AnswerLost,
     Attempt,
     Filer,
     Refused,
@@ -172,6 +174,11 @@ class FilingContract:
         return await self._filing(opened)
 
     @pytest_asyncio.fixture
+    async def lost_answer_filing(self, opened: Opened) -> Filing:
+        """A valid document whose upload's answer the simulator loses (504) once it took it."""
+        return await self._filing(opened, scenario="timeout")
+
+    @pytest_asyncio.fixture
     async def refused_filing(self, opened: Opened) -> Filing:
         """A document the government's simulator refuses (or its scenario makes it refuse)."""
         return await self._filing(
@@ -262,6 +269,18 @@ class FilingContract:
         found = await filing.filer.find(filing.attempt)
         assert isinstance(found, Uploaded), found
         assert found.upload_id == uploaded.upload_id
+
+    async def test_an_upload_whose_answer_was_lost_is_found_not_sent_again(
+        self, lost_answer_filing: Filing
+    ) -> None:
+        filing = lost_answer_filing
+        lost = await filing.filer.upload(filing.attempt, await filing.attempt.document() or b"")
+        assert isinstance(lost, AnswerLost), lost
+        await asyncio.sleep(filing.filer.first_look_after.total_seconds())
+        found = await filing.filer.find(filing.attempt)
+        assert isinstance(found, Uploaded), found
+        assert found.upload_id
+        assert isinstance(await filing.follow(found), Accepted)
 
     async def test_the_follower_reports_the_governments_acceptance(self, filing: Filing) -> None:
         uploaded = await filing.filer.upload(filing.attempt, await filing.attempt.document() or b"")

@@ -27,6 +27,7 @@ from clearway.connectors.calls import (
     Failures,
     GovernmentAuthError,
     GovernmentError,
+    GovernmentOutcomeUnknownError,
     GovernmentRefusedError,
     GovernmentTransientError,
     call_government,
@@ -52,7 +53,7 @@ class KsefUnavailableError(KsefTransientError):
     """KSeF took nothing (refused connection, 429, 500, 503)."""
 
 
-class KsefOutcomeUnknownError(KsefTransientError):
+class KsefOutcomeUnknownError(KsefTransientError, GovernmentOutcomeUnknownError):
     """The call left and its answer was lost: KSeF may have taken the invoice."""
 
 
