@@ -16,20 +16,11 @@ Emits     `invoice.submitted` (uploadId: the access point's document id; instanc
 
 from __future__ import annotations
 
-from clearway.governments.peppol.client import GOV_ENDPOINT
-from clearway.governments.peppol.filing import belgian_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-be"
-COUNTRY = "BE"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    government=GOV_ENDPOINT,
-    endpoints=lambda governments, _request: governments.peppol,
-    route=belgian_route,
-    with_token=False,  # the connection is the company's participant id
-)
+submitter = Submitter.for_government(government("BE"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

@@ -16,24 +16,11 @@ Emits     `invoice.submitted` (uploadId, govEndpoint "ZRE" or "Peppol", the refe
 
 from __future__ import annotations
 
-from clearway.governments.de.client import leitweg_id_of
-from clearway.governments.peppol.filing import german_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-de"
-COUNTRY = "DE"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    # A DE connection is the company's Peppol participant id, whichever way the invoice goes.
-    government="Peppol",
-    # A live invoice needs the live system it is routed to configured.
-    endpoints=lambda governments, request: (
-        governments.zre if leitweg_id_of(request) is not None else governments.peppol
-    ),
-    route=german_route,
-    with_token=False,
-)
+submitter = Submitter.for_government(government("DE"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

@@ -13,20 +13,11 @@ Emits     `invoice.submitted` (uploadId: the platform's invoice id; attempts) or
 
 from __future__ import annotations
 
-from clearway.governments.fr.client import GOV_ENDPOINT
-from clearway.governments.fr.filing import pa_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-fr"
-COUNTRY = "FR"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    government=GOV_ENDPOINT,
-    endpoints=lambda governments, _request: governments.fr_pa,
-    route=pa_route,
-    with_token=False,  # the connection is the company's SIREN on the directory
-)
+submitter = Submitter.for_government(government("FR"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

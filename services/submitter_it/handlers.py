@@ -14,20 +14,11 @@ Emits     `invoice.submitted` (uploadId: the IdentificativoSdI; fileName; attemp
 
 from __future__ import annotations
 
-from clearway.governments.it.client import GOV_ENDPOINT
-from clearway.governments.it.filing import sdi_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-it"
-COUNTRY = "IT"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    government=GOV_ENDPOINT,
-    endpoints=lambda governments, _request: governments.sdi,
-    route=sdi_route,
-    with_token=False,  # an SDI connection holds a certificate, not an access token
-)
+submitter = Submitter.for_government(government("IT"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

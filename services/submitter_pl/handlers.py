@@ -13,19 +13,11 @@ Emits     `invoice.submitted` (uploadId: KSeF's invoice reference; sessionRefere
 
 from __future__ import annotations
 
-from clearway.governments.pl.client import GOV_ENDPOINT
-from clearway.governments.pl.filing import ksef_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-pl"
-COUNTRY = "PL"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    government=GOV_ENDPOINT,
-    endpoints=lambda governments, _request: governments.ksef,
-    route=ksef_route,
-)
+submitter = Submitter.for_government(government("PL"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

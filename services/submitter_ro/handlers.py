@@ -13,18 +13,11 @@ Emits     `invoice.submitted` (uploadId, attempts) or `invoice.error` (stage sub
 
 from __future__ import annotations
 
-from clearway.governments.ro.filing import anaf_route
+from clearway.governments import government
 from clearway.pipeline.filing.service import Submitter
 
 GROUP_ID = "submitter-ro"
-COUNTRY = "RO"
 
-submitter = Submitter(
-    country=COUNTRY,
-    group_id=GROUP_ID,
-    government="ANAF",
-    endpoints=lambda governments, _request: governments.anaf,
-    route=anaf_route,
-)
+submitter = Submitter.for_government(government("RO"), group_id=GROUP_ID)
 register_handlers = submitter.register_handlers
 work_submissions = submitter.work_submissions

@@ -84,6 +84,12 @@ def xml_renderer(
 UBL_GATES = conformance.ubl_xsd_gate, conformance.cen_ubl_gate
 CII_GATES = (conformance.cii_xsd_gate,)
 
+
+def ubl_format(name: str, render_xml: Callable[..., bytes], *gates: Callable[[], Gate]) -> Format:
+    """A UBL document: the gates every UBL document passes, then its own."""
+    return Format(name, XML, xml_renderer(render_xml), (*UBL_GATES, *gates))
+
+
 # Built on first use, not at import (module __getattr__): each government's formats import its
 # document module, which imports clearway.formats.
 FORMATS: dict[tuple[str, str], Format]

@@ -3,13 +3,19 @@
 A government says who it is (code, names, the adjective its numbers are named with), how a
 company connects to it (setup method, token policy, network identifier, token renewal), which
 JSON rules its invoices must pass, which documents it takes (formats, the first its default), what
-its error messages mean, and which VAT-id rule ids it reports. The registry
-(clearway.governments) finds each folder's `government.GOVERNMENT`.
+its error messages mean, which VAT-id rule ids it reports, how an invoice is filed with it (its
+Filer, for the one filing machine, clearway.pipeline.filing) and how a filed invoice is followed
+to its decision (its cadence and status follower, for the one poll machine,
+clearway.pipeline.polling). The registry (clearway.governments) finds each folder's
+`government.GOVERNMENT`; the submitters and the poller run what it gives them.
 
-The data is class attributes, checked when a subclass is defined. The rules, formats, messages
-and token renewal are methods that import on first call: those modules import the rule engine,
-clearway.formats and the government's clients, which look governments up in the registry; a
-government.py importing them at the top would be imported half-made.
+The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
+token renewal, Filers and followers are methods that import on first call: those modules import
+the rule engine, clearway.formats, the pipeline and the government's clients, which look
+governments up in the registry; a government.py importing them at the top would be imported
+half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
+filing.filer, status.CADENCE and status.follower; a government overrides what differs (BE and DE
+share governments/peppol/network.py's OverPeppol; DE routes public buyers' invoices to ZRE).
 """
 
 from __future__ import annotations
@@ -29,8 +35,14 @@ if TYPE_CHECKING:
     import asyncpg
     import httpx
 
-    from clearway.config import GovernmentEndpoints, LiveNotConfiguredError, Settings
+    from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError, Settings
     from clearway.formats import Format
+    from clearway.pipeline.decisions import Follower
+    from clearway.pipeline.filing.machine import Route
+    from clearway.pipeline.filing.outcomes import Filer
+    from clearway.pipeline.filing.service import FilerSetup
+    from clearway.pipeline.polling import Cadence, Followed
+    from clearway.runtime import ServiceContext
     from clearway.security import Keyring
     from clearway.translation.message import Message
     from clearway.validation.findings import RuleSpec
@@ -116,9 +128,12 @@ class Government(ABC):
     over_peppol: ClassVar[bool] = False
     # What the user does before uploading (IT certificate, PL KSeF token); empty otherwise.
     setup_steps: ClassVar[tuple[str, ...]] = ()
-    # Placeholders the lead wires to pipeline/ (filing and status following, built by other
-    # helpers): how often this government is polled; None until then.
-    poll_cadence: ClassVar[object | None] = None
+    # How the submitter's error for a company without a connection names what to connect to:
+    # its system unless it says otherwise.
+    connected_with: ClassVar[str | None] = None
+    # The name its decisions are caused by (`<cause>-status:<uploadId>`): its code in lower case
+    # unless it says otherwise.
+    poll_cause: ClassVar[str | None] = None
 
     _DECLARED: ClassVar[tuple[str, ...]] = (
         "code",
@@ -132,8 +147,12 @@ class Government(ABC):
         "en16931_syntax",
     )
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, *, complete: bool = True, **kwargs: Any) -> None:
+        """`complete=False`: a part several governments share (governments/peppol/network.py),
+        not one government; its subclasses are checked."""
         super().__init_subclass__(**kwargs)
+        if not complete:
+            return
         missing = [name for name in Government._DECLARED if not hasattr(cls, name)]
         if missing:
             raise TypeError(f"{cls.__name__} does not declare {', '.join(missing)}")
@@ -172,15 +191,76 @@ class Government(ABC):
         del tools
         return None
 
-    def filer(self, context: Any, http: Any) -> object | None:
-        """Placeholder for the Filer factory (pipeline.filing); None until the lead wires it."""
-        del context, http
-        return None
+    # --- filing (clearway.pipeline.filing) ------------------------------------------------------
 
-    def status_follower(self, context: Any, http: Any) -> object | None:
-        """Placeholder for the status follower (the poller); None until the lead wires it."""
-        del context, http
-        return None
+    @property
+    def with_token(self) -> bool:
+        """Whether its connections hold tokens to file with; False: an identifier or a
+        certificate."""
+        return self.token_policy is not None
+
+    def endpoints(self, governments: Governments) -> GovernmentEndpoints[Any]:
+        """Its system's endpoints, sandbox and live, in this deployment's settings."""
+        return governments.for_connections(self.code)
+
+    def filing_endpoints(
+        self, governments: Governments, request: Mapping[str, Any]
+    ) -> GovernmentEndpoints[Any]:
+        """Where that invoice is filed, for the live configuration check (DE: by invoice)."""
+        del request
+        return self.endpoints(governments)
+
+    def filer(self, setup: FilerSetup, endpoint: Any) -> Filer:
+        """Its Filer at one of its endpoints: its folder's filing.filer(setup, endpoint)."""
+        make: Callable[[FilerSetup, Any], Filer] = self._own_module("filing").filer
+        return make(setup, endpoint)
+
+    def route(self, setup: FilerSetup) -> Route:
+        """The mode's Filer for each invoice: the one Filer for all (DE routes by invoice). A
+        live one not configured raises LiveNotConfiguredError when asked for."""
+        from clearway.pipeline.filing.service import filer_in_mode  # noqa: PLC0415 - module doc
+
+        filer = filer_in_mode(
+            self.endpoints(setup.context.settings.governments()),
+            lambda endpoint: self.filer(setup, endpoint),
+            livemode=setup.livemode,
+        )
+        return lambda _request: filer()
+
+    # --- following (clearway.pipeline.polling) --------------------------------------------------
+
+    def cadence(self) -> Cadence:
+        """How often its decisions are asked for: its folder's status.CADENCE."""
+        cadence: Cadence = self._own_module("status").CADENCE
+        return cadence
+
+    def followed(self) -> Followed:
+        """What the poll machine knows of it: its cadence and the name its decisions are caused
+        by."""
+        from clearway.pipeline.polling import Followed  # noqa: PLC0415 - see module doc
+
+        return Followed(self.cadence(), cause=self.poll_cause or self.code.lower())
+
+    def follower(self, context: ServiceContext, http: httpx.AsyncClient, endpoint: Any) -> Follower:
+        """Its status follower at one of its endpoints: its folder's
+        status.follower(context, http, endpoint)."""
+        make: Callable[[ServiceContext, httpx.AsyncClient, Any], Follower]
+        make = self._own_module("status").follower
+        return make(context, http, endpoint)
+
+    def status_follower(
+        self, context: ServiceContext, http: httpx.AsyncClient, *, livemode: bool
+    ) -> Follower:
+        """The follower of its invoices of one mode: a sandbox invoice is followed at the
+        sandbox, a live one at the live system, or not at all when that is not configured here
+        (NotConfiguredFollower: never the sandbox)."""
+        from clearway.pipeline.decisions import follower_in_mode  # noqa: PLC0415 - module doc
+
+        return follower_in_mode(
+            self.endpoints(context.settings.governments()),
+            lambda endpoint: self.follower(context, http, endpoint),
+            livemode=livemode,
+        )
 
     def __repr__(self) -> str:
         return f"<Government {self.code}: {self.system}>"

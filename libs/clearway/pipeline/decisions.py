@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from clearway.config import LiveNotConfiguredError
+from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.connectors import GovCall
 from clearway.connectors.calls import GovernmentError
 from clearway.db import Connection
@@ -15,6 +17,7 @@ from clearway.domain.ids import utcnow
 from clearway.store.status_polls import Poll
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # A live invoice whose government lost its live configuration: asked about again this often,
 # until the operator restores it or the deadline puts the invoice in `error`.
 NOT_CONFIGURED_RETRY = dt.timedelta(minutes=5)
@@ -58,6 +61,17 @@ class Rejected:
 Outcome = Pending | Accepted | Rejected
 
 
+def accepted_with_record(gov_id: str, gov_message: str, record: bytes, file_name: str) -> Accepted:
+    """Accepted, the receipt being the government's own record of the invoice, as JSON."""
+    return Accepted(
+        gov_id=gov_id,
+        gov_message=gov_message,
+        receipt=record,
+        content_type="application/json",
+        file_name=file_name,
+    )
+
+
 def pending_after(exc: GovernmentError, decided: Decided | None = None) -> Pending:
     """Ask again, no sooner than a Retry-After the government gave (else at the cadence)."""
     retry_after = exc.retry_after
@@ -82,3 +96,30 @@ class NotConfiguredFollower:
     async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - nothing to ask
         log.error("cannot follow live invoice %s: %s", poll.invoice_id, self._error)
         return Pending(str(self._error), at=utcnow() + NOT_CONFIGURED_RETRY)
+
+
+def follower_in_mode(
+    endpoints: GovernmentEndpoints[T], make: Callable[[T], Follower], *, livemode: bool
+) -> Follower:
+    """The mode's follower: a sandbox invoice followed at the sandbox, a live one at the live
+    system, or by a NotConfiguredFollower when this deployment has none."""
+    try:
+        return make(endpoints.for_mode(livemode))
+    except LiveNotConfiguredError as exc:
+        return NotConfiguredFollower(exc)
+
+
+class AskingFollower(ABC):
+    """A government asked about one upload over its API: what its answer means is its own
+    (`ask`); a call that failed is asked again, no sooner than a Retry-After it gave."""
+
+    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        try:
+            return await self.ask(conn, poll, calls)
+        except GovernmentError as exc:
+            return pending_after(exc)
+
+    @abstractmethod
+    async def ask(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+        """The government's answer about the poll's upload and what it means; a failed call
+        raises GovernmentError."""

@@ -11,7 +11,8 @@ point loses nothing: a claimed row is leased, and a lapsed lease makes it due ag
         MISSED_DEADLINE  still no decision at the deadline: invoice.error
 
 Each government supplies its Follower (what its answer means) and declares its Cadence, both
-in its governments/<cc>/status.py; nothing here depends on the country.
+in its governments/<cc>/status.py, reached through its Government (clearway.governments);
+nothing here depends on the country.
 """
 
 from __future__ import annotations
@@ -136,6 +137,11 @@ class Cadence:
             cap=timings.cap,
             deadline=max(timings.deadline, self.shortest_deadline),
         )
+
+
+# A government that publishes no call limit (its 429s carry Retry-After, which is honoured):
+# doubling to the cap, then every 10 minutes.
+NO_PUBLISHED_LIMIT = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=10))
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,6 @@ import asyncpg
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
-from clearway.domain.ids import new_id
-from clearway.domain.lifecycle import EventType
 from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,
@@ -32,9 +30,10 @@ from clearway.pipeline.filing.outcomes import (
 )
 from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.store import submissions
-from clearway.store.events import NewEvent, append_event, read_stream
+from clearway.store.events import read_stream
 from clearway.store.submissions import ClaimedSubmission
 
+from tests.libs.pipeline.filing_rows import connected_company, schedule_filing
 from tests.libs.store.streams import new_stream
 
 pytestmark = [pytest.mark.postgres]
@@ -91,44 +90,10 @@ class Scheduled:
 
 async def _scheduled(db: asyncpg.Pool[Any]) -> Scheduled:
     """An invoice validated (version 2) with its document, an active connection and its due row."""
-    queue = f"T{secrets.token_hex(3)}"
     async with db.acquire() as conn:
         ref, created_id = await new_stream(conn, "filing machine test")
-        account_id = ref.account_id
-        # the lifecycle files only what was validated
-        validated = await append_event(
-            conn,
-            ref,
-            NewEvent(type=EventType.VALIDATED, expected_version=1, causation_id=created_id),
-        )
-        company_id, connection_id = new_id("cmp"), new_id("conn")
-        await conn.execute(
-            "INSERT INTO companies (id, account_id, legal_name, vat_number, country) "
-            "VALUES ($1, $2, 'Test SRL', 'RO1', 'RO')",
-            company_id,
-            account_id,
-        )
-        await conn.execute(
-            "INSERT INTO connections (id, account_id, company_id, country, status) "
-            "VALUES ($1, $2, $3, 'RO', 'active')",
-            connection_id,
-            account_id,
-            company_id,
-        )
-        await conn.execute(
-            "INSERT INTO documents (invoice_id, format, xml) VALUES ($1, 'test', $2)",
-            ref.invoice_id,
-            DOCUMENT,
-        )
-        assert await submissions.schedule(
-            conn,
-            invoice_id=ref.invoice_id,
-            connection_id=connection_id,
-            country=queue,
-            version=validated.event.version,
-            causation_id=validated.event.id,
-            traceparent=None,
-        )
+        connection_id = await connected_company(conn, ref.account_id, "RO")
+        queue = await schedule_filing(conn, ref, created_id, connection_id, DOCUMENT)
     return Scheduled(ref.invoice_id, queue)
 
 

@@ -8,58 +8,38 @@ platform's record as it gave it; rejected: in the platform's German words.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import httpx
 
 from clearway.config import KeyedEndpoint
 from clearway.connectors import GovCall
-from clearway.connectors.calls import (
-    GovernmentError,
-)
 from clearway.db import Connection
 from clearway.governments.de.client import DELIVERED, REJECTED, ZreClient, leitweg_id_of
 from clearway.pipeline.decisions import (
-    Accepted,
+    AskingFollower,
     Follower,
     Outcome,
     Pending,
     Rejected,
-    pending_after,
+    accepted_with_record,
 )
-from clearway.pipeline.polling import Cadence
-from clearway.runtime import ServiceContext
 from clearway.store.status_polls import Poll
 
-# Neither the receipt platforms nor the Peppol access point publish a call limit (their 429s
-# carry Retry-After, which is honoured): doubling to the cap, then every 10 minutes.
-CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=10))
 
-
-class ZreStatusFollower:
-    def __init__(
-        self,
-        context: ServiceContext,  # noqa: ARG002 - every follower is made alike
-        http: httpx.AsyncClient,
-        platform: KeyedEndpoint,
-    ) -> None:
+class ZreStatusFollower(AskingFollower):
+    def __init__(self, http: httpx.AsyncClient, platform: KeyedEndpoint) -> None:
         self._zre = ZreClient(platform.url, platform.api_key, http)
 
-    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
+    async def ask(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:  # noqa: ARG002 - the platform needs no connection data
         upload_id = poll.upload_id
-        try:
-            body, receipt = await self._zre.invoice(upload_id, calls)
-        except GovernmentError as exc:
-            return pending_after(exc)
+        body, receipt = await self._zre.invoice(upload_id, calls)
         status = body.get("status")
         if status == DELIVERED:
-            return Accepted(
-                gov_id=upload_id,
-                gov_message=f"Delivered to the recipient of Leitweg-ID {body.get('leitwegId')} "
+            return accepted_with_record(
+                upload_id,
+                f"Delivered to the recipient of Leitweg-ID {body.get('leitwegId')} "
                 f"at {body.get('deliveredAt')}",
-                receipt=receipt,
-                content_type="application/json",
-                file_name=f"{upload_id}-zre.json",
+                receipt,
+                f"{upload_id}-zre.json",
             )
         if status == REJECTED:
             reasons = tuple(str(r) for r in body.get("rejectionReasons") or ())

@@ -24,26 +24,11 @@ import httpx
 from clearway.config import KeyedEndpoint
 from clearway.connectors.calls import (
     GovernmentError,
-    GovernmentOutcomeUnknownError,
-    GovernmentRefusedError,
-    GovernmentTransientError,
 )
-from clearway.domain.ids import utcnow
 from clearway.governments.fr.client import GOV_ENDPOINT, PaClient
-from clearway.pipeline.filing.machine import Route
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    Refused,
-    Uploaded,
-    UploadOutcome,
-)
-from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.pipeline.filing import outcomes
+from clearway.pipeline.filing.outcomes import Attempt, CallLimits
+from clearway.pipeline.filing.service import FilerSetup
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -68,7 +53,7 @@ class PaFiler:
     def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
         return PLATFORM
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+    async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:
         await attempt.in_flight()
         try:
             deposit = await self._pa.deposit(
@@ -77,16 +62,13 @@ class PaFiler:
                 calls=attempt.calls,
                 headers=attempt.scenario_headers,
             )
-        except GovernmentOutcomeUnknownError as exc:
-            return AnswerLost(reason=str(exc))
-        except GovernmentTransientError as exc:
-            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
         except GovernmentError as exc:  # refused (Irrecevable), or Clearway's key refused
-            reason = exc.message if isinstance(exc, GovernmentRefusedError) else str(exc)
-            return Refused(messages=[reason])
-        return Uploaded(upload_id=deposit.invoice_id, details={"govStatus": deposit.message()})
+            return outcomes.upload_failed(exc)
+        return outcomes.Uploaded(
+            upload_id=deposit.invoice_id, details={"govStatus": deposit.message()}
+        )
 
-    async def find(self, attempt: Attempt) -> FindOutcome:
+    async def find(self, attempt: Attempt) -> outcomes.FindOutcome:
         submission = attempt.submission
         row: Any = await attempt.conn.fetchrow(
             "SELECT COALESCE(i.request->>'invoiceNumber', i.request->>'externalId', i.id) "
@@ -98,22 +80,14 @@ class PaFiler:
         try:
             found = await self._pa.search(row["number"], row["siren"] or "", attempt.calls)
         except GovernmentError as exc:
-            return LookAgain(
-                reason=str(exc),
-                at=utcnow() + SEARCH_RETRY,
-                endpoint_failed=isinstance(exc, GovernmentTransientError),
-            )
+            return outcomes.look_again_after(exc, SEARCH_RETRY)
         if not found:
-            return NotFound(reason="not deposited with the platform; depositing again")
+            return outcomes.NotFound(reason="not deposited with the platform; depositing again")
         deposit = found[0]  # the first deposit of this invoice is the filing
-        return Uploaded(upload_id=deposit.invoice_id, details={"govStatus": deposit.message()})
+        return outcomes.Uploaded(
+            upload_id=deposit.invoice_id, details={"govStatus": deposit.message()}
+        )
 
 
-def pa_route(setup: FilerSetup) -> Route:
-    """The mode's platform, whatever the invoice."""
-    platform = filer_in_mode(
-        setup.context.settings.governments().fr_pa,
-        lambda endpoint: PaFiler(setup.http, endpoint),
-        livemode=setup.livemode,
-    )
-    return lambda _request: platform()
+def filer(setup: FilerSetup, platform: KeyedEndpoint) -> PaFiler:
+    return PaFiler(setup.http, platform)

@@ -28,15 +28,16 @@ class France(Government):
     token_policy = None
     vat_id_rules = ("CW-FR-01", "CW-FR-02")
     en16931_syntax = True
+    connected_with = "Plateforme agréée"  # the company's platform, reached through the directory
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import (  # noqa: PLC0415
             CII_GATES,
             PDF,
-            UBL_GATES,
             XML,
             Format,
             conformance,
+            ubl_format,
             xml_renderer,
         )
         from clearway.governments.fr.document import (  # noqa: PLC0415
@@ -46,12 +47,7 @@ class France(Government):
 
         french_cii = (*CII_GATES, conformance.cen_cii_gate, conformance.fr_ctc_cii_gate)
         return (
-            Format(
-                "EN16931-UBL",
-                XML,
-                xml_renderer(render_en16931_ubl),
-                (*UBL_GATES, conformance.fr_ctc_ubl_gate),
-            ),
+            ubl_format("EN16931-UBL", render_en16931_ubl, conformance.fr_ctc_ubl_gate),
             Format("EN16931-CII", XML, xml_renderer(render_en16931_cii), french_cii),
             Format("FACTUR-X", PDF, _factur_x, french_cii),
         )

@@ -30,13 +30,9 @@ from clearway.accounts.connections import expire_connection, read_secret
 from clearway.connectors.calls import (
     GovernmentAuthError,
     GovernmentError,
-    GovernmentOutcomeUnknownError,
-    GovernmentRefusedError,
-    GovernmentTransientError,
 )
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
-from clearway.domain.ids import utcnow
 from clearway.governments.it.client import (
     FILES_BY_NAME,
     GOV_ENDPOINT,
@@ -47,22 +43,9 @@ from clearway.governments.it.client import (
 )
 from clearway.governments.it.document import fatturapa_filename
 from clearway.governments.it.settings import SdiEndpoint
-from clearway.pipeline.filing.machine import Route
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    ConnectionInactive,
-    ConnectionLost,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    Refused,
-    Uploaded,
-    UploadOutcome,
-)
-from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.pipeline.filing import outcomes
+from clearway.pipeline.filing.outcomes import Attempt, CallLimits
+from clearway.pipeline.filing.service import FilerSetup
 from clearway.store import submissions
 from clearway.store.submissions import ClaimedSubmission
 
@@ -127,24 +110,20 @@ class SdiFiler:
 
     # --- pending: send -------------------------------------------------------------------------
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+    async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:
         submission, conn = attempt.submission, attempt.conn
         channel = await self._channel(conn, submission.connection_id)
         if channel is None:
-            return ConnectionInactive()
+            return outcomes.ConnectionInactive()
         async with conn.transaction():  # the name is fixed before anything leaves
             name = submission.gov_session or await next_file_name(conn, submission.supplier_vat)
             await attempt.in_flight(gov_session=name)
         try:
             received = await self._send_presenting_certificate(attempt, (name, document), channel)
-        except GovernmentOutcomeUnknownError as exc:
-            return AnswerLost(reason=str(exc))
-        except GovernmentTransientError as exc:
-            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
-        except GovernmentRefusedError as exc:
-            return Refused(messages=[exc.message])
+        except GovernmentError as exc:
+            return outcomes.upload_failed(exc)
         except ChannelRefusedError as exc:
-            return ConnectionLost(reason=str(exc))
+            return outcomes.ConnectionLost(reason=str(exc))
         return _uploaded(received)
 
     async def _send_presenting_certificate(
@@ -207,44 +186,27 @@ class SdiFiler:
 
     # --- reconciling ---------------------------------------------------------------------------
 
-    async def find(self, attempt: Attempt) -> FindOutcome:
+    async def find(self, attempt: Attempt) -> outcomes.FindOutcome:
         name = attempt.submission.gov_session
         if name is None:  # marked in flight before a name was recorded: nothing was sent
-            return NotFound(reason="never sent", endpoint_failed=None)
+            return outcomes.NotFound(reason="never sent", endpoint_failed=None)
         try:
             found = await self._sdi.files_named(name, attempt.calls)
         except GovernmentError as exc:
-            return LookAgain(
-                reason=str(exc),
-                at=utcnow() + RECONCILE_RETRY,
-                endpoint_failed=isinstance(exc, GovernmentTransientError),
-            )
+            return outcomes.look_again_after(exc, RECONCILE_RETRY)
         if found:
             # SDI refuses any later file of that name: the first one is the filing.
             return _uploaded(found[0])
-        return NotFound(
+        return outcomes.NotFound(
             reason=f"SDI received no file named {name}; sending it again under that name"
         )
 
 
-def _uploaded(received: ReceivedFile) -> Uploaded:
-    return Uploaded(
+def _uploaded(received: ReceivedFile) -> outcomes.Uploaded:
+    return outcomes.Uploaded(
         upload_id=received.identificativo,
         details={"fileName": received.name, "receivedAt": received.received_at},
     )
-
-
-def sdi_route(setup: FilerSetup) -> Route:
-    """The mode's SDI Filer, whatever the invoice; its channels' clients closed at the end."""
-    timeout = httpx.Timeout(setup.context.settings.government_call_timeout, connect=5.0)
-
-    def make(endpoint: SdiEndpoint) -> SdiFiler:
-        filer = SdiFiler(setup.http, timeout, endpoint)
-        setup.closing.push_async_callback(filer.close)
-        return filer
-
-    sdi = filer_in_mode(setup.context.settings.governments().sdi, make, livemode=setup.livemode)
-    return lambda _request: sdi()
 
 
 async def _expire_channel(conn: Connection, connection_id: str, message: str) -> None:
@@ -255,3 +217,11 @@ async def _expire_channel(conn: Connection, connection_id: str, message: str) ->
         )
         if row is not None:
             await expire_connection(conn, row, message)
+
+
+def filer(setup: FilerSetup, sdi: SdiEndpoint) -> SdiFiler:
+    """SDI's Filer; its channels' TLS clients are closed when the submitter stops."""
+    timeout = httpx.Timeout(setup.context.settings.government_call_timeout, connect=5.0)
+    made = SdiFiler(setup.http, timeout, sdi)
+    setup.closing.push_async_callback(made.close)
+    return made

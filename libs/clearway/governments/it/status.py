@@ -21,33 +21,23 @@ GET /files/{id}/notifications stands in for what that receiver recorded (governm
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import httpx
 
 from clearway.connectors import GovCall
-from clearway.connectors.calls import (
-    GovernmentError,
-)
 from clearway.db import Connection
-from clearway.governments.it.client import (
-    Notification,
-    SdiClient,
-    SdiUnknownFileError,
-)
+from clearway.governments.it.client import Notification, SdiClient, SdiUnknownFileError
 from clearway.governments.it.settings import SdiEndpoint
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
-from clearway.pipeline.polling import Cadence
+from clearway.pipeline.decisions import Accepted, AskingFollower, Outcome, Pending, Rejected
+from clearway.pipeline.polling import NO_PUBLISHED_LIMIT
 from clearway.runtime import ServiceContext
 from clearway.store.status_polls import Poll
 
 # SDI publishes no call limit and has up to 5 days to notify (an NS comes within 5 days of
-# receipt); after an MC to a public administration, AT comes 10 days later: doubling to the cap,
-# then every 10 minutes, waiting at least 11 days.
-CADENCE = Cadence(
-    slow_after=dt.timedelta(hours=1),
-    slow_every=dt.timedelta(minutes=10),
-    shortest_deadline=dt.timedelta(days=11),
-)
+# receipt); after an MC to a public administration, AT comes 10 days later: waiting at least
+# 11 days.
+CADENCE = replace(NO_PUBLISHED_LIMIT, shortest_deadline=dt.timedelta(days=11))
 
 MC_ISSUED = (
     "MC (mancata consegna): SDI could not deliver the invoice to the buyer, but it is issued. "
@@ -56,24 +46,17 @@ MC_ISSUED = (
 )
 
 
-class SdiStatusFollower:
-    def __init__(
-        self,
-        context: ServiceContext,  # noqa: ARG002 - every follower is made alike
-        http: httpx.AsyncClient,
-        sdi: SdiEndpoint,
-    ) -> None:
+class SdiStatusFollower(AskingFollower):
+    def __init__(self, http: httpx.AsyncClient, sdi: SdiEndpoint) -> None:
         self._sdi = SdiClient(sdi.url, http)
 
-    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+    async def ask(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
         identificativo = poll.upload_id
         try:
             notifications = await self._sdi.notifications(identificativo, calls)
         except SdiUnknownFileError as exc:
             # A file SdIRiceviFile registered is never forgotten: ask again until the deadline.
             return Pending(f"SDI does not know IdentificativoSdI {identificativo}: {exc}")
-        except GovernmentError as exc:
-            return pending_after(exc)
         return await _meaning(conn, poll, identificativo, notifications)
 
 
@@ -121,3 +104,10 @@ async def _to_public_administration(conn: Connection, invoice_id: str) -> bool:
         "SELECT xml FROM documents WHERE invoice_id = $1", invoice_id
     )
     return xml is not None and b'versione="FPA12"' in xml[:1000]
+
+
+def follower(
+    context: ServiceContext, http: httpx.AsyncClient, endpoint: SdiEndpoint
+) -> SdiStatusFollower:
+    del context  # asked with the endpoint's own credentials, nothing of the deployment's
+    return SdiStatusFollower(http, endpoint)

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from clearway.connectors import GovCall
 from clearway.connectors.calls import (
@@ -32,29 +32,14 @@ from clearway.connectors.calls import (
     GovernmentError,
     GovernmentOutcomeUnknownError,
     GovernmentRefusedError,
-    GovernmentTransientError,
 )
 from clearway.connectors.filing import Filed
 from clearway.db import Connection
-from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import lookup_headers
 from clearway.governments.de import client as zre
 from clearway.governments.peppol import client as peppol
-from clearway.pipeline.filing.machine import Route
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    ConnectionInactive,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    RejectedUnfiled,
-    Uploaded,
-    UploadOutcome,
-)
-from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.pipeline.filing import outcomes
+from clearway.pipeline.filing.outcomes import Attempt, CallLimits
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -82,38 +67,52 @@ class Refusal:
     reason: str
 
 
-class ChannelFiler(abc.ABC):
-    """What filing over either channel shares; each channel says how it addresses, sends and
-    looks up a document."""
+class ChannelClient(Protocol):
+    async def find(self, reference: str, calls: list[GovCall]) -> Filed | None:
+        """What the channel has under the reference."""
+        ...
+
+
+C = TypeVar("C", bound=ChannelClient)
+
+
+class ChannelFiler(abc.ABC, Generic[C]):
+    """What filing over either channel shares; each channel says how it addresses and sends a
+    document, and how its reference is derived from the invoice id."""
 
     government: str  # govEndpoint on the events: "Peppol", "ZRE"
     send_endpoint: str  # the attempts' name for the send
     reference_name: str  # the reference's name in invoice.submitted's metadata
+    reference: ClassVar[Callable[[str], str]]  # the invoice id -> the reference it is sent with
     first_look_after = RECONCILE_AFTER
     reconcile_window = None
 
-    @abc.abstractmethod
-    def reference_for(self, invoice_id: str) -> str: ...
+    def __init__(self, client: C) -> None:
+        self._client = client
 
-    @abc.abstractmethod
+    def reference_for(self, invoice_id: str) -> str:
+        return type(self).reference(invoice_id)
+
     async def prepare(
         self,
-        sender: str,
-        request: Mapping[str, Any],
-        content: bytes,
-        calls: list[GovCall],
-        headers: Mapping[str, str],
+        sender: str,  # noqa: ARG002 - a channel that addresses by participant overrides this
+        request: Mapping[str, Any],  # noqa: ARG002
+        content: bytes,  # noqa: ARG002
+        calls: list[GovCall],  # noqa: ARG002
+        headers: Mapping[str, str],  # noqa: ARG002
     ) -> Mapping[str, str] | Refusal:
-        """The parcel's addressing, or why the channel cannot take the invoice."""
+        """The parcel's addressing, or why the channel cannot take the invoice: by default none
+        (ZRE: the Leitweg-ID travels in the document, and nothing is looked up first)."""
+        return {}
 
     @abc.abstractmethod
     async def send(
         self, parcel: Parcel, calls: list[GovCall], headers: Mapping[str, str]
     ) -> Filed: ...
 
-    @abc.abstractmethod
     async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
         """What the channel has under the reference."""
+        return await self._client.find(reference, calls)
 
     def _limits(self) -> CallLimits:
         """A channel's breaker: its send endpoint at its government (Peppol's and ZRE's apart);
@@ -126,11 +125,11 @@ class ChannelFiler(abc.ABC):
     def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
         return self._limits()
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:  # noqa: PLR0911 - an outcome each
+    async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:  # noqa: PLR0911 - an outcome each
         submission = attempt.submission
         sender = await _sender(attempt.conn, submission.connection_id)
         if sender is None:
-            return ConnectionInactive()
+            return outcomes.ConnectionInactive()
         try:
             addressing = await self.prepare(
                 sender,
@@ -142,20 +141,20 @@ class ChannelFiler(abc.ABC):
         except GovernmentError as exc:  # the lookup failed: nothing was sent
             return self._not_taken(exc)
         if isinstance(addressing, Refusal):
-            return RejectedUnfiled(messages=addressing.messages, reason=addressing.reason)
+            return outcomes.RejectedUnfiled(messages=addressing.messages, reason=addressing.reason)
         parcel = Parcel(document, self.reference_for(submission.ref.invoice_id), addressing)
         await attempt.in_flight()  # the lookups show among the attempts
         try:
             filed = await self.send(parcel, attempt.calls, attempt.scenario_headers)
         except GovernmentOutcomeUnknownError as exc:
-            return AnswerLost(reason=str(exc))
+            return outcomes.AnswerLost(reason=str(exc))
         except GovernmentRefusedError as exc:
-            return RejectedUnfiled(messages=[exc.message], reason="send_refused")
+            return outcomes.RejectedUnfiled(messages=[exc.message], reason="send_refused")
         except GovernmentError as exc:
             return self._not_taken(exc)
         return self._uploaded(filed, parcel.reference)
 
-    def _not_taken(self, exc: GovernmentError) -> NotTaken:
+    def _not_taken(self, exc: GovernmentError) -> outcomes.NotTaken:
         """Nothing was filed: again after a backoff (or `error` after the last attempt)."""
         reason = str(exc)
         if isinstance(exc, GovernmentAuthError):
@@ -165,27 +164,22 @@ class ChannelFiler(abc.ABC):
             reason = f"{exc}: Clearway's {self.government} credential was refused"
         if isinstance(exc, GovernmentRefusedError):  # an SMP lookup refused as a whole
             reason = exc.message
-        return NotTaken(reason=reason, retry_after=exc.retry_after)
+        return outcomes.NotTaken(reason=reason, retry_after=exc.retry_after)
 
-    async def find(self, attempt: Attempt) -> FindOutcome:
+    async def find(self, attempt: Attempt) -> outcomes.FindOutcome:
         reference = self.reference_for(attempt.submission.ref.invoice_id)
         try:
             found = await self.lookup(reference, attempt.calls)
         except GovernmentError as exc:
-            pause = max(SEARCH_RETRY, dt.timedelta(seconds=exc.retry_after or 0))
-            return LookAgain(
-                reason=str(exc),
-                at=utcnow() + pause,
-                endpoint_failed=isinstance(exc, GovernmentTransientError),
-            )
+            return outcomes.look_again_after(exc, SEARCH_RETRY)
         if found is None:
-            return NotFound(
+            return outcomes.NotFound(
                 reason=f"{self.government} has nothing under {reference}; sending again"
             )
         return self._uploaded(found, reference)
 
-    def _uploaded(self, filed: Filed, reference: str) -> Uploaded:
-        return Uploaded(
+    def _uploaded(self, filed: Filed, reference: str) -> outcomes.Uploaded:
+        return outcomes.Uploaded(
             upload_id=filed.upload_id,
             details={"govStatus": filed.status, self.reference_name: reference},
         )
@@ -202,16 +196,11 @@ async def _sender(conn: Connection, connection_id: str) -> str | None:
     return f"{row['network_scheme']}:{row['network_identifier']}"
 
 
-class PeppolFiler(ChannelFiler):
+class PeppolFiler(ChannelFiler[peppol.PeppolClient]):
     government = peppol.GOV_ENDPOINT
     send_endpoint = peppol.SEND
     reference_name = "instanceIdentifier"
-
-    def __init__(self, client: peppol.PeppolClient) -> None:
-        self._client = client
-
-    def reference_for(self, invoice_id: str) -> str:
-        return peppol.instance_identifier_for(invoice_id)
+    reference = peppol.instance_identifier_for
 
     async def prepare(
         self,
@@ -246,67 +235,16 @@ class PeppolFiler(ChannelFiler):
             headers=headers,
         )
 
-    async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
-        return await self._client.find(reference, calls)
 
+class ZreFiler(ChannelFiler[zre.ZreClient]):
+    """A German public buyer's receipt platform: an upload with the client reference."""
 
-class ZreFiler(ChannelFiler):
     government = zre.GOV_ENDPOINT
     send_endpoint = zre.UPLOAD
     reference_name = "clientReference"
-
-    def __init__(self, client: zre.ZreClient) -> None:
-        self._client = client
-
-    def reference_for(self, invoice_id: str) -> str:
-        return zre.client_reference_for(invoice_id)
-
-    async def prepare(
-        self,
-        sender: str,  # noqa: ARG002 - the platform knows Clearway's account, not participants
-        request: Mapping[str, Any],  # noqa: ARG002 - the Leitweg-ID travels in the document
-        content: bytes,  # noqa: ARG002 - sent as it is
-        calls: list[GovCall],  # noqa: ARG002 - nothing to look up before the upload
-        headers: Mapping[str, str],  # noqa: ARG002 - the same: they go with the upload
-    ) -> Mapping[str, str] | Refusal:
-        return {}
+    reference = zre.client_reference_for
 
     async def send(self, parcel: Parcel, calls: list[GovCall], headers: Mapping[str, str]) -> Filed:
         return await self._client.upload(
             parcel.content, client_reference=parcel.reference, calls=calls, headers=headers
         )
-
-    async def lookup(self, reference: str, calls: list[GovCall]) -> Filed | None:
-        return await self._client.find(reference, calls)
-
-
-def _peppol_in_mode(setup: FilerSetup, country: str) -> Callable[[], PeppolFiler]:
-    return filer_in_mode(
-        setup.context.settings.governments().peppol,
-        lambda ap: PeppolFiler(
-            peppol.PeppolClient(ap.ap_url, ap.ap_api_key, setup.http, country=country)
-        ),
-        livemode=setup.livemode,
-    )
-
-
-def belgian_route(setup: FilerSetup) -> Route:
-    """Every Belgian invoice goes over Peppol."""
-    over_peppol = _peppol_in_mode(setup, "BE")
-    return lambda _request: over_peppol()
-
-
-def german_route(setup: FilerSetup) -> Route:
-    """A German invoice whose buyer reference is a Leitweg-ID goes to a public buyer, through
-    ZRE; any other over Peppol."""
-    over_peppol = _peppol_in_mode(setup, "DE")
-    to_zre = filer_in_mode(
-        setup.context.settings.governments().zre,
-        lambda platform: ZreFiler(zre.ZreClient(platform.url, platform.api_key, setup.http)),
-        livemode=setup.livemode,
-    )
-
-    def route(request: Mapping[str, Any]) -> ChannelFiler:
-        return to_zre() if zre.leitweg_id_of(request) is not None else over_peppol()
-
-    return route

@@ -28,6 +28,7 @@ from clearway.connectors.calls import (
     GovernmentApi,
     GovernmentAuthError,
     GovernmentError,
+    GovernmentOutcomeUnknownError,
     GovernmentRefusedError,
     GovernmentTransientError,
     refusal_reader,
@@ -53,7 +54,7 @@ class KsefUnavailableError(KsefTransientError):
     """KSeF took nothing (refused connection, 429, 500, 503)."""
 
 
-class KsefOutcomeUnknownError(KsefTransientError):
+class KsefOutcomeUnknownError(KsefTransientError, GovernmentOutcomeUnknownError):
     """The call left and its answer was lost: KSeF may have taken the invoice."""
 
 

@@ -29,14 +29,12 @@ import httpx
 
 from clearway.accounts import connection_token
 from clearway.connectors import GovCall
-from clearway.domain.ids import utcnow
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (
     GOV_ENDPOINT,
     KsefAuthError,
     KsefError,
-    KsefOutcomeUnknownError,
     KsefRefusedError,
     KsefSessionClient,
     KsefTransientError,
@@ -47,23 +45,9 @@ from clearway.governments.pl.client import (
 )
 from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.tokens import expire_after_second_refusal, renew_refused_token
-from clearway.pipeline.filing.machine import Route
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    ConnectionInactive,
-    ConnectionLost,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    Refused,
-    Unconfirmed,
-    Uploaded,
-    UploadOutcome,
-)
-from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.pipeline.filing import outcomes
+from clearway.pipeline.filing.outcomes import Attempt, CallLimits
+from clearway.pipeline.filing.service import FilerSetup
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -105,10 +89,10 @@ class KsefFiler:
 
     # --- pending: a session, the invoice, the session closed -----------------------------------
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+    async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:
         token = await connection_token(attempt.conn, attempt.submission.connection_id)
         if token is None:
-            return ConnectionInactive()
+            return outcomes.ConnectionInactive()
         calls = attempt.calls
         try:
             session, encryption = await self._authorized(
@@ -160,25 +144,23 @@ class KsefFiler:
 
     # --- reconciling: the session's own list -----------------------------------------------------
 
-    async def find(self, attempt: Attempt) -> FindOutcome:
+    async def find(self, attempt: Attempt) -> outcomes.FindOutcome:
         submission, conn = attempt.submission, attempt.conn
         session = submission.gov_session
         token = await connection_token(conn, submission.connection_id)
         if session is None:  # nothing was in flight: the row died before its session was noted
-            return NotFound(reason="no session", endpoint_failed=None)
+            return outcomes.NotFound(reason="no session", endpoint_failed=None)
         if token is None:
-            return Unconfirmed(where_to_check=f"KSeF's session {session} (the KSeF portal)")
+            return outcomes.Unconfirmed(
+                where_to_check=f"KSeF's session {session} (the KSeF portal)"
+            )
         xml = await attempt.document() or b""
         try:
             received = await self._ksef.session_invoices(token, session, attempt.calls)
         except (KsefTransientError, KsefAuthError) as exc:
             if isinstance(exc, KsefAuthError):
                 await renew_refused_token(conn, submission.connection_id, token, self._auth)
-            return LookAgain(
-                reason=str(exc),
-                at=utcnow() + SESSION_LIST_RETRY,
-                endpoint_failed=isinstance(exc, KsefTransientError),
-            )
+            return outcomes.look_again_after(exc, SESSION_LIST_RETRY)
         ours = invoice_hash(xml)
         found = next((i for i in received if i.invoice_hash == ours), None)
         if found is not None:
@@ -187,35 +169,25 @@ class KsefFiler:
                 SentInvoice(session_reference=session, invoice_reference=found.reference_number)
             )
         # KSeF lists what a session received the moment it received it: not there, not sent.
-        return NotFound(reason=f"not received in session {session}; sending again")
+        return outcomes.NotFound(reason=f"not received in session {session}; sending again")
 
 
-def _failed(exc: KsefFailure | ConnectionLostError, *, in_flight: bool) -> UploadOutcome:
+def _failed(exc: KsefFailure | ConnectionLostError, *, in_flight: bool) -> outcomes.UploadOutcome:
     """What a failed call comes to. A lost answer to the send may have filed it; to the
     session's opening (before anything was in flight), it filed nothing."""
-    if isinstance(exc, KsefOutcomeUnknownError) and in_flight:
-        return AnswerLost(reason=str(exc))
-    if isinstance(exc, KsefTransientError):
-        return NotTaken(reason=str(exc), retry_after=exc.retry_after)
+    if isinstance(exc, KsefTransientError | KsefRefusedError):
+        return outcomes.upload_failed(exc, sent=in_flight)
     if isinstance(exc, ksef_auth.KsefUnavailableError):  # no renewal just now
-        return NotTaken(reason=str(exc), endpoint_failed=None)
-    if isinstance(exc, KsefRefusedError):
-        return Refused(messages=[exc.message])
-    return ConnectionLost(reason=str(exc))
+        return outcomes.NotTaken(reason=str(exc), endpoint_failed=None)
+    return outcomes.ConnectionLost(reason=str(exc))
 
 
-def _uploaded(sent: SentInvoice) -> Uploaded:
-    return Uploaded(
+def _uploaded(sent: SentInvoice) -> outcomes.Uploaded:
+    return outcomes.Uploaded(
         upload_id=sent.invoice_reference,
         details={"sessionReferenceNumber": sent.session_reference},
     )
 
 
-def ksef_route(setup: FilerSetup) -> Route:
-    """The mode's KSeF Filer, whatever the invoice."""
-    ksef = filer_in_mode(
-        setup.context.settings.governments().ksef,
-        lambda endpoint: KsefFiler(setup.http, endpoint),
-        livemode=setup.livemode,
-    )
-    return lambda _request: ksef()
+def filer(setup: FilerSetup, ksef: KsefEndpoint) -> KsefFiler:
+    return KsefFiler(setup.http, ksef)

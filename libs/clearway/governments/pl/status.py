@@ -21,15 +21,13 @@ from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (
     ACCEPTED,
     KsefAuthError,
-    KsefRefusedError,
     KsefSessionClient,
-    KsefTransientError,
     SentInvoice,
     status_bucket,
 )
 from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.tokens import renew_refused_token
-from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected, pending_after
+from clearway.pipeline.decisions import Accepted, AskingFollower, Outcome, Pending, Rejected
 from clearway.pipeline.polling import Cadence
 from clearway.resilience.ratelimit import take_token
 from clearway.runtime import ServiceContext
@@ -40,17 +38,12 @@ from clearway.store.status_polls import Poll
 CADENCE = Cadence(slow_after=dt.timedelta(hours=1), slow_every=dt.timedelta(minutes=5))
 
 
-class KsefStatusFollower:
-    def __init__(
-        self,
-        context: ServiceContext,  # noqa: ARG002 - every follower is made alike
-        http: httpx.AsyncClient,
-        ksef: KsefEndpoint,
-    ) -> None:
+class KsefStatusFollower(AskingFollower):
+    def __init__(self, http: httpx.AsyncClient, ksef: KsefEndpoint) -> None:
         self._ksef = KsefSessionClient(ksef.api_url, http)
         self._auth = ksef_auth.KsefAuthClient(ksef.api_url, http)
 
-    async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
+    async def ask(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
         # The session travels in invoice.submitted's metadata, as submitter-pl recorded it.
         session = poll.submitted.get("sessionReferenceNumber")
         supplier_vat = await conn.fetchval(
@@ -69,8 +62,6 @@ class KsefStatusFollower:
             return await self._ask(token, sent, calls)
         except KsefAuthError as refused:
             return await self._renewed(conn, poll.connection_id, token, refused.status)
-        except (KsefTransientError, KsefRefusedError) as exc:
-            return pending_after(exc)
 
     async def _renewed(
         self, conn: Connection, connection_id: str, token: str, status: int
@@ -98,3 +89,10 @@ class KsefStatusFollower:
             content_type="application/xml",
             file_name=f"UPO-{ksef_number}.xml",
         )
+
+
+def follower(
+    context: ServiceContext, http: httpx.AsyncClient, endpoint: KsefEndpoint
+) -> KsefStatusFollower:
+    del context  # asked with the endpoint's own credentials, nothing of the deployment's
+    return KsefStatusFollower(http, endpoint)

@@ -33,6 +33,7 @@ from clearway.connectors.calls import (
     GovernmentApi,
     GovernmentAuthError,
     GovernmentError,
+    GovernmentOutcomeUnknownError,
     GovernmentRefusedError,
     GovernmentTransientError,
     first_field,
@@ -107,7 +108,7 @@ class AnafUnavailableError(AnafTransientError):
     """ANAF did not take the call (connection refused, 429, 500, 503): nothing happened there."""
 
 
-class AnafOutcomeUnknownError(AnafTransientError):
+class AnafOutcomeUnknownError(AnafTransientError, GovernmentOutcomeUnknownError):
     """The call left and its answer was lost: for an upload, ANAF may have registered it."""
 
 

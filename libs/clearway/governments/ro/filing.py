@@ -34,7 +34,7 @@ from clearway.governments.ro.client import (
     GOV_ENDPOINT,
     AnafAuthError,
     AnafClient,
-    AnafOutcomeUnknownError,
+    AnafError,
     AnafRefusedError,
     AnafTransientError,
     ListedMessage,
@@ -60,24 +60,10 @@ from clearway.governments.ro.tokens import (
     refresh_refused_token,
     refused_twice_message,
 )
+from clearway.pipeline.filing import outcomes
 from clearway.pipeline.filing.gate import HeldBackError
-from clearway.pipeline.filing.machine import Route
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    ConnectionInactive,
-    ConnectionLost,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    Refused,
-    Unconfirmed,
-    Uploaded,
-    UploadOutcome,
-)
-from clearway.pipeline.filing.service import FilerSetup, filer_in_mode
+from clearway.pipeline.filing.outcomes import Attempt, CallLimits
+from clearway.pipeline.filing.service import FilerSetup
 from clearway.store import submissions
 from clearway.store.submissions import ClaimedSubmission
 
@@ -116,27 +102,23 @@ class AnafFiler:
 
     # --- pending: upload -----------------------------------------------------------------------
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:  # noqa: PLR0911 - an outcome each
+    async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:
         token = await connection_token(attempt.conn, attempt.submission.connection_id)
         if token is None:
-            return ConnectionInactive()
+            return outcomes.ConnectionInactive()
         await attempt.in_flight()
         try:
             result = await self._upload_refreshing_once(attempt, document, token)
-        except AnafOutcomeUnknownError as exc:
-            return AnswerLost(reason=str(exc))
-        except AnafTransientError as exc:
-            return NotTaken(reason=str(exc), retry_after=exc.retry_after)
-        except AnafRefusedError as exc:
-            return Refused(messages=[exc.message])
+        except AnafError as exc:
+            return outcomes.upload_failed(exc)
         except ConnectionLostError as exc:
-            return ConnectionLost(reason=str(exc))
+            return outcomes.ConnectionLost(reason=str(exc))
         # ANAF answered: whatever its answer says, the endpoint works.
         if result.upload_id is not None:
-            return Uploaded(upload_id=result.upload_id)
+            return outcomes.Uploaded(upload_id=result.upload_id)
         if result.technical_error:
-            return NotTaken(reason="; ".join(result.errors), endpoint_failed=False)
-        return Refused(messages=list(result.errors), endpoint_failed=False)
+            return outcomes.NotTaken(reason="; ".join(result.errors), endpoint_failed=False)
+        return outcomes.Refused(messages=list(result.errors), endpoint_failed=False)
 
     async def _upload_refreshing_once(
         self, attempt: Attempt, xml: bytes, token: str
@@ -161,13 +143,13 @@ class AnafFiler:
 
     # --- reconciling ---------------------------------------------------------------------------
 
-    async def find(self, attempt: Attempt) -> FindOutcome:  # noqa: PLR0911 - an outcome each
+    async def find(self, attempt: Attempt) -> outcomes.FindOutcome:  # noqa: PLR0911 - an outcome each
         submission, conn = attempt.submission, attempt.conn
         since = submission.uncertain_since or submission.updated_at
         cif = cif_digits(submission.supplier_vat)
         token = await connection_token(conn, submission.connection_id)
         if token is None:
-            return Unconfirmed(where_to_check=WHERE_TO_CHECK)
+            return outcomes.Unconfirmed(where_to_check=WHERE_TO_CHECK)
         xml = await attempt.document() or b""
         known = await submissions.recent_upload_ids(
             conn, submission.connection_id, since - KNOWN_UPLOADS_LOOKBACK
@@ -184,8 +166,8 @@ class AnafFiler:
         except AnafAuthError:
             fresh = await refresh_refused_token(conn, submission.connection_id, token, self._oauth)
             if fresh is None:
-                return Unconfirmed(where_to_check=WHERE_TO_CHECK)
-            return LookAgain(reason="token refreshed", at=utcnow())
+                return outcomes.Unconfirmed(where_to_check=WHERE_TO_CHECK)
+            return outcomes.LookAgain(reason="token refreshed", at=utcnow())
         except (AnafTransientError, AnafRefusedError) as exc:
             return _check_again(
                 submission,
@@ -193,16 +175,18 @@ class AnafFiler:
                 endpoint_failed=isinstance(exc, AnafTransientError),
             )
         except HeldBackError as held:  # a later page or a download must wait: keep the calls
-            return LookAgain(reason=held.reason, at=held.at)
+            return outcomes.LookAgain(reason=held.reason, at=held.at)
         if found is not None:
             log.info("found the lost upload of %s: index %s", submission.ref.invoice_id, found)
-            return Uploaded(upload_id=found.upload_id)
+            return outcomes.Uploaded(upload_id=found.upload_id)
         if submission.reconcile_until is not None and utcnow() >= submission.reconcile_until:
             log.warning(
                 "ANAF's list has no upload of %s after the reconciliation window; uploading again",
                 submission.ref.invoice_id,
             )
-            return NotFound(reason="not in ANAF's message list after the reconciliation window")
+            return outcomes.NotFound(
+                reason="not in ANAF's message list after the reconciliation window"
+            )
         return _check_again(submission, "not in ANAF's message list yet", endpoint_failed=False)
 
     async def _find_lost_upload(  # noqa: PLR0913 - what the search compares
@@ -281,20 +265,13 @@ class AnafFiler:
 
 def _check_again(
     submission: ClaimedSubmission, reason: str, *, endpoint_failed: bool | None
-) -> LookAgain:
+) -> outcomes.LookAgain:
     """Look again later: sooner at first, at most a minute apart."""
     since = submission.uncertain_since or submission.updated_at
     elapsed = (utcnow() - since).total_seconds()
     pause = dt.timedelta(seconds=min(max(elapsed / 4, 1.0), 60.0))
-    return LookAgain(reason=reason, at=utcnow() + pause, endpoint_failed=endpoint_failed)
+    return outcomes.LookAgain(reason=reason, at=utcnow() + pause, endpoint_failed=endpoint_failed)
 
 
-def anaf_route(setup: FilerSetup) -> Route:
-    """The mode's ANAF Filer, whatever the invoice."""
-    settings = setup.context.settings
-    anaf = filer_in_mode(
-        settings.governments().anaf,
-        lambda endpoint: AnafFiler(settings, setup.http, endpoint),
-        livemode=setup.livemode,
-    )
-    return lambda _request: anaf()
+def filer(setup: FilerSetup, anaf: AnafEndpoint) -> AnafFiler:
+    return AnafFiler(setup.context.settings, setup.http, anaf)

@@ -28,19 +28,13 @@ class Romania(Government):
     token_policy = TOKEN_POLICY
     vat_id_rules = ("CW-RO-03", "CW-RO-04")  # RO's predate the other countries' CW-xx-01/02
     en16931_syntax = True
+    poll_cause = "anaf"  # as the walking skeleton recorded ANAF's decisions
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
-        from clearway.formats import UBL_GATES, XML, Format, conformance, xml_renderer  # noqa: PLC0415
+        from clearway.formats import conformance, ubl_format  # noqa: PLC0415
         from clearway.governments.ro.document import render_ubl_cius_ro  # noqa: PLC0415
 
-        return (
-            Format(
-                "UBL-CIUS-RO",
-                XML,
-                xml_renderer(render_ubl_cius_ro),
-                (*UBL_GATES, conformance.cius_ro_gate),
-            ),
-        )
+        return (ubl_format("UBL-CIUS-RO", render_ubl_cius_ro, conformance.cius_ro_gate),)
 
     def token_renewer(self, tools: RenewalTools) -> TokenRenewer:
         from clearway.governments.ro.tokens import AnafRenewer  # noqa: PLC0415

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import httpx
 
 from clearway.accounts import connection_token
+from clearway.config import Settings
 from clearway.connectors import GovCall
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
@@ -62,10 +63,7 @@ CADENCE = Cadence(slow_after=dt.timedelta(minutes=30), slow_every=dt.timedelta(m
 
 
 class AnafStatusFollower:
-    def __init__(
-        self, context: ServiceContext, http: httpx.AsyncClient, anaf: AnafEndpoint
-    ) -> None:
-        settings = context.settings
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, anaf: AnafEndpoint) -> None:
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
         self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
@@ -175,3 +173,9 @@ def _pending_after(exc: AnafError, decided: Decided | None) -> Pending:
         # A descarcare quota ANAF counts although Clearway's count did not reach it.
         return Pending(exc.message, at=utcnow() + dt.timedelta(hours=1), decided=decided)
     return pending_after(exc, decided)
+
+
+def follower(
+    context: ServiceContext, http: httpx.AsyncClient, anaf: AnafEndpoint
+) -> AnafStatusFollower:
+    return AnafStatusFollower(context.settings, http, anaf)

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clearway.connectors import GovCall
+from clearway.connectors.calls import (
+    GovernmentError,
+    GovernmentOutcomeUnknownError,
+    GovernmentRefusedError,
+    GovernmentTransientError,
+)
 from clearway.db import Connection
+from clearway.domain.ids import utcnow
 from clearway.domain.sandbox import scenario_headers
 from clearway.pipeline.filing.gate import SubmissionGate
 from clearway.pipeline.filing.states import SubmissionState
@@ -27,6 +34,11 @@ STAGE = "submission"  # the calls' stage in gov_calls
 class Outcome:
     # How the step's endpoint went, for its breaker: failed, answered, or None (not told).
     endpoint_failed: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Explained(Outcome):
+    reason: str  # why, in words: the row's last error, or the event's reason
 
 
 # --- what an upload (or a lookup for a lost one) comes to --------------------------------------
@@ -50,36 +62,31 @@ class Refused(Outcome):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RejectedUnfiled(Outcome):
+class RejectedUnfiled(Explained):
     """The network refused the invoice itself (its receiver is not on Peppol, say):
     `invoice.rejected` with the three error fields; nothing was filed."""
 
     messages: Sequence[str]
-    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class NotTaken(Outcome):
+class NotTaken(Explained):
     """The government took nothing: upload again after a backoff, or give up after the last."""
 
-    reason: str
     retry_after: float | None = None  # the government's own word on when
     endpoint_failed: bool | None = True
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerLost(Outcome):
+class AnswerLost(Explained):
     """The upload left and its answer was lost: look for it before anything is sent again."""
 
-    reason: str
     endpoint_failed: bool | None = True
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectionLost(Outcome):
+class ConnectionLost(Explained):
     """The government refused the company's credential and it could not be renewed."""
-
-    reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,18 +95,16 @@ class ConnectionInactive(Outcome):
 
 
 @dataclass(frozen=True, kw_only=True)
-class NotFound(Outcome):
+class NotFound(Explained):
     """The lost upload is not at the government: it never arrived, and is sent again."""
 
-    reason: str
     endpoint_failed: bool | None = False
 
 
 @dataclass(frozen=True, kw_only=True)
-class LookAgain(Outcome):
+class LookAgain(Explained):
     """The lookup could not tell yet: look again at `at`."""
 
-    reason: str
     at: dt.datetime
 
 
@@ -120,6 +125,27 @@ UploadOutcome = (
     | ConnectionInactive
 )
 FindOutcome = Uploaded | NotFound | LookAgain | Unconfirmed
+
+
+def upload_failed(exc: GovernmentError, *, sent: bool = True) -> UploadOutcome:
+    """What an upload whose call failed comes to: its answer lost (looked for before anything
+    is sent again; unless the call could not have filed it, `sent=False`), not taken (again
+    after a backoff, no sooner than a Retry-After), or refused in the government's words."""
+    if isinstance(exc, GovernmentOutcomeUnknownError) and sent:
+        return AnswerLost(reason=str(exc))
+    if isinstance(exc, GovernmentTransientError):
+        return NotTaken(reason=str(exc), retry_after=exc.retry_after)
+    return Refused(messages=[exc.message if isinstance(exc, GovernmentRefusedError) else str(exc)])
+
+
+def look_again_after(exc: GovernmentError, pause: dt.timedelta) -> LookAgain:
+    """A lookup whose call failed: again after `pause`, or the Retry-After if it is longer."""
+    pause = max(pause, dt.timedelta(seconds=exc.retry_after or 0))
+    return LookAgain(
+        reason=str(exc),
+        at=utcnow() + pause,
+        endpoint_failed=isinstance(exc, GovernmentTransientError),
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """A submitter process, the same for every government: `submit.<cc>` consumed into the durable
 schedule (the partition moves on at once), and a loop that claims the due rows and works each
-with its invoice's mode's filing machine. A government's handlers.py declares a Submitter.
+with its invoice's mode's filing machine. A government's handlers.py declares a Submitter for its
+Government (clearway.governments), which gives the Filers and the rest.
 
 A retry is the row's `next_attempt_at`, never a sleep: a restart loses nothing and other
 invoices go on.
@@ -14,12 +15,12 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from clearway.accounts import active_connection
-from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError
+from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.lifecycle import EventType
 from clearway.invoices import load_invoice
@@ -32,13 +33,17 @@ from clearway.pipeline.filing.endings import (
     live_not_configured_fields,
     live_not_configured_metadata,
 )
-from clearway.pipeline.filing.machine import FilingMachine, Route
+from clearway.pipeline.filing.machine import FilingMachine
 from clearway.pipeline.filing.outcomes import Filer
 from clearway.runtime import ServiceContext
 from clearway.store import submissions
+from clearway.store.connections import active_connection_id
 from clearway.store.events import NewEvent, append_event
-from clearway.store.invoices import InvoiceChanges
+from clearway.store.invoices import InvoiceChanges, InvoiceRef
 from clearway.store.submissions import ClaimedSubmission
+
+if TYPE_CHECKING:
+    from clearway.governments.base import Government
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +115,12 @@ async def take_submission(
             not_configured = exc
         if not_configured is not None:
             log.error("live invoice %s not sent: %s", message.invoiceId, not_configured)
-            await append_event(
+            await _not_scheduled(
                 conn,
                 invoice.ref,
-                NewEvent(
-                    type=EventType.ERROR,
-                    expected_version=message.version,
-                    causation_id=message.eventId,
-                    metadata={
-                        "stage": "submission",
-                        **live_not_configured_metadata(not_configured),
-                    },
-                    invoice=InvoiceChanges(**live_not_configured_fields(not_configured)),
-                ),
+                message,
+                live_not_configured_metadata(not_configured),
+                InvoiceChanges(**live_not_configured_fields(not_configured)),
             )
             return
     connection_id: str | None = None
@@ -132,12 +130,8 @@ async def take_submission(
         )
         connection_id = connection.id if connection is not None else None
     elif invoice.company_id is not None:
-        connection_id = await conn.fetchval(
-            "SELECT id FROM connections WHERE company_id = $1 AND country = $2 "
-            "AND livemode = $3 AND status = 'active'",
-            invoice.company_id,
-            message.country,
-            livemode,
+        connection_id = await active_connection_id(
+            conn, invoice.company_id, message.country, livemode=livemode
         )
     if connection_id is not None:
         await submissions.schedule(
@@ -150,19 +144,36 @@ async def take_submission(
             traceparent=current_traceparent(),
         )
         return
-    await append_event(
+    await _not_scheduled(
         conn,
         invoice.ref,
+        message,
+        {"reason": "no_active_connection"},
+        InvoiceChanges(
+            error_message=f"The supplier's company has no active {government} connection.",
+            error_fix=f"Connect the company to {government} (POST /v1/connections), "
+            "then send the invoice again.",
+        ),
+    )
+
+
+async def _not_scheduled(
+    conn: Connection,
+    ref: InvoiceRef,
+    message: EventMessage,
+    metadata: Mapping[str, Any],
+    changes: InvoiceChanges,
+) -> None:
+    """The invoice goes to `error` at the submission stage, nothing scheduled or sent."""
+    await append_event(
+        conn,
+        ref,
         NewEvent(
             type=EventType.ERROR,
             expected_version=message.version,
             causation_id=message.eventId,
-            metadata={"stage": "submission", "reason": "no_active_connection"},
-            invoice=InvoiceChanges(
-                error_message=f"The supplier's company has no active {government} connection.",
-                error_fix=f"Connect the company to {government} (POST /v1/connections), "
-                "then send the invoice again.",
-            ),
+            metadata={"stage": "submission", **metadata},
+            invoice=changes,
         ),
     )
 
@@ -203,20 +214,34 @@ async def _traced(country: str, work: Work, row: ClaimedSubmission) -> None:
 @dataclass(frozen=True)
 class Submitter:
     """One government's submitter process (services/submitter_<cc>): its consumer group on
-    `submit.<cc>`, and the Filers its machines file with."""
+    `submit.<cc>`, and its government's Filers on the filing machine."""
 
-    country: str
+    files_with: Government
     group_id: str
-    government: str  # how the error for a company with no connection names it
-    # Where the invoice goes, for the live configuration check on consume.
-    endpoints: Callable[[Governments, Mapping[str, Any]], GovernmentEndpoints[Any]]
-    route: Callable[[FilerSetup], Route]  # the mode's Filers
-    with_token: bool = True  # False: the connection is an identifier or a certificate
     # Set when this process scheduled a row, so its loop starts on it at once.
     work_due: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @classmethod
+    def for_government(cls, government: Government, *, group_id: str) -> Submitter:
+        return cls(government, group_id)
+
+    @property
+    def country(self) -> str:
+        return self.files_with.code
+
+    @property
+    def government(self) -> str:
+        """How the error for a company with no connection names what to connect to."""
+        return self.files_with.connected_with or self.files_with.system
+
+    @property
+    def with_token(self) -> bool:
+        """False: the connection is an identifier or a certificate."""
+        return self.files_with.with_token
+
     def register_handlers(self, context: ServiceContext) -> None:
         governments = context.settings.governments()
+        files_with = self.files_with
 
         async def schedule_filing(message: EventMessage) -> None:
             async with context.pool.acquire() as conn:
@@ -224,7 +249,7 @@ class Submitter:
                     conn,
                     message,
                     government=self.government,
-                    endpoints=lambda request: self.endpoints(governments, request),
+                    endpoints=lambda request: files_with.filing_endpoints(governments, request),
                     with_token=self.with_token,
                 )
             context.relay.wake()
@@ -247,7 +272,7 @@ class Submitter:
                 FilingMachine(
                     context.pool,
                     context.settings,
-                    self.route(FilerSetup(context, http, livemode, closing)),
+                    self.files_with.route(FilerSetup(context, http, livemode, closing)),
                 )
                 for livemode in (False, True)
             )

@@ -1,0 +1,69 @@
+"""What the governments whose invoices travel over Peppol (BE, and DE for its B2B) share: the
+connection is the company's participant id, invoices are sent through Clearway's access point
+and followed there, in the network's words. Each says how its companies' participant ids are
+derived from their VAT numbers (and DE, where its public buyers' invoices go instead)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from clearway.domain.connections import NetworkCredentials, SetupMethod, declared_peppol_id
+from clearway.governments.base import Government
+
+if TYPE_CHECKING:
+    import httpx
+
+    from clearway.governments.peppol.filing import PeppolFiler
+    from clearway.governments.peppol.settings import PeppolEndpoint
+    from clearway.pipeline.decisions import Follower
+    from clearway.pipeline.filing.service import FilerSetup
+    from clearway.pipeline.polling import Cadence
+    from clearway.runtime import ServiceContext
+    from clearway.translation.message import Message
+
+
+class OverPeppol(Government, complete=False):
+    system: ClassVar[str] = "Peppol"
+    setup_method: ClassVar[SetupMethod] = SetupMethod.NETWORK
+    token_policy = None  # the connection is the company's participant id
+    en16931_syntax: ClassVar[bool] = True
+    over_peppol: ClassVar[bool] = True
+
+    def network_credentials(
+        self, *, vat_number: str, peppol_id: str | None, siret: str | None
+    ) -> NetworkCredentials:
+        """The peppolId the company gave, else the one its VAT number makes."""
+        del siret
+        return declared_peppol_id(peppol_id) or self.participant(vat_number)
+
+    @abstractmethod
+    def participant(self, vat_number: str) -> NetworkCredentials:
+        """The participant id a company of this country has by its VAT number; raises
+        MissingIdentifierError when the VAT number makes none."""
+
+    # Imported on first call: base.py says why.
+    def messages(self) -> tuple[Message, ...]:
+        from clearway.governments.peppol.errors import MESSAGES  # noqa: PLC0415
+
+        return MESSAGES
+
+    def filer(self, setup: FilerSetup, endpoint: PeppolEndpoint) -> PeppolFiler:
+        from clearway.governments.peppol.client import PeppolClient  # noqa: PLC0415
+        from clearway.governments.peppol.filing import PeppolFiler  # noqa: PLC0415
+
+        client = PeppolClient(endpoint.ap_url, endpoint.ap_api_key, setup.http, country=self.code)
+        return PeppolFiler(client)
+
+    def cadence(self) -> Cadence:
+        from clearway.governments.peppol.status import CADENCE  # noqa: PLC0415
+
+        return CADENCE
+
+    def follower(
+        self, context: ServiceContext, http: httpx.AsyncClient, endpoint: PeppolEndpoint
+    ) -> Follower:
+        from clearway.governments.peppol.status import PeppolStatusFollower  # noqa: PLC0415
+
+        del context
+        return PeppolStatusFollower(http, endpoint, country=self.code)
