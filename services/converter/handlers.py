@@ -80,7 +80,7 @@ def register_handlers(context: ServiceContext) -> None:
                         NewEvent(
                             type=EventType.REJECTED,
                             expected_version=message.version,
-                            causation_id=message.eventId,
+                            causation_id=message.event_id,
                             metadata=_rejection(failures),
                             invoice=InvoiceChanges(
                                 error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
@@ -96,7 +96,7 @@ def register_handlers(context: ServiceContext) -> None:
                 # a redelivery finds it and does not hand the invoice over a second time.
                 if await record_document(
                     conn,
-                    message.invoiceId,
+                    message.invoice_id,
                     format_name=document.format_name,
                     content=document.content,
                     warnings=[f.model_dump(mode="json") for f in findings],
@@ -106,7 +106,7 @@ def register_handlers(context: ServiceContext) -> None:
                         [
                             OutboxMessage(
                                 topic=submit_topic(message.country),
-                                key=message.invoiceId,
+                                key=message.invoice_id,
                                 payload=message.model_dump(mode="json"),
                             )
                         ],

@@ -32,7 +32,7 @@ def register_handlers(context: ServiceContext) -> None:
                     NewEvent(
                         type=EventType.REJECTED,
                         expected_version=message.version,
-                        causation_id=message.eventId,
+                        causation_id=message.event_id,
                         metadata={"stage": "validation", "errors": findings},
                         invoice=InvoiceChanges(
                             error_message=f"{len(report.errors)} validation error(s)",
@@ -48,7 +48,7 @@ def register_handlers(context: ServiceContext) -> None:
                     NewEvent(
                         type=EventType.VALIDATED,
                         expected_version=message.version,
-                        causation_id=message.eventId,
+                        causation_id=message.event_id,
                         metadata={
                             "rulesChecked": report.rules_checked,
                             "format": DEFAULT_FORMATS[message.country],

@@ -27,6 +27,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
 from clearway.domain.ids import iso_millis, utcnow
+from clearway.domain.wire import parse_wire_json
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import ALL_TOPICS, TOPIC_PARTITIONS, dlq_topic
 from clearway.observability.logs import log_context
@@ -138,7 +139,7 @@ def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named
     )
     async def consume(message: KafkaMessage) -> None:
         try:
-            parsed = model.model_validate_json(message.body)
+            parsed = parse_wire_json(model, message.body)
         except ValidationError as exc:
             STAGE_MESSAGES.labels(group_id, topic, "", "dead_lettered").inc()
             await dead_letter(broker, topic, message, f"not a valid {model.__name__}: {exc}")
@@ -182,7 +183,7 @@ class _About:
 
     @classmethod
     def of(cls, message: BaseModel) -> _About:
-        return cls(dict(message))
+        return cls(message.model_dump())  # by the wire names, whichever the model
 
     def span_attributes(self) -> dict[str, str]:
         named = {

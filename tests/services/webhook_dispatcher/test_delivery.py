@@ -289,16 +289,16 @@ async def test_connection_events_reach_the_accounts_endpoints(
     url = receiver.route()
     endpoint = await create_endpoint(client, url, ["connection.expired"])
     expired = ConnectionEventMessage(
-        eventId=new_id("evt"),
+        event_id=new_id("evt"),
         event="connection.expired",
-        connectionId="conn_test",
-        accountId=account_id,
-        companyId="comp_test",
-        countryCode="RO",
+        connection_id="conn_test",
+        account_id=account_id,
+        company_id="comp_test",
+        country_code="RO",
         status="expired",
-        tokenExpiresAt=None,
-        lastErrorMessage="ANAF refused the refresh token.",
-        createdAt="2025-01-15T10:00:00.000Z",
+        token_expires_at=None,
+        last_error_message="ANAF refused the refresh token.",
+        created_at="2025-01-15T10:00:00.000Z",
     )
     async with db.acquire() as conn, conn.transaction():
         # Published by the services' outbox relays, as a real connection event is.
@@ -316,7 +316,7 @@ async def test_connection_events_reach_the_accounts_endpoints(
     assert signature_is_valid(request, endpoint["secret"])
     body = request.json()
     assert body["type"] == "connection.expired"
-    assert body["id"] == expired.eventId
+    assert body["id"] == expired.event_id
     assert body["data"]["connectionId"] == "conn_test"
     assert body["data"]["status"] == "expired"
     assert body["data"]["lastErrorMessage"] == "ANAF refused the refresh token."

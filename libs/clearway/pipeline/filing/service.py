@@ -109,14 +109,14 @@ async def take_submission(
         except LiveNotConfiguredError as exc:
             not_configured = exc
         if not_configured is not None:
-            log.error("live invoice %s not sent: %s", message.invoiceId, not_configured)
+            log.error("live invoice %s not sent: %s", message.invoice_id, not_configured)
             await append_event(
                 conn,
                 invoice.ref,
                 NewEvent(
                     type=EventType.ERROR,
                     expected_version=message.version,
-                    causation_id=message.eventId,
+                    causation_id=message.event_id,
                     metadata={
                         "stage": "submission",
                         **live_not_configured_metadata(not_configured),
@@ -142,11 +142,11 @@ async def take_submission(
     if connection_id is not None:
         await submissions.schedule(
             conn,
-            invoice_id=message.invoiceId,
+            invoice_id=message.invoice_id,
             connection_id=connection_id,
             country=message.country,
             version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
             traceparent=current_traceparent(),
         )
         return
@@ -156,7 +156,7 @@ async def take_submission(
         NewEvent(
             type=EventType.ERROR,
             expected_version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
             metadata={"stage": "submission", "reason": "no_active_connection"},
             invoice=InvoiceChanges(
                 error_message=f"The supplier's company has no active {government} connection.",
