@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.subscriber.usecase import ConcurrentBetweenPartitionsSubscriber
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
@@ -116,6 +117,24 @@ def subscribe_events(
     )
 
 
+def group_subscriber(
+    broker: KafkaBroker, topic: str, *, group_id: str, concurrency: int
+) -> ConcurrentBetweenPartitionsSubscriber:
+    """How every consumer group subscribes: from the earliest offset when the group is new, a
+    message whose handler fails is not acknowledged (so it comes again), `concurrency`
+    consumers in this process."""
+    return broker.subscriber(
+        topic,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
+        heartbeat_interval_ms=500,
+        session_timeout_ms=10_000,
+        max_workers=concurrency,
+    )
+
+
 def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named
     broker: KafkaBroker,
     topic: str,
@@ -127,16 +146,7 @@ def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named
 ) -> None:
     """subscribe_events for any message shape: a body that is not a `model` is dead-lettered."""
 
-    @broker.subscriber(
-        topic,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
-        heartbeat_interval_ms=500,
-        session_timeout_ms=10_000,
-        max_workers=concurrency,
-    )
+    @group_subscriber(broker, topic, group_id=group_id, concurrency=concurrency)
     async def consume(message: KafkaMessage) -> None:
         try:
             parsed = parse_wire_json(model, message.body)
