@@ -11,6 +11,7 @@ from clearway.domain.wire import WireModel
 from pydantic import ConfigDict, Field
 
 T = TypeVar("T")
+R = TypeVar("R", bound=WireModel)
 
 
 class _Out(WireModel):
@@ -154,20 +155,21 @@ class ErrorEnvelope(_Out):
     error: ErrorBody
 
 
+def from_row(resource: type[R], row: Any, **computed: Any) -> R:
+    """A resource whose fields are the row's columns of the same names, but for the `computed`
+    ones (timestamps as text, rounded amounts, columns named otherwise). A field that is neither
+    is left unset, so an answer that leaves out unset fields leaves it out."""
+    columns = set(row.keys())
+    named = {
+        name: row[name]
+        for name in resource.model_fields
+        if name in columns and name not in computed
+    }
+    return resource(**named, **computed)
+
+
 def company_resource(row: Any) -> Company:
-    return Company(
-        id=row["id"],
-        legal_name=row["legal_name"],
-        vat_number=row["vat_number"],
-        country=row["country"],
-        trade_register=row["trade_register"],
-        address=row["address"],
-        peppol_id=row["peppol_id"],
-        sdi_code=row["sdi_code"],
-        siret=row["siret"],
-        leitweg_id=row["leitweg_id"],
-        created_at=iso_millis(row["created_at"]),
-    )
+    return from_row(Company, row, created_at=iso_millis(row["created_at"]))
 
 
 def connection_resource(row: Any) -> Connection:
@@ -179,41 +181,23 @@ def connection_resource(row: Any) -> Connection:
         fields["network_credentials"] = NetworkCredentials(
             identifier=row["network_identifier"], scheme=row["network_scheme"]
         )
-    return Connection(
-        id=row["id"],
-        company_id=row["company_id"],
+    return from_row(
+        Connection,
+        row,
         country_code=row["country"],
-        status=row["status"],
         token_expires_at=iso_millis(expires) if expires else None,
-        last_error_message=row["last_error_message"],
         created_at=iso_millis(row["created_at"]),
-        is_sender=row["is_sender"],
-        is_receiver=row["is_receiver"],
-        livemode=row["livemode"],
         **fields,
     )
 
 
 def invoice_resource(row: Any) -> Invoice:
-    return Invoice(
-        id=row["id"],
-        country=row["country"],
-        supplier_vat=row["supplier_vat"],
-        customer_vat=row["customer_vat"],
-        status=row["status"],
+    return from_row(
+        Invoice,
+        row,
         net_amount=round_money(row["net_amount"]),
         vat_amount=round_money(row["vat_amount"]),
         gross_amount=round_money(row["gross_amount"]),
-        currency=row["currency"],
-        gov_id=row["gov_id"],
-        external_id=row["external_id"],
-        error_message=row["error_message"],
-        error_translated=row["error_translated"],
-        error_fix=row["error_fix"],
         created_at=iso_millis(row["created_at"]),
         updated_at=iso_millis(row["updated_at"]),
-        invoice_type=row["invoice_type"],
-        company_id=row["company_id"],
-        metadata=row["metadata"],
-        livemode=row["livemode"],
     )

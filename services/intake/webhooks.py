@@ -37,7 +37,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from services.intake.auth import Owner
 from services.intake.errors import ApiError
 from services.intake.invoices import ERRORS
-from services.intake.resources import Data, Deleted, Page
+from services.intake.resources import Data, Deleted, Page, from_row
 from services.intake.settings import service_settings
 
 MAX_ENDPOINTS_PER_ACCOUNT = 16
@@ -156,14 +156,11 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def endpoint_resource(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=row["id"],
-        url=row["url"],
-        description=row["description"],
+    return from_row(
+        WebhookEndpoint,
+        row,
         enabled_events=list(row["enabled_events"]),
-        livemode=row["livemode"],
         status="disabled" if row["disabled_at"] else "enabled",
-        disabled_reason=row["disabled_reason"],
         failing_since=_iso(row["failing_since"]),
         created_at=iso_millis(row["created_at"]),
         updated_at=iso_millis(row["updated_at"]),
@@ -171,11 +168,9 @@ def endpoint_resource(row: Any) -> WebhookEndpoint:
 
 
 def delivery_resource(row: Any, attempts: list[Any]) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        event_id=row["event_id"],
-        event_type=row["event_type"],
+    return from_row(
+        WebhookDelivery,
+        row,
         invoice_id=row["stream_id"],
         status=row["state"],
         attempt_count=row["attempts"],
@@ -183,12 +178,10 @@ def delivery_resource(row: Any, attempts: list[Any]) -> WebhookDelivery:
         created_at=iso_millis(row["created_at"]),
         delivered_at=_iso(row["delivered_at"]),
         attempts=[
-            DeliveryAttempt(
+            from_row(
+                DeliveryAttempt,
+                a,
                 attempted_at=iso_millis(a["attempted_at"]),
-                http_status=a["http_status"],
-                duration_ms=a["duration_ms"],
-                error=a["error"],
-                response_body=a["response_body"],
                 next_retry_at=_iso(a["next_retry_at"]),
             )
             for a in attempts
