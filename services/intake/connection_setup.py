@@ -61,6 +61,14 @@ from services.intake.settings import service_settings
 # routes read exactly as if they were declared there.
 router = APIRouter()
 
+# Every setup step answers the connection as it now is (unset parts left out), or 503 when the
+# government does not answer.
+CONNECTION_ANSWER: dict[str, Any] = {
+    "response_model": Data[Connection],
+    "response_model_exclude_unset": True,
+    "responses": UNAVAILABLE,
+}
+
 
 class CertificateUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -96,13 +104,7 @@ def nip_of(vat_number: str) -> str:
 # --- RO: the OAuth callback ----------------------------------------------------------------
 
 
-@router.get(
-    "/v1/callbacks/anaf",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-    openapi_extra={"security": []},
-)
+@router.get("/v1/callbacks/anaf", **CONNECTION_ANSWER, openapi_extra={"security": []})
 async def anaf_callback(
     request: Request,
     state: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)],
@@ -169,12 +171,7 @@ def _certificate_bundle(body: CertificateUpload) -> CertificateBundle:
         raise ApiError("validation_error", str(exc), param="/certificate") from None
 
 
-@router.post(
-    "/v1/connections/{connection_id}/certificate",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-)
+@router.post("/v1/connections/{connection_id}/certificate", **CONNECTION_ANSWER)
 async def upload_certificate(
     request: Request, connection_id: str, body: CertificateUpload, owner: Owner
 ) -> Any:
@@ -237,12 +234,7 @@ async def _connect_ksef_with_certificate(
 # --- PL: the KSeF token --------------------------------------------------------------------
 
 
-@router.post(
-    "/v1/connections/{connection_id}/ksef-token",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-)
+@router.post("/v1/connections/{connection_id}/ksef-token", **CONNECTION_ANSWER)
 async def upload_ksef_token(
     request: Request, connection_id: str, body: KsefTokenUpload, owner: Owner
 ) -> Any:
