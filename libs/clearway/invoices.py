@@ -26,29 +26,29 @@ class StoredInvoice(BaseModel):
 
 def ref_of(message: EventMessage) -> InvoiceRef:
     return InvoiceRef(
-        invoice_id=message.invoiceId,
-        account_id=message.accountId,
-        external_id=message.externalId,
+        invoice_id=message.invoice_id,
+        account_id=message.account_id,
+        external_id=message.external_id,
         country=message.country,
         livemode=message.livemode,
     )
 
 
 async def load_invoice(conn: Connection, message: EventMessage) -> StoredInvoice:
-    row: Any = await invoice_request(conn, message.invoiceId, message.accountId)
+    row: Any = await invoice_request(conn, message.invoice_id, message.account_id)
     if row is None:
-        raise PoisonMessageError(f"no invoice {message.invoiceId} in account {message.accountId}")
+        raise PoisonMessageError(f"no invoice {message.invoice_id} in account {message.account_id}")
     try:
         request = InvoiceRequest.model_validate(row["request"])
     except ValidationError as exc:
         raise PoisonMessageError(
-            f"invoice {message.invoiceId} has an unreadable request: {exc}"
+            f"invoice {message.invoice_id} has an unreadable request: {exc}"
         ) from exc
     return StoredInvoice(
         ref=ref_of(message),
         company_id=row["company_id"],
         request=request,
-        invoice_number=request.invoiceNumber or request.externalId or message.invoiceId,
+        invoice_number=request.invoice_number or request.external_id or message.invoice_id,
     )
 
 
@@ -68,7 +68,7 @@ async def append_outcome(
         NewEvent(
             type=event_type,
             expected_version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
             metadata=metadata,
             invoice=changes or InvoiceChanges(),
         ),

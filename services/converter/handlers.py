@@ -91,7 +91,7 @@ def register_handlers(context: ServiceContext) -> None:
                 # a redelivery finds it and does not hand the invoice over a second time.
                 if await record_document(
                     conn,
-                    message.invoiceId,
+                    message.invoice_id,
                     format_name=document.format_name,
                     content=document.content,
                     warnings=[f.model_dump(mode="json") for f in findings],
@@ -101,7 +101,7 @@ def register_handlers(context: ServiceContext) -> None:
                         [
                             OutboxMessage(
                                 topic=submit_topic(message.country),
-                                key=message.invoiceId,
+                                key=message.invoice_id,
                                 payload=message.model_dump(mode="json"),
                             )
                         ],

@@ -9,6 +9,7 @@ from clearway.accounts import create_company, normalize_vat
 from clearway.accounts.connections import delete_company_connections
 from clearway.db import Connection
 from clearway.domain.company import CompanyRequest
+from clearway.domain.wire import parse_wire_json
 from clearway.store.accounts import (
     account_companies,
     lock_company_vat,
@@ -36,7 +37,7 @@ async def _owned_company(conn: Connection, company_id: str, account_id: str) -> 
 async def _existing_company(conn: Connection, account_id: str, company: CompanyRequest) -> Any:
     """The account's company with this VAT number in this country, if there is one. Companies
     serve both modes (a sandbox and a live key see the same ones)."""
-    wanted = normalize_vat(company.vatNumber)
+    wanted = normalize_vat(company.vat_number)
     # One creator at a time per VAT number and country: two concurrent POSTs make one company.
     await lock_company_vat(conn, account_id, company.country, wanted)
     rows = await account_companies(conn, account_id, country=company.country)
@@ -67,7 +68,7 @@ async def create(request: Request, owner: Owner, response: Response) -> dict[str
     """A new company (201); one with the same VAT number and country already in the account is
     answered as it is (200), so a retried or repeated setup never makes a second one."""
     try:
-        company = CompanyRequest.model_validate_json(await request.body())
+        company = parse_wire_json(CompanyRequest, await request.body())
     except ValidationError as exc:
         raise validation_error_from(exc) from None
     async with request.app.state.pool.acquire() as conn, conn.transaction():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -31,6 +32,7 @@ from clearway.governments.pl import connect as ksef_setup
 from clearway.governments.pl.auth import (
     KsefAuthClient,
     KsefAuthRefusedError,
+    KsefTokens,
     KsefUnavailableError,
 )
 from clearway.governments.pl.xades import KsefCertificate
@@ -43,6 +45,7 @@ from clearway.security import (
     read_pkcs12_bundle,
 )
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.auth import Owner
@@ -60,6 +63,14 @@ from services.intake.settings import service_settings
 # No tags or responses of its own: the connections router that includes it adds them, so the
 # routes read exactly as if they were declared there.
 router = APIRouter()
+
+# Every setup step answers the connection as it now is (unset parts left out), or 503 when the
+# government does not answer.
+CONNECTION_ANSWER: dict[str, Any] = {
+    "response_model": Data[Connection],
+    "response_model_exclude_unset": True,
+    "responses": UNAVAILABLE,
+}
 
 
 class CertificateUpload(BaseModel):
@@ -96,13 +107,7 @@ def nip_of(vat_number: str) -> str:
 # --- RO: the OAuth callback ----------------------------------------------------------------
 
 
-@router.get(
-    "/v1/callbacks/anaf",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-    openapi_extra={"security": []},
-)
+@router.get("/v1/callbacks/anaf", **CONNECTION_ANSWER, openapi_extra={"security": []})
 async def anaf_callback(
     request: Request,
     state: Annotated[str, Query(min_length=1, max_length=200, pattern=NO_NUL)],
@@ -169,12 +174,7 @@ def _certificate_bundle(body: CertificateUpload) -> CertificateBundle:
         raise ApiError("validation_error", str(exc), param="/certificate") from None
 
 
-@router.post(
-    "/v1/connections/{connection_id}/certificate",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-)
+@router.post("/v1/connections/{connection_id}/certificate", **CONNECTION_ANSWER)
 async def upload_certificate(
     request: Request, connection_id: str, body: CertificateUpload, owner: Owner
 ) -> Any:
@@ -209,24 +209,16 @@ async def _connect_ksef_with_certificate(
     async with pool.acquire() as conn:
         row = await owned_connection(conn, connection_id, owner)
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
-    nip = nip_of(company["vat_number"])
-    try:
-        ksef = service_settings().governments().ksef.for_mode(row["livemode"])
-    except LiveNotConfiguredError as exc:
-        raise live_not_configured(exc) from None
     certificate = KsefCertificate(bundle.certificate_pem.decode(), bundle.private_key_pem.decode())
-    # Outside any transaction: KSeF may take a while to decide.
-    async with httpx.AsyncClient(timeout=GOVERNMENT_TIMEOUT) as http:
-        try:
-            tokens = await KsefAuthClient(ksef.api_url, http).authenticate_with_certificate(
-                certificate, nip
-            )
-        except KsefUnavailableError as exc:
-            return unavailable(f"KSeF is not answering ({exc}); try again later.")
-        except KsefAuthRefusedError as exc:
-            async with pool.acquire() as conn:
-                await update_connection(conn, connection_id, last_error_message=str(exc))
-            raise ApiError("validation_error", str(exc), param="/certificate") from None
+    tokens = await _ksef_login(
+        pool,
+        row,
+        company,
+        lambda client, nip: client.authenticate_with_certificate(certificate, nip),
+        param="/certificate",
+    )
+    if isinstance(tokens, JSONResponse):
+        return tokens
     async with pool.acquire() as conn, conn.transaction():
         row = await owned_connection(conn, connection_id, owner, for_update=True)
         row = await ksef_setup.activate_with_certificate(conn, row, tokens, bundle, now=utcnow())
@@ -234,15 +226,37 @@ async def _connect_ksef_with_certificate(
     return {"data": connection_resource(row)}
 
 
+async def _ksef_login(
+    pool: Any,
+    row: Any,
+    company: Any,
+    login: Callable[[KsefAuthClient, str], Awaitable[KsefTokens]],
+    *,
+    param: str,
+) -> KsefTokens | JSONResponse:
+    """KSeF's challenge flow for the company's NIP: its tokens, or a 503 answer when KSeF does
+    not answer. A refusal is recorded on the connection and answered naming `param`. Outside
+    any transaction: KSeF may take a while to decide."""
+    nip = nip_of(company["vat_number"])
+    try:
+        ksef = service_settings().governments().ksef.for_mode(row["livemode"])
+    except LiveNotConfiguredError as exc:
+        raise live_not_configured(exc) from None
+    async with httpx.AsyncClient(timeout=GOVERNMENT_TIMEOUT) as http:
+        try:
+            return await login(KsefAuthClient(ksef.api_url, http), nip)
+        except KsefUnavailableError as exc:
+            return unavailable(f"KSeF is not answering ({exc}); try again later.")
+        except KsefAuthRefusedError as exc:
+            async with pool.acquire() as conn:
+                await update_connection(conn, row["id"], last_error_message=str(exc))
+            raise ApiError("validation_error", str(exc), param=param) from None
+
+
 # --- PL: the KSeF token --------------------------------------------------------------------
 
 
-@router.post(
-    "/v1/connections/{connection_id}/ksef-token",
-    response_model=Data[Connection],
-    response_model_exclude_unset=True,
-    responses=UNAVAILABLE,
-)
+@router.post("/v1/connections/{connection_id}/ksef-token", **CONNECTION_ANSWER)
 async def upload_ksef_token(
     request: Request, connection_id: str, body: KsefTokenUpload, owner: Owner
 ) -> Any:
@@ -258,23 +272,15 @@ async def upload_ksef_token(
                 param="/id",
             )
         company = await conn.fetchrow("SELECT * FROM companies WHERE id = $1", row["company_id"])
-    nip = nip_of(company["vat_number"])
-    try:
-        ksef = service_settings().governments().ksef.for_mode(row["livemode"])
-    except LiveNotConfiguredError as exc:
-        raise live_not_configured(exc) from None
-    # Outside any transaction: KSeF may take a while to decide.
-    async with httpx.AsyncClient(timeout=GOVERNMENT_TIMEOUT) as http:
-        try:
-            tokens = await KsefAuthClient(ksef.api_url, http).authenticate_with_token(
-                body.token, nip
-            )
-        except KsefUnavailableError as exc:
-            return unavailable(f"KSeF is not answering ({exc}); try again later.")
-        except KsefAuthRefusedError as exc:
-            async with pool.acquire() as conn:
-                await update_connection(conn, connection_id, last_error_message=str(exc))
-            raise ApiError("validation_error", str(exc), param="/token") from None
+    tokens = await _ksef_login(
+        pool,
+        row,
+        company,
+        lambda client, nip: client.authenticate_with_token(body.token, nip),
+        param="/token",
+    )
+    if isinstance(tokens, JSONResponse):
+        return tokens
     now = utcnow()
     async with pool.acquire() as conn, conn.transaction():
         row = await owned_connection(conn, connection_id, owner, for_update=True)

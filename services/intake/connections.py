@@ -41,6 +41,7 @@ from clearway.domain.connections import (
 )
 from clearway.domain.ids import utcnow
 from clearway.domain.invoice import NO_NUL, Country
+from clearway.domain.wire import WireBody
 from clearway.governments import government
 from clearway.governments.peppol.participants import (
     NetworkUnavailableError,
@@ -49,7 +50,7 @@ from clearway.governments.peppol.participants import (
 )
 from clearway.governments.ro import connect as anaf_setup
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.intake import connection_setup
 from services.intake.auth import Owner
@@ -78,13 +79,11 @@ from services.intake.settings import service_settings
 router = APIRouter(tags=["connections"], responses=ERRORS)
 
 
-class ConnectionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    companyId: str = Field(min_length=1, max_length=100, pattern=NO_NUL)  # noqa: N815
-    countryCode: Country  # noqa: N815
-    isSender: bool = Field(default=True, description="The company sends e-invoices")  # noqa: N815
-    isReceiver: bool = Field(  # noqa: N815
+class ConnectionRequest(WireBody):
+    company_id: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    country_code: Country
+    is_sender: bool = Field(default=True, description="The company sends e-invoices")
+    is_receiver: bool = Field(
         default=True, description="The company receives e-invoices (at least one must be true)"
     )
 
@@ -100,7 +99,7 @@ def _setup_instructions(country: str, connection_id: str) -> SetupInstructions |
         return None
     return SetupInstructions(
         steps=list(chosen.setup_steps),
-        uploadUrl=public_url(f"/v1/connections/{connection_id}/{upload}"),
+        upload_url=public_url(f"/v1/connections/{connection_id}/{upload}"),
     )
 
 
@@ -126,11 +125,11 @@ async def create_connection(
     """RO answers an `authorizationUrl`; IT and PL `setupInstructions`; BE, DE and FR register
     the company's identifier and are active at once. An active connection is returned as it is
     (200)."""
-    country = body.countryCode
+    country = body.country_code
     try:
         async with request.app.state.pool.acquire() as conn, conn.transaction():
-            company = await owned_company(conn, body.companyId, owner.account_id)
-            if not (body.isSender or body.isReceiver):
+            company = await owned_company(conn, body.company_id, owner.account_id)
+            if not (body.is_sender or body.is_receiver):
                 raise ApiError(
                     "validation_error",
                     "A connection sends, receives or both: isSender and isReceiver are false.",
@@ -150,8 +149,8 @@ async def create_connection(
                 owner.account_id,
                 company["id"],
                 country,
-                is_sender=body.isSender,
-                is_receiver=body.isReceiver,
+                is_sender=body.is_sender,
+                is_receiver=body.is_receiver,
                 livemode=owner.livemode,
             )
             if row["status"] == ConnectionStatus.ACTIVE.value:
@@ -174,8 +173,8 @@ async def _start_setup(
         conn,
         row["id"],
         status=ConnectionStatus.PENDING_SETUP.value,
-        is_sender=body.isSender,
-        is_receiver=body.isReceiver,
+        is_sender=body.is_sender,
+        is_receiver=body.is_receiver,
         token_expires_at=None,
         refresh_token_expires_at=None,
         next_refresh_at=None,
@@ -185,11 +184,11 @@ async def _start_setup(
         redirect_uri = public_url("/v1/callbacks/anaf")
         anaf = service_settings().governments().anaf.for_mode(row["livemode"])
         url = await anaf_setup.start_authorization_url(conn, row, redirect_uri, anaf, now=utcnow())
-        return connection_resource(row).model_copy(update={"authorizationUrl": url})
+        return connection_resource(row).model_copy(update={"authorization_url": url})
     if method is SetupMethod.NETWORK:
         return connection_resource(await _join_network(conn, row, company))
     steps = _setup_instructions(row["country"], row["id"])
-    return connection_resource(row).model_copy(update={"setupInstructions": steps})
+    return connection_resource(row).model_copy(update={"setup_instructions": steps})
 
 
 async def _join_network(conn: DbConnection, row: Any, company: Any) -> Any:

@@ -27,7 +27,7 @@ async def fileable_company(
         raise ApiError(
             "validation_error",
             f"This account has no company in {country} for the supplier "
-            f"{invoice.supplier.vatNumber}. Create it (POST /v1/companies with its legalName, "
+            f"{invoice.supplier.vat_number}. Create it (POST /v1/companies with its legalName, "
             f'vatNumber and country), connect it (POST /v1/connections {{"companyId", '
             f'"countryCode": "{country}"}}), then send the invoice again.',
             param="/companyId",

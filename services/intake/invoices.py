@@ -19,6 +19,7 @@ from clearway.domain.ids import new_id, utcnow
 from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
 from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
+from clearway.domain.wire import parse_wire_json
 from clearway.store import idempotency
 from clearway.store.accounts import company_row, owned_company_row
 from clearway.store.connections import connection_row
@@ -95,7 +96,7 @@ def parse_invoice(raw: bytes) -> InvoiceRequest:
         raise ApiError("validation_error", f"The body exceeds {MAX_BODY_BYTES} bytes.")
     try:
         # Parsed straight from the JSON text, so amounts become Decimal without a float step.
-        return InvoiceRequest.model_validate_json(raw)
+        return parse_wire_json(InvoiceRequest, raw)
     except ValidationError as exc:
         raise validation_error_from(exc) from None
 
@@ -144,10 +145,10 @@ async def _enforce_monthly_quota(conn: Connection, owner: ApiKeyOwner) -> None:
 
 
 async def _company_for(conn: Connection, owner: ApiKeyOwner, invoice: InvoiceRequest) -> str | None:
-    if invoice.companyId is None:
+    if invoice.company_id is None:
         try:
             return await match_company(
-                conn, owner.account_id, invoice.country, invoice.supplier.vatNumber
+                conn, owner.account_id, invoice.country, invoice.supplier.vat_number
             )
         except AmbiguousCompanyError as exc:
             raise ApiError(
@@ -155,9 +156,9 @@ async def _company_for(conn: Connection, owner: ApiKeyOwner, invoice: InvoiceReq
                 f"{exc}; say which one with companyId.",
                 param="/companyId",
             ) from None
-    if await owned_company_row(conn, invoice.companyId, owner.account_id) is None:
-        raise ApiError("not_found", f"No company {invoice.companyId}.", param="/companyId")
-    return invoice.companyId
+    if await owned_company_row(conn, invoice.company_id, owner.account_id) is None:
+        raise ApiError("not_found", f"No company {invoice.company_id}.", param="/companyId")
+    return invoice.company_id
 
 
 def sandbox_scenario_of(owner: ApiKeyOwner, value: str | None) -> SandboxScenario | None:
@@ -201,7 +202,7 @@ async def accept_invoice(
             account_id=owner.account_id,
             country=invoice.country,
             livemode=owner.livemode,
-            external_id=invoice.externalId,
+            external_id=invoice.external_id,
         )
         await start_stream(
             conn,
@@ -210,13 +211,13 @@ async def accept_invoice(
                 company_id=await fileable_company(
                     conn, owner, invoice, await _company_for(conn, owner, invoice)
                 ),
-                supplier_vat=invoice.supplier.vatNumber,
-                customer_vat=invoice.customer.vatNumber,
+                supplier_vat=invoice.supplier.vat_number,
+                customer_vat=invoice.customer.vat_number,
                 net_amount=totals.net_amount,
                 vat_amount=totals.vat_amount,
                 gross_amount=totals.gross_amount,
                 currency=invoice.currency,
-                invoice_type=invoice.invoiceType.value,
+                invoice_type=invoice.invoice_type.value,
                 metadata=invoice.metadata,
                 request=invoice.model_dump(mode="json"),
                 sandbox_scenario=scenario.value if scenario else None,
@@ -359,15 +360,15 @@ async def _expanded(conn: Connection, invoice_row: Any, expand: str | None) -> I
     invoice = invoice_resource(invoice_row)
     # Expand's pattern admits only known names: anything else was refused before this point.
     wanted = {part.strip() for part in (expand or "").split(",") if part.strip()}
-    if not wanted or invoice.companyId is None:
+    if not wanted or invoice.company_id is None:
         return invoice
     updates: dict[str, Any] = {}
     if "company" in wanted:
-        row = await company_row(conn, invoice.companyId)
+        row = await company_row(conn, invoice.company_id)
         updates["company"] = company_resource(row) if row else None
     if "connection" in wanted:
         connection = await active_connection(
-            conn, invoice.companyId, invoice.country, livemode=invoice_row["livemode"]
+            conn, invoice.company_id, invoice.country, livemode=invoice_row["livemode"]
         )
         if connection is not None:
             row = await connection_row(conn, connection.id)

@@ -21,9 +21,8 @@ from typing import Any
 
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER
-from clearway.messaging import OutboxRelay, dead_letter
+from clearway.messaging import OutboxRelay, dead_letter, group_subscriber
 from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE
-from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
@@ -89,15 +88,7 @@ def _external_id_of(raw: bytes) -> str | None:
 
 
 def register_intake_topic(broker: KafkaBroker, pool: Any, relay: OutboxRelay) -> None:
-    @broker.subscriber(
-        INVOICES_INTAKE,
-        group_id=GROUP_ID,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        heartbeat_interval_ms=500,
-        session_timeout_ms=10_000,
-        max_workers=4,
-    )
+    @group_subscriber(broker, INVOICES_INTAKE, group_id=GROUP_ID, concurrency=4)
     async def take_invoice_from_topic(message: KafkaMessage) -> None:
         raw_key = message.raw_message
         record = raw_key[0] if isinstance(raw_key, tuple) else raw_key

@@ -7,27 +7,29 @@ from typing import Any, Generic, TypeVar
 
 from clearway.domain.ids import iso_millis
 from clearway.domain.invoice import Address, Amount, round_money
-from pydantic import BaseModel, ConfigDict, Field
+from clearway.domain.wire import WireModel
+from pydantic import ConfigDict, Field
 
 T = TypeVar("T")
+R = TypeVar("R", bound=WireModel)
 
 
-class _Out(BaseModel):
+class _Out(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Company(_Out):
     id: str = Field(examples=["comp_a1b2c3d4e5f6"])
-    legalName: str  # noqa: N815 - public wire names
-    vatNumber: str  # noqa: N815
+    legal_name: str
+    vat_number: str
     country: str
-    tradeRegister: str | None  # noqa: N815
+    trade_register: str | None
     address: Address | None
-    peppolId: str | None  # noqa: N815
-    sdiCode: str | None  # noqa: N815
+    peppol_id: str | None
+    sdi_code: str | None
     siret: str | None
-    leitwegId: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
+    leitweg_id: str | None
+    created_at: str
 
 
 class NetworkCredentials(_Out):
@@ -37,27 +39,27 @@ class NetworkCredentials(_Out):
 
 class SetupInstructions(_Out):
     steps: list[str]
-    uploadUrl: str  # noqa: N815
+    upload_url: str
 
 
 class Connection(_Out):
     id: str = Field(examples=["conn_a1b2c3d4e5f6"])
-    companyId: str  # noqa: N815
-    countryCode: str  # noqa: N815
+    company_id: str
+    country_code: str
     status: str = Field(examples=["pending_setup", "active", "expired", "error"])
-    tokenExpiresAt: str | None  # noqa: N815
-    lastErrorMessage: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
-    isSender: bool  # noqa: N815
-    isReceiver: bool  # noqa: N815
+    token_expires_at: str | None
+    last_error_message: str | None
+    created_at: str
+    is_sender: bool
+    is_receiver: bool
     livemode: bool = Field(description="Made with a live key (true) or a sandbox key (false)")
-    networkCredentials: NetworkCredentials | None = Field(  # noqa: N815
+    network_credentials: NetworkCredentials | None = Field(
         default=None, description="BE, DE (Peppol) and FR (directory): the company's identifier"
     )
-    authorizationUrl: str | None = Field(  # noqa: N815
+    authorization_url: str | None = Field(
         default=None, description="RO, on creation: send the user here to authorize Clearway"
     )
-    setupInstructions: SetupInstructions | None = Field(  # noqa: N815
+    setup_instructions: SetupInstructions | None = Field(
         default=None, description="IT and PL, on creation: what the company does next"
     )
 
@@ -65,23 +67,23 @@ class Connection(_Out):
 class Invoice(_Out):
     id: str = Field(examples=["inv_a1b2c3d4e5f6"])
     country: str = Field(examples=["RO"])
-    supplierVat: str = Field(examples=["RO12345678"])  # noqa: N815
-    customerVat: str = Field(examples=["RO87654321"])  # noqa: N815
+    supplier_vat: str = Field(examples=["RO12345678"])
+    customer_vat: str = Field(examples=["RO87654321"])
     status: str = Field(examples=["accepted"])
-    netAmount: Amount = Field(examples=["5200.00"])  # noqa: N815
-    vatAmount: Amount = Field(examples=["988.00"])  # noqa: N815
-    grossAmount: Amount = Field(examples=["6188.00"])  # noqa: N815
+    net_amount: Amount = Field(examples=["5200.00"])
+    vat_amount: Amount = Field(examples=["988.00"])
+    gross_amount: Amount = Field(examples=["6188.00"])
     currency: str = Field(examples=["RON"])
-    govId: str | None = Field(examples=["4523789012"])  # noqa: N815
-    externalId: str | None = Field(examples=["order-12345"])  # noqa: N815
-    errorMessage: str | None  # noqa: N815
-    errorTranslated: str | None  # noqa: N815
-    errorFix: str | None  # noqa: N815
-    createdAt: str = Field(examples=["2025-01-15T10:00:00.000Z"])  # noqa: N815
-    updatedAt: str = Field(examples=["2025-01-15T10:00:15.000Z"])  # noqa: N815
+    gov_id: str | None = Field(examples=["4523789012"])
+    external_id: str | None = Field(examples=["order-12345"])
+    error_message: str | None
+    error_translated: str | None
+    error_fix: str | None
+    created_at: str = Field(examples=["2025-01-15T10:00:00.000Z"])
+    updated_at: str = Field(examples=["2025-01-15T10:00:15.000Z"])
     # Beyond the seed's fields: what a platform needs to correlate and expand.
-    invoiceType: str = Field(examples=["invoice"])  # noqa: N815
-    companyId: str | None  # noqa: N815
+    invoice_type: str = Field(examples=["invoice"])
+    company_id: str | None
     metadata: dict[str, str]
     livemode: bool = Field(description="Made with a live key (true) or a sandbox key (false)")
     company: Company | None = Field(default=None, description="Present with expand=company")
@@ -95,7 +97,7 @@ class Event(_Out):
     event: str = Field(examples=["invoice.validated"])
     status: str = Field(examples=["validated"])
     metadata: dict[str, Any] | None
-    createdAt: str  # noqa: N815
+    created_at: str
 
 
 class Data(_Out, Generic[T]):
@@ -104,8 +106,8 @@ class Data(_Out, Generic[T]):
 
 class Page(_Out, Generic[T]):
     data: list[T]
-    hasMore: bool  # noqa: N815
-    nextCursor: str | None  # noqa: N815
+    has_more: bool
+    next_cursor: str | None
 
 
 class Deleted(_Out):
@@ -153,20 +155,21 @@ class ErrorEnvelope(_Out):
     error: ErrorBody
 
 
+def from_row(resource: type[R], row: Any, **computed: Any) -> R:
+    """A resource whose fields are the row's columns of the same names, but for the `computed`
+    ones (timestamps as text, rounded amounts, columns named otherwise). A field that is neither
+    is left unset, so an answer that leaves out unset fields leaves it out."""
+    columns = set(row.keys())
+    named = {
+        name: row[name]
+        for name in resource.model_fields
+        if name in columns and name not in computed
+    }
+    return resource(**named, **computed)
+
+
 def company_resource(row: Any) -> Company:
-    return Company(
-        id=row["id"],
-        legalName=row["legal_name"],
-        vatNumber=row["vat_number"],
-        country=row["country"],
-        tradeRegister=row["trade_register"],
-        address=row["address"],
-        peppolId=row["peppol_id"],
-        sdiCode=row["sdi_code"],
-        siret=row["siret"],
-        leitwegId=row["leitweg_id"],
-        createdAt=iso_millis(row["created_at"]),
-    )
+    return from_row(Company, row, created_at=iso_millis(row["created_at"]))
 
 
 def connection_resource(row: Any) -> Connection:
@@ -175,44 +178,26 @@ def connection_resource(row: Any) -> Connection:
     fields: dict[str, Any] = {}
     if row["network_identifier"] is not None:
         # Set only where the country uses a network, so the API leaves it out elsewhere.
-        fields["networkCredentials"] = NetworkCredentials(
+        fields["network_credentials"] = NetworkCredentials(
             identifier=row["network_identifier"], scheme=row["network_scheme"]
         )
-    return Connection(
-        id=row["id"],
-        companyId=row["company_id"],
-        countryCode=row["country"],
-        status=row["status"],
-        tokenExpiresAt=iso_millis(expires) if expires else None,
-        lastErrorMessage=row["last_error_message"],
-        createdAt=iso_millis(row["created_at"]),
-        isSender=row["is_sender"],
-        isReceiver=row["is_receiver"],
-        livemode=row["livemode"],
+    return from_row(
+        Connection,
+        row,
+        country_code=row["country"],
+        token_expires_at=iso_millis(expires) if expires else None,
+        created_at=iso_millis(row["created_at"]),
         **fields,
     )
 
 
 def invoice_resource(row: Any) -> Invoice:
-    return Invoice(
-        id=row["id"],
-        country=row["country"],
-        supplierVat=row["supplier_vat"],
-        customerVat=row["customer_vat"],
-        status=row["status"],
-        netAmount=round_money(row["net_amount"]),
-        vatAmount=round_money(row["vat_amount"]),
-        grossAmount=round_money(row["gross_amount"]),
-        currency=row["currency"],
-        govId=row["gov_id"],
-        externalId=row["external_id"],
-        errorMessage=row["error_message"],
-        errorTranslated=row["error_translated"],
-        errorFix=row["error_fix"],
-        createdAt=iso_millis(row["created_at"]),
-        updatedAt=iso_millis(row["updated_at"]),
-        invoiceType=row["invoice_type"],
-        companyId=row["company_id"],
-        metadata=row["metadata"],
-        livemode=row["livemode"],
+    return from_row(
+        Invoice,
+        row,
+        net_amount=round_money(row["net_amount"]),
+        vat_amount=round_money(row["vat_amount"]),
+        gross_amount=round_money(row["gross_amount"]),
+        created_at=iso_millis(row["created_at"]),
+        updated_at=iso_millis(row["updated_at"]),
     )

@@ -18,6 +18,7 @@ from clearway.accounts.connections import default_keyring
 from clearway.db import Connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.invoice import NO_NUL
+from clearway.domain.wire import WireBody, WireModel
 from clearway.store import webhook_deliveries as delivery_store
 from clearway.store import webhook_endpoints as endpoint_store
 from clearway.store.webhook_deliveries import (
@@ -34,12 +35,12 @@ from clearway.webhooks.addresses import URL_MAX_LENGTH, URL_PATTERN, url_problem
 from clearway.webhooks.events import TEST_EVENT, encode_body, webhook_test_body
 from clearway.webhooks.settings import ROTATION_OVERLAP, WebhookSettings
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from services.intake.auth import Owner
 from services.intake.errors import ApiError
 from services.intake.invoices import ERRORS
-from services.intake.resources import Data, Deleted, Page
+from services.intake.resources import Data, Deleted, Page, from_row
 from services.intake.settings import service_settings
 
 MAX_ENDPOINTS_PER_ACCOUNT = 16
@@ -74,27 +75,23 @@ EnabledEvents = Annotated[
 Description = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class EndpointCreate(_In):
+class EndpointCreate(WireBody):
     url: EndpointUrl
-    enabledEvents: EnabledEvents  # noqa: N815 - public wire names
+    enabled_events: EnabledEvents
     description: Description | None = None
 
 
-class EndpointUpdate(_In):
+class EndpointUpdate(WireBody):
     """Only the fields sent change; `description: null` clears it."""
 
     url: EndpointUrl | None = None
-    enabledEvents: EnabledEvents | None = None  # noqa: N815
+    enabled_events: EnabledEvents | None = None
     description: Description | None = None
     disabled: bool | None = None
 
 
-class SecretRotation(_In):
-    overlapSeconds: int = Field(  # noqa: N815
+class SecretRotation(WireBody):
+    overlap_seconds: int = Field(
         default=int(ROTATION_OVERLAP.total_seconds()),
         ge=0,
         le=MAX_OVERLAP_SECONDS,
@@ -105,7 +102,7 @@ class SecretRotation(_In):
 # --- what it answers ------------------------------------------------------------------------
 
 
-class _Out(BaseModel):
+class _Out(WireModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -113,13 +110,13 @@ class WebhookEndpoint(_Out):
     id: str = Field(examples=["we_a1b2c3d4e5f6a1b2c3d4e5f6"])
     url: str
     description: str | None
-    enabledEvents: list[str]  # noqa: N815
+    enabled_events: list[str]
     livemode: bool
     status: Literal["enabled", "disabled"]
-    disabledReason: str | None  # noqa: N815
-    failingSince: str | None  # noqa: N815 - first failure since the last success
-    createdAt: str  # noqa: N815
-    updatedAt: str  # noqa: N815
+    disabled_reason: str | None
+    failing_since: str | None  # first failure since the last success
+    created_at: str
+    updated_at: str
 
 
 class WebhookEndpointWithSecret(WebhookEndpoint):
@@ -129,31 +126,31 @@ class WebhookEndpointWithSecret(WebhookEndpoint):
 
 
 class RotatedEndpoint(WebhookEndpointWithSecret):
-    previousSecretExpiresAt: str | None = Field(  # noqa: N815
+    previous_secret_expires_at: str | None = Field(
         description="Until when the previous secret signs beside the new one"
     )
 
 
 class DeliveryAttempt(_Out):
-    attemptedAt: str  # noqa: N815
-    httpStatus: int | None  # noqa: N815 - None: no answer (timeout, refused, unreachable)
-    durationMs: int  # noqa: N815
+    attempted_at: str
+    http_status: int | None  # None: no answer (timeout, refused, unreachable)
+    duration_ms: int
     error: str | None
-    responseBody: str | None  # noqa: N815 - the first KiB of the answer
-    nextRetryAt: str | None  # noqa: N815
+    response_body: str | None  # the first KiB of the answer
+    next_retry_at: str | None
 
 
 class WebhookDelivery(_Out):
     id: str = Field(examples=["whd_a1b2c3d4e5f6a1b2c3d4e5f6"])
-    webhookId: str  # noqa: N815 - the webhook-id header: the same on every attempt
-    eventId: str  # noqa: N815
-    eventType: str  # noqa: N815
-    invoiceId: str | None  # noqa: N815
+    webhook_id: str  # the webhook-id header: the same on every attempt
+    event_id: str
+    event_type: str
+    invoice_id: str | None
     status: Literal["pending", "delivered", "dead"]
-    attemptCount: int  # noqa: N815
-    nextAttemptAt: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
-    deliveredAt: str | None  # noqa: N815
+    attempt_count: int
+    next_attempt_at: str | None
+    created_at: str
+    delivered_at: str | None
     attempts: list[DeliveryAttempt]
 
 
@@ -162,40 +159,33 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def endpoint_resource(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=row["id"],
-        url=row["url"],
-        description=row["description"],
-        enabledEvents=list(row["enabled_events"]),
-        livemode=row["livemode"],
+    return from_row(
+        WebhookEndpoint,
+        row,
+        enabled_events=list(row["enabled_events"]),
         status="disabled" if row["disabled_at"] else "enabled",
-        disabledReason=row["disabled_reason"],
-        failingSince=_iso(row["failing_since"]),
-        createdAt=iso_millis(row["created_at"]),
-        updatedAt=iso_millis(row["updated_at"]),
+        failing_since=_iso(row["failing_since"]),
+        created_at=iso_millis(row["created_at"]),
+        updated_at=iso_millis(row["updated_at"]),
     )
 
 
 def delivery_resource(row: Any, attempts: list[Any]) -> WebhookDelivery:
-    return WebhookDelivery(
-        id=row["id"],
-        webhookId=row["webhook_id"],
-        eventId=row["event_id"],
-        eventType=row["event_type"],
-        invoiceId=row["stream_id"],
+    return from_row(
+        WebhookDelivery,
+        row,
+        invoice_id=row["stream_id"],
         status=row["state"],
-        attemptCount=row["attempts"],
-        nextAttemptAt=_iso(row["next_attempt_at"]) if row["state"] == "pending" else None,
-        createdAt=iso_millis(row["created_at"]),
-        deliveredAt=_iso(row["delivered_at"]),
+        attempt_count=row["attempts"],
+        next_attempt_at=_iso(row["next_attempt_at"]) if row["state"] == "pending" else None,
+        created_at=iso_millis(row["created_at"]),
+        delivered_at=_iso(row["delivered_at"]),
         attempts=[
-            DeliveryAttempt(
-                attemptedAt=iso_millis(a["attempted_at"]),
-                httpStatus=a["http_status"],
-                durationMs=a["duration_ms"],
-                error=a["error"],
-                responseBody=a["response_body"],
-                nextRetryAt=_iso(a["next_retry_at"]),
+            from_row(
+                DeliveryAttempt,
+                a,
+                attempted_at=iso_millis(a["attempted_at"]),
+                next_retry_at=_iso(a["next_retry_at"]),
             )
             for a in attempts
         ],
@@ -266,7 +256,7 @@ async def create(request: Request, body: EndpointCreate, owner: Owner) -> dict[s
             livemode=owner.livemode,
             url=body.url,
             description=body.description,
-            enabled_events=sorted(set(body.enabledEvents)),
+            enabled_events=sorted(set(body.enabled_events)),
         )
         secret = await add_secret(conn, default_keyring(), endpoint_id)
         row = await _owned_endpoint(conn, endpoint_id, owner)
@@ -302,8 +292,8 @@ async def update(
         changes: dict[str, Any] = {}
         if body.url is not None:
             changes["url"] = body.url
-        if body.enabledEvents is not None:
-            changes["enabled_events"] = sorted(set(body.enabledEvents))
+        if body.enabled_events is not None:
+            changes["enabled_events"] = sorted(set(body.enabled_events))
         if "description" in body.model_fields_set:
             changes["description"] = body.description
         if body.disabled is True and row["disabled_at"] is None:
@@ -334,7 +324,7 @@ async def rotate(
 ) -> dict[str, Any]:
     """A new signing secret, shown this once. The previous one keeps signing beside it for
     `overlapSeconds` (24 h unless said), so receivers can switch without losing a message."""
-    overlap = dt.timedelta(seconds=(body or SecretRotation()).overlapSeconds)
+    overlap = dt.timedelta(seconds=(body or SecretRotation()).overlap_seconds)
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         row = await _owned_endpoint(conn, endpoint_id, owner)
         secret, previous_expires_at = await rotate_secret(
@@ -345,7 +335,7 @@ async def rotate(
         "data": RotatedEndpoint(
             **endpoint.model_dump(),
             secret=secret,
-            previousSecretExpiresAt=_iso(previous_expires_at),
+            previous_secret_expires_at=_iso(previous_expires_at),
         )
     }
 

@@ -61,11 +61,11 @@ STOP_ORDER = (*WORKERS, "intake", "govsim", "broker")
 DEV_ACCOUNT_NAME = "Clearway dev account"
 # The seed's supplier (../shared/seeds/001, POST /v1/invoices), so the example needs nothing else.
 DEV_COMPANY = CompanyRequest(
-    legalName="TechVision SRL",
-    vatNumber="RO12345678",
+    legal_name="TechVision SRL",
+    vat_number="RO12345678",
     country="RO",
     address=Address(
-        street="Strada Exemplu 42", city="Bucharest", postalCode="010101", country="RO"
+        street="Strada Exemplu 42", city="Bucharest", postal_code="010101", country="RO"
     ),
 )
 
@@ -260,7 +260,7 @@ async def _seed_dev_account(stack: Stack) -> None:
             account_id = await first_account_named(conn, DEV_ACCOUNT_NAME)
             if account_id is None:
                 account_id = await create_account(conn, DEV_ACCOUNT_NAME)
-            company_id = await company_id_with_vat(conn, account_id, DEV_COMPANY.vatNumber)
+            company_id = await company_id_with_vat(conn, account_id, DEV_COMPANY.vat_number)
             if company_id is None:
                 company_id = await create_company(conn, account_id, DEV_COMPANY)
             # A fresh sandbox token each start (the simulator keeps no state across restarts),

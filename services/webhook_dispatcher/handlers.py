@@ -17,6 +17,7 @@ import logging
 
 from clearway.accounts.connections import default_keyring
 from clearway.db import Connection
+from clearway.domain.wire import WireModel
 from clearway.invoices import ref_of
 from clearway.messaging import PoisonMessageError, subscribe_messages
 from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
@@ -34,7 +35,7 @@ from clearway.webhooks.events import (
     subscribes_to,
 )
 from clearway.webhooks.settings import WebhookSettings
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from services.webhook_dispatcher.delivery import DeliveryLoop
 from services.webhook_dispatcher.transport import Sender, guarded_client
@@ -43,19 +44,19 @@ GROUP_ID = "webhook-dispatcher"
 log = logging.getLogger(__name__)
 
 
-class InvoiceStreamEntry(BaseModel):
+class InvoiceStreamEntry(WireModel):
     """A message of `invoice.events`: a lifecycle event (EventMessage), or the intake's answer to
     a streamed invoice it refused, which names no account and has no invoice to speak of."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    accountId: str | None = None  # noqa: N815 - wire names
-    invoiceId: str | None = None  # noqa: N815
+    account_id: str | None = None
+    invoice_id: str | None = None
 
 
 def register_handlers(context: ServiceContext) -> None:
     async def record_invoice_event(entry: InvoiceStreamEntry) -> None:
-        if entry.accountId is None or entry.invoiceId is None:
+        if entry.account_id is None or entry.invoice_id is None:
             return  # an intake refusal: no invoice was created, no account to tell
         try:
             event = EventMessage.model_validate(entry.model_dump())
@@ -98,25 +99,25 @@ async def deliver_due(context: ServiceContext) -> None:
 
 
 async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
-    endpoints = await enabled_endpoints(conn, event.accountId, livemode=event.livemode)
+    endpoints = await enabled_endpoints(conn, event.account_id, livemode=event.livemode)
     if not endpoints:
         return
-    metadata = await invoice_metadata(conn, event.invoiceId) or {}
+    metadata = await invoice_metadata(conn, event.invoice_id) or {}
     ref = ref_of(event)
     history = [
         (event_message(ref, stored), stored.created_at)
-        for stored in await read_stream(conn, event.invoiceId)
+        for stored in await read_stream(conn, event.invoice_id)
         if stored.version <= event.version
     ]
-    if not any(message.eventId == event.eventId for message, _ in history):
-        history.append((event, dt.datetime.fromisoformat(event.createdAt)))
+    if not any(message.event_id == event.event_id for message, _ in history):
+        history.append((event, dt.datetime.fromisoformat(event.created_at)))
     deliveries = [
         NewDelivery(
             endpoint_id=endpoint["id"],
-            event_id=message.eventId,
+            event_id=message.event_id,
             event_type=message.event,
             body=encode_body(invoice_event_body(message, metadata)),
-            stream_id=message.invoiceId,
+            stream_id=message.invoice_id,
             stream_version=message.version,
         )
         for message, created_at in history
@@ -130,18 +131,18 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
 
 async def _record_connection_event(conn: Connection, event: ConnectionEventMessage) -> None:
     # A connection serves the account's company in both modes: endpoints of both hear of it.
-    endpoints = await enabled_endpoints(conn, event.accountId, livemode=None)
+    endpoints = await enabled_endpoints(conn, event.account_id, livemode=None)
     body = connection_event_body(
-        event_id=event.eventId,
+        event_id=event.event_id,
         event_type=event.event,
-        timestamp=event.createdAt,
+        timestamp=event.created_at,
         connection={
-            "connectionId": event.connectionId,
-            "companyId": event.companyId,
-            "countryCode": event.countryCode,
+            "connectionId": event.connection_id,
+            "companyId": event.company_id,
+            "countryCode": event.country_code,
             "status": event.status,
-            "tokenExpiresAt": event.tokenExpiresAt,
-            "lastErrorMessage": event.lastErrorMessage,
+            "tokenExpiresAt": event.token_expires_at,
+            "lastErrorMessage": event.last_error_message,
         },
     )
     await enqueue_deliveries(
@@ -149,7 +150,7 @@ async def _record_connection_event(conn: Connection, event: ConnectionEventMessa
         [
             NewDelivery(
                 endpoint_id=endpoint["id"],
-                event_id=event.eventId,
+                event_id=event.event_id,
                 event_type=event.event,
                 body=encode_body(body),
             )

@@ -72,7 +72,7 @@ async def test_each_countrys_example_runs_verbatim_to_accepted(
         await asyncio.sleep(0.5)
     assert invoice["status"] == "accepted", invoice
     company = (await api.get(f"/v1/companies/{invoice['companyId']}")).json()["data"]
-    seeded = DEV_COMPANY.vatNumber if country == "RO" else SANDBOX_COMPANIES[country]["vatNumber"]
+    seeded = DEV_COMPANY.vat_number if country == "RO" else SANDBOX_COMPANIES[country]["vatNumber"]
     assert company["vatNumber"] == seeded
 
 

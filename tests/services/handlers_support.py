@@ -176,7 +176,7 @@ async def moved_on(conn: Connection, message: EventMessage, event: EventType) ->
         NewEvent(
             type=event,
             expected_version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
         ),
     )
     return event_message(ref, appended.event)
@@ -189,7 +189,7 @@ async def events_of(pool: asyncpg.Pool[Any], invoice_id: str) -> list[StoredEven
 
 async def latest(pool: asyncpg.Pool[Any], message: EventMessage) -> EventMessage:
     """The message of the latest event of `message`'s invoice."""
-    *_, last = await events_of(pool, message.invoiceId)
+    *_, last = await events_of(pool, message.invoice_id)
     return event_message(ref_of(message), last)
 
 

@@ -132,16 +132,16 @@ async def test_submit_schedules_one_filing_with_the_active_connection(
     # The second: a redelivery.
     woken, told = await _submit(store_db, submitter, validated, validated)
 
-    [row] = await _scheduled(store_db, validated.invoiceId)
+    [row] = await _scheduled(store_db, validated.invoice_id)
     assert (row["connection_id"], row["country"], row["state"]) == (
         connection_id,
         company.country,
         "pending",
     )
-    assert (row["version"], row["causation_id"]) == (validated.version, validated.eventId)
+    assert (row["version"], row["causation_id"]) == (validated.version, validated.event_id)
     assert before - dt.timedelta(seconds=1) <= row["next_attempt_at"] <= utcnow()  # due now
     # Nothing is filed on consume: the filing machine works the row and records the outcome.
-    assert [e.type for e in await events_of(store_db, validated.invoiceId)] == [
+    assert [e.type for e in await events_of(store_db, validated.invoice_id)] == [
         EventType.CREATED,
         EventType.VALIDATED,
     ]
@@ -156,16 +156,16 @@ async def test_without_an_active_connection_the_invoice_errors_saying_how_to_con
     validated = await _validated(store_db, company)  # its connection never finished setup
     await _submit(store_db, submitter, validated, validated)
 
-    assert await _scheduled(store_db, validated.invoiceId) == []
-    *_, error = await events_of(store_db, validated.invoiceId)
+    assert await _scheduled(store_db, validated.invoice_id) == []
+    *_, error = await events_of(store_db, validated.invoice_id)
     assert (error.type, error.version, error.causation_id) == (
         EventType.ERROR,
         validated.version + 1,
-        validated.eventId,
+        validated.event_id,
     )
     assert error.metadata == {"stage": "submission", "reason": "no_active_connection"}
     invoice = await store_db.fetchrow(
-        "SELECT status, error_message, error_fix FROM invoices WHERE id = $1", validated.invoiceId
+        "SELECT status, error_message, error_fix FROM invoices WHERE id = $1", validated.invoice_id
     )
     assert invoice is not None
     assert invoice["status"] == "error"
@@ -183,8 +183,8 @@ async def test_a_live_invoice_without_live_settings_errors_naming_them_and_is_no
     validated = await _validated(store_db, company, livemode=True)
     await _submit(store_db, submitter, validated, validated)
 
-    assert await _scheduled(store_db, validated.invoiceId) == []
-    *_, error = await events_of(store_db, validated.invoiceId)
+    assert await _scheduled(store_db, validated.invoice_id) == []
+    *_, error = await events_of(store_db, validated.invoice_id)
     assert (error.type, error.version) == (EventType.ERROR, validated.version + 1)
     assert error.metadata is not None
     assert (error.metadata["stage"], error.metadata["reason"]) == (
@@ -198,7 +198,7 @@ async def test_a_live_invoice_without_live_settings_errors_naming_them_and_is_no
         assert missing == ["ANAF_LIVE_CLIENT_ID", "ANAF_LIVE_CLIENT_SECRET"]
     invoice = await store_db.fetchrow(
         "SELECT status, error_message, error_translated, error_fix FROM invoices WHERE id = $1",
-        validated.invoiceId,
+        validated.invoice_id,
     )
     assert invoice is not None
     assert invoice["status"] == "error"

@@ -145,16 +145,16 @@ async def rewrap_all_secrets(
 def connection_event(row: Mapping[str, Any], event: ConnectionEvent) -> OutboxMessage:
     expires = row["token_expires_at"]
     message = ConnectionEventMessage(
-        eventId=new_id("evt"),
+        event_id=new_id("evt"),
         event=event.value,
-        connectionId=row["id"],
-        accountId=row["account_id"],
-        companyId=row["company_id"],
-        countryCode=row["country"],
+        connection_id=row["id"],
+        account_id=row["account_id"],
+        company_id=row["company_id"],
+        country_code=row["country"],
         status=row["status"],
-        tokenExpiresAt=iso_millis(expires) if expires else None,
-        lastErrorMessage=row["last_error_message"],
-        createdAt=iso_millis(utcnow()),
+        token_expires_at=iso_millis(expires) if expires else None,
+        last_error_message=row["last_error_message"],
+        created_at=iso_millis(utcnow()),
     )
     return OutboxMessage(
         topic=CONNECTION_EVENTS, key=row["id"], payload=message.model_dump(mode="json")

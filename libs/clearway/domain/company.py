@@ -6,12 +6,12 @@ from clearway.domain.invoice import Address, Country, ShortText, _Model
 
 
 class CompanyRequest(_Model):
-    legalName: ShortText  # noqa: N815 - public wire names
-    vatNumber: ShortText  # noqa: N815
+    legal_name: ShortText
+    vat_number: ShortText
     country: Country
-    tradeRegister: ShortText | None = None  # noqa: N815
+    trade_register: ShortText | None = None
     address: Address | None = None
-    peppolId: ShortText | None = None  # noqa: N815
-    sdiCode: ShortText | None = None  # noqa: N815
+    peppol_id: ShortText | None = None
+    sdi_code: ShortText | None = None
     siret: ShortText | None = None
-    leitwegId: ShortText | None = None  # noqa: N815
+    leitweg_id: ShortText | None = None

@@ -23,6 +23,8 @@ from pydantic import (
     field_validator,
 )
 
+from clearway.domain.wire import WireModel
+
 CENT = Decimal("0.01")
 
 Country = Literal["RO", "IT", "BE", "PL", "FR", "DE"]
@@ -102,7 +104,7 @@ class InvoiceType(StrEnum):
     DEBIT_NOTE = "debit_note"
 
 
-class _Model(BaseModel):  # the base of every public request model
+class _Model(WireModel):  # the base of every public request model
     # Unknown fields are errors: a typo in a field name must not be silently dropped.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,52 +112,52 @@ class _Model(BaseModel):  # the base of every public request model
 class Address(_Model):
     street: ShortText | None = None
     city: ShortText | None = None
-    postalCode: ShortText | None = None  # noqa: N815 - the public API's field name
+    postal_code: ShortText | None = None
     country: CountryCode
-    stateOrProvince: ShortText | None = None  # noqa: N815
+    state_or_province: ShortText | None = None
 
 
 class Party(_Model):
-    vatNumber: ShortText  # noqa: N815
+    vat_number: ShortText
     name: ShortText
-    tradeRegister: ShortText | None = None  # noqa: N815 - e.g. J40/1234/2020 (CIUS-RO BT-30)
-    fiscalCode: ShortText | None = None  # noqa: N815 - Italy's Codice Fiscale
+    trade_register: ShortText | None = None  # e.g. J40/1234/2020 (CIUS-RO BT-30)
+    fiscal_code: ShortText | None = None  # Italy's Codice Fiscale
     pec: ShortText | None = None  # Italy: certified e-mail, when there is no sdiCode
     address: Address | None = None
     email: ShortText | None = None
     phone: ShortText | None = None
-    sdiCode: ShortText | None = None  # noqa: N815
-    peppolId: ShortText | None = None  # noqa: N815
+    sdi_code: ShortText | None = None
+    peppol_id: ShortText | None = None
     siret: ShortText | None = None
-    leitwegId: ShortText | None = None  # noqa: N815
+    leitweg_id: ShortText | None = None
 
 
 class Line(_Model):
     description: ShortText
     quantity: Money = Decimal(1)
-    unitPrice: Money  # noqa: N815
-    vatRate: Percent  # noqa: N815
-    unitCode: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")] = "C62"  # noqa: N815
+    unit_price: Money
+    vat_rate: Percent
+    unit_code: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")] = "C62"
     discount: Money | None = None
-    itemCode: ShortText | None = None  # noqa: N815
+    item_code: ShortText | None = None
     # BT-151; when absent: S for a rate above 0, and a 0 rate must say which category it is.
-    vatCategory: VatCategory | None = None  # noqa: N815
-    vatExemptionReason: ShortText | None = None  # noqa: N815 - BT-120
-    vatExemptionReasonCode: ShortText | None = None  # noqa: N815 - BT-121, e.g. VATEX-EU-IC
+    vat_category: VatCategory | None = None
+    vat_exemption_reason: ShortText | None = None  # BT-120
+    vat_exemption_reason_code: ShortText | None = None  # BT-121, e.g. VATEX-EU-IC
     natura: Annotated[str, StringConstraints(pattern=r"^N[1-7](\.[0-9])?$")] | None = None  # IT
 
     @property
     def effective_vat_category(self) -> VatCategory | None:
-        if self.vatCategory is not None:
-            return self.vatCategory
-        return VatCategory.STANDARD if self.vatRate > 0 else None
+        if self.vat_category is not None:
+            return self.vat_category
+        return VatCategory.STANDARD if self.vat_rate > 0 else None
 
 
 class PaymentMeans(_Model):
-    bankAccount: ShortText | None = None  # noqa: N815
+    bank_account: ShortText | None = None
     bic: ShortText | None = None
-    paymentTerms: ShortText | None = None  # noqa: N815
-    dueDate: dt.date | None = None  # noqa: N815
+    payment_terms: ShortText | None = None
+    due_date: dt.date | None = None
 
 
 # EN 16931 BT-125's allowed MIME codes: what every government format can carry.
@@ -181,7 +183,7 @@ class Attachment(_Model):
             pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
         ),
     ]
-    mimeType: Literal[ATTACHMENT_MIME_TYPES]  # type: ignore[valid-type]  # noqa: N815
+    mime_type: Literal[ATTACHMENT_MIME_TYPES]  # type: ignore[valid-type]
 
     @field_validator("content")
     @classmethod
@@ -202,7 +204,7 @@ class PrecedingInvoice(_Model):
     """BG-3: the invoice a credit note (or corrective invoice) corrects."""
 
     number: ShortText
-    issueDate: dt.date | None = None  # noqa: N815
+    issue_date: dt.date | None = None
 
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_NUL)]
@@ -219,30 +221,30 @@ def _metadata_schema(schema: dict[str, Any]) -> None:
 
 class InvoiceRequest(_Model):
     country: Country
-    invoiceType: InvoiceType = InvoiceType.INVOICE  # noqa: N815
-    companyId: ShortText | None = None  # noqa: N815
-    externalId: ExternalId | None = None  # noqa: N815
-    invoiceNumber: ShortText | None = None  # noqa: N815 - BT-1; defaults to externalId, else the id
+    invoice_type: InvoiceType = InvoiceType.INVOICE
+    company_id: ShortText | None = None
+    external_id: ExternalId | None = None
+    invoice_number: ShortText | None = None  # BT-1; defaults to externalId, else the id
     supplier: Party
     customer: Party
     lines: Annotated[list[Line], Field(min_length=1, max_length=10_000)]
     currency: CurrencyCode = "EUR"
-    exchangeRate: Money | None = Field(  # noqa: N815
+    exchange_rate: Money | None = Field(
         default=None,
         description="National currency per 1 unit of `currency`, for the VAT a country wants "
         "stated in its own currency too. Poland: PLN (FA(3) KursWaluty, VAT in PLN as P_14_xW); "
         "required for a PL invoice not in PLN.",
     )
-    issueDate: dt.date = Field(default_factory=dt.date.today)  # noqa: N815
-    dueDate: dt.date | None = None  # noqa: N815
+    issue_date: dt.date = Field(default_factory=dt.date.today)
+    due_date: dt.date | None = None
     note: NoteText | None = None
-    paymentMeans: PaymentMeans | None = None  # noqa: N815
+    payment_means: PaymentMeans | None = None
     attachments: Annotated[list[Attachment], Field(max_length=MAX_ATTACHMENTS)] = Field(
         default_factory=list
     )
-    buyerReference: ShortText | None = None  # noqa: N815 - BT-10 (DE: the Leitweg-ID)
-    purchaseOrderReference: ShortText | None = None  # noqa: N815 - BT-13
-    precedingInvoice: PrecedingInvoice | None = None  # noqa: N815
+    buyer_reference: ShortText | None = None  # BT-10 (DE: the Leitweg-ID)
+    purchase_order_reference: ShortText | None = None  # BT-13
+    preceding_invoice: PrecedingInvoice | None = None
     metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=50)] = Field(
         default_factory=dict, json_schema_extra=_metadata_schema
     )
@@ -261,7 +263,7 @@ def round_money(amount: Decimal) -> Decimal:
 def line_net_amount(line: Line) -> Decimal:
     """BT-131: quantity times the net price (unit price less the per-unit discount)."""
     with localcontext(MONEY_CONTEXT):
-        net_price = line.unitPrice - (line.discount or Decimal(0))
+        net_price = line.unit_price - (line.discount or Decimal(0))
         return round_money(line.quantity * net_price)
 
 
@@ -305,7 +307,7 @@ def compute_totals(lines: list[Line]) -> Totals:
 def _compute_totals(lines: list[Line]) -> Totals:
     taxable: dict[tuple[VatCategory | None, Decimal], Decimal] = {}
     for line in lines:
-        group = (line.effective_vat_category, _plain_rate(line.vatRate))
+        group = (line.effective_vat_category, _plain_rate(line.vat_rate))
         taxable[group] = taxable.get(group, Decimal(0)) + line_net_amount(line)
     breakdown = tuple(
         VatBreakdown(

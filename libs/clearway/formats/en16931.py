@@ -244,32 +244,32 @@ def build_document(
         customization_id=customization_id,
         business_process=business_process,
         number=invoice_number,
-        issue_date=invoice.issueDate,
-        type_code=_TYPE_CODES[invoice.invoiceType],
-        is_credit_note=invoice.invoiceType == InvoiceType.CREDIT_NOTE,
+        issue_date=invoice.issue_date,
+        type_code=_TYPE_CODES[invoice.invoice_type],
+        is_credit_note=invoice.invoice_type == InvoiceType.CREDIT_NOTE,
         currency=invoice.currency,
         due_date=due_date(invoice),
         notes=(Note(invoice.note),) if invoice.note else (),
-        buyer_reference=invoice.buyerReference,
-        order_reference=invoice.purchaseOrderReference,
+        buyer_reference=invoice.buyer_reference,
+        order_reference=invoice.purchase_order_reference,
         preceding_invoice=(
             PrecedingInvoice(
-                number=invoice.precedingInvoice.number,
-                issue_date=invoice.precedingInvoice.issueDate,
+                number=invoice.preceding_invoice.number,
+                issue_date=invoice.preceding_invoice.issue_date,
             )
-            if invoice.precedingInvoice is not None
+            if invoice.preceding_invoice is not None
             else None
         ),
         seller=seller,
         buyer=buyer,
         delivery=_delivery(invoice, breakdown),
         payment=_payment(invoice),
-        payment_terms=invoice.paymentMeans.paymentTerms if invoice.paymentMeans else None,
+        payment_terms=invoice.payment_means.payment_terms if invoice.payment_means else None,
         attachments=tuple(
             Attachment(
                 reference=attachment.filename,
                 filename=attachment.filename,
-                mime_type=attachment.mimeType,
+                mime_type=attachment.mime_type,
                 content_base64="".join(attachment.content.split()),
             )
             for attachment in invoice.attachments
@@ -292,8 +292,8 @@ def trade_party(party: Party) -> TradeParty:
     return TradeParty(
         name=party.name,
         # The request's trade register number (e.g. J40/1234/2020) has no scheme.
-        legal_id=SchemedId(party.tradeRegister) if party.tradeRegister else None,
-        vat_id=party.vatNumber,
+        legal_id=SchemedId(party.trade_register) if party.trade_register else None,
+        vat_id=party.vat_number,
         endpoint=peppol_endpoint(party),
         address=postal_address(party.address) if party.address is not None else None,
         contact=contact,
@@ -304,17 +304,17 @@ def postal_address(address: Address) -> PostalAddress:
     return PostalAddress(
         street=address.street,
         city=address.city,
-        postal_code=address.postalCode,
-        subdivision=address.stateOrProvince,
+        postal_code=address.postal_code,
+        subdivision=address.state_or_province,
         country=address.country,
     )
 
 
 def peppol_endpoint(party: Party) -> SchemedId | None:
     """BT-34/BT-49 from a Peppol participant id "0208:0123456749" (scheme, then identifier)."""
-    if not party.peppolId:
+    if not party.peppol_id:
         return None
-    scheme, separator, value = party.peppolId.partition(":")
+    scheme, separator, value = party.peppol_id.partition(":")
     if not separator or not value:
         return None  # not scheme:identifier; the validator reports the participant id
     return SchemedId(value.strip(), scheme.strip())
@@ -326,9 +326,9 @@ def email_endpoint(party: Party) -> SchemedId | None:
 
 def due_date(invoice: InvoiceRequest) -> dt.date | None:
     """BT-9: the invoice's dueDate, else the one given with the payment means."""
-    if invoice.dueDate is not None:
-        return invoice.dueDate
-    return invoice.paymentMeans.dueDate if invoice.paymentMeans is not None else None
+    if invoice.due_date is not None:
+        return invoice.due_date
+    return invoice.payment_means.due_date if invoice.payment_means is not None else None
 
 
 _TYPE_CODES: dict[InvoiceType, str] = {
@@ -348,9 +348,9 @@ def _vat_breakdown(invoice: InvoiceRequest) -> tuple[VatSubtotal, ...]:
     """compute_totals' breakdown with codes: a rate-0 line with no category joins Z."""
     reasons: dict[tuple[str, Decimal], tuple[str | None, str | None]] = {}
     for line in invoice.lines:
-        key = (_category(line), line.vatRate)
+        key = (_category(line), line.vat_rate)
         reason, code = reasons.get(key, (None, None))
-        reasons[key] = (reason or line.vatExemptionReason, code or line.vatExemptionReasonCode)
+        reasons[key] = (reason or line.vat_exemption_reason, code or line.vat_exemption_reason_code)
 
     merged: dict[tuple[str, Decimal], tuple[Decimal, Decimal]] = {}
     for vat in compute_totals(invoice.lines).breakdown:
@@ -382,17 +382,17 @@ def _delivery(invoice: InvoiceRequest, breakdown: tuple[VatSubtotal, ...]) -> De
     # The request carries no delivery date or place (BT-72, BG-15): for an intra-community supply
     # the issue date stands for the delivery date and the buyer's country for the deliver-to one.
     address = invoice.customer.address
-    return Delivery(date=invoice.issueDate, country=address.country if address else None)
+    return Delivery(date=invoice.issue_date, country=address.country if address else None)
 
 
 def _payment(invoice: InvoiceRequest) -> PaymentInstructions | None:
     # BR-61: a credit transfer needs the payee account, so BG-16 exists only with one.
-    payment = invoice.paymentMeans
-    if payment is None or not payment.bankAccount:
+    payment = invoice.payment_means
+    if payment is None or not payment.bank_account:
         return None
     return PaymentInstructions(
         means_code=PAYMENT_MEANS_CREDIT_TRANSFER,
-        account="".join(payment.bankAccount.split()),  # IBANs are often spaced
+        account="".join(payment.bank_account.split()),  # IBANs are often spaced
         bic=payment.bic,
     )
 
@@ -403,15 +403,15 @@ def _line(number: int, line: Line) -> DocumentLine:
     return DocumentLine(
         line_id=str(number),
         name=line.description,
-        seller_item_id=line.itemCode,
+        seller_item_id=line.item_code,
         quantity=line.quantity,
-        unit_code=line.unitCode,
+        unit_code=line.unit_code,
         net_amount=line_net_amount(line),
-        net_price=line.unitPrice - discount,
-        gross_price=line.unitPrice if discount else None,
+        net_price=line.unit_price - discount,
+        gross_price=line.unit_price if discount else None,
         price_discount=discount or None,
         vat_category=category,
-        vat_rate=None if category == VatCategory.OUTSIDE_SCOPE else line.vatRate,
+        vat_rate=None if category == VatCategory.OUTSIDE_SCOPE else line.vat_rate,
     )
 
 

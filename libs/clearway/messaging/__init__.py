@@ -23,10 +23,12 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.kafka.subscriber.usecase import ConcurrentBetweenPartitionsSubscriber
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
 from clearway.domain.ids import iso_millis, utcnow
+from clearway.domain.wire import parse_wire_json
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import ALL_TOPICS, TOPIC_PARTITIONS, dlq_topic
 from clearway.observability.logs import log_context
@@ -115,6 +117,24 @@ def subscribe_events(
     )
 
 
+def group_subscriber(
+    broker: KafkaBroker, topic: str, *, group_id: str, concurrency: int
+) -> ConcurrentBetweenPartitionsSubscriber:
+    """How every consumer group subscribes: from the earliest offset when the group is new, a
+    message whose handler fails is not acknowledged (so it comes again), `concurrency`
+    consumers in this process."""
+    return broker.subscriber(
+        topic,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
+        heartbeat_interval_ms=500,
+        session_timeout_ms=10_000,
+        max_workers=concurrency,
+    )
+
+
 def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named
     broker: KafkaBroker,
     topic: str,
@@ -126,19 +146,10 @@ def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named
 ) -> None:
     """subscribe_events for any message shape: a body that is not a `model` is dead-lettered."""
 
-    @broker.subscriber(
-        topic,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
-        heartbeat_interval_ms=500,
-        session_timeout_ms=10_000,
-        max_workers=concurrency,
-    )
+    @group_subscriber(broker, topic, group_id=group_id, concurrency=concurrency)
     async def consume(message: KafkaMessage) -> None:
         try:
-            parsed = model.model_validate_json(message.body)
+            parsed = parse_wire_json(model, message.body)
         except ValidationError as exc:
             STAGE_MESSAGES.labels(group_id, topic, "", "dead_lettered").inc()
             await dead_letter(broker, topic, message, f"not a valid {model.__name__}: {exc}")
@@ -182,7 +193,7 @@ class _About:
 
     @classmethod
     def of(cls, message: BaseModel) -> _About:
-        return cls(dict(message))
+        return cls(message.model_dump())  # by the wire names, whichever the model
 
     def span_attributes(self) -> dict[str, str]:
         named = {

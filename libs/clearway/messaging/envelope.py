@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from clearway.domain.lifecycle import Status
+from clearway.domain.wire import WireModel
 
 
-class EventMessage(BaseModel):
+class EventMessage(WireModel):
     """Published on the stage topics and on `invoice.events` (the public stream).
 
     Consumers append their own transition at `version + 1` with `eventId` as its cause, which
@@ -18,33 +19,33 @@ class EventMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    invoiceId: str  # noqa: N815 - public wire names
-    accountId: str  # noqa: N815
-    externalId: str | None = None  # noqa: N815 - the platform's own reference, to correlate
+    invoice_id: str
+    account_id: str
+    external_id: str | None = None  # the platform's own reference, to correlate
     country: str
     livemode: bool
-    eventId: str  # noqa: N815
+    event_id: str
     version: int
     event: str
     status: Status
     metadata: dict[str, Any] | None
-    createdAt: str  # noqa: N815
+    created_at: str
 
 
-class ConnectionEventMessage(BaseModel):
+class ConnectionEventMessage(WireModel):
     """Published on `connection.events`, keyed by connection ID: `connection.active` (setup or
     re-authorization done), `connection.refreshed` (new tokens; the token-refresher),
     `connection.expired` (a refresh failed: the user must authorize again). Never a secret."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    eventId: str  # noqa: N815 - public wire names
+    event_id: str
     event: str
-    connectionId: str  # noqa: N815
-    accountId: str  # noqa: N815
-    companyId: str  # noqa: N815
-    countryCode: str  # noqa: N815
+    connection_id: str
+    account_id: str
+    company_id: str
+    country_code: str
     status: str
-    tokenExpiresAt: str | None  # noqa: N815
-    lastErrorMessage: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
+    token_expires_at: str | None
+    last_error_message: str | None
+    created_at: str

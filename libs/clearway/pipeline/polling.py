@@ -181,12 +181,12 @@ class PollMachine:
         upload_id, connection_id = submitted.get("uploadId"), submitted.get("connectionId")
         cadence = self._cadences.get(message.country)
         if upload_id is None or connection_id is None or cadence is None:
-            log.error("invoice.submitted for %s cannot be followed", message.invoiceId)
+            log.error("invoice.submitted for %s cannot be followed", message.invoice_id)
             return False
         async with self._pool.acquire() as conn:
             await status_polls.schedule(
                 conn,
-                invoice_id=message.invoiceId,
+                invoice_id=message.invoice_id,
                 connection_id=str(connection_id),
                 upload_id=str(upload_id),
                 version=message.version,

@@ -121,15 +121,15 @@ async def create_company(conn: Connection, account_id: str, company: CompanyRequ
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         company_id,
         account_id,
-        company.legalName,
-        company.vatNumber,
+        company.legal_name,
+        company.vat_number,
         company.country,
-        company.tradeRegister,
+        company.trade_register,
         company.address.model_dump(mode="json") if company.address else None,
-        company.peppolId,
-        company.sdiCode,
+        company.peppol_id,
+        company.sdi_code,
         company.siret,
-        company.leitwegId,
+        company.leitweg_id,
     )
     return company_id
 

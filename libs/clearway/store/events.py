@@ -119,17 +119,17 @@ def _stored(row: Mapping[str, Any]) -> StoredEvent:
 
 def event_message(ref: InvoiceRef, event: StoredEvent) -> EventMessage:
     return EventMessage(
-        invoiceId=ref.invoice_id,
-        accountId=ref.account_id,
-        externalId=ref.external_id,
+        invoice_id=ref.invoice_id,
+        account_id=ref.account_id,
+        external_id=ref.external_id,
         country=ref.country,
         livemode=ref.livemode,
-        eventId=event.id,
+        event_id=event.id,
         version=event.version,
         event=event.type,
         status=event.status,
         metadata=event.metadata,
-        createdAt=iso_millis(event.created_at),
+        created_at=iso_millis(event.created_at),
     )
 
 

@@ -38,23 +38,23 @@ def party_country(party: Party, invoice: InvoiceRequest) -> str:
     """Where the party is: its address, else its VAT prefix, else the invoice's country."""
     if party.address is not None:
         return party.address.country
-    prefix = vat_number_prefix(party.vatNumber)
+    prefix = vat_number_prefix(party.vat_number)
     return vat_prefix_country(prefix) if prefix else invoice.country
 
 
 def vat_country(party: Party, invoice: InvoiceRequest) -> str:
     """The state that issued the party's VAT number: its prefix, else where the party is."""
-    prefix = vat_number_prefix(party.vatNumber)
+    prefix = vat_number_prefix(party.vat_number)
     return vat_prefix_country(prefix) if prefix else party_country(party, invoice)
 
 
 def given_invoice_number(invoice: InvoiceRequest) -> tuple[str, str] | None:
     """BT-1 as the caller gave it, with its pointer. None when Clearway will use the invoice id,
     which is always well formed."""
-    if invoice.invoiceNumber is not None:
-        return invoice.invoiceNumber, "/invoiceNumber"
-    if invoice.externalId is not None:
-        return invoice.externalId, "/externalId"
+    if invoice.invoice_number is not None:
+        return invoice.invoice_number, "/invoiceNumber"
+    if invoice.external_id is not None:
+        return invoice.external_id, "/externalId"
     return None
 
 
@@ -88,7 +88,7 @@ def no_debit_notes(
 
     @for_countries(country)
     def document_type(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-        if invoice.invoiceType is InvoiceType.DEBIT_NOTE:
+        if invoice.invoice_type is InvoiceType.DEBIT_NOTE:
             yield finding
 
     return document_type

@@ -136,7 +136,7 @@ _ZERO_RATE_CHOICES = ", ".join(
 
 def reason_pointer(index: int, line: Line) -> str:
     """Where a line's exemption reason is: the text if given, else the code."""
-    if line.vatExemptionReasonCode and not line.vatExemptionReason:
+    if line.vat_exemption_reason_code and not line.vat_exemption_reason:
         return line_pointer(index, "vatExemptionReasonCode")
     return line_pointer(index, "vatExemptionReason")
 
@@ -190,11 +190,11 @@ def currency_code_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fin
 def unit_codes_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     units = code_lists.unit_codes()
     for index, line in enumerate(invoice.lines):
-        if line.unitCode not in units:
+        if line.unit_code not in units:
             yield error(
                 "BR-CL-23",
                 line_pointer(index, "unitCode"),
-                f"Line {index + 1}: {line.unitCode} is not a UN/ECE Recommendation 20 or 21 unit "
+                f"Line {index + 1}: {line.unit_code} is not a UN/ECE Recommendation 20 or 21 unit "
                 "code.",
                 "Use a UN/ECE unit code: C62 (one, a piece), H87 (piece), HUR (hour), DAY, MON "
                 "(month), KGM (kilogram), MTR (metre), LTR (litre) or KWH.",
@@ -204,7 +204,7 @@ def unit_codes_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Findin
 @every_country
 def net_price_not_negative(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line in enumerate(invoice.lines):
-        net_price = line.unitPrice - (line.discount or ZERO)
+        net_price = line.unit_price - (line.discount or ZERO)
         if net_price < 0:
             yield error(
                 "BR-27",
@@ -222,7 +222,7 @@ def every_line_has_a_category(invoice: InvoiceRequest, _: RuleContext) -> Iterat
             yield error(
                 "BR-CO-04",
                 line_pointer(index, "vatCategory"),
-                f"Line {index + 1} has a {fmt_rate(line.vatRate)} VAT rate but no VAT category, "
+                f"Line {index + 1} has a {fmt_rate(line.vat_rate)} VAT rate but no VAT category, "
                 "so the invoice cannot say why no VAT is charged.",
                 f"Set vatCategory to one of {_ZERO_RATE_CHOICES}; "
                 "for E, AE, K, G and O also give vatExemptionReason or vatExemptionReasonCode.",
@@ -243,20 +243,20 @@ def category_rate(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line, rules in _ruled_category_lines(invoice):
         category = rules.category
         standard = category is VatCategory.STANDARD
-        if standard and line.vatRate <= 0:
+        if standard and line.vat_rate <= 0:
             yield error(
                 rules.rate_rule,
                 line_pointer(index, "vatRate"),
                 f"Line {index + 1} is standard rated (S) but its VAT rate is "
-                f"{fmt_rate(line.vatRate)}; S needs a rate above 0.",
+                f"{fmt_rate(line.vat_rate)}; S needs a rate above 0.",
                 f"Give the line its VAT rate, or set vatCategory to one of {_ZERO_RATE_CHOICES}.",
             )
-        elif not standard and line.vatRate != 0:
+        elif not standard and line.vat_rate != 0:
             yield error(
                 rules.rate_rule,
                 line_pointer(index, "vatRate"),
                 f"Line {index + 1} is in VAT category {category} ({rules.name.lower()}) but its "
-                f"VAT rate is {fmt_rate(line.vatRate)}; that category carries a 0% rate.",
+                f"VAT rate is {fmt_rate(line.vat_rate)}; that category carries a 0% rate.",
                 "Set vatRate to 0, or use vatCategory S if VAT is charged on this line.",
             )
 
@@ -265,7 +265,7 @@ def category_rate(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 def category_exemption_reason(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line, rules in _ruled_category_lines(invoice):
         category = rules.category
-        has_reason = bool(line.vatExemptionReason or line.vatExemptionReasonCode)
+        has_reason = bool(line.vat_exemption_reason or line.vat_exemption_reason_code)
         if rules.reason_required and not has_reason:
             code_hint = f" (e.g. {rules.reason_code})" if rules.reason_code else ""
             yield error(
@@ -290,7 +290,7 @@ def category_exemption_reason(invoice: InvoiceRequest, _: RuleContext) -> Iterat
 @every_country
 def exemption_reason_code_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line in enumerate(invoice.lines):
-        code = line.vatExemptionReasonCode
+        code = line.vat_exemption_reason_code
         if code is not None and code.upper() not in code_lists.vatex_codes():
             yield error(
                 "BR-CL-22",
@@ -312,8 +312,8 @@ def one_reason_per_category(invoice: InvoiceRequest, _: RuleContext) -> Iterator
         if not rules.reason_required:
             continue
         reason = (
-            (line.vatExemptionReason or "").strip() or None,
-            (line.vatExemptionReasonCode or "").upper() or None,
+            (line.vat_exemption_reason or "").strip() or None,
+            (line.vat_exemption_reason_code or "").upper() or None,
         )
         if category not in first_line_of:
             first_line_of[category] = (index, reason)
@@ -355,14 +355,14 @@ def vat_identifier_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[F
             # buyer without it is not registered for VAT, and CIUS-RO carries its CUI as the
             # legal registration identifier (BT-47), which BR-CO-09 does not govern.
             continue
-        prefix = vat_number_prefix(party.vatNumber)
+        prefix = vat_number_prefix(party.vat_number)
         if prefix is None or (
             prefix not in code_lists.countries() and prefix not in NON_ISO_VAT_PREFIXES
         ):
             yield error(
                 "BR-CO-09",
                 f"/{role}/vatNumber",
-                f"The {role}'s VAT number {party.vatNumber} does not start with the ISO 3166 "
+                f"The {role}'s VAT number {party.vat_number} does not start with the ISO 3166 "
                 "code of the country that issued it.",
                 "Send the VAT number with its country prefix, e.g. DE136695976 or "
                 "RO18547290 (EL for Greece).",
@@ -373,12 +373,12 @@ def vat_identifier_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[F
 def due_date_or_payment_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     # The CEN artefact binds BR-CO-25 to /ubl:Invoice only (a UBL credit note never pays out),
     # and FA(3) has no such rule: a credit note without a due date is valid everywhere.
-    if invoice.invoiceType is InvoiceType.CREDIT_NOTE:
+    if invoice.invoice_type is InvoiceType.CREDIT_NOTE:
         return
-    means = invoice.paymentMeans
+    means = invoice.payment_means
     if (
-        invoice.dueDate is None
-        and (means is None or (means.dueDate is None and means.paymentTerms is None))
+        invoice.due_date is None
+        and (means is None or (means.due_date is None and means.payment_terms is None))
         and compute_totals(invoice.lines).gross_amount > 0
     ):
         yield error(
@@ -409,20 +409,20 @@ def seller_identified_without_vat_id(invoice: InvoiceRequest, _: RuleContext) ->
 def _seller_legally_identified(invoice: InvoiceRequest) -> bool:
     """Whether the writers give the seller BT-29/BT-30 without its VAT number."""
     supplier = invoice.supplier
-    if supplier.tradeRegister:
+    if supplier.trade_register:
         return True
     if invoice.country == "FR":  # the SIREN (BT-30), from the SIRET or the VAT number
         return siren_of(supplier) is not None
     if invoice.country == "BE":  # the enterprise number (0208), from the Peppol id or VAT number
-        peppol_id = supplier.peppolId or ""
-        return peppol_id.startswith("0208:") or bool(belgian_enterprise_number(supplier.vatNumber))
+        peppol_id = supplier.peppol_id or ""
+        return peppol_id.startswith("0208:") or bool(belgian_enterprise_number(supplier.vat_number))
     return False
 
 
 @every_country
 def account_for_credit_transfer(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    means = invoice.paymentMeans
-    if means is not None and means.bic is not None and means.bankAccount is None:
+    means = invoice.payment_means
+    if means is not None and means.bic is not None and means.bank_account is None:
         yield error(
             "BR-50",
             "/paymentMeans/bankAccount",

@@ -47,32 +47,32 @@ _IBAN_SHAPE_LENGTH = 4  # two letters and two check digits: what tells an IBAN f
 
 @every_country
 def due_date_after_issue(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    due_dates = [("/dueDate", invoice.dueDate)]
-    if invoice.paymentMeans is not None:
-        due_dates.append(("/paymentMeans/dueDate", invoice.paymentMeans.dueDate))
+    due_dates = [("/dueDate", invoice.due_date)]
+    if invoice.payment_means is not None:
+        due_dates.append(("/paymentMeans/dueDate", invoice.payment_means.due_date))
     for pointer, due_date in due_dates:
-        if due_date is not None and due_date < invoice.issueDate:
+        if due_date is not None and due_date < invoice.issue_date:
             yield error(
                 "CW-01",
                 pointer,
-                f"The due date {due_date} is before the issue date {invoice.issueDate}.",
+                f"The due date {due_date} is before the issue date {invoice.issue_date}.",
                 "Set the due date on or after issueDate.",
             )
 
 
 @every_country
 def one_due_date(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    means = invoice.paymentMeans
+    means = invoice.payment_means
     if (
         means is not None
-        and means.dueDate is not None
-        and invoice.dueDate is not None
-        and means.dueDate != invoice.dueDate
+        and means.due_date is not None
+        and invoice.due_date is not None
+        and means.due_date != invoice.due_date
     ):
         yield warning(
             "CW-06",
             "/paymentMeans/dueDate",
-            f"paymentMeans.dueDate ({means.dueDate}) differs from dueDate ({invoice.dueDate}); "
+            f"paymentMeans.dueDate ({means.due_date}) differs from dueDate ({invoice.due_date}); "
             "the invoice carries one due date and dueDate is the one used.",
             "Give the due date once, in dueDate.",
         )
@@ -80,7 +80,7 @@ def one_due_date(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 
 @every_country
 def amounts_have_the_documents_sign(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.invoiceType is InvoiceType.CREDIT_NOTE:
+    if invoice.invoice_type is InvoiceType.CREDIT_NOTE:
         # A credit note states the credited amounts as positive numbers.
         if compute_totals(invoice.lines).gross_amount < 0:
             yield error(
@@ -89,11 +89,11 @@ def amounts_have_the_documents_sign(invoice: InvoiceRequest, _: RuleContext) -> 
                 "The credit note's total is negative: it would charge the customer.",
                 "State the credited amounts as positive numbers, or send an invoice.",
             )
-    elif all(line.quantity * line.unitPrice <= 0 for line in invoice.lines):
+    elif all(line.quantity * line.unit_price <= 0 for line in invoice.lines):
         yield error(
             "CW-02",
             "/lines",
-            f"The {invoice.invoiceType.value.replace('_', ' ')} has no line with a positive "
+            f"The {invoice.invoice_type.value.replace('_', ' ')} has no line with a positive "
             "amount.",
             "Give at least one line a positive quantity and unit price; refunds are sent as a "
             "credit_note.",
@@ -114,8 +114,8 @@ def discount_not_negative(invoice: InvoiceRequest, _: RuleContext) -> Iterator[F
 
 @every_country
 def iban_check_digits(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
-    means = invoice.paymentMeans
-    account = "".join((means.bankAccount or "").split()).upper() if means else ""
+    means = invoice.payment_means
+    account = "".join((means.bank_account or "").split()).upper() if means else ""
     looks_like_iban = (
         len(account) > _IBAN_SHAPE_LENGTH and account[:2].isalpha() and account[2:4].isdigit()
     )
@@ -130,21 +130,21 @@ def iban_check_digits(invoice: InvoiceRequest, context: RuleContext) -> Iterator
 
 @every_country
 def vat_rate_in_force(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    valid = vat_rates_on(invoice.country, invoice.issueDate)
+    valid = vat_rates_on(invoice.country, invoice.issue_date)
     if valid is None:
         return
     positive = {rate for rate in valid if rate > 0}
     for index, line in enumerate(invoice.lines):
         # Other categories carry 0 (BR-x-05); a 0 rate on an S line is BR-S-05's finding.
-        if line.effective_vat_category is not VatCategory.STANDARD or line.vatRate <= 0:
+        if line.effective_vat_category is not VatCategory.STANDARD or line.vat_rate <= 0:
             continue
-        if line.vatRate not in positive:
+        if line.vat_rate not in positive:
             rates = fmt_rates(positive)
             yield error(
                 "CW-VAT-01",
                 line_pointer(index, "vatRate"),
-                f"Line {index + 1}: {fmt_rate(line.vatRate)} was not a {invoice.country} VAT "
-                f"rate on {invoice.issueDate}; the rates then were {rates}.",
+                f"Line {index + 1}: {fmt_rate(line.vat_rate)} was not a {invoice.country} VAT "
+                f"rate on {invoice.issue_date}; the rates then were {rates}.",
                 f"Use one of {rates} (or correct issueDate).",
             )
 
@@ -153,12 +153,12 @@ def vat_rate_in_force(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Findi
 def spanish_only_categories(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     spanish = (VatCategory.CANARY_ISLANDS, VatCategory.CEUTA_MELILLA)
     for index, line in enumerate(invoice.lines):
-        if line.vatCategory in spanish:
+        if line.vat_category in spanish:
             yield error(
                 # The French CTC names the allowed categories in its own rule.
                 "BR-FR-15" if invoice.country == "FR" else "CW-VAT-03",
                 line_pointer(index, "vatCategory"),
-                f"Line {index + 1}: VAT category {line.vatCategory} (Spanish IGIC/IPSI) does not "
+                f"Line {index + 1}: VAT category {line.vat_category} (Spanish IGIC/IPSI) does not "
                 f"exist in {invoice.country}.",
                 "Use S, Z, E, AE, K, G or O.",
             )
@@ -167,7 +167,7 @@ def spanish_only_categories(invoice: InvoiceRequest, _: RuleContext) -> Iterator
 @every_country
 def exemption_code_matches_category(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for index, line in enumerate(invoice.lines):
-        code = (line.vatExemptionReasonCode or "").upper()
+        code = (line.vat_exemption_reason_code or "").upper()
         expected = CATEGORY_OF_VATEX_CODE.get(code)
         category = line.effective_vat_category
         if expected is None or category is None or category is expected:
@@ -192,13 +192,13 @@ def intra_community_between_member_states(
     ):
         return
     seller, buyer = vat_country(invoice.supplier, invoice), vat_country(invoice.customer, invoice)
-    buyer_prefix = vat_number_prefix(invoice.customer.vatNumber) or buyer
+    buyer_prefix = vat_number_prefix(invoice.customer.vat_number) or buyer
     if buyer_prefix not in EU_VAT_PREFIXES:
         yield error(
             "CW-VAT-05",
             "/customer/vatNumber",
             f"The invoice has intra-community supplies (K) but the customer's VAT number "
-            f"{invoice.customer.vatNumber} is not from an EU member state.",
+            f"{invoice.customer.vat_number} is not from an EU member state.",
             "Use category G (export) for buyers outside the EU, or give the buyer's EU VAT number.",
         )
     elif seller == buyer:

@@ -29,18 +29,18 @@ def vat_number_check_digits(invoice: InvoiceRequest, context: RuleContext) -> It
         malformed_rule, check_digit_rule = government.vat_id_rules
         pointer = f"/{role}/vatNumber"
         adjective = government.adjective
-        if not scheme.is_well_formed(party.vatNumber):
+        if not scheme.is_well_formed(party.vat_number):
             yield error(
                 malformed_rule,
                 pointer,
-                f"{party.vatNumber} is not a {adjective} VAT number ({scheme.shape}).",
+                f"{party.vat_number} is not a {adjective} VAT number ({scheme.shape}).",
                 f"Send the {role}'s VAT number as {scheme.shape}, e.g. {scheme.example}.",
             )
-        elif not scheme.is_valid(party.vatNumber):
+        elif not scheme.is_valid(party.vat_number):
             yield context.check_digits_wrong(
                 check_digit_rule,
                 pointer,
-                f"{party.vatNumber}: the {scheme.checked} of this {adjective} VAT number "
+                f"{party.vat_number}: the {scheme.checked} of this {adjective} VAT number "
                 "does not match, so the number has a typo or does not exist.",
                 f"Copy the {role}'s VAT number from its registration certificate or VIES.",
             )

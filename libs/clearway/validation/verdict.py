@@ -38,7 +38,7 @@ def validate_for_filing(
     report = validate_invoice(invoice, livemode=livemode, now=now)
     if report.errors:
         return report  # the pipeline stops at the validator too
-    number = invoice_number or invoice.invoiceNumber or invoice.externalId or INVOICE_ID_STAND_IN
+    number = invoice_number or invoice.invoice_number or invoice.external_id or INVOICE_ID_STAND_IN
     return ValidationReport(
         findings=(*report.findings, *gate_findings(invoice, invoice_number=number)),
         rules_checked=report.rules_checked,

@@ -59,19 +59,19 @@ def _errors(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
 def invoice_event_body(event: EventMessage, invoice_metadata: Mapping[str, str]) -> dict[str, Any]:
     metadata = event.metadata or {}
     return {
-        "id": event.eventId,
+        "id": event.event_id,
         "type": event.event,
-        "timestamp": event.createdAt,
+        "timestamp": event.created_at,
         "livemode": event.livemode,
         "data": {
-            "invoiceId": event.invoiceId,
-            "externalId": event.externalId,
+            "invoiceId": event.invoice_id,
+            "externalId": event.external_id,
             "country": event.country,
             "status": event.status.value,
             "version": event.version,
             "govId": metadata.get("govId"),
             "errors": _errors(metadata),
-            "timestamp": event.createdAt,
+            "timestamp": event.created_at,
             "metadata": dict(invoice_metadata),
             "eventMetadata": event.metadata,
         },

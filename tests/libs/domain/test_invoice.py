@@ -31,22 +31,24 @@ def test_json_numbers_become_exact_decimals() -> None:
     line = Line.model_validate_json(
         '{"description": "x", "quantity": 3, "unitPrice": 0.1, "vatRate": 19}'
     )
-    assert line.unitPrice == Decimal("0.1")
+    assert line.unit_price == Decimal("0.1")
     assert compute_totals([line]).net_amount == Decimal("0.30")
 
 
 def test_vat_is_computed_per_rate_on_rounded_line_nets() -> None:
     lines = [
         Line(
-            description="a", quantity=Decimal(1), unitPrice=Decimal("10.005"), vatRate=Decimal(21)
+            description="a", quantity=Decimal(1), unit_price=Decimal("10.005"), vat_rate=Decimal(21)
         ),
-        Line(description="b", quantity=Decimal(2), unitPrice=Decimal("3.333"), vatRate=Decimal(11)),
+        Line(
+            description="b", quantity=Decimal(2), unit_price=Decimal("3.333"), vat_rate=Decimal(11)
+        ),
         Line(
             description="c",
             quantity=Decimal(1),
-            unitPrice=Decimal(100),
+            unit_price=Decimal(100),
             discount=Decimal(10),
-            vatRate=Decimal(21),
+            vat_rate=Decimal(21),
         ),
     ]
     totals = compute_totals(lines)

@@ -143,7 +143,7 @@ def test_attachment_is_referenced_by_its_filename() -> None:
 def test_peppol_endpoint_splits_scheme_and_identifier() -> None:
     party = invoice("BE").supplier
     assert peppol_endpoint(party) == SchemedId("0123456749", "0208")
-    assert peppol_endpoint(party.model_copy(update={"peppolId": "no-scheme"})) is None
+    assert peppol_endpoint(party.model_copy(update={"peppol_id": "no-scheme"})) is None
 
 
 def test_number_texts() -> None:

@@ -314,7 +314,7 @@ def test_negative_corpus_triggers_the_expected_rule(
     rule_id: str,
 ) -> None:
     request = InvoiceRequest.model_validate(base_request(country) | changes)
-    number = request.invoiceNumber or NUMBER
+    number = request.invoice_number or NUMBER
     document = render(request, invoice_number=number, country=country, format=format_name)
     if xml_change is not None:
         xml = xml_change(document.xml)

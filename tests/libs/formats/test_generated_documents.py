@@ -18,7 +18,7 @@ from tests.strategies import valid_invoices
 
 def assert_every_format_passes(country: str, body: dict[str, Any]) -> None:
     request = InvoiceRequest.model_validate(body)
-    number = request.invoiceNumber or request.externalId or "INV-1"
+    number = request.invoice_number or request.external_id or "INV-1"
     for format_country, name in FORMATS:
         if format_country != country:
             continue

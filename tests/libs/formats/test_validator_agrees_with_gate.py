@@ -144,7 +144,7 @@ def test_what_the_validator_passes_the_gate_passes(country: str, mistake: Mistak
         rules = validate_invoice(request, livemode=True, now=_NOW)
         if rules.errors:
             return  # the pipeline stops at the validator; the gate never sees it
-        number = request.invoiceNumber or request.externalId or INVOICE_ID_STAND_IN
+        number = request.invoice_number or request.external_id or INVOICE_ID_STAND_IN
         _, findings = convert_and_check(request, invoice_number=number)
         failures = [f"{f.rule_id} at {f.location}: {f.text}" for f in fatal(findings)]
         assert failures == [], body

@@ -133,7 +133,7 @@ def _passes_rules_and_gates(found: Government, body: dict[str, Any]) -> None:
         if f.severity is Severity.ERROR
     ]
     assert errors == []
-    number = request.invoiceNumber or request.externalId or "INV-1"
+    number = request.invoice_number or request.external_id or "INV-1"
     document = render(request, invoice_number=number, country=found.code)
     assert document.format_name == found.formats()[0].name
     fatal = [

@@ -134,7 +134,7 @@ async def filed_invoice(conn: Connection) -> Filed:
     """An invoice at `submitted` (version 2), with the connection it was filed with."""
     account_id = await create_account(conn, "poll machine test")
     company_id = await create_company(
-        conn, account_id, CompanyRequest(legalName="Test SRL", vatNumber="RO123", country="RO")
+        conn, account_id, CompanyRequest(legal_name="Test SRL", vat_number="RO123", country="RO")
     )
     connection, _ = await open_connection(conn, account_id, company_id, "RO")
     ref = InvoiceRef(invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False)
@@ -166,16 +166,16 @@ async def filed_invoice(conn: Connection) -> Filed:
         ),
     )
     message = EventMessage(
-        invoiceId=ref.invoice_id,
-        accountId=account_id,
+        invoice_id=ref.invoice_id,
+        account_id=account_id,
         country="RO",
         livemode=False,
-        eventId=appended.event.id,
+        event_id=appended.event.id,
         version=appended.event.version,
         event=EventType.SUBMITTED,
         status=Status.SUBMITTED,
         metadata=metadata,
-        createdAt=iso_millis(utcnow()),
+        created_at=iso_millis(utcnow()),
     )
     return Filed(ref=ref, connection_id=connection["id"], submitted=message)
 

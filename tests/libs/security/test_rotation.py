@@ -34,7 +34,7 @@ async def _connections(conn: Any, keyring: Keyring, count: int) -> dict[str, dic
     account_id = await create_account(conn, "rotation")
     expected: dict[str, dict[str, str]] = {}
     for n in range(count):
-        company = CompanyRequest(legalName=f"R{n} SRL", vatNumber=f"RO{n}", country="RO")
+        company = CompanyRequest(legal_name=f"R{n} SRL", vat_number=f"RO{n}", country="RO")
         company_id = await create_company(conn, account_id, company)
         connection_id = await create_active_connection(
             conn,

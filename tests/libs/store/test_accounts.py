@@ -65,13 +65,13 @@ async def test_supplier_matching_and_deleted_companies(store_db: asyncpg.Pool[An
         first = await create_company(
             conn,
             account_id,
-            CompanyRequest(legalName="Unu SRL", vatNumber="RO 123", country="RO"),
+            CompanyRequest(legal_name="Unu SRL", vat_number="RO 123", country="RO"),
         )
         only_one = await match_company(conn, account_id, "RO", "RO999")
         second = await create_company(
             conn,
             account_id,
-            CompanyRequest(legalName="Doi SRL", vatNumber="RO456", country="RO"),
+            CompanyRequest(legal_name="Doi SRL", vat_number="RO456", country="RO"),
         )
         by_vat = await match_company(conn, account_id, "RO", "ro123")
         with pytest.raises(AmbiguousCompanyError):

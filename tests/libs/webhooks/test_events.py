@@ -20,17 +20,17 @@ from services.intake.webhooks import EnabledEvent
 
 def _event(event: str, status: Status, metadata: dict[str, typing.Any] | None) -> EventMessage:
     return EventMessage(
-        invoiceId="inv_1",
-        accountId="acct_1",
-        externalId="order-12345",
+        invoice_id="inv_1",
+        account_id="acct_1",
+        external_id="order-12345",
         country="RO",
         livemode=False,
-        eventId="evt_1",
+        event_id="evt_1",
         version=4,
         event=event,
         status=status,
         metadata=metadata,
-        createdAt="2025-01-15T10:00:15.000Z",
+        created_at="2025-01-15T10:00:15.000Z",
     )
 
 

@@ -60,22 +60,22 @@ async def test_a_validated_invoice_is_stored_as_its_document_and_handed_over_onc
     validated = await _validated(store_db, clean_body(country))
     context = await _convert(store_db, validated, validated)  # the second: a redelivery
 
-    document = await _document(store_db, validated.invoiceId)
+    document = await _document(store_db, validated.invoice_id)
     assert document is not None
     assert document["format"] == DEFAULT_FORMAT[country]
     async with store_db.acquire() as conn:
-        content = await document_content(conn, validated.invoiceId)
+        content = await document_content(conn, validated.invoice_id)
     assert content is not None
     assert content.startswith(b"<?xml")
     assert b"INV-2025-0001" in content  # the invoice's own number
     handed_over = [
         payload
-        for topic, payload in await outbox_of(store_db, validated.invoiceId)
+        for topic, payload in await outbox_of(store_db, validated.invoice_id)
         if topic == submit_topic(country)
     ]
     assert handed_over == [validated.model_dump(mode="json")]
     # The converter appends no event: the submitter's outcome is the next one.
-    assert [e.type for e in await events_of(store_db, validated.invoiceId)] == [
+    assert [e.type for e in await events_of(store_db, validated.invoice_id)] == [
         EventType.CREATED,
         EventType.VALIDATED,
     ]
@@ -91,11 +91,11 @@ async def test_a_document_a_gate_fails_is_rejected_and_never_handed_over(
     validated = await _validated(store_db, body)
     await _convert(store_db, validated, validated)
 
-    *_, rejected = await events_of(store_db, validated.invoiceId)
+    *_, rejected = await events_of(store_db, validated.invoice_id)
     assert (rejected.type, rejected.version, rejected.causation_id) == (
         EventType.REJECTED,
         validated.version + 1,
-        validated.eventId,
+        validated.event_id,
     )
     assert rejected.metadata is not None
     assert rejected.metadata["stage"] == "conversion"
@@ -109,11 +109,11 @@ async def test_a_document_a_gate_fails_is_rejected_and_never_handed_over(
     assert rejected.metadata["findings"]  # the gate's own words, kept
     invoice = await store_db.fetchrow(
         "SELECT status, error_translated, error_fix FROM invoices WHERE id = $1",
-        validated.invoiceId,
+        validated.invoice_id,
     )
     assert invoice is not None
     assert invoice["status"] == "rejected"
     assert "FATTURAPA-XSD (/customer)" in invoice["error_translated"]
     assert invoice["error_fix"] == "Correct /customer and send the invoice again."
-    assert await _document(store_db, validated.invoiceId) is None
-    assert submit_topic("IT") not in [t for t, _ in await outbox_of(store_db, validated.invoiceId)]
+    assert await _document(store_db, validated.invoice_id) is None
+    assert submit_topic("IT") not in [t for t, _ in await outbox_of(store_db, validated.invoice_id)]

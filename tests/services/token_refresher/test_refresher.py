@@ -108,7 +108,7 @@ def refresher(
 
 async def _company(conn: Any, country: str = "RO", vat: str = "RO12345678") -> tuple[str, str]:
     account_id = await create_account(conn, "refresher test")
-    company = CompanyRequest(legalName="Refresh SRL", vatNumber=vat, country=country)
+    company = CompanyRequest(legal_name="Refresh SRL", vat_number=vat, country=country)
     return account_id, await create_company(conn, account_id, company)
 
 

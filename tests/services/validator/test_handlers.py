@@ -55,18 +55,18 @@ async def test_a_valid_invoice_is_validated_once_however_often_it_comes(
         await moved_on(conn, await latest(store_db, created), EventType.SUBMITTED)
     await deliver(context, INVOICE_CREATED, created)  # again, after the invoice moved on
 
-    first, validated, submitted = await events_of(store_db, created.invoiceId)
+    first, validated, submitted = await events_of(store_db, created.invoice_id)
     assert (first.id, validated.type, submitted.type) == (
-        created.eventId,
+        created.event_id,
         EventType.VALIDATED,
         EventType.SUBMITTED,
     )
-    assert (validated.version, validated.causation_id) == (2, created.eventId)
+    assert (validated.version, validated.causation_id) == (2, created.event_id)
     assert validated.metadata is not None
     assert validated.metadata["format"] == DEFAULT_FORMAT[country]
     assert validated.metadata["rulesChecked"] > 0
     assert validated.metadata["warnings"] == []
-    assert await _announced(store_db, created.invoiceId, EventType.VALIDATED) == (
+    assert await _announced(store_db, created.invoice_id, EventType.VALIDATED) == (
         topics_for_event(EventType.VALIDATED)
     )
     assert wakes(context) >= 1
@@ -79,11 +79,11 @@ async def test_an_invalid_invoice_is_rejected_with_every_finding(
     context = _validator(store_db)
     await deliver(context, INVOICE_CREATED, created, created)
 
-    _, rejected = await events_of(store_db, created.invoiceId)
+    _, rejected = await events_of(store_db, created.invoice_id)
     assert (rejected.type, rejected.version, rejected.causation_id) == (
         EventType.REJECTED,
         2,
-        created.eventId,
+        created.event_id,
     )
     assert rejected.metadata is not None
     assert rejected.metadata["stage"] == "validation"
@@ -91,13 +91,13 @@ async def test_an_invalid_invoice_is_rejected_with_every_finding(
     assert (error["rule"], error["pointer"]) == ("CW-VAT-01", "/lines/0/vatRate")
     invoice = await store_db.fetchrow(
         "SELECT status, error_message, error_translated, error_fix FROM invoices WHERE id = $1",
-        created.invoiceId,
+        created.invoice_id,
     )
     assert invoice is not None
     assert (invoice["status"], invoice["error_message"]) == ("rejected", "1 validation error(s)")
     assert invoice["error_translated"] == f"CW-VAT-01: {error['message']}"
     assert invoice["error_fix"]
-    assert await _announced(store_db, created.invoiceId, EventType.REJECTED) == (
+    assert await _announced(store_db, created.invoice_id, EventType.REJECTED) == (
         topics_for_event(EventType.REJECTED)
     )
 
@@ -110,7 +110,7 @@ async def test_a_rate_the_issue_date_did_not_have_is_rejected_naming_the_valid_r
     created = await new_invoice(store_db, body, "validator")
     await deliver(_validator(store_db), INVOICE_CREATED, created)
 
-    _, rejected = await events_of(store_db, created.invoiceId)
+    _, rejected = await events_of(store_db, created.invoice_id)
     assert rejected.type == EventType.REJECTED
     assert rejected.metadata is not None
     errors = rejected.metadata["errors"]
@@ -130,7 +130,7 @@ async def test_a_message_naming_no_stored_invoice_is_dead_lettered(
     await deliver(context, INVOICE_CREATED, unknown)
 
     [entry] = dead
-    assert entry.key == unknown.invoiceId
-    assert f"no invoice {unknown.invoiceId}" in entry.body["reason"]
-    assert await events_of(store_db, unknown.invoiceId) == []
-    assert len(await events_of(store_db, created.invoiceId)) == 1  # its own is left alone
+    assert entry.key == unknown.invoice_id
+    assert f"no invoice {unknown.invoice_id}" in entry.body["reason"]
+    assert await events_of(store_db, unknown.invoice_id) == []
+    assert len(await events_of(store_db, created.invoice_id)) == 1  # its own is left alone

@@ -304,7 +304,7 @@ async def test_connection_events_reach_the_accounts_endpoints(
     assert signature_is_valid(request, endpoint["secret"])
     body = request.json()
     assert body["type"] == "connection.expired"
-    assert body["id"] == expired.eventId
+    assert body["id"] == expired.event_id
     assert body["data"]["connectionId"] == "conn_test"
     assert body["data"]["status"] == "expired"
     assert body["data"]["lastErrorMessage"] == "ANAF refused the refresh token."

@@ -115,23 +115,23 @@ async def test_an_invoice_event_is_recorded_for_each_subscribed_endpoint_once(
         (EventType.CREATED, 1),
         (EventType.VALIDATED, 2),
     ]
-    assert [d["event_id"] for d in recorded] == [created.eventId, validated.eventId]
-    assert {d["stream_id"] for d in recorded} == {created.invoiceId}
+    assert [d["event_id"] for d in recorded] == [created.event_id, validated.event_id]
+    assert {d["stream_id"] for d in recorded} == {created.invoice_id}
     body = json.loads(recorded[1]["body"])
     assert (body["id"], body["type"], body["livemode"]) == (
-        validated.eventId,
+        validated.event_id,
         EventType.VALIDATED,
         False,
     )
     assert (body["data"]["invoiceId"], body["data"]["status"], body["data"]["version"]) == (
-        created.invoiceId,
+        created.invoice_id,
         "validated",
         2,
     )
-    assert [d["event_id"] for d in await account.deliveries(validated_only)] == [validated.eventId]
+    assert [d["event_id"] for d in await account.deliveries(validated_only)] == [validated.event_id]
     assert await account.deliveries(decisions_only) == []
     assert await account.deliveries(live) == []
-    assert [d["event_id"] for d in await account.deliveries(later)] == [validated.eventId]
+    assert [d["event_id"] for d in await account.deliveries(later)] == [validated.event_id]
 
 
 async def test_no_endpoint_no_delivery_and_an_intake_refusal_is_no_ones(
@@ -154,7 +154,7 @@ async def test_no_endpoint_no_delivery_and_an_intake_refusal_is_no_ones(
         await broker.publish(refusal, INVOICE_EVENTS, key=b"k-notjson")
 
     count = await store_db.fetchval(
-        "SELECT count(*) FROM webhook_deliveries WHERE stream_id = $1", created.invoiceId
+        "SELECT count(*) FROM webhook_deliveries WHERE stream_id = $1", created.invoice_id
     )
     assert count == 0
     assert dead == []  # taken and passed over, not a poison message
@@ -174,10 +174,10 @@ async def test_a_connection_event_reaches_the_endpoints_of_both_modes_that_want_
 
     for endpoint_id in (sandbox, live):
         [delivery] = await account.deliveries(endpoint_id)
-        assert (delivery["event_id"], delivery["event_type"]) == (expired.eventId, expired.event)
+        assert (delivery["event_id"], delivery["event_type"]) == (expired.event_id, expired.event)
         assert delivery["stream_id"] is None  # no invoice's order to keep
         body = json.loads(delivery["body"])
-        assert (body["id"], body["type"]) == (expired.eventId, "connection.expired")
+        assert (body["id"], body["type"]) == (expired.event_id, "connection.expired")
         assert body["data"]["connectionId"] == "conn_test"
         assert body["data"]["status"] == "expired"
         assert body["data"]["lastErrorMessage"] == "ANAF refused the refresh token."

@@ -40,8 +40,8 @@ _ELECTRONIC_ADDRESS_RULE = {"supplier": "PEPPOL-EN16931-R020", "customer": "PEPP
 
 
 def _suggested_peppol_id(party: Party, invoice: InvoiceRequest) -> str:
-    if vat_country(party, invoice) == "BE" and VAT_NUMBER_SCHEMES["BE"].is_valid(party.vatNumber):
-        peppol_id = be.peppol_id_for(party.vatNumber)
+    if vat_country(party, invoice) == "BE" and VAT_NUMBER_SCHEMES["BE"].is_valid(party.vat_number):
+        peppol_id = be.peppol_id_for(party.vat_number)
         return f"send {peppol_id} (0208 and the enterprise number in its VAT number)"
     return "ask the party for its Peppol participant id, e.g. 0208:0417497106 or 9925:BE0417497106"
 
@@ -49,10 +49,10 @@ def _suggested_peppol_id(party: Party, invoice: InvoiceRequest) -> str:
 @for_countries("BE")
 def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        if party.peppolId is not None:
+        if party.peppol_id is not None:
             continue
         if vat_country(party, invoice) == "BE" and VAT_NUMBER_SCHEMES["BE"].is_valid(
-            party.vatNumber
+            party.vat_number
         ):
             # A Belgian enterprise's id follows from its VAT number; the converter writes it,
             # and the caller is told so rather than refused.
@@ -60,7 +60,7 @@ def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
                 _ELECTRONIC_ADDRESS_RULE[role],
                 f"/{role}/peppolId",
                 f"The {role}'s Peppol participant id was not given; Clearway uses "
-                f"{be.peppol_id_for(party.vatNumber)}, derived from its VAT number.",
+                f"{be.peppol_id_for(party.vat_number)}, derived from its VAT number.",
                 f"Set {role}.peppolId if the {role} receives on Peppol under another id.",
             )
         else:
@@ -76,15 +76,15 @@ def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
 @every_country
 def peppol_id_format(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        if party.peppolId is None:
+        if party.peppol_id is None:
             continue
         pointer = f"/{role}/peppolId"
-        scheme, _, identifier = party.peppolId.partition(":")
+        scheme, _, identifier = party.peppol_id.partition(":")
         if not identifier or scheme not in EAS_CODES:
             yield error(
                 "PEPPOL-EN16931-CL008",
                 pointer,
-                f"{party.peppolId} is not a Peppol participant id: '<scheme>:<identifier>' with "
+                f"{party.peppol_id} is not a Peppol participant id: '<scheme>:<identifier>' with "
                 "a scheme from the EAS code list.",
                 f"Write it as scheme, colon, identifier; {_suggested_peppol_id(party, invoice)}.",
             )
@@ -95,7 +95,7 @@ def peppol_id_format(invoice: InvoiceRequest, context: RuleContext) -> Iterator[
             yield error(
                 "PEPPOL-COMMON-R043",
                 pointer,
-                f"{party.peppolId}: a 0208 identifier is the 10-digit Belgian enterprise "
+                f"{party.peppol_id}: a 0208 identifier is the 10-digit Belgian enterprise "
                 "number, without dots or BE.",
                 f"{_suggested_peppol_id(party, invoice).capitalize()}.",
             )
@@ -103,22 +103,22 @@ def peppol_id_format(invoice: InvoiceRequest, context: RuleContext) -> Iterator[
             yield context.check_digits_wrong(
                 "PEPPOL-COMMON-R043",
                 pointer,
-                f"{party.peppolId}: the enterprise number's check digits do not match.",
+                f"{party.peppol_id}: the enterprise number's check digits do not match.",
                 f"{_suggested_peppol_id(party, invoice).capitalize()}.",
             )
-        elif vat_country(party, invoice) == "BE" and be.compact(party.vatNumber) != identifier:
+        elif vat_country(party, invoice) == "BE" and be.compact(party.vat_number) != identifier:
             yield warning(
                 "CW-BE-03",
                 pointer,
-                f"{party.peppolId} names enterprise number {identifier}, but the {role}'s VAT "
-                f"number is {party.vatNumber}; one of the two is probably wrong.",
+                f"{party.peppol_id} names enterprise number {identifier}, but the {role}'s VAT "
+                f"number is {party.vat_number}; one of the two is probably wrong.",
                 f"{_suggested_peppol_id(party, invoice).capitalize()}.",
             )
 
 
 @for_countries("BE")
 def buyer_or_order_reference(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if invoice.buyerReference is None and invoice.purchaseOrderReference is None:
+    if invoice.buyer_reference is None and invoice.purchase_order_reference is None:
         yield error(
             "PEPPOL-EN16931-R003",
             "/buyerReference",

@@ -62,13 +62,13 @@ def xrechnung_document(invoice: InvoiceRequest, *, invoice_number: str) -> Docum
         endpoint=document.seller.endpoint or email_endpoint(supplier),
         contact=Contact(name=supplier.name, phone=supplier.phone, email=supplier.email),
     )
-    leitweg = SchemedId(customer.leitwegId, LEITWEG_SCHEME) if customer.leitwegId else None
+    leitweg = SchemedId(customer.leitweg_id, LEITWEG_SCHEME) if customer.leitweg_id else None
     buyer = replace(
         document.buyer, endpoint=document.buyer.endpoint or leitweg or email_endpoint(customer)
     )
     return replace(
         document,
-        buyer_reference=invoice.buyerReference or customer.leitwegId,
+        buyer_reference=invoice.buyer_reference or customer.leitweg_id,
         seller=seller,
         buyer=buyer,
         payment_terms=skonto_terminated(document.payment_terms),
@@ -100,5 +100,5 @@ def _deliver_to_buyer_address(
     if delivery is None or address is None or delivery.country != address.country:
         return delivery
     return replace(
-        delivery, street=address.street, city=address.city, postal_code=address.postalCode
+        delivery, street=address.street, city=address.city, postal_code=address.postal_code
     )

@@ -46,8 +46,8 @@ _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+{_LABEL}")
 
 @for_countries("DE")
 def payment_instructions(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    means = invoice.paymentMeans
-    if means is None or means.bankAccount is None:
+    means = invoice.payment_means
+    if means is None or means.bank_account is None:
         yield error(
             "BR-DE-1",
             "/paymentMeans/bankAccount" if means is not None else "/paymentMeans",
@@ -101,7 +101,7 @@ def city_and_post_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Find
                 f"An XRechnung must give the {role}'s city.",
                 f"Add {role}.address.city.",
             )
-        if not address.postalCode:
+        if not address.postal_code:
             yield error(
                 post_code_rule[role],
                 f"/{role}/address/postalCode",
@@ -130,7 +130,7 @@ def deliver_to_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Find
             "Add customer.address.city: the city the goods were delivered to in the buyer's "
             "member state.",
         )
-    if not address.postalCode:
+    if not address.postal_code:
         yield error(
             "BR-DE-11",
             "/customer/address/postalCode",
@@ -143,9 +143,9 @@ def deliver_to_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Find
 def buyer_electronic_address(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     """PEPPOL-EN16931-R010 (in KoSIT's rules): the buyer's electronic address (BT-49)."""
     customer = invoice.customer
-    peppol_id = customer.peppolId or ""
+    peppol_id = customer.peppol_id or ""
     scheme, _colon, identifier = peppol_id.partition(":")
-    if (scheme.strip() and identifier.strip()) or customer.leitwegId or customer.email:
+    if (scheme.strip() and identifier.strip()) or customer.leitweg_id or customer.email:
         return
     yield error(
         "PEPPOL-EN16931-R010",
@@ -160,8 +160,8 @@ def buyer_electronic_address(invoice: InvoiceRequest, _: RuleContext) -> Iterato
 
 @for_countries("DE")
 def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
-    leitweg_id = invoice.customer.leitwegId
-    if invoice.buyerReference is None and leitweg_id is None:
+    leitweg_id = invoice.customer.leitweg_id
+    if invoice.buyer_reference is None and leitweg_id is None:
         yield error(
             "BR-DE-15",
             "/buyerReference",
@@ -187,11 +187,11 @@ def buyer_reference(invoice: InvoiceRequest, context: RuleContext) -> Iterator[F
             f"{leitweg_id}: the Leitweg-ID's check digits do not match.",
             "Copy the Leitweg-ID from the public buyer's order again.",
         )
-    if invoice.buyerReference is not None and invoice.buyerReference != leitweg_id:
+    if invoice.buyer_reference is not None and invoice.buyer_reference != leitweg_id:
         yield error(
             "CW-DE-05",
             "/buyerReference",
-            f"buyerReference {invoice.buyerReference!r} differs from the Leitweg-ID "
+            f"buyerReference {invoice.buyer_reference!r} differs from the Leitweg-ID "
             f"{leitweg_id!r}; an XRechnung carries one buyer reference, and for a public buyer "
             "it is the Leitweg-ID.",
             "Drop buyerReference (or make it the Leitweg-ID); an order number goes in "
@@ -212,7 +212,7 @@ document_type = no_debit_notes(
 
 @for_countries("DE")
 def skonto_terms(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    terms = invoice.paymentMeans.paymentTerms if invoice.paymentMeans else None
+    terms = invoice.payment_means.payment_terms if invoice.payment_means else None
     if terms is None:
         return
     coded = [line.strip() for line in terms.splitlines() if line.strip().startswith("#")]

@@ -90,7 +90,7 @@ def siren_of(party: Party) -> str | None:
     siret = "".join((party.siret or "").split())
     if len(siret) == _SIRET_DIGITS and siret.isdigit():
         return siret[:_SIREN_DIGITS]
-    vat = "".join(party.vatNumber.split()).upper()
+    vat = "".join(party.vat_number.split()).upper()
     siren = vat[-_SIREN_DIGITS:]
     if len(vat) == _FRENCH_VAT_LENGTH and vat.startswith("FR") and siren.isdigit():
         return siren

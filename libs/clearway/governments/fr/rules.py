@@ -44,7 +44,7 @@ def party_siren(party: Party) -> str | None:
     """The party's SIREN: from its SIRET, else from its French VAT number."""
     if party.siret is not None and fr.is_siret_format(party.siret):
         return fr.compact(party.siret)[: fr.SIREN_LENGTH]
-    return fr.vat_number_siren(party.vatNumber)
+    return fr.vat_number_siren(party.vat_number)
 
 
 @for_countries("FR")
@@ -53,8 +53,8 @@ def invoice_numbers(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding
     given = given_invoice_number(invoice)
     if given is not None:
         numbers.append(given)
-    if invoice.precedingInvoice is not None:
-        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    if invoice.preceding_invoice is not None:
+        numbers.append((invoice.preceding_invoice.number, "/precedingInvoice/number"))
     for number, pointer in numbers:
         if len(number) > MAX_INVOICE_NUMBER_LENGTH:
             yield error(
@@ -76,13 +76,13 @@ def invoice_numbers(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding
 @for_countries("FR")
 def dates_in_range(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     dates: list[tuple[str, dt.date | None]] = [
-        ("/issueDate", invoice.issueDate),
-        ("/dueDate", invoice.dueDate),
+        ("/issueDate", invoice.issue_date),
+        ("/dueDate", invoice.due_date),
     ]
-    if invoice.paymentMeans is not None:
-        dates.append(("/paymentMeans/dueDate", invoice.paymentMeans.dueDate))
-    if invoice.precedingInvoice is not None:
-        dates.append(("/precedingInvoice/issueDate", invoice.precedingInvoice.issueDate))
+    if invoice.payment_means is not None:
+        dates.append(("/paymentMeans/dueDate", invoice.payment_means.due_date))
+    if invoice.preceding_invoice is not None:
+        dates.append(("/precedingInvoice/issueDate", invoice.preceding_invoice.issue_date))
     for pointer, day in dates:
         if day is not None and not _FIRST_YEAR <= day.year <= _LAST_YEAR:
             yield error(
@@ -114,13 +114,13 @@ def siret(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
                 f"{party.siret}: the SIRET's check digit does not match.",
                 f"Copy the {role}'s SIRET from its Kbis or INSEE notice.",
             )
-        siren_of_vat = fr.vat_number_siren(party.vatNumber)
+        siren_of_vat = fr.vat_number_siren(party.vat_number)
         if siren_of_vat is not None and not fr.compact(party.siret).startswith(siren_of_vat):
             yield error(
                 "BR-FR-09" if role == "supplier" else "CW-FR-05",
                 pointer,
                 f"The SIRET {party.siret} does not start with the SIREN {siren_of_vat} of the "
-                f"{role}'s VAT number {party.vatNumber}.",
+                f"{role}'s VAT number {party.vat_number}.",
                 "Give the SIRET of one of the company's own establishments, or correct the VAT "
                 "number.",
             )
@@ -151,10 +151,10 @@ def siren_of_the_parties(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
 def credit_note_references_the_invoice(
     invoice: InvoiceRequest, _: RuleContext
 ) -> Iterator[Finding]:
-    if invoice.invoiceType is not InvoiceType.CREDIT_NOTE:
+    if invoice.invoice_type is not InvoiceType.CREDIT_NOTE:
         return
-    preceding = invoice.precedingInvoice
-    if preceding is None or preceding.issueDate is None:
+    preceding = invoice.preceding_invoice
+    if preceding is None or preceding.issue_date is None:
         yield error(
             "BR-FR-CO-05",
             "/precedingInvoice" if preceding is None else "/precedingInvoice/issueDate",
@@ -167,7 +167,7 @@ def credit_note_references_the_invoice(
 def electronic_addresses(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     rules = {"supplier": "BR-FR-13", "customer": "BR-FR-12"}
     for role, party in parties(invoice):
-        if party.peppolId is None and siren_of(party) is None and party.email is None:
+        if party.peppol_id is None and siren_of(party) is None and party.email is None:
             yield error(
                 rules[role],
                 f"/{role}/email",
@@ -202,7 +202,7 @@ def decimals(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
                 f"{MAX_QUANTITY_DECIMALS} decimals.",
                 f"Round the quantity to {MAX_QUANTITY_DECIMALS} decimals (or change the unit).",
             )
-        net_price = line.unitPrice - (line.discount or Decimal(0))
+        net_price = line.unit_price - (line.discount or Decimal(0))
         if _decimals(net_price) > MAX_PRICE_DECIMALS:
             yield error(
                 "BR-FR-DEC-03",

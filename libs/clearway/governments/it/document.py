@@ -139,8 +139,8 @@ def render_fatturapa(invoice: InvoiceRequest, *, invoice_number: str, progressiv
     body = etree.SubElement(root, "FatturaElettronicaBody")
     _general(body, invoice, invoice_number)
     _goods_and_services(body, invoice.lines)
-    if invoice.paymentMeans is not None:
-        _payment(body, invoice, invoice.paymentMeans)
+    if invoice.payment_means is not None:
+        _payment(body, invoice, invoice.payment_means)
     for attachment in invoice.attachments:
         _attachment(body, attachment)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -150,7 +150,7 @@ def sdi_recipient(customer: Party) -> Recipient:
     """FPA12 for a 6-character IPA code; FPR12 otherwise, with the code the SDI routes by."""
     if _country_of(customer) != "IT":
         return Recipient(FORMAT_PRIVATE, CODE_FOREIGN_BUYER, None)
-    code = (customer.sdiCode or "").strip().upper()
+    code = (customer.sdi_code or "").strip().upper()
     if len(code) == PA_CODE_LENGTH:
         return Recipient(FORMAT_PUBLIC_ADMINISTRATION, code, None)
     if code and code != CODE_NO_CHANNEL:
@@ -170,7 +170,7 @@ def _transmission(
     header: etree._Element, supplier: Party, progressivo: str, recipient: Recipient
 ) -> None:
     transmission = _el(header, "DatiTrasmissione")
-    _id_fiscale(_el(transmission, "IdTrasmittente"), supplier.vatNumber, "IT")
+    _id_fiscale(_el(transmission, "IdTrasmittente"), supplier.vat_number, "IT")
     _el(transmission, "ProgressivoInvio", progressivo)
     _el(transmission, "FormatoTrasmissione", recipient.format)
     _el(transmission, "CodiceDestinatario", recipient.code)
@@ -181,9 +181,9 @@ def _transmission(
 def _seller(header: etree._Element, supplier: Party) -> None:
     seller = _el(header, "CedentePrestatore")
     personal = _el(seller, "DatiAnagrafici")
-    _id_fiscale(_el(personal, "IdFiscaleIVA"), supplier.vatNumber, "IT")
-    if supplier.fiscalCode:
-        _el(personal, "CodiceFiscale", supplier.fiscalCode.upper())
+    _id_fiscale(_el(personal, "IdFiscaleIVA"), supplier.vat_number, "IT")
+    if supplier.fiscal_code:
+        _el(personal, "CodiceFiscale", supplier.fiscal_code.upper())
     _el(_el(personal, "Anagrafica"), "Denominazione", supplier.name)
     _el(personal, "RegimeFiscale", DEFAULT_FISCAL_REGIME)
     if supplier.address is not None:
@@ -193,9 +193,9 @@ def _seller(header: etree._Element, supplier: Party) -> None:
 def _buyer(header: etree._Element, customer: Party) -> None:
     buyer = _el(header, "CessionarioCommittente")
     personal = _el(buyer, "DatiAnagrafici")
-    _id_fiscale(_el(personal, "IdFiscaleIVA"), customer.vatNumber, _country_of(customer))
-    if customer.fiscalCode:
-        _el(personal, "CodiceFiscale", customer.fiscalCode.upper())
+    _id_fiscale(_el(personal, "IdFiscaleIVA"), customer.vat_number, _country_of(customer))
+    if customer.fiscal_code:
+        _el(personal, "CodiceFiscale", customer.fiscal_code.upper())
     _el(_el(personal, "Anagrafica"), "Denominazione", customer.name)
     if customer.address is not None:
         _sede(buyer, customer.address)
@@ -205,14 +205,14 @@ def _sede(parent: etree._Element, address: Address) -> None:
     sede = _el(parent, "Sede")
     if address.street:
         _el(sede, "Indirizzo", address.street)
-    postal_code = address.postalCode or ""
+    postal_code = address.postal_code or ""
     if address.country != "IT" and not _ITALIAN_POSTAL_CODE.match(postal_code):
         postal_code = FOREIGN_POSTAL_CODE
     if postal_code:
         _el(sede, "CAP", postal_code)
     if address.city:
         _el(sede, "Comune", address.city)
-    province = (address.stateOrProvince or "").upper()
+    province = (address.state_or_province or "").upper()
     if address.country == "IT" and _PROVINCE.match(province):
         _el(sede, "Provincia", province)
     _el(sede, "Nazione", address.country)
@@ -221,22 +221,22 @@ def _sede(parent: etree._Element, address: Address) -> None:
 def _general(body: etree._Element, invoice: InvoiceRequest, invoice_number: str) -> None:
     general = _el(body, "DatiGenerali")
     document = _el(general, "DatiGeneraliDocumento")
-    _el(document, "TipoDocumento", _DOCUMENT_TYPE[invoice.invoiceType])
+    _el(document, "TipoDocumento", _DOCUMENT_TYPE[invoice.invoice_type])
     _el(document, "Divisa", invoice.currency)
-    _el(document, "Data", invoice.issueDate.isoformat())
+    _el(document, "Data", invoice.issue_date.isoformat())
     _el(document, "Numero", invoice_number)
     _el(document, "ImportoTotaleDocumento", money_str(compute_totals(invoice.lines).gross_amount))
     note = invoice.note or ""
     for start in range(0, len(note), CAUSALE_LENGTH):
         _el(document, "Causale", note[start : start + CAUSALE_LENGTH])
-    if invoice.purchaseOrderReference:
-        _el(_el(general, "DatiOrdineAcquisto"), "IdDocumento", invoice.purchaseOrderReference)
-    preceding = invoice.precedingInvoice
-    if preceding is not None and invoice.invoiceType is not InvoiceType.INVOICE:
+    if invoice.purchase_order_reference:
+        _el(_el(general, "DatiOrdineAcquisto"), "IdDocumento", invoice.purchase_order_reference)
+    preceding = invoice.preceding_invoice
+    if preceding is not None and invoice.invoice_type is not InvoiceType.INVOICE:
         linked = _el(general, "DatiFattureCollegate")
         _el(linked, "IdDocumento", preceding.number)
-        if preceding.issueDate is not None:
-            _el(linked, "Data", preceding.issueDate.isoformat())
+        if preceding.issue_date is not None:
+            _el(linked, "Data", preceding.issue_date.isoformat())
 
 
 def _goods_and_services(body: etree._Element, lines: list[Line]) -> None:
@@ -245,8 +245,10 @@ def _goods_and_services(body: etree._Element, lines: list[Line]) -> None:
     for number, line in enumerate(lines, start=1):
         natura = _natura(line)
         _line(goods, number, line, natura)
-        reference = (line.vatExemptionReason or line.vatExemptionReasonCode) if natura else None
-        key = _Summary(line.vatRate, natura, reference)
+        reference = (
+            (line.vat_exemption_reason or line.vat_exemption_reason_code) if natura else None
+        )
+        key = _Summary(line.vat_rate, natura, reference)
         taxable[key] = taxable.get(key, Decimal(0)) + line_net_amount(line)
     ordered = sorted(taxable.items(), key=lambda item: (-item[0].rate, item[0].natura or ""))
     for summary, amount in ordered:
@@ -264,30 +266,30 @@ def _goods_and_services(body: etree._Element, lines: list[Line]) -> None:
 def _line(goods: etree._Element, number: int, line: Line, natura: str | None) -> None:
     row = _el(goods, "DettaglioLinee")
     _el(row, "NumeroLinea", str(number))
-    if line.itemCode:
+    if line.item_code:
         article = _el(row, "CodiceArticolo")
         _el(article, "CodiceTipo", SELLER_ITEM_CODE_TYPE)
-        _el(article, "CodiceValore", line.itemCode)
+        _el(article, "CodiceValore", line.item_code)
     _el(row, "Descrizione", line.description)
     # Quantita cannot be negative: a negative line (a return) moves its sign to the price, and
     # its per-unit discount then raises the (negative) price: a maggiorazione.
     sign = Decimal(-1) if line.quantity < 0 else Decimal(1)
     _el(row, "Quantita", _fine(line.quantity * sign))
-    _el(row, "UnitaMisura", _UNIT_NAMES.get(line.unitCode, line.unitCode))
-    _el(row, "PrezzoUnitario", _fine(line.unitPrice * sign))
+    _el(row, "UnitaMisura", _UNIT_NAMES.get(line.unit_code, line.unit_code))
+    _el(row, "PrezzoUnitario", _fine(line.unit_price * sign))
     if line.discount:
         # Per unit: PrezzoTotale = Quantita x (PrezzoUnitario - sconto, or + maggiorazione).
         adjustment = _el(row, "ScontoMaggiorazione")
         _el(adjustment, "Tipo", DISCOUNT if sign > 0 else SURCHARGE)
         _el(adjustment, "Importo", _fine(line.discount))
     _el(row, "PrezzoTotale", money_str(line_net_amount(line)))
-    _el(row, "AliquotaIVA", _rate(line.vatRate))
+    _el(row, "AliquotaIVA", _rate(line.vat_rate))
     if natura:
         _el(row, "Natura", natura)
 
 
 def _natura(line: Line) -> str | None:
-    if line.vatRate != 0:
+    if line.vat_rate != 0:
         return None
     if line.natura:
         return line.natura
@@ -300,12 +302,12 @@ def _payment(body: etree._Element, invoice: InvoiceRequest, payment: PaymentMean
     _el(element, "CondizioniPagamento", PAYMENT_IN_FULL)
     detail = _el(element, "DettaglioPagamento")
     _el(detail, "ModalitaPagamento", PAYMENT_BANK_TRANSFER)
-    due_date: dt.date | None = invoice.dueDate or payment.dueDate
+    due_date: dt.date | None = invoice.due_date or payment.due_date
     if due_date is not None:
         _el(detail, "DataScadenzaPagamento", due_date.isoformat())
     _el(detail, "ImportoPagamento", money_str(compute_totals(invoice.lines).gross_amount))
-    if payment.bankAccount:
-        _el(detail, "IBAN", "".join(payment.bankAccount.split()))  # IBANs are often spaced
+    if payment.bank_account:
+        _el(detail, "IBAN", "".join(payment.bank_account.split()))  # IBANs are often spaced
     if payment.bic:
         _el(detail, "BIC", payment.bic)
 
@@ -313,7 +315,7 @@ def _payment(body: etree._Element, invoice: InvoiceRequest, payment: PaymentMean
 def _attachment(body: etree._Element, attachment: Attachment) -> None:
     element = _el(body, "Allegati")
     _el(element, "NomeAttachment", _attachment_name(attachment.filename))
-    _el(element, "FormatoAttachment", _ATTACHMENT_FORMATS[attachment.mimeType])
+    _el(element, "FormatoAttachment", _ATTACHMENT_FORMATS[attachment.mime_type])
     _el(element, "Attachment", attachment.content)
 
 
@@ -344,7 +346,7 @@ def _fiscal_id(vat_number: str, default_country: str) -> tuple[str, str]:
 
 def _country_of(party: Party) -> str:
     """The party's country: its VAT prefix, else its address's country, else Italy."""
-    return _fiscal_id(party.vatNumber, party.address.country if party.address else "IT")[0]
+    return _fiscal_id(party.vat_number, party.address.country if party.address else "IT")[0]
 
 
 def _rate(rate: Decimal) -> str:

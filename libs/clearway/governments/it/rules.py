@@ -40,7 +40,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 @for_countries("IT")
 def codice_fiscale(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Finding]:
     for role, party in parties(invoice):
-        code = party.fiscalCode
+        code = party.fiscal_code
         if code is None:
             continue
         pointer = f"/{role}/fiscalCode"
@@ -65,11 +65,11 @@ def codice_fiscale(invoice: InvoiceRequest, context: RuleContext) -> Iterator[Fi
 @for_countries("IT")
 def recipient_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     customer = invoice.customer
-    if customer.sdiCode is not None and not _SDI_CODE.fullmatch(customer.sdiCode):
+    if customer.sdi_code is not None and not _SDI_CODE.fullmatch(customer.sdi_code):
         yield error(
             "CW-IT-06",
             "/customer/sdiCode",
-            f"{customer.sdiCode!r} is not a CodiceDestinatario: 7 letters or digits for a "
+            f"{customer.sdi_code!r} is not a CodiceDestinatario: 7 letters or digits for a "
             "business, 6 (the IPA office code) for a public administration.",
             "Ask the customer for its CodiceDestinatario, or send its PEC in customer.pec.",
         )
@@ -81,7 +81,7 @@ def recipient_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
             "Send the customer's PEC address, e.g. fatture@pec.example.it.",
         )
     # A foreign buyer gets CodiceDestinatario XXXXXXX from the converter.
-    if party_country(customer, invoice) == "IT" and customer.sdiCode is None and not customer.pec:
+    if party_country(customer, invoice) == "IT" and customer.sdi_code is None and not customer.pec:
         yield error(
             "CW-IT-05",
             "/customer/sdiCode",
@@ -96,7 +96,7 @@ def recipient_code(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
 def natura(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     valid = ", ".join(NATURA_CODES)
     for index, line in enumerate(invoice.lines):
-        if line.vatRate == 0 and line.natura is None:
+        if line.vat_rate == 0 and line.natura is None:
             yield error(
                 "SDI-00400",
                 line_pointer(index, "natura"),
@@ -104,11 +104,11 @@ def natura(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
                 f"Set natura to the reason no VAT is charged, one of {valid} "
                 "(e.g. N4 exempt, N3.2 intra-community supply, N6.9 reverse charge).",
             )
-        elif line.vatRate != 0 and line.natura is not None:
+        elif line.vat_rate != 0 and line.natura is not None:
             yield error(
                 "SDI-00401",
                 line_pointer(index, "natura"),
-                f"Line {index + 1} charges VAT ({line.vatRate}%) but has Natura {line.natura}; "
+                f"Line {index + 1} charges VAT ({line.vat_rate}%) but has Natura {line.natura}; "
                 "SDI rejects it (00401).",
                 "Remove natura, or set vatRate to 0 if no VAT is charged.",
             )
@@ -132,11 +132,11 @@ def issue_date_not_in_the_future(
     invoice: InvoiceRequest, context: RuleContext
 ) -> Iterator[Finding]:
     today = context.now.astimezone(_ITALY).date()
-    if invoice.issueDate > today:
+    if invoice.issue_date > today:
         yield error(
             "SDI-00403",
             "/issueDate",
-            f"The issue date {invoice.issueDate} is after today ({today} in Italy); SDI rejects "
+            f"The issue date {invoice.issue_date} is after today ({today} in Italy); SDI rejects "
             "an invoice dated after the day it receives it (00403).",
             f"Send the invoice on or after its issue date, or set issueDate to {today} or earlier.",
         )
@@ -156,9 +156,9 @@ def document_numbers_fit(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Fi
             "Send invoiceNumber, at most 20 characters, e.g. FT-2025-0042.",
         )
     numbers: list[tuple[str | None, str]] = [given] if given is not None else []
-    numbers.append((invoice.purchaseOrderReference, "/purchaseOrderReference"))
-    if invoice.precedingInvoice is not None:
-        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    numbers.append((invoice.purchase_order_reference, "/purchaseOrderReference"))
+    if invoice.preceding_invoice is not None:
+        numbers.append((invoice.preceding_invoice.number, "/precedingInvoice/number"))
     for number, pointer in numbers:
         if number is not None and not _STRING20.fullmatch(number):
             yield error(

@@ -60,7 +60,7 @@ def belgian_enterprise_number(vat_number: str) -> str | None:
 def _peppol_party(party: Party, trade_party: TradeParty) -> TradeParty:
     endpoint = trade_party.endpoint
     if endpoint is None:
-        enterprise_number = belgian_enterprise_number(party.vatNumber)
+        enterprise_number = belgian_enterprise_number(party.vat_number)
         if enterprise_number is not None:
             endpoint = SchemedId(enterprise_number, BELGIAN_ENTERPRISE_SCHEME)
     legal_id = trade_party.legal_id

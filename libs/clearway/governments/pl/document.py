@@ -112,9 +112,9 @@ def render_fa3(
     """
     totals = compute_totals(invoice.lines)
     region = _buyer_region(invoice.customer)
-    sign = Decimal(-1) if invoice.invoiceType is InvoiceType.CREDIT_NOTE else Decimal(1)
+    sign = Decimal(-1) if invoice.invoice_type is InvoiceType.CREDIT_NOTE else Decimal(1)
     codes = [
-        _rate_code(line.effective_vat_category, line.vatRate, region) for line in invoice.lines
+        _rate_code(line.effective_vat_category, line.vat_rate, region) for line in invoice.lines
     ]
 
     root = etree.Element(etree.QName(NS_FA3, "Faktura"), nsmap={None: NS_FA3})  # type: ignore[dict-item]
@@ -126,9 +126,9 @@ def render_fa3(
 
     fa = _el(root, "Fa")
     _el(fa, "KodWaluty", invoice.currency)
-    _el(fa, "P_1", invoice.issueDate.isoformat())
+    _el(fa, "P_1", invoice.issue_date.isoformat())
     _el(fa, "P_2", invoice_number)
-    rate = invoice.exchangeRate if invoice.currency != NATIONAL_CURRENCY else None
+    rate = invoice.exchange_rate if invoice.currency != NATIONAL_CURRENCY else None
     _sums(fa, totals, region, sign, rate)
     _el(fa, "P_15", _amount(totals.gross_amount, sign))
     _annotations(fa, invoice, codes)
@@ -137,8 +137,8 @@ def render_fa3(
         row = _line(fa, number, line, code, sign)
         if rate is not None:
             _el(row, "KursWaluty", _plain(rate))  # the last of FaWiersz's elements we write
-    if invoice.paymentMeans is not None:
-        _payment(fa, invoice.paymentMeans, invoice.dueDate or invoice.paymentMeans.dueDate)
+    if invoice.payment_means is not None:
+        _payment(fa, invoice.payment_means, invoice.due_date or invoice.payment_means.due_date)
     if invoice.note:
         _footer(root, invoice.note)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
@@ -170,7 +170,7 @@ def _seller(root: etree._Element, party: Party, *, intra_community: bool) -> Non
         # The seller's PL VAT prefix, which an intra-Community supply must show.
         _el(seller, "PrefiksPodatnika", "PL")
     identification = _el(seller, "DaneIdentyfikacyjne")
-    _el(identification, "NIP", nip_digits(party.vatNumber))
+    _el(identification, "NIP", nip_digits(party.vat_number))
     _el(identification, "Nazwa", party.name)
     if party.address is not None:
         _address(seller, party.address)
@@ -180,10 +180,10 @@ def _seller(root: etree._Element, party: Party, *, intra_community: bool) -> Non
 def _buyer(root: etree._Element, party: Party, region: BuyerRegion) -> None:
     buyer = _el(root, "Podmiot2")
     identification = _el(buyer, "DaneIdentyfikacyjne")
-    prefix, number = _split_vat(party.vatNumber)
+    prefix, number = _split_vat(party.vat_number)
     country = party.address.country if party.address is not None else prefix
     if region == "PL":
-        _el(identification, "NIP", nip_digits(party.vatNumber))
+        _el(identification, "NIP", nip_digits(party.vat_number))
     elif region == "EU":
         # An EU buyer's VAT number: its prefix (EL for Greece) and the number after it.
         _el(identification, "KodUE", _eu_vat_prefix(prefix or country or ""))
@@ -191,7 +191,7 @@ def _buyer(root: etree._Element, party: Party, region: BuyerRegion) -> None:
     else:
         if country is not None:
             _el(identification, "KodKraju", country)
-        _el(identification, "NrID", party.vatNumber)
+        _el(identification, "NrID", party.vat_number)
     _el(identification, "Nazwa", party.name)
     if party.address is not None:
         _address(buyer, party.address)
@@ -202,7 +202,7 @@ def _buyer(root: etree._Element, party: Party, region: BuyerRegion) -> None:
 
 
 def _address(parent: etree._Element, address: Address) -> None:
-    locality = " ".join(part for part in (address.postalCode, address.city) if part)
+    locality = " ".join(part for part in (address.postal_code, address.city) if part)
     lines = [line for line in (address.street, locality) if line]
     if not lines:
         return  # Podmiot1 needs one: the gate says so; Podmiot2 may go without
@@ -260,7 +260,7 @@ def _annotations(fa: etree._Element, invoice: InvoiceRequest, codes: list[str]) 
         reasons = dict.fromkeys(
             reason
             for line in exempt_lines
-            if (reason := line.vatExemptionReason or line.vatExemptionReasonCode)
+            if (reason := line.vat_exemption_reason or line.vat_exemption_reason_code)
         )
         if reasons:
             # P_19A: the provision of the Polish VAT act the exemption rests on.
@@ -273,16 +273,16 @@ def _annotations(fa: etree._Element, invoice: InvoiceRequest, codes: list[str]) 
 
 
 def _correction(fa: etree._Element, invoice: InvoiceRequest) -> None:
-    if invoice.invoiceType is InvoiceType.INVOICE:
+    if invoice.invoice_type is InvoiceType.INVOICE:
         _el(fa, "RodzajFaktury", INVOICE_KIND_VAT)
         return
     _el(fa, "RodzajFaktury", INVOICE_KIND_CORRECTION)
-    preceding = invoice.precedingInvoice
+    preceding = invoice.preceding_invoice
     if preceding is None:
         return  # a correction must name what it corrects: the validator says so first (CW-PL-05)
     corrected = _el(fa, "DaneFaKorygowanej")
-    if preceding.issueDate is not None:
-        _el(corrected, "DataWystFaKorygowanej", preceding.issueDate.isoformat())
+    if preceding.issue_date is not None:
+        _el(corrected, "DataWystFaKorygowanej", preceding.issue_date.isoformat())
     _el(corrected, "NrFaKorygowanej", preceding.number)
     # The model holds no KSeF number of the corrected invoice: it is declared as issued outside.
     _el(corrected, "NrKSeFN", YES)
@@ -292,11 +292,11 @@ def _line(fa: etree._Element, number: int, line: Line, code: str, sign: Decimal)
     row = _el(fa, "FaWiersz")
     _el(row, "NrWierszaFa", str(number))
     _el(row, "P_7", line.description)
-    if line.itemCode:
-        _el(row, "Indeks", line.itemCode)
-    _el(row, "P_8A", _UNIT_NAMES.get(line.unitCode, line.unitCode))
+    if line.item_code:
+        _el(row, "Indeks", line.item_code)
+    _el(row, "P_8A", _UNIT_NAMES.get(line.unit_code, line.unit_code))
     _el(row, "P_8B", _plain(line.quantity * sign))
-    _el(row, "P_9A", _plain(line.unitPrice))
+    _el(row, "P_9A", _plain(line.unit_price))
     if line.discount:
         # P_10: the discount not already in the unit price, for the whole line.
         _el(row, "P_10", _amount(line.discount * line.quantity, sign))
@@ -310,9 +310,9 @@ def _payment(fa: etree._Element, payment: PaymentMeans, due_date: dt.date | None
     if due_date is not None:
         _el(_el(element, "TerminPlatnosci"), "Termin", due_date.isoformat())
     _el(element, "FormaPlatnosci", PAYMENT_FORM_TRANSFER)
-    if payment.bankAccount:
+    if payment.bank_account:
         account = _el(element, "RachunekBankowy")
-        _el(account, "NrRB", "".join(payment.bankAccount.split()))  # IBANs are often spaced
+        _el(account, "NrRB", "".join(payment.bank_account.split()))  # IBANs are often spaced
         if payment.bic:
             _el(account, "SWIFT", payment.bic)
 
@@ -341,7 +341,7 @@ def _rate_code(category: VatCategory | None, rate: Decimal, region: BuyerRegion)
 
 
 def _buyer_region(party: Party) -> BuyerRegion:
-    prefix, _ = _split_vat(party.vatNumber)
+    prefix, _ = _split_vat(party.vat_number)
     country = prefix or (party.address.country if party.address is not None else "PL")
     if country == "PL":
         return "PL"

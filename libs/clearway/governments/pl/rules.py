@@ -31,7 +31,7 @@ def seller_nip(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
         yield error(
             "CW-PL-03",
             "/supplier/vatNumber",
-            f"KSeF identifies the seller by its Polish NIP, but {invoice.supplier.vatNumber} is "
+            f"KSeF identifies the seller by its Polish NIP, but {invoice.supplier.vat_number} is "
             "not a Polish VAT number.",
             "Send the supplier's NIP: 10 digits, optionally prefixed PL.",
         )
@@ -41,7 +41,7 @@ def seller_nip(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 def vat_in_zloty(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     # Polish VAT law (art. 106e ust. 11) wants the VAT of an invoice in another currency stated
     # in PLN too: FA(3) P_14_xW, with the rate (KursWaluty) on each line.
-    rate = invoice.exchangeRate
+    rate = invoice.exchange_rate
     if invoice.currency != "PLN" and rate is None:
         yield error(
             "CW-PL-04",
@@ -66,18 +66,18 @@ def vat_in_zloty(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
 def correction_names_the_invoice(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     # A credit or debit note is a correcting invoice (KOR), and FA(3) wants the corrected
     # invoice's number and date (DaneFaKorygowanej) on it.
-    if invoice.invoiceType is InvoiceType.INVOICE:
+    if invoice.invoice_type is InvoiceType.INVOICE:
         return
-    preceding = invoice.precedingInvoice
+    preceding = invoice.preceding_invoice
     if preceding is None:
         yield error(
             "CW-PL-05",
             "/precedingInvoice",
-            f"A {invoice.invoiceType.value.replace('_', ' ')} is a correcting invoice (KOR) and "
+            f"A {invoice.invoice_type.value.replace('_', ' ')} is a correcting invoice (KOR) and "
             "must name the invoice it corrects.",
             "Send precedingInvoice with the number and issueDate of the invoice it corrects.",
         )
-    elif preceding.issueDate is None:
+    elif preceding.issue_date is None:
         yield error(
             "CW-PL-05",
             "/precedingInvoice/issueDate",
@@ -90,8 +90,8 @@ def correction_names_the_invoice(invoice: InvoiceRequest, _: RuleContext) -> Ite
 def invoice_number_fits(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     # FA(3) P_2 and NrFaKorygowanej are TZnakowy: at most 256 characters.
     numbers = [given_invoice_number(invoice)]
-    if invoice.precedingInvoice is not None:
-        numbers.append((invoice.precedingInvoice.number, "/precedingInvoice/number"))
+    if invoice.preceding_invoice is not None:
+        numbers.append((invoice.preceding_invoice.number, "/precedingInvoice/number"))
     for number, pointer in filter(None, numbers):
         if len(number) > _MAX_TEXT:
             yield error(

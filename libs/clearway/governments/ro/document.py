@@ -49,7 +49,7 @@ def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Documen
     )
     buyer = _ro_party(document.buyer)
     if _buyer_without_vat_registration(invoice):
-        buyer = replace(buyer, vat_id=None, legal_id=SchemedId(_cui(invoice.customer.vatNumber)))
+        buyer = replace(buyer, vat_id=None, legal_id=SchemedId(_cui(invoice.customer.vat_number)))
     elif buyer.vat_id is None and buyer.legal_id is None:
         # An O invoice carries no buyer VAT identifier (BR-O-02), but BR-RO-120 wants the buyer
         # identified: its number goes as the legal registration identifier instead.
@@ -63,11 +63,11 @@ def _romanian_buyer(invoice: InvoiceRequest) -> bool:
 
 
 def _buyer_without_vat_registration(invoice: InvoiceRequest) -> bool:
-    return _romanian_buyer(invoice) and vat_number_prefix(invoice.customer.vatNumber) is None
+    return _romanian_buyer(invoice) and vat_number_prefix(invoice.customer.vat_number) is None
 
 
 def _buyer_number(invoice: InvoiceRequest) -> str:
-    number = invoice.customer.vatNumber
+    number = invoice.customer.vat_number
     return _cui(number) if _romanian_buyer(invoice) else number
 
 

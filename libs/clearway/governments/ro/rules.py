@@ -44,7 +44,7 @@ def rendered_city(address: Address) -> str | None:
     if address.country == "RO":
         try:
             return ro_subdivision(
-                address.city, address.postalCode, address.stateOrProvince
+                address.city, address.postal_code, address.state_or_province
             ).city_name
         except UnknownRomanianCounty:
             return address.city
@@ -62,7 +62,7 @@ def _romanian_addresses(invoice: InvoiceRequest) -> Iterator[tuple[str, Address]
 def county_known(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     for role, address in _romanian_addresses(invoice):
         try:
-            ro_subdivision(address.city, address.postalCode, address.stateOrProvince)
+            ro_subdivision(address.city, address.postal_code, address.state_or_province)
         except UnknownRomanianCounty as exc:
             bucharest = isinstance(exc, UnknownBucharestSector)
             yield error(
@@ -81,7 +81,9 @@ def county_derived(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
     # `invoice.validated` metadata records it.
     for role, address in _romanian_addresses(invoice):
         try:
-            subdivision = ro_subdivision(address.city, address.postalCode, address.stateOrProvince)
+            subdivision = ro_subdivision(
+                address.city, address.postal_code, address.state_or_province
+            )
         except UnknownRomanianCounty:
             continue  # county_known reports it
         if subdivision.derived:
@@ -90,7 +92,7 @@ def county_derived(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
                 f"/{role}/address/stateOrProvince",
                 f"The {role}'s county was derived from the address: ANAF receives city "
                 f"{subdivision.city_name} and county {subdivision.country_subentity} "
-                f"(from postal code {address.postalCode!r}, city {address.city!r}).",
+                f"(from postal code {address.postal_code!r}, city {address.city!r}).",
                 f"If that is right, nothing to do; to state it yourself, send stateOrProvince "
                 f"{subdivision.country_subentity!r}.",
             )
@@ -98,12 +100,12 @@ def county_derived(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]
 
 @for_countries("RO")
 def supplier_vat_prefix(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
-    if not invoice.supplier.vatNumber.upper().startswith("RO"):
+    if not invoice.supplier.vat_number.upper().startswith("RO"):
         yield error(
             "CW-RO-02",
             "/supplier/vatNumber",
             "A Romanian VAT payer's VAT number must carry the RO prefix.",
-            f"Send RO{invoice.supplier.vatNumber}.",
+            f"Send RO{invoice.supplier.vat_number}.",
         )
 
 
@@ -151,10 +153,10 @@ def field_lengths(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
     given = given_invoice_number(invoice)
     if given is not None:
         limited.append(("BR-RO-L200", 200, given[1], given[0]))
-    limited.append(("BR-RO-L200", 200, "/purchaseOrderReference", invoice.purchaseOrderReference))
-    if invoice.precedingInvoice is not None:
+    limited.append(("BR-RO-L200", 200, "/purchaseOrderReference", invoice.purchase_order_reference))
+    if invoice.preceding_invoice is not None:
         limited.append(
-            ("BR-RO-L200", 200, "/precedingInvoice/number", invoice.precedingInvoice.number)
+            ("BR-RO-L200", 200, "/precedingInvoice/number", invoice.preceding_invoice.number)
         )
     limited.append(("BR-RO-L300", 300, "/note", invoice.note))
     for role, party in parties(invoice):
@@ -167,12 +169,12 @@ def field_lengths(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
             limited += [
                 ("BR-RO-L150", 150, f"/{role}/address/street", party.address.street),
                 ("BR-RO-L050", 50, f"/{role}/address/city", rendered_city(party.address)),
-                ("BR-RO-L020", 20, f"/{role}/address/postalCode", party.address.postalCode),
+                ("BR-RO-L020", 20, f"/{role}/address/postalCode", party.address.postal_code),
             ]
     for index, line in enumerate(invoice.lines):
         limited += [
             ("BR-RO-L100", 100, f"/lines/{index}/description", line.description),
-            ("BR-RO-L100", 100, f"/lines/{index}/vatExemptionReason", line.vatExemptionReason),
+            ("BR-RO-L100", 100, f"/lines/{index}/vatExemptionReason", line.vat_exemption_reason),
         ]
     for rule, limit, pointer, value in limited:
         if value is not None and _normalized_length(value) > limit:

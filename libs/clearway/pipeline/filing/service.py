@@ -114,7 +114,7 @@ async def take_submission(
         except LiveNotConfiguredError as exc:
             not_configured = exc
         if not_configured is not None:
-            log.error("live invoice %s not sent: %s", message.invoiceId, not_configured)
+            log.error("live invoice %s not sent: %s", message.invoice_id, not_configured)
             await _not_scheduled(
                 conn,
                 invoice.ref,
@@ -136,11 +136,11 @@ async def take_submission(
     if connection_id is not None:
         await submissions.schedule(
             conn,
-            invoice_id=message.invoiceId,
+            invoice_id=message.invoice_id,
             connection_id=connection_id,
             country=message.country,
             version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
             traceparent=current_traceparent(),
         )
         return
@@ -171,7 +171,7 @@ async def _not_scheduled(
         NewEvent(
             type=EventType.ERROR,
             expected_version=message.version,
-            causation_id=message.eventId,
+            causation_id=message.event_id,
             metadata={"stage": "submission", **metadata},
             invoice=changes,
         ),
