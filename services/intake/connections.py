@@ -24,11 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from clearway.accounts.connection_secrets import purge_secrets
 from clearway.accounts.connections import (
     activate_connection,
     delete_connection,
     open_connection,
-    purge_secrets,
     update_connection,
 )
 from clearway.config import LiveNotConfiguredError

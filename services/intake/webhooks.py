@@ -14,7 +14,7 @@ import functools
 from typing import Annotated, Any, Literal
 
 from clearway.accounts import ApiKeyOwner
-from clearway.accounts.connections import default_keyring
+from clearway.accounts.connection_secrets import default_keyring
 from clearway.db import Connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.invoice import NO_NUL

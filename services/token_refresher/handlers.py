@@ -33,12 +33,8 @@ from typing import Any
 
 import asyncpg
 import httpx
-from clearway.accounts.connections import (
-    connection_event,
-    expire_connection,
-    planned_refresh,
-    store_secrets,
-)
+from clearway.accounts.connection_secrets import store_secrets
+from clearway.accounts.connections import connection_event, expire_connection, planned_refresh
 from clearway.config import Settings
 from clearway.domain.connections import ConnectionEvent, retry_delay, system_of
 from clearway.domain.ids import iso_millis, utcnow

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from clearway.accounts.connections import default_keyring
+from clearway.accounts.connection_secrets import default_keyring
 from clearway.db import Connection
 from clearway.domain.wire import WireModel
 from clearway.invoices import ref_of

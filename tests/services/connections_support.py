@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
-from clearway.accounts.connections import read_secret
+from clearway.accounts.connection_secrets import read_secret
 from clearway.db import migrate
 from clearway.domain.connections import SecretKind
 from clearway.messaging.topics import CONNECTION_EVENTS

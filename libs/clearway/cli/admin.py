@@ -17,7 +17,7 @@ import argparse
 from decimal import Decimal
 
 from clearway.accounts import create_account, create_api_key, key_id_of, revoke_api_key
-from clearway.accounts.connections import rewrap_all_secrets
+from clearway.accounts.connection_secrets import rewrap_all_secrets
 from clearway.config import SecuritySettings
 from clearway.db import Connection, connect, migrate
 from clearway.security import (

@@ -81,7 +81,7 @@ class RenewalTools:
 
     async def secret(self, row: Mapping[str, Any], kind: SecretKind) -> str:
         """The connection's secret of that kind; refused when Clearway holds none."""
-        from clearway.accounts.connections import read_secret  # noqa: PLC0415 - see module doc
+        from clearway.accounts.connection_secrets import read_secret  # noqa: PLC0415 - see module doc
 
         async with self.pool.acquire() as conn:
             value = await read_secret(conn, row["id"], kind, keyring=self.keyring)

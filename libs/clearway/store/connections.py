@@ -1,7 +1,7 @@
 """The `connections`, `connection_secrets` and `oauth_states` tables: a company's link to its
 government, its sealed secrets, and the single-use state of an ANAF authorization.
 
-Secrets arrive here sealed (clearway.accounts.connections seals and opens them): nothing in
+Secrets arrive here sealed (clearway.accounts.connection_secrets seals and opens them): nothing in
 this module sees a plaintext secret."""
 
 from __future__ import annotations

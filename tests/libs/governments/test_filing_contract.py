@@ -26,7 +26,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account
-from clearway.accounts.connections import default_keyring, store_secrets
+from clearway.accounts.connection_secrets import default_keyring, store_secrets
 from clearway.config import Settings
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from clearway.accounts import create_account, create_active_connection, create_company
-from clearway.accounts.connections import read_secret, rewrap_all_secrets, store_secrets
+from clearway.accounts.connection_secrets import read_secret, rewrap_all_secrets, store_secrets
 from clearway.db import connect
 from clearway.domain.company import CompanyRequest
 from clearway.domain.connections import SecretKind

@@ -158,7 +158,7 @@ async def test_a_lost_answer_is_found_in_the_session_and_not_sent_again(
 async def test_an_access_token_ksef_refuses_is_renewed_once(
     stack: Stack, company: PlCompany
 ) -> None:
-    from clearway.accounts.connections import read_secret  # noqa: PLC0415
+    from clearway.accounts.connection_secrets import read_secret  # noqa: PLC0415
     from clearway.db import connect  # noqa: PLC0415
     from clearway.domain.connections import SecretKind  # noqa: PLC0415
 

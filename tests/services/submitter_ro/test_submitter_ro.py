@@ -185,7 +185,7 @@ async def test_an_expired_token_is_refreshed_once_and_the_invoice_goes_through(
 
 
 async def _access_token(db: asyncpg.Pool[Any], keyring: Any, connection_id: str) -> str | None:
-    from clearway.accounts.connections import read_secret  # noqa: PLC0415
+    from clearway.accounts.connection_secrets import read_secret  # noqa: PLC0415
     from clearway.domain.connections import SecretKind  # noqa: PLC0415
 
     async with db.acquire() as conn:
@@ -195,7 +195,7 @@ async def _access_token(db: asyncpg.Pool[Any], keyring: Any, connection_id: str)
 async def test_a_refresh_ANAF_refuses_expires_the_connection_and_errors_the_invoice(  # noqa: N802
     stack: Stack, db: asyncpg.Pool[Any], company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    from clearway.accounts.connections import read_secret  # noqa: PLC0415
+    from clearway.accounts.connection_secrets import read_secret  # noqa: PLC0415
     from clearway.domain.connections import SecretKind  # noqa: PLC0415
 
     keyring = stack_keyring(stack)

@@ -22,11 +22,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account, create_active_connection, create_company
-from clearway.accounts.connections import (
-    activate_connection,
-    open_connection,
-    read_secret,
-)
+from clearway.accounts.connection_secrets import read_secret
+from clearway.accounts.connections import activate_connection, open_connection
 from clearway.config import Settings
 from clearway.db import create_pool
 from clearway.domain.company import CompanyRequest

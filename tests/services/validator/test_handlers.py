@@ -124,7 +124,7 @@ async def test_a_message_naming_no_stored_invoice_is_dead_lettered(
     store_db: asyncpg.Pool[Any],
 ) -> None:
     created = await new_invoice(store_db, clean_body("RO"), "validator")
-    unknown = created.model_copy(update={"invoiceId": new_id("inv")})
+    unknown = created.model_copy(update={"invoice_id": new_id("inv")})
     context = _validator(store_db)
     dead = record_published(context.broker, dlq_topic(INVOICE_CREATED))[dlq_topic(INVOICE_CREATED)]
     await deliver(context, INVOICE_CREATED, unknown)

@@ -26,7 +26,8 @@ import logging
 
 import httpx
 
-from clearway.accounts.connections import expire_connection, read_secret
+from clearway.accounts.connection_secrets import read_secret
+from clearway.accounts.connections import expire_connection
 from clearway.connectors.calls import (
     GovernmentAuthError,
     GovernmentError,

@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from clearway.accounts.connections import activate_with_tokens, purge_secrets
+from clearway.accounts.connection_secrets import purge_secrets
+from clearway.accounts.connections import activate_with_tokens
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
 from clearway.governments.pl import identifiers as pl

@@ -14,11 +14,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from clearway.accounts.connections import (
-    expire_connection,
-    read_secret,
-    replace_refused_token,
-)
+from clearway.accounts.connection_secrets import read_secret
+from clearway.accounts.connections import expire_connection, replace_refused_token
 from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
