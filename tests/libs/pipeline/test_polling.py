@@ -33,8 +33,10 @@ from clearway.pipeline.polling import (
     transition,
 )
 from clearway.store.events import NewEvent, append_event, read_stream, start_stream
-from clearway.store.invoices import InvoiceRef, NewInvoice
+from clearway.store.invoices import InvoiceRef
 from clearway.store.status_polls import Poll
+
+from tests.libs.store.streams import ron_invoice
 
 FINAL = {PollState.ACCEPTED, PollState.REJECTED, PollState.MISSED_DEADLINE}
 NOW = dt.datetime(2025, 1, 15, 10, 0, tzinfo=dt.UTC)
@@ -139,17 +141,7 @@ async def filed_invoice(conn: Connection) -> Filed:
     connection, _ = await open_connection(conn, account_id, company_id, "RO")
     ref = InvoiceRef(invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False)
     await start_stream(
-        conn,
-        ref,
-        NewInvoice(
-            supplier_vat="RO123",
-            customer_vat="RO456",
-            net_amount=Decimal("100.00"),
-            vat_amount=Decimal("21.00"),
-            gross_amount=Decimal("121.00"),
-            currency="RON",
-            request={},
-        ),
+        conn, ref, ron_invoice("RO123", "RO456", net=Decimal("100.00"), vat=Decimal("21.00"))
     )
     metadata = {"uploadId": "U1", "connectionId": connection["id"]}
     # the lifecycle files only what was validated
