@@ -11,16 +11,16 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 
-def make_certificate(
-    *,
-    common_name: str = "SDI channel (test)",
-    not_before: dt.datetime | None = None,
-    not_after: dt.datetime | None = None,
-) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def self_signed(
+    name: x509.Name,
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey,
+    not_before: dt.datetime | None,
+    not_after: dt.datetime | None,
+) -> x509.Certificate:
+    """A certificate for `name` signed by its own key, valid from yesterday for a year unless
+    told otherwise."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    certificate = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -30,7 +30,17 @@ def make_certificate(
         .not_valid_after(not_after or now + dt.timedelta(days=365))
         .sign(key, hashes.SHA256())
     )
-    return certificate, key
+
+
+def make_certificate(
+    *,
+    common_name: str = "SDI channel (test)",
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return self_signed(name, key, not_before, not_after), key
 
 
 def pem_bundle(
@@ -69,7 +79,6 @@ def make_seal_certificate(
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey]:
     """A self-signed stand-in for a qualified company seal: organizationIdentifier VATPL-<NIP>,
     as KSeF reads it (and as its test environment accepts self-signed)."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if rsa_key
@@ -83,17 +92,7 @@ def make_seal_certificate(
             x509.NameAttribute(NameOID.COMMON_NAME, "Sprzedawca (test seal)"),
         ]
     )
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate, key
+    return self_signed(name, key, not_before, not_after), key
 
 
 def pem_pair(
