@@ -105,6 +105,41 @@ def test_a_cadence_takes_the_deployments_timings_but_keeps_a_longer_deadline_of_
     assert Cadence(*slow, shortest_deadline=eleven_days).tuned(timings).deadline == eleven_days
 
 
+# --- RO's cadence against ANAF's daily quota --------------------------------------------------
+
+
+RO_CADENCE = Cadence(
+    first=dt.timedelta(seconds=1),
+    cap=dt.timedelta(seconds=60),
+    slow_after=dt.timedelta(minutes=30),
+    slow_every=dt.timedelta(minutes=25),
+    deadline=dt.timedelta(hours=72),
+)
+
+
+def test_the_cadence_doubles_to_its_cap_then_slows_down() -> None:
+    hour = dt.timedelta(hours=1)
+    assert [RO_CADENCE.delay(n, dt.timedelta(0)).total_seconds() for n in range(1, 9)] == [
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+        60,
+    ]
+    assert RO_CADENCE.delay(50, hour) == dt.timedelta(minutes=25)
+
+
+def test_a_whole_day_of_ro_polling_stays_within_anafs_100_status_checks() -> None:
+    age, checks = dt.timedelta(0), 0
+    while age < dt.timedelta(days=1):
+        checks += 1
+        age += RO_CADENCE.delay(checks, age)
+    assert checks <= 100
+
+
 # --- the machine against a scripted follower, real PostgreSQL ---------------------------------
 
 
