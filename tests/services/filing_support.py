@@ -61,3 +61,15 @@ async def accepted_through_restarts(
     await wait_status(client, invoice_id, {"submitted", "accepted"}, timeout=120)
     await stack.restart("poller")
     await wait_ended(client, invoice_id, "accepted", timeout=120)
+
+
+def recovery_scenarios(ok: int, *, slow: bool = False) -> list[tuple[str, list[int]]]:
+    """The sandbox scenarios a filing recovers from, each with the HTTP statuses its sends are
+    answered (`ok`: the government's answer to a send it takes); `slow` adds the late answer."""
+    scenarios = [
+        ("transient_error", [503, 503, ok]),
+        ("rate_limited", [429, ok]),
+        ("token_expired", [401, ok]),
+        ("timeout", [504]),
+    ]
+    return [*scenarios, ("slow", [ok])] if slow else scenarios

@@ -108,6 +108,13 @@ def calls_to(attempts: list[dict[str, Any]], endpoint: str) -> list[int | None]:
     return [a["httpStatus"] for a in attempts if a["endpoint"] == endpoint]
 
 
+async def accepted(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[str, str]:
+    """File the invoice (file) and wait until it is accepted: (invoice id, number)."""
+    invoice_id, number = await file(client, body)
+    await wait_ended(client, invoice_id, "accepted")
+    return invoice_id, number
+
+
 async def peppol_buyer(
     stack: Stack, country: str, vat_number: str, participant: str, *, registered: bool = True
 ) -> tuple[dict[str, Any], str]:

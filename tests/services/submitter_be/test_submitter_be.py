@@ -39,8 +39,7 @@ async def test_a_send_is_delivered_and_the_delivery_record_is_the_receipt(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
     body, receiver = await _buyer(stack)
-    invoice_id, _ = await network.file(client, body)
-    await wait_ended(client, invoice_id, "accepted")
+    invoice_id, _ = await network.accepted(client, body)
     events = await events_of(client, invoice_id)
     assert [e["event"] for e in events] == filing.FILED_TIMELINE
     [document] = await network.peppol_documents(stack, receiver=receiver)
@@ -64,8 +63,7 @@ async def test_a_send_is_delivered_and_the_delivery_record_is_the_receipt(
 async def test_a_negative_mls_is_rejected_with_the_field_to_change(
     stack: Stack, client: httpx.AsyncClient
 ) -> None:
-    body, _ = await _buyer(stack)
-    invoice_id, _ = await network.file(client, body, "reject")
+    invoice_id, _ = await network.file(client, (await _buyer(stack))[0], "reject")
     await filing.rejected_with(
         client, invoice_id, "[PEPPOL-EN16931-R003]", "buyer reference", "/buyerReference"
     )
@@ -90,16 +88,7 @@ async def test_a_buyer_not_on_peppol_is_rejected_before_anything_is_sent(
     assert await network.peppol_documents(stack, receiver=receiver) == []
 
 
-@pytest.mark.parametrize(
-    ("scenario", "sends"),
-    [
-        ("transient_error", [503, 503, 202]),
-        ("rate_limited", [429, 202]),
-        ("timeout", [504]),
-        ("token_expired", [401, 202]),
-        ("slow", [202]),
-    ],
-)
+@pytest.mark.parametrize(("scenario", "sends"), filing.recovery_scenarios(202, slow=True))
 async def test_scenarios_recover_with_one_send(
     stack: Stack, client: httpx.AsyncClient, scenario: str, sends: list[int]
 ) -> None:

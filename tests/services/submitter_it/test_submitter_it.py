@@ -16,7 +16,7 @@ import pytest
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
-from tests.services.filing_support import FILED_TIMELINE, recovered
+from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_scenarios
 from tests.services.submitter_it.it_support import (
     ItCompany,
     file_invoice,
@@ -107,15 +107,7 @@ async def test_mc_to_a_business_is_issued_and_says_where_the_buyer_finds_it(
     assert b"NotificaMancataConsegna" in receipt.content
 
 
-@pytest.mark.parametrize(
-    ("scenario", "sends"),
-    [
-        ("transient_error", [503, 503, 200]),
-        ("rate_limited", [429, 200]),
-        ("token_expired", [401, 200]),
-        ("timeout", [504]),
-    ],
-)
+@pytest.mark.parametrize(("scenario", "sends"), recovery_scenarios(200))
 async def test_scenarios_recover_with_one_file(
     stack: Stack, company: ItCompany, scenario: str, sends: list[int]
 ) -> None:

@@ -17,7 +17,7 @@ from tests.conftest import MakeAccount
 from tests.libs.security.certmaker import make_seal_certificate, pkcs12_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
-from tests.services.filing_support import FILED_TIMELINE, recovered
+from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_scenarios
 from tests.services.submitter_ro.ro_support import event, events_of, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -203,16 +203,7 @@ async def test_a_company_connected_with_a_certificate_files_to_accepted(
 SEND = "POST /sessions/online/{ref}/invoices"
 
 
-@pytest.mark.parametrize(
-    ("scenario", "sends"),
-    [
-        ("transient_error", [503, 503, 202]),
-        ("rate_limited", [429, 202]),
-        ("token_expired", [401, 202]),
-        ("timeout", [504]),
-        ("slow", [202]),
-    ],
-)
+@pytest.mark.parametrize(("scenario", "sends"), recovery_scenarios(202, slow=True))
 async def test_each_sandbox_scenario_ends_accepted_and_received_once(
     stack: Stack, company: PlCompany, scenario: str, sends: list[int]
 ) -> None:

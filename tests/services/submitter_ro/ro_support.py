@@ -54,6 +54,15 @@ async def file_invoice(
     return invoice_id
 
 
+async def accepted_invoice(
+    company: RoCompany, seed: dict[str, Any], scenario: str | None = None
+) -> str:
+    """File the invoice (in the sandbox `scenario`) and wait until it is accepted; its id."""
+    invoice_id = await file_invoice(company, seed, scenario)
+    await wait_ended(company.client, invoice_id, "accepted")
+    return invoice_id
+
+
 async def wait_final(client: httpx.AsyncClient, invoice_id: str, timeout: float = 90) -> Any:
     return await wait_status(client, invoice_id, FINAL_STATUSES, timeout)
 
