@@ -177,15 +177,19 @@ FINAL_STATUSES = {"accepted", "rejected", "error"}
 WaitFinal = Callable[[str], Awaitable[dict[str, Any]]]
 
 
+def data_of(response: httpx.Response, status: int = 200) -> Any:
+    """The `data` of an API answer, which must have come with `status`."""
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
 async def wait_status(
     client: httpx.AsyncClient, invoice_id: str, wanted: set[str], timeout: float = 90
 ) -> dict[str, Any]:
     """Poll GET /v1/invoices/:id until the invoice's status is one of `wanted`."""
     deadline = time.monotonic() + timeout
     while True:
-        response = await client.get(f"/v1/invoices/{invoice_id}")
-        assert response.status_code == 200, response.text
-        invoice: dict[str, Any] = response.json()["data"]
+        invoice: dict[str, Any] = data_of(await client.get(f"/v1/invoices/{invoice_id}"))
         if invoice["status"] in wanted:
             return invoice
         if time.monotonic() > deadline:

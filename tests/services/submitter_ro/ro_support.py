@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from services.stack.stack import Stack
-from tests.conftest import FINAL_STATUSES, MakeAccount, wait_status
+from tests.conftest import FINAL_STATUSES, MakeAccount, data_of, wait_status
 from tests.services.connections_support import connect_ro, new_company
 
 
@@ -77,9 +77,7 @@ async def wait_ended(
 
 
 async def events_of(client: httpx.AsyncClient, invoice_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/v1/invoices/{invoice_id}/events")
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["data"]
+    events: list[dict[str, Any]] = data_of(await client.get(f"/v1/invoices/{invoice_id}/events"))
     return events
 
 
