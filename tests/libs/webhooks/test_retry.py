@@ -7,12 +7,7 @@ import itertools
 
 import pytest
 from clearway.config import WebhookConfig
-from clearway.webhooks.retry import (
-    DEFAULT_SCHEDULE,
-    RetryPolicy,
-    parse_retry_after,
-    should_disable,
-)
+from clearway.webhooks.retry import DEFAULT_SCHEDULE, RetryPolicy, parse_retry_after, should_disable
 from clearway.webhooks.settings import WebhookSettings
 
 START = dt.datetime(2025, 1, 15, 10, 0, tzinfo=dt.UTC)
