@@ -11,6 +11,8 @@ from typing import Any
 
 from clearway.domain.invoice import InvoiceRequest
 
+from services.intake.examples import SEED_INVOICE_REQUEST
+
 ISSUE_DATE = "2026-03-02"
 # A tiny PDF, base64: what a client attaches (a timesheet, a delivery note).
 ATTACHMENT = {
@@ -77,16 +79,7 @@ _SUPPLIERS: dict[str, dict[str, Any]] = {
 }
 
 _CUSTOMERS: dict[str, dict[str, Any]] = {
-    "RO": {
-        "vatNumber": "RO87654321",
-        "name": "Client Corp SRL",
-        "address": {
-            "street": "Bulevardul Unirii 10",
-            "city": "Cluj-Napoca",
-            "postalCode": "400001",
-            "country": "RO",
-        },
-    },
+    "RO": SEED_INVOICE_REQUEST["customer"],  # the seed's customer
     "BE": {
         "vatNumber": "BE0876543270",
         "name": "Klant NV",
