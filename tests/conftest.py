@@ -177,20 +177,31 @@ FINAL_STATUSES = {"accepted", "rejected", "error"}
 WaitFinal = Callable[[str], Awaitable[dict[str, Any]]]
 
 
+def data_of(response: httpx.Response, status: int = 200) -> Any:
+    """The `data` of an API answer, which must have come with `status`."""
+    assert response.status_code == status, response.text
+    return response.json()["data"]
+
+
+async def wait_status(
+    client: httpx.AsyncClient, invoice_id: str, wanted: set[str], timeout: float = 90
+) -> dict[str, Any]:
+    """Poll GET /v1/invoices/:id until the invoice's status is one of `wanted`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        invoice: dict[str, Any] = data_of(await client.get(f"/v1/invoices/{invoice_id}"))
+        if invoice["status"] in wanted:
+            return invoice
+        if time.monotonic() > deadline:
+            pytest.fail(f"{invoice_id} still {invoice['status']} after {timeout}s")
+        await asyncio.sleep(0.2)
+
+
 @pytest.fixture
 def wait_final(api: httpx.AsyncClient) -> WaitFinal:
     """Poll GET /v1/invoices/:id until the invoice reaches a final status."""
 
     async def wait(invoice_id: str, timeout: float = 90) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            response = await api.get(f"/v1/invoices/{invoice_id}")
-            assert response.status_code == 200, response.text
-            invoice: dict[str, Any] = response.json()["data"]
-            if invoice["status"] in FINAL_STATUSES:
-                return invoice
-            if time.monotonic() > deadline:
-                pytest.fail(f"{invoice_id} still {invoice['status']} after {timeout}s")
-            await asyncio.sleep(0.2)
+        return await wait_status(api, invoice_id, FINAL_STATUSES, timeout)
 
     return wait

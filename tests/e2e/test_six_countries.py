@@ -12,13 +12,12 @@ import httpx
 import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import MakeAccount, wait_status
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
 from tests.services.handlers_support import DEFAULT_FORMAT
 from tests.services.network_support import register_participant
 from tests.services.submitter_it.it_support import file_invoice, it_company
-from tests.services.submitter_ro.ro_support import wait_status
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
 
-from tests.conftest import MakeAccount
+from services.stack.stack import Stack
+from tests.conftest import MakeAccount, wait_status
 from tests.services.connections_support import new_company, start_connection
-from tests.services.submitter_ro.ro_support import event, events_of, wait_final
+from tests.services.network_support import wait_for_state
+from tests.services.submitter_ro.ro_support import submission_of, wait_ended
 
 FILED_TIMELINE = ["invoice.created", "invoice.validated", "invoice.submitted", "invoice.accepted"]
 
@@ -28,12 +31,45 @@ async def recovered(
 ) -> dict[str, Any]:
     """The invoice ends accepted, its uploads to `endpoint` answered `sends` (HTTP statuses), a
     lost answer (`timeout`) was reconciled; invoice.submitted's metadata."""
-    invoice = await wait_final(client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted: dict[str, Any] = event(await events_of(client, invoice_id), "invoice.submitted")[
-        "metadata"
-    ]
+    await wait_ended(client, invoice_id, "accepted")
+    submitted = await submission_of(client, invoice_id)
     assert [a["httpStatus"] for a in submitted["attempts"] if a["endpoint"] == endpoint] == sends
     if scenario == "timeout":
         assert submitted["reconciled"] is True
     return submitted
+
+
+async def rejected_with(
+    client: httpx.AsyncClient, invoice_id: str, message: str, translated: str, fix: str
+) -> dict[str, Any]:
+    """The invoice ends rejected with the three error fields: the government's message starting
+    `message`, its translation holding `translated` and the fix naming `fix`."""
+    invoice = await wait_ended(client, invoice_id, "rejected")
+    assert invoice["errorMessage"].startswith(message), invoice["errorMessage"]
+    assert translated in invoice["errorTranslated"]
+    assert fix in invoice["errorFix"]
+    return invoice
+
+
+async def accepted_through_restarts(
+    stack: Stack, db: asyncpg.Pool[Any], client: httpx.AsyncClient, invoice_id: str, submitter: str
+) -> None:
+    """Kill the submitter (-9) while the invoice's upload is in flight, then the poller while its
+    decision is being followed: the invoice still ends accepted."""
+    await wait_for_state(db, invoice_id, "uploading")
+    await stack.restart(submitter)
+    await wait_status(client, invoice_id, {"submitted", "accepted"}, timeout=120)
+    await stack.restart("poller")
+    await wait_ended(client, invoice_id, "accepted", timeout=120)
+
+
+def recovery_scenarios(ok: int, *, slow: bool = False) -> list[tuple[str, list[int]]]:
+    """The sandbox scenarios a filing recovers from, each with the HTTP statuses its sends are
+    answered (`ok`: the government's answer to a send it takes); `slow` adds the late answer."""
+    scenarios = [
+        ("transient_error", [503, 503, ok]),
+        ("rate_limited", [429, ok]),
+        ("token_expired", [401, ok]),
+        ("timeout", [504]),
+    ]
+    return [*scenarios, ("slow", [ok])] if slow else scenarios

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from services.stack.stack import Stack
+from tests.libs.validation.bodies import clean_body
+from tests.services.submitter_ro.ro_support import submission_of, wait_ended
 
 PEPPOL_KEY = "clearway-sandbox-peppol"
 ZRE_KEY = "clearway-sandbox-zre"
@@ -104,3 +106,37 @@ async def wait_for_state(
 
 def calls_to(attempts: list[dict[str, Any]], endpoint: str) -> list[int | None]:
     return [a["httpStatus"] for a in attempts if a["endpoint"] == endpoint]
+
+
+async def accepted(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[str, str]:
+    """File the invoice (file) and wait until it is accepted: (invoice id, number)."""
+    invoice_id, number = await file(client, body)
+    await wait_ended(client, invoice_id, "accepted")
+    return invoice_id, number
+
+
+async def peppol_buyer(
+    stack: Stack, country: str, vat_number: str, participant: str, *, registered: bool = True
+) -> tuple[dict[str, Any], str]:
+    """clean_body(country) sold to a buyer of the test's own on Peppol (registered in the SMP
+    unless told otherwise): (body, its participant id)."""
+    if registered:
+        await register_participant(stack, participant)
+    body = clean_body(country)
+    body["customer"] = {**body["customer"], "vatNumber": vat_number, "peppolId": participant}
+    return body, participant
+
+
+async def reconciled_after_a_lost_answer(
+    stack: Stack, client: httpx.AsyncClient, body: dict[str, Any], fault: tuple[str, str], send: str
+) -> tuple[dict[str, Any], str]:
+    """File the invoice with the answer to its send lost (`fault`: the simulator's country and
+    path, queue_fault): it still ends accepted, reconciled, sent once. (invoice.submitted's
+    metadata, the invoice's number)."""
+    await queue_fault(stack, *fault)
+    invoice_id, number = await file(client, body)
+    await wait_ended(client, invoice_id, "accepted")
+    submitted = await submission_of(client, invoice_id)
+    assert submitted["reconciled"] is True
+    assert calls_to(submitted["attempts"], send) == [504]
+    return submitted, number

@@ -60,25 +60,28 @@ async def _connections(database: Database) -> int:
         await conn.close()
 
 
-def test_pool_sizes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql://x")
-    monkeypatch.setenv("KAFKA_BOOTSTRAP", "x:9092")
-    assert Settings.from_env().pool_options() == {
-        "min_size": 1,
-        "max_size": 10,
-        "idle_seconds": 60.0,
-        "statement_cache_size": 100,
-    }
-    monkeypatch.setenv("DATABASE_POOL_MIN", "0")
-    monkeypatch.setenv("DATABASE_POOL_MAX", "3")
-    monkeypatch.setenv("DATABASE_POOL_IDLE_SECONDS", "5")
-    monkeypatch.setenv("DATABASE_STATEMENT_CACHE_SIZE", "0")
-    assert Settings.from_env().pool_options() == {
-        "min_size": 0,
-        "max_size": 3,
-        "idle_seconds": 5.0,
-        "statement_cache_size": 0,
-    }
+@pytest.mark.parametrize(
+    ("environment", "options"),
+    [
+        ({}, {"min_size": 1, "max_size": 10, "idle_seconds": 60.0, "statement_cache_size": 100}),
+        (
+            {
+                "DATABASE_POOL_MIN": "0",
+                "DATABASE_POOL_MAX": "3",
+                "DATABASE_POOL_IDLE_SECONDS": "5",
+                "DATABASE_STATEMENT_CACHE_SIZE": "0",
+            },
+            {"min_size": 0, "max_size": 3, "idle_seconds": 5.0, "statement_cache_size": 0},
+        ),
+    ],
+)
+def test_pool_sizes_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], options: dict[str, object]
+) -> None:
+    required = {"DATABASE_URL": "postgresql://x", "KAFKA_BOOTSTRAP": "x:9092"}
+    for name, value in (required | environment).items():
+        monkeypatch.setenv(name, value)
+    assert Settings.from_env().pool_options() == options
 
 
 def test_a_minimum_above_the_maximum_is_refused_naming_both() -> None:

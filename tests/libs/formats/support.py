@@ -26,6 +26,18 @@ NS = {
     "fa": NS_FA3,
 }
 
+# Runs of UBL 2.1's top-level sequence that every UBL document here has: the header after the
+# customization (and profile), and the parties, payment and totals before the lines.
+UBL_HEADER = ["ID", "IssueDate", "DueDate", "InvoiceTypeCode", "Note", "DocumentCurrencyCode"]
+UBL_PARTIES_TO_TOTALS = [
+    "AccountingSupplierParty",
+    "AccountingCustomerParty",
+    "PaymentMeans",
+    "PaymentTerms",
+    "TaxTotal",
+    "LegalMonetaryTotal",
+]
+
 # The seed's supplier with a trade register entry and a contact: fields the seed leaves out.
 SUPPLIER_REGISTER_AND_CONTACT = {
     "tradeRegister": "J40/1234/2020",

@@ -6,7 +6,7 @@ from clearway.formats import render
 from lxml import etree
 
 from tests.libs.formats.corpus import invoice
-from tests.libs.formats.support import NS, find, names
+from tests.libs.formats.support import NS, UBL_HEADER, UBL_PARTIES_TO_TOTALS, find, names
 
 
 def ubl(country: str, case: str | None = None, **changes: object) -> etree._Element:
@@ -19,21 +19,11 @@ def test_invoice_header_order() -> None:
     assert names(root) == [
         "CustomizationID",
         "ProfileID",
-        "ID",
-        "IssueDate",
-        "DueDate",
-        "InvoiceTypeCode",
-        "Note",
-        "DocumentCurrencyCode",
+        *UBL_HEADER,
         "BuyerReference",
         "OrderReference",
         "AdditionalDocumentReference",
-        "AccountingSupplierParty",
-        "AccountingCustomerParty",
-        "PaymentMeans",
-        "PaymentTerms",
-        "TaxTotal",
-        "LegalMonetaryTotal",
+        *UBL_PARTIES_TO_TOTALS,
         "InvoiceLine",
         "InvoiceLine",
         "InvoiceLine",
@@ -57,12 +47,7 @@ def test_credit_note_order_and_billing_reference() -> None:
         "BuyerReference",
         "OrderReference",
         "BillingReference",
-        "AccountingSupplierParty",
-        "AccountingCustomerParty",
-        "PaymentMeans",
-        "PaymentTerms",
-        "TaxTotal",
-        "LegalMonetaryTotal",
+        *UBL_PARTIES_TO_TOTALS,
         "CreditNoteLine",
         "CreditNoteLine",
     ]

@@ -15,19 +15,8 @@ import asyncpg
 import pytest
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors import GovCall
+from clearway.pipeline.filing import outcomes
 from clearway.pipeline.filing.machine import FilingMachine
-from clearway.pipeline.filing.outcomes import (
-    AnswerLost,
-    Attempt,
-    CallLimits,
-    FindOutcome,
-    LookAgain,
-    NotFound,
-    NotTaken,
-    Refused,
-    Uploaded,
-    UploadOutcome,
-)
 from clearway.resilience.ratelimit import TokenBucket, take_token
 from clearway.store import submissions
 from clearway.store.events import read_stream
@@ -52,31 +41,31 @@ def _call(endpoint: str, status: int | None) -> GovCall:
 class FakeFiler:
     """A government that answers what the test scripted, and counts what reached it."""
 
-    uploads: list[UploadOutcome] = field(default_factory=list)
-    finds: list[FindOutcome] = field(default_factory=list)
+    uploads: list[outcomes.UploadOutcome] = field(default_factory=list)
+    finds: list[outcomes.FindOutcome] = field(default_factory=list)
     marks_in_flight: bool = True
-    limits: CallLimits = field(default_factory=lambda: CallLimits(UPLOAD))
+    limits: outcomes.CallLimits = field(default_factory=lambda: outcomes.CallLimits(UPLOAD))
     sent: list[bytes] = field(default_factory=list)
     looked: int = 0
     government: str = "Testland"
     first_look_after: dt.timedelta = dt.timedelta(0)
     reconcile_window: dt.timedelta | None = None
 
-    def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
+    def upload_limits(self, submission: ClaimedSubmission) -> outcomes.CallLimits:  # noqa: ARG002
         return self.limits
 
-    def find_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002
-        return CallLimits(LOOKUP)
+    def find_limits(self, submission: ClaimedSubmission) -> outcomes.CallLimits:  # noqa: ARG002
+        return outcomes.CallLimits(LOOKUP)
 
-    async def upload(self, attempt: Attempt, document: bytes) -> UploadOutcome:
+    async def upload(self, attempt: outcomes.Attempt, document: bytes) -> outcomes.UploadOutcome:
         if self.marks_in_flight:
             await attempt.in_flight()
         self.sent.append(document)
         outcome = self.uploads.pop(0)
-        attempt.calls.append(_call(UPLOAD, 200 if isinstance(outcome, Uploaded) else 503))
+        attempt.calls.append(_call(UPLOAD, 200 if isinstance(outcome, outcomes.Uploaded) else 503))
         return outcome
 
-    async def find(self, attempt: Attempt) -> FindOutcome:
+    async def find(self, attempt: outcomes.Attempt) -> outcomes.FindOutcome:
         self.looked += 1
         attempt.calls.append(_call(LOOKUP, 200))
         return self.finds.pop(0)
@@ -129,7 +118,7 @@ async def _events(db: asyncpg.Pool[Any], invoice_id: str) -> Sequence[Any]:
 
 async def test_an_upload_taken_is_submitted_with_its_attempts(store_db: asyncpg.Pool[Any]) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(uploads=[Uploaded(upload_id="up-1", details={"fileName": "a.xml"})])
+    filer = FakeFiler(uploads=[outcomes.Uploaded(upload_id="up-1", details={"fileName": "a.xml"})])
     assert await _work_due(store_db, _machine(store_db, filer), scheduled) == 1
 
     row = await _row(store_db, scheduled.invoice_id)
@@ -151,10 +140,10 @@ async def test_a_lost_answer_is_looked_for_and_adopted_never_sent_again(
 ) -> None:
     scheduled = await _scheduled(store_db)
     filer = FakeFiler(
-        uploads=[AnswerLost(reason="read timeout")],
+        uploads=[outcomes.AnswerLost(reason="read timeout")],
         finds=[
-            LookAgain(reason="not listed yet", at=dt.datetime.now(dt.UTC)),
-            Uploaded(upload_id="up-2"),
+            outcomes.LookAgain(reason="not listed yet", at=dt.datetime.now(dt.UTC)),
+            outcomes.Uploaded(upload_id="up-2"),
         ],
     )
     machine = _machine(store_db, filer)
@@ -176,7 +165,10 @@ async def test_a_lost_answer_is_looked_for_and_adopted_never_sent_again(
 
 async def test_a_row_found_in_flight_is_looked_for_not_sent(store_db: asyncpg.Pool[Any]) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(finds=[NotFound(reason="never arrived")], uploads=[Uploaded(upload_id="u")])
+    filer = FakeFiler(
+        finds=[outcomes.NotFound(reason="never arrived")],
+        uploads=[outcomes.Uploaded(upload_id="u")],
+    )
     await store_db.execute(  # what a worker killed mid-upload leaves
         "UPDATE submissions SET state = 'uploading', attempts = 1 WHERE invoice_id = $1",
         scheduled.invoice_id,
@@ -196,7 +188,9 @@ async def test_not_taken_is_retried_after_a_backoff_then_given_up(
     store_db: asyncpg.Pool[Any],
 ) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(uploads=[NotTaken(reason="503"), NotTaken(reason="503 again")])
+    filer = FakeFiler(
+        uploads=[outcomes.NotTaken(reason="503"), outcomes.NotTaken(reason="503 again")]
+    )
     machine = _machine(store_db, filer, submit_max_attempts=2, submit_retry_base=60.0)
     before = dt.datetime.now(dt.UTC)
     await _work_due(store_db, machine, scheduled)
@@ -218,7 +212,7 @@ async def test_a_refusal_ends_in_error_with_the_governments_words(
     store_db: asyncpg.Pool[Any],
 ) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(uploads=[Refused(messages=["E1: the buyer is wrong"])])
+    filer = FakeFiler(uploads=[outcomes.Refused(messages=["E1: the buyer is wrong"])])
     await _work_due(store_db, _machine(store_db, filer), scheduled)
     assert (await _row(store_db, scheduled.invoice_id))["state"] == "failed"
     failed = (await _events(store_db, scheduled.invoice_id))[-1]
@@ -235,7 +229,7 @@ async def test_a_filer_that_does_not_mark_the_upload_in_flight_cannot_file(
     store_db: asyncpg.Pool[Any],
 ) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(uploads=[Uploaded(upload_id="u")], marks_in_flight=False)
+    filer = FakeFiler(uploads=[outcomes.Uploaded(upload_id="u")], marks_in_flight=False)
     await _work_due(store_db, _machine(store_db, filer), scheduled)  # pending -> uploaded: refused
     row = await _row(store_db, scheduled.invoice_id)
     assert (row["state"], row["upload_id"]) == ("pending", None)
@@ -247,7 +241,7 @@ async def test_a_filer_that_does_not_mark_the_upload_in_flight_cannot_file(
 
 async def test_a_worker_that_lost_its_lease_changes_nothing(store_db: asyncpg.Pool[Any]) -> None:
     scheduled = await _scheduled(store_db)
-    filer = FakeFiler(uploads=[Uploaded(upload_id="u")])
+    filer = FakeFiler(uploads=[outcomes.Uploaded(upload_id="u")])
     async with store_db.acquire() as conn:
         [claimed] = await submissions.claim_due(conn, scheduled.queue, 6, LEASE)
         await conn.execute(  # another worker claimed it since
@@ -264,7 +258,9 @@ async def test_a_worker_that_lost_its_lease_changes_nothing(store_db: asyncpg.Po
 async def test_a_spent_call_limit_holds_the_upload_back(store_db: asyncpg.Pool[Any]) -> None:
     scheduled = await _scheduled(store_db)
     spent = TokenBucket(f"test:{secrets.token_hex(4)}", capacity=1, per_second=0.01)
-    filer = FakeFiler(uploads=[Uploaded(upload_id="u")], limits=CallLimits(UPLOAD, (spent,)))
+    filer = FakeFiler(
+        uploads=[outcomes.Uploaded(upload_id="u")], limits=outcomes.CallLimits(UPLOAD, (spent,))
+    )
     machine = _machine(store_db, filer)
     async with store_db.acquire() as conn:
         assert await take_token(conn, spent) == 0  # the bucket's only token, taken elsewhere

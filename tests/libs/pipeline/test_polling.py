@@ -33,8 +33,10 @@ from clearway.pipeline.polling import (
     transition,
 )
 from clearway.store.events import NewEvent, append_event, read_stream, start_stream
-from clearway.store.invoices import InvoiceRef, NewInvoice
+from clearway.store.invoices import InvoiceRef
 from clearway.store.status_polls import Poll
+
+from tests.libs.store.streams import ron_invoice
 
 FINAL = {PollState.ACCEPTED, PollState.REJECTED, PollState.MISSED_DEADLINE}
 NOW = dt.datetime(2025, 1, 15, 10, 0, tzinfo=dt.UTC)
@@ -103,6 +105,41 @@ def test_a_cadence_takes_the_deployments_timings_but_keeps_a_longer_deadline_of_
     assert Cadence(*slow, shortest_deadline=eleven_days).tuned(timings).deadline == eleven_days
 
 
+# --- RO's cadence against ANAF's daily quota --------------------------------------------------
+
+
+RO_CADENCE = Cadence(
+    first=dt.timedelta(seconds=1),
+    cap=dt.timedelta(seconds=60),
+    slow_after=dt.timedelta(minutes=30),
+    slow_every=dt.timedelta(minutes=25),
+    deadline=dt.timedelta(hours=72),
+)
+
+
+def test_the_cadence_doubles_to_its_cap_then_slows_down() -> None:
+    hour = dt.timedelta(hours=1)
+    assert [RO_CADENCE.delay(n, dt.timedelta(0)).total_seconds() for n in range(1, 9)] == [
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+        60,
+    ]
+    assert RO_CADENCE.delay(50, hour) == dt.timedelta(minutes=25)
+
+
+def test_a_whole_day_of_ro_polling_stays_within_anafs_100_status_checks() -> None:
+    age, checks = dt.timedelta(0), 0
+    while age < dt.timedelta(days=1):
+        checks += 1
+        age += RO_CADENCE.delay(checks, age)
+    assert checks <= 100
+
+
 # --- the machine against a scripted follower, real PostgreSQL ---------------------------------
 
 
@@ -139,17 +176,7 @@ async def filed_invoice(conn: Connection) -> Filed:
     connection, _ = await open_connection(conn, account_id, company_id, "RO")
     ref = InvoiceRef(invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False)
     await start_stream(
-        conn,
-        ref,
-        NewInvoice(
-            supplier_vat="RO123",
-            customer_vat="RO456",
-            net_amount=Decimal("100.00"),
-            vat_amount=Decimal("21.00"),
-            gross_amount=Decimal("121.00"),
-            currency="RON",
-            request={},
-        ),
+        conn, ref, ron_invoice("RO123", "RO456", net=Decimal("100.00"), vat=Decimal("21.00"))
     )
     metadata = {"uploadId": "U1", "connectionId": connection["id"]}
     # the lifecycle files only what was validated

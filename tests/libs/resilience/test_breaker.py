@@ -26,6 +26,14 @@ def _opened(clock: Clock) -> CircuitBreaker:
     return breaker
 
 
+def _probing(clock: Clock) -> CircuitBreaker:
+    """An opened breaker whose pause has passed, its one probe let through."""
+    breaker = _opened(clock)
+    clock.now += 10
+    assert breaker.allow()  # the probe
+    return breaker
+
+
 def test_it_opens_after_the_threshold_of_consecutive_failures_only() -> None:
     clock = Clock()
     breaker = _breaker(clock)
@@ -43,9 +51,7 @@ def test_it_opens_after_the_threshold_of_consecutive_failures_only() -> None:
 
 def test_after_the_pause_one_probe_goes_and_its_success_closes_it() -> None:
     clock = Clock()
-    breaker = _opened(clock)
-    clock.now += 10
-    assert breaker.allow()  # the probe
+    breaker = _probing(clock)
     assert breaker.state is BreakerState.HALF_OPEN
     assert not breaker.allow()  # nobody else while it is out
     breaker.record_success()
@@ -55,9 +61,7 @@ def test_after_the_pause_one_probe_goes_and_its_success_closes_it() -> None:
 
 def test_a_failed_probe_opens_it_again_for_a_full_pause() -> None:
     clock = Clock()
-    breaker = _opened(clock)
-    clock.now += 10
-    assert breaker.allow()
+    breaker = _probing(clock)
     breaker.record_failure()
     assert breaker.state is BreakerState.OPEN
     clock.now += 9
@@ -68,18 +72,14 @@ def test_a_failed_probe_opens_it_again_for_a_full_pause() -> None:
 
 def test_a_probe_that_never_reports_does_not_hold_it_half_open_for_ever() -> None:
     clock = Clock()
-    breaker = _opened(clock)
-    clock.now += 10
-    assert breaker.allow()
+    breaker = _probing(clock)
     clock.now += 10  # the probe's task died
     assert breaker.allow()
 
 
 def test_a_probe_given_back_lets_the_next_caller_probe_at_once() -> None:
     clock = Clock()
-    breaker = _opened(clock)
-    clock.now += 10
-    assert breaker.allow()
+    breaker = _probing(clock)
     breaker.release()  # a rate limit held the probe back: it never went out
     assert breaker.allow()  # the next caller probes, without another pause
     assert not breaker.allow()

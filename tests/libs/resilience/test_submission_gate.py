@@ -39,14 +39,23 @@ def _answered(status: int | None) -> list[GovCall]:
     return [GovCall(endpoint=UPLOAD, http_status=status, duration_ms=5, outcome=f"http_{status}")]
 
 
+async def _failures(
+    gate: SubmissionGate, conn: Any, status: int | None, times: int = 5, *, asked: bool = True
+) -> None:
+    """`times` calls to UPLOAD answered `status` and settled as failed (each first let through
+    the gate unless not `asked`)."""
+    for _ in range(times):
+        if asked:
+            await gate.may_call(conn, UPLOAD)
+        gate.settled(UPLOAD, _answered(status), failed=True)
+
+
 async def test_five_failures_hold_the_endpoint_back_until_the_pause_ends(
     replicas: Replicas,
 ) -> None:
     gate = _gate(replicas[0])
     async with replicas[0].acquire() as conn:
-        for _ in range(5):
-            await gate.may_call(conn, UPLOAD)
-            gate.settled(UPLOAD, _answered(503), failed=True)
+        await _failures(gate, conn, 503)
         before = dt.datetime.now(dt.UTC)
         with pytest.raises(HeldBackError) as held:
             await gate.may_call(conn, UPLOAD)
@@ -58,9 +67,7 @@ async def test_five_failures_hold_the_endpoint_back_until_the_pause_ends(
 async def test_a_429_is_no_failure_of_the_endpoint(replicas: Replicas) -> None:
     gate = _gate(replicas[0])
     async with replicas[0].acquire() as conn:
-        for _ in range(10):
-            await gate.may_call(conn, UPLOAD)
-            gate.settled(UPLOAD, _answered(429), failed=True)
+        await _failures(gate, conn, 429, 10)
         await gate.may_call(conn, UPLOAD)
 
 
@@ -69,8 +76,7 @@ async def test_after_the_pause_one_probe_goes_out_and_its_success_closes_the_bre
 ) -> None:
     gate = _gate(replicas[0])
     async with replicas[0].acquire() as conn:
-        for _ in range(5):
-            gate.settled(UPLOAD, _answered(None), failed=True)
+        await _failures(gate, conn, None, asked=False)
         await asyncio.sleep(RESET_SECONDS + 0.05)
         await gate.may_call(conn, UPLOAD)  # the probe
         with pytest.raises(HeldBackError):
@@ -101,8 +107,7 @@ async def test_a_probe_held_back_by_a_limit_leaves_the_probe_to_the_next_caller(
     spent = TokenBucket(f"test:{secrets.token_hex(4)}", capacity=1, per_second=0.01)
     async with replicas[0].acquire() as conn:
         await gate.may_call(conn, "GET /other", spent)  # the bucket's only token
-        for _ in range(5):
-            gate.settled(UPLOAD, _answered(503), failed=True)
+        await _failures(gate, conn, 503, asked=False)
         await asyncio.sleep(RESET_SECONDS + 0.05)
         with pytest.raises(HeldBackError) as held:
             await gate.may_call(conn, UPLOAD, spent)  # let through as the probe, then held

@@ -4,13 +4,10 @@ transaction."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
-from clearway.accounts import create_account
-from clearway.domain.ids import new_id
 from clearway.domain.lifecycle import ALLOWED_FROM, EventType, Status
 from clearway.store.events import (
     ConcurrencyConflictError,
@@ -18,65 +15,43 @@ from clearway.store.events import (
     TransitionNotAllowedError,
     append_event,
     read_stream,
-    start_stream,
 )
-from clearway.store.invoices import InvoiceChanges, InvoiceRef, NewInvoice
+from clearway.store.invoices import InvoiceChanges
+
+from tests.libs.store.streams import new_stream, outbox_count
 
 pytestmark = [pytest.mark.postgres]
 
 
-async def _new_stream(conn: Any) -> tuple[InvoiceRef, str]:
-    account_id = await create_account(conn, "event store test")
-    ref = InvoiceRef(invoice_id=new_id("inv"), account_id=account_id, country="RO", livemode=False)
-    created = await start_stream(
-        conn,
-        ref,
-        NewInvoice(
-            supplier_vat="RO1",
-            customer_vat="RO2",
-            net_amount=Decimal("1.00"),
-            vat_amount=Decimal("0.19"),
-            gross_amount=Decimal("1.19"),
-            currency="RON",
-            request={},
-        ),
+def validation_of(created_id: str) -> NewEvent:
+    """The validation of a fresh stream, caused by its creation."""
+    return NewEvent(
+        type=EventType.VALIDATED,
+        expected_version=1,
+        causation_id=created_id,
+        metadata={"rulesChecked": 1},
     )
-    return ref, created.id
+
+
+def rejection_of(created_id: str) -> NewEvent:
+    """The rejection of a fresh stream, caused by its creation."""
+    return NewEvent(
+        type=EventType.REJECTED,
+        expected_version=1,
+        causation_id=created_id,
+        invoice=InvoiceChanges(error_message="1 validation error(s)"),
+    )
 
 
 async def test_the_same_cause_appended_twice_adds_one_event(store_db: asyncpg.Pool[Any]) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        outbox_before = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
-        first = await append_event(
-            conn,
-            ref,
-            NewEvent(
-                type=EventType.VALIDATED,
-                expected_version=1,
-                causation_id=created_id,
-                metadata={"rulesChecked": 1},
-            ),
-        )
-        outbox_after_first = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
-        second = await append_event(
-            conn,
-            ref,
-            NewEvent(
-                type=EventType.VALIDATED,
-                expected_version=1,
-                causation_id=created_id,
-                metadata={"rulesChecked": 1},
-            ),
-        )
+        ref, created_id = await new_stream(conn, "event store test")
+        outbox_before = await outbox_count(conn, ref)
+        first = await append_event(conn, ref, validation_of(created_id))
+        outbox_after_first = await outbox_count(conn, ref)
+        second = await append_event(conn, ref, validation_of(created_id))
         stream = await read_stream(conn, ref.invoice_id)
-        outbox_after_second = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
+        outbox_after_second = await outbox_count(conn, ref)
         status, version = await conn.fetchrow(
             "SELECT status, version FROM invoices WHERE id = $1", ref.invoice_id
         )
@@ -94,7 +69,7 @@ async def test_another_cause_at_the_same_version_is_a_conflict_that_writes_nothi
     store_db: asyncpg.Pool[Any],
 ) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
+        ref, created_id = await new_stream(conn, "event store test")
         await append_event(
             conn,
             ref,
@@ -119,7 +94,7 @@ async def test_another_cause_at_the_same_version_is_a_conflict_that_writes_nothi
 
 async def test_a_stale_expected_version_is_a_conflict(store_db: asyncpg.Pool[Any]) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
+        ref, created_id = await new_stream(conn, "event store test")
         validated = await append_event(
             conn,
             ref,
@@ -143,10 +118,8 @@ async def test_an_event_the_lifecycle_does_not_allow_is_refused_and_writes_nothi
     store_db: asyncpg.Pool[Any],
 ) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        outbox_before = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
+        ref, created_id = await new_stream(conn, "event store test")
+        outbox_before = await outbox_count(conn, ref)
         # Submitted straight from created: never validated, so never filed.
         with pytest.raises(TransitionNotAllowedError) as refused:
             await append_event(
@@ -158,9 +131,7 @@ async def test_an_event_the_lifecycle_does_not_allow_is_refused_and_writes_nothi
         status, version = await conn.fetchrow(
             "SELECT status, version FROM invoices WHERE id = $1", ref.invoice_id
         )
-        outbox_after = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE key = $1", ref.invoice_id
-        )
+        outbox_after = await outbox_count(conn, ref)
     assert refused.value.status is Status.CREATED
     assert refused.value.event_type is EventType.SUBMITTED
     assert [e.type for e in stream] == ["invoice.created"]
@@ -170,17 +141,8 @@ async def test_an_event_the_lifecycle_does_not_allow_is_refused_and_writes_nothi
 
 async def test_a_final_decision_is_not_followed_by_another(store_db: asyncpg.Pool[Any]) -> None:
     async with store_db.acquire() as conn:
-        ref, created_id = await _new_stream(conn)
-        rejected = await append_event(
-            conn,
-            ref,
-            NewEvent(
-                type=EventType.REJECTED,
-                expected_version=1,
-                causation_id=created_id,
-                invoice=InvoiceChanges(error_message="1 validation error(s)"),
-            ),
-        )
+        ref, created_id = await new_stream(conn, "event store test")
+        rejected = await append_event(conn, ref, rejection_of(created_id))
         with pytest.raises(TransitionNotAllowedError):
             await append_event(
                 conn,
@@ -190,16 +152,7 @@ async def test_a_final_decision_is_not_followed_by_another(store_db: asyncpg.Poo
                 ),
             )
         # The same cause delivered again is still recognised, not refused.
-        again = await append_event(
-            conn,
-            ref,
-            NewEvent(
-                type=EventType.REJECTED,
-                expected_version=1,
-                causation_id=created_id,
-                invoice=InvoiceChanges(error_message="1 validation error(s)"),
-            ),
-        )
+        again = await append_event(conn, ref, rejection_of(created_id))
         row = await conn.fetchrow(
             "SELECT status, version, error_message FROM invoices WHERE id = $1", ref.invoice_id
         )

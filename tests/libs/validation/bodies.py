@@ -11,71 +11,91 @@ from clearway.validation import Finding, ValidationReport, validate_invoice
 
 Body = dict[str, Any]
 
+
+def _party(vat_number: str, name: str, address: tuple[str, ...], **extra: str) -> Body:
+    """A party of a clean body. `address`: street, city, postal code, country and maybe the
+    state; `extra`: the party's other fields (sdiCode, peppolId, email, phone)."""
+    fields = ("street", "city", "postalCode", "country", "stateOrProvince")
+    return {
+        "vatNumber": vat_number,
+        "name": name,
+        **extra,
+        "address": dict(zip(fields, address, strict=False)),
+    }
+
+
+def _peppol_party(vat_number: str, name: str, address: tuple[str, ...]) -> Body:
+    """A Belgian party on Peppol, under its enterprise number (scheme 0208)."""
+    return _party(vat_number, name, address, peppolId=f"0208:{vat_number.removeprefix('BE')}")
+
+
+# Per country: the supplier and the customer (VAT number, name, street, city, postal code,
+# country, state; other fields), then the standard VAT rate, the currency and the supplier's IBAN.
 _PARTIES: dict[str, tuple[Body, Body]] = {
     "RO": (
-        {"vatNumber": "RO18547290", "name": "Furnizor SRL",
-         "address": {"street": "Strada Exemplu 42", "city": "Bucharest", "postalCode": "010101",
-                     "country": "RO", "stateOrProvince": "RO-B"}},
-        {"vatNumber": "RO14399840", "name": "Client SRL",
-         "address": {"street": "Bulevardul Unirii 10", "city": "Cluj-Napoca",
-                     "postalCode": "400001", "country": "RO", "stateOrProvince": "RO-CJ"}},
+        _party(
+            "RO18547290", "Furnizor SRL", ("Strada Exemplu 42", "Bucharest", "010101", "RO", "RO-B")
+        ),
+        _party(
+            "RO14399840",
+            "Client SRL",
+            ("Bulevardul Unirii 10", "Cluj-Napoca", "400001", "RO", "RO-CJ"),
+        ),
     ),
     "IT": (
-        {"vatNumber": "IT00743110157", "name": "Fornitore S.r.l.",
-         "address": {"street": "Via Roma 10", "city": "Milano", "postalCode": "20121",
-                     "country": "IT"}},
-        {"vatNumber": "IT00905811006", "name": "Cliente S.p.A.", "sdiCode": "M5UXCR1",
-         "address": {"street": "Piazzale Mattei 1", "city": "Roma", "postalCode": "00144",
-                     "country": "IT"}},
+        _party("IT00743110157", "Fornitore S.r.l.", ("Via Roma 10", "Milano", "20121", "IT")),
+        _party(
+            "IT00905811006",
+            "Cliente S.p.A.",
+            ("Piazzale Mattei 1", "Roma", "00144", "IT"),
+            sdiCode="M5UXCR1",
+        ),
     ),
     "BE": (
-        {"vatNumber": "BE0417497106", "name": "Leverancier BV", "peppolId": "0208:0417497106",
-         "address": {"street": "Grote Markt 1", "city": "Leuven", "postalCode": "3000",
-                     "country": "BE"}},
-        {"vatNumber": "BE0403170701", "name": "Klant NV", "peppolId": "0208:0403170701",
-         "address": {"street": "Rue de la Loi 16", "city": "Bruxelles", "postalCode": "1000",
-                     "country": "BE"}},
+        _peppol_party("BE0417497106", "Leverancier BV", ("Grote Markt 1", "Leuven", "3000", "BE")),
+        _peppol_party("BE0403170701", "Klant NV", ("Rue de la Loi 16", "Bruxelles", "1000", "BE")),
     ),
     "PL": (
-        {"vatNumber": "PL5260250995", "name": "Dostawca sp. z o.o.",
-         "address": {"street": "ul. Marszałkowska 5", "city": "Warszawa",
-                     "postalCode": "00-001", "country": "PL"}},
-        {"vatNumber": "PL7740001454", "name": "Nabywca S.A.",
-         "address": {"street": "ul. Chemików 7", "city": "Płock", "postalCode": "09-411",
-                     "country": "PL"}},
+        _party(
+            "PL5260250995",
+            "Dostawca sp. z o.o.",
+            ("ul. Marszałkowska 5", "Warszawa", "00-001", "PL"),
+        ),
+        _party("PL7740001454", "Nabywca S.A.", ("ul. Chemików 7", "Płock", "09-411", "PL")),
     ),
     "FR": (
-        {"vatNumber": "FR40303265045", "name": "Fournisseur SAS",
-         "address": {"street": "Rue de Rivoli 1", "city": "Paris", "postalCode": "75001",
-                     "country": "FR"}},
-        {"vatNumber": "FR83404833048", "name": "Client SA",
-         "address": {"street": "Cours Lafayette 10", "city": "Lyon", "postalCode": "69003",
-                     "country": "FR"}},
+        _party("FR40303265045", "Fournisseur SAS", ("Rue de Rivoli 1", "Paris", "75001", "FR")),
+        _party("FR83404833048", "Client SA", ("Cours Lafayette 10", "Lyon", "69003", "FR")),
     ),
     "DE": (
-        {"vatNumber": "DE136695976", "name": "Lieferant GmbH", "email": "rechnung@lieferant.de",
-         "phone": "+49 30 1234567",
-         "address": {"street": "Hauptstraße 7", "city": "Berlin", "postalCode": "10115",
-                     "country": "DE"}},
-        {"vatNumber": "DE811569869", "name": "Kunde AG", "email": "eingangsrechnung@kunde.de",
-         "address": {"street": "Marienplatz 1", "city": "München", "postalCode": "80331",
-                     "country": "DE"}},
+        _party(
+            "DE136695976",
+            "Lieferant GmbH",
+            ("Hauptstraße 7", "Berlin", "10115", "DE"),
+            email="rechnung@lieferant.de",
+            phone="+49 30 1234567",
+        ),
+        _party(
+            "DE811569869",
+            "Kunde AG",
+            ("Marienplatz 1", "München", "80331", "DE"),
+            email="eingangsrechnung@kunde.de",
+        ),
     ),
-}  # fmt: skip
-_RATES = {"RO": 21, "IT": 22, "BE": 21, "PL": 23, "FR": 20, "DE": 19}
-_CURRENCY = {"RO": "RON", "PL": "PLN"}
-_IBAN = {
-    "RO": "RO49AAAA1B31007593840000",
-    "IT": "IT60X0542811101000000123456",
-    "BE": "BE68539007547034",
-    "PL": "PL61109010140000071219812874",
-    "FR": "FR1420041010050500013M02606",
-    "DE": "DE89370400440532013000",
+}
+_TERMS: dict[str, tuple[int, str, str]] = {
+    "RO": (21, "RON", "RO49AAAA1B31007593840000"),
+    "IT": (22, "EUR", "IT60X0542811101000000123456"),
+    "BE": (21, "EUR", "BE68539007547034"),
+    "PL": (23, "PLN", "PL61109010140000071219812874"),
+    "FR": (20, "EUR", "FR1420041010050500013M02606"),
+    "DE": (19, "EUR", "DE89370400440532013000"),
 }
 
 
 def clean_body(country: str) -> Body:
     supplier, customer = _PARTIES[country]
+    rate, currency, iban = _TERMS[country]
     body: Body = {
         "country": country,
         "invoiceNumber": "INV-2025-0001",
@@ -86,14 +106,14 @@ def clean_body(country: str) -> Body:
                 "description": "Consulting",
                 "quantity": 2,
                 "unitPrice": 500,
-                "vatRate": _RATES[country],
+                "vatRate": rate,
             },
-            {"description": "Hosting", "quantity": 1, "unitPrice": 100, "vatRate": _RATES[country]},
+            {"description": "Hosting", "quantity": 1, "unitPrice": 100, "vatRate": rate},
         ],
-        "currency": _CURRENCY.get(country, "EUR"),
+        "currency": currency,
         "issueDate": "2025-09-01",
         "dueDate": "2025-10-01",
-        "paymentMeans": {"bankAccount": _IBAN[country], "paymentTerms": "Net 30"},
+        "paymentMeans": {"bankAccount": iban, "paymentTerms": "Net 30"},
         "buyerReference": "REF-42",
     }
     return body

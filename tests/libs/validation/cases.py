@@ -7,6 +7,11 @@ from typing import Any
 
 from tests.libs.validation.bodies import Body, clean_body, found
 
+# A case's changes to the clean body (JSON pointer: new value, or DELETE), and the finding a
+# broken rule gives (rule id, JSON pointer).
+Changes = dict[str, Any]
+Hit = tuple[str, str]
+
 DELETE = object()  # as a value in `changes`: remove the field
 
 
@@ -41,9 +46,7 @@ def pointer_parent_exists(body: Body, pointer: str) -> bool:
     return True
 
 
-def assert_triggers_at_its_pointer(
-    country: str, changes: dict[str, Any], expected: tuple[str, str]
-) -> None:
+def assert_triggers_at_its_pointer(country: str, changes: Changes, expected: Hit) -> None:
     """The changed clean body breaks the rule, reported at a pointer into the body."""
     body = mutated(country, changes)
     assert expected in found(body)

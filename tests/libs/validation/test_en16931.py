@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import DELETE, assert_triggers_at_its_pointer, mutated
+from tests.libs.validation.cases import (
+    DELETE,
+    Changes,
+    Hit,
+    assert_triggers_at_its_pointer,
+    mutated,
+)
 
 S_LINE = {"description": "Consulting", "quantity": 1, "unitPrice": 100, "vatRate": 19}
 
@@ -19,7 +25,7 @@ def _zero(category: str, **extra: Any) -> dict[str, Any]:
     )
 
 
-TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
+TRIGGERS: list[tuple[str, Changes, Hit]] = [
     ("RO", {"/supplier/address": DELETE}, ("BR-08", "/supplier/address")),
     ("FR", {"/customer/address": DELETE}, ("BR-10", "/customer/address")),
     ("IT", {"/customer/address/country": "XX"}, ("BR-CL-14", "/customer/address/country")),
@@ -91,13 +97,11 @@ TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
 
 
 @pytest.mark.parametrize(("country", "changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(
-    country: str, changes: dict[str, Any], expected: tuple[str, str]
-) -> None:
+def test_rule_triggers_at_its_pointer(country: str, changes: Changes, expected: Hit) -> None:
     assert_triggers_at_its_pointer(country, changes, expected)
 
 
-VALID: list[tuple[str, dict[str, Any]]] = [
+VALID: list[tuple[str, Changes]] = [
     ("DE", {"/lines/0": _zero("Z")}),
     ("DE", {"/lines/0": _zero("E", vatExemptionReason="§ 4 Nr. 11 UStG")}),
     ("DE", {"/lines/0": _zero("E", vatExemptionReasonCode="vatex-eu-132")}),
@@ -126,7 +130,7 @@ VALID: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("country", "changes"), VALID)
-def test_valid_counterparts_have_no_findings(country: str, changes: dict[str, Any]) -> None:
+def test_valid_counterparts_have_no_findings(country: str, changes: Changes) -> None:
     assert report_of(mutated(country, changes)).findings == ()
 
 

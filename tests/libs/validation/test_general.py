@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from clearway.validation import Severity
 
 from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import DELETE, assert_triggers_at_its_pointer, mutated
+from tests.libs.validation.cases import (
+    DELETE,
+    Changes,
+    Hit,
+    assert_triggers_at_its_pointer,
+    mutated,
+)
 
 K_LINE = {
     "description": "Goods",
@@ -18,7 +22,7 @@ K_LINE = {
     "vatExemptionReasonCode": "VATEX-EU-IC",
 }
 
-TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
+TRIGGERS: list[tuple[str, Changes, Hit]] = [
     ("PL", {"/dueDate": "2025-08-01"}, ("CW-01", "/dueDate")),
     ("PL", {"/paymentMeans/dueDate": "2025-08-31"}, ("CW-01", "/paymentMeans/dueDate")),
     ("IT", {"/lines/0/quantity": -2, "/lines/1/quantity": -1}, ("CW-02", "/lines")),
@@ -71,13 +75,11 @@ TRIGGERS: list[tuple[str, dict[str, Any], tuple[str, str]]] = [
 
 
 @pytest.mark.parametrize(("country", "changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(
-    country: str, changes: dict[str, Any], expected: tuple[str, str]
-) -> None:
+def test_rule_triggers_at_its_pointer(country: str, changes: Changes, expected: Hit) -> None:
     assert_triggers_at_its_pointer(country, changes, expected)
 
 
-VALID: list[tuple[str, dict[str, Any]]] = [
+VALID: list[tuple[str, Changes]] = [
     (
         "DE",
         {
@@ -108,7 +110,7 @@ VALID: list[tuple[str, dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("country", "changes"), VALID)
-def test_valid_counterparts_have_no_findings(country: str, changes: dict[str, Any]) -> None:
+def test_valid_counterparts_have_no_findings(country: str, changes: Changes) -> None:
     assert report_of(mutated(country, changes)).findings == ()
 
 
@@ -133,14 +135,17 @@ def test_iban_check_digits_follow_the_key_mode(livemode: bool, severity: Severit
     assert {f.severity for f in only(body, "CW-04", livemode=livemode)} == {severity}
 
 
-MALFORMED: list[tuple[str, str, str]] = [
-    ("RO", "RO1", "CW-RO-03"),
-    ("IT", "IT0090581100", "CW-IT-01"),
-    ("BE", "BE2403170701", "CW-BE-01"),
-    ("PL", "PL774000145", "CW-PL-01"),
-    ("FR", "FR8340483304", "CW-FR-01"),
-    ("DE", "DE81156986", "CW-DE-01"),
-]
+# Per country: a malformed VAT number and the rule it breaks, then the customer's real number with
+# its last digit changed and the rule that catches it.
+VAT_NUMBERS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "RO": (("RO1", "CW-RO-03"), ("RO14399841", "CW-RO-04")),
+    "IT": (("IT0090581100", "CW-IT-01"), ("IT00905811007", "CW-IT-02")),
+    "BE": (("BE2403170701", "CW-BE-01"), ("BE0403170702", "CW-BE-02")),
+    "PL": (("PL774000145", "CW-PL-01"), ("PL7740001455", "CW-PL-02")),
+    "FR": (("FR8340483304", "CW-FR-01"), ("FR83404833049", "CW-FR-02")),
+    "DE": (("DE81156986", "CW-DE-01"), ("DE811569868", "CW-DE-02")),
+}
+MALFORMED = [(country, *malformed) for country, (malformed, _) in VAT_NUMBERS.items()]
 
 
 @pytest.mark.parametrize(("country", "vat_number", "rule"), MALFORMED)
@@ -153,15 +158,7 @@ def test_malformed_vat_number_is_an_error_even_in_the_sandbox(
     assert vat_number in finding.message
 
 
-# The customer's real number with its last digit changed.
-WRONG_CHECK_DIGIT: list[tuple[str, str, str]] = [
-    ("RO", "RO14399841", "CW-RO-04"),
-    ("IT", "IT00905811007", "CW-IT-02"),
-    ("BE", "BE0403170702", "CW-BE-02"),
-    ("PL", "PL7740001455", "CW-PL-02"),
-    ("FR", "FR83404833049", "CW-FR-02"),
-    ("DE", "DE811569868", "CW-DE-02"),
-]
+WRONG_CHECK_DIGIT = [(country, *wrong) for country, (_, wrong) in VAT_NUMBERS.items()]
 
 
 @pytest.mark.parametrize(("country", "vat_number", "rule"), WRONG_CHECK_DIGIT)

@@ -17,21 +17,10 @@ from clearway.db import connect
 from clearway.messaging.topics import INVOICES_INTAKE
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
-from tests.services.submitter_ro.ro_support import (
-    RoCompany,
-    invoice_body,
-    ro_company,
-    wait_final,
-)
+from tests.services.submitter_ro.ro_support import RoCompany, invoice_body, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 HEADER = "X-Clearway-Sandbox-Scenario"
-
-
-@pytest.fixture
-async def company(make_account: MakeAccount) -> RoCompany:
-    return await ro_company(make_account)
 
 
 async def test_an_unknown_scenario_is_refused_naming_the_header(
@@ -86,8 +75,7 @@ async def test_the_scenario_travels_as_a_kafka_header_too(
     finally:
         await producer.stop()
     invoice_id = await _invoice_with_external_id(company.client, external_id)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "rejected", invoice
+    invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"].startswith("[BR-RO-101]")
 
 

@@ -16,14 +16,20 @@ import pytest
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
-from tests.services.filing_support import FILED_TIMELINE, recovered
+from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_scenarios
 from tests.services.submitter_it.it_support import (
     ItCompany,
     file_invoice,
     it_company,
     sdi_files,
 )
-from tests.services.submitter_ro.ro_support import event, events_of, wait_final
+from tests.services.submitter_ro.ro_support import (
+    event,
+    events_of,
+    submission_of,
+    wait_ended,
+    wait_final,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 SEND = "POST /files"
@@ -42,18 +48,11 @@ async def _sim(stack: Stack, method: str, path: str, **request: Any) -> httpx.Re
     return answer
 
 
-async def _submitted(company: ItCompany, invoice_id: str) -> dict[str, Any]:
-    submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
-    metadata: dict[str, Any] = submitted["metadata"]
-    return metadata
-
-
 async def test_a_file_is_delivered_and_the_rc_is_the_receipt(
     stack: Stack, company: ItCompany
 ) -> None:
     invoice_id = await file_invoice(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted")
     events = await events_of(company.client, invoice_id)
     assert [e["event"] for e in events] == FILED_TIMELINE
     [received] = await sdi_files(stack, company)
@@ -77,7 +76,7 @@ async def test_two_invoices_of_one_company_get_two_file_names(
     first, second = [await file_invoice(company) for _ in range(2)]
     for invoice_id in (first, second):
         assert (await wait_final(company.client, invoice_id))["status"] == "accepted"
-    names = {(await _submitted(company, i))["fileName"] for i in (first, second)}
+    names = {(await submission_of(company.client, i))["fileName"] for i in (first, second)}
     assert len(names) == 2
     assert {f["nomeFile"] for f in await sdi_files(stack, company)} == names
 
@@ -86,8 +85,7 @@ async def test_reject_is_rejected_with_sdis_words_translated_and_the_field_to_ch
     company: ItCompany,
 ) -> None:
     invoice_id = await file_invoice(company, "reject")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "rejected", invoice
+    invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"] == "00305: 1.4.1.1.2 <IdCodice> non valido"
     assert "buyer's VAT number" in invoice["errorTranslated"]
     assert "/customer/vatNumber" in invoice["errorFix"]
@@ -101,8 +99,7 @@ async def test_mc_to_a_business_is_issued_and_says_where_the_buyer_finds_it(
 ) -> None:
     await _sim(stack, "POST", "/_sim/it/next-outcomes", json={"tipo": "MC"})
     invoice_id = await file_invoice(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted")
     accepted = event(await events_of(company.client, invoice_id), "invoice.accepted")["metadata"]
     assert accepted["govMessage"].startswith("MC (mancata consegna)")
     assert "cassetto fiscale" in accepted["govMessage"]
@@ -110,15 +107,7 @@ async def test_mc_to_a_business_is_issued_and_says_where_the_buyer_finds_it(
     assert b"NotificaMancataConsegna" in receipt.content
 
 
-@pytest.mark.parametrize(
-    ("scenario", "sends"),
-    [
-        ("transient_error", [503, 503, 200]),
-        ("rate_limited", [429, 200]),
-        ("token_expired", [401, 200]),
-        ("timeout", [504]),
-    ],
-)
+@pytest.mark.parametrize(("scenario", "sends"), recovery_scenarios(200))
 async def test_scenarios_recover_with_one_file(
     stack: Stack, company: ItCompany, scenario: str, sends: list[int]
 ) -> None:
@@ -150,9 +139,8 @@ async def test_a_lost_answer_is_reconciled_by_file_name_not_sent_again(
         json={"kind": "lost_response", "path_contains": "/sdi/files"},
     )
     invoice_id = await file_invoice(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    submitted = await _submitted(company, invoice_id)
+    await wait_ended(company.client, invoice_id, "accepted")
+    submitted = await submission_of(company.client, invoice_id)
     assert submitted["reconciled"] is True
     assert [(a["endpoint"], a["httpStatus"]) for a in submitted["attempts"]] == [
         (SEND, 504),
@@ -190,10 +178,9 @@ async def test_killing_the_submitter_and_the_poller_mid_flight_loses_nothing(
         db, "SELECT count(*) FROM status_polls WHERE invoice_id = $1", invoice_id, 1, timeout=90
     )
     await stack.restart("poller")
-    invoice = await wait_final(company.client, invoice_id, timeout=120)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted", timeout=120)
     [received] = await sdi_files(stack, company)
-    submitted = await _submitted(company, invoice_id)
+    submitted = await submission_of(company.client, invoice_id)
     assert submitted["uploadId"] == str(received["identificativoSdI"])
     assert received["nomeFile"] == submitted["fileName"] == name  # the name fixed before the kill
     # The restarted submitter looked the name up before anything else: the killed send was

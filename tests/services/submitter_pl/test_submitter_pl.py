@@ -17,8 +17,8 @@ from tests.conftest import MakeAccount
 from tests.libs.security.certmaker import make_seal_certificate, pkcs12_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
-from tests.services.filing_support import FILED_TIMELINE, recovered
-from tests.services.submitter_ro.ro_support import event, events_of, wait_final
+from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_scenarios
+from tests.services.submitter_ro.ro_support import event, events_of, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -84,8 +84,7 @@ async def test_an_invoice_goes_through_a_session_to_accepted_with_its_upo(
     stack: Stack, company: PlCompany
 ) -> None:
     invoice_id = await _file(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice = await wait_ended(company.client, invoice_id, "accepted")
 
     events = await events_of(company.client, invoice_id)
     assert [e["event"] for e in events] == FILED_TIMELINE
@@ -110,8 +109,7 @@ async def test_a_rejection_is_translated_with_the_field_to_change(
 ) -> None:
     await _sim(stack, "/_sim/pl/invoice-outcomes", {"code": 440, "details": ["Duplikat"]})
     invoice_id = await _file(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "rejected", invoice
+    invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"].startswith("440 Duplikat faktury")
     assert "duplicate" in invoice["errorTranslated"]
     assert "/invoiceNumber" in invoice["errorFix"]
@@ -126,8 +124,7 @@ async def test_503s_are_retried_and_the_invoice_is_received_once(
         {"kind": "http_503", "count": 2, "path_contains": "/sessions/online/"},
     )
     invoice_id = await _file(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted")
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     sends = [
         a["httpStatus"]
@@ -147,8 +144,7 @@ async def test_a_lost_answer_is_found_in_the_session_and_not_sent_again(
         {"kind": "lost_response", "path_contains": "/sessions/online/"},
     )
     invoice_id = await _file(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted")
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     assert submitted["metadata"]["reconciled"] is True
     [received] = await _received(stack, company.nip)
@@ -174,8 +170,7 @@ async def test_an_access_token_ksef_refuses_is_renewed_once(
     await _sim(stack, "/_sim/pl/tokens/expire", {"token": token})
 
     invoice_id = await _file(company)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted")
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     statuses = [a["httpStatus"] for a in submitted["metadata"]["attempts"]]
     assert 401 in statuses
@@ -200,8 +195,7 @@ async def test_a_company_connected_with_a_certificate_files_to_accepted(
     assert active.json()["data"]["status"] == "active"
     company = PlCompany(client, nip, pending["id"])
 
-    invoice = await wait_final(client, await _file(company))
-    assert invoice["status"] == "accepted", invoice
+    invoice = await wait_ended(client, await _file(company), "accepted")
     [received] = await _received(stack, nip)
     assert invoice["govId"] == received["ksefNumber"]
 
@@ -209,16 +203,7 @@ async def test_a_company_connected_with_a_certificate_files_to_accepted(
 SEND = "POST /sessions/online/{ref}/invoices"
 
 
-@pytest.mark.parametrize(
-    ("scenario", "sends"),
-    [
-        ("transient_error", [503, 503, 202]),
-        ("rate_limited", [429, 202]),
-        ("token_expired", [401, 202]),
-        ("timeout", [504]),
-        ("slow", [202]),
-    ],
-)
+@pytest.mark.parametrize(("scenario", "sends"), recovery_scenarios(202, slow=True))
 async def test_each_sandbox_scenario_ends_accepted_and_received_once(
     stack: Stack, company: PlCompany, scenario: str, sends: list[int]
 ) -> None:
@@ -229,8 +214,7 @@ async def test_each_sandbox_scenario_ends_accepted_and_received_once(
 
 async def test_the_reject_scenario_fills_the_three_error_fields(company: PlCompany) -> None:
     invoice_id = await _file(company, "reject")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "rejected", invoice
+    invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"].startswith("450 ")
     assert "P_1" in invoice["errorMessage"]
     assert invoice["errorTranslated"]

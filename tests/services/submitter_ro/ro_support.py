@@ -4,20 +4,15 @@ real flow, and ways to file an invoice and watch it."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import FINAL_STATUSES, MakeAccount, data_of, wait_status
 from tests.services.connections_support import connect_ro, new_company
-
-FINAL = {"accepted", "rejected", "error"}
 
 
 @dataclass(frozen=True)
@@ -59,34 +54,46 @@ async def file_invoice(
     return invoice_id
 
 
-async def wait_status(
-    client: httpx.AsyncClient, invoice_id: str, wanted: set[str], timeout: float = 90
-) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await client.get(f"/v1/invoices/{invoice_id}")
-        assert response.status_code == 200, response.text
-        invoice: dict[str, Any] = response.json()["data"]
-        if invoice["status"] in wanted:
-            return invoice
-        if time.monotonic() > deadline:
-            pytest.fail(f"{invoice_id} still {invoice['status']} after {timeout}s")
-        await asyncio.sleep(0.2)
+async def accepted_invoice(
+    company: RoCompany, seed: dict[str, Any], scenario: str | None = None
+) -> str:
+    """File the invoice (in the sandbox `scenario`) and wait until it is accepted; its id."""
+    invoice_id = await file_invoice(company, seed, scenario)
+    await wait_ended(company.client, invoice_id, "accepted")
+    return invoice_id
 
 
 async def wait_final(client: httpx.AsyncClient, invoice_id: str, timeout: float = 90) -> Any:
-    return await wait_status(client, invoice_id, FINAL, timeout)
+    return await wait_status(client, invoice_id, FINAL_STATUSES, timeout)
+
+
+async def wait_ended(
+    client: httpx.AsyncClient, invoice_id: str, status: str, timeout: float = 90
+) -> dict[str, Any]:
+    """The invoice once final, which must be `status`."""
+    invoice: dict[str, Any] = await wait_final(client, invoice_id, timeout)
+    assert invoice["status"] == status, invoice
+    return invoice
 
 
 async def events_of(client: httpx.AsyncClient, invoice_id: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/v1/invoices/{invoice_id}/events")
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["data"]
+    events: list[dict[str, Any]] = data_of(await client.get(f"/v1/invoices/{invoice_id}/events"))
     return events
 
 
 def event(events: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(e for e in events if e["event"] == name)
+
+
+async def metadata_of(client: httpx.AsyncClient, invoice_id: str, name: str) -> dict[str, Any]:
+    """The metadata of the invoice's event `name` (invoice.submitted, invoice.accepted, ...)."""
+    metadata: dict[str, Any] = event(await events_of(client, invoice_id), name)["metadata"]
+    return metadata
+
+
+async def submission_of(client: httpx.AsyncClient, invoice_id: str) -> dict[str, Any]:
+    """The metadata of the invoice's invoice.submitted event: what was filed, and how."""
+    return await metadata_of(client, invoice_id, "invoice.submitted")
 
 
 async def filings(stack: Stack, cif: str) -> list[dict[str, Any]]:

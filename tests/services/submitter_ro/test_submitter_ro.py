@@ -11,26 +11,21 @@ import httpx
 import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
 from tests.services.connections_support import stack_keyring
 from tests.services.filing_support import FILED_TIMELINE
 from tests.services.network_support import wait_for_state
 from tests.services.submitter_ro.ro_support import (
     RoCompany,
+    accepted_invoice,
     event,
     events_of,
     file_invoice,
     filings,
-    ro_company,
-    wait_final,
+    submission_of,
+    wait_ended,
 )
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
-
-
-@pytest.fixture
-async def company(make_account: MakeAccount) -> RoCompany:
-    return await ro_company(make_account)
 
 
 def _uploads(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -40,9 +35,7 @@ def _uploads(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_a_clean_run_keeps_the_seed_timeline_and_records_its_one_upload(
     stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    invoice_id = await file_invoice(company, seed_invoice)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice_id = await accepted_invoice(company, seed_invoice)
 
     events = await events_of(company.client, invoice_id)
     assert [e["event"] for e in events] == FILED_TIMELINE
@@ -71,9 +64,7 @@ async def test_a_credit_note_is_uploaded_as_cn_and_accepted(
         "invoiceType": "credit_note",
         "precedingInvoice": {"number": "INV-2025-0001", "issueDate": "2025-08-01"},
     }
-    invoice_id = await file_invoice(company, credit_note)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    await accepted_invoice(company, credit_note)
     [filed] = await filings(stack, company.cif)
     assert (filed["standard"], filed["stare"]) == ("CN", "ok")
 
@@ -82,8 +73,7 @@ async def test_reject_reaches_rejected_with_the_three_error_fields(
     company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
     invoice_id = await file_invoice(company, seed_invoice, "reject")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "rejected", invoice
+    invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"].startswith("[BR-RO-101]")  # ANAF's own words
     assert "Bucharest" in invoice["errorTranslated"]
     assert "SECTOR1" in invoice["errorTranslated"]
@@ -100,9 +90,7 @@ async def test_reject_reaches_rejected_with_the_three_error_fields(
 async def test_transient_errors_are_retried_and_filed_once(
     stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    invoice_id = await file_invoice(company, seed_invoice, "transient_error")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice_id = await accepted_invoice(company, seed_invoice, "transient_error")
 
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     uploads = _uploads(submitted["metadata"]["attempts"])
@@ -114,9 +102,7 @@ async def test_transient_errors_are_retried_and_filed_once(
 async def test_rate_limited_waits_for_retry_after_and_files_once(
     stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    invoice_id = await file_invoice(company, seed_invoice, "rate_limited")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice_id = await accepted_invoice(company, seed_invoice, "rate_limited")
 
     events = await events_of(company.client, invoice_id)
     submitted = event(events, "invoice.submitted")
@@ -136,9 +122,7 @@ def _seconds_between(earlier: str, later: str) -> float:
 async def test_a_lost_upload_answer_is_reconciled_from_the_message_list_not_resent(
     stack: Stack, company: RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    invoice_id = await file_invoice(company, seed_invoice, "timeout")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice_id = await accepted_invoice(company, seed_invoice, "timeout")
 
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     metadata = submitted["metadata"]
@@ -158,10 +142,8 @@ async def test_the_simulators_lost_response_fault_is_reconciled_too(
     async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
         queued = await sim.post("/_sim/anaf/faults", json={"kind": "lost_response"})
         assert queued.status_code == 200, queued.text
-    invoice_id = await file_invoice(company, seed_invoice)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
-    metadata = event(await events_of(company.client, invoice_id), "invoice.submitted")["metadata"]
+    invoice_id = await accepted_invoice(company, seed_invoice)
+    metadata = await submission_of(company.client, invoice_id)
     assert metadata["reconciled"] is True
     [filed] = await filings(stack, company.cif)
     assert str(filed["index_incarcare"]) == metadata["uploadId"]
@@ -172,9 +154,7 @@ async def test_an_expired_token_is_refreshed_once_and_the_invoice_goes_through(
 ) -> None:
     keyring = stack_keyring(stack)
     before = await _access_token(db, keyring, company.connection_id)
-    invoice_id = await file_invoice(company, seed_invoice, "token_expired")
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "accepted", invoice
+    invoice_id = await accepted_invoice(company, seed_invoice, "token_expired")
 
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     assert [u["httpStatus"] for u in _uploads(submitted["metadata"]["attempts"])] == [401, 200]
@@ -209,8 +189,7 @@ async def test_a_refresh_ANAF_refuses_expires_the_connection_and_errors_the_invo
             assert (await sim.post("/_sim/anaf/tokens/expire", json={"token": token})).is_success
 
     invoice_id = await file_invoice(company, seed_invoice)
-    invoice = await wait_final(company.client, invoice_id)
-    assert invoice["status"] == "error", invoice
+    invoice = await wait_ended(company.client, invoice_id, "error")
     assert invoice["errorMessage"]
     assert invoice["errorTranslated"]
     assert "POST /v1/connections" in invoice["errorFix"]
@@ -228,8 +207,7 @@ async def test_a_submitter_killed_mid_upload_reconciles_and_files_once(
     await wait_for_state(db, invoice_id, "uploading")
     await stack.restart("submitter_ro")  # kill -9, then start again
 
-    invoice = await wait_final(company.client, invoice_id, timeout=120)
-    assert invoice["status"] == "accepted", invoice
+    await wait_ended(company.client, invoice_id, "accepted", timeout=120)
     assert len(await filings(stack, company.cif)) == 1
     submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
     assert submitted["metadata"]["uploadId"] == str(

@@ -30,7 +30,7 @@ from clearway.domain.company import CompanyRequest
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.governments.pl.auth import KsefAuthClient
+from clearway.governments.pl.auth import KsefAuthClient, KsefTokens
 from clearway.governments.pl.xades import KsefCertificate
 from clearway.security import Keyring, generate_master_key
 from clearway.store.events import NewEvent, append_event, start_stream
@@ -127,6 +127,12 @@ async def ro_connection(pool: asyncpg.Pool[Any], stack: Stack) -> str:
         )
 
 
+@pytest_asyncio.fixture
+async def connection_id(refresher_db: asyncpg.Pool[Any], stack: Stack) -> str:
+    """The id of an active RO connection (ro_connection) in this test's database."""
+    return await ro_connection(refresher_db, stack)
+
+
 async def row_of(pool: asyncpg.Pool[Any], connection_id: str) -> Any:
     async with pool.acquire() as conn:
         return await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection_id)
@@ -147,9 +153,8 @@ async def outbox_events(pool: asyncpg.Pool[Any], connection_id: str) -> list[dic
 
 
 async def test_refreshes_before_expiry_on_a_clock_the_test_controls(
-    stack: Stack, refresher_db: asyncpg.Pool[Any]
+    stack: Stack, refresher_db: asyncpg.Pool[Any], connection_id: str
 ) -> None:
-    connection_id = await ro_connection(refresher_db, stack)
     before = await row_of(refresher_db, connection_id)
     old_access = await secret(refresher_db, connection_id, SecretKind.ACCESS_TOKEN)
     old_refresh = await secret(refresher_db, connection_id, SecretKind.REFRESH_TOKEN)
@@ -254,9 +259,8 @@ async def _invoice_waiting_on(pool: asyncpg.Pool[Any], connection_id: str) -> st
 
 
 async def test_a_refused_refresh_expires_the_connection_and_its_waiting_invoices(
-    stack: Stack, refresher_db: asyncpg.Pool[Any]
+    stack: Stack, refresher_db: asyncpg.Pool[Any], connection_id: str
 ) -> None:
-    connection_id = await ro_connection(refresher_db, stack)
     invoice_id = await _invoice_waiting_on(refresher_db, connection_id)
     refresh_token = await secret(refresher_db, connection_id, SecretKind.REFRESH_TOKEN)
     async with httpx.AsyncClient(base_url=stack.govsim_url) as sim:
@@ -306,9 +310,8 @@ async def test_a_refused_refresh_expires_the_connection_and_its_waiting_invoices
 
 
 async def test_a_government_that_does_not_answer_is_tried_again_later(
-    stack: Stack, refresher_db: asyncpg.Pool[Any]
+    stack: Stack, refresher_db: asyncpg.Pool[Any], connection_id: str
 ) -> None:
-    connection_id = await ro_connection(refresher_db, stack)
     due = (await row_of(refresher_db, connection_id))["next_refresh_at"]
     clock = Clock(due)
     async with httpx.AsyncClient() as http:
@@ -397,9 +400,8 @@ async def test_two_replicas_never_refresh_the_same_connection_at_once(
 
 
 async def test_a_replica_that_outlives_its_lease_records_nothing(
-    stack: Stack, refresher_db: asyncpg.Pool[Any]
+    stack: Stack, refresher_db: asyncpg.Pool[Any], connection_id: str
 ) -> None:
-    connection_id = await ro_connection(refresher_db, stack)
     clock = Clock((await row_of(refresher_db, connection_id))["next_refresh_at"])
     slow, quick = GovernmentLine(), GovernmentLine()
     slow.gate = asyncio.Event()
@@ -424,6 +426,69 @@ async def test_a_replica_that_outlives_its_lease_records_nothing(
     assert events.count("connection.refreshed") == 1
 
 
+async def activated(
+    pool: asyncpg.Pool[Any],
+    country: str,
+    vat: str,
+    secrets: dict[SecretKind, str | bytes],
+    *,
+    token_expires_at: dt.datetime,
+    refresh_at: dt.datetime,
+    refresh_token_expires_at: dt.datetime | None = None,
+) -> Any:
+    """A connection of a new company, made active with these secrets; its row."""
+    async with pool.acquire() as conn, conn.transaction():
+        account_id, company_id = await _company(conn, country, vat)
+        row, _ = await open_connection(conn, account_id, company_id, country)
+        await activate_connection(
+            conn,
+            row,
+            secrets=secrets,
+            token_expires_at=token_expires_at,
+            refresh_token_expires_at=refresh_token_expires_at,
+            refresh_at=refresh_at,
+            keyring=KEYRING,
+        )
+    return row
+
+
+async def pl_activated(
+    pool: asyncpg.Pool[Any], tokens: KsefTokens, login: dict[SecretKind, str | bytes]
+) -> Any:
+    """A PL connection holding the KSeF tokens its login (KSeF token or seal) was answered with,
+    refreshed 4 minutes before the access token ends; its row."""
+    secrets = login | {
+        SecretKind.ACCESS_TOKEN: tokens.access_token,
+        SecretKind.REFRESH_TOKEN: tokens.refresh_token,
+    }
+    return await activated(
+        pool,
+        "PL",
+        "PL5265877635",
+        secrets,
+        token_expires_at=tokens.access_expires_at,
+        refresh_token_expires_at=tokens.refresh_expires_at,
+        refresh_at=tokens.access_expires_at - dt.timedelta(minutes=4),
+    )
+
+
+async def due_at(
+    pool: asyncpg.Pool[Any], clock: Clock, connection_id: str, moment: dt.datetime
+) -> None:
+    """Move the clock to `moment` and make the connection due then."""
+    clock.now = moment
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE connections SET next_refresh_at = $2 WHERE id = $1", connection_id, moment
+        )
+
+
+async def due_for_a_new_login(pool: asyncpg.Pool[Any], clock: Clock, row: Any) -> None:
+    """Twenty hours before the row's refresh token ends: less than a day left, so due for a new
+    login."""
+    await due_at(pool, clock, row["id"], row["refresh_token_expires_at"] - dt.timedelta(hours=20))
+
+
 async def _pl_connection(pool: asyncpg.Pool[Any], stack: Stack) -> tuple[str, str]:
     """An active PL connection authenticated with a KSeF token; (connection id, KSeF token)."""
     async with httpx.AsyncClient(base_url=stack.govsim_url) as sim:
@@ -432,22 +497,7 @@ async def _pl_connection(pool: asyncpg.Pool[Any], stack: Stack) -> tuple[str, st
         tokens = await KsefAuthClient(f"{stack.govsim_url}/v2", http).authenticate_with_token(
             ksef_token["token"], "5265877635"
         )
-    async with pool.acquire() as conn, conn.transaction():
-        account_id, company_id = await _company(conn, "PL", "PL5265877635")
-        row, _ = await open_connection(conn, account_id, company_id, "PL")
-        await activate_connection(
-            conn,
-            row,
-            secrets={
-                SecretKind.KSEF_TOKEN: ksef_token["token"],
-                SecretKind.ACCESS_TOKEN: tokens.access_token,
-                SecretKind.REFRESH_TOKEN: tokens.refresh_token,
-            },
-            token_expires_at=tokens.access_expires_at,
-            refresh_token_expires_at=tokens.refresh_expires_at,
-            refresh_at=tokens.access_expires_at - dt.timedelta(minutes=4),
-            keyring=KEYRING,
-        )
+    row = await pl_activated(pool, tokens, {SecretKind.KSEF_TOKEN: ksef_token["token"]})
     return row["id"], ksef_token["token"]
 
 
@@ -473,13 +523,7 @@ async def test_pl_refreshes_access_tokens_and_authenticates_again_before_the_7_d
         assert dt.timedelta(minutes=14) < lifetime <= dt.timedelta(minutes=15)
 
         # Six days on, less than a day is left on the refresh token: authenticate again.
-        clock.now = first["refresh_token_expires_at"] - dt.timedelta(hours=20)
-        async with refresher_db.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = $2 WHERE id = $1",
-                connection_id,
-                clock.now,
-            )
+        await due_for_a_new_login(refresher_db, clock, first)
         assert await worker.run_once() == 1
         again = await row_of(refresher_db, connection_id)
         assert await secret(refresher_db, connection_id, SecretKind.REFRESH_TOKEN) != refresh_token
@@ -488,13 +532,7 @@ async def test_pl_refreshes_access_tokens_and_authenticates_again_before_the_7_d
         # The company revoked its KSeF token: the next re-authentication fails for good.
         async with httpx.AsyncClient(base_url=stack.govsim_url) as sim:
             await sim.post("/_sim/pl/ksef-tokens/revoke", json={"token": ksef_token})
-        clock.now = again["refresh_token_expires_at"] - dt.timedelta(hours=20)
-        async with refresher_db.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = $2 WHERE id = $1",
-                connection_id,
-                clock.now,
-            )
+        await due_for_a_new_login(refresher_db, clock, again)
         assert await worker.run_once() == 1
     row = await row_of(refresher_db, connection_id)
     assert row["status"] == "expired"
@@ -506,17 +544,14 @@ async def test_an_sdi_certificate_expires_with_its_connection(
     stack: Stack, refresher_db: asyncpg.Pool[Any]
 ) -> None:
     not_after = utcnow().replace(microsecond=0) + dt.timedelta(days=30)
-    async with refresher_db.acquire() as conn, conn.transaction():
-        account_id, company_id = await _company(conn, "IT", "IT01234567897")
-        row, _ = await open_connection(conn, account_id, company_id, "IT")
-        await activate_connection(
-            conn,
-            row,
-            secrets={SecretKind.CERTIFICATE: "PEM", SecretKind.PRIVATE_KEY: "KEY"},
-            token_expires_at=not_after,
-            refresh_at=not_after,
-            keyring=KEYRING,
-        )
+    row = await activated(
+        refresher_db,
+        "IT",
+        "IT01234567897",
+        {SecretKind.CERTIFICATE: "PEM", SecretKind.PRIVATE_KEY: "KEY"},
+        token_expires_at=not_after,
+        refresh_at=not_after,
+    )
     clock = Clock(not_after - dt.timedelta(seconds=1))
     async with httpx.AsyncClient() as http:
         worker = refresher(refresher_db, stack, http, clock)
@@ -543,38 +578,19 @@ async def test_pl_logs_in_again_with_the_certificate_until_it_expires(
         tokens = await KsefAuthClient(f"{stack.govsim_url}/v2", http).authenticate_with_certificate(
             KsefCertificate(certificate_pem.decode(), key_pem.decode()), "5265877635"
         )
-    async with refresher_db.acquire() as conn, conn.transaction():
-        account_id, company_id = await _company(conn, "PL", "PL5265877635")
-        row, _ = await open_connection(conn, account_id, company_id, "PL")
-        await activate_connection(
-            conn,
-            row,
-            secrets={
-                SecretKind.CERTIFICATE: certificate_pem,
-                SecretKind.PRIVATE_KEY: key_pem,
-                SecretKind.ACCESS_TOKEN: tokens.access_token,
-                SecretKind.REFRESH_TOKEN: tokens.refresh_token,
-            },
-            token_expires_at=tokens.access_expires_at,
-            refresh_token_expires_at=tokens.refresh_expires_at,
-            refresh_at=tokens.access_expires_at - dt.timedelta(minutes=4),
-            keyring=KEYRING,
-        )
+    row = await pl_activated(
+        refresher_db,
+        tokens,
+        {SecretKind.CERTIFICATE: certificate_pem, SecretKind.PRIVATE_KEY: key_pem},
+    )
     connection_id = row["id"]
     first = await row_of(refresher_db, connection_id)
-
-    async def due_at(moment: dt.datetime) -> None:
-        clock.now = moment
-        async with refresher_db.acquire() as conn:
-            await conn.execute(
-                "UPDATE connections SET next_refresh_at = $2 WHERE id = $1", connection_id, moment
-            )
 
     clock = Clock(first["refresh_token_expires_at"] - dt.timedelta(hours=20))
     async with httpx.AsyncClient() as http:
         worker = refresher(refresher_db, stack, http, clock)
         # Less than a day left on the refresh token: a new XAdES login with the certificate.
-        await due_at(clock.now)
+        await due_for_a_new_login(refresher_db, clock, first)
         assert await worker.run_once() == 1
         again = await row_of(refresher_db, connection_id)
         assert again["status"] == "active", again["last_error_message"]
@@ -588,7 +604,7 @@ async def test_pl_logs_in_again_with_the_certificate_until_it_expires(
 
         # An hour past the certificate's notAfter, less than a day left on the refresh token:
         # no login is tried with it; the connection expires.
-        await due_at(not_after + dt.timedelta(hours=1))
+        await due_at(refresher_db, clock, connection_id, not_after + dt.timedelta(hours=1))
         assert clock.now > again["refresh_token_expires_at"] - dt.timedelta(days=1)
         assert await worker.run_once() == 1
     expired = await row_of(refresher_db, connection_id)

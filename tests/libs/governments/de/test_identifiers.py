@@ -3,29 +3,10 @@ from __future__ import annotations
 import pytest
 from clearway.governments.de.identifiers import (
     is_leitweg_id_format,
-    is_ust_idnr_format,
     is_valid_leitweg_id,
-    is_valid_ust_idnr,
     leitweg_id_check_digits,
     ust_idnr_check_digit,
 )
-
-USt_IDNRS = ["DE136695976", "DE143454214", "DE811569869", "DE 129 273 398"]
-
-
-@pytest.mark.parametrize("number", USt_IDNRS)
-def test_known_ust_idnrs(number: str) -> None:
-    assert is_valid_ust_idnr(number)
-
-
-@pytest.mark.parametrize("number", ["DE136695977", "DE136695966", "DE811569868"])
-def test_a_changed_digit_invalidates(number: str) -> None:
-    assert not is_valid_ust_idnr(number)
-
-
-@pytest.mark.parametrize("number", ["DE13669597", "DE1366959761", "DE036695976", "DE13669597X"])
-def test_ust_idnr_is_nine_digits_not_starting_with_zero(number: str) -> None:
-    assert not is_ust_idnr_format(number)
 
 
 def test_ust_idnr_check_digit() -> None:
@@ -53,14 +34,6 @@ def test_changed_check_digits_invalidate(leitweg_id: str) -> None:
     last = str((int(leitweg_id[-1]) + 1) % 10)
     assert is_leitweg_id_format(leitweg_id[:-1] + last)
     assert not is_valid_leitweg_id(leitweg_id[:-1] + last)
-
-
-@pytest.mark.parametrize(
-    "leitweg_id",
-    ["17-1234-56", "0401100012345-06", "04011000-12345", "04011000-" + "A" * 31 + "-06", "4-06"],
-)
-def test_malformed_leitweg_ids(leitweg_id: str) -> None:
-    assert not is_leitweg_id_format(leitweg_id)
 
 
 def test_leitweg_check_digits() -> None:
