@@ -161,7 +161,7 @@ async def new_supplier(pool: asyncpg.Pool[Any], body: dict[str, Any], label: str
             conn,
             account_id,
             CompanyRequest(
-                legalName=supplier["name"], vatNumber=supplier["vatNumber"], country=country
+                legal_name=supplier["name"], vat_number=supplier["vatNumber"], country=country
             ),
         )
     return Supplier(pool, account_id, company_id, country)

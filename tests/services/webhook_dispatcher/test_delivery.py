@@ -23,6 +23,7 @@ from tests.conftest import WEBHOOK_TEST_ENV, MakeAccount, WaitFinal
 from tests.services.webhook_dispatcher.webhooktools import (
     Answer,
     Receiver,
+    about,
     answer,
     clear_endpoints,
     connection_expired,
@@ -66,10 +67,8 @@ async def test_the_seed_invoice_lifecycle_arrives_signed_and_in_version_order(
         timeline = (await api.get(f"/v1/invoices/{invoice_id}/events")).json()["data"]
         assert len(timeline) == 4
 
-        await receiver.wait_for(url, 4)
-        received = [
-            r for r in receiver.requests(url) if r.json()["data"]["invoiceId"] == invoice_id
-        ]
+        received = await receiver.wait_for(url, 4, matching=about(invoice_id))
+        assert len(receiver.requests(url, matching=about(invoice_id))) == 4
         assert all(signature_is_valid(r, endpoint["secret"]) for r in received)
         bodies = [r.json() for r in received]
         assert [b["type"] for b in bodies] == [
@@ -106,11 +105,9 @@ async def test_only_the_subscribed_events_are_sent(
         created = await api.post("/v1/invoices", json=seed_invoice)
         invoice_id = created.json()["data"]["id"]
         await wait_final(invoice_id)
-        await receiver.wait_for(url, 1)
+        await receiver.wait_for(url, 1, matching=about(invoice_id))
         await asyncio.sleep(0.5)
-        mine = [
-            r.json() for r in receiver.requests(url) if r.json()["data"]["invoiceId"] == invoice_id
-        ]
+        mine = [r.json() for r in receiver.requests(url, matching=about(invoice_id))]
         assert [b["type"] for b in mine] == ["invoice.accepted"]
     finally:
         await api.delete(f"/v1/webhook-endpoints/{endpoint['id']}")

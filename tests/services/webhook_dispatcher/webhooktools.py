@@ -91,6 +91,11 @@ def signature_is_valid(received: Received, secret: str, *, tolerance: float = 30
     return any(hmac.compare_digest(expected, signature) for signature in offered)
 
 
+def about(invoice_id: str) -> Callable[[Received], bool]:
+    """Matches the webhook requests about one invoice."""
+    return lambda request: request.json()["data"].get("invoiceId") == invoice_id
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: dict[str, list[Received]] = defaultdict(list)
@@ -111,15 +116,26 @@ class Receiver:
     def behave(self, url: str, behaviour: Behaviour) -> None:
         self._behaviours[_path_of(url)] = behaviour
 
-    def requests(self, url: str) -> list[Received]:
-        return list(self.received[_path_of(url)])
+    def requests(
+        self, url: str, *, matching: Callable[[Received], bool] | None = None
+    ) -> list[Received]:
+        return [r for r in self.received[_path_of(url)] if matching is None or matching(r)]
 
-    async def wait_for(self, url: str, count: int, *, timeout: float = 30) -> list[Received]:
-        """The first `count` requests to `url`, waiting for them to arrive."""
-        path = _path_of(url)
+    async def wait_for(
+        self,
+        url: str,
+        count: int,
+        *,
+        timeout: float = 30,
+        matching: Callable[[Received], bool] | None = None,
+    ) -> list[Received]:
+        """The first `count` requests to `url` (those `matching`, when given: the account's
+        endpoints also receive other tests' events), waiting for them to arrive."""
         async with asyncio.timeout(timeout), self._arrivals:
-            await self._arrivals.wait_for(lambda: len(self.received[path]) >= count)
-        return self.received[path][:count]
+            await self._arrivals.wait_for(
+                lambda: len(self.requests(url, matching=matching)) >= count
+            )
+        return self.requests(url, matching=matching)[:count]
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -264,14 +280,14 @@ async def clear_endpoints(client: httpx.AsyncClient) -> None:
 def connection_expired(account_id: str) -> ConnectionEventMessage:
     """A `connection.events` message: the account's RO connection expired (ANAF refused)."""
     return ConnectionEventMessage(
-        eventId=new_id("evt"),
+        event_id=new_id("evt"),
         event="connection.expired",
-        connectionId="conn_test",
-        accountId=account_id,
-        companyId="comp_test",
-        countryCode="RO",
+        connection_id="conn_test",
+        account_id=account_id,
+        company_id="comp_test",
+        country_code="RO",
         status="expired",
-        tokenExpiresAt=None,
-        lastErrorMessage="ANAF refused the refresh token.",
-        createdAt="2025-01-15T10:00:00.000Z",
+        token_expires_at=None,
+        last_error_message="ANAF refused the refresh token.",
+        created_at="2025-01-15T10:00:00.000Z",
     )
