@@ -13,12 +13,8 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.govsim.common import (
-    Processed,
-    ReceivingSimulator,
-    bearer_token,
-    guarded_router,
-)
+from services.govsim.arrivals import Processed, ReceivingSimulator
+from services.govsim.guard import bearer_token, guarded_router
 
 Item = TypeVar("Item", bound=Processed)
 Forced = TypeVar("Forced")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from services.govsim.common import child_text
+from services.govsim.untrusted_xml import child_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

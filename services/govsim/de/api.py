@@ -37,22 +37,18 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import (
-    Queued,
-    UntrustedXmlError,
-    parse_untrusted_xml,
-    read_body,
-    scenario_of,
-    standard_control_router,
-)
+from services.govsim.controls import Queued, standard_control_router
 from services.govsim.de.leitweg import leitweg_id_problem
 from services.govsim.de.state import (
     UploadedInvoice,
     UploadStatus,
     ZreSimulator,
 )
+from services.govsim.faults import scenario_of
+from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.ubl_cii import read_document
+from services.govsim.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
 API_PREFIX = "/zre"
 CONTROL_PREFIX = "/_sim/de"

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from services.govsim.common import CredentialExpiry
 from services.govsim.de.leitweg import leitweg_id_problem
+from services.govsim.faults import CredentialExpiry
 from services.govsim.keyed import KeyedSimulator
 from services.govsim.ubl_cii import XRECHNUNG_3, BusinessDocument
 

@@ -33,12 +33,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import (
-    Queued,
-    read_body,
-    scenario_of,
-    standard_control_router,
-)
+from services.govsim.controls import Queued, standard_control_router
+from services.govsim.faults import scenario_of
 from services.govsim.fr.documents import (
     Rejection,
 )
@@ -47,6 +43,7 @@ from services.govsim.fr.state import (
     FrPaSimulator,
     StatusEntry,
 )
+from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 
 API_PREFIX = "/pa"

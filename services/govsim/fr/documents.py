@@ -23,8 +23,8 @@ from datetime import date
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from services.govsim.common import UntrustedXmlError, parse_untrusted_xml
 from services.govsim.ubl_cii import BusinessDocument, Syntax, read_document
+from services.govsim.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
 FACTUR_X_ATTACHMENTS = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")
 SIREN_SCHEME = "0002"

@@ -51,13 +51,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.govsim.common import (
-    Queued,
-    guarded_router,
-    read_body,
-    scenario_of,
-    standard_control_router,
-)
+from services.govsim.controls import Queued, standard_control_router
+from services.govsim.faults import scenario_of
+from services.govsim.guard import guarded_router, read_body
 from services.govsim.it.documents import (
     Errore,
 )

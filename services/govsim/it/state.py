@@ -12,7 +12,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from services.govsim.common import CredentialExpiry, ReceivingSimulator
+from services.govsim.arrivals import ReceivingSimulator
+from services.govsim.faults import CredentialExpiry
 from services.govsim.it.documents import (
     FATTURA_DUPLICATA,
     NO_CHANNEL,

@@ -54,12 +54,8 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.govsim.common import (
-    UntrustedXmlError,
-    parse_untrusted_xml,
-    read_body,
-    scenario_of,
-)
+from services.govsim.faults import scenario_of
+from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
@@ -83,6 +79,7 @@ from services.govsim.ubl_cii import (
     BusinessDocument,
     read_document,
 )
+from services.govsim.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
 API_PREFIX = "/peppol"
 ACCEPTED_CUSTOMIZATIONS = frozenset({PEPPOL_BIS3, XRECHNUNG_3, XRECHNUNG_3_EXTENSION})

@@ -10,10 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import (
-    Queued,
-    standard_control_router,
-)
+from services.govsim.controls import Queued, standard_control_router
 from services.govsim.peppol.participants import (
     DEFAULT_DOCUMENT_TYPES,
     DOCUMENT_SCHEME,

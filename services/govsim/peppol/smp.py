@@ -10,9 +10,7 @@ from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Request, Response
 from lxml import etree
 
-from services.govsim.common import (
-    scenario_of,
-)
+from services.govsim.faults import scenario_of
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,

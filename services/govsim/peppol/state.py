@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from services.govsim.common import CredentialExpiry
+from services.govsim.faults import CredentialExpiry
 from services.govsim.keyed import KeyedSimulator
 from services.govsim.peppol.participants import (
     DEFAULT_DOCUMENT_TYPES,

@@ -36,11 +36,8 @@ from clearway.domain.sandbox import SANDBOX_INVOICE_HEADER, SandboxScenario
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.govsim.common import (
-    bearer_token,
-    guarded_router,
-    scenario_of,
-)
+from services.govsim.faults import scenario_of
+from services.govsim.guard import bearer_token, guarded_router
 from services.govsim.pl.auth import (
     BAD_CONTINUATION_TOKEN,
     UNKNOWN_KEY,
@@ -167,7 +164,7 @@ def _check_public_key_id(public_key_id: str | None) -> None:
         )
 
 
-# Sandbox scenarios the KSeF simulator plays itself (the others are faults: ../common.py).
+# Sandbox scenarios the KSeF simulator plays itself (the others are faults: ../faults.py).
 SCENARIO_REJECTION = ForcedOutcome(
     450, ("Linia 1: Niepoprawna wartość elementu P_1 (data wystawienia faktury).",)
 )

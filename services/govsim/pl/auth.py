@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from services.govsim.common import expire_now, hs256_jwt
 from services.govsim.pl.crypto import (
     DecryptionError,
     KeyUsage,
@@ -38,9 +37,10 @@ from services.govsim.pl.crypto import (
     rsa_decrypt,
     sha256_b64,
 )
+from services.govsim.tokens import expire_now, hs256_jwt
 
 if TYPE_CHECKING:
-    from services.govsim.common import Clock
+    from services.govsim.clock import Clock
     from services.govsim.pl.xades import SubjectIdentifier
 
 CHALLENGE_LIFETIME_SECONDS = 600  # "Czas życia challenge wynosi 10 minut"

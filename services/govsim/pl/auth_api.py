@@ -10,9 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.govsim.common import (
-    bearer_token,
-)
+from services.govsim.guard import bearer_token
 from services.govsim.pl.auth import AuthOperation, IssuedToken, KsefError
 from services.govsim.pl.crypto import (
     public_key_certificates,

@@ -10,11 +10,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import (
-    Queued,
-    RateLimit,
-    add_standard_controls,
-)
+from services.govsim.controls import Queued, add_standard_controls
 from services.govsim.pl.documents import INVOICE_STATUS_DESCRIPTIONS
 from services.govsim.pl.sessions import (
     ForcedOutcome,
@@ -22,6 +18,7 @@ from services.govsim.pl.sessions import (
     OnlineSession,
     RateGroup,
 )
+from services.govsim.rate_limits import RateLimit
 
 CONTROL_PREFIX = "/_sim/pl"
 

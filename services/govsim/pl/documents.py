@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 
-from services.govsim.common import UntrustedXmlError, child_text, parse_untrusted_xml
+from services.govsim.untrusted_xml import UntrustedXmlError, child_text, parse_untrusted_xml
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence

@@ -13,14 +13,8 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.govsim.common import (
-    FaultKind,
-    QueuedFault,
-    Refusal,
-    bearer_token,
-    plain_fault_response,
-    read_body,
-)
+from services.govsim.faults import FaultKind, QueuedFault
+from services.govsim.guard import bearer_token, plain_fault_response, read_body
 from services.govsim.pl.auth import (
     INPUT_INVALID,
     INPUT_VALIDATION,
@@ -36,6 +30,7 @@ from services.govsim.pl.sessions import (
     KsefSimulator,
     RateGroup,
 )
+from services.govsim.rate_limits import Refusal
 
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
 PROBLEM_JSON = "application/problem+json"

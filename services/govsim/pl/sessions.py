@@ -19,13 +19,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from services.govsim.common import (
-    Arrivals,
-    FaultQueue,
-    RateLimit,
-    Refusal,
-    SlidingWindowLimiter,
-)
+from services.govsim.arrivals import Arrivals
+from services.govsim.faults import FaultQueue
 from services.govsim.pl.auth import (
     DEFAULT_ACCESS_TOKEN_LIFETIME_SECONDS,
     INVOICE_NOT_FOUND,
@@ -52,9 +47,10 @@ from services.govsim.pl.documents import (
     upo_document,
     verify_invoice,
 )
+from services.govsim.rate_limits import RateLimit, Refusal, SlidingWindowLimiter
 
 if TYPE_CHECKING:
-    from services.govsim.common import Clock
+    from services.govsim.clock import Clock
 
 logger = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
-from services.govsim.common import UntrustedXmlError, child_text, parse_untrusted_xml
 from services.govsim.pl.auth import INPUT_INVALID, INPUT_VALIDATION, KsefError
+from services.govsim.untrusted_xml import UntrustedXmlError, child_text, parse_untrusted_xml
 
 AUTH_NAMESPACES = ("http://ksef.mf.gov.pl/auth/token/2.0", "http://ksef.mf.gov.pl/auth/token/2.1")
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"

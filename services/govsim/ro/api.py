@@ -40,7 +40,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
-from services.govsim.common import bearer_token, read_body, scenario_of
+from services.govsim.faults import scenario_of
+from services.govsim.guard import bearer_token, read_body
 from services.govsim.ro.documents import (
     RejectedXmlError,
     UploadContext,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.common import ProcessingDelay, Queued
+from services.govsim.controls import ProcessingDelay, Queued
 from services.govsim.ro.oauth import Consent
 from services.govsim.ro.state import (
     CONTROL_PREFIX,

@@ -24,7 +24,7 @@ from typing import cast
 
 from lxml import etree
 
-from services.govsim.common import hardened_xml_parser
+from services.govsim.untrusted_xml import hardened_xml_parser
 
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"

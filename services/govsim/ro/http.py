@@ -8,7 +8,7 @@ from http import HTTPStatus
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from services.govsim.common import bearer_token
+from services.govsim.guard import bearer_token
 from services.govsim.ro.oauth import Grant
 from services.govsim.ro.state import AnafSimulator
 

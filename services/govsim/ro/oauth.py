@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from services.govsim.common import expire_now, hs256_jwt
+from services.govsim.tokens import expire_now, hs256_jwt
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from clearway.domain.sandbox import SandboxScenario
 
-from services.govsim.common import Arrivals
+from services.govsim.arrivals import Arrivals
 from services.govsim.ro.documents import (
     DocumentParties,
     UploadContext,

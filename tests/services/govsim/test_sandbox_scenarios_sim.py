@@ -10,7 +10,7 @@ import pytest
 from fastapi import Request
 from lxml import etree
 
-from services.govsim.common import FaultKind, ScenarioPlays
+from services.govsim.faults import FaultKind, ScenarioPlays
 from services.govsim.ro.api import AnafSimulator
 from tests.services.govsim.ro.test_anaf_sim import (
     BUCHAREST_NOON,
