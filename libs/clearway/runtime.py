@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import uvicorn
@@ -43,6 +43,26 @@ class ServiceContext:
 
 Register = Callable[[ServiceContext], None]
 Background = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+
+
+async def work_in_rounds(
+    work_round: Callable[[], Awaitable[object]],
+    *,
+    pause: float,
+    log: logging.Logger,
+    failure: str,
+) -> NoReturn:
+    """A worker's loop: run `work_round` again at once while it finds work (returns something
+    true), else after `pause` seconds; a round that fails is logged (`failure`, on the caller's
+    logger) and the loop goes on after the pause, as a government or the database may be back
+    by then."""
+    while True:
+        try:
+            if await work_round():
+                continue
+        except Exception:
+            log.exception(failure)
+        await asyncio.sleep(pause)
 
 
 def configure_observability(name: str) -> None:

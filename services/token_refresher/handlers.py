@@ -48,7 +48,7 @@ from clearway.governments.base import (
     TokenRenewer,
 )
 from clearway.observability.metrics import TOKEN_EXPIRY_HORIZON
-from clearway.runtime import ServiceContext
+from clearway.runtime import ServiceContext, work_in_rounds
 from clearway.security import Keyring
 from clearway.store import connections as store
 from clearway.store.outbox import enqueue
@@ -102,14 +102,13 @@ class TokenRefresher:
                 self._renewers[code] = renewer
 
     async def run_forever(self, idle_pause: float) -> None:
-        while True:
-            try:
-                await self.record_expiry_horizon()
-                if await self.run_once():
-                    continue
-            except Exception:
-                log.exception("token refresh loop failed; retrying")
-            await asyncio.sleep(idle_pause)
+        await work_in_rounds(
+            self._round, pause=idle_pause, log=log, failure="token refresh loop failed; retrying"
+        )
+
+    async def _round(self) -> int:
+        await self.record_expiry_horizon()
+        return await self.run_once()
 
     async def record_expiry_horizon(self) -> None:
         """Per country, seconds until the first active connection stops working unless a

@@ -41,6 +41,7 @@ from clearway.pipeline.poll_outcomes import (
     record_missed_deadline,
     record_rejected,
 )
+from clearway.runtime import work_in_rounds
 from clearway.store import status_polls
 from clearway.store.gov_calls import record_calls
 from clearway.store.status_polls import Poll
@@ -200,13 +201,9 @@ class PollMachine:
 
     async def run(self) -> None:
         """Claim due polls and ask about them, for ever."""
-        while True:
-            try:
-                if await self.poll_due():
-                    continue
-            except Exception:
-                log.exception("poll loop failed; retrying")
-            await asyncio.sleep(IDLE_PAUSE_SECONDS)
+        await work_in_rounds(
+            self.poll_due, pause=IDLE_PAUSE_SECONDS, log=log, failure="poll loop failed; retrying"
+        )
 
     async def poll_due(self) -> int:
         """One round: the due polls claimed and asked about at once; how many there were."""
