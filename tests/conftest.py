@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_account, create_api_key
+from clearway.accounts import KeyMode, create_account, create_api_key
 from clearway.config import variables
 from clearway.db import connect, create_pool, migrate
 
@@ -131,6 +131,22 @@ async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
 MakeAccount = Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]]
 
 
+async def new_api_key(stack: Stack, account_id: str, mode: KeyMode) -> str:
+    """A new API key of the account, "test" (sandbox) or "live"."""
+    conn = await connect(stack.database.url)
+    try:
+        return await create_api_key(conn, account_id, mode)
+    finally:
+        await conn.close()
+
+
+def api_client(stack: Stack, key: str) -> httpx.AsyncClient:
+    """A client of the stack's API authenticated with `key`; the caller closes it."""
+    return httpx.AsyncClient(
+        base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+
+
 @pytest_asyncio.fixture
 async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
     """New accounts with their own sandbox key: (account id, a client authenticated as it)."""
@@ -147,12 +163,9 @@ async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
                 monthly_invoice_limit=monthly_invoice_limit,
                 rate_limit_per_second=rate_limit_per_second,
             )
-            key = await create_api_key(conn, account_id, "test")
         finally:
             await conn.close()
-        client = httpx.AsyncClient(
-            base_url=stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
+        client = api_client(stack, await new_api_key(stack, account_id, "test"))
         clients.append(client)
         return account_id, client
 
@@ -165,15 +178,13 @@ async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
 
 @pytest_asyncio.fixture(scope="session")
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=stack.api_url,
-        headers={"Authorization": f"Bearer {stack.api_key}"},
-        timeout=30,
-    ) as client:
+    async with api_client(stack, stack.api_key) as client:
         yield client
 
 
 FINAL_STATUSES = {"accepted", "rejected", "error"}
+# The events of an invoice filed and accepted without a hitch, in their order.
+ACCEPTED_EVENTS = ["invoice.created", "invoice.validated", "invoice.submitted", "invoice.accepted"]
 WaitFinal = Callable[[str], Awaitable[dict[str, Any]]]
 
 
@@ -181,6 +192,12 @@ def data_of(response: httpx.Response, status: int = 200) -> Any:
     """The `data` of an API answer, which must have come with `status`."""
     assert response.status_code == status, response.text
     return response.json()["data"]
+
+
+def error_of(response: httpx.Response, status: int) -> Any:
+    """The `error` object of an API answer, which must have come with `status`."""
+    assert response.status_code == status, response.text
+    return response.json()["error"]
 
 
 async def wait_status(

@@ -13,7 +13,7 @@ from clearway.governments.pl.identifiers import is_nip_format, nip_check_digit
 from lxml import etree
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import ACCEPTED_EVENTS, MakeAccount
 from tests.e2e.test_six_countries import DEFAULT_FORMAT, PEPPOL_BUYERS
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
@@ -103,12 +103,7 @@ async def test_each_document_type_is_filed_and_accepted(
     outcome = {k: invoice.get(k) for k in ("status", "errorMessage", "errorTranslated")}
     assert invoice["status"] == "accepted", outcome
     events = await events_of(client, invoice_id)
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == ACCEPTED_EVENTS
     assert events[1]["metadata"]["format"] == DEFAULT_FORMAT[country]
     if kind == "credit_note" and country in UBL_COUNTRIES:
         document = await client.get(f"/v1/invoices/{invoice_id}/document")

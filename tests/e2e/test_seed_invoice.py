@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import WaitFinal
+from tests.conftest import ACCEPTED_EVENTS, WaitFinal
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -42,12 +42,7 @@ async def test_seed_invoice_reaches_accepted_with_the_seed_timeline(
     assert invoice["errorMessage"] is None
 
     events = (await api.get(f"/v1/invoices/{data['id']}/events")).json()["data"]
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == ACCEPTED_EVENTS
     assert [e["status"] for e in events] == ["created", "validated", "submitted", "accepted"]
     assert events[0]["metadata"] is None
     assert events[1]["metadata"]["format"] == "UBL-CIUS-RO"

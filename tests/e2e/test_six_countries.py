@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount, wait_status
+from tests.conftest import ACCEPTED_EVENTS, MakeAccount, wait_status
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
 from tests.services.handlers_support import DEFAULT_FORMAT
@@ -110,12 +110,7 @@ async def test_an_italian_invoice_is_filed_with_sdi_and_accepted(
     invoice = await wait_status(company.client, invoice_id, {"accepted", "rejected", "error"})
     assert invoice["status"] == "accepted", invoice
     events = (await company.client.get(f"/v1/invoices/{invoice_id}/events")).json()["data"]
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == ACCEPTED_EVENTS
     assert events[1]["metadata"]["format"] == "FATTURAPA"
 
 
@@ -140,12 +135,7 @@ async def test_belgian_and_german_invoices_are_delivered_over_peppol_and_accepte
     invoice = await wait_status(client, invoice_id, {"accepted", "rejected", "error"})
     assert invoice["status"] == "accepted", invoice
     events = (await client.get(f"/v1/invoices/{invoice_id}/events")).json()["data"]
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == ACCEPTED_EVENTS
     assert events[1]["metadata"]["format"] == DEFAULT_FORMAT[country]
     assert events[2]["metadata"]["govEndpoint"] == "Peppol"
     assert (await client.get(f"/v1/invoices/{invoice_id}/receipt")).status_code == 200

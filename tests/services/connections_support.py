@@ -4,9 +4,7 @@ events on `connection.events`, and the secrets as the database holds them."""
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer
 from clearway.accounts.connection_secrets import read_secret
 from clearway.db import migrate
 from clearway.domain.connections import SecretKind
@@ -23,6 +20,7 @@ from clearway.security import Keyring
 
 from services.stack.infra import Database, provision_database
 from services.stack.stack import Stack
+from tests.services.kafka_support import read_grouped
 
 COMPANIES = {
     "RO": {"legalName": "TechVision SRL", "vatNumber": "RO12345678", "country": "RO"},
@@ -98,27 +96,17 @@ async def connection_events(
 ) -> dict[str, list[dict[str, Any]]]:
     """The messages about this connection on `connection.events`, by event, once every wanted
     event was seen (or the timeout passed)."""
-    consumer = AIOKafkaConsumer(
-        CONNECTION_EVENTS,
-        bootstrap_servers=stack.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+
+    def event_of(key: bytes | None, body: dict[str, Any]) -> str | None:
+        if body.get("connectionId") != connection_id:
+            return None
+        assert key == connection_id.encode()
+        event: str = body["event"]
+        return event
+
+    return await read_grouped(
+        stack.kafka_bootstrap, CONNECTION_EVENTS, wanted, event_of, timeout=timeout
     )
-    await consumer.start()
-    found: dict[str, list[dict[str, Any]]] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while not wanted <= set(found) and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    body = json.loads(record.value)
-                    if body.get("connectionId") == connection_id:
-                        assert record.key == connection_id.encode()
-                        found.setdefault(body["event"], []).append(body)
-    finally:
-        await consumer.stop()
-    return found
 
 
 def stack_keyring(stack: Stack) -> Keyring:

@@ -63,12 +63,15 @@ async def queue_every_fault(http: httpx.AsyncClient, control: str, **fault: Any)
         await http.post(f"{control}/faults", json={"kind": kind, **fault})
 
 
-def assert_refused_unexpanded(response: httpx.Response, status: int, *, shorter_than: int) -> None:
-    """A hostile document refused with `status`, in a short answer that shows nothing an entity
-    would have expanded to."""
+def refused_unexpanded(
+    response: httpx.Response, status: int, *, shorter_than: int
+) -> httpx.Response:
+    """The answer to a hostile document, asserted to be a refusal with `status` in a short answer
+    that shows nothing an entity would have expanded to."""
     assert response.status_code == status
     assert "root:" not in response.text
     assert len(response.text) < shorter_than
+    return response
 
 
 def hostile_xml(root: str, namespace: str) -> list[bytes]:

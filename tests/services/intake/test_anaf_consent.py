@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import error_of
 from tests.services.connections_support import (
     authorize_at_anaf,
     new_company,
@@ -26,17 +26,14 @@ async def _user_answers(stack: Stack, *, refuse: bool) -> None:
 
 
 async def test_a_refused_esign_leaves_the_connection_inactive_with_a_clear_reason(
-    stack: Stack, make_account: MakeAccount
+    stack: Stack, client: httpx.AsyncClient
 ) -> None:
-    _, client = await make_account()
     pending = await start_connection(client, await new_company(client, "RO"), "RO")
     await _user_answers(stack, refuse=True)
     callback = await authorize_at_anaf(pending["authorizationUrl"])
     assert query_of(callback)["error"] == "access_denied"
 
-    answer = await open_callback(callback)
-    assert answer.status_code == 400, answer.text
-    error = answer.json()["error"]
+    error = error_of(await open_callback(callback), 400)
     assert error["type"] == "validation_error"
     assert error["param"] == "/error"
     assert "refused to authorize Clearway" in error["message"]

@@ -10,6 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.conftest import error_of
+
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
 
@@ -79,8 +81,7 @@ async def test_body_that_is_not_json_is_a_400(
     response = await api.post(
         "/v1/invoices", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["type"] == "validation_error"
+    assert error_of(response, 400)["type"] == "validation_error"
     assert await _row_counts(db) == before
 
 
@@ -89,11 +90,9 @@ async def test_missing_or_unknown_key_is_a_401(
 ) -> None:
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer sk_test_not-a-real-key"}):
         response = await api.post("/v1/invoices", json=seed_invoice, headers=headers)
-        assert response.status_code == 401
-        assert response.json()["error"]["type"] == "authentication_error"
+        assert error_of(response, 401)["type"] == "authentication_error"
 
 
 async def test_unknown_invoice_is_a_404(api: httpx.AsyncClient) -> None:
     response = await api.get("/v1/invoices/inv_000000000000000000000000")
-    assert response.status_code == 404
-    assert response.json()["error"]["type"] == "not_found"
+    assert error_of(response, 404)["type"] == "not_found"

@@ -42,9 +42,8 @@ SEED_FIELDS = {"id", "companyId", "countryCode", "status", "tokenExpiresAt", "la
 
 
 async def test_ro_authorization_url_leads_to_an_active_connection_and_connection_active(
-    stack: Stack, make_account: MakeAccount, db: asyncpg.Pool[Any]
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
-    _, client = await make_account()
     company_id = await new_company(client, "RO")
     pending = await start_connection(client, company_id, "RO")
 
@@ -150,9 +149,8 @@ async def test_wrong_reused_or_foreign_state_is_refused_and_changes_nothing(
 
 
 async def test_anaf_refusing_the_code_is_reported_on_the_connection(
-    stack: Stack, make_account: MakeAccount
+    stack: Stack, client: httpx.AsyncClient
 ) -> None:
-    _, client = await make_account()
     pending = await start_connection(client, await new_company(client, "RO"), "RO")
     declined = f"{stack.api_url}/v1/callbacks/anaf?error=access_denied&state={pending['id']}"
     answer = await open_callback(declined)
@@ -234,8 +232,7 @@ async def test_two_accounts_cannot_see_or_use_each_others_connections(
     assert len(await secret_rows(db, connection["id"])) == 2
 
 
-async def test_delete_purges_the_secrets(make_account: MakeAccount, db: asyncpg.Pool[Any]) -> None:
-    _, client = await make_account()
+async def test_delete_purges_the_secrets(client: httpx.AsyncClient, db: asyncpg.Pool[Any]) -> None:
     company_id = await new_company(client, "RO")
     connection = await connect_ro(client, company_id)
     assert len(await secret_rows(db, connection["id"])) == 2
@@ -272,9 +269,8 @@ async def test_delete_purges_the_secrets(make_account: MakeAccount, db: asyncpg.
 
 
 async def test_it_takes_the_sdi_certificate_pem_or_pkcs12(
-    stack: Stack, make_account: MakeAccount, db: asyncpg.Pool[Any]
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
-    _, client = await make_account()
     pending = await start_connection(client, await new_company(client, "IT"), "IT")
     assert pending["status"] == "pending_setup"
     assert "authorizationUrl" not in pending
@@ -338,9 +334,8 @@ async def test_it_takes_the_sdi_certificate_pem_or_pkcs12(
 
 
 async def test_pl_runs_the_ksef_challenge_flow_with_the_companys_token(
-    stack: Stack, make_account: MakeAccount, db: asyncpg.Pool[Any]
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
-    _, client = await make_account()
     pending = await start_connection(client, await new_company(client, "PL"), "PL")
     assert pending["status"] == "pending_setup"
     upload = pending["setupInstructions"]["uploadUrl"]
@@ -465,9 +460,8 @@ async def _registered(sim: httpx.AsyncClient) -> set[str]:
 
 
 async def test_be_de_fr_register_the_companys_identifier(
-    stack: Stack, make_account: MakeAccount
+    stack: Stack, client: httpx.AsyncClient
 ) -> None:
-    _, client = await make_account()
     expected = {
         "BE": {"identifier": "0123456749", "scheme": "0208"},
         "DE": {"identifier": "DE123456789", "scheme": "9930"},
@@ -517,9 +511,8 @@ async def test_be_de_fr_register_the_companys_identifier(
 
 
 async def test_secrets_never_appear_in_answers_or_logs(
-    stack: Stack, make_account: MakeAccount, db: asyncpg.Pool[Any]
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
-    _, client = await make_account()
     ro = await connect_ro(client, await new_company(client, "RO"))
     pl = await start_connection(client, await new_company(client, "PL"), "PL")
     async with httpx.AsyncClient(base_url=stack.govsim_url) as sim:

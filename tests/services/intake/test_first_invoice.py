@@ -9,16 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from clearway.accounts import create_api_key
-from clearway.db import connect
 from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import MakeAccount, error_of, new_api_key
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
-from tests.services.intake.test_kafka_intake import _read_until
+from tests.services.kafka_support import produce, read_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -32,12 +29,9 @@ async def _nothing_created(client: httpx.AsyncClient) -> None:
 
 
 async def test_an_invoice_without_a_company_is_refused_naming_company_id(
-    make_account: MakeAccount,
+    client: httpx.AsyncClient,
 ) -> None:
-    _, client = await make_account()
-    refused = await client.post("/v1/invoices", json=_body("FR"))
-    assert refused.status_code == 400, refused.text
-    error = refused.json()["error"]
+    error = error_of(await client.post("/v1/invoices", json=_body("FR")), 400)
     assert error["type"] == "validation_error"
     assert error["param"] == "/companyId"
     assert "no company in FR" in error["message"]
@@ -47,13 +41,10 @@ async def test_an_invoice_without_a_company_is_refused_naming_company_id(
 
 
 async def test_an_invoice_for_a_company_without_a_connection_is_refused_naming_country(
-    make_account: MakeAccount,
+    client: httpx.AsyncClient,
 ) -> None:
-    _, client = await make_account()
     company_id = await new_company(client, "FR")
-    refused = await client.post("/v1/invoices", json=_body("FR"))
-    assert refused.status_code == 400, refused.text
-    error = refused.json()["error"]
+    error = error_of(await client.post("/v1/invoices", json=_body("FR")), 400)
     assert error["param"] == "/country"
     assert f"Company {company_id} has no sandbox FR connection" in error["message"]
     assert f'"companyId": "{company_id}"' in error["message"]
@@ -71,26 +62,14 @@ async def test_the_kafka_intake_refuses_it_with_the_same_error(
     stack: Stack, make_account: MakeAccount
 ) -> None:
     account_id, client = await make_account()
-    conn = await connect(stack.database.url)
-    try:
-        key = await create_api_key(conn, account_id, "test")
-    finally:
-        await conn.close()
+    key = await new_api_key(stack, account_id, "test")
     body = _body("FR")
     rest = (await client.post("/v1/invoices", json=body)).json()["error"]
 
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            INVOICES_INTAKE,
-            json.dumps(body).encode(),
-            key=body["externalId"].encode(),
-            headers=[("authorization", f"Bearer {key}".encode())],
-        )
-    finally:
-        await producer.stop()
-    answers = await _read_until(
+    auth = [("authorization", f"Bearer {key}".encode())]
+    message = (body["externalId"], json.dumps(body).encode(), auth)
+    await produce(stack.kafka_bootstrap, INVOICES_INTAKE, [message])
+    answers = await read_until(
         stack.kafka_bootstrap, INVOICE_EVENTS, {body["externalId"]}, "externalId"
     )
     [answer] = answers[body["externalId"]]

@@ -13,27 +13,17 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE, dlq_topic
 
 from services.stack.stack import Stack
-from tests.services.intake.test_kafka_intake import _read_until
+from tests.services.kafka_support import Headers, produce, read_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
-Headers = list[tuple[str, bytes]]
-
 
 async def _produce(stack: Stack, messages: list[tuple[str, dict[str, Any], Headers]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
-    await producer.start()
-    try:
-        for key, body, headers in messages:
-            await producer.send_and_wait(
-                INVOICES_INTAKE, json.dumps(body).encode(), key=key.encode(), headers=headers
-            )
-    finally:
-        await producer.stop()
+    encoded = [(key, json.dumps(body).encode(), headers) for key, body, headers in messages]
+    await produce(stack.kafka_bootstrap, INVOICES_INTAKE, encoded)
 
 
 async def _invoices_of(db: asyncpg.Pool[Any], external_id: str) -> list[asyncpg.Record]:
@@ -121,9 +111,7 @@ async def test_a_lookalike_header_is_refused_naming_the_accepted_spelling(
             for external_id, (sent, _) in lookalikes.items()
         ],
     )
-    answers = await _read_until(
-        stack.kafka_bootstrap, INVOICE_EVENTS, set(lookalikes), "externalId"
-    )
+    answers = await read_until(stack.kafka_bootstrap, INVOICE_EVENTS, set(lookalikes), "externalId")
     assert set(answers) == set(lookalikes)
     for external_id, (sent, accepted) in lookalikes.items():
         error = answers[external_id][0]["metadata"]["error"]
@@ -131,7 +119,7 @@ async def test_a_lookalike_header_is_refused_naming_the_accepted_spelling(
         assert error["type"] == "validation_error"
         assert f"'{sent}'" in error["message"]
         assert f"'{accepted}'" in error["message"]
-    dead = await _read_until(
+    dead = await read_until(
         stack.kafka_bootstrap, dlq_topic(INVOICES_INTAKE), set(lookalikes), "key"
     )
     assert set(dead) == set(lookalikes)

@@ -11,35 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE, dlq_topic
 
 from services.stack.stack import Stack
+from tests.services.kafka_support import Headers, produce, read_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
-
-
-async def _read_until(
-    bootstrap: str, topic: str, wanted: set[str], field: str, timeout: float = 60
-) -> dict[str, list[dict[str, Any]]]:
-    """Messages of `topic` whose `field` is in `wanted`, grouped by it."""
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    found: dict[str, list[dict[str, Any]]] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while not wanted <= set(found) and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    body = json.loads(record.value)
-                    if body.get(field) in wanted:
-                        found.setdefault(body[field], []).append(body)
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_poison_in_the_middle_of_good_messages(
@@ -48,7 +25,7 @@ async def test_poison_in_the_middle_of_good_messages(
     run = secrets.token_hex(3)
     good = [f"k-{run}-good-{n}" for n in range(3)]
     auth = [("authorization", f"Bearer {stack.api_key}".encode())]
-    messages: list[tuple[str, bytes, list[tuple[str, bytes]]]] = [
+    messages: list[tuple[str, bytes, Headers]] = [
         (good[0], json.dumps({**seed_invoice, "externalId": good[0]}).encode(), auth),
         (f"k-{run}-notjson", b"{this is not json", auth),
         (
@@ -64,23 +41,13 @@ async def test_poison_in_the_middle_of_good_messages(
         ),
         (good[2], json.dumps({**seed_invoice, "externalId": good[2]}).encode(), auth),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
-    await producer.start()
-    try:
-        for key, value, headers in messages:
-            # One partition for all: the good message after the poison must still be taken.
-            await producer.send_and_wait(
-                INVOICES_INTAKE, value, key=key.encode(), headers=headers, partition=0
-            )
-        # Redelivery of a good message: its key makes it idempotent, no second invoice.
-        await producer.send_and_wait(
-            INVOICES_INTAKE, messages[0][1], key=good[0].encode(), headers=auth, partition=0
-        )
-    finally:
-        await producer.stop()
+    # One partition for all: the good message after the poison must still be taken. The last is
+    # a redelivery of a good message: its key makes it idempotent, no second invoice.
+    redelivery = (good[0], messages[0][1], auth)
+    await produce(stack.kafka_bootstrap, INVOICES_INTAKE, [*messages, redelivery], partition=0)
 
     refused = {f"k-{run}-notjson", f"k-{run}-badkey", f"k-{run}-schema"}
-    answers = await _read_until(stack.kafka_bootstrap, INVOICE_EVENTS, refused, "externalId")
+    answers = await read_until(stack.kafka_bootstrap, INVOICE_EVENTS, refused, "externalId")
     assert set(answers) == refused
     types = {k: v[0]["metadata"]["error"]["type"] for k, v in answers.items()}
     assert types == {
@@ -93,7 +60,7 @@ async def test_poison_in_the_middle_of_good_messages(
     }
     assert {"/country", "/supplier", "/customer", "/lines"} <= schema_params
 
-    dead = await _read_until(stack.kafka_bootstrap, dlq_topic(INVOICES_INTAKE), refused, "key")
+    dead = await read_until(stack.kafka_bootstrap, dlq_topic(INVOICES_INTAKE), refused, "key")
     assert set(dead) == refused
     assert all(entries[0]["reason"] for entries in dead.values())
 
@@ -108,5 +75,5 @@ async def test_poison_in_the_middle_of_good_messages(
         assert len(found) == 1, found
         assert found[0]["externalId"] == external_id
 
-    lifecycle = await _read_until(stack.kafka_bootstrap, INVOICE_EVENTS, set(good), "externalId")
+    lifecycle = await read_until(stack.kafka_bootstrap, INVOICE_EVENTS, set(good), "externalId")
     assert all(any(e["event"] == "invoice.created" for e in lifecycle[g]) for g in good)

@@ -11,12 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from clearway.accounts import create_api_key
 from clearway.db import connect
 from clearway.messaging.topics import INVOICES_INTAKE
 
 from services.stack.stack import Stack
+from tests.conftest import api_client, error_of, new_api_key
+from tests.services.kafka_support import produce
 from tests.services.submitter_ro.ro_support import RoCompany, invoice_body, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -29,8 +29,7 @@ async def test_an_unknown_scenario_is_refused_naming_the_header(
     refused = await company.client.post(
         "/v1/invoices", json=seed_invoice, headers={HEADER: "explode"}
     )
-    assert refused.status_code == 400, refused.text
-    assert refused.json()["error"]["type"] == "validation_error"
+    assert error_of(refused, 400)["type"] == "validation_error"
 
 
 async def test_a_live_key_may_not_ask_for_a_scenario(
@@ -41,15 +40,11 @@ async def test_a_live_key_may_not_ask_for_a_scenario(
         account_id = await conn.fetchval(
             "SELECT account_id FROM companies WHERE id = $1", company.company_id
         )
-        live_key = await create_api_key(conn, account_id, "live")
     finally:
         await conn.close()
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {live_key}"}, timeout=30
-    ) as live:
+    async with api_client(stack, await new_api_key(stack, account_id, "live")) as live:
         refused = await live.post("/v1/invoices", json=seed_invoice, headers={HEADER: "reject"})
-    assert refused.status_code == 400, refused.text
-    error = refused.json()["error"]
+    error = error_of(refused, 400)
     assert error["param"] == f"/{HEADER}"
     assert "sk_test_" in error["message"]
 
@@ -60,20 +55,12 @@ async def test_the_scenario_travels_as_a_kafka_header_too(
     body = invoice_body(seed_invoice, company)
     external_id = f"kafka-{secrets.token_hex(4)}"
     body["externalId"] = external_id
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap, enable_idempotence=False)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            INVOICES_INTAKE,
-            json.dumps(body).encode(),
-            key=external_id.encode(),
-            headers=[
-                ("authorization", company.client.headers["Authorization"].encode()),
-                (HEADER, b"reject"),
-            ],
-        )
-    finally:
-        await producer.stop()
+    headers = [
+        ("authorization", company.client.headers["Authorization"].encode()),
+        (HEADER, b"reject"),
+    ]
+    message = (external_id, json.dumps(body).encode(), headers)
+    await produce(stack.kafka_bootstrap, INVOICES_INTAKE, [message])
     invoice_id = await _invoice_with_external_id(company.client, external_id)
     invoice = await wait_ended(company.client, invoice_id, "rejected")
     assert invoice["errorMessage"].startswith("[BR-RO-101]")

@@ -9,11 +9,9 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_api_key
-from clearway.db import connect
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import MakeAccount, api_client, error_of, new_api_key
 from tests.services.webhook_dispatcher.webhooktools import (
     Receiver,
     answer,
@@ -34,8 +32,7 @@ async def receiver() -> AsyncIterator[Receiver]:
         yield running
 
 
-async def test_create_get_list_update_delete(make_account: MakeAccount, receiver: Receiver) -> None:
-    _, client = await make_account()
+async def test_create_get_list_update_delete(client: httpx.AsyncClient, receiver: Receiver) -> None:
     url = receiver.route()
     created = await create_endpoint(
         client, url, ["invoice.accepted", "invoice.rejected"], description="ERP"
@@ -109,9 +106,8 @@ async def test_another_accounts_endpoints_answer_404(
     ],
 )
 async def test_bad_bodies_name_the_field(
-    make_account: MakeAccount, body: dict[str, Any], param: str
+    client: httpx.AsyncClient, body: dict[str, Any], param: str
 ) -> None:
-    _, client = await make_account()
     response = await client.post("/v1/webhook-endpoints", json=body)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -124,9 +120,8 @@ async def test_bad_bodies_name_the_field(
     ["http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "http://192.168.1.5:8080/"],
 )
 async def test_private_and_metadata_addresses_are_refused_at_creation(
-    make_account: MakeAccount, url: str
+    client: httpx.AsyncClient, url: str
 ) -> None:
-    _, client = await make_account()
     response = await client.post("/v1/webhook-endpoints", json={"url": url, "enabledEvents": ["*"]})
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -136,9 +131,8 @@ async def test_private_and_metadata_addresses_are_refused_at_creation(
 
 
 async def test_a_private_address_behind_a_name_is_refused_at_delivery(
-    make_account: MakeAccount,
+    client: httpx.AsyncClient,
 ) -> None:
-    _, client = await make_account()
     # 167772161 is 10.0.0.1 written as one number: a name until the resolver reads it.
     endpoint = await create_endpoint(client, "http://167772161/hook")
     await send_test_event(client, endpoint["id"])
@@ -154,20 +148,12 @@ async def test_live_mode_endpoints_need_https_and_are_invisible_to_test_keys(
     stack: Stack, make_account: MakeAccount
 ) -> None:
     account_id, test_client = await make_account()
-    conn = await connect(stack.database.url)
-    try:
-        live_key = await create_api_key(conn, account_id, "live")
-    finally:
-        await conn.close()
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, headers={"Authorization": f"Bearer {live_key}"}, timeout=30
-    ) as live:
+    async with api_client(stack, await new_api_key(stack, account_id, "live")) as live:
         plain = await live.post(
             "/v1/webhook-endpoints",
             json={"url": "http://hooks.example.com/x", "enabledEvents": ["*"]},
         )
-        assert plain.status_code == 400
-        assert plain.json()["error"]["message"] == "Live-mode endpoints must use https://."
+        assert error_of(plain, 400)["message"] == "Live-mode endpoints must use https://."
         endpoint = await create_endpoint(live, "https://hooks.example.com/x")
         assert endpoint["livemode"] is True
         assert (await test_client.get(f"/v1/webhook-endpoints/{endpoint['id']}")).status_code == 404
@@ -175,22 +161,19 @@ async def test_live_mode_endpoints_need_https_and_are_invisible_to_test_keys(
 
 
 async def test_an_account_has_at_most_sixteen_endpoints(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     for _ in range(16):
         await create_endpoint(client, receiver.route())
     response = await client.post(
         "/v1/webhook-endpoints", json={"url": receiver.route(), "enabledEvents": ["*"]}
     )
-    assert response.status_code == 403
-    assert response.json()["error"]["type"] == "usage_limit_exceeded"
+    assert error_of(response, 403)["type"] == "usage_limit_exceeded"
 
 
 async def test_a_test_event_is_signed_and_can_be_replayed_with_the_same_webhook_id(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     url = receiver.route()
     endpoint = await create_endpoint(client, url, ["invoice.accepted"])
     queued = await send_test_event(client, endpoint["id"])
@@ -230,8 +213,7 @@ async def test_a_test_event_is_signed_and_can_be_replayed_with_the_same_webhook_
     assert missing.status_code == 404
 
 
-async def test_deliveries_page_newest_first(make_account: MakeAccount, receiver: Receiver) -> None:
-    _, client = await make_account()
+async def test_deliveries_page_newest_first(client: httpx.AsyncClient, receiver: Receiver) -> None:
     endpoint = await create_endpoint(client, receiver.route())
     sent = [(await send_test_event(client, endpoint["id"]))["id"] for _ in range(3)]
     base = f"/v1/webhook-endpoints/{endpoint['id']}/deliveries"
@@ -243,25 +225,21 @@ async def test_deliveries_page_newest_first(make_account: MakeAccount, receiver:
     assert second["hasMore"] is False
     assert second["nextCursor"] is None
     foreign = await client.get(f"{base}?cursor=whd_not_ours")
-    assert foreign.status_code == 400
-    assert foreign.json()["error"]["param"] == "/cursor"
+    assert error_of(foreign, 400)["param"] == "/cursor"
 
 
 async def test_a_disabled_endpoint_takes_no_test_event(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     endpoint = await create_endpoint(client, receiver.route())
     await client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"disabled": True})
     response = await client.post(f"/v1/webhook-endpoints/{endpoint['id']}/test")
-    assert response.status_code == 409
-    assert response.json()["error"]["type"] == "conflict_error"
+    assert error_of(response, 409)["type"] == "conflict_error"
 
 
 async def test_enabling_an_endpoint_again_sends_what_waited(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     url = receiver.route(answer(500))
     endpoint = await create_endpoint(client, url)
     await send_test_event(client, endpoint["id"])

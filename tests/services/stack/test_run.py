@@ -25,6 +25,7 @@ import pytest
 
 from services.stack.infra import free_port
 from services.stack.stack import Stack
+from tests.conftest import ACCEPTED_EVENTS
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
 
@@ -112,12 +113,7 @@ async def _follow_the_readme(api: str, key: str) -> None:
     assert invoice["status"] == "accepted", invoice
     assert invoice["govId"]
     events = json.loads(await _sh(get_events, api, key))["data"]
-    assert [e["event"] for e in events] == [
-        "invoice.created",
-        "invoice.validated",
-        "invoice.submitted",
-        "invoice.accepted",
-    ]
+    assert [e["event"] for e in events] == ACCEPTED_EVENTS
 
 
 async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_everything(

@@ -19,7 +19,7 @@ from clearway.messaging.topics import CONNECTION_EVENTS
 from clearway.store.outbox import OutboxMessage, enqueue
 
 from services.stack.stack import Stack
-from tests.conftest import WEBHOOK_TEST_ENV, MakeAccount, WaitFinal
+from tests.conftest import ACCEPTED_EVENTS, WEBHOOK_TEST_ENV, MakeAccount, WaitFinal
 from tests.services.webhook_dispatcher.webhooktools import (
     Answer,
     Receiver,
@@ -71,12 +71,7 @@ async def test_the_seed_invoice_lifecycle_arrives_signed_and_in_version_order(
         assert len(receiver.requests(url, matching=about(invoice_id))) == 4
         assert all(signature_is_valid(r, endpoint["secret"]) for r in received)
         bodies = [r.json() for r in received]
-        assert [b["type"] for b in bodies] == [
-            "invoice.created",
-            "invoice.validated",
-            "invoice.submitted",
-            "invoice.accepted",
-        ]
+        assert [b["type"] for b in bodies] == ACCEPTED_EVENTS
         assert [b["data"]["version"] for b in bodies] == [1, 2, 3, 4]
         assert [b["id"] for b in bodies] == [event["id"] for event in timeline]
         assert len({r.webhook_id for r in received}) == 4
@@ -114,9 +109,8 @@ async def test_only_the_subscribed_events_are_sent(
 
 
 async def test_retries_follow_the_schedule_then_dead_letter(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     url = receiver.route(answer(500))
     endpoint = await create_endpoint(client, url)
     queued = await send_test_event(client, endpoint["id"])
@@ -141,8 +135,7 @@ async def test_retries_follow_the_schedule_then_dead_letter(
     assert len(receiver.requests(url)) == len(SCHEDULE) + 1  # nothing after the last
 
 
-async def test_retry_after_is_honoured(make_account: MakeAccount, receiver: Receiver) -> None:
-    _, client = await make_account()
+async def test_retry_after_is_honoured(client: httpx.AsyncClient, receiver: Receiver) -> None:
     url = receiver.route(in_turn([Answer(429, {"Retry-After": "2"})]))
     endpoint = await create_endpoint(client, url)
     await send_test_event(client, endpoint["id"])
@@ -153,9 +146,8 @@ async def test_retry_after_is_honoured(make_account: MakeAccount, receiver: Rece
 
 
 async def test_410_disables_the_endpoint_and_notifies_the_others(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     gone = receiver.route(answer(410))
     watcher = receiver.route()
     endpoint = await create_endpoint(client, gone)
@@ -175,9 +167,8 @@ async def test_410_disables_the_endpoint_and_notifies_the_others(
 
 
 async def test_an_endpoint_failing_for_the_whole_window_is_disabled(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     failing = receiver.route(answer(503))
     watcher = receiver.route()
     endpoint = await create_endpoint(client, failing)
@@ -226,9 +217,8 @@ async def test_a_dead_endpoint_does_not_slow_a_healthy_one(
 
 
 async def test_a_killed_dispatcher_delivers_after_restart_with_the_same_webhook_id(
-    stack: Stack, make_account: MakeAccount, receiver: Receiver
+    stack: Stack, client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     url = receiver.route(in_turn([Answer(200, delay=60)]))  # the first attempt hangs
     endpoint = await create_endpoint(client, url)
     queued = await send_test_event(client, endpoint["id"])
@@ -245,9 +235,8 @@ async def test_a_killed_dispatcher_delivers_after_restart_with_the_same_webhook_
 
 
 async def test_both_secrets_sign_during_a_rotation(
-    make_account: MakeAccount, receiver: Receiver
+    client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    _, client = await make_account()
     url = receiver.route()
     endpoint = await create_endpoint(client, url)
     old_secret = endpoint["secret"]

@@ -14,8 +14,8 @@ from tests.services.govsim.simtools import (
     EVERY_FAULT_STATUS,
     HOSTILE_UBL_INVOICES,
     FakeClock,
-    assert_refused_unexpanded,
     queue_every_fault,
+    refused_unexpanded,
     ubl_invoice_xml,
 )
 
@@ -197,8 +197,7 @@ async def test_unreadable_upload_is_refused_at_once(
 async def test_hostile_xml_is_refused_without_expansion(
     http: httpx.AsyncClient, payload: bytes
 ) -> None:
-    response = await upload(http, payload)
-    assert_refused_unexpanded(response, 400, shorter_than=300)
+    response = refused_unexpanded(await upload(http, payload), 400, shorter_than=300)
     assert "DOCTYPE" in response.text
 
 

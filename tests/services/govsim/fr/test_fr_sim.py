@@ -16,8 +16,8 @@ from tests.services.govsim.simtools import (
     HOSTILE_UBL_INVOICES,
     FakeClock,
     answered,
-    assert_refused_unexpanded,
     queue_every_fault,
+    refused_unexpanded,
 )
 
 API_KEY = "test-pa-key"
@@ -239,8 +239,7 @@ async def test_unreadable_file_is_irrecevable_501(http: httpx.AsyncClient, conte
 async def test_hostile_xml_is_irrecevable_without_expansion(
     http: httpx.AsyncClient, payload: bytes
 ) -> None:
-    response = await deposit(http, payload)
-    assert_refused_unexpanded(response, 422, shorter_than=600)
+    response = refused_unexpanded(await deposit(http, payload), 422, shorter_than=600)
     assert "DOCTYPE" in response.json()["status"]["reason"]
 
 

@@ -16,8 +16,8 @@ from tests.services.govsim.simtools import (
     HOSTILE_UBL_INVOICES,
     UBL_INVOICE_NS,
     FakeClock,
-    assert_refused_unexpanded,
     queue_every_fault,
+    refused_unexpanded,
     ubl_invoice_xml,
 )
 
@@ -251,8 +251,7 @@ async def test_api_key_is_required(http: httpx.AsyncClient) -> None:
 async def test_hostile_xml_is_refused_without_expansion(
     http: httpx.AsyncClient, payload: bytes
 ) -> None:
-    response = await send(http, payload)
-    assert_refused_unexpanded(response, 422, shorter_than=500)
+    response = refused_unexpanded(await send(http, payload), 422, shorter_than=500)
     assert error_code(response) == "INVALID_XML"
 
 
