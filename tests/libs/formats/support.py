@@ -74,6 +74,12 @@ def text(element: etree._Element, path: str) -> str:
     return found
 
 
+def assert_texts(element: etree._Element, expected: dict[str, str]) -> None:
+    """The text at each path of `expected` under `element` is the one it names (all compared in
+    one assertion, so that a failure shows every difference)."""
+    assert {path: text(element, path) for path in expected} == expected
+
+
 def texts(element: etree._Element, path: str) -> list[str]:
     return [child.text or "" for child in element.iterfind(path, NS)]
 

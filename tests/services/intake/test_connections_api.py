@@ -15,7 +15,7 @@ from clearway.domain.connections import SecretKind
 from clearway.domain.ids import iso_millis
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount
+from tests.conftest import MakeAccount, data_of
 from tests.libs.security.certmaker import (
     make_certificate,
     make_seal_certificate,
@@ -333,6 +333,16 @@ async def test_it_takes_the_sdi_certificate_pem_or_pkcs12(
     assert answer.json()["error"]["param"] == "/id"
 
 
+def _assert_ksef_session_active(answer: httpx.Response) -> None:
+    """The answer activated the connection; its tokenExpiresAt is that of the KSeF access token
+    (minutes), whether the login was by KSeF token or by certificate."""
+    active = data_of(answer)
+    assert active["status"] == "active"
+    assert active["lastErrorMessage"] is None
+    expires = dt.datetime.fromisoformat(active["tokenExpiresAt"])
+    assert dt.timedelta(minutes=5) < expires - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=20)
+
+
 async def test_pl_runs_the_ksef_challenge_flow_with_the_companys_token(
     stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
@@ -353,12 +363,7 @@ async def test_pl_runs_the_ksef_challenge_flow_with_the_companys_token(
     assert "415" in refused["lastErrorMessage"]
 
     answer = await client.post(upload, json={"token": token})
-    assert answer.status_code == 200, answer.text
-    active = answer.json()["data"]
-    assert active["status"] == "active"
-    assert active["lastErrorMessage"] is None
-    expires = dt.datetime.fromisoformat(active["tokenExpiresAt"])
-    assert dt.timedelta(minutes=5) < expires - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=20)
+    _assert_ksef_session_active(answer)
     opened = await plain_secrets(db, stack_keyring(stack), pending["id"])
     assert opened[SecretKind.KSEF_TOKEN] == token
     assert set(opened) == {SecretKind.KSEF_TOKEN, SecretKind.ACCESS_TOKEN, SecretKind.REFRESH_TOKEN}
@@ -370,11 +375,10 @@ async def test_pl_runs_the_ksef_challenge_flow_with_the_companys_token(
 
 
 async def test_pl_connects_with_a_certificate_carrying_the_nip(
-    stack: Stack, make_account: MakeAccount, db: asyncpg.Pool[Any]
+    stack: Stack, client: httpx.AsyncClient, db: asyncpg.Pool[Any]
 ) -> None:
     """The XAdES path: a company seal (organizationIdentifier VATPL-<NIP>) signs KSeF's
     challenge; refusals leave the connection pending with the reason."""
-    _, client = await make_account()
     pending = await start_connection(client, await new_company(client, "PL"), "PL")
     steps = " ".join(pending["setupInstructions"]["steps"])
     assert "/certificate" in steps
@@ -412,13 +416,7 @@ async def test_pl_connects_with_a_certificate_carrying_the_nip(
     answer = await client.post(
         upload, json={"format": "pem", "certificate": pem_bundle(certificate, key).decode()}
     )
-    assert answer.status_code == 200, answer.text
-    active = answer.json()["data"]
-    assert active["status"] == "active"
-    assert active["lastErrorMessage"] is None
-    # tokenExpiresAt is the access token's, as with a KSeF token.
-    expires = dt.datetime.fromisoformat(active["tokenExpiresAt"])
-    assert dt.timedelta(minutes=5) < expires - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=20)
+    _assert_ksef_session_active(answer)
     opened = await plain_secrets(db, stack_keyring(stack), pending["id"])
     assert set(opened) == {
         SecretKind.CERTIFICATE,

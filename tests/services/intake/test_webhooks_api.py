@@ -17,6 +17,7 @@ from tests.services.webhook_dispatcher.webhooktools import (
     answer,
     create_endpoint,
     deliveries,
+    routed_endpoint,
     running_receiver,
     send_test_event,
     signature_is_valid,
@@ -174,8 +175,7 @@ async def test_an_account_has_at_most_sixteen_endpoints(
 async def test_a_test_event_is_signed_and_can_be_replayed_with_the_same_webhook_id(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    url = receiver.route()
-    endpoint = await create_endpoint(client, url, ["invoice.accepted"])
+    url, endpoint = await routed_endpoint(client, receiver, events=["invoice.accepted"])
     queued = await send_test_event(client, endpoint["id"])
     assert queued["eventType"] == "webhook.test"
     assert queued["status"] == "pending"
@@ -240,8 +240,7 @@ async def test_a_disabled_endpoint_takes_no_test_event(
 async def test_enabling_an_endpoint_again_sends_what_waited(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    url = receiver.route(answer(500))
-    endpoint = await create_endpoint(client, url)
+    url, endpoint = await routed_endpoint(client, receiver, answer(500))
     await send_test_event(client, endpoint["id"])
     await receiver.wait_for(url, 1)
     await client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", json={"disabled": True})

@@ -25,14 +25,15 @@ from tests.services.webhook_dispatcher.webhooktools import (
     Receiver,
     about,
     answer,
-    clear_endpoints,
     connection_expired,
     create_endpoint,
     in_turn,
     never,
+    routed_endpoint,
     running_receiver,
     send_test_event,
     signature_is_valid,
+    sole_endpoint,
     wait_for_delivery,
 )
 
@@ -55,9 +56,7 @@ async def test_the_seed_invoice_lifecycle_arrives_signed_and_in_version_order(
     wait_final: WaitFinal,
     receiver: Receiver,
 ) -> None:
-    url = receiver.route()
-    await clear_endpoints(api)
-    endpoint = await create_endpoint(api, url)
+    url, endpoint = await sole_endpoint(api, receiver)
     try:
         created = await api.post("/v1/invoices", json=seed_invoice)
         assert created.status_code == 201, created.text
@@ -93,9 +92,7 @@ async def test_only_the_subscribed_events_are_sent(
     wait_final: WaitFinal,
     receiver: Receiver,
 ) -> None:
-    url = receiver.route()
-    await clear_endpoints(api)
-    endpoint = await create_endpoint(api, url, ["invoice.accepted", "invoice.rejected"])
+    url, endpoint = await sole_endpoint(api, receiver, ["invoice.accepted", "invoice.rejected"])
     try:
         created = await api.post("/v1/invoices", json=seed_invoice)
         invoice_id = created.json()["data"]["id"]
@@ -111,8 +108,7 @@ async def test_only_the_subscribed_events_are_sent(
 async def test_retries_follow_the_schedule_then_dead_letter(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    url = receiver.route(answer(500))
-    endpoint = await create_endpoint(client, url)
+    url, endpoint = await routed_endpoint(client, receiver, answer(500))
     queued = await send_test_event(client, endpoint["id"])
 
     attempts = await receiver.wait_for(url, len(SCHEDULE) + 1)
@@ -136,8 +132,9 @@ async def test_retries_follow_the_schedule_then_dead_letter(
 
 
 async def test_retry_after_is_honoured(client: httpx.AsyncClient, receiver: Receiver) -> None:
-    url = receiver.route(in_turn([Answer(429, {"Retry-After": "2"})]))
-    endpoint = await create_endpoint(client, url)
+    url, endpoint = await routed_endpoint(
+        client, receiver, in_turn([Answer(429, {"Retry-After": "2"})])
+    )
     await send_test_event(client, endpoint["id"])
     first, second = await receiver.wait_for(url, 2)
     assert second.arrived - first.arrived >= 2 - 0.05  # the schedule alone says 0.3 s
@@ -148,9 +145,8 @@ async def test_retry_after_is_honoured(client: httpx.AsyncClient, receiver: Rece
 async def test_410_disables_the_endpoint_and_notifies_the_others(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    gone = receiver.route(answer(410))
+    gone, endpoint = await routed_endpoint(client, receiver, answer(410))
     watcher = receiver.route()
-    endpoint = await create_endpoint(client, gone)
     notices = await create_endpoint(client, watcher, ["webhook_endpoint.disabled"])
     await send_test_event(client, endpoint["id"])
     [notice] = await receiver.wait_for(watcher, 1)
@@ -169,9 +165,8 @@ async def test_410_disables_the_endpoint_and_notifies_the_others(
 async def test_an_endpoint_failing_for_the_whole_window_is_disabled(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    failing = receiver.route(answer(503))
+    failing, endpoint = await routed_endpoint(client, receiver, answer(503))
     watcher = receiver.route()
-    endpoint = await create_endpoint(client, failing)
     await create_endpoint(client, watcher, ["webhook_endpoint.disabled"])
     await send_test_event(client, endpoint["id"])
     first = (await receiver.wait_for(failing, 1))[0]
@@ -193,8 +188,7 @@ async def test_a_dead_endpoint_does_not_slow_a_healthy_one(
 ) -> None:
     _, client = await make_account()
     _, other_account = await make_account()
-    dead_url = receiver.route(never)
-    dead = await create_endpoint(client, dead_url)
+    dead_url, dead = await routed_endpoint(client, receiver, never)
     healthy = [
         (client, await create_endpoint(client, receiver.route())),
         (other_account, await create_endpoint(other_account, receiver.route())),
@@ -219,8 +213,8 @@ async def test_a_dead_endpoint_does_not_slow_a_healthy_one(
 async def test_a_killed_dispatcher_delivers_after_restart_with_the_same_webhook_id(
     stack: Stack, client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    url = receiver.route(in_turn([Answer(200, delay=60)]))  # the first attempt hangs
-    endpoint = await create_endpoint(client, url)
+    hangs_first = in_turn([Answer(200, delay=60)])
+    url, endpoint = await routed_endpoint(client, receiver, hangs_first)
     queued = await send_test_event(client, endpoint["id"])
     [first] = await receiver.wait_for(url, 1)
 
@@ -237,8 +231,7 @@ async def test_a_killed_dispatcher_delivers_after_restart_with_the_same_webhook_
 async def test_both_secrets_sign_during_a_rotation(
     client: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    url = receiver.route()
-    endpoint = await create_endpoint(client, url)
+    url, endpoint = await routed_endpoint(client, receiver)
     old_secret = endpoint["secret"]
     rotated = await client.post(
         f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret", json={"overlapSeconds": 3600}
@@ -271,8 +264,7 @@ async def test_connection_events_reach_the_accounts_endpoints(
     db: asyncpg.Pool[Any], make_account: MakeAccount, receiver: Receiver
 ) -> None:
     account_id, client = await make_account()
-    url = receiver.route()
-    endpoint = await create_endpoint(client, url, ["connection.expired"])
+    url, endpoint = await routed_endpoint(client, receiver, events=["connection.expired"])
     expired = connection_expired(account_id)
     async with db.acquire() as conn, conn.transaction():
         # Published by the services' outbox relays, as a real connection event is.

@@ -236,6 +236,26 @@ async def create_endpoint(
     return endpoint
 
 
+async def routed_endpoint(
+    client: httpx.AsyncClient,
+    receiver: Receiver,
+    behaviour: Behaviour | None = None,
+    events: Sequence[str] = ("*",),
+) -> tuple[str, dict[str, Any]]:
+    """A new path of `receiver` answering as `behaviour`, and the account's endpoint for it:
+    (its URL, the endpoint)."""
+    url = receiver.route(behaviour)
+    return url, await create_endpoint(client, url, events)
+
+
+async def sole_endpoint(
+    client: httpx.AsyncClient, receiver: Receiver, events: Sequence[str] = ("*",)
+) -> tuple[str, dict[str, Any]]:
+    """routed_endpoint (answering 200) as the account's only endpoint (clear_endpoints)."""
+    await clear_endpoints(client)
+    return await routed_endpoint(client, receiver, events=events)
+
+
 async def deliveries(client: httpx.AsyncClient, endpoint_id: str) -> list[dict[str, Any]]:
     response = await client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries?limit=100")
     assert response.status_code == 200, response.text

@@ -22,8 +22,8 @@ from clearway.governments.it.document import (
 )
 from lxml import etree
 
+from tests.libs.formats.support import assert_texts, rule_ids, tampered, text, texts
 from tests.libs.formats.support import names as local_names
-from tests.libs.formats.support import rule_ids, tampered, text, texts
 
 SUPPLIER = {
     "vatNumber": "IT01234567890",
@@ -105,11 +105,16 @@ def test_b2b_with_sdi_code_is_fpr12() -> None:
     assert text(root, f"{TRANSMISSION}/FormatoTrasmissione") == "FPR12"
     assert text(root, f"{TRANSMISSION}/CodiceDestinatario") == "M5UXCR1"
     assert root.find(f"{TRANSMISSION}/PECDestinatario") is None
-    assert text(root, f"{TRANSMISSION}/IdTrasmittente/IdPaese") == "IT"
-    assert text(root, f"{TRANSMISSION}/IdTrasmittente/IdCodice") == "01234567890"
-    assert text(root, f"{TRANSMISSION}/ProgressivoInvio") == "00001"
-    assert text(root, f"{DOCUMENT}/TipoDocumento") == "TD01"
-    assert text(root, f"{DOCUMENT}/ImportoTotaleDocumento") == "976.00"
+    assert_texts(
+        root,
+        {
+            f"{TRANSMISSION}/IdTrasmittente/IdPaese": "IT",
+            f"{TRANSMISSION}/IdTrasmittente/IdCodice": "01234567890",
+            f"{TRANSMISSION}/ProgressivoInvio": "00001",
+            f"{DOCUMENT}/TipoDocumento": "TD01",
+            f"{DOCUMENT}/ImportoTotaleDocumento": "976.00",
+        },
+    )
     assert_conformant(xml)
 
 
@@ -297,10 +302,15 @@ def test_negative_line_moves_its_sign_to_the_price() -> None:
     ]
     xml = render(it_invoice(lines=lines))
     line = tree(xml).findall(LINES)[1]
-    assert text(line, "Quantita") == "2.00"
-    assert text(line, "PrezzoUnitario") == "-20.00"
-    assert text(line, "ScontoMaggiorazione/Tipo") == "MG"
-    assert text(line, "ScontoMaggiorazione/Importo") == "5.00"
+    assert_texts(
+        line,
+        {
+            "Quantita": "2.00",
+            "PrezzoUnitario": "-20.00",
+            "ScontoMaggiorazione/Tipo": "MG",
+            "ScontoMaggiorazione/Importo": "5.00",
+        },
+    )
     assert text(line, "PrezzoTotale") == "-30.00"  # 2 x (-20.00 + 5.00)
     assert texts(tree(xml), f"{SUMMARIES}/ImponibileImporto") == ["70.00"]
     assert_conformant(xml)
@@ -340,12 +350,17 @@ def test_attachment_and_payment() -> None:
         "IBAN",
         "BIC",
     ]
-    assert text(root, f"{payment}/DettaglioPagamento/ModalitaPagamento") == "MP05"
-    assert text(root, f"{payment}/DettaglioPagamento/IBAN") == "IT60X0542811101000000123456"
-    assert text(root, f"{payment}/DettaglioPagamento/ImportoPagamento") == "976.00"
-    assert text(root, f"{BODY}/Allegati/NomeAttachment") == "ddt-118.pdf"
-    assert text(root, f"{BODY}/Allegati/FormatoAttachment") == "PDF"
-    assert text(root, f"{BODY}/Allegati/Attachment") == "JVBERi0xLjQK"
+    assert_texts(
+        root,
+        {
+            f"{payment}/DettaglioPagamento/ModalitaPagamento": "MP05",
+            f"{payment}/DettaglioPagamento/IBAN": "IT60X0542811101000000123456",
+            f"{payment}/DettaglioPagamento/ImportoPagamento": "976.00",
+            f"{BODY}/Allegati/NomeAttachment": "ddt-118.pdf",
+            f"{BODY}/Allegati/FormatoAttachment": "PDF",
+            f"{BODY}/Allegati/Attachment": "JVBERi0xLjQK",
+        },
+    )
     assert_conformant(xml)
 
 

@@ -19,7 +19,7 @@ from clearway.governments.pl.document import NS_FA3, nip_digits, render_fa3
 from ksef_client.documents.fa3.xml import validate_fa3_xml_xsd
 from lxml import etree
 
-from tests.libs.formats.support import NS, find, rule_ids, tampered, text, texts
+from tests.libs.formats.support import NS, assert_texts, find, rule_ids, tampered, text, texts
 from tests.libs.formats.support import names as local_names
 
 CREATED = dt.datetime(2025, 10, 1, 9, 30, 15, 123456, tzinfo=dt.UTC)
@@ -99,11 +99,16 @@ def test_domestic_invoice_with_23_8_and_5() -> None:
     assert text(header, "fa:WariantFormularza") == "3"
     assert text(header, "fa:DataWytworzeniaFa") == "2025-10-01T09:30:15Z"
     assert text(header, "fa:SystemInfo") == "Clearway"
-    assert text(root, "fa:Podmiot1/fa:DaneIdentyfikacyjne/fa:NIP") == "5261040828"
-    assert text(root, "fa:Podmiot2/fa:DaneIdentyfikacyjne/fa:NIP") == "7740001454"
-    assert text(root, "fa:Podmiot1/fa:Adres/fa:AdresL1") == "ul. Marszałkowska 10/12"
-    assert text(root, "fa:Podmiot1/fa:Adres/fa:AdresL2") == "00-590 Warszawa"
-    assert text(root, "fa:Podmiot1/fa:DaneKontaktowe/fa:Telefon") == "+48221234567"
+    assert_texts(
+        root,
+        {
+            "fa:Podmiot1/fa:DaneIdentyfikacyjne/fa:NIP": "5261040828",
+            "fa:Podmiot2/fa:DaneIdentyfikacyjne/fa:NIP": "7740001454",
+            "fa:Podmiot1/fa:Adres/fa:AdresL1": "ul. Marszałkowska 10/12",
+            "fa:Podmiot1/fa:Adres/fa:AdresL2": "00-590 Warszawa",
+            "fa:Podmiot1/fa:DaneKontaktowe/fa:Telefon": "+48221234567",
+        },
+    )
     assert (text(root, "fa:Podmiot2/fa:JST"), text(root, "fa:Podmiot2/fa:GV")) == ("2", "2")
     fa = find(root, "fa:Fa")
     assert text(fa, "fa:KodWaluty") == "PLN"
@@ -156,10 +161,15 @@ def test_credit_note_is_a_correction_with_negative_differences() -> None:
     )
     xml = render(invoice, "FK/2025/10/001")
     fa = find(tree(xml), "fa:Fa")
-    assert text(fa, "fa:RodzajFaktury") == "KOR"
-    assert text(fa, "fa:DaneFaKorygowanej/fa:DataWystFaKorygowanej") == "2025-09-15"
-    assert text(fa, "fa:DaneFaKorygowanej/fa:NrFaKorygowanej") == "FV/2025/09/017"
-    assert text(fa, "fa:DaneFaKorygowanej/fa:NrKSeFN") == "1"
+    assert_texts(
+        fa,
+        {
+            "fa:RodzajFaktury": "KOR",
+            "fa:DaneFaKorygowanej/fa:DataWystFaKorygowanej": "2025-09-15",
+            "fa:DaneFaKorygowanej/fa:NrFaKorygowanej": "FV/2025/09/017",
+            "fa:DaneFaKorygowanej/fa:NrKSeFN": "1",
+        },
+    )
     assert (text(fa, "fa:P_13_1"), text(fa, "fa:P_14_1")) == ("-200.00", "-46.00")
     assert (text(fa, "fa:P_13_2"), text(fa, "fa:P_14_2")) == ("-8.00", "-0.64")
     assert text(fa, "fa:P_15") == "-254.64"
@@ -344,16 +354,26 @@ def test_discount_payment_item_code_and_note() -> None:
         "P_11",
         "P_12",
     ]
-    assert text(row, "fa:P_8A") == "szt."
-    assert text(row, "fa:P_9A") == "899.99"
-    assert text(row, "fa:P_10") == "150.00"
-    assert text(row, "fa:P_11") == "2549.97"
+    assert_texts(
+        row,
+        {
+            "fa:P_8A": "szt.",
+            "fa:P_9A": "899.99",
+            "fa:P_10": "150.00",
+            "fa:P_11": "2549.97",
+        },
+    )
     payment = find(root, "fa:Fa/fa:Platnosc")
     assert local_names(payment) == ["TerminPlatnosci", "FormaPlatnosci", "RachunekBankowy"]
-    assert text(payment, "fa:TerminPlatnosci/fa:Termin") == "2025-10-15"
-    assert text(payment, "fa:FormaPlatnosci") == "6"
-    assert text(payment, "fa:RachunekBankowy/fa:NrRB") == "PL61109010140000071219812874"
-    assert text(payment, "fa:RachunekBankowy/fa:SWIFT") == "WBKPPLPP"
+    assert_texts(
+        payment,
+        {
+            "fa:TerminPlatnosci/fa:Termin": "2025-10-15",
+            "fa:FormaPlatnosci": "6",
+            "fa:RachunekBankowy/fa:NrRB": "PL61109010140000071219812874",
+            "fa:RachunekBankowy/fa:SWIFT": "WBKPPLPP",
+        },
+    )
     assert text(root, "fa:Stopka/fa:Informacje/fa:StopkaFaktury") == "Dziękujemy za zakupy."
     assert_conformant(xml)
 

@@ -12,6 +12,7 @@ from tests.libs.formats.support import (
     SUPPLIER_REGISTER_AND_CONTACT,
     UBL_HEADER,
     UBL_PARTIES_TO_TOTALS,
+    assert_texts,
     find,
     seed_invoice,
     text,
@@ -33,12 +34,17 @@ def test_seed_header() -> None:
     assert root.tag == f"{{{NS['inv']}}}Invoice"
     assert text(root, "cbc:CustomizationID") == CIUS_RO_CUSTOMIZATION_ID
     assert CIUS_RO_CUSTOMIZATION_ID.endswith(":CIUS-RO:1.0.1")
-    assert text(root, "cbc:ID") == "INV-2025-0001"
-    assert text(root, "cbc:IssueDate") == "2025-01-15"
-    assert text(root, "cbc:DueDate") == "2025-02-15"
-    assert text(root, "cbc:InvoiceTypeCode") == "380"
-    assert text(root, "cbc:Note") == "Thank you for your business."
-    assert text(root, "cbc:DocumentCurrencyCode") == "RON"
+    assert_texts(
+        root,
+        {
+            "cbc:ID": "INV-2025-0001",
+            "cbc:IssueDate": "2025-01-15",
+            "cbc:DueDate": "2025-02-15",
+            "cbc:InvoiceTypeCode": "380",
+            "cbc:Note": "Thank you for your business.",
+            "cbc:DocumentCurrencyCode": "RON",
+        },
+    )
 
 
 def test_seed_elements_in_ubl_schema_order() -> None:
@@ -85,21 +91,31 @@ def test_seed_parties_use_cius_ro_addresses() -> None:
         "CountrySubentity",
         "Country",
     ]
-    assert text(supplier, "cac:PostalAddress/cbc:StreetName") == "Strada Exemplu 42"
-    assert text(supplier, "cac:PostalAddress/cbc:CityName") == "SECTOR1"
-    assert text(supplier, "cac:PostalAddress/cbc:PostalZone") == "010101"
-    assert text(supplier, "cac:PostalAddress/cbc:CountrySubentity") == "RO-B"
-    assert text(supplier, "cac:PostalAddress/cac:Country/cbc:IdentificationCode") == "RO"
-    assert text(supplier, "cac:PartyTaxScheme/cbc:CompanyID") == "RO12345678"
-    assert text(supplier, "cac:PartyTaxScheme/cac:TaxScheme/cbc:ID") == "VAT"
-    assert text(supplier, "cac:PartyLegalEntity/cbc:RegistrationName") == "TechVision SRL"
+    assert_texts(
+        supplier,
+        {
+            "cac:PostalAddress/cbc:StreetName": "Strada Exemplu 42",
+            "cac:PostalAddress/cbc:CityName": "SECTOR1",
+            "cac:PostalAddress/cbc:PostalZone": "010101",
+            "cac:PostalAddress/cbc:CountrySubentity": "RO-B",
+            "cac:PostalAddress/cac:Country/cbc:IdentificationCode": "RO",
+            "cac:PartyTaxScheme/cbc:CompanyID": "RO12345678",
+            "cac:PartyTaxScheme/cac:TaxScheme/cbc:ID": "VAT",
+            "cac:PartyLegalEntity/cbc:RegistrationName": "TechVision SRL",
+        },
+    )
     assert supplier.find("cac:PartyLegalEntity/cbc:CompanyID", NS) is None
     assert supplier.find("cac:Contact", NS) is None
 
-    assert text(customer, "cac:PostalAddress/cbc:CityName") == "Cluj-Napoca"
-    assert text(customer, "cac:PostalAddress/cbc:CountrySubentity") == "RO-CJ"
-    assert text(customer, "cac:PartyTaxScheme/cbc:CompanyID") == "RO87654321"
-    assert text(customer, "cac:PartyLegalEntity/cbc:RegistrationName") == "Client Corp SRL"
+    assert_texts(
+        customer,
+        {
+            "cac:PostalAddress/cbc:CityName": "Cluj-Napoca",
+            "cac:PostalAddress/cbc:CountrySubentity": "RO-CJ",
+            "cac:PartyTaxScheme/cbc:CompanyID": "RO87654321",
+            "cac:PartyLegalEntity/cbc:RegistrationName": "Client Corp SRL",
+        },
+    )
 
 
 def test_seed_payment() -> None:
@@ -129,11 +145,16 @@ def test_seed_lines() -> None:
     quantity = first.find("cbc:InvoicedQuantity", NS)
     assert quantity is not None
     assert (quantity.text, quantity.get("unitCode")) == ("1", "C62")
-    assert text(first, "cbc:LineExtensionAmount") == "5000.00"
-    assert text(first, "cac:Item/cbc:Name") == "Software development services"
-    assert text(first, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID") == "S"
-    assert text(first, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent") == "19"
-    assert text(first, "cac:Price/cbc:PriceAmount") == "5000.00"
+    assert_texts(
+        first,
+        {
+            "cbc:LineExtensionAmount": "5000.00",
+            "cac:Item/cbc:Name": "Software development services",
+            "cac:Item/cac:ClassifiedTaxCategory/cbc:ID": "S",
+            "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent": "19",
+            "cac:Price/cbc:PriceAmount": "5000.00",
+        },
+    )
     assert text(lines[1], "cbc:LineExtensionAmount") == "200.00"
 
 
