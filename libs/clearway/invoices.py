@@ -25,13 +25,8 @@ class StoredInvoice(BaseModel):
 
 
 def ref_of(message: EventMessage) -> InvoiceRef:
-    return InvoiceRef(
-        invoice_id=message.invoice_id,
-        account_id=message.account_id,
-        external_id=message.external_id,
-        country=message.country,
-        livemode=message.livemode,
-    )
+    """The invoice's reference: an EventMessage carries each InvoiceRef field by its name."""
+    return InvoiceRef.model_validate(message, from_attributes=True)
 
 
 async def load_invoice(conn: Connection, message: EventMessage) -> StoredInvoice:

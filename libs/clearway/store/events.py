@@ -119,11 +119,7 @@ def _stored(row: Mapping[str, Any]) -> StoredEvent:
 
 def event_message(ref: InvoiceRef, event: StoredEvent) -> EventMessage:
     return EventMessage(
-        invoice_id=ref.invoice_id,
-        account_id=ref.account_id,
-        external_id=ref.external_id,
-        country=ref.country,
-        livemode=ref.livemode,
+        **ref.model_dump(),  # the message carries the reference's fields by their names
         event_id=event.id,
         version=event.version,
         event=event.type,
