@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import asyncpg
     import httpx
 
-    from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError, Settings
+    from clearway.config import GovernmentEndpoints, Governments, Settings
     from clearway.formats import Format
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
@@ -93,14 +93,22 @@ class RenewalTools:
         return value
 
 
-def per_mode(
-    endpoints: GovernmentEndpoints[T], make: Callable[[T], S]
-) -> dict[bool, S | LiveNotConfiguredError]:
-    """What `make` builds for each mode (a connection's livemode): a live connection renews at
-    the live system, or not at all when it is not configured; never at the sandbox."""
-    from clearway.config import live_or_error  # noqa: PLC0415 - see module doc
+def per_mode(endpoints: GovernmentEndpoints[T], make: Callable[[T], S]) -> Callable[[bool], S]:
+    """What `make` builds for each mode (a connection's livemode), built once and looked up by
+    mode: a live connection renews at the live system, never at the sandbox; while the live
+    system is not configured, its renewals are deferred (RenewalDeferredError), as the operator
+    may yet configure it."""
+    from clearway.config import LiveNotConfiguredError, live_or_error  # noqa: PLC0415 - module doc
 
-    return {False: make(endpoints.sandbox), True: live_or_error(endpoints, make)}
+    built = {False: make(endpoints.sandbox), True: live_or_error(endpoints, make)}
+
+    def for_mode(livemode: bool) -> S:  # noqa: FBT001 - the connection's livemode
+        made = built[livemode]
+        if isinstance(made, LiveNotConfiguredError):
+            raise RenewalDeferredError(str(made))
+        return made
+
+    return for_mode
 
 
 class TokenRenewer(Protocol):

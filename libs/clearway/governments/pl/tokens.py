@@ -18,7 +18,6 @@ from typing import Any
 
 from clearway.accounts.connection_secrets import read_secret
 from clearway.accounts.connections import expire_connection, replace_refused_token
-from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind, needs_reauthentication
 from clearway.domain.ids import iso_millis, utcnow
@@ -147,9 +146,7 @@ class KsefRenewer:
         self._auth = base.per_mode(tools.settings.governments().ksef, auth)
 
     async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
-        ksef = self._auth[row["livemode"]]
-        if isinstance(ksef, LiveNotConfiguredError):
-            raise RenewalDeferredError(str(ksef))  # the operator may yet configure it
+        ksef = self._auth(row["livemode"])
         refresh_expires = row["refresh_token_expires_at"]
         try:
             if needs_reauthentication(TOKEN_POLICY, now=now, refresh_expires_at=refresh_expires):

@@ -16,7 +16,6 @@ from typing import Any
 
 from clearway.accounts.connection_secrets import read_secret
 from clearway.accounts.connections import expire_connection, replace_refused_token
-from clearway.config import LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
@@ -106,9 +105,7 @@ class AnafRenewer:
         self._oauth = per_mode(tools.settings.governments().anaf, oauth)
 
     async def renew(self, row: Mapping[str, Any], now: dt.datetime) -> Renewal:
-        oauth = self._oauth[row["livemode"]]
-        if isinstance(oauth, LiveNotConfiguredError):
-            raise RenewalDeferredError(str(oauth))  # the operator may yet configure it
+        oauth = self._oauth(row["livemode"])
         refresh_token = await self._tools.secret(row, SecretKind.REFRESH_TOKEN)
         try:
             tokens = await oauth.refresh(refresh_token, now=now)
