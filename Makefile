@@ -33,8 +33,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	exec $(PY) -m services.stack run
 
+# Two workers: the whole-stack tests in one (one stack for all), the rest beside them
+# (tests/conftest.py groups them); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check libs services tests examples

@@ -50,6 +50,21 @@ NO_LIVE_GOVERNMENTS = {
 }
 
 
+# Fixtures that start processes of a whole stack (tests/chaos/conftest.py has the chaos one).
+WHOLE_STACK_FIXTURES = frozenset({"stack", "chaos_stack"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs two pytest-xdist workers with `--dist loadgroup`: every test that needs a
+    whole stack goes to one worker, so one stack serves them all (two stacks at once overload two
+    cores and PostgreSQL's 100 connections), while the other worker runs the tests that need no
+    stack beside it; the stack tests mostly wait on the pipeline, the others mostly compute."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("stack") or WHOLE_STACK_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.xdist_group("stack"))
+
+
 @pytest.fixture
 def seed_invoice() -> dict[str, Any]:
     """The POST /v1/invoices body of ../shared/seeds/001, verbatim."""
