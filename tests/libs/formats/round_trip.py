@@ -37,7 +37,7 @@ Wire = dict[str, Any]  # a request in wire names, as model_dump() gives it
 Carried = Callable[[Wire, InvoiceRequest, str, str], None]
 
 ROUND_TRIP_SETTINGS = settings(
-    max_examples=25,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -8,7 +8,7 @@ from clearway.formats import PDF, XML
 from clearway.formats.hardened import UnreadableDocumentError
 from clearway.governments import GOVERNMENTS
 
-COUNTRIES = ("RO", "BE", "DE", "FR", "IT")
+COUNTRIES = ("RO", "BE", "DE", "FR", "IT", "PL")
 UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
@@ -54,7 +54,7 @@ def test_hostile_documents_are_refused_with_the_reason(country: str, case: str) 
         GOVERNMENTS[country].read_document(content, XML)
 
 
-@pytest.mark.parametrize("country", ["RO", "BE", "DE", "IT"])
+@pytest.mark.parametrize("country", ["RO", "BE", "DE", "IT", "PL"])
 def test_a_pdf_is_refused_where_no_format_is_one(country: str) -> None:
     with pytest.raises(UnreadableDocumentError, match="PDF"):
         GOVERNMENTS[country].read_document(b"%PDF-1.7\n", PDF)
