@@ -36,7 +36,6 @@ from clearway.formats.en16931 import (
     PaymentInstructions,
     PostalAddress,
     PrecedingInvoice,
-    SchemedId,
     TradeParty,
     VatSubtotal,
 )
@@ -45,11 +44,12 @@ from clearway.formats.reading import (
     Fields,
     ReadEn16931,
     StatedTotals,
-    base64_text,
     compact_date,
     decimal_of,
+    embedded_attachment,
     parse_root,
     placeholder_totals,
+    schemed_id,
     stated_breakdown,
 )
 
@@ -82,12 +82,12 @@ def read_cii_root(root: etree._Element) -> ReadEn16931:
         raise UnreadableDocumentError(
             f"The root element is {root.tag}, not a UN/CEFACT CII CrossIndustryInvoice."
         )
-    header = _required_element(root, "rsm:ExchangedDocument", "document header")
-    transaction = _required_element(root, "rsm:SupplyChainTradeTransaction", "trade transaction")
-    agreement = _required_element(
+    header = CII.element(root, "rsm:ExchangedDocument", "document header")
+    transaction = CII.element(root, "rsm:SupplyChainTradeTransaction", "trade transaction")
+    agreement = CII.element(
         transaction, "ram:ApplicableHeaderTradeAgreement", "header trade agreement"
     )
-    settlement = _required_element(
+    settlement = CII.element(
         transaction, "ram:ApplicableHeaderTradeSettlement", "header trade settlement"
     )
     left_out: list[str] = []
@@ -156,13 +156,6 @@ def read_cii_root(root: etree._Element) -> ReadEn16931:
     return ReadEn16931(document, stated, tuple(left_out))
 
 
-def _required_element(parent: etree._Element, path: str, term: str) -> etree._Element:
-    found = CII.find(parent, path)
-    if found is None:
-        raise UnreadableDocumentError(f"The document has no {term} ({path}).")
-    return found
-
-
 def _date(parent: etree._Element, path: str, term: str) -> dt.date:
     return compact_date(CII.required(parent, path, term), path)
 
@@ -193,14 +186,8 @@ def _preceding(settlement: etree._Element) -> PrecedingInvoice | None:
     )
 
 
-def _schemed(element: etree._Element | None) -> SchemedId | None:
-    if element is None or not element.text:
-        return None
-    return SchemedId(element.text, element.get("schemeID"))
-
-
 def _party(agreement: etree._Element, path: str, term: str) -> TradeParty:
-    party = _required_element(agreement, path, term)
+    party = CII.element(agreement, path, term)
     registrations = {
         element.get("schemeID"): element.text
         for element in reversed(CII.all(party, "ram:SpecifiedTaxRegistration/ram:ID"))
@@ -212,12 +199,12 @@ def _party(agreement: etree._Element, path: str, term: str) -> TradeParty:
         identifiers=tuple(
             identifier
             for element in (*CII.all(party, "ram:ID"), *CII.all(party, "ram:GlobalID"))
-            if (identifier := _schemed(element)) is not None
+            if (identifier := schemed_id(element)) is not None
         ),
-        legal_id=_schemed(CII.find(party, "ram:SpecifiedLegalOrganization/ram:ID")),
+        legal_id=schemed_id(CII.find(party, "ram:SpecifiedLegalOrganization/ram:ID")),
         vat_id=registrations.get(VAT_REGISTRATION_SCHEME),
         tax_registration_id=registrations.get(TAX_REGISTRATION_SCHEME),
-        endpoint=_schemed(CII.find(party, "ram:URIUniversalCommunication/ram:URIID")),
+        endpoint=schemed_id(CII.find(party, "ram:URIUniversalCommunication/ram:URIID")),
         address=_address(CII.find(party, "ram:PostalTradeAddress")),
         contact=Contact(
             name=CII.text(contact, "ram:PersonName"),
@@ -264,14 +251,7 @@ def _attachments(agreement: etree._Element, left_out: list[str]) -> tuple[Attach
             if CII.text(reference, "ram:URIID") is not None:
                 left_out.append(f"Attachment {identifier!r}, given only by reference (BG-24).")
             continue
-        attachments.append(
-            Attachment(
-                reference=identifier,
-                filename=embedded.get("filename") or identifier,
-                mime_type=embedded.get("mimeCode") or "",
-                content_base64=base64_text(embedded.text),
-            )
-        )
+        attachments.append(embedded_attachment(identifier, embedded))
     return tuple(attachments)
 
 
@@ -294,8 +274,8 @@ def _line(item: etree._Element, left_out: list[str]) -> DocumentLine:
     line_id = CII.required(
         item, "ram:AssociatedDocumentLineDocument/ram:LineID", "line identifier (BT-126)"
     )
-    agreement = _required_element(item, "ram:SpecifiedLineTradeAgreement", f"line {line_id} price")
-    net = _required_element(agreement, "ram:NetPriceProductTradePrice", f"line {line_id} net price")
+    agreement = CII.element(item, "ram:SpecifiedLineTradeAgreement", f"line {line_id} price")
+    net = CII.element(agreement, "ram:NetPriceProductTradePrice", f"line {line_id} net price")
     net_price = CII.required_decimal(net, "ram:ChargeAmount", f"line {line_id} net price (BT-146)")
     basis = CII.decimal(net, "ram:BasisQuantity")
     gross = CII.find(agreement, "ram:GrossPriceProductTradePrice")
@@ -316,9 +296,7 @@ def _line(item: etree._Element, left_out: list[str]) -> DocumentLine:
             gross_price = gross_price / basis if gross_price is not None else None
             price_discount = price_discount / basis if price_discount is not None else None
     delivery = CII.find(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
-    settlement = _required_element(
-        item, "ram:SpecifiedLineTradeSettlement", f"line {line_id} settlement"
-    )
+    settlement = CII.element(item, "ram:SpecifiedLineTradeSettlement", f"line {line_id} settlement")
     if CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"):
         left_out.append(f"Line {line_id}: line allowances and charges (BG-27, BG-28).")
     tax = CII.find(settlement, "ram:ApplicableTradeTax")

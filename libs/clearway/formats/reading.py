@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats.en16931 import Totals
+from clearway.formats.en16931 import Attachment, SchemedId, Totals
 from clearway.formats.hardened import UnreadableDocumentError, hardened_tree
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ CLEARWAY_ONLY: frozenset[str] = frozenset({"companyId", "externalId", "metadata"
 class StatedVat:
     """One VAT breakdown as the document states it (BG-23, DatiRiepilogo, FA(3)'s P_13/P_14)."""
 
-    category: str | None  # BT-118; FA(3): its rate code (P_12), e.g. "23" or "0 WDT"
+    category: str | None  # BT-118; FatturaPA: the Natura; FA(3): the sum's field, e.g. "P_13_1"
     rate: Decimal | None  # BT-119
     taxable_amount: Decimal | None  # BT-116
     tax_amount: Decimal | None  # BT-117
@@ -66,7 +66,7 @@ class StatedTotals:
     none (FatturaPA has no net total, FA(3) no VAT total)."""
 
     line_total: Decimal | None  # BT-106
-    tax_exclusive: Decimal | None  # BT-109; FA(3): the sum of its P_13_x
+    tax_exclusive: Decimal | None  # BT-109
     tax: Decimal | None  # BT-110
     tax_inclusive: Decimal | None  # BT-112; FatturaPA ImportoTotaleDocumento, FA(3) P_15
     payable: Decimal | None  # BT-115; FatturaPA ImportoPagamento
@@ -155,6 +155,12 @@ class Fields:
     def find(self, element: etree._Element, path: str) -> etree._Element | None:
         return element.find(path, self.namespaces)
 
+    def element(self, parent: etree._Element, path: str, term: str) -> etree._Element:
+        found = parent.find(path, self.namespaces)
+        if found is None:
+            raise UnreadableDocumentError(f"The document has no {term} ({path}).")
+        return found
+
     def all(self, element: etree._Element, path: str) -> list[etree._Element]:
         return list(element.iterfind(path, self.namespaces))
 
@@ -182,12 +188,19 @@ class Fields:
 
 
 _DECIMAL = re.compile(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$")
+# Far more digits than any e-invoice amount, rate or quantity has (the request model's amounts
+# are below 10^13 with at most 20 decimals); a longer number is refused before any arithmetic.
+MAX_DECIMAL_DIGITS = 40
 
 
 def decimal_of(text: str, where: str) -> Decimal:
     """A decimal as XML Schema writes one (no exponent, no NaN, no infinity)."""
     if not _DECIMAL.match(text):
-        raise UnreadableDocumentError(f"{where} is {text.strip()!r}, not a decimal number.")
+        raise UnreadableDocumentError(f"{where} is {text.strip()[:40]!r}, not a decimal number.")
+    if sum(char.isdigit() for char in text) > MAX_DECIMAL_DIGITS:
+        raise UnreadableDocumentError(
+            f"{where} has more than {MAX_DECIMAL_DIGITS} digits, more than any amount has."
+        )
     try:
         return Decimal(text.strip())
     except InvalidOperation as error:  # the pattern admits only decimals: kept as a backstop
@@ -214,6 +227,24 @@ def compact_date(text: str, where: str) -> dt.date:
 def base64_text(text: str) -> str:
     """An embedded file's base64, without the line breaks a sender may have wrapped it with."""
     return "".join(text.split())
+
+
+def schemed_id(element: etree._Element | None) -> SchemedId | None:
+    """An identifier element and its schemeID (UBL and CII write them alike)."""
+    if element is None or not element.text:
+        return None
+    return SchemedId(element.text, element.get("schemeID"))
+
+
+def embedded_attachment(reference: str, embedded: etree._Element) -> Attachment:
+    """BG-24 from its binary object: mimeCode and filename attributes (UBL and CII alike); the
+    filename is the reference (BT-122) when the sender gave none."""
+    return Attachment(
+        reference=reference,
+        filename=embedded.get("filename") or reference,
+        mime_type=embedded.get("mimeCode") or "",
+        content_base64=base64_text(embedded.text or ""),
+    )
 
 
 def joined(parts: Iterable[str]) -> str | None:

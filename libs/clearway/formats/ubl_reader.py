@@ -28,7 +28,6 @@ from clearway.formats.en16931 import (
     PaymentInstructions,
     PostalAddress,
     PrecedingInvoice,
-    SchemedId,
     TradeParty,
     VatSubtotal,
 )
@@ -37,10 +36,11 @@ from clearway.formats.reading import (
     Fields,
     ReadEn16931,
     StatedTotals,
-    base64_text,
+    embedded_attachment,
     iso_date,
     parse_root,
     placeholder_totals,
+    schemed_id,
     stated_breakdown,
 )
 from clearway.formats.ubl import NS_CAC, NS_CBC, NS_CREDIT_NOTE, NS_INVOICE, VAT_SCHEME
@@ -143,12 +143,6 @@ def _preceding(root: etree._Element) -> PrecedingInvoice | None:
     )
 
 
-def _schemed(element: etree._Element | None) -> SchemedId | None:
-    if element is None or not element.text:
-        return None
-    return SchemedId(element.text, element.get("schemeID"))
-
-
 def _party(root: etree._Element, path: str, term: str) -> TradeParty:
     party = UBL.find(root, f"{path}/cac:Party")
     if party is None:
@@ -171,12 +165,12 @@ def _party(root: etree._Element, path: str, term: str) -> TradeParty:
         identifiers=tuple(
             identifier
             for element in UBL.all(party, "cac:PartyIdentification/cbc:ID")
-            if (identifier := _schemed(element)) is not None
+            if (identifier := schemed_id(element)) is not None
         ),
-        legal_id=_schemed(UBL.find(party, "cac:PartyLegalEntity/cbc:CompanyID")),
+        legal_id=schemed_id(UBL.find(party, "cac:PartyLegalEntity/cbc:CompanyID")),
         vat_id=vat_id,
         tax_registration_id=tax_registration,
-        endpoint=_schemed(UBL.find(party, "cbc:EndpointID")),
+        endpoint=schemed_id(UBL.find(party, "cbc:EndpointID")),
         address=_address(UBL.find(party, "cac:PostalAddress")),
         contact=Contact(
             name=UBL.text(contact, "cbc:Name"),
@@ -228,14 +222,7 @@ def _attachments(root: etree._Element, left_out: list[str]) -> tuple[Attachment,
             if UBL.find(reference, "cac:Attachment") is not None:
                 left_out.append(f"Attachment {identifier!r}, given only by reference (BG-24).")
             continue
-        attachments.append(
-            Attachment(
-                reference=identifier,
-                filename=embedded.get("filename") or identifier,
-                mime_type=embedded.get("mimeCode") or "",
-                content_base64=base64_text(embedded.text),
-            )
-        )
+        attachments.append(embedded_attachment(identifier, embedded))
     return tuple(attachments)
 
 

@@ -108,15 +108,15 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
         raise UnreadableDocumentError(
             f"The root element is {root.tag}, not a FatturaPA FatturaElettronica."
         )
-    header = _required(root, "FatturaElettronicaHeader", "header")
+    header = FPA.element(root, "FatturaElettronicaHeader", "header")
     bodies = FPA.all(root, "FatturaElettronicaBody")
     if len(bodies) != 1:
         raise UnreadableDocumentError(
             f"The file holds {len(bodies)} invoices (FatturaElettronicaBody); one is read."
         )
     body = bodies[0]
-    general = _required(body, "DatiGenerali/DatiGeneraliDocumento", "DatiGeneraliDocumento")
-    goods = _required(body, "DatiBeniServizi", "DatiBeniServizi")
+    general = FPA.element(body, "DatiGenerali/DatiGeneraliDocumento", "DatiGeneraliDocumento")
+    goods = FPA.element(body, "DatiBeniServizi", "DatiBeniServizi")
     left_out: list[str] = []
     document_type = FPA.required(general, "TipoDocumento", "TipoDocumento")
     if document_type not in {"TD01", *_DOCUMENT_TYPES}:
@@ -155,21 +155,14 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
     )
 
 
-def _required(parent: etree._Element, path: str, term: str) -> etree._Element:
-    found = FPA.find(parent, path)
-    if found is None:
-        raise UnreadableDocumentError(f"The document has no {term} ({path}).")
-    return found
-
-
 def _date(parent: etree._Element | None, path: str) -> dt.date | None:
     text = FPA.text(parent, path)
     return iso_date(text, path) if text else None
 
 
 def _party(header: etree._Element, role: str, term: str) -> dict[str, Any]:
-    party = _required(header, role, f"{term} ({role})")
-    personal = _required(party, "DatiAnagrafici", f"{term} DatiAnagrafici")
+    party = FPA.element(header, role, f"{term} ({role})")
+    personal = FPA.element(party, "DatiAnagrafici", f"{term} DatiAnagrafici")
     country = FPA.text(personal, "IdFiscaleIVA/IdPaese")
     code = FPA.text(personal, "IdFiscaleIVA/IdCodice")
     fiscal_code = FPA.text(personal, "CodiceFiscale")

@@ -102,7 +102,7 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
     root = parse_root(content)
     if etree.QName(root) != ROOT:
         raise UnreadableDocumentError(f"The root element is {root.tag}, not a KSeF FA(3) Faktura.")
-    fa = _required(root, "fa:Fa", "Fa")
+    fa = FA3.element(root, "fa:Fa", "Fa")
     left_out: list[str] = []
     kind = FA3.required(fa, "fa:RodzajFaktury", "RodzajFaktury")
     gross = FA3.decimal(fa, "fa:P_15")
@@ -154,13 +154,6 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
     )
 
 
-def _required(parent: etree._Element, path: str, term: str) -> etree._Element:
-    found = FA3.find(parent, path)
-    if found is None:
-        raise UnreadableDocumentError(f"The document has no {term} ({path}).")
-    return found
-
-
 def _date(parent: etree._Element | None, path: str) -> dt.date | None:
     text = FA3.text(parent, path)
     return iso_date(text, path) if text else None
@@ -188,8 +181,8 @@ def _corrected(fa: etree._Element) -> dict[str, Any] | None:
 
 
 def _party(root: etree._Element, path: str, term: str) -> dict[str, Any]:
-    party = _required(root, path, term)
-    ids = _required(party, "fa:DaneIdentyfikacyjne", f"{term} DaneIdentyfikacyjne")
+    party = FA3.element(root, path, term)
+    ids = FA3.element(party, "fa:DaneIdentyfikacyjne", f"{term} DaneIdentyfikacyjne")
     eu_code, eu_number = FA3.text(ids, "fa:KodUE"), FA3.text(ids, "fa:NrVatUE")
     vat_number = (
         FA3.text(ids, "fa:NIP")

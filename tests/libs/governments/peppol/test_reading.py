@@ -11,26 +11,15 @@ from clearway.governments.peppol.document import belgian_enterprise_number
 from clearway.governments.peppol.reading import PEPPOL_BIS_NOT_CARRIED, XRECHNUNG_NOT_CARRIED
 
 from tests.libs.formats.round_trip import (
+    EN16931_NOT_CARRIED,
     Wire,
     assert_reads_back,
     check_round_trips,
     corpus_cases,
     corpus_invoice,
     en16931_carried,
+    of_both_parties,
 )
-
-EN16931_NOT_CARRIED = {
-    "companyId",
-    "externalId",
-    "metadata",
-    "exchangeRate",
-    "lines[].natura",
-    *(
-        f"{role}.{name}"
-        for role in ("supplier", "customer")
-        for name in ("fiscalCode", "pec", "sdiCode")
-    ),
-}
 
 
 def belgian_carried(data: Wire, request: InvoiceRequest, number: str, format_name: str) -> None:
@@ -64,23 +53,9 @@ def test_german_invoices_read_back() -> None:
 
 
 def test_what_peppol_bis_and_xrechnung_do_not_carry() -> None:
+    assert EN16931_NOT_CARRIED | of_both_parties("siret", "leitwegId") == PEPPOL_BIS_NOT_CARRIED
     assert (
-        EN16931_NOT_CARRIED
-        | {
-            "supplier.siret",
-            "customer.siret",
-            "supplier.leitwegId",
-            "customer.leitwegId",
-        }
-        == PEPPOL_BIS_NOT_CARRIED
-    )
-    assert (
-        EN16931_NOT_CARRIED
-        | {
-            "supplier.siret",
-            "customer.siret",
-            "supplier.leitwegId",
-        }
+        EN16931_NOT_CARRIED | of_both_parties("siret") | {"supplier.leitwegId"}
         == XRECHNUNG_NOT_CARRIED
     )
 
