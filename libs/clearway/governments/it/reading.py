@@ -225,9 +225,10 @@ def _line(
     price = FPA.required_decimal(line, "PrezzoUnitario", f"line {number} PrezzoUnitario")
     natura = FPA.text(line, "Natura")
     unit = FPA.text(line, "UnitaMisura")
+    quantity = FPA.decimal(line, "Quantita")
     fields: dict[str, Any] = {
         "description": FPA.required(line, "Descrizione", f"line {number} Descrizione"),
-        "quantity": FPA.decimal(line, "Quantita") or Decimal(1),
+        "quantity": quantity if quantity is not None else Decimal(1),  # Quantita is optional
         "unit_price": price,
         "discount": _discount(line, price),
         "vat_rate": rate,
