@@ -187,3 +187,13 @@ def test_a_batch_of_invoices_is_refused() -> None:
     root.append(etree.fromstring(etree.tostring(body)))
     with pytest.raises(UnreadableDocumentError, match="holds 2 invoices"):
         IT.read_document(etree.tostring(root), XML)
+
+
+@pytest.mark.parametrize(("quantity", "read_as"), [("0.00", Decimal(0)), (None, Decimal(1))])
+def test_quantita_is_read_as_stated_and_is_one_when_absent(
+    quantity: str | None, read_as: Decimal
+) -> None:
+    line = "FatturaElettronicaBody/DatiBeniServizi/DettaglioLinee"
+    read = IT.read_document(tampered(italian_invoice(), f"{line}/Quantita", quantity), XML)
+    assert read.request.lines[0].quantity == read_as
+    assert read.stated.line_amounts == (Decimal("200.00"),)  # PrezzoTotale, as stated
