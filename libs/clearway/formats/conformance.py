@@ -37,7 +37,11 @@ from pydantic import BaseModel, ConfigDict
 from saxonche import PySaxonProcessor
 
 from clearway.config import ConformanceSettings
-from clearway.formats.hardened import hardened_parser
+from clearway.formats.hardened import (  # noqa: F401 - UnreadableDocumentError: its old home
+    UnreadableDocumentError,
+    hardened_parser,
+    hardened_tree,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,10 +117,6 @@ ISO_SKELETON_PACKAGE = "lxml"
 ISO_SKELETON_DIR = ("isoschematron", "resources", "xsl", "iso-schematron-xslt1")
 ISO_SKELETON_STEPS = ("iso_dsdl_include.xsl", "iso_abstract_expand.xsl", "iso_svrl_for_xslt1.xsl")
 XSL_NS = "http://www.w3.org/1999/XSL/Transform"
-
-
-class UnreadableDocumentError(ValueError):
-    """The document is not well-formed XML, or carries a DTD (never legitimate in UBL/CII)."""
 
 
 class ConformanceGateError(RuntimeError):
@@ -379,18 +379,6 @@ def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> 
     for position, parameter in enumerate(parameters.values()):
         root.insert(position, etree.Element(etree.QName(XSL_NS, "param"), name=parameter))
     return etree.tostring(root, encoding="unicode")
-
-
-def hardened_tree(xml: bytes) -> etree._ElementTree:
-    """The document as lxml reads it with `hardened_parser`; UnreadableDocumentError when it is
-    not well-formed or declares a DTD."""
-    try:
-        tree = etree.ElementTree(etree.fromstring(xml, hardened_parser()))
-    except etree.XMLSyntaxError as error:
-        raise UnreadableDocumentError(f"The document is not well-formed XML: {error}") from error
-    if tree.docinfo.internalDTD is not None:  # set by any DOCTYPE, even with load_dtd off
-        raise UnreadableDocumentError("The document declares a DTD, which e-invoices never do.")
-    return tree
 
 
 def _hardened_utf8_text(xml: bytes) -> str:

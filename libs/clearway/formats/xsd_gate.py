@@ -25,11 +25,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from lxml import etree
 
-from clearway.formats.conformance import (
-    ConformanceFinding,
-    hardened_tree,
-)
-from clearway.formats.hardened import hardened_parser
+from clearway.formats.conformance import ConformanceFinding
+from clearway.formats.hardened import hardened_parser, hardened_tree
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -2,20 +2,22 @@
 
 A government says who it is (code, names, the adjective its numbers are named with), how a
 company connects to it (setup method, token policy, network identifier, token renewal), which
-JSON rules its invoices must pass, which documents it takes (formats, the first its default), what
-its error messages mean, which VAT-id rule ids it reports, how an invoice is filed with it (its
-Filer, for the one filing machine, clearway.pipeline.filing) and how a filed invoice is followed
-to its decision (its cadence and status follower, for the one poll machine,
-clearway.pipeline.polling). The registry (clearway.governments) finds each folder's
-`government.GOVERNMENT`; the submitters and the poller run what it gives them.
+JSON rules its invoices must pass, which documents it takes (formats, the first its default) and
+how they read back into the request (read_document), what its error messages mean, which VAT-id
+rule ids it reports, how an invoice is filed with it (its Filer, for the one filing machine,
+clearway.pipeline.filing) and how a filed invoice is followed to its decision (its cadence and
+status follower, for the one poll machine, clearway.pipeline.polling). The registry
+(clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters and the
+poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
 token renewal, Filers and followers are methods that import on first call: those modules import
 the rule engine, clearway.formats, the pipeline and the government's clients, which look
 governments up in the registry; a government.py importing them at the top would be imported
 half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
-filing.filer, status.CADENCE and status.follower; a government overrides what differs (BE and DE
-share governments/peppol/network.py's OverPeppol; DE routes public buyers' invoices to ZRE).
+reading.read_document, filing.filer, status.CADENCE and status.follower; a government overrides
+what differs (BE and DE share governments/peppol/network.py's OverPeppol; DE routes public
+buyers' invoices to ZRE).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
     from clearway.config import GovernmentEndpoints, Governments, Settings
     from clearway.formats import Format
+    from clearway.formats.reading import ReadInvoice
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -174,6 +177,15 @@ class Government(ABC):
     @abstractmethod
     def formats(self) -> tuple[Format, ...]:
         """The documents it takes, each with its gates; the first is the default."""
+
+    def read_document(self, content: bytes, media_type: str) -> ReadInvoice:
+        """One of its documents (in any of its formats) read back into the request POST
+        /v1/invoices takes, with the totals the document states and the request fields the
+        format has no place for: its folder's reading.read_document. Pure; a document that
+        cannot be read (malformed, hostile, another format) raises
+        clearway.formats.hardened.UnreadableDocumentError, saying why."""
+        read: Callable[[bytes, str], ReadInvoice] = self._own_module("reading").read_document
+        return read(content, media_type)
 
     def messages(self) -> tuple[Message, ...]:
         """Its error catalogue, in the order the entries are tried: its folder's

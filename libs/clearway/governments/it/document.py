@@ -77,7 +77,7 @@ _NATURA_BY_CATEGORY = {
     VatCategory.EXEMPT: "N4",
 }
 # UnitaMisura is free text: the common UN/ECE codes get the Italian abbreviation.
-_UNIT_NAMES = {
+UNIT_NAMES = {
     "C62": "NR",
     "H87": "PZ",
     "EA": "PZ",
@@ -91,7 +91,7 @@ _UNIT_NAMES = {
     "KWH": "KWH",
 }
 # FormatoAttachment for each MIME type the API accepts (ATTACHMENT_MIME_TYPES).
-_ATTACHMENT_FORMATS = {
+ATTACHMENT_FORMATS = {
     "application/pdf": "PDF",
     "image/png": "PNG",
     "image/jpeg": "JPG",
@@ -275,7 +275,7 @@ def _line(goods: etree._Element, number: int, line: Line, natura: str | None) ->
     # its per-unit discount then raises the (negative) price: a maggiorazione.
     sign = Decimal(-1) if line.quantity < 0 else Decimal(1)
     _el(row, "Quantita", _fine(line.quantity * sign))
-    _el(row, "UnitaMisura", _UNIT_NAMES.get(line.unit_code, line.unit_code))
+    _el(row, "UnitaMisura", UNIT_NAMES.get(line.unit_code, line.unit_code))
     _el(row, "PrezzoUnitario", _fine(line.unit_price * sign))
     if line.discount:
         # Per unit: PrezzoTotale = Quantita x (PrezzoUnitario - sconto, or + maggiorazione).
@@ -315,7 +315,7 @@ def _payment(body: etree._Element, invoice: InvoiceRequest, payment: PaymentMean
 def _attachment(body: etree._Element, attachment: Attachment) -> None:
     element = _el(body, "Allegati")
     _el(element, "NomeAttachment", _attachment_name(attachment.filename))
-    _el(element, "FormatoAttachment", _ATTACHMENT_FORMATS[attachment.mime_type])
+    _el(element, "FormatoAttachment", ATTACHMENT_FORMATS[attachment.mime_type])
     _el(element, "Attachment", attachment.content)
 
 

@@ -14,6 +14,7 @@ from clearway.governments.base import Government
 if TYPE_CHECKING:
     import httpx
 
+    from clearway.formats.reading import ReadInvoice
     from clearway.governments.peppol.filing import PeppolFiler
     from clearway.governments.peppol.settings import PeppolEndpoint
     from clearway.pipeline.decisions import Follower
@@ -47,6 +48,11 @@ class OverPeppol(Government, complete=False):
         from clearway.governments.peppol.errors import MESSAGES  # noqa: PLC0415
 
         return MESSAGES
+
+    def read_document(self, content: bytes, media_type: str) -> ReadInvoice:
+        from clearway.governments.peppol.reading import read_document  # noqa: PLC0415
+
+        return read_document(content, media_type, country=self.code)
 
     def filer(self, setup: FilerSetup, endpoint: PeppolEndpoint) -> PeppolFiler:
         from clearway.governments.peppol.client import PeppolClient  # noqa: PLC0415

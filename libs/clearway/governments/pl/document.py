@@ -67,8 +67,8 @@ EU_VAT_PREFIXES = frozenset(
     }
 )
 # The sums per rate, in schema order; the first four also carry the VAT amount (P_14_x).
-_SUM_FIELDS: tuple[str, ...] = ("1", "2", "3", "4", "6_1", "6_2", "6_3", "7", "8", "9", "10")
-_SUMS_WITH_VAT = frozenset({"1", "2", "3", "4"})
+SUM_FIELDS: tuple[str, ...] = ("1", "2", "3", "4", "6_1", "6_2", "6_3", "7", "8", "9", "10")
+SUMS_WITH_VAT = frozenset({"1", "2", "3", "4"})
 _SUM_FIELD_BY_RATE_CODE = {
     "23": "1",
     "22": "1",
@@ -86,7 +86,7 @@ _SUM_FIELD_BY_RATE_CODE = {
     "oo": "10",
 }
 # P_8A is the unit in words; the common UN/ECE codes get their Polish abbreviation.
-_UNIT_NAMES = {
+UNIT_NAMES = {
     "C62": "szt.",
     "H87": "szt.",
     "EA": "szt.",
@@ -236,10 +236,10 @@ def _sums(
         if field is not None:
             net[field] = net.get(field, Decimal(0)) + group.taxable_amount
             vat[field] = vat.get(field, Decimal(0)) + group.tax_amount
-    for field in _SUM_FIELDS:
+    for field in SUM_FIELDS:
         if field in net:
             _el(fa, f"P_13_{field}", _amount(net[field], sign))
-            if field in _SUMS_WITH_VAT:
+            if field in SUMS_WITH_VAT:
                 _el(fa, f"P_14_{field}", _amount(vat[field], sign))
                 if exchange_rate is not None:
                     # The VAT in PLN of an invoice in another currency (art. 106e ust. 11).
@@ -294,7 +294,7 @@ def _line(fa: etree._Element, number: int, line: Line, code: str, sign: Decimal)
     _el(row, "P_7", line.description)
     if line.item_code:
         _el(row, "Indeks", line.item_code)
-    _el(row, "P_8A", _UNIT_NAMES.get(line.unit_code, line.unit_code))
+    _el(row, "P_8A", UNIT_NAMES.get(line.unit_code, line.unit_code))
     _el(row, "P_8B", _plain(line.quantity * sign))
     _el(row, "P_9A", _plain(line.unit_price))
     if line.discount:

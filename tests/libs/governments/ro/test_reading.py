@@ -1,0 +1,55 @@
+"""Reading CIUS-RO back: every generated Romanian invoice renders and reads back as the request,
+up to what the format does not carry (its NOT_CARRIED set) and what its writer normalizes."""
+
+from __future__ import annotations
+
+import pytest
+from clearway.countries.vat_numbers import vat_number_prefix
+from clearway.domain.invoice import InvoiceRequest
+from clearway.governments.ro.identifiers import cif_digits, ro_subdivision
+from clearway.governments.ro.reading import NOT_CARRIED
+
+from tests.libs.formats.round_trip import (
+    EN16931_NOT_CARRIED,
+    Wire,
+    assert_reads_back,
+    check_round_trips,
+    corpus_cases,
+    corpus_invoice,
+    en16931_carried,
+    of_both_parties,
+)
+
+
+def carried(data: Wire, request: InvoiceRequest, number: str, format_name: str) -> None:
+    """What CIUS-RO's writer (ro/document.py) does beyond build_document."""
+    assert format_name == "UBL-CIUS-RO"
+    customer = request.customer
+    romanian_buyer = customer.address is None or customer.address.country == "RO"
+    if romanian_buyer and vat_number_prefix(customer.vat_number) is None:
+        # Not registered for VAT: its CUI is BT-47, in place of its trade register entry.
+        data["customer"]["vatNumber"] = cif_digits(customer.vat_number)
+        data["customer"]["tradeRegister"] = None
+    en16931_carried(data, request, number, ubl=True)
+    for role in ("supplier", "customer"):
+        address = data[role].get("address")
+        if address is not None and address["country"] == "RO":
+            # BR-RO-100/101/110/111: the city and county as ISO 3166-2:RO, SECTOR1..6 in Bucharest.
+            subdivision = ro_subdivision(
+                address["city"], address["postalCode"], address["stateOrProvince"]
+            )
+            address["city"] = subdivision.city_name or None
+            address["stateOrProvince"] = subdivision.country_subentity
+
+
+def test_generated_invoices_read_back() -> None:
+    check_round_trips("RO", carried)
+
+
+@pytest.mark.parametrize("case", corpus_cases("RO"))
+def test_corpus_invoices_read_back(case: str) -> None:
+    assert_reads_back(corpus_invoice("RO", case), carried)
+
+
+def test_what_cius_ro_does_not_carry() -> None:
+    assert EN16931_NOT_CARRIED | of_both_parties("siret", "leitwegId") == NOT_CARRIED
