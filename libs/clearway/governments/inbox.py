@@ -1,0 +1,43 @@
+"""What a government's receiving side hands Clearway: the purchase invoices addressed to a
+connected company, each as the network delivered it, and where the next look starts.
+
+A pulled inbox (ANAF's message list, KSeF's query by NIP, a French PA's incoming flow) is read
+through `Inbox.fetch` from a durable per-connection cursor; a pushed one (SDI to the recipient's
+channel, a Peppol access point) arrives as the same `Delivery` at Clearway's receiving endpoint.
+Either way the government's own id is the key: the same message seen twice is one received
+invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One purchase invoice as the network delivered it, byte for byte."""
+
+    government_id: str  # the network's own id of the message or delivery: the dedup key
+    document: bytes  # the original legal document (XML, or a Factur-X PDF)
+    media_type: str  # "application/xml" or "application/pdf"
+    evidence: bytes | None = None  # the government's signature, receipt or metadata file
+    evidence_media_type: str | None = None
+    delivered_at: dt.datetime | None = None  # when the government says it was made available
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """What one look at an inbox found, and where the next look starts."""
+
+    deliveries: tuple[Delivery, ...]
+    cursor: str | None  # opaque to the machine, kept per connection; None: unchanged
+    more: bool = False  # there is more waiting now: look again at once
+
+
+class Inbox(Protocol):
+    """A company's inbox at one government, read from `cursor` (None: from the beginning of what
+    the government keeps)."""
+
+    async def fetch(self, cursor: str | None) -> InboxPage: ...
