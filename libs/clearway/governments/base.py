@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError, Settings
     from clearway.formats import Format
+    from clearway.governments.inbox import Inbox
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -226,6 +227,18 @@ class Government(ABC):
             livemode=setup.livemode,
         )
         return lambda _request: filer()
+
+    # --- receiving (clearway.governments.inbox) --------------------------------------------------
+
+    def inbox(
+        self, tools: RenewalTools, *, connection_id: str, livemode: bool, vat_number: str
+    ) -> Inbox | None:
+        """The inbox of purchase invoices of the company behind a connection (its VAT number as
+        the company has it), read with the connection's credentials at the mode's endpoint;
+        None while the government has no receiving side here. A live connection with no live
+        endpoint configured raises LiveNotConfiguredError."""
+        del tools, connection_id, livemode, vat_number
+        return None
 
     # --- following (clearway.pipeline.polling) --------------------------------------------------
 

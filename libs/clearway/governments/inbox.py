@@ -6,6 +6,18 @@ through `Inbox.fetch` from a durable per-connection cursor; a pushed one (SDI to
 channel, a Peppol access point) arrives as the same `Delivery` at Clearway's receiving endpoint.
 Either way the government's own id is the key: the same message seen twice is one received
 invoice.
+
+What cannot be taken out of a delivery (a broken ZIP, a download the government refuses) is
+still handed over, never dropped and never in the way of the messages after it: a `Delivery`
+with the bytes as they came (its media type says what they are) and a `finding` saying what is
+wrong, for the machine to record as received with that finding.
+
+`Inbox.fetch` raises, besides what a government client raises (GovernmentTransientError: try
+again later, after its `retry_after` if it gives one):
+- InboxHeldBackError: a call limit or a daily quota (Clearway's count or the government's own
+  answer) holds the next look back until `at`;
+- InboxClosedError: the connection cannot read its inbox (not active, its token refused and not
+  renewed): nothing more until it is connected again.
 """
 
 from __future__ import annotations
@@ -25,6 +37,22 @@ class Delivery:
     evidence: bytes | None = None  # the government's signature, receipt or metadata file
     evidence_media_type: str | None = None
     delivered_at: dt.datetime | None = None  # when the government says it was made available
+    # Why the document could not be taken out of what the network delivered; `document` then
+    # holds the delivered bytes as they came (a broken ZIP: "application/zip").
+    finding: str | None = None
+
+
+class InboxHeldBackError(Exception):
+    """The government's limits allow no call before `at` (a call limit, a daily quota)."""
+
+    def __init__(self, at: dt.datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+
+
+class InboxClosedError(Exception):
+    """The connection cannot read its inbox until it is connected again."""
 
 
 @dataclass(frozen=True)
