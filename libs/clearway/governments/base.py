@@ -6,14 +6,16 @@ JSON rules its invoices must pass, which documents it takes (formats, the first 
 its error messages mean, which VAT-id rule ids it reports, how an invoice is filed with it (its
 Filer, for the one filing machine, clearway.pipeline.filing) and how a filed invoice is followed
 to its decision (its cadence and status follower, for the one poll machine,
-clearway.pipeline.polling). The registry (clearway.governments) finds each folder's
-`government.GOVERNMENT`; the submitters and the poller run what it gives them.
+clearway.pipeline.polling) and, where it has a receiving side, how a company's purchase
+invoices are read (its Inbox, clearway.governments.inbox; None by default). The registry
+(clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters and the
+poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
-token renewal, Filers and followers are methods that import on first call: those modules import
-the rule engine, clearway.formats, the pipeline and the government's clients, which look
-governments up in the registry; a government.py importing them at the top would be imported
-half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
+token renewal, Filers, followers and inboxes are methods that import on first call: those
+modules import the rule engine, clearway.formats, the pipeline and the government's clients,
+which look governments up in the registry; a government.py importing them at the top would be
+imported half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
 filing.filer, status.CADENCE and status.follower; a government overrides what differs (BE and DE
 share governments/peppol/network.py's OverPeppol; DE routes public buyers' invoices to ZRE).
 """

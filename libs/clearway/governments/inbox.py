@@ -13,7 +13,9 @@ with the bytes as they came (its media type says what they are) and a `finding` 
 wrong, for the machine to record as received with that finding.
 
 `Inbox.fetch` raises, besides what a government client raises (GovernmentTransientError: try
-again later, after its `retry_after` if it gives one):
+again later, after its `retry_after` if it gives one; GovernmentRefusedError: the government
+refused the look in its own words, e.g. the user lost the rights on the company: look again
+later, and show the message):
 - InboxHeldBackError: a call limit or a daily quota (Clearway's count or the government's own
   answer) holds the next look back until `at`;
 - InboxClosedError: the connection cannot read its inbox (not active, its token refused and not
@@ -33,7 +35,7 @@ class Delivery:
 
     government_id: str  # the network's own id of the message or delivery: the dedup key
     document: bytes  # the original legal document (XML, or a Factur-X PDF)
-    media_type: str  # "application/xml" or "application/pdf"
+    media_type: str  # "application/xml" or "application/pdf"; with a finding, what came
     evidence: bytes | None = None  # the government's signature, receipt or metadata file
     evidence_media_type: str | None = None
     delivered_at: dt.datetime | None = None  # when the government says it was made available

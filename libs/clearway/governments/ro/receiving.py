@@ -138,10 +138,13 @@ class InboxCursor:
 
     def opened(self, now: dt.datetime) -> InboxCursor | None:
         """The window to read now: this one, or a new one ending now; None when there is no
-        time to look at yet (the last window ended a moment ago)."""
-        if self.end_ms is not None:
-            return self
-        start = max(self.start_ms, _ms(now - LOOKBACK))
+        time to look at yet (the last window ended a moment ago). Its start never lies beyond
+        ANAF's 60 days (ANAF refuses such a start; what was there is gone): rows leave from the
+        oldest end, so the pages already read stay as they were."""
+        floor = _ms(now - LOOKBACK)
+        if self.end_ms is not None and self.end_ms > floor:
+            return replace(self, start_ms=max(self.start_ms, floor))
+        start = max(self.start_ms, floor)
         end = _ms(now - END_LAG)
         if end <= start:
             return None

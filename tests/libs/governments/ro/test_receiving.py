@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import hashlib
 import io
+import json
 import secrets
 import time
 import zipfile
@@ -26,13 +27,14 @@ from clearway.config import Settings
 from clearway.domain.connections import SecretKind
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import Delivery, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
 from clearway.governments.ro import receiving
-from clearway.governments.ro.client import ROMANIA
+from clearway.governments.ro.client import ROMANIA, ListedMessage
 from clearway.governments.ro.receiving import (
     MAX_ENTRY_BYTES,
     AnafInbox,
     BrokenDownloadError,
+    InboxCursor,
     unpack_download,
 )
 from clearway.governments.ro.settings import AnafSettings
@@ -350,3 +352,88 @@ def test_an_anaf_zip_gives_its_invoice_and_seal() -> None:
     content = _zipped({"5000000001.xml": b"<Invoice/>", "semnatura_5000000001.xml": b"<S/>"})
 
     assert unpack_download("1", content) == (b"<Invoice/>", b"<S/>")
+
+
+async def test_a_message_anaf_will_not_let_download_is_handed_over_with_its_words(
+    company: Company, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = (await company.deliver())["id"]
+    monkeypatch.setattr(company.simulator, "message_by_download_id", lambda *_: None)
+
+    (delivery,) = (await company.inbox().fetch(None)).deliveries
+
+    refusal = f"Pentru id={gone} nu exista inregistrata nici o factura"
+    assert delivery.government_id == gone
+    assert delivery.media_type == "application/json"
+    assert json.loads(delivery.document) == {"eroare": refusal}
+    assert delivery.finding == f"ANAF message {gone}: ANAF refused its download ({refusal})"
+
+
+async def test_an_inactive_connection_closes_the_inbox(
+    company: Company, store_db: asyncpg.Pool[Any]
+) -> None:
+    await store_db.execute(
+        "UPDATE connections SET status = 'expired' WHERE id = $1", company.connection_id
+    )
+
+    with pytest.raises(InboxClosedError):
+        await company.inbox().fetch(None)
+
+
+# --- the cursor (pure) ---------------------------------------------------------------------
+
+NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+
+
+def _row(download_id: str, created: dt.datetime) -> ListedMessage:
+    return ListedMessage(
+        created=created,
+        cif="1",
+        upload_id="5",
+        download_id=download_id,
+        kind="FACTURA PRIMITA",
+        details="",
+    )
+
+
+def test_the_first_look_reaches_back_no_further_than_anaf_keeps() -> None:
+    window = InboxCursor.load(None, NOW).opened(NOW)
+
+    assert window is not None
+    assert window.start_ms == int((NOW - dt.timedelta(days=60, minutes=-5)).timestamp() * 1000)
+    assert window.end_ms == int((NOW - dt.timedelta(seconds=1)).timestamp() * 1000)
+    assert InboxCursor.load('{"garbage": true}', NOW) == InboxCursor.first(NOW)
+
+
+def test_a_window_read_to_its_end_opens_the_next_overlapping_it_keeping_only_its_ids() -> None:
+    window = InboxCursor.load(None, NOW).opened(NOW)
+    assert window is not None
+    old, recent = _row("1", NOW - dt.timedelta(hours=1)), _row("2", NOW - dt.timedelta(minutes=3))
+
+    on_page_two = window.after_page([recent, old], pages=2)
+    done = on_page_two.after_page([], pages=2)
+
+    assert (on_page_two.page, on_page_two.end_ms, set(on_page_two.seen)) == (
+        2,
+        window.end_ms,
+        {"1", "2"},
+    )
+    assert done.end_ms is None
+    assert done.start_ms == (window.end_ms or 0) - 10 * 60_000
+    assert set(done.seen) == {"2"}  # only what the next window lists again
+    assert InboxCursor.load(done.dump(), NOW) == done
+
+
+def test_an_open_window_older_than_anafs_sixty_days_is_narrowed_or_opened_afresh() -> None:
+    stale = InboxCursor(start_ms=0, end_ms=int(NOW.timestamp() * 1000), page=3)
+    later = NOW + dt.timedelta(days=1)
+
+    narrowed = stale.opened(later)
+    gone = stale.opened(NOW + dt.timedelta(days=61))
+
+    assert narrowed is not None
+    assert narrowed.page == 3
+    assert narrowed.start_ms == int((later - receiving.LOOKBACK).timestamp() * 1000)
+    assert gone is not None
+    assert gone.page == 1
+    assert gone.end_ms == int((NOW + dt.timedelta(days=61, seconds=-1)).timestamp() * 1000)
