@@ -22,7 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account
-from clearway.accounts.connection_secrets import default_keyring, store_secrets
+from clearway.accounts.connection_secrets import store_secrets
 from clearway.config import Settings
 from clearway.domain.connections import SecretKind
 from clearway.governments import government
@@ -44,7 +44,6 @@ from lxml import etree
 from services.govsim.app import GovsimSettings, create_app
 from services.govsim.ro import lists
 from services.govsim.ro.state import AnafSimulator
-from tests.conftest import TEST_MASTER_KEYS
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
 
@@ -93,14 +92,6 @@ class Company:
         message = self.simulator.message_by_download_id(int(download_id), "test")
         assert message is not None
         return self.simulator.download(message)
-
-
-@pytest.fixture
-def keyring(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("CLEARWAY_MASTER_KEYS", TEST_MASTER_KEYS)
-    default_keyring.cache_clear()
-    yield default_keyring()
-    default_keyring.cache_clear()
 
 
 @pytest_asyncio.fixture
