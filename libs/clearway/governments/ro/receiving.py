@@ -5,12 +5,14 @@ ANAF lists every invoice accepted for a buyer as a `FACTURA PRIMITA` row of the 
 the row's `id` downloads a ZIP (descarcare) holding the invoice as its supplier uploaded it and
 ANAF's signature of it (`<id_solicitare>.xml`, `semnatura_<id_solicitare>.xml`).
 
-The cursor (InboxCursor, JSON) is the window being read and where in it: a window
-[start, end] is fixed when it opens (end a second before now: ANAF refuses an end in its
-future) and read page by page; once its last page is read, the next window starts OVERLAP
-before its end, since a row may be listed a little after the minute it is stamped with.
-Nothing is skipped: rows only ever arrive newest first, so a row listed meanwhile pushes the
-others to later pages, never to pages already read, and every window overlaps the one before.
+The cursor (InboxCursor) is the window being read and where in it, as compact JSON:
+`{"v":1,"start":<ms>,"end":<ms>|null,"page":<n>,"seen":{"<id>":<data_creare ms>,…}}`. A window
+[start, end] (epoch ms, ANAF's startTime/endTime) is fixed when it opens (end a second before
+now: ANAF refuses an end in its future) and read page by page; once its last page is read, the
+next window starts OVERLAP before its end (`end` null: it opens at the next look), since a row
+may be listed a little after the minute it is stamped with. Nothing is skipped: the list is
+newest first, so a row listed late in a window pushes the others to later pages, never to
+pages already read, and every window overlaps the one before.
 Nothing is handed over twice: the cursor keeps the ids of the page last read and of the rows in
 the overlap, and a row already kept is not downloaded again. A page whose downloads stop
 midway (a limit, ANAF unavailable) hands over what it downloaded, with a cursor that keeps
