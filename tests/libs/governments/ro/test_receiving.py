@@ -23,13 +23,14 @@ import pytest
 import pytest_asyncio
 from clearway.accounts import create_account
 from clearway.accounts.connection_secrets import store_secrets
-from clearway.config import Settings
+from clearway.config import LiveNotConfiguredError, Settings
 from clearway.domain.connections import SecretKind
+from clearway.domain.ids import utcnow
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
 from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
 from clearway.governments.ro import receiving
-from clearway.governments.ro.client import ROMANIA, ListedMessage
+from clearway.governments.ro.client import ROMANIA, ListedMessage, download_quota
 from clearway.governments.ro.receiving import (
     MAX_ENTRY_BYTES,
     AnafInbox,
@@ -38,7 +39,7 @@ from clearway.governments.ro.receiving import (
     unpack_download,
 )
 from clearway.governments.ro.settings import AnafSettings
-from clearway.resilience.ratelimit import DailyQuota
+from clearway.resilience.ratelimit import DailyQuota, count_call
 from lxml import etree
 
 from services.govsim.app import GovsimSettings, create_app
@@ -428,3 +429,30 @@ def test_an_open_window_older_than_anafs_sixty_days_is_narrowed_or_opened_afresh
     assert gone is not None
     assert gone.page == 1
     assert gone.end_ms == int((NOW + dt.timedelta(days=61, seconds=-1)).timestamp() * 1000)
+
+
+async def test_a_message_whose_downloads_are_spent_today_holds_the_look_back_unasked(
+    company: Company, store_db: asyncpg.Pool[Any]
+) -> None:
+    delivered = (await company.deliver())["id"]
+    async with store_db.acquire() as conn:
+        for _ in range(10):  # spent today by someone else: the supplier's status follower
+            assert await count_call(conn, download_quota(delivered), utcnow())
+
+    with pytest.raises(InboxHeldBackError) as held:
+        await company.inbox().fetch(None)
+
+    assert held.value.reason == f"ANAF's daily quota (anaf:descarcare:{delivered})"
+    assert company.simulator.calls_today("descarcare", delivered) == 0
+
+
+async def test_a_live_connection_without_a_live_anaf_configured_has_no_inbox(
+    company: Company,
+) -> None:
+    with pytest.raises(LiveNotConfiguredError):
+        government("RO").inbox(
+            company.tools,
+            connection_id=company.connection_id,
+            livemode=True,
+            vat_number=f"RO{company.cif}",
+        )

@@ -272,3 +272,26 @@ async def test_a_received_invoice_downloads_ten_times_a_day(
         "eroare": "S-au facut deja 10 descarcari de mesaj in cursul zilei",
         "titlu": "Descarcare mesaj",
     }
+
+
+async def test_a_delivery_to_prod_is_listed_in_prod_only(
+    client: httpx.AsyncClient, clock: FakeClock, token: str
+) -> None:
+    delivered = await deliver(client, xml=invoice_xml().decode(), environment="prod")
+    clock.advance(60)
+
+    now_ms = int(clock.now * 1000)
+    prod = await client.get(
+        "/prod/FCTEL/rest/listaMesajePaginatieFactura",
+        params={
+            "startTime": str(now_ms - DAY_MS),
+            "endTime": str(now_ms),
+            "cif": BUYER_CIF,
+            "pagina": "1",
+            "filtru": "P",
+        },
+        headers=bearer(token),
+    )
+
+    assert [row["id"] for row in prod.json()["mesaje"]] == [delivered["id"]]
+    assert "mesaje" not in (await paged(client, token, clock)).json()  # not in test
