@@ -349,21 +349,22 @@ class AnafSimulator:
             )
         if parties.seller_cif == buyer_cif:  # ANAF lists such an invoice as sent only
             raise UndeliverableError(["the invoice's seller is its buyer"])
+        context = UploadContext(
+            cif=parties.seller_cif, self_billed=False, by_enforcement_body=False
+        )
+        errors = decide(root, standard, context)
+        if errors:  # refused before anything is registered: no one's list shows it
+            raise UndeliverableError(errors)
         submission = Submission(
             environment=environment,
             standard=standard,
             body=body,
-            context=UploadContext(
-                cif=parties.seller_cif, self_billed=False, by_enforcement_body=False
-            ),
+            context=context,
             b2c=False,
             not_taken=False,
         )
-        message = self.register_upload(submission, processing_delay=0)
+        message = self.register_upload(submission, processing_delay=0)  # decided as it lands
         message.damaged = damaged
-        self.decide_now(message.index)
-        if message.state is not MessageState.OK:
-            raise UndeliverableError(list(message.errors))
         return message
 
     def download(self, message: UploadedMessage) -> bytes:

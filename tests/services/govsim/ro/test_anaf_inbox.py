@@ -154,6 +154,8 @@ async def test_a_document_anaf_would_not_accept_or_for_another_buyer_is_not_deli
         assert error in response.json()["errors"][0]
     clock.advance(60)
     assert "mesaje" not in (await paged(client, token, clock)).json()
+    # Nothing was registered: the supplier has no error message either.
+    assert "mesaje" not in (await paged(client, token, clock, cif=SELLER_CIF, filtru="E")).json()
 
 
 async def test_a_damaged_delivery_downloads_as_a_broken_zip(
