@@ -6,15 +6,17 @@ JSON rules its invoices must pass, which documents it takes (formats, the first 
 how they read back into the request (read_document), what its error messages mean, which VAT-id
 rule ids it reports, how an invoice is filed with it (its Filer, for the one filing machine,
 clearway.pipeline.filing) and how a filed invoice is followed to its decision (its cadence and
-status follower, for the one poll machine, clearway.pipeline.polling). The registry
+status follower, for the one poll machine, clearway.pipeline.polling) and, where it has a
+receiving side, how a company's purchase invoices are read (its Inbox, clearway.governments.inbox;
+None by default). The registry
 (clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters and the
 poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
-token renewal, Filers and followers are methods that import on first call: those modules import
-the rule engine, clearway.formats, the pipeline and the government's clients, which look
-governments up in the registry; a government.py importing them at the top would be imported
-half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
+token renewal, Filers, followers and inboxes are methods that import on first call: those
+modules import the rule engine, clearway.formats, the pipeline and the government's clients,
+which look governments up in the registry; a government.py importing them at the top would be
+imported half-made. By default each reads its folder's module: rules.RULES, errors.MESSAGES,
 reading.read_document, filing.filer, status.CADENCE and status.follower; a government overrides
 what differs (BE and DE share governments/peppol/network.py's OverPeppol; DE routes public
 buyers' invoices to ZRE).
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from clearway.config import GovernmentEndpoints, Governments, Settings
     from clearway.formats import Format
     from clearway.formats.reading import ReadInvoice
+    from clearway.governments.inbox import Inbox
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -246,6 +249,18 @@ class Government(ABC):
             livemode=setup.livemode,
         )
         return lambda _request: filer()
+
+    # --- receiving (clearway.governments.inbox) --------------------------------------------------
+
+    def inbox(
+        self, tools: RenewalTools, *, connection_id: str, livemode: bool, vat_number: str
+    ) -> Inbox | None:
+        """The inbox of purchase invoices of the company behind a connection (its VAT number as
+        the company has it), read with the connection's credentials at the mode's endpoint;
+        None while the government has no receiving side here. A live connection with no live
+        endpoint configured raises LiveNotConfiguredError."""
+        del tools, connection_id, livemode, vat_number
+        return None
 
     # --- following (clearway.pipeline.polling) --------------------------------------------------
 

@@ -1,21 +1,26 @@
 """The simulated ANAF's test-only controls (`/_sim/anaf/...`): what tests use to steer it
 (reset, delays, the per-minute limit, tokens and the SPV rights behind them, the user's answer
-at the next eSign consent, queued faults, the messages). No real system has these."""
+at the next eSign consent, queued faults, the messages, a purchase invoice delivered to a
+company's inbox). No real system has these."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.controls import ProcessingDelay, Queued
+from services.govsim.ro.documents import RejectedXmlError
 from services.govsim.ro.oauth import Consent
+from services.govsim.ro.purchases import SAMPLE_SUPPLIER_CIF, sample_purchase_invoice
 from services.govsim.ro.state import (
     CONTROL_PREFIX,
     AnafSimulator,
+    MessageKind,
+    UndeliverableError,
     UploadedMessage,
     UploadFault,
 )
@@ -56,6 +61,18 @@ class FaultRequest(Queued):
     kind: UploadFault
 
 
+class PurchaseInvoice(BaseModel):
+    """A purchase invoice for a company's inbox: `xml` as given (its buyer must be `cif`), or
+    else a sample from `supplier_cif` rendered by Clearway's CIUS-RO renderer."""
+
+    model_config = ConfigDict(frozen=True)
+    cif: Annotated[str, Field(pattern=r"^\d+$")]  # the buyer: whose inbox it lands in
+    environment: Literal["test", "prod"] = "test"
+    supplier_cif: Annotated[str, Field(pattern=r"^\d+$")] = SAMPLE_SUPPLIER_CIF
+    xml: str | None = None
+    damaged: bool = False  # its download is a ZIP broken off halfway
+
+
 def build_anaf_control_router(simulator: AnafSimulator) -> APIRouter:
     """`/_sim/anaf/...`: what tests use to steer the simulator; no real system has these."""
     router = APIRouter(prefix=CONTROL_PREFIX, tags=["simulator control: ANAF"])
@@ -63,6 +80,7 @@ def build_anaf_control_router(simulator: AnafSimulator) -> APIRouter:
     _add_token_controls(router, simulator)
     _add_fault_controls(router, simulator)
     _add_message_controls(router, simulator)
+    _add_inbox_controls(router, simulator)
     return router
 
 
@@ -148,6 +166,50 @@ def _add_message_controls(router: APIRouter, simulator: AnafSimulator) -> None:
         if message is None:
             return JSONResponse({"detail": "Unknown index"}, status_code=HTTPStatus.NOT_FOUND)
         return JSONResponse(_message_json(simulator, message))
+
+
+def _add_inbox_controls(router: APIRouter, simulator: AnafSimulator) -> None:
+    @router.post("/purchase-invoices", status_code=HTTPStatus.CREATED, response_model=None)
+    def deliver_purchase_invoice(invoice: PurchaseInvoice) -> dict[str, Any] | Response:
+        """Deliver a purchase invoice to `cif`'s inbox at once, as if its supplier had
+        uploaded it and ANAF had accepted it: a `FACTURA PRIMITA` row in the buyer's message
+        list, its ZIP (invoice and ANAF's seal) at `descarcare?id=`. Answers the message id
+        (`id`, what descarcare takes) and the upload index (`id_solicitare`); 422 with the
+        reasons when ANAF would not have accepted the document or it is not for `cif`."""
+        body = (
+            invoice.xml.encode()
+            if invoice.xml is not None
+            else sample_purchase_invoice(
+                buyer_cif=invoice.cif,
+                supplier_cif=invoice.supplier_cif,
+                issued=simulator.local_time().date(),
+            )
+        )
+        try:
+            message = simulator.deliver(
+                body,
+                buyer_cif=invoice.cif,
+                environment=invoice.environment,
+                damaged=invoice.damaged,
+            )
+        except RejectedXmlError as rejected:
+            return _undeliverable([rejected.message])
+        except UndeliverableError as refused:
+            return _undeliverable(refused.errors)
+        return {
+            "id": str(message.download_id),
+            "id_solicitare": str(message.index),
+            "cif": invoice.cif,
+            "tip": MessageKind.RECEIVED.value,
+            "environment": invoice.environment,
+        }
+
+
+def _undeliverable(errors: list[str]) -> Response:
+    return JSONResponse(
+        {"detail": "not delivered", "errors": errors},
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+    )
 
 
 def _message_json(simulator: AnafSimulator, message: UploadedMessage) -> dict[str, Any]:

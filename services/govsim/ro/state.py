@@ -18,12 +18,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from clearway.domain.sandbox import SandboxScenario
+from lxml import etree
 
 from services.govsim.arrivals import Arrivals
 from services.govsim.ro.documents import (
+    EXPECTED_ROOT,
     DocumentParties,
     UploadContext,
     UploadStandard,
+    check_root,
     decide,
     parse_hardened,
     read_parties,
@@ -101,6 +104,14 @@ LIST_FILTERS = {  # the `filtru` letters
 }
 
 
+class UndeliverableError(Exception):
+    """A purchase invoice ANAF would not have accepted, so no buyer would see it."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
 @dataclass(frozen=True)
 class Submission:
     """An upload that passed the immediate checks, as the processing will see it."""
@@ -128,6 +139,7 @@ class UploadedMessage:
     decided_at: float | None = None
     throttled_downloads: int = 0  # the `download_throttled` scenario: 429s answered so far
     throttled_until: float = 0.0  # … and when the last one said to come back
+    damaged: bool = False  # a delivered purchase invoice whose download is a broken ZIP
 
     @property
     def cif(self) -> str:
@@ -315,6 +327,46 @@ class AnafSimulator:
             self._by_download_id[message.download_id] = message
         logger.info("ANAF decided index=%s stare=%s", message.index, message.state.value)
 
+    def deliver(
+        self, body: bytes, *, buyer_cif: str, environment: str, damaged: bool = False
+    ) -> UploadedMessage:
+        """A purchase invoice its supplier uploaded, decided at once: a `FACTURA PRIMITA` row
+        for its buyer (and `FACTURA TRIMISA` for the supplier), as ANAF lists an accepted
+        invoice. Raises RejectedXmlError when the document would not be taken, and
+        UndeliverableError when it would not be accepted or is not for `buyer_cif`."""
+        root = parse_hardened(body)
+        standard = next(
+            (standard for standard, tag in EXPECTED_ROOT.items() if etree.QName(root) == tag),
+            UploadStandard.UBL,
+        )
+        check_root(root, standard)
+        parties = read_parties(root, standard)
+        if parties.seller_cif is None:
+            raise UndeliverableError(["the invoice names no Romanian seller CIF"])
+        if parties.buyer_cif != buyer_cif:
+            raise UndeliverableError(
+                [f"the invoice's buyer is {parties.buyer_cif}, not {buyer_cif}"]
+            )
+        if parties.seller_cif == buyer_cif:  # ANAF lists such an invoice as sent only
+            raise UndeliverableError(["the invoice's seller is its buyer"])
+        context = UploadContext(
+            cif=parties.seller_cif, self_billed=False, by_enforcement_body=False
+        )
+        errors = decide(root, standard, context)
+        if errors:  # refused before anything is registered: no one's list shows it
+            raise UndeliverableError(errors)
+        submission = Submission(
+            environment=environment,
+            standard=standard,
+            body=body,
+            context=context,
+            b2c=False,
+            not_taken=False,
+        )
+        message = self.register_upload(submission, processing_delay=0)  # decided as it lands
+        message.damaged = damaged
+        return message
+
     def download(self, message: UploadedMessage) -> bytes:
         content = (
             message.submission.body
@@ -323,12 +375,14 @@ class AnafSimulator:
                 upload_index=message.index, issuer_cif=message.cif, errors=message.errors
             )
         )
-        return sealed_zip(
+        archive = sealed_zip(
             upload_index=message.index,
             content=content,
             seal_key=self.seal_key,
             created_at=self.local_time(message.decided_at),
         )
+        # A damaged delivery breaks off halfway, as a download cut short would.
+        return archive[: len(archive) // 2] if message.damaged else archive
 
     def listed_messages(self, cif: str, environment: str) -> list[ListedMessage]:
         """The rows an SPV user with rights on `cif` sees, newest first."""

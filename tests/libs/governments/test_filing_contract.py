@@ -26,7 +26,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_account
-from clearway.accounts.connection_secrets import default_keyring, store_secrets
+from clearway.accounts.connection_secrets import store_secrets
 from clearway.config import Settings
 from clearway.db import Connection
 from clearway.domain.connections import SecretKind
@@ -54,7 +54,6 @@ from clearway.store.status_polls import Poll
 from fastapi import FastAPI
 
 from services.govsim.app import GovsimSettings, create_app
-from tests.conftest import TEST_MASTER_KEYS
 from tests.libs.pipeline.filing_rows import connected_company, schedule_filing
 from tests.libs.validation.bodies import clean_body
 
@@ -121,15 +120,6 @@ class Filing:
 @pytest.fixture(scope="module")
 def settings() -> Settings:
     return Settings(database_url="unused", kafka_bootstrap="unused")
-
-
-@pytest.fixture
-def keyring(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The master keys the connections' secrets are sealed under, for this test only."""
-    monkeypatch.setenv("CLEARWAY_MASTER_KEYS", TEST_MASTER_KEYS)
-    default_keyring.cache_clear()
-    yield default_keyring()
-    default_keyring.cache_clear()
 
 
 class FilingContract:

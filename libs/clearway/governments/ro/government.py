@@ -10,6 +10,7 @@ from clearway.governments.base import Government, RenewalTools, TokenRenewer
 
 if TYPE_CHECKING:
     from clearway.formats import Format
+    from clearway.governments.ro.receiving import AnafInbox
 
 # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
 # answers a new pair.
@@ -40,6 +41,16 @@ class Romania(Government):
         from clearway.governments.ro.tokens import AnafRenewer  # noqa: PLC0415
 
         return AnafRenewer(tools)
+
+    def inbox(
+        self, tools: RenewalTools, *, connection_id: str, livemode: bool, vat_number: str
+    ) -> AnafInbox:
+        """The company's `FACTURA PRIMITA` messages in SPV (governments/ro/receiving.py)."""
+        from clearway.governments.ro.identifiers import cif_digits  # noqa: PLC0415
+        from clearway.governments.ro.receiving import AnafInbox  # noqa: PLC0415
+
+        endpoint = self.endpoints(tools.settings.governments()).for_mode(livemode)
+        return AnafInbox(tools, endpoint, connection_id=connection_id, cif=cif_digits(vat_number))
 
 
 GOVERNMENT = Romania()

@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -15,11 +15,7 @@ import pytest
 from lxml import etree
 
 from services.govsim.app import GovsimSettings
-from services.govsim.ro.api import AnafSimulator
-from tests.services.govsim.simtools import FakeClock, govsim_client
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+from tests.services.govsim.simtools import FakeClock
 
 CLIENT_ID = "clearway-sandbox"
 CLIENT_SECRET = "clearway-sandbox-secret"  # noqa: S105 -- the simulator's documented default
@@ -116,32 +112,6 @@ def invoice_xml(
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(BUCHAREST_NOON)
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> AnafSimulator:
-    return AnafSimulator(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        processing_delay=PROCESSING_DELAY,
-        clock=clock,
-    )
-
-
-@pytest.fixture
-async def client(simulator: AnafSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client(anaf=simulator) as http:
-        yield http
-
-
-@pytest.fixture
-async def token(client: httpx.AsyncClient) -> str:
-    return await access_token_via_oauth(client)
 
 
 def bearer(access_token: str) -> dict[str, str]:

@@ -1,0 +1,73 @@
+"""What a government's receiving side hands Clearway: the purchase invoices addressed to a
+connected company, each as the network delivered it, and where the next look starts.
+
+A pulled inbox (ANAF's message list, KSeF's query by NIP, a French PA's incoming flow) is read
+through `Inbox.fetch` from a durable per-connection cursor; a pushed one (SDI to the recipient's
+channel, a Peppol access point) arrives as the same `Delivery` at Clearway's receiving endpoint.
+Either way the government's own id is the key: the same message seen twice is one received
+invoice.
+
+What cannot be taken out of a delivery (a broken ZIP, a download the government refuses) is
+still handed over, never dropped and never in the way of the messages after it: a `Delivery`
+with the bytes as they came (its media type says what they are) and a `finding` saying what is
+wrong, for the machine to record as received with that finding.
+
+`Inbox.fetch` raises, besides what a government client raises (GovernmentTransientError: try
+again later, after its `retry_after` if it gives one; GovernmentRefusedError: the government
+refused the look in its own words, e.g. the user lost the rights on the company: look again
+later, and show the message):
+- InboxHeldBackError: a call limit or a daily quota (Clearway's count or the government's own
+  answer) holds the next look back until `at`;
+- InboxClosedError: the connection cannot read its inbox (not active, its token refused and not
+  renewed): nothing more until it is connected again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One purchase invoice as the network delivered it, byte for byte."""
+
+    government_id: str  # the network's own id of the message or delivery: the dedup key
+    document: bytes  # the original legal document (XML, or a Factur-X PDF)
+    media_type: str  # "application/xml" or "application/pdf"; with a finding, what came
+    evidence: bytes | None = None  # the government's signature, receipt or metadata file
+    evidence_media_type: str | None = None
+    delivered_at: dt.datetime | None = None  # when the government says it was made available
+    # Why the document could not be taken out of what the network delivered; `document` then
+    # holds the delivered bytes as they came (a broken ZIP: "application/zip").
+    finding: str | None = None
+
+
+class InboxHeldBackError(Exception):
+    """The government's limits allow no call before `at` (a call limit, a daily quota)."""
+
+    def __init__(self, at: dt.datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.at = at
+        self.reason = reason
+
+
+class InboxClosedError(Exception):
+    """The connection cannot read its inbox until it is connected again."""
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    """What one look at an inbox found, and where the next look starts."""
+
+    deliveries: tuple[Delivery, ...]
+    cursor: str | None  # opaque to the machine, kept per connection; None: unchanged
+    more: bool = False  # there is more waiting now: look again at once
+
+
+class Inbox(Protocol):
+    """A company's inbox at one government, read from `cursor` (None: from the beginning of what
+    the government keeps)."""
+
+    async def fetch(self, cursor: str | None) -> InboxPage: ...
