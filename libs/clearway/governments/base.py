@@ -6,8 +6,9 @@ JSON rules its invoices must pass, which documents it takes (formats, the first 
 its error messages mean, which VAT-id rule ids it reports, how an invoice is filed with it (its
 Filer, for the one filing machine, clearway.pipeline.filing) and how a filed invoice is followed
 to its decision (its cadence and status follower, for the one poll machine,
-clearway.pipeline.polling). The registry (clearway.governments) finds each folder's
-`government.GOVERNMENT`; the submitters and the poller run what it gives them.
+clearway.pipeline.polling), and what it delivers to a receiving company (its Inbox, for the one
+receiving machine, clearway.pipeline.receiving). The registry (clearway.governments) finds each
+folder's `government.GOVERNMENT`; the submitters and the poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
 token renewal, Filers and followers are methods that import on first call: those modules import
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
     from clearway.config import GovernmentEndpoints, Governments, LiveNotConfiguredError, Settings
     from clearway.formats import Format
+    from clearway.governments.inbox import Inbox
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -261,6 +263,17 @@ class Government(ABC):
             lambda endpoint: self.follower(context, http, endpoint),
             livemode=livemode,
         )
+
+    # --- receiving (clearway.pipeline.receiving) -------------------------------------------------
+
+    def inbox(
+        self, context: ServiceContext, http: httpx.AsyncClient, connection: Mapping[str, Any]
+    ) -> Inbox | None:
+        """The inbox of one receiving connection (its `connections` row: company, mode,
+        network identifier), read at the connection mode's endpoints with `http`; None when
+        it has no pulled inbox (nothing received yet, or it pushes deliveries instead)."""
+        del context, http, connection
+        return None
 
     def __repr__(self) -> str:
         return f"<Government {self.code}: {self.system}>"

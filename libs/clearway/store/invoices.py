@@ -14,7 +14,15 @@ from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
 from clearway.domain.lifecycle import Status
-from clearway.store.rows import Changes, Where, assignments, newest_first, one_row, owned
+from clearway.store.rows import (
+    Changes,
+    Where,
+    assignments,
+    like_pattern,
+    newest_first,
+    one_row,
+    owned,
+)
 
 
 class InvoiceRef(BaseModel):
@@ -188,10 +196,6 @@ class InvoiceFilter(BaseModel):
     metadata: dict[str, str] = {}  # every pair must be in the invoice's metadata
 
 
-def _like_pattern(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_invoices(  # noqa: PLR0913 - the listing's parts
     conn: Connection,
     account_id: str,
@@ -211,7 +215,7 @@ async def list_invoices(  # noqa: PLR0913 - the listing's parts
     if filters.company_id:
         where.add("company_id = ?", filters.company_id)
     if filters.search:
-        pattern = _like_pattern(filters.search)
+        pattern = like_pattern(filters.search)
         where.add(
             "(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)",
             pattern,

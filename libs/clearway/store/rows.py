@@ -68,6 +68,11 @@ def owned(row_id: str, account_id: str, *, livemode: bool | None = None) -> Wher
     return where if livemode is None else where.add("livemode = ?", livemode)
 
 
+def like_pattern(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def one_row(conn: Connection, table: str, where: Where, *, for_update: bool = False) -> Any:
     """The row of `table` (a name of ours) that `where` picks, locked when asked; or None."""
     lock = " FOR UPDATE" if for_update else ""
@@ -77,20 +82,22 @@ async def one_row(conn: Connection, table: str, where: Where, *, for_update: boo
     )
 
 
-async def newest_first(
+async def newest_first(  # noqa: PLR0913 - the listing's parts
     conn: Connection,
     table: str,
     where: Where,
     *,
     before: tuple[dt.datetime, str] | None = None,
     limit: int | None = None,
+    columns: str = "*",
 ) -> list[Any]:
     """The rows of `table` (a name of ours) that `where` picks, newest first: after the keyset
-    position `before` (created_at, id) when given, at most `limit` when given."""
+    position `before` (created_at, id) when given, at most `limit` when given; `columns` (names
+    of ours) when not all of them."""
     page = where.copy()
     if before is not None:
         page.add("(created_at, id) < (?, ?)", *before)
-    sql = f"SELECT * FROM {table} WHERE {page.sql} {NEWEST_FIRST}"  # noqa: S608 - ours
+    sql = f"SELECT {columns} FROM {table} WHERE {page.sql} {NEWEST_FIRST}"  # noqa: S608 - ours
     args = page.args
     if limit is not None:
         args = [*args, limit]
