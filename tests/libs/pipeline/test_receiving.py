@@ -32,7 +32,13 @@ from clearway.resilience.backoff import Backoff
 from clearway.store.inbox_cursors import cursor_row
 from clearway.validation.findings import Severity
 
-from tests.libs.store.received import Receiving, delivery, own_country, receiving_connection
+from tests.libs.store.received import (
+    MemoryInbox,
+    Receiving,
+    delivery,
+    own_country,
+    receiving_connection,
+)
 
 NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
 INTERVAL = dt.timedelta(seconds=30)
@@ -73,22 +79,6 @@ def test_the_reader_until_the_parsers_come_makes_nothing_up() -> None:
 
 
 # --- the machine against an in-memory inbox, real PostgreSQL -----------------------------------
-
-
-class MemoryInbox:
-    """A government's inbox as pages keyed by the cursor they are read from; a page may be an
-    exception, raised instead. Remembers each cursor it was read from."""
-
-    def __init__(self, pages: Mapping[str | None, InboxPage | Exception]) -> None:
-        self.pages = dict(pages)
-        self.read_from: list[str | None] = []
-
-    async def fetch(self, cursor: str | None) -> InboxPage:
-        self.read_from.append(cursor)
-        page = self.pages[cursor]
-        if isinstance(page, Exception):
-            raise page
-        return page
 
 
 def machine(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from clearway.accounts import create_account, create_company
 from clearway.accounts.connections import open_connection
 from clearway.domain.company import CompanyRequest
 from clearway.domain.ids import new_id
-from clearway.governments.inbox import Delivery
+from clearway.governments.inbox import Delivery, InboxPage
 from clearway.store.connections import ConnectionChanges, update_connection
 from clearway.store.received_invoices import NewReceived, ReceivedRef
 
@@ -73,3 +74,19 @@ def new_received(government_id: str, document: bytes = b"<Invoice/>") -> NewRece
         evidence_media_type="application/xml",
         supplier_vat="RO123",
     )
+
+
+class MemoryInbox:
+    """A government's inbox as pages keyed by the cursor they are read from; a page may be an
+    exception, raised instead. Remembers each cursor it was read from."""
+
+    def __init__(self, pages: Mapping[str | None, InboxPage | Exception]) -> None:
+        self.pages = dict(pages)
+        self.read_from: list[str | None] = []
+
+    async def fetch(self, cursor: str | None) -> InboxPage:
+        self.read_from.append(cursor)
+        page = self.pages[cursor]
+        if isinstance(page, Exception):
+            raise page
+        return page
