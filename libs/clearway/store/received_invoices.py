@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
-from clearway.store.rows import Where, like_pattern, newest_first, one_row, owned
+from clearway.store.rows import Where, newest_first, one_row, owned
 
 # What a listing reads: every column but the document and the evidence, which can be large.
 LISTED_COLUMNS = (
@@ -135,24 +135,12 @@ async def list_received(  # noqa: PLR0913 - the listing's parts
     """The account's received invoices of the mode, newest first, after the keyset position
     `before` (created_at, id) when given; without their document and evidence."""
     where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
-    if filters.country:
-        where.add("country = ?", filters.country)
-    if filters.company_id:
-        where.add("company_id = ?", filters.company_id)
-    if filters.supplier_vat:
-        where.add("upper(supplier_vat) = upper(?)", filters.supplier_vat)
-    if filters.search:
-        pattern = like_pattern(filters.search)
-        where.add(
-            "(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR government_id ILIKE ?)",
-            pattern,
-            pattern,
-            pattern,
-        )
-    if filters.created_from:
-        where.add("created_at >= ?", filters.created_from)
-    if filters.created_to:
-        where.add("created_at <= ?", filters.created_to)
+    where.add_if("country = ?", filters.country)
+    where.add_if("company_id = ?", filters.company_id)
+    where.add_if("upper(supplier_vat) = upper(?)", filters.supplier_vat)
+    where.containing(filters.search, "supplier_vat", "customer_vat", "government_id")
+    where.add_if("created_at >= ?", filters.created_from)
+    where.add_if("created_at <= ?", filters.created_to)
     return await newest_first(
         conn, "received_invoices", where, before=before, limit=limit, columns=LISTED_COLUMNS
     )

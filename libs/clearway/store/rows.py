@@ -51,6 +51,20 @@ class Where:
         self.conditions.append(text)
         return self
 
+    def add_if(self, condition: str, value: Any) -> Self:
+        """`condition` on `value` when one is given: a filter left out (None, empty) leaves the
+        query as it is."""
+        return self.add(condition, value) if value else self
+
+    def containing(self, text: str | None, *columns: str) -> Self:
+        """Rows in which any of `columns` (names of ours) contains `text`, in any case, its
+        wildcards taken literally; all rows when no text is given."""
+        if not text:
+            return self
+        pattern = like_pattern(text)
+        either = " OR ".join(f"{column} ILIKE ?" for column in columns)
+        return self.add(f"({either})", *(pattern for _ in columns))
+
     @property
     def sql(self) -> str:
         return " AND ".join(self.conditions)
