@@ -34,6 +34,7 @@ import asyncpg
 from clearway.domain.ids import new_id, utcnow
 from clearway.governments.inbox import Delivery, Inbox, InboxPage
 from clearway.observability.logs import log_context
+from clearway.observability.metrics import INVOICES_RECEIVED, RETRIES
 from clearway.pipeline.reading import Reader, Reading, unreadable
 from clearway.resilience.backoff import Backoff
 from clearway.runtime import work_in_rounds
@@ -166,6 +167,8 @@ class ReceivingMachine:
                 page = await inbox.fetch(claim.cursor)
             except Exception as exc:  # noqa: BLE001 - any failed look backs off, none stops it
                 log.warning("reading the %s inbox failed: %s", row["country"], exc)
+                reason = "throttled" if getattr(exc, "retry_after", None) else "error"
+                RETRIES.labels("receive", row["country"], reason).inc()
                 at = after_failure(
                     exc,
                     claim.failures + 1,
@@ -210,6 +213,7 @@ class ReceivingMachine:
             if not await inbox_cursors.advance(conn, claim, cursor=page.cursor, next_fetch_at=at):
                 raise LeaseLostError(claim.connection_id)
         if count:
+            INVOICES_RECEIVED.labels(row["country"]).inc(count)
             log.info("%d invoices received (%s)", count, row["country"])
         return count
 

@@ -31,6 +31,7 @@ from clearway.pipeline.receiving import (
 from clearway.resilience.backoff import Backoff
 from clearway.store.inbox_cursors import cursor_row
 from clearway.validation.findings import Severity
+from prometheus_client import REGISTRY
 
 from tests.libs.store.received import (
     MemoryInbox,
@@ -129,6 +130,7 @@ async def test_a_page_is_recorded_with_its_events_messages_and_cursor_and_more_i
         }
     )
     receiver = machine(store_db, receiving, inbox)
+    counted = {"country": receiving.country}
     first_round = await receiver.receive_due()
     second_round = await receiver.receive_due()
     third_round = await receiver.receive_due()  # nothing due: the interval has not passed
@@ -140,6 +142,7 @@ async def test_a_page_is_recorded_with_its_events_messages_and_cursor_and_more_i
     outbox = await store_db.fetch("SELECT topic, key FROM outbox WHERE key = ANY($1::text[])", ids)
     cursor = await _cursor(store_db, receiving)
     assert (first_round, second_round, third_round) == (1, 1, 0)
+    assert REGISTRY.get_sample_value("clearway_invoices_received_total", counted) == 3
     assert inbox.read_from == [None, "p2"]
     assert [row["government_id"] for row in rows] == ["G1", "G2", "G3"]
     assert all(row["id"].startswith("rinv_") for row in rows)
@@ -188,6 +191,8 @@ async def test_a_failing_government_backs_off_keeping_the_cursor(
     receiver = machine(store_db, receiving, inbox)
     assert await receiver.receive_due() == 1
     assert await receiver.receive_due() == 0  # backing off: not due
+    retries = {"stage": "receive", "country": receiving.country, "reason": "throttled"}
+    assert REGISTRY.get_sample_value("clearway_retries_total", retries) == 1
     cursor = await _cursor(store_db, receiving)
     assert (cursor["cursor"], cursor["failures"], cursor["lease_owner"]) == (None, 1, None)
     assert "429" in cursor["last_error"]
