@@ -7,8 +7,9 @@ any point loses nothing: a claimed row is leased, and a lapsed lease makes it du
     DUE --claim--> CLAIMED --the government's page--> one of
         DUE at once      the page said there is more: looked at again in the next round
         DUE later        nothing more now: looked at again after the interval
-        BACKING_OFF      the government failed (down, throttling, a refused token): looked at
-                         again after a backoff with jitter, or when the government said
+        BACKING_OFF      the government failed (down, throttling, a refused token), or its
+                         page could not be recorded: looked at again from the same cursor
+                         after a backoff with jitter, or when the government said
 
 A page is recorded in one transaction: every delivery (its row, its `invoice.received` event and
 the message for `invoices.received`) and the new cursor together, so a look that dies before the
@@ -154,8 +155,9 @@ class ReceivingMachine:
         return len(claims)
 
     async def receive(self, claim: InboxClaim) -> int:
-        """One look at a claimed inbox; how many new invoices it recorded. A failure is
-        recorded as such (the look backs off); a receiver that dies leaves the lease to lapse."""
+        """One look at a claimed inbox; how many new invoices it recorded. A failure (of the
+        government, or of recording its page) is recorded as such and the look backs off; a
+        receiver that dies leaves the lease to lapse."""
         async with self._pool.acquire() as conn:
             row = await connection_row(conn, claim.connection_id)
         with log_context(invoice_id=None, account_id=row["account_id"]):
@@ -167,24 +169,28 @@ class ReceivingMachine:
                 page = await inbox.fetch(claim.cursor)
             except Exception as exc:  # noqa: BLE001 - any failed look backs off, none stops it
                 log.warning("reading the %s inbox failed: %s", row["country"], exc)
-                reason = "throttled" if getattr(exc, "retry_after", None) else "error"
-                RETRIES.labels("receive", row["country"], reason).inc()
-                at = after_failure(
-                    exc,
-                    claim.failures + 1,
-                    now=utcnow(),
-                    backoff=self._timings.backoff,
-                    rng=self._rng,
-                )
-                await self._later(claim, at, error=f"{type(exc).__name__}: {exc}"[:1000])
+                await self._back_off(claim, row, exc)
                 return 0
             try:
                 recorded = await self._record(claim, row, page)
             except LeaseLostError:
                 log.warning("the lease on %s lapsed: its page is left", claim.connection_id)
                 return 0
+            except Exception as exc:
+                # Nothing of the page was kept (one transaction): it is read again, later.
+                log.exception("recording a page of the %s inbox failed", row["country"])
+                await self._back_off(claim, row, exc)
+                return 0
         self._recorded()
         return recorded
+
+    async def _back_off(self, claim: InboxClaim, row: Mapping[str, Any], error: Exception) -> None:
+        reason = "throttled" if getattr(error, "retry_after", None) else "error"
+        RETRIES.labels("receive", row["country"], reason).inc()
+        at = after_failure(
+            error, claim.failures + 1, now=utcnow(), backoff=self._timings.backoff, rng=self._rng
+        )
+        await self._later(claim, at, error=f"{type(error).__name__}: {error}"[:1000])
 
     def _reading(self, delivery: Delivery) -> Reading:
         try:

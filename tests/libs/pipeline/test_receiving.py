@@ -264,3 +264,20 @@ async def test_a_country_without_an_inbox_is_looked_at_much_later(
     cursor = await _cursor(store_db, receiving)
     assert cursor["lease_owner"] is None
     assert cursor["next_fetch_at"] > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59)
+
+
+@pytest.mark.postgres
+async def test_a_page_that_fails_midway_records_none_of_it_and_keeps_the_cursor(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    async with store_db.acquire() as conn:
+        receiving = await receiving_connection(conn, own_country())
+    # The second delivery cannot be stored (PostgreSQL text holds no NUL): the first, already
+    # written in the page's transaction, goes with it, and so does the new cursor.
+    page = InboxPage((delivery("G1"), delivery("G2\x00")), cursor="p2")
+    assert await machine(store_db, receiving, MemoryInbox({None: page})).receive_due() == 1
+    cursor = await _cursor(store_db, receiving)
+    assert await _received(store_db, receiving) == []
+    assert (cursor["cursor"], cursor["failures"], cursor["lease_owner"]) == (None, 1, None)
+    assert cursor["last_error"].startswith("CharacterNotInRepertoireError")
+    assert cursor["next_fetch_at"] > dt.datetime.now(dt.UTC)  # backing off, from the old cursor
