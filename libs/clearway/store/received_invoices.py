@@ -87,11 +87,6 @@ async def insert_received(
     return inserted is not None
 
 
-async def received_row(conn: Connection, received_id: str) -> Any:
-    """The whole row (None when there is none)."""
-    return await one_row(conn, "received_invoices", Where("id = ?", received_id))
-
-
 async def owned_received_row(
     conn: Connection, received_id: str, account_id: str, *, livemode: bool
 ) -> Any:
