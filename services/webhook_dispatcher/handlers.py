@@ -71,6 +71,10 @@ def register_handlers(context: ServiceContext) -> None:
         async with context.pool.acquire() as conn, conn.transaction():
             await _record_invoice_event(conn, event)
 
+    async def record_received_invoice(event: ReceivedInvoiceMessage) -> None:
+        async with context.pool.acquire() as conn, conn.transaction():
+            await _record_received_invoice(conn, event)
+
     async def record_connection_event(event: ConnectionEventMessage) -> None:
         if event.event not in SUBSCRIBABLE_EVENTS:
             return
@@ -84,11 +88,6 @@ def register_handlers(context: ServiceContext) -> None:
         model=InvoiceStreamEntry,
         handle=record_invoice_event,
     )
-
-    async def record_received_invoice(event: ReceivedInvoiceMessage) -> None:
-        async with context.pool.acquire() as conn, conn.transaction():
-            await _record_received_invoice(conn, event)
-
     subscribe_messages(
         context.broker,
         INVOICES_RECEIVED,

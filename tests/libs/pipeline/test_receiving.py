@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import pytest_asyncio
 from clearway.connectors.calls import GovernmentUnavailableError
 from clearway.governments.inbox import Delivery, Inbox, InboxPage
 from clearway.messaging.topics import INVOICES_RECEIVED
@@ -82,6 +83,13 @@ def test_the_reader_until_the_parsers_come_makes_nothing_up() -> None:
 # --- the machine against an in-memory inbox, real PostgreSQL -----------------------------------
 
 
+@pytest_asyncio.fixture
+async def receiving(store_db: asyncpg.Pool[Any]) -> Receiving:
+    """An active receiving connection of a country of its own: only its test's machine sees it."""
+    async with store_db.acquire() as conn:
+        return await receiving_connection(conn, own_country())
+
+
 def machine(
     pool: asyncpg.Pool[Any],
     receiving: Receiving,
@@ -119,10 +127,8 @@ async def _cursor(pool: asyncpg.Pool[Any], receiving: Receiving) -> Any:
 
 @pytest.mark.postgres
 async def test_a_page_is_recorded_with_its_events_messages_and_cursor_and_more_is_read_at_once(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     inbox = MemoryInbox(
         {
             None: InboxPage((delivery("G1"), delivery("G2")), cursor="p2", more=True),
@@ -162,10 +168,8 @@ async def test_a_page_is_recorded_with_its_events_messages_and_cursor_and_more_i
 
 @pytest.mark.postgres
 async def test_a_page_read_again_from_the_same_cursor_adds_nothing(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     # The government keeps the cursor where it was: the same messages come again.
     inbox = MemoryInbox({None: InboxPage((delivery("G1"),), cursor=None, more=True)})
     receiver = machine(store_db, receiving, inbox)
@@ -183,10 +187,8 @@ async def test_a_page_read_again_from_the_same_cursor_adds_nothing(
 
 @pytest.mark.postgres
 async def test_a_failing_government_backs_off_keeping_the_cursor(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     inbox = MemoryInbox({None: GovernmentUnavailableError("429", retry_after=600.0)})
     receiver = machine(store_db, receiving, inbox)
     assert await receiver.receive_due() == 1
@@ -202,10 +204,8 @@ async def test_a_failing_government_backs_off_keeping_the_cursor(
 
 @pytest.mark.postgres
 async def test_a_page_whose_lease_lapsed_is_not_recorded(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
 
     class TakenOver:
         """While this receiver reads, its lease lapses and another receiver claims the row."""
@@ -226,10 +226,8 @@ async def test_a_page_whose_lease_lapsed_is_not_recorded(
 
 @pytest.mark.postgres
 async def test_what_the_reader_made_is_kept_and_a_reader_that_fails_leaves_a_finding(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     request = {"supplier": {"vatNumber": "RO111"}, "customer": {"vatNumber": "RO987"}}
 
     def read(delivered: Delivery) -> Reading:
@@ -255,10 +253,8 @@ async def test_what_the_reader_made_is_kept_and_a_reader_that_fails_leaves_a_fin
 
 @pytest.mark.postgres
 async def test_a_country_without_an_inbox_is_looked_at_much_later(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     receiver = machine(store_db, receiving, None)
     assert await receiver.receive_due() == 1
     cursor = await _cursor(store_db, receiving)
@@ -268,10 +264,8 @@ async def test_a_country_without_an_inbox_is_looked_at_much_later(
 
 @pytest.mark.postgres
 async def test_a_page_that_fails_midway_records_none_of_it_and_keeps_the_cursor(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     # The second delivery cannot be stored (PostgreSQL text holds no NUL): the first, already
     # written in the page's transaction, goes with it, and so does the new cursor.
     page = InboxPage((delivery("G1"), delivery("G2\x00")), cursor="p2")
