@@ -161,15 +161,17 @@ class ReceivingMachine:
         async with self._pool.acquire() as conn:
             row = await connection_row(conn, claim.connection_id)
         with log_context(invoice_id=None, account_id=row["account_id"]):
-            inbox = self._inbox_for(row)
-            if inbox is None:
-                await self._later(claim, utcnow() + self._timings.no_inbox)
-                return 0
             try:
-                page = await inbox.fetch(claim.cursor)
+                # A client that cannot be built (a live system not configured, say) fails the
+                # look as the government's failure would.
+                inbox = self._inbox_for(row)
+                page = None if inbox is None else await inbox.fetch(claim.cursor)
             except Exception as exc:  # noqa: BLE001 - any failed look backs off, none stops it
                 log.warning("reading the %s inbox failed: %s", row["country"], exc)
                 await self._back_off(claim, row, exc)
+                return 0
+            if page is None:
+                await self._later(claim, utcnow() + self._timings.no_inbox)
                 return 0
             try:
                 recorded = await self._record(claim, row, page)

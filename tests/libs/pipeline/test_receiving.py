@@ -275,3 +275,24 @@ async def test_a_page_that_fails_midway_records_none_of_it_and_keeps_the_cursor(
     assert (cursor["cursor"], cursor["failures"], cursor["lease_owner"]) == (None, 1, None)
     assert cursor["last_error"].startswith("CharacterNotInRepertoireError")
     assert cursor["next_fetch_at"] > dt.datetime.now(dt.UTC)  # backing off, from the old cursor
+
+
+@pytest.mark.postgres
+async def test_an_inbox_that_cannot_be_built_backs_off(
+    store_db: asyncpg.Pool[Any], receiving: Receiving
+) -> None:
+    def not_configured(row: Mapping[str, Any]) -> Inbox | None:
+        raise RuntimeError(f"no live endpoint for {row['country']}")
+
+    receiver = ReceivingMachine(
+        store_db,
+        countries=[receiving.country],
+        inbox_for=not_configured,
+        read=not_read_yet,
+        timings=ReceivingTimings(interval=INTERVAL, lease=dt.timedelta(minutes=1), backoff=BACKOFF),
+        rng=replayed(),
+    )
+    assert await receiver.receive_due() == 1
+    cursor = await _cursor(store_db, receiving)
+    assert (cursor["failures"], cursor["lease_owner"]) == (1, None)
+    assert cursor["last_error"] == f"RuntimeError: no live endpoint for {receiving.country}"
