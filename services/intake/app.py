@@ -1,6 +1,7 @@
 """intake (the gateway): takes invoices over REST and from the `invoices.intake` topic, checks
 the key and the body, records `invoice.created` (which the outbox relay publishes), and serves
-invoices, their timelines and the account's companies.
+invoices, their timelines, the invoices received for the account's companies, and its
+companies.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.intake import companies, connections, documents, invoices, webhooks
+from services.intake import (
+    companies,
+    connections,
+    documents,
+    invoices,
+    received_invoices,
+    webhooks,
+)
 from services.intake.auth import RateLimiter
 from services.intake.errors import (
     ApiError,
@@ -98,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(invoices.router)
     app.include_router(documents.router)
+    app.include_router(received_invoices.router)
     app.include_router(companies.router)
     app.include_router(connections.router)
     app.include_router(webhooks.router)

@@ -4,7 +4,6 @@ REST and by the `invoices.intake` topic alike (same checks, same idempotency, sa
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import functools
 import hashlib
@@ -44,6 +43,7 @@ from services.intake.auth import Owner
 from services.intake.errors import ApiError, validation_error_from
 from services.intake.examples import SEED_INVOICE_REQUEST
 from services.intake.fileable import fileable_company
+from services.intake.pagination import Cursor, Limit, decode_cursor, page_of
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -320,22 +320,6 @@ async def validate_invoice_now(request: Request, owner: Owner) -> ValidationResu
     )
 
 
-def _encode_cursor(row: Any) -> str:
-    position = {"c": row["created_at"].isoformat(), "i": row["id"]}
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        position = json.loads(base64.urlsafe_b64decode(padded))
-        return dt.datetime.fromisoformat(position["c"]), str(position["i"])
-    except (ValueError, KeyError, TypeError):
-        raise ApiError(
-            "validation_error", "This cursor is not one we gave out.", param="/cursor"
-        ) from None
-
-
 def _metadata_filter(request: Request) -> dict[str, str]:
     wanted: dict[str, str] = {}
     for name, value in request.query_params.multi_items():
@@ -386,8 +370,8 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
     search: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None,
     dateFrom: dt.datetime | None = None,  # noqa: N803
     dateTo: dt.datetime | None = None,  # noqa: N803
-    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Cursor = None,
+    limit: Limit = 20,
     expand: Expand = None,
 ) -> dict[str, Any]:
     """Newest first. Keyset pagination on (createdAt, id): a page never repeats or skips an
@@ -401,7 +385,7 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
         created_to=dateTo,
         metadata=_metadata_filter(request),
     )
-    before = _decode_cursor(cursor) if cursor else None
+    before = decode_cursor(cursor)
     async with request.app.state.pool.acquire() as conn:
         # The key's mode only: as Stripe keeps them.
         rows = await list_invoices_of(
@@ -412,14 +396,9 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
             before=before,
             limit=limit + 1,
         )
-        page = rows[:limit]
+        page, has_more, next_cursor = page_of(rows, limit)
         data = [await _expanded(conn, row, expand) for row in page]
-    has_more = len(rows) > limit
-    return {
-        "data": data,
-        "hasMore": has_more,
-        "nextCursor": _encode_cursor(page[-1]) if has_more else None,
-    }
+    return {"data": data, "hasMore": has_more, "nextCursor": next_cursor}
 
 
 async def _owned_invoice(conn: Connection, invoice_id: str, owner: ApiKeyOwner) -> Any:

@@ -23,6 +23,10 @@ DOCS_ASSETS = "/docs/assets"
 
 TAGS = [
     {"name": "invoices", "description": "Invoices: create, validate, follow, fetch documents"},
+    {
+        "name": "received_invoices",
+        "description": "Purchase invoices governments delivered to the account's companies",
+    },
     {"name": "companies", "description": "The companies an account files invoices for"},
     {"name": "connections", "description": "A company's link to a country's government system"},
     {"name": "webhooks", "description": "Where events are sent, and every delivery made"},
@@ -37,6 +41,11 @@ OPERATION_IDS = {
     ("get", "/v1/invoices/{invoice_id}/events"): "invoices_list_events",
     ("get", "/v1/invoices/{invoice_id}/document"): "invoices_get_document",
     ("get", "/v1/invoices/{invoice_id}/receipt"): "invoices_get_receipt",
+    ("get", "/v1/received-invoices"): "received_invoices_list",
+    ("get", "/v1/received-invoices/{received_id}"): "received_invoices_get",
+    ("get", "/v1/received-invoices/{received_id}/events"): "received_invoices_list_events",
+    ("get", "/v1/received-invoices/{received_id}/document"): "received_invoices_get_document",
+    ("get", "/v1/received-invoices/{received_id}/evidence"): "received_invoices_get_evidence",
     ("post", "/v1/companies"): "companies_create",
     ("get", "/v1/companies"): "companies_list",
     ("get", "/v1/companies/{company_id}"): "companies_get",

@@ -134,6 +134,47 @@ class ValidationResult(_Out):
     )
 
 
+class ReceivedInvoice(_Out):
+    """A purchase invoice a government delivered to one of the account's companies."""
+
+    id: str = Field(examples=["rinv_a1b2c3d4e5f6"])
+    company_id: str
+    connection_id: str
+    country: str = Field(examples=["RO"])
+    government_id: str = Field(
+        description="The government's own id of the message or delivery (ANAF's download id)",
+        examples=["3001474425"],
+    )
+    status: str = Field(examples=["received"])
+    supplier_vat: str | None = Field(
+        description="As the document states it; null until the document is read",
+        examples=["RO12345678"],
+    )
+    customer_vat: str | None = Field(examples=["RO87654321"])
+    currency: str | None = Field(examples=["RON"])
+    net_amount: str | None = Field(
+        description="The document's stated totals, as stated (null until it is read)",
+        examples=["5200.00"],
+    )
+    vat_amount: str | None = Field(examples=["988.00"])
+    gross_amount: str | None = Field(examples=["6188.00"])
+    invoice: dict[str, Any] | None = Field(
+        description="The document read into the JSON POST /v1/invoices takes; null until read"
+    )
+    findings: list[ValidationFinding] = Field(
+        description="What reading and validating the document found; never a refusal"
+    )
+    media_type: str = Field(
+        description="The original document's (GET …/document)", examples=["application/xml"]
+    )
+    evidence_media_type: str | None = Field(
+        description="The government's evidence's (GET …/evidence); null when it gave none"
+    )
+    delivered_at: str | None = Field(description="When the government made it available")
+    created_at: str = Field(description="When Clearway received it")
+    livemode: bool = Field(description="Received by a live connection (true) or a sandbox one")
+
+
 class ErrorItem(_Out):
     param: str | None = Field(
         default=None, description="JSON pointer to the field; absent when none"
@@ -200,4 +241,22 @@ def invoice_resource(row: Any) -> Invoice:
         gross_amount=round_money(row["gross_amount"]),
         created_at=iso_millis(row["created_at"]),
         updated_at=iso_millis(row["updated_at"]),
+    )
+
+
+def received_invoice_resource(row: Any) -> ReceivedInvoice:
+    def stated(amount: Any) -> str | None:
+        return None if amount is None else str(amount)
+
+    delivered = row["delivered_at"]
+    return from_row(
+        ReceivedInvoice,
+        row,
+        net_amount=stated(row["net_amount"]),
+        vat_amount=stated(row["vat_amount"]),
+        gross_amount=stated(row["gross_amount"]),
+        invoice=row["request"],
+        findings=[ValidationFinding.model_validate(f) for f in row["findings"]],
+        delivered_at=iso_millis(delivered) if delivered else None,
+        created_at=iso_millis(row["created_at"]),
     )

@@ -64,6 +64,7 @@ EnabledEvent = Literal[
     "invoice.accepted",
     "invoice.rejected",
     "invoice.error",
+    "invoice.received",
     "connection.active",
     "connection.expired",
     "webhook_endpoint.disabled",

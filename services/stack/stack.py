@@ -56,6 +56,7 @@ WORKERS = (
     "redriver",
     "webhook_dispatcher",
     "token_refresher",
+    "receiver",
 )
 STOP_ORDER = (*WORKERS, "intake", "govsim", "broker")
 DEV_ACCOUNT_NAME = "Clearway dev account"

@@ -1,4 +1,5 @@
-"""webhook-dispatcher: consumes `invoice.events` and `connection.events`; records, for each event,
+"""webhook-dispatcher: consumes `invoice.events`, `invoices.received` and `connection.events`;
+records, for each event,
 one delivery per enabled endpoint of the account that subscribed to its type (PostgreSQL: the
 durable schedule); then sends the due deliveries, signed, and records every attempt (see
 `delivery`).
@@ -20,8 +21,12 @@ from clearway.db import Connection
 from clearway.domain.wire import WireModel
 from clearway.invoices import ref_of
 from clearway.messaging import PoisonMessageError, subscribe_messages
-from clearway.messaging.envelope import ConnectionEventMessage, EventMessage
-from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS
+from clearway.messaging.envelope import (
+    ConnectionEventMessage,
+    EventMessage,
+    ReceivedInvoiceMessage,
+)
+from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS, INVOICES_RECEIVED
 from clearway.runtime import ServiceContext
 from clearway.store.events import event_message, read_stream
 from clearway.store.invoices import invoice_metadata
@@ -32,6 +37,7 @@ from clearway.webhooks.events import (
     connection_event_body,
     encode_body,
     invoice_event_body,
+    received_invoice_body,
     subscribes_to,
 )
 from clearway.webhooks.settings import WebhookSettings
@@ -65,6 +71,10 @@ def register_handlers(context: ServiceContext) -> None:
         async with context.pool.acquire() as conn, conn.transaction():
             await _record_invoice_event(conn, event)
 
+    async def record_received_invoice(event: ReceivedInvoiceMessage) -> None:
+        async with context.pool.acquire() as conn, conn.transaction():
+            await _record_received_invoice(conn, event)
+
     async def record_connection_event(event: ConnectionEventMessage) -> None:
         if event.event not in SUBSCRIBABLE_EVENTS:
             return
@@ -77,6 +87,13 @@ def register_handlers(context: ServiceContext) -> None:
         group_id=GROUP_ID,
         model=InvoiceStreamEntry,
         handle=record_invoice_event,
+    )
+    subscribe_messages(
+        context.broker,
+        INVOICES_RECEIVED,
+        group_id=GROUP_ID,
+        model=ReceivedInvoiceMessage,
+        handle=record_received_invoice,
     )
     subscribe_messages(
         context.broker,
@@ -127,6 +144,30 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
         and created_at >= endpoint["created_at"]
     ]
     await enqueue_deliveries(conn, deliveries)
+
+
+async def _record_received_invoice(conn: Connection, event: ReceivedInvoiceMessage) -> None:
+    # A received invoice's stream has the one event: nothing earlier to record before it.
+    endpoints = await enabled_endpoints(conn, event.account_id, livemode=event.livemode)
+    created_at = dt.datetime.fromisoformat(event.created_at)
+    body = encode_body(received_invoice_body(event))
+    await enqueue_deliveries(
+        conn,
+        [
+            NewDelivery(
+                endpoint_id=endpoint["id"],
+                event_id=event.event_id,
+                event_type=event.event,
+                body=body,
+                stream_id=event.received_invoice_id,
+                stream_version=event.version,
+            )
+            for endpoint in endpoints
+            # An endpoint hears of the events that happen after it was created.
+            if subscribes_to(endpoint["enabled_events"], event.event)
+            and created_at >= endpoint["created_at"]
+        ],
+    )
 
 
 async def _record_connection_event(conn: Connection, event: ConnectionEventMessage) -> None:

@@ -78,11 +78,14 @@ def wakes(context: ServiceContext) -> int:
 
 async def deliver(context: ServiceContext, topic: str, *messages: BaseModel) -> None:
     """`messages` on `topic`, in turn, to the handlers registered on the context's broker, keyed
-    as the pipeline keys them (by invoice; a connection event by connection)."""
+    as the pipeline keys them (by invoice or received invoice; a connection event by
+    connection)."""
     async with TestKafkaBroker(context.broker) as broker:
         for message in messages:
             fields = message.model_dump(mode="json")
-            key = fields.get("invoiceId") or fields["connectionId"]
+            key = (
+                fields.get("invoiceId") or fields.get("receivedInvoiceId") or fields["connectionId"]
+            )
             await broker.publish(fields, topic, key=key.encode())
 
 

@@ -188,6 +188,26 @@ class Settings(BaseSettings):
         validation_alias="TOKEN_REFRESH_INTERVAL",
         description="how often an idle token-refresher looks for connections due, seconds",
     )
+    receive_interval: float = Field(
+        30.0,
+        gt=0,
+        validation_alias="RECEIVE_INTERVAL",
+        description="receiver: seconds between two looks at a company's inbox at its "
+        "government when nothing more was waiting (at once when more was)",
+    )
+    receive_retry_base: float = Field(
+        5.0,
+        gt=0,
+        validation_alias="RECEIVE_RETRY_BASE",
+        description="receiver: the first pause after a failed look at an inbox, seconds "
+        "(doubling with jitter to RECEIVE_RETRY_CAP; a government's Retry-After is honoured)",
+    )
+    receive_retry_cap: float = Field(
+        900.0,
+        gt=0,
+        validation_alias="RECEIVE_RETRY_CAP",
+        description="receiver: the longest pause after failed looks at an inbox, seconds",
+    )
     submit_retry_base: float = Field(
         2.0,
         validation_alias="SUBMIT_RETRY_BASE",

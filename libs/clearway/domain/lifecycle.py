@@ -50,3 +50,10 @@ ALLOWED_FROM: dict[EventType, frozenset[Status]] = {
     ),
     EventType.ERROR: frozenset({Status.VALIDATED, Status.SUBMITTED, Status.ERROR}),
 }
+
+
+# A received invoice's stream (GET /v1/received-invoices/:id/events) is not an invoice's
+# lifecycle: it starts with this event, in this status, and nothing in the filing pipeline
+# follows it.
+RECEIVED_EVENT = "invoice.received"
+RECEIVED_STATUS = "received"

@@ -5,12 +5,11 @@ company connects to it (setup method, token policy, network identifier, token re
 JSON rules its invoices must pass, which documents it takes (formats, the first its default) and
 how they read back into the request (read_document), what its error messages mean, which VAT-id
 rule ids it reports, how an invoice is filed with it (its Filer, for the one filing machine,
-clearway.pipeline.filing) and how a filed invoice is followed to its decision (its cadence and
-status follower, for the one poll machine, clearway.pipeline.polling) and, where it has a
-receiving side, how a company's purchase invoices are read (its Inbox, clearway.governments.inbox;
-None by default). The registry
-(clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters and the
-poller run what it gives them.
+clearway.pipeline.filing), how a filed invoice is followed to its decision (its cadence and status
+follower, for the one poll machine, clearway.pipeline.polling), and what it delivers to a
+receiving company (its Inbox, for the one receiving machine, clearway.pipeline.receiving; None
+where it has no receiving side yet). The registry (clearway.governments) finds each folder's
+`government.GOVERNMENT`; the submitters and the poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
 token renewal, Filers, followers and inboxes are methods that import on first call: those
@@ -252,16 +251,6 @@ class Government(ABC):
 
     # --- receiving (clearway.governments.inbox) --------------------------------------------------
 
-    def inbox(
-        self, tools: RenewalTools, *, connection_id: str, livemode: bool, vat_number: str
-    ) -> Inbox | None:
-        """The inbox of purchase invoices of the company behind a connection (its VAT number as
-        the company has it), read with the connection's credentials at the mode's endpoint;
-        None while the government has no receiving side here. A live connection with no live
-        endpoint configured raises LiveNotConfiguredError."""
-        del tools, connection_id, livemode, vat_number
-        return None
-
     # --- following (clearway.pipeline.polling) --------------------------------------------------
 
     def cadence(self) -> Cadence:
@@ -296,6 +285,19 @@ class Government(ABC):
             lambda endpoint: self.follower(context, http, endpoint),
             livemode=livemode,
         )
+
+    # --- receiving (clearway.pipeline.receiving) -------------------------------------------------
+
+    def inbox(
+        self, context: ServiceContext, http: httpx.AsyncClient, connection: Mapping[str, Any]
+    ) -> Inbox | None:
+        """The inbox of one receiving connection (its `connections` row with its company's
+        `vat_number`), read with the connection's credentials at its mode's endpoints with
+        `http`; None when it has no pulled inbox (no receiving side yet, or it pushes deliveries
+        instead). A live connection with no live endpoint configured raises
+        LiveNotConfiguredError."""
+        del context, http, connection
+        return None
 
     def __repr__(self) -> str:
         return f"<Government {self.code}: {self.system}>"

@@ -49,3 +49,33 @@ class ConnectionEventMessage(WireModel):
     token_expires_at: str | None
     last_error_message: str | None
     created_at: str
+
+
+class ReceivedInvoiceMessage(WireModel):
+    """Published on `invoices.received`, keyed by received-invoice ID: `invoice.received`, a
+    purchase invoice a government delivered to one of the account's companies. The document
+    itself is not carried: GET /v1/received-invoices/:id/document serves it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: str
+    event: str
+    version: int
+    status: str
+    received_invoice_id: str
+    account_id: str
+    company_id: str
+    connection_id: str
+    country: str
+    livemode: bool
+    government_id: str
+    media_type: str
+    supplier_vat: str | None
+    customer_vat: str | None
+    currency: str | None
+    net_amount: str | None
+    vat_amount: str | None
+    gross_amount: str | None
+    findings: list[dict[str, Any]]
+    delivered_at: str | None
+    created_at: str

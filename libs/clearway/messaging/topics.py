@@ -1,4 +1,5 @@
-"""Every Kafka topic name, in one place. All topics are keyed by invoice ID."""
+"""Every Kafka topic name, in one place. All topics are keyed by invoice ID (`invoices.received`
+by received-invoice ID, `connection.events` by connection ID)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ INVOICE_VALIDATED = "invoice.validated"
 INVOICE_SUBMITTED = "invoice.submitted"
 INVOICE_EVENTS = "invoice.events"  # the public stream: every lifecycle event
 CONNECTION_EVENTS = "connection.events"
+INVOICES_RECEIVED = "invoices.received"  # the public stream of received purchase invoices
 
 
 def submit_topic(country: str) -> str:
@@ -41,10 +43,9 @@ WORK_TOPICS: tuple[str, ...] = (
     INVOICE_SUBMITTED,
     *(submit_topic(cc) for cc in SUPPORTED_COUNTRIES),
 )
-DLQ_TOPICS: tuple[str, ...] = tuple(
-    dlq_topic(t) for t in (*WORK_TOPICS, INVOICE_EVENTS, CONNECTION_EVENTS)
-)
-ALL_TOPICS: tuple[str, ...] = (*WORK_TOPICS, INVOICE_EVENTS, CONNECTION_EVENTS, *DLQ_TOPICS)
+PUBLIC_TOPICS: tuple[str, ...] = (INVOICE_EVENTS, CONNECTION_EVENTS, INVOICES_RECEIVED)
+DLQ_TOPICS: tuple[str, ...] = tuple(dlq_topic(t) for t in (*WORK_TOPICS, *PUBLIC_TOPICS))
+ALL_TOPICS: tuple[str, ...] = (*WORK_TOPICS, *PUBLIC_TOPICS, *DLQ_TOPICS)
 # Partitions per topic as `clearway setup` creates them: the most consumer replicas per group
 # that can share a topic's work (a deployment with more replicas creates more).
 TOPIC_PARTITIONS = 4

@@ -70,6 +70,11 @@ RETRIES = Counter(
     "Government work scheduled again after a failure, by stage, country and reason.",
     ["stage", "country", "reason"],
 )
+INVOICES_RECEIVED = Counter(
+    "clearway_invoices_received",
+    "Purchase invoices received from a government (each government id once), by country.",
+    ["country"],
+)
 INVOICE_DECISIONS = Counter(
     "clearway_invoice_decisions",
     "Invoices that reached a final status, by country and status.",

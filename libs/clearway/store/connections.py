@@ -145,6 +145,15 @@ async def active_connection_with_vat(conn: Connection, connection_id: str) -> An
     )
 
 
+async def connection_with_vat(conn: Connection, connection_id: str) -> Any:
+    """The connection with its company's `vat_number` (what an inbox is read for), unlocked."""
+    return await conn.fetchrow(
+        "SELECT c.*, co.vat_number FROM connections c "
+        "JOIN companies co ON co.id = c.company_id WHERE c.id = $1",
+        connection_id,
+    )
+
+
 async def active_connection_row(conn: Connection, connection_id: str) -> Any:
     """The connection, locked, when it is active; else None."""
     return await conn.fetchrow(

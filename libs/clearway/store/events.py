@@ -1,5 +1,6 @@
 """The event store (the `events` table): one append-only stream per invoice, with the read model
-(clearway.store.invoices) and the outbox moved in the same transaction.
+(clearway.store.invoices) and the outbox moved in the same transaction; and one per received
+invoice (clearway.store.received_invoices), started by `invoice.received`.
 
 Appending is optimistic: the caller names the version it expects the stream to be at. The
 primary key (stream_id, version) turns two writers into a clean conflict, and the causation id
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -23,12 +25,14 @@ from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import (
     ALLOWED_FROM,
     FINAL_STATUSES,
+    RECEIVED_EVENT,
+    RECEIVED_STATUS,
     STATUS_OF_EVENT,
     EventType,
     Status,
 )
-from clearway.messaging.envelope import EventMessage
-from clearway.messaging.topics import topics_for_event
+from clearway.messaging.envelope import EventMessage, ReceivedInvoiceMessage
+from clearway.messaging.topics import INVOICES_RECEIVED, topics_for_event
 from clearway.observability.metrics import INVOICE_DECISIONS, TIME_TO_DECISION
 from clearway.observability.tracing import current_ids, traceparent_of
 from clearway.store.invoices import (
@@ -40,6 +44,7 @@ from clearway.store.invoices import (
     invoice_position,
 )
 from clearway.store.outbox import OutboxMessage, enqueue
+from clearway.store.received_invoices import NewReceived, ReceivedRef, insert_received
 
 
 class ConcurrencyConflictError(Exception):
@@ -58,14 +63,16 @@ class TransitionNotAllowedError(Exception):
         self.status = status
 
 
-class StoredEvent(BaseModel):
+class StreamEvent(BaseModel):
+    """An event of any stream: an invoice's (StoredEvent) or a received invoice's."""
+
     model_config = ConfigDict(frozen=True)
 
     stream_id: str
     version: int
     id: str
     type: str
-    status: Status
+    status: str
     metadata: dict[str, Any] | None
     causation_id: str | None
     trace_id: str | None
@@ -78,14 +85,21 @@ class StoredEvent(BaseModel):
         return traceparent_of(self.trace_id, self.span_id)
 
     def public(self) -> dict[str, Any]:
-        """The event as GET /v1/invoices/:id/events shows it."""
+        """The event as GET /v1/invoices/:id/events (and /v1/received-invoices/:id/events)
+        shows it."""
         return {
             "id": self.id,
             "event": self.type,
-            "status": self.status.value,
+            "status": str(self.status),
             "metadata": self.metadata,
             "createdAt": iso_millis(self.created_at),
         }
+
+
+class StoredEvent(StreamEvent):
+    """An event of an invoice's stream, in the invoice's lifecycle."""
+
+    status: Status
 
 
 class NewEvent(BaseModel):
@@ -162,7 +176,7 @@ async def start_stream(conn: Connection, ref: InvoiceRef, invoice: NewInvoice) -
     return event
 
 
-async def _insert_event(conn: Connection, event: StoredEvent) -> None:
+async def _insert_event(conn: Connection, event: StreamEvent) -> None:
     await conn.execute(
         f"INSERT INTO events ({_EVENT_COLUMNS}) "  # noqa: S608 - the names are ours
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -170,7 +184,7 @@ async def _insert_event(conn: Connection, event: StoredEvent) -> None:
         event.version,
         event.id,
         event.type,
-        event.status.value,
+        str(event.status),
         event.metadata,
         event.causation_id,
         event.trace_id,
@@ -253,9 +267,99 @@ async def event_at(conn: Connection, stream_id: str, version: int) -> StoredEven
     return None if row is None else _stored(row)
 
 
-async def read_stream(conn: Connection, stream_id: str) -> list[StoredEvent]:
-    rows = await conn.fetch(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 ORDER BY version",  # noqa: S608
-        stream_id,
+async def _stream_rows(conn: Connection, stream_id: str) -> list[Any]:
+    return list(
+        await conn.fetch(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 "  # noqa: S608 - ours
+            "ORDER BY version",
+            stream_id,
+        )
     )
-    return [_stored(r) for r in rows]
+
+
+async def read_stream(conn: Connection, stream_id: str) -> list[StoredEvent]:
+    return [_stored(r) for r in await _stream_rows(conn, stream_id)]
+
+
+# --- received invoices ----------------------------------------------------------------------
+
+
+def received_message(
+    ref: ReceivedRef, received: NewReceived, event: StreamEvent
+) -> ReceivedInvoiceMessage:
+    def amount(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return ReceivedInvoiceMessage(
+        event_id=event.id,
+        event=event.type,
+        version=event.version,
+        status=event.status,
+        received_invoice_id=ref.received_id,
+        account_id=ref.account_id,
+        company_id=ref.company_id,
+        connection_id=ref.connection_id,
+        country=ref.country,
+        livemode=ref.livemode,
+        government_id=received.government_id,
+        media_type=received.media_type,
+        supplier_vat=received.supplier_vat,
+        customer_vat=received.customer_vat,
+        currency=received.currency,
+        net_amount=amount(received.net_amount),
+        vat_amount=amount(received.vat_amount),
+        gross_amount=amount(received.gross_amount),
+        findings=received.findings,
+        delivered_at=iso_millis(received.delivered_at) if received.delivered_at else None,
+        created_at=iso_millis(event.created_at),
+    )
+
+
+async def start_received_stream(
+    conn: Connection, ref: ReceivedRef, received: NewReceived
+) -> StreamEvent | None:
+    """Record a delivered purchase invoice: its read-model row, its stream with
+    `invoice.received` (version 1) and the message for `invoices.received`, in one transaction
+    (a savepoint when the caller holds one). None, writing nothing, when the government's id is
+    already recorded for the company: a delivery seen twice is one received invoice."""
+    trace_id, span_id = current_ids()
+    event = StreamEvent(
+        stream_id=ref.received_id,
+        version=1,
+        id=new_id("evt"),
+        type=RECEIVED_EVENT,
+        status=RECEIVED_STATUS,
+        metadata={
+            "governmentId": received.government_id,
+            "connectionId": ref.connection_id,
+            "mediaType": received.media_type,
+            "read": received.request is not None,
+        },
+        causation_id=None,
+        trace_id=trace_id,
+        span_id=span_id,
+        created_at=utcnow(),
+    )
+    async with conn.transaction():
+        if not await insert_received(
+            conn, ref, received, status=RECEIVED_STATUS, at=event.created_at
+        ):
+            return None
+        await _insert_event(conn, event)
+        payload = received_message(ref, received, event).model_dump(mode="json")
+        await enqueue(
+            conn,
+            [
+                OutboxMessage(
+                    topic=INVOICES_RECEIVED,
+                    key=ref.received_id,
+                    payload=payload,
+                    traceparent=event.traceparent,
+                )
+            ],
+        )
+    return event
+
+
+async def read_received_stream(conn: Connection, received_id: str) -> list[StreamEvent]:
+    return [StreamEvent.model_validate(dict(r)) for r in await _stream_rows(conn, received_id)]

@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
 from clearway.domain.lifecycle import Status
-from clearway.store.rows import Changes, Where, assignments, newest_first, one_row, owned
+from clearway.store.rows import (
+    Changes,
+    Where,
+    assignments,
+    newest_first,
+    one_row,
+    owned,
+)
 
 
 class InvoiceRef(BaseModel):
@@ -188,10 +195,6 @@ class InvoiceFilter(BaseModel):
     metadata: dict[str, str] = {}  # every pair must be in the invoice's metadata
 
 
-def _like_pattern(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_invoices(  # noqa: PLR0913 - the listing's parts
     conn: Connection,
     account_id: str,
@@ -204,24 +207,11 @@ async def list_invoices(  # noqa: PLR0913 - the listing's parts
     """The account's invoices of the mode, newest first, after the keyset position `before`
     (created_at, id) when given."""
     where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
-    if filters.country:
-        where.add("country = ?", filters.country)
-    if filters.status:
-        where.add("status = ?", filters.status.value)
-    if filters.company_id:
-        where.add("company_id = ?", filters.company_id)
-    if filters.search:
-        pattern = _like_pattern(filters.search)
-        where.add(
-            "(supplier_vat ILIKE ? OR customer_vat ILIKE ? OR external_id ILIKE ?)",
-            pattern,
-            pattern,
-            pattern,
-        )
-    if filters.created_from:
-        where.add("created_at >= ?", filters.created_from)
-    if filters.created_to:
-        where.add("created_at <= ?", filters.created_to)
-    if filters.metadata:
-        where.add("metadata @> ?", filters.metadata)
+    where.add_if("country = ?", filters.country)
+    where.add_if("status = ?", filters.status.value if filters.status else None)
+    where.add_if("company_id = ?", filters.company_id)
+    where.containing(filters.search, "supplier_vat", "customer_vat", "external_id")
+    where.add_if("created_at >= ?", filters.created_from)
+    where.add_if("created_at <= ?", filters.created_to)
+    where.add_if("metadata @> ?", filters.metadata)
     return await newest_first(conn, "invoices", where, before=before, limit=limit)

@@ -51,6 +51,20 @@ class Where:
         self.conditions.append(text)
         return self
 
+    def add_if(self, condition: str, value: Any) -> Self:
+        """`condition` on `value` when one is given: a filter left out (None, empty) leaves the
+        query as it is."""
+        return self.add(condition, value) if value else self
+
+    def containing(self, text: str | None, *columns: str) -> Self:
+        """Rows in which any of `columns` (names of ours) contains `text`, in any case, its
+        wildcards taken literally; all rows when no text is given."""
+        if not text:
+            return self
+        pattern = like_pattern(text)
+        either = " OR ".join(f"{column} ILIKE ?" for column in columns)
+        return self.add(f"({either})", *(pattern for _ in columns))
+
     @property
     def sql(self) -> str:
         return " AND ".join(self.conditions)
@@ -68,6 +82,11 @@ def owned(row_id: str, account_id: str, *, livemode: bool | None = None) -> Wher
     return where if livemode is None else where.add("livemode = ?", livemode)
 
 
+def like_pattern(text: str) -> str:
+    """An ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def one_row(conn: Connection, table: str, where: Where, *, for_update: bool = False) -> Any:
     """The row of `table` (a name of ours) that `where` picks, locked when asked; or None."""
     lock = " FOR UPDATE" if for_update else ""
@@ -77,20 +96,22 @@ async def one_row(conn: Connection, table: str, where: Where, *, for_update: boo
     )
 
 
-async def newest_first(
+async def newest_first(  # noqa: PLR0913 - the listing's parts
     conn: Connection,
     table: str,
     where: Where,
     *,
     before: tuple[dt.datetime, str] | None = None,
     limit: int | None = None,
+    columns: str = "*",
 ) -> list[Any]:
     """The rows of `table` (a name of ours) that `where` picks, newest first: after the keyset
-    position `before` (created_at, id) when given, at most `limit` when given."""
+    position `before` (created_at, id) when given, at most `limit` when given; `columns` (names
+    of ours) when not all of them."""
     page = where.copy()
     if before is not None:
         page.add("(created_at, id) < (?, ?)", *before)
-    sql = f"SELECT * FROM {table} WHERE {page.sql} {NEWEST_FIRST}"  # noqa: S608 - ours
+    sql = f"SELECT {columns} FROM {table} WHERE {page.sql} {NEWEST_FIRST}"  # noqa: S608 - ours
     args = page.args
     if limit is not None:
         args = [*args, limit]

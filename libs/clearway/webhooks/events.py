@@ -20,8 +20,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from clearway.domain.lifecycle import EventType
-from clearway.messaging.envelope import EventMessage
+from clearway.domain.lifecycle import RECEIVED_EVENT, EventType
+from clearway.messaging.envelope import EventMessage, ReceivedInvoiceMessage
 
 WILDCARD = "*"
 TEST_EVENT = "webhook.test"
@@ -30,6 +30,7 @@ CONNECTION_EVENTS = ("connection.active", "connection.expired")
 # What `enabledEvents` may name; "*" is all of them. Internal steps are never sent.
 SUBSCRIBABLE_EVENTS: tuple[str, ...] = (
     *(event.value for event in EventType),
+    RECEIVED_EVENT,
     *CONNECTION_EVENTS,
     ENDPOINT_DISABLED_EVENT,
 )
@@ -74,6 +75,34 @@ def invoice_event_body(event: EventMessage, invoice_metadata: Mapping[str, str])
             "timestamp": event.created_at,
             "metadata": dict(invoice_metadata),
             "eventMetadata": event.metadata,
+        },
+    }
+
+
+def received_invoice_body(event: ReceivedInvoiceMessage) -> dict[str, Any]:
+    """`invoice.received`: a purchase invoice delivered to one of the account's companies; the
+    invoice itself is GET /v1/received-invoices/:id (its document at /document)."""
+    return {
+        "id": event.event_id,
+        "type": event.event,
+        "timestamp": event.created_at,
+        "livemode": event.livemode,
+        "data": {
+            "receivedInvoiceId": event.received_invoice_id,
+            "companyId": event.company_id,
+            "connectionId": event.connection_id,
+            "country": event.country,
+            "governmentId": event.government_id,
+            "status": event.status,
+            "supplierVat": event.supplier_vat,
+            "customerVat": event.customer_vat,
+            "currency": event.currency,
+            "netAmount": event.net_amount,
+            "vatAmount": event.vat_amount,
+            "grossAmount": event.gross_amount,
+            "findings": event.findings,
+            "deliveredAt": event.delivered_at,
+            "timestamp": event.created_at,
         },
     }
 

@@ -41,3 +41,10 @@ def test_only_the_changes_given_are_assigned_none_included() -> None:
         "description = $2, url = $3, "
     )
     assert assignments({}, 2) == ""
+
+
+def test_a_filter_left_out_adds_no_condition_and_a_search_spans_its_columns() -> None:
+    where = Where("account_id = ?", "acct_1").add_if("country = ?", None).add_if("x @> ?", {})
+    where.add_if("status = ?", "accepted").containing(None, "a").containing("5%_", "a", "b")
+    assert where.sql == "account_id = $1 AND status = $2 AND (a ILIKE $3 OR b ILIKE $4)"
+    assert where.args == ["acct_1", "accepted", "%5\\%\\_%", "%5\\%\\_%"]

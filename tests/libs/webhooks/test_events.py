@@ -6,12 +6,13 @@ import json
 import typing
 
 from clearway.domain.lifecycle import Status
-from clearway.messaging.envelope import EventMessage
+from clearway.messaging.envelope import EventMessage, ReceivedInvoiceMessage
 from clearway.webhooks.events import (
     SUBSCRIBABLE_EVENTS,
     WILDCARD,
     encode_body,
     invoice_event_body,
+    received_invoice_body,
     subscribes_to,
 )
 
@@ -88,3 +89,39 @@ def test_the_body_is_compact_utf8_json() -> None:
     text = encode_body({"a": "Bucureşti", "b": [1, 2]})
     assert text == '{"a":"Bucureşti","b":[1,2]}'
     assert json.loads(text) == {"a": "Bucureşti", "b": [1, 2]}
+
+
+def test_a_received_invoice_names_itself_its_company_and_the_governments_id() -> None:
+    event = ReceivedInvoiceMessage(
+        event_id="evt_9",
+        event="invoice.received",
+        version=1,
+        status="received",
+        received_invoice_id="rinv_1",
+        account_id="acct_1",
+        company_id="comp_1",
+        connection_id="conn_1",
+        country="RO",
+        livemode=False,
+        government_id="3001474425",
+        media_type="application/xml",
+        supplier_vat=None,
+        customer_vat=None,
+        currency=None,
+        net_amount=None,
+        vat_amount=None,
+        gross_amount=None,
+        findings=[],
+        delivered_at=None,
+        created_at="2026-12-03T10:00:00.000Z",
+    )
+    body = received_invoice_body(event)
+    assert (body["id"], body["type"], body["livemode"]) == ("evt_9", "invoice.received", False)
+    assert subscribes_to(["*"], "invoice.received")
+    data = body["data"]
+    assert (data["receivedInvoiceId"], data["companyId"], data["governmentId"]) == (
+        "rinv_1",
+        "comp_1",
+        "3001474425",
+    )
+    assert data["timestamp"] == "2026-12-03T10:00:00.000Z"

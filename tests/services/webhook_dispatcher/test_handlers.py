@@ -2,7 +2,9 @@
 FastStream's in-memory broker, records one delivery per enabled endpoint of the invoice's account
 that subscribed to it (real PostgreSQL, store_db), together with the stream's earlier events the
 endpoint has not had, once however often it comes; none without an endpoint, none for the
-intake's refusals; a `connection.events` message reaches both modes' endpoints."""
+intake's refusals; a `connection.events` message reaches both modes' endpoints; an
+`invoices.received` message (`invoice.received`) reaches the endpoints of its mode that want it,
+once."""
 
 from __future__ import annotations
 
@@ -14,15 +16,24 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from clearway.accounts.connections import open_connection
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import EventType
-from clearway.messaging.envelope import EventMessage
-from clearway.messaging.topics import CONNECTION_EVENTS, INVOICE_EVENTS, dlq_topic
+from clearway.messaging.envelope import EventMessage, ReceivedInvoiceMessage
+from clearway.messaging.topics import (
+    CONNECTION_EVENTS,
+    INVOICE_EVENTS,
+    INVOICES_RECEIVED,
+    dlq_topic,
+)
 from clearway.runtime import ServiceContext
+from clearway.store.events import start_received_stream
+from clearway.store.received_invoices import ReceivedRef
 from clearway.store.webhook_endpoints import create_endpoint, delete_endpoint
 from faststream.kafka import TestKafkaBroker
 
 from services.webhook_dispatcher.handlers import register_handlers
+from tests.libs.store.received import new_received
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
     Supplier,
@@ -183,3 +194,58 @@ async def test_a_connection_event_reaches_the_endpoints_of_both_modes_that_want_
         assert body["data"]["lastErrorMessage"] == "ANAF refused the refresh token."
     # connection.refreshed is internal: no endpoint may subscribe to it.
     assert await account.deliveries(other) == []
+
+
+async def _received_invoice(account: Account) -> ReceivedInvoiceMessage:
+    """A purchase invoice received for the account's company: the message its outbox holds."""
+    supplier = account.supplier
+    async with account.pool.acquire() as conn:
+        connection, _ = await open_connection(
+            conn, supplier.account_id, supplier.company_id, supplier.country
+        )
+        ref = ReceivedRef(
+            received_id=new_id("rinv"),
+            account_id=supplier.account_id,
+            company_id=supplier.company_id,
+            connection_id=connection["id"],
+            country=supplier.country,
+            livemode=False,
+        )
+        assert await start_received_stream(conn, ref, new_received("ANAF-77")) is not None
+        payload = await conn.fetchval(
+            "SELECT payload FROM outbox WHERE key = $1 AND topic = $2",
+            ref.received_id,
+            INVOICES_RECEIVED,
+        )
+    return ReceivedInvoiceMessage.model_validate(payload)
+
+
+async def test_a_received_invoice_reaches_the_endpoints_that_want_it_once(
+    account: Account,
+) -> None:
+    everything = await account.endpoint(["*"])
+    received_only = await account.endpoint(["invoice.received"])
+    decisions_only = await account.endpoint([EventType.ACCEPTED.value])
+    live = await account.endpoint(["*"], livemode=True)  # the connection is a sandbox one
+    message = await _received_invoice(account)
+    context = _dispatcher(account.pool)
+    await deliver(context, INVOICES_RECEIVED, message, message)  # and redelivered
+
+    for endpoint in (everything, received_only):
+        [recorded] = await account.deliveries(endpoint)
+        assert (recorded["event_id"], recorded["event_type"]) == (
+            message.event_id,
+            "invoice.received",
+        )
+        assert (recorded["stream_id"], recorded["stream_version"]) == (
+            message.received_invoice_id,
+            1,
+        )
+        body = json.loads(recorded["body"])
+        assert (body["type"], body["data"]["receivedInvoiceId"]) == (
+            "invoice.received",
+            message.received_invoice_id,
+        )
+        assert body["data"]["governmentId"] == "ANAF-77"
+    assert await account.deliveries(decisions_only) == []
+    assert await account.deliveries(live) == []

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from clearway.domain.connections import SetupMethod, TokenPolicy
 from clearway.governments.base import Government, RenewalTools, TokenRenewer
 
 if TYPE_CHECKING:
+    import httpx
+
     from clearway.formats import Format
+    from clearway.runtime import ServiceContext
     from clearway.governments.ro.receiving import AnafInbox
 
 # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
@@ -43,14 +47,17 @@ class Romania(Government):
         return AnafRenewer(tools)
 
     def inbox(
-        self, tools: RenewalTools, *, connection_id: str, livemode: bool, vat_number: str
+        self, context: ServiceContext, http: httpx.AsyncClient, connection: Mapping[str, Any]
     ) -> AnafInbox:
         """The company's `FACTURA PRIMITA` messages in SPV (governments/ro/receiving.py)."""
         from clearway.governments.ro.identifiers import cif_digits  # noqa: PLC0415
         from clearway.governments.ro.receiving import AnafInbox  # noqa: PLC0415
 
-        endpoint = self.endpoints(tools.settings.governments()).for_mode(livemode)
-        return AnafInbox(tools, endpoint, connection_id=connection_id, cif=cif_digits(vat_number))
+        tools = RenewalTools(context.settings, http, context.pool)
+        endpoint = self.endpoints(context.settings.governments()).for_mode(connection["livemode"])
+        return AnafInbox(
+            tools, endpoint, connection_id=connection["id"], cif=cif_digits(connection["vat_number"])
+        )
 
 
 GOVERNMENT = Romania()

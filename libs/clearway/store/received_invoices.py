@@ -1,0 +1,141 @@
+"""The `received_invoices` table: the read model of each received invoice's stream
+(GET /v1/received-invoices), with the original document and the government's evidence.
+
+Only the event store (clearway.store.events) writes it: the row is inserted with the stream's
+first event, `invoice.received`, in the same transaction. The government's own id is the key
+(per company, country and mode): a delivery already recorded inserts nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from clearway.db import Connection
+from clearway.store.rows import Where, newest_first, one_row, owned
+
+# What a listing reads: every column but the document and the evidence, which can be large.
+LISTED_COLUMNS = (
+    "id, account_id, livemode, company_id, connection_id, country, government_id, status, "
+    "version, supplier_vat, customer_vat, currency, net_amount, vat_amount, gross_amount, "
+    "request, findings, media_type, evidence_media_type, delivered_at, created_at, updated_at"
+)
+
+
+class ReceivedRef(BaseModel):
+    """What every message about a received invoice carries besides the event itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    received_id: str
+    account_id: str
+    company_id: str
+    connection_id: str
+    country: str
+    livemode: bool
+
+
+class NewReceived(BaseModel):
+    """One delivery as it is recorded: the bytes as delivered and what reading them gave."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    government_id: str
+    document: bytes
+    media_type: str
+    evidence: bytes | None = None
+    evidence_media_type: str | None = None
+    delivered_at: dt.datetime | None = None
+    request: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = []
+    supplier_vat: str | None = None
+    customer_vat: str | None = None
+    currency: str | None = None
+    net_amount: Decimal | None = None
+    vat_amount: Decimal | None = None
+    gross_amount: Decimal | None = None
+
+
+async def insert_received(
+    conn: Connection, ref: ReceivedRef, new: NewReceived, *, status: str, at: dt.datetime
+) -> bool:
+    """The row of a stream that starts now, at version 1; False (nothing written) when the
+    government's id is already recorded for the company."""
+    columns: dict[str, Any] = {
+        **new.model_dump(),
+        "id": ref.received_id,
+        "account_id": ref.account_id,
+        "company_id": ref.company_id,
+        "connection_id": ref.connection_id,
+        "country": ref.country,
+        "livemode": ref.livemode,
+        "status": status,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+    }
+    names = ", ".join(columns)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    inserted = await conn.fetchval(
+        f"INSERT INTO received_invoices ({names}) VALUES ({params}) "  # noqa: S608 - ours
+        "ON CONFLICT (company_id, country, livemode, government_id) DO NOTHING RETURNING id",
+        *columns.values(),
+    )
+    return inserted is not None
+
+
+async def owned_received_row(
+    conn: Connection, received_id: str, account_id: str, *, livemode: bool
+) -> Any:
+    """The row when it is the account's and of that mode, else None."""
+    return await one_row(
+        conn, "received_invoices", owned(received_id, account_id, livemode=livemode)
+    )
+
+
+async def received_by_government_id(
+    conn: Connection, company_id: str, country: str, government_id: str, *, livemode: bool
+) -> Any:
+    """The row of that government message for the company (None when not received)."""
+    where = Where("company_id = ?", company_id).add("country = ?", country)
+    where.add("livemode = ?", livemode).add("government_id = ?", government_id)
+    return await one_row(conn, "received_invoices", where)
+
+
+class ReceivedFilter(BaseModel):
+    """What GET /v1/received-invoices narrows a listing to; every field given must match."""
+
+    model_config = ConfigDict(frozen=True)
+
+    country: str | None = None
+    company_id: str | None = None
+    supplier_vat: str | None = None  # the supplier's VAT number, whole (any case)
+    search: str | None = None  # a substring of the supplier's or customer's VAT or the gov id
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+
+
+async def list_received(  # noqa: PLR0913 - the listing's parts
+    conn: Connection,
+    account_id: str,
+    *,
+    livemode: bool,
+    filters: ReceivedFilter,
+    before: tuple[dt.datetime, str] | None,
+    limit: int,
+) -> list[Any]:
+    """The account's received invoices of the mode, newest first, after the keyset position
+    `before` (created_at, id) when given; without their document and evidence."""
+    where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
+    where.add_if("country = ?", filters.country)
+    where.add_if("company_id = ?", filters.company_id)
+    where.add_if("upper(supplier_vat) = upper(?)", filters.supplier_vat)
+    where.containing(filters.search, "supplier_vat", "customer_vat", "government_id")
+    where.add_if("created_at >= ?", filters.created_from)
+    where.add_if("created_at <= ?", filters.created_to)
+    return await newest_first(
+        conn, "received_invoices", where, before=before, limit=limit, columns=LISTED_COLUMNS
+    )

@@ -1,0 +1,44 @@
+"""Keyset pagination as every listing of the API pages: newest first on (createdAt, id), the
+position handed out as an opaque cursor, one row more read than the page to know whether more
+follow."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from services.intake.errors import ApiError
+
+Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def encode_cursor(row: Any) -> str:
+    position = {"c": row["created_at"].isoformat(), "i": row["id"]}
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
+    """The position a cursor we gave out names (None without one); 400 for any other text."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        position = json.loads(base64.urlsafe_b64decode(padded))
+        return dt.datetime.fromisoformat(position["c"]), str(position["i"])
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(
+            "validation_error", "This cursor is not one we gave out.", param="/cursor"
+        ) from None
+
+
+def page_of(rows: Sequence[Any], limit: int) -> tuple[list[Any], bool, str | None]:
+    """From `limit + 1` rows read: the page's rows, whether more follow, and the next cursor."""
+    page = list(rows[:limit])
+    has_more = len(rows) > limit
+    return page, has_more, encode_cursor(page[-1]) if has_more else None

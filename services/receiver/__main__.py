@@ -1,0 +1,6 @@
+from clearway.runtime import run_worker
+
+from services.receiver.handlers import receive_invoices, register_handlers
+
+if __name__ == "__main__":
+    run_worker("receiver", register_handlers, background=receive_invoices)

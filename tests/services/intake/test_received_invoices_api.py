@@ -1,0 +1,212 @@
+"""GET /v1/received-invoices and its sub-resources against real PostgreSQL, without the stack:
+the intake's received-invoice router, authentication and errors in an app of their own over
+store_db. Listing, filters and pagination as GET /v1/invoices; the document and evidence byte
+for byte; account and mode isolation; 404s."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import pytest_asyncio
+from clearway.accounts import create_api_key
+from clearway.store.events import start_received_stream
+from clearway.store.received_invoices import NewReceived
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.intake import received_invoices
+from services.intake.auth import RateLimiter
+from services.intake.errors import (
+    ApiError,
+    api_error_handler,
+    http_exception_handler,
+    request_validation_error_handler,
+)
+from tests.conftest import data_of
+from tests.libs.store.received import Receiving, new_received, receiving_connection
+
+pytestmark = [pytest.mark.postgres]
+
+
+def received_app(pool: asyncpg.Pool[Any]) -> FastAPI:
+    app = FastAPI()
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    app.include_router(received_invoices.router)
+    app.state.pool = pool
+    app.state.rate_limiter = RateLimiter(1000.0)
+    return app
+
+
+@dataclass
+class Buyer:
+    receiving: Receiving
+    client: httpx.AsyncClient
+    received: list[str]  # ids, oldest first
+
+
+async def _receive(conn: Any, receiving: Receiving, new: NewReceived) -> str:
+    ref = receiving.ref()
+    assert await start_received_stream(conn, ref, new) is not None
+    return ref.received_id
+
+
+@pytest_asyncio.fixture
+async def buyer(store_db: asyncpg.Pool[Any]) -> AsyncIterator[Buyer]:
+    """An account whose company received three invoices; a client with its sandbox key."""
+    async with store_db.acquire() as conn:
+        receiving = await receiving_connection(conn)
+        key = await create_api_key(conn, receiving.account_id, "test")
+        received = [
+            await _receive(conn, receiving, new_received("ANAF-1", b"<Invoice>1</Invoice>")),
+            await _receive(
+                conn,
+                receiving,
+                new_received("ANAF-2").model_copy(update={"supplier_vat": "RO555"}),
+            ),
+            await _receive(
+                conn,
+                receiving,
+                NewReceived(
+                    government_id="ANAF-3",
+                    document=b"%PDF-1.7 \x00\xff",
+                    media_type="application/pdf",
+                ),
+            ),
+        ]
+    transport = httpx.ASGITransport(app=received_app(store_db))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://intake",
+        headers={"Authorization": f"Bearer {key}"},
+    ) as client:
+        yield Buyer(receiving, client, received)
+
+
+async def test_the_list_is_newest_first_in_the_invoices_envelope_and_pages_by_cursor(
+    buyer: Buyer,
+) -> None:
+    first = await buyer.client.get("/v1/received-invoices", params={"limit": 2})
+    body = first.json()
+    second = await buyer.client.get(
+        "/v1/received-invoices", params={"limit": 2, "cursor": body["nextCursor"]}
+    )
+    assert first.status_code == 200
+    assert [r["id"] for r in body["data"]] == buyer.received[:0:-1]
+    assert body["hasMore"] is True
+    assert [r["id"] for r in data_of(second)] == buyer.received[:1]
+    assert second.json()["hasMore"] is False
+    assert second.json()["nextCursor"] is None
+    one = body["data"][1]
+    assert (one["governmentId"], one["supplierVat"], one["status"]) == (
+        "ANAF-2",
+        "RO555",
+        "received",
+    )
+    assert (one["companyId"], one["connectionId"], one["country"], one["livemode"]) == (
+        buyer.receiving.company_id,
+        buyer.receiving.connection_id,
+        "RO",
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"supplierVat": "ro555"}, [1]),
+        ({"search": "ANAF-3"}, [2]),
+        ({"search": "RO12"}, [0]),  # RO123: the first; RO555 does not match, ANAF-3 has none
+        ({"country": "ro"}, [2, 1, 0]),
+        ({"country": "IT"}, []),
+        ({"dateFrom": "2000-01-01T00:00:00Z", "dateTo": "2001-01-01T00:00:00Z"}, []),
+    ],
+)
+async def test_filters(buyer: Buyer, params: dict[str, str], expected: list[int]) -> None:
+    answer = await buyer.client.get("/v1/received-invoices", params=params)
+    assert [r["id"] for r in data_of(answer)] == [buyer.received[i] for i in expected]
+
+
+async def test_filter_by_company_and_dates_around_now(buyer: Buyer) -> None:
+    now = dt.datetime.now(dt.UTC)
+    around = {
+        "companyId": buyer.receiving.company_id,
+        "dateFrom": (now - dt.timedelta(hours=1)).isoformat(),
+        "dateTo": (now + dt.timedelta(hours=1)).isoformat(),
+    }
+    answer = await buyer.client.get("/v1/received-invoices", params=around)
+    other = await buyer.client.get("/v1/received-invoices", params={"companyId": "comp_none"})
+    assert [r["id"] for r in data_of(answer)] == buyer.received[::-1]
+    assert data_of(other) == []
+
+
+async def test_one_received_invoice_its_document_evidence_and_events(buyer: Buyer) -> None:
+    received_id = buyer.received[0]
+    one = await buyer.client.get(f"/v1/received-invoices/{received_id}")
+    document = await buyer.client.get(f"/v1/received-invoices/{received_id}/document")
+    evidence = await buyer.client.get(f"/v1/received-invoices/{received_id}/evidence")
+    events = await buyer.client.get(f"/v1/received-invoices/{received_id}/events")
+    invoice = data_of(one)
+    assert (invoice["id"], invoice["governmentId"], invoice["invoice"]) == (
+        received_id,
+        "ANAF-1",
+        None,
+    )
+    assert (invoice["mediaType"], invoice["evidenceMediaType"]) == (
+        "application/xml",
+        "application/xml",
+    )
+    assert (document.status_code, document.content) == (200, b"<Invoice>1</Invoice>")
+    assert document.headers["content-type"].startswith("application/xml")
+    assert (evidence.status_code, evidence.content) == (200, b"<Signature/>")
+    assert [(e["event"], e["status"]) for e in data_of(events)] == [
+        ("invoice.received", "received")
+    ]
+    assert data_of(events)[0]["metadata"]["governmentId"] == "ANAF-1"
+
+
+async def test_a_pdf_comes_back_byte_for_byte_and_no_evidence_is_a_404(buyer: Buyer) -> None:
+    received_id = buyer.received[2]
+    document = await buyer.client.get(f"/v1/received-invoices/{received_id}/document")
+    evidence = await buyer.client.get(f"/v1/received-invoices/{received_id}/evidence")
+    assert document.content == b"%PDF-1.7 \x00\xff"
+    assert document.headers["content-type"] == "application/pdf"
+    assert evidence.status_code == 404
+    assert evidence.json()["error"]["type"] == "not_found"
+
+
+async def test_another_accounts_and_the_other_modes_keys_see_nothing(
+    buyer: Buyer, store_db: asyncpg.Pool[Any]
+) -> None:
+    async with store_db.acquire() as conn:
+        other = await receiving_connection(conn)
+        other_key = await create_api_key(conn, other.account_id, "test")
+        live_key = await create_api_key(conn, buyer.receiving.account_id, "live")
+    received_id = buyer.received[0]
+    for key in (other_key, live_key):
+        headers = {"Authorization": f"Bearer {key}"}
+        listing = await buyer.client.get("/v1/received-invoices", headers=headers)
+        assert data_of(listing) == []
+        for tail in ("", "/document", "/evidence", "/events"):
+            answer = await buyer.client.get(
+                f"/v1/received-invoices/{received_id}{tail}", headers=headers
+            )
+            assert answer.status_code == 404, tail
+            assert answer.json()["error"]["param"] == "/id"
+
+
+async def test_unknown_ids_bad_cursors_and_missing_keys_are_refused(buyer: Buyer) -> None:
+    missing = await buyer.client.get("/v1/received-invoices/rinv_missing")
+    bad_cursor = await buyer.client.get("/v1/received-invoices", params={"cursor": "bm90"})
+    no_key = await buyer.client.get("/v1/received-invoices", headers={"Authorization": ""})
+    assert missing.status_code == 404
+    assert (bad_cursor.status_code, bad_cursor.json()["error"]["param"]) == (400, "/cursor")
+    assert no_key.status_code == 401
