@@ -3,10 +3,11 @@ how a database row becomes one."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from clearway.domain.ids import iso_millis
-from clearway.domain.invoice import Address, Amount, round_money
+from clearway.domain.invoice import Address, Amount, StatedAmount, round_money
 from clearway.domain.wire import WireModel
 from pydantic import ConfigDict, Field
 
@@ -152,12 +153,12 @@ class ReceivedInvoice(_Out):
     )
     customer_vat: str | None = Field(examples=["RO87654321"])
     currency: str | None = Field(examples=["RON"])
-    net_amount: str | None = Field(
+    net_amount: StatedAmount | None = Field(
         description="The document's stated totals, as stated (null until it is read)",
         examples=["5200.00"],
     )
-    vat_amount: str | None = Field(examples=["988.00"])
-    gross_amount: str | None = Field(examples=["6188.00"])
+    vat_amount: StatedAmount | None = Field(examples=["988.00"])
+    gross_amount: StatedAmount | None = Field(examples=["6188.00"])
     invoice: dict[str, Any] | None = Field(
         description="The document read into the JSON POST /v1/invoices takes; null until read"
     )
@@ -245,8 +246,8 @@ def invoice_resource(row: Any) -> Invoice:
 
 
 def received_invoice_resource(row: Any) -> ReceivedInvoice:
-    def stated(amount: Any) -> str | None:
-        return None if amount is None else str(amount)
+    def stated(amount: Any) -> Decimal | None:
+        return None if amount is None else Decimal(amount)
 
     delivered = row["delivered_at"]
     return from_row(

@@ -4,7 +4,8 @@ Consumes  no topic: the work is the receiver's schedule in PostgreSQL, a row per
           connection (active, `isReceiver`), with where its next look starts.
 Decides   the receiving machine (clearway.pipeline.receiving) claims the due inboxes and reads
           each at its government (its Inbox, from the registry clearway.governments), from the
-          connection's cursor; each delivery is read (clearway.pipeline.reading) and recorded
+          connection's cursor; each delivery is read back into the invoice JSON and validated
+          (clearway.pipeline.reading: findings kept, never refused) and recorded
           once, keyed by the government's id; a failing government is looked at again after
           a backoff.
 Emits     `invoice.received` on each received invoice's own stream, published on
@@ -21,7 +22,7 @@ from typing import Any
 import httpx
 from clearway.governments import GOVERNMENTS
 from clearway.governments.inbox import Inbox
-from clearway.pipeline.reading import Reader, not_read_yet
+from clearway.pipeline.reading import Reader, read_received
 from clearway.pipeline.receiving import ReceivingMachine, ReceivingTimings
 from clearway.resilience.backoff import Backoff
 from clearway.runtime import ServiceContext
@@ -45,7 +46,7 @@ def timings(context: ServiceContext) -> ReceivingTimings:
 
 
 def receiving_machine(
-    context: ServiceContext, http: httpx.AsyncClient, *, read: Reader = not_read_yet
+    context: ServiceContext, http: httpx.AsyncClient, *, read: Reader = read_received
 ) -> ReceivingMachine:
     """The machine over every government, each inbox read with `http`."""
 

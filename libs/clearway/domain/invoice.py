@@ -341,3 +341,11 @@ Amount = Annotated[
     PlainSerializer(money_str, return_type=str),
     DecimalString(r"^-?[0-9]+\.[0-9]{2}$"),
 ]
+
+# An amount as a received document states it, digits and sign as stated ("6188.00", "12.5"),
+# as text.
+StatedAmount = Annotated[
+    Decimal,
+    PlainSerializer(str, return_type=str),
+    DecimalString(r"^-?[0-9]+(\.[0-9]+)?$"),
+]

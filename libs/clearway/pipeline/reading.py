@@ -1,32 +1,42 @@
 """What the receiving machine makes of a delivered document before it is recorded: the request
 it states (the JSON POST /v1/invoices takes), the totals it states, and the findings about it.
 
-The document is read by a `Reader` given to the machine (the parsers are wired in there). A
-received invoice is never refused: a document that cannot be read is still recorded, with a
-finding saying so, and its original bytes are what the buyer gets.
+The receiver reads with `read_received`: the connection's government reads its document back
+(Government.read_document), the request is validated by the same rules as a sent invoice
+(EN 16931 and the country's), and the totals the document states are kept as stated, with a
+finding where they differ from what its lines add up to. A received invoice is never refused: a
+document that cannot be read is still recorded, with a finding saying so, and its original bytes
+are what the buyer gets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from clearway.domain.invoice import compute_totals
+from clearway.formats.hardened import UnreadableDocumentError
+from clearway.governments import government
 from clearway.governments.inbox import Delivery
+from clearway.validation import validate_invoice
 from clearway.validation.findings import Finding, Severity
 
 NOT_READ_RULE = "CW-RECEIVED-NOT-READ"
 UNREADABLE_RULE = "CW-RECEIVED-UNREADABLE"
+DELIVERY_RULE = "CW-RECEIVED-DELIVERY"  # the network handed over something broken
+TOTALS_RULE = "CW-RECEIVED-TOTALS"  # stated totals that the lines do not add up to
+LEFT_OUT_RULE = "CW-RECEIVED-LEFT-OUT"  # what the document says that the JSON cannot hold
 
 
 @dataclass(frozen=True)
 class StatedTotals:
     """The totals as the document states them (kept as stated, even when they do not add up)."""
 
-    net_amount: Decimal
-    vat_amount: Decimal
-    gross_amount: Decimal
+    net_amount: Decimal | None  # None where the format states none (FatturaPA has no net total)
+    vat_amount: Decimal | None
+    gross_amount: Decimal | None
     currency: str
 
 
@@ -47,7 +57,10 @@ class Reading:
         return _party_vat(self.request, "customer")
 
 
-Reader = Callable[[Delivery], Reading]
+class Reader(Protocol):
+    """Reads a document delivered to a connection of `country` in `livemode`."""
+
+    def __call__(self, delivery: Delivery, *, country: str, livemode: bool) -> Reading: ...
 
 
 def _party_vat(request: dict[str, Any] | None, party: str) -> str | None:
@@ -56,9 +69,10 @@ def _party_vat(request: dict[str, Any] | None, party: str) -> str | None:
     return vat if isinstance(vat, str) else None
 
 
-def not_read_yet(delivery: Delivery) -> Reading:
-    """The reader until the parsers are wired in: nothing is made up, the document is kept as
-    delivered and a finding says it was not read."""
+def not_read_yet(delivery: Delivery, *, country: str, livemode: bool) -> Reading:
+    """A reader that reads nothing (for a receiver that only keeps documents): nothing is made
+    up, the document is kept as delivered and a finding says it was not read."""
+    del country, livemode
     return Reading(
         request=None,
         totals=None,
@@ -89,6 +103,85 @@ def unreadable(error: Exception) -> Reading:
                 message=f"The document could not be read: {type(error).__name__}: {error}"[:1000],
                 fix="Read the original document (GET /v1/received-invoices/{id}/document) and "
                 "ask the supplier for a corrected one if it is malformed.",
+            ),
+        ),
+    )
+
+
+def read_received(
+    delivery: Delivery, *, country: str, livemode: bool, now: dt.datetime | None = None
+) -> Reading:
+    """The receiver's reader: the document read back by its government into the request, the
+    request's findings (the rules of a sent invoice, never a refusal here), the stated totals
+    kept as stated. A document that cannot be read is a Reading with the reason as its finding."""
+    if delivery.finding is not None:  # the network's delivery itself was broken (e.g. its ZIP)
+        return _only_finding(DELIVERY_RULE, delivery.finding)
+    try:
+        read = government(country).read_document(delivery.document, delivery.media_type)
+    except UnreadableDocumentError as exc:
+        return _only_finding(UNREADABLE_RULE, f"The document could not be read: {exc}")
+    request = read.request
+    report = validate_invoice(request, livemode=livemode, now=now)
+    stated = read.stated
+    totals = StatedTotals(
+        net_amount=stated.tax_exclusive,
+        vat_amount=stated.tax,
+        gross_amount=stated.tax_inclusive,
+        currency=request.currency,
+    )
+    findings = (
+        *report.findings,
+        *_totals_findings(totals, request.lines),
+        *(
+            Finding(
+                rule=LEFT_OUT_RULE,
+                severity=Severity.WARNING,
+                pointer="/",
+                message=f"The {read.format_name} document says more than the JSON holds: {note}",
+                fix="Read the original document (GET /v1/received-invoices/{id}/document).",
+            )
+            for note in read.left_out
+        ),
+    )
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Reading(request=body, totals=totals, findings=findings)
+
+
+def _totals_findings(totals: StatedTotals, lines: Any) -> tuple[Finding, ...]:
+    """A finding for each stated total its lines do not add up to (signs aside: a credit note's
+    totals are stated negative in some formats and positive in others)."""
+    computed = compute_totals(lines)
+    pairs = (
+        ("net", totals.net_amount, computed.net_amount),
+        ("VAT", totals.vat_amount, computed.vat_amount),
+        ("gross", totals.gross_amount, computed.gross_amount),
+    )
+    return tuple(
+        Finding(
+            rule=TOTALS_RULE,
+            severity=Severity.WARNING,
+            pointer="/",
+            message=f"The document states a {name} total of {stated}, but its lines add up to "
+            f"{expected}; the stated amount is kept as stated.",
+            fix="Ask the supplier for a corrected invoice before paying it.",
+        )
+        for name, stated, expected in pairs
+        if stated is not None and abs(stated) != abs(expected)
+    )
+
+
+def _only_finding(rule: str, message: str) -> Reading:
+    return Reading(
+        request=None,
+        totals=None,
+        findings=(
+            Finding(
+                rule=rule,
+                severity=Severity.ERROR,
+                pointer="/",
+                message=message[:1000],
+                fix="Read the original document (GET /v1/received-invoices/{id}/document) and "
+                "ask the supplier for a corrected one.",
             ),
         ),
     )

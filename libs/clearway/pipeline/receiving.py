@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 20
 
-# The connection's `connections` row (with its company's vat_number) → its government's inbox (None: the government has none).
+# A connection's `connections` row with its company's vat_number → its government's inbox
+# (None: the government has none).
 InboxFor = Callable[[Mapping[str, Any]], Inbox | None]
 
 
@@ -194,16 +195,19 @@ class ReceivingMachine:
         )
         await self._later(claim, at, error=f"{type(error).__name__}: {error}"[:1000])
 
-    def _reading(self, delivery: Delivery) -> Reading:
+    def _reading(self, delivery: Delivery, row: Mapping[str, Any]) -> Reading:
         try:
-            return self._read(delivery)
+            return self._read(delivery, country=row["country"], livemode=row["livemode"])
         except Exception as exc:  # a hostile or broken document never stops the receiver
             log.exception("reading delivery %s failed", delivery.government_id)
             return unreadable(exc)
 
     async def _record(self, claim: InboxClaim, row: Mapping[str, Any], page: InboxPage) -> int:
         """The page's deliveries and the new cursor, in one transaction."""
-        readings = [(delivery, self._reading(delivery)) for delivery in page.deliveries]
+        # Parsing and the rules are CPU work: off the event loop, so leases and health answer.
+        readings = await asyncio.to_thread(
+            lambda: [(delivery, self._reading(delivery, row)) for delivery in page.deliveries]
+        )
         count = 0
         async with self._pool.acquire() as conn, conn.transaction():
             for delivery, reading in readings:

@@ -75,7 +75,7 @@ def test_a_failed_look_backs_off_doubling_and_never_before_the_government_said()
 
 
 def test_the_reader_until_the_parsers_come_makes_nothing_up() -> None:
-    reading = not_read_yet(delivery("G"))
+    reading = not_read_yet(delivery("G"), country="RO", livemode=False)
     assert (reading.request, reading.totals) == (None, None)
     assert [(f.rule, f.severity) for f in reading.findings] == [(NOT_READ_RULE, Severity.WARNING)]
 
@@ -230,7 +230,8 @@ async def test_what_the_reader_made_is_kept_and_a_reader_that_fails_leaves_a_fin
 ) -> None:
     request = {"supplier": {"vatNumber": "RO111"}, "customer": {"vatNumber": "RO987"}}
 
-    def read(delivered: Delivery) -> Reading:
+    def read(delivered: Delivery, *, country: str, livemode: bool) -> Reading:
+        assert (country, livemode) == (receiving.country, False)  # the connection's
         if delivered.government_id == "BAD":
             raise ValueError("not XML")
         totals = StatedTotals(Decimal("100.00"), Decimal("21.00"), Decimal("121.01"), "RON")

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     import httpx
 
     from clearway.formats import Format
-    from clearway.runtime import ServiceContext
     from clearway.governments.ro.receiving import AnafInbox
+    from clearway.runtime import ServiceContext
 
 # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
 # answers a new pair.
@@ -55,9 +55,8 @@ class Romania(Government):
 
         tools = RenewalTools(context.settings, http, context.pool)
         endpoint = self.endpoints(context.settings.governments()).for_mode(connection["livemode"])
-        return AnafInbox(
-            tools, endpoint, connection_id=connection["id"], cif=cif_digits(connection["vat_number"])
-        )
+        cif = cif_digits(connection["vat_number"])
+        return AnafInbox(tools, endpoint, connection_id=connection["id"], cif=cif)
 
 
 GOVERNMENT = Romania()
