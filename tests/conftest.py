@@ -54,6 +54,7 @@ NO_LIVE_GOVERNMENTS = {
 WHOLE_STACK_FIXTURES = frozenset({"stack", "chaos_stack"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups into the node ids
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs two pytest-xdist workers with `--dist loadgroup`: every test that needs a
     whole stack goes to one worker, so one stack serves them all (two stacks at once overload two
