@@ -33,11 +33,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	exec $(PY) -m services.stack run
 
-# Two workers: the whole-stack tests in one (one stack for all), the rest beside them
-# (tests/conftest.py groups them); TEST_WORKERS=0 runs everything in this process.
-TEST_WORKERS ?= 2
+# The whole-stack tests in one pytest process (one stack for all), the others beside it at the
+# same time (tests/run_in_two.py says why); `$(PY) -m pytest` runs everything in one.
 test: $(STAMP)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m tests.run_in_two $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check libs services tests examples

@@ -54,15 +54,14 @@ NO_LIVE_GOVERNMENTS = {
 WHOLE_STACK_FIXTURES = frozenset({"stack", "chaos_stack"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects by markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs two pytest-xdist workers with `--dist loadgroup`: every test that needs a
-    whole stack goes to one worker, so one stack serves them all (two stacks at once overload two
-    cores and PostgreSQL's 100 connections), while the other worker runs the tests that need no
-    stack beside it; the stack tests mostly wait on the pipeline, the others mostly compute."""
+    """Every test that uses a whole stack is marked `stack`, whether or not its module says so:
+    `make test` (tests/run_in_two.py) runs the `stack` tests in one process, so that one stack
+    serves them all, and the others beside it."""
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("stack") or WHOLE_STACK_FIXTURES & fixtures:
-            item.add_marker(pytest.mark.xdist_group("stack"))
+        if WHOLE_STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
 
 
 @pytest.fixture

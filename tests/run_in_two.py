@@ -1,0 +1,42 @@
+"""`make test`: the tests that need a whole stack in one pytest process, the others in a second
+one beside it, at the same time.
+
+The stack tests mostly wait on the pipeline (processing delays, polls, retries) while the others
+mostly compute (rules, renderers, the official gates, property tests), so on two cores the two
+halves overlap instead of queueing. One process keeps every whole-stack test, so one stack
+serves them all as before: two stacks at once overload two cores and PostgreSQL's 100
+connections. (pytest-xdist's `loadgroup` would say the same, but it groups by a node-id suffix
+that pytest 9.2 no longer keeps.) tests/conftest.py marks every test that uses a stack fixture
+`stack`, so the split is by marker. The computing half's output is shown after the stack half's;
+the exit status is the worse of the two.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+
+NO_TESTS_COLLECTED = 5  # pytest's exit code when a half selected nothing (a narrowed run)
+
+
+def main(args: list[str]) -> int:
+    base = [sys.executable, "-m", "pytest", *args]
+    with tempfile.TemporaryFile() as computing_output:
+        computing = subprocess.Popen(
+            [*base, "-m", "not slow and not stack"],
+            stdout=computing_output,
+            stderr=subprocess.STDOUT,
+        )
+        stack = subprocess.call([*base, "-m", "not slow and stack"])
+        computing_code = computing.wait()
+        computing_output.seek(0)
+        sys.stdout.write("\n=== the tests that need no stack (run beside the stack tests) ===\n")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(computing_output.read())
+    codes = [code for code in (stack, computing_code) if code != NO_TESTS_COLLECTED]
+    return max(codes, default=NO_TESTS_COLLECTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
