@@ -108,4 +108,4 @@ async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its
     again = data_of(await client.get("/v1/received-invoices", params={"companyId": company_id}))
     assert [r["id"] for r in again] == [summary["id"]]
     events = data_of(await client.get(f"/v1/received-invoices/{summary['id']}/events"))
-    assert [e["type"] for e in events] == ["invoice.received"]
+    assert [e["event"] for e in events] == ["invoice.received"]
