@@ -15,6 +15,7 @@ import time
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -65,6 +66,14 @@ class Company:
     http: httpx.AsyncClient
     tools: RenewalTools
     access_token: str
+
+    def context(self) -> Any:
+        """What Government.inbox reads of a service's context: its settings and pool."""
+        return SimpleNamespace(settings=self.tools.settings, pool=self.tools.pool)
+
+    def row(self, *, livemode: bool = False) -> dict[str, Any]:
+        """The connection as the receiving machine hands it over (with the company's VAT)."""
+        return {"id": self.connection_id, "livemode": livemode, "vat_number": f"RO{self.cif}"}
 
     def inbox(self) -> AnafInbox:
         """A new inbox object each time, as a restarted receiver would make it."""
@@ -158,16 +167,9 @@ def ids(deliveries: list[Delivery] | tuple[Delivery, ...]) -> list[str]:
 async def test_the_registry_gives_romania_an_inbox_and_a_government_without_one_none(
     company: Company,
 ) -> None:
-    made = government("RO").inbox(
-        company.tools, connection_id=company.connection_id, livemode=False, vat_number="RO123456"
-    )
+    made = government("RO").inbox(company.context(), company.http, company.row(livemode=False))
     assert isinstance(made, AnafInbox)
-    assert (
-        government("IT").inbox(
-            company.tools, connection_id=company.connection_id, livemode=False, vat_number="x"
-        )
-        is None
-    )
+    assert government("IT").inbox(company.context(), company.http, company.row()) is None
 
 
 async def test_a_delivered_invoice_comes_back_once_with_its_exact_bytes_and_seal(
@@ -450,9 +452,4 @@ async def test_a_live_connection_without_a_live_anaf_configured_has_no_inbox(
     company: Company,
 ) -> None:
     with pytest.raises(LiveNotConfiguredError):
-        government("RO").inbox(
-            company.tools,
-            connection_id=company.connection_id,
-            livemode=True,
-            vat_number=f"RO{company.cif}",
-        )
+        government("RO").inbox(company.context(), company.http, company.row(livemode=True))
