@@ -68,7 +68,6 @@ SUBJECT_BUYER = "Subject2"  # Podmiot 2: the invoices where the company is the b
 PAGE_SIZE = 100  # KSeF takes 10-250; downloads (64 an hour) are what paces a page anyway
 MAX_WINDOW = dt.timedelta(days=88)  # KSeF takes a range of at most 3 months (89 days at least)
 LOOKBACK = MAX_WINDOW  # the first look: one range back (KSeF keeps invoices for 10 years)
-CATCHING_UP = dt.timedelta(hours=1)  # a finished window this far back: the next one at once
 NOT_YET_AVAILABLE = "21165"  # listed, but not downloadable yet: later
 RANGE_BEYOND_DATA = "21183"  # the start lies past KSeF's high water mark: nothing new yet
 NOT_YET_RETRY = 60.0  # seconds
@@ -305,8 +304,9 @@ class KsefInbox:
         after = window.after_page(
             listing.end, listing.rows, has_more=listing.has_more, truncated=listing.truncated
         )
-        more = after.end is not None or now - after.start > CATCHING_UP
-        return InboxPage(tuple(deliveries), after.dump(), more=more)
+        # Only pages left in the window call for a look at once: KSeF's 20 queries an hour
+        # are better spent on them than on a window of a few seconds.
+        return InboxPage(tuple(deliveries), after.dump(), more=after.end is not None)
 
     async def _list(
         self, conn: Connection, window: InboxCursor, token: str, now: dt.datetime

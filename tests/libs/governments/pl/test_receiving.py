@@ -38,21 +38,11 @@ from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.pl import repository
 from services.govsim.pl.sessions import KsefSimulator, RateGroup
 from services.govsim.rate_limits import RateLimit
+from tests.libs.governments.pl.nips import random_nip
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
 
 pytestmark = [pytest.mark.postgres]
-
-NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
-
-
-def random_nip() -> str:
-    """A NIP of the test's own (its limits, its inbox), with a valid check digit."""
-    while True:
-        digits = [secrets.randbelow(9) + 1, *(secrets.randbelow(10) for _ in range(8))]
-        check = sum(w * d for w, d in zip(NIP_WEIGHTS, digits, strict=True)) % 11
-        if check < 10 and digits[1] + digits[2] > 0:
-            return "".join(map(str, digits)) + str(check)
 
 
 def roomy(key: str) -> TokenBucket:
