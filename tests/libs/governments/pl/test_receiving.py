@@ -244,6 +244,24 @@ async def test_a_restart_from_the_saved_cursor_yields_nothing_twice_and_loses_no
 
 
 @pytest.mark.usefixtures("unlimited")
+async def test_a_cursor_far_back_is_read_a_range_ksef_takes_at_a_time(company: Company) -> None:
+    number = await company.deliver()
+    now = dt.datetime.fromtimestamp(company.clock(), dt.UTC)
+    cursor: str | None = InboxCursor(start=now - dt.timedelta(days=200)).dump()
+
+    found: list[list[str]] = []
+    starts: list[dt.datetime] = []
+    for _ in range(3):  # 88 days, 88 days, then up to now: KSeF refuses more than 3 months
+        page = await company.inbox().fetch(cursor)
+        found.append(ids(page.deliveries))
+        cursor = page.cursor or cursor
+        starts.append(dt.datetime.fromisoformat(json.loads(cursor or "")["from"]))
+
+    assert found == [[], [], [number]]
+    assert starts == [now - dt.timedelta(days=200 - 88 * n) for n in (1, 2)] + [now]
+
+
+@pytest.mark.usefixtures("unlimited")
 async def test_an_invoice_stamped_at_a_windows_end_is_handed_over_once(
     company: Company,
 ) -> None:
