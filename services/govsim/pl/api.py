@@ -12,6 +12,8 @@ https://api-test.ksef.mf.gov.pl/v2 by changing the base URL and the KSeF token:
     GET  /v2/sessions/{ref}, /v2/sessions/{ref}/invoices[/failed],
          /v2/sessions/{ref}/invoices/{invRef}[/upo], .../invoices/ksef/{ksefNumber}/upo,
          /v2/sessions/{ref}/upo/{upoRef}
+    POST /v2/invoices/query/metadata           (the repository: repository.py)
+    GET  /v2/invoices/ksef/{ksefNumber}
 
 Errors: 400 bodies are the `ExceptionResponse` ({"exception": {"exceptionDetailList": [...]}})
 unless the request carries `X-Error-Format: problem-details`, which switches 400 and 429 to
@@ -38,10 +40,12 @@ from fastapi.responses import JSONResponse
 
 from services.govsim.faults import scenario_of
 from services.govsim.guard import bearer_token, guarded_router
+from services.govsim.pl import repository
 from services.govsim.pl.auth import (
     BAD_CONTINUATION_TOKEN,
     UNKNOWN_KEY,
     KsefError,
+    invalid_input,
 )
 from services.govsim.pl.auth_api import add_auth_routes
 from services.govsim.pl.crypto import (
@@ -59,7 +63,6 @@ from services.govsim.pl.protocol import (
     checked_base64,
     exception_response,
     fault_response,
-    invalid_input,
     parse_body,
     protected,
     raw_body,
@@ -93,7 +96,56 @@ def build_ksef_router(simulator: KsefSimulator) -> APIRouter:
     _add_online_session_routes(router, simulator)
     _add_status_routes(router, simulator)
     _add_upo_routes(router, simulator)
+    _add_repository_routes(router, simulator)
     return router
+
+
+def _add_repository_routes(router: APIRouter, simulator: KsefSimulator) -> None:
+    """The invoices of the caller's context as seller or buyer (repository.py)."""
+
+    @router.post("/invoices/query/metadata")
+    async def query_metadata(
+        request: Request,
+        sort_order: Annotated[str, Query(alias="sortOrder")] = "Asc",
+        page_offset: Annotated[str, Query(alias="pageOffset")] = "0",
+        page_size: Annotated[str, Query(alias="pageSize")] = "10",
+    ) -> Response:
+        caller = caller_of(simulator, request, RateGroup.INVOICE_METADATA)
+        if isinstance(caller, Response):
+            return caller
+        try:
+            raw = await raw_body(request)
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError:
+                raise invalid_input("Treść żądania nie jest poprawnym JSON.") from None
+            asked = repository.parse_query(body, sort_order, page_offset, page_size)
+            page = repository.query(
+                simulator.repository, asked, context_nip=caller.context_nip, now=simulator.clock()
+            )
+        except KsefError as error:
+            return exception_response(simulator, request, error)
+        answer: dict[str, Any] = {
+            "hasMore": page.has_more,
+            "isTruncated": page.is_truncated,
+            "permanentStorageHwmDate": None if page.hwm is None else page.hwm.isoformat(),
+            "invoices": [
+                repository.metadata_json(invoice, simulator.stamp) for invoice in page.invoices
+            ],
+        }
+        return JSONResponse(answer)
+
+    @router.get("/invoices/ksef/{number}")
+    async def download_invoice(request: Request, number: str) -> Response:
+        def invoice(caller: Caller) -> Response:
+            stored = simulator.stored(number, caller.context_nip)
+            return Response(
+                stored.content,
+                media_type="application/xml",
+                headers={"x-ms-meta-hash": stored.invoice_hash},
+            )
+
+        return protected(simulator, request, RateGroup.INVOICE_DOWNLOAD, invoice)
 
 
 def _add_online_session_routes(router: APIRouter, simulator: KsefSimulator) -> None:

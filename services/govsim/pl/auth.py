@@ -85,6 +85,10 @@ class KsefError(Exception):
         self.details = details or []
 
 
+def invalid_input(*details: str) -> KsefError:
+    return KsefError(INPUT_VALIDATION, INPUT_INVALID, list(details))
+
+
 @dataclass
 class RegisteredKsefToken:
     value: str

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.govsim.guard import bearer_token
-from services.govsim.pl.auth import AuthOperation, IssuedToken, KsefError
+from services.govsim.pl.auth import AuthOperation, IssuedToken, KsefError, invalid_input
 from services.govsim.pl.crypto import (
     public_key_certificates,
 )
@@ -22,7 +22,6 @@ from services.govsim.pl.protocol import (
     checked_base64,
     client_address,
     exception_response,
-    invalid_input,
     parse_body,
     problem_details,
     raw_body,

@@ -1,5 +1,6 @@
 """The simulated KSeF's test-only controls (`/_sim/pl/...`): the standard ones, KSeF tokens and
-token lifetimes, per-group rate limits, forced invoice outcomes. KSeF has none of these."""
+token lifetimes, per-group rate limits, forced invoice outcomes, a purchase invoice delivered to a
+buyer's NIP. KSeF has none of these."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.controls import Queued, add_standard_controls
 from services.govsim.pl.documents import INVOICE_STATUS_DESCRIPTIONS
+from services.govsim.pl.purchases import SAMPLE_SELLER_NIP, sample_purchase_invoice
 from services.govsim.pl.sessions import (
     ForcedOutcome,
     KsefSimulator,
     OnlineSession,
     RateGroup,
+    UndeliverableError,
 )
 from services.govsim.rate_limits import RateLimit
 
@@ -57,7 +60,52 @@ def build_ksef_control_router(simulator: KsefSimulator) -> APIRouter:
     add_standard_controls(router, simulator)
     _add_token_controls(router, simulator)
     _add_processing_controls(router, simulator)
+    _add_purchase_controls(router, simulator)
     return router
+
+
+class PurchaseInvoice(BaseModel):
+    """A purchase invoice for a buyer's NIP: `xml` as given (its Podmiot2 NIP must be `nip`), or
+    else a sample from `seller_nip` rendered by Clearway's FA(3) renderer."""
+
+    model_config = ConfigDict(frozen=True)
+    nip: str = Field(pattern=r"^\d{10}$")  # the buyer (Podmiot2): who finds it as Subject2
+    seller_nip: str = Field(default=SAMPLE_SELLER_NIP, pattern=r"^\d{10}$")
+    xml: str | None = None
+
+
+def _add_purchase_controls(router: APIRouter, simulator: KsefSimulator) -> None:
+    @router.post("/purchase-invoices", status_code=HTTPStatus.CREATED, response_model=None)
+    def deliver_purchase_invoice(invoice: PurchaseInvoice) -> dict[str, Any] | Response:
+        """Deliver a purchase invoice to `nip` at once, as if its seller had sent it in an
+        online session and KSeF had accepted it: numbered and stored for good now, so the
+        buyer finds it with POST /v2/invoices/query/metadata (subjectType Subject2) and
+        downloads it with GET /v2/invoices/ksef/{ksefNumber}. Answers its KSeF number; 422
+        with the reasons when KSeF would not have accepted it or it is not for `nip`."""
+        body = (
+            invoice.xml.encode()
+            if invoice.xml is not None
+            else sample_purchase_invoice(
+                buyer_nip=invoice.nip,
+                seller_nip=invoice.seller_nip,
+                issued=simulator.warsaw().date(),
+            )
+        )
+        try:
+            stored = simulator.deliver(body, buyer_nip=invoice.nip)
+        except UndeliverableError as refused:
+            return JSONResponse(
+                {"detail": "not delivered", "errors": refused.errors},
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+            )
+        return {
+            "ksefNumber": stored.ksef_number,
+            "invoiceNumber": stored.invoice_number,
+            "nip": invoice.nip,
+            "sellerNip": stored.seller_nip,
+            "invoiceHash": stored.invoice_hash,
+            "permanentStorageDate": simulator.stamp(stored.stored_at),
+        }
 
 
 def _not_found(detail: str) -> Response:

@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.govsim.faults import FaultKind, QueuedFault
 from services.govsim.guard import bearer_token, plain_fault_response, read_body
 from services.govsim.pl.auth import (
-    INPUT_INVALID,
-    INPUT_VALIDATION,
     IssuedToken,
     KsefError,
     TokenKind,
+    invalid_input,
 )
 from services.govsim.pl.crypto import (
     DecryptionError,
@@ -167,10 +166,6 @@ class SendInvoiceRequest(_Body):
     encrypted_invoice_content: str = Field(alias="encryptedInvoiceContent", min_length=1)
     offline_mode: bool = Field(default=False, alias="offlineMode")
     hash_of_corrected_invoice: str | None = Field(default=None, alias="hashOfCorrectedInvoice")
-
-
-def invalid_input(*details: str) -> KsefError:
-    return KsefError(INPUT_VALIDATION, INPUT_INVALID, list(details))
 
 
 async def raw_body(request: Request) -> bytes:

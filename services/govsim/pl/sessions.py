@@ -41,13 +41,22 @@ from services.govsim.pl.crypto import (
     sha256_b64,
 )
 from services.govsim.pl.documents import (
+    NAMESPACES,
     InvoiceFacts,
     UpoEntry,
     UpoHeader,
     upo_document,
     verify_invoice,
 )
+from services.govsim.pl.repository import (
+    INVOICE_TYPES,
+    StoredInvoice,
+    missing,
+    not_yet,
+    read_stored,
+)
 from services.govsim.rate_limits import RateLimit, Refusal, SlidingWindowLimiter
+from services.govsim.untrusted_xml import UntrustedXmlError, child_text, parse_untrusted_xml
 
 if TYPE_CHECKING:
     from services.govsim.clock import Clock
@@ -67,6 +76,8 @@ class RateGroup(StrEnum):
     INVOICE_STATUS = "invoiceStatus"
     SESSION_INVOICE_LIST = "sessionInvoiceList"
     SESSION_MISC = "sessionMisc"
+    INVOICE_METADATA = "invoiceMetadata"
+    INVOICE_DOWNLOAD = "invoiceDownload"
 
 
 DEFAULT_RATE_LIMITS = {
@@ -76,7 +87,10 @@ DEFAULT_RATE_LIMITS = {
     RateGroup.INVOICE_STATUS: RateLimit(300, 1200, 7200),
     RateGroup.SESSION_INVOICE_LIST: RateLimit(100, 200, 2000),
     RateGroup.SESSION_MISC: RateLimit(100, 1200, 7200),
+    RateGroup.INVOICE_METADATA: RateLimit(8, 16, 20),
+    RateGroup.INVOICE_DOWNLOAD: RateLimit(8, 16, 64),
 }
+STORAGE_LAG_SECONDS = 1.0  # from the KSeF number to the permanent storage (permanentStorageDate)
 
 SESSION_STATUS_DESCRIPTIONS = {  # the interactive-session rows of the documented table
     100: "Sesja interaktywna otwarta",
@@ -86,6 +100,14 @@ SESSION_STATUS_DESCRIPTIONS = {  # the interactive-session rows of the documente
     440: "Sesja anulowana",
     445: "Błąd weryfikacji, brak poprawnych faktur",
 }
+
+
+class UndeliverableError(Exception):
+    """A purchase invoice KSeF would not have accepted from its seller, or not for this buyer."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -123,6 +145,7 @@ class SessionInvoice:
     facts: InvoiceFacts | None = None
     ksef_number: str | None = None
     acquired_at: float | None = None
+    content: bytes | None = None  # the decrypted invoice, kept once accepted
 
     @property
     def decided(self) -> bool:
@@ -175,6 +198,7 @@ class KsefSimulator:
             clock=clock, decide=self._decide
         )
         self._accepted: dict[tuple[str, str, str], SessionInvoice] = {}
+        self.repository: list[StoredInvoice] = []  # every accepted invoice, as stored for good
 
     def reset(self) -> None:
         self.auth.reset()
@@ -185,6 +209,7 @@ class KsefSimulator:
         self._sessions.clear()
         self.invoices.clear()
         self._accepted.clear()
+        self.repository.clear()
 
     # --- time ------------------------------------------------------------------------------
 
@@ -351,6 +376,7 @@ class KsefSimulator:
                 invoice.acquired_at = invoice.ready_at
                 invoice.ksef_number = ksef_number(facts.seller_nip, self.warsaw(invoice.ready_at))
                 self._accepted[key] = invoice
+                self._store(invoice)
         invoice.code = code
         invoice.session.updated_at = invoice.ready_at
         logger.info(
@@ -359,6 +385,74 @@ class KsefSimulator:
             invoice.session.reference_number,
             code,
         )
+
+    def _store(self, invoice: SessionInvoice) -> None:
+        """An accepted invoice into the repository its buyer and seller query."""
+        assert invoice.content is not None
+        assert invoice.ksef_number is not None
+        assert invoice.acquired_at is not None
+        self.repository.append(
+            read_stored(
+                parse_untrusted_xml(invoice.content),  # it parsed when it was verified
+                invoice.content,
+                ksef_number=invoice.ksef_number,
+                invoice_hash=invoice.sent.invoice_hash,
+                invoicing_at=invoice.received_at,
+                acquired_at=invoice.acquired_at,
+                stored_at=invoice.acquired_at + STORAGE_LAG_SECONDS,
+            )
+        )
+
+    def deliver(self, content: bytes, *, buyer_nip: str) -> StoredInvoice:
+        """A purchase invoice its seller sent, accepted, numbered and stored at once (the
+        sandbox control): what KSeF would have taken from the seller, for `buyer_nip`.
+        Raises UndeliverableError with KSeF's reasons otherwise."""
+        try:
+            root = parse_untrusted_xml(content)
+        except UntrustedXmlError as error:
+            raise UndeliverableError([error.message]) from None
+        seller_nip = child_text(root, "fa:Podmiot1/fa:DaneIdentyfikacyjne/fa:NIP", NAMESPACES)
+        verdict = verify_invoice(content, context_nip=seller_nip, received_on=self.warsaw().date())
+        if verdict.facts is None or verdict.code != HTTPStatus.OK:
+            raise UndeliverableError([f"{verdict.code}", *verdict.details])
+        facts = verdict.facts
+        key = (facts.seller_nip, facts.invoice_number, facts.invoice_kind)
+        kind = INVOICE_TYPES.get(facts.invoice_kind, "Vat")
+        if key in self._accepted or any(
+            (stored.seller_nip, stored.invoice_number, stored.invoice_type) == (*key[:2], kind)
+            for stored in self.repository
+        ):
+            raise UndeliverableError(["440 Duplikat faktury"])
+        now = self.clock()
+        stored = read_stored(
+            root,
+            content,
+            ksef_number=ksef_number(facts.seller_nip, self.warsaw(now)),
+            invoice_hash=sha256_b64(content),
+            invoicing_at=now,
+            acquired_at=now,
+            stored_at=now,
+        )
+        if (stored.buyer_type, stored.buyer_value) != ("Nip", buyer_nip):
+            raise UndeliverableError(
+                [f"the invoice's buyer is {stored.buyer_value or 'unnamed'}, not NIP {buyer_nip}"]
+            )
+        self.repository.append(stored)
+        logger.info("KSeF stored purchase invoice %s for NIP %s", stored.ksef_number, buyer_nip)
+        return stored
+
+    def stored(self, number: str, context_nip: str) -> StoredInvoice:
+        """The invoice `number`, to its seller or buyer; KsefError 21164/21165 otherwise."""
+        self.settle()
+        for stored in self.repository:
+            if stored.ksef_number == number and context_nip in {
+                stored.seller_nip,
+                stored.buyer_value,
+            }:
+                if stored.stored_at > self.clock():
+                    raise not_yet(number)
+                return stored
+        raise missing(number)
 
     def _verdict(self, invoice: SessionInvoice) -> tuple[int, tuple[str, ...], InvoiceFacts | None]:
         sent, session = invoice.sent, invoice.session
@@ -381,6 +475,7 @@ class KsefSimulator:
             context_nip=session.context_nip,
             received_on=self.warsaw(invoice.received_at).date(),
         )
+        invoice.content = plaintext
         return verdict.code, verdict.details, verdict.facts
 
     # --- UPO -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount
+from tests.libs.governments.pl.nips import random_nip
 from tests.libs.security.certmaker import make_seal_certificate, pkcs12_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
@@ -21,17 +22,6 @@ from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_sc
 from tests.services.submitter_ro.ro_support import event, events_of, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
-
-NIP_WEIGHTS = (6, 5, 7, 2, 3, 4, 5, 6, 7)
-
-
-def random_nip() -> str:
-    """A NIP of its own for the test (valid check digit, KSeF's pattern), to count filings."""
-    while True:
-        digits = [secrets.randbelow(9) + 1, *(secrets.randbelow(10) for _ in range(8))]
-        check = sum(w * d for w, d in zip(NIP_WEIGHTS, digits, strict=True)) % 11
-        if check < 10 and digits[1] + digits[2] > 0:
-            return "".join(map(str, digits)) + str(check)
 
 
 @dataclass(frozen=True)

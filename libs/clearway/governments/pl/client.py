@@ -275,6 +275,44 @@ class KsefSessionClient(GovernmentApi):
         )
 
 
+class KsefInvoicesClient(GovernmentApi):
+    """KSeF's repository, as a buyer reads it (ksef-docs pobieranie-faktur):
+
+    POST /invoices/query/metadata    one page of the InvoiceMetadata matching the filters
+    GET  /invoices/ksef/{ksefNumber} one invoice's XML, as its seller sent it
+    """
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient) -> None:
+        super().__init__(base_url, http, FAILURES)
+
+    async def query_metadata(
+        self, token: str, filters: dict[str, Any], *, page_offset: int, page_size: int
+    ) -> dict[str, Any]:
+        """One page sorted Asc by the range's date: {hasMore, isTruncated,
+        permanentStorageHwmDate, invoices}."""
+        response = await self._call(
+            "POST",
+            "/invoices/query/metadata",
+            endpoint="POST /invoices/query/metadata",
+            calls=None,
+            token=token,
+            params={"sortOrder": "Asc", "pageOffset": str(page_offset), "pageSize": str(page_size)},
+            json=filters,
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def invoice(self, token: str, ksef_number: str) -> bytes:
+        response = await self._call(
+            "GET",
+            f"/invoices/ksef/{ksef_number}",
+            endpoint="GET /invoices/ksef/{ksefNumber}",
+            calls=None,
+            token=token,
+        )
+        return response.content
+
+
 # KSeF's documented limits per context (NIP) and IP address, as shared token buckets: each
 # bucket's burst plus its rate over a minute and over an hour stays within both windows.
 def session_bucket(nip: str) -> TokenBucket:  # onlineSession: 300/min, 1200/h
@@ -287,3 +325,11 @@ def send_bucket(nip: str) -> TokenBucket:  # invoiceSend: 300/min, 1800/h
 
 def status_bucket(nip: str) -> TokenBucket:  # invoiceStatus and UPO: 1200/min, 7200/h
     return TokenBucket(f"ksef:status:{nip}", capacity=50, per_second=1.9)
+
+
+def metadata_bucket(nip: str) -> TokenBucket:  # invoiceMetadata: 8/s, 16/min, 20/h
+    return TokenBucket(f"ksef:metadata:{nip}", capacity=4, per_second=16 / 3600)
+
+
+def download_bucket(nip: str) -> TokenBucket:  # invoiceDownload: 8/s, 16/min, 64/h
+    return TokenBucket(f"ksef:download:{nip}", capacity=8, per_second=56 / 3600)

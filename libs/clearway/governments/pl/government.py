@@ -4,13 +4,18 @@ carrying the NIP."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from clearway.domain.connections import SetupMethod, TokenPolicy
 from clearway.governments.base import Government, RenewalTools, TokenRenewer
 
 if TYPE_CHECKING:
+    import httpx
+
     from clearway.formats import Format
+    from clearway.governments.pl.receiving import KsefInbox
+    from clearway.runtime import ServiceContext
 
 # KSeF 2.0: access token "several minutes" (15 in the documentation's sample), refresh token up
 # to 7 days; a refresh answers a new access token only.
@@ -66,6 +71,19 @@ class Poland(Government):
         from clearway.governments.pl.tokens import KsefRenewer  # noqa: PLC0415
 
         return KsefRenewer(tools)
+
+    def inbox(
+        self, context: ServiceContext, http: httpx.AsyncClient, connection: Mapping[str, Any]
+    ) -> KsefInbox:
+        """The invoices KSeF keeps with the company's NIP as the buyer
+        (governments/pl/receiving.py)."""
+        from clearway.governments.pl.identifiers import compact  # noqa: PLC0415
+        from clearway.governments.pl.receiving import KsefInbox  # noqa: PLC0415
+
+        tools = RenewalTools(context.settings, http, context.pool)
+        endpoint = self.endpoints(context.settings.governments()).for_mode(connection["livemode"])
+        nip = compact(connection["vat_number"])
+        return KsefInbox(tools, endpoint, connection_id=connection["id"], nip=nip)
 
 
 GOVERNMENT = Poland()
