@@ -16,6 +16,7 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
+from services.govsim.fr.incoming import IncomingFlows
 from services.govsim.keyed import KeyedSimulator
 
 logger = logging.getLogger(__name__)
@@ -90,10 +91,13 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
 
     _routing: dict[str, DepositedInvoice] = field(default_factory=dict)  # 201 until 203
     _issued: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # What other platforms routed to the companies this platform serves (incoming.py).
+    incoming: IncomingFlows = field(default_factory=IncomingFlows)
 
     def _clear_state(self) -> None:
         self._routing.clear()
         self._issued.clear()
+        self.incoming.clear()
 
     def deposit(self, content: bytes) -> tuple[DepositedInvoice, str | None]:
         """Register a deposit; the reason is set when the file is Irrecevable."""
