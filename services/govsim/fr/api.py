@@ -28,6 +28,11 @@ Flow Service reads incoming flows (incoming.py says what is kept):
                                           lifecycle (code, label, date, reason) as JSON;
                                           Original: the file as delivered (application/pdf for
                                           Factur-X, application/xml for UBL and CII)
+    POST /pa/flows/{flowId}/lifecycle     the buyer's status on it {"code": 204|205|210…,
+                                          "reason", "reasonCode"}: 201 with the status, 409
+                                          when it cannot follow the last one. The Flow Service
+                                          carries it as a CDAR lifecycle flow (SupplierInvoiceLC);
+                                          this JSON shape is the simulator's, UNCONFIRMED
 
 After the processing delay the platform has checked the invoice: 213 Rejetée with a reason, or
 201 Émise; 202 Reçue and 203 Mise à disposition follow at half-delay steps (the recipient's
@@ -65,6 +70,7 @@ from services.govsim.fr.incoming import (
     sample_purchase_invoice,
 )
 from services.govsim.fr.state import (
+    STATUS_LABELS,
     DepositedInvoice,
     FrPaSimulator,
     StatusEntry,
@@ -276,9 +282,7 @@ def _add_flow_routes(router: APIRouter, simulator: FrPaSimulator) -> None:
     ) -> Response:
         flow = simulator.incoming.get(flow_id)
         if flow is None:
-            return JSONResponse(
-                {"error": "not_found", "message": f"Flux {flow_id} inconnu"}, HTTPStatus.NOT_FOUND
-            )
+            return _unknown_flow(flow_id)
         if doc_type == "Original":
             return Response(flow.content, media_type=flow.media_type)
         if doc_type == "Metadata":
@@ -290,6 +294,46 @@ def _add_flow_routes(router: APIRouter, simulator: FrPaSimulator) -> None:
                 HTTPStatus.NOT_FOUND,
             )
         return _bad_request("docType : Metadata, Original, Converted ou ReadableView")
+
+    _add_lifecycle_route(router, simulator)
+
+
+def _status_request(body: Any) -> tuple[int, str | None, str | None] | str:
+    """(code, reason, reasonCode) of a buyer's status, or what is wrong with it."""
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, int) or code not in STATUS_LABELS:
+        return "code : statut du cycle de vie attendu"
+    reason, reason_code = body.get("reason"), body.get("reasonCode")
+    return (
+        code,
+        reason if isinstance(reason, str) else None,
+        reason_code if isinstance(reason_code, str) else None,
+    )
+
+
+def _add_lifecycle_route(router: APIRouter, simulator: FrPaSimulator) -> None:
+    @router.post("/flows/{flow_id}/lifecycle")
+    async def buyer_status(flow_id: str, request: Request) -> Response:
+        flow = simulator.incoming.get(flow_id)
+        if flow is None:
+            return _unknown_flow(flow_id)
+        try:
+            status_request = _status_request(await request.json())
+        except ValueError:
+            status_request = "Corps JSON illisible"
+        if isinstance(status_request, str):
+            return _bad_request(status_request)
+        refusal = simulator.add_buyer_status(flow, *status_request)
+        if refusal is not None:
+            return JSONResponse({"error": "conflict", "message": refusal}, HTTPStatus.CONFLICT)
+        status = _lifecycle_json(simulator, flow.lifecycle[-1])
+        return JSONResponse({"flowId": flow_id, "status": status}, HTTPStatus.CREATED)
+
+
+def _unknown_flow(flow_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": "not_found", "message": f"Flux {flow_id} inconnu"}, HTTPStatus.NOT_FOUND
+    )
 
 
 def _matches(invoice: DepositedInvoice, number: str | None, seller_siren: str | None) -> bool:

@@ -16,7 +16,7 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
-from services.govsim.fr.incoming import IncomingFlows
+from services.govsim.fr.incoming import IncomingFlow, IncomingFlows, LifecycleEntry
 from services.govsim.keyed import KeyedSimulator
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ STATUS_LABELS = {
     501: "Irrecevable",
 }
 MANDATORY_STATUSES = frozenset({200, 210, 212, 213})
+# What a buyer says of an invoice it received, through its own platform.
+BUYER_STATUSES = frozenset({204, 205, 206, 207, 208, 210})
 FINAL_STATUSES = frozenset({210, 212, 213, 501})
 NEEDS_REASON = frozenset({207, 208, 210, 213})
 # Which status may follow which, for the ones set by the control: the simulator's reading of
@@ -164,4 +166,17 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
         if code in NEEDS_REASON and not reason:
             return f"{code} {STATUS_LABELS[code]} needs a reason"
         invoice.history.append(StatusEntry(code, self.clock(), reason))
+        return None
+
+    def add_buyer_status(
+        self, flow: IncomingFlow, code: int, reason: str | None, reason_code: str | None
+    ) -> str | None:
+        """Record the buyer's status on an invoice it received; the refusal text when it is not
+        a buyer's status or cannot follow now."""
+        current = flow.lifecycle[-1].code
+        if code not in BUYER_STATUSES or code not in NEXT_STATUSES.get(current, frozenset()):
+            return f"{code} ne peut pas suivre {current} {STATUS_LABELS[current]}"
+        if code in NEEDS_REASON and not reason:
+            return f"{code} {STATUS_LABELS[code]} : motif obligatoire"
+        flow.lifecycle.append(LifecycleEntry(code, self.clock(), reason, reason_code))
         return None

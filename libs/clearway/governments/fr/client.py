@@ -15,6 +15,7 @@ Service reads incoming flows (governments/fr/receiving.py):
     POST /flows/search                      incoming flows of a SIREN, oldest updatedAt first
     GET  /flows/{flowId}?docType=Original   the file as delivered
     GET  /flows/{flowId}                    its metadata and the invoice's lifecycle (JSON)
+    POST /flows/{flowId}/lifecycle          the buyer's status on it (204, 205, 210 + reason)
 
 Clearway deposits with its own platform account (FR_PA_API_KEY); the company is identified by
 its SIREN inside the invoice. Failures are sorted as for every government.
@@ -102,6 +103,42 @@ class FlowDocument(BaseModel):
 
     content: bytes
     media_type: str
+
+
+# What a buyer answers an invoice it received (the reform's lifecycle codes): 210 needs a reason.
+BUYER_RESPONSES = {204: "Prise en charge", 205: "Approuvée", 210: "Refusée"}
+REFUSED = 210
+
+
+class BuyerStatus(BaseModel):
+    """A buyer's status on a received invoice, as the platform takes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: int
+    reason: str | None = None
+    reason_code: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code}
+        if self.reason is not None:
+            body["reason"] = self.reason
+        if self.reason_code is not None:
+            body["reasonCode"] = self.reason_code
+        return body
+
+
+def buyer_status(
+    code: int, reason: str | None = None, reason_code: str | None = None
+) -> BuyerStatus:
+    """The buyer's status `code` (204 Prise en charge, 205 Approuvée, 210 Refusée); ValueError
+    for another code, or a refusal without its reason."""
+    if code not in BUYER_RESPONSES:
+        raise ValueError(f"{code} is not a buyer's status ({sorted(BUYER_RESPONSES)})")
+    reason = (reason or "").strip() or None
+    if code == REFUSED and reason is None:
+        raise ValueError("210 Refusée needs a reason")
+    return BuyerStatus(code=code, reason=reason, reason_code=reason_code)
 
 
 class PaClient(GovernmentApi):
@@ -198,3 +235,17 @@ class PaClient(GovernmentApi):
             params={"docType": "Metadata"},
         )
         return response.content
+
+    async def send_buyer_status(
+        self, flow_id: str, status: BuyerStatus, calls: list[GovCall] | None = None
+    ) -> Deposit:
+        """The buyer's status on a received flow, through the platform; the status recorded."""
+        response = await self._call(
+            "POST",
+            f"/flows/{flow_id}/lifecycle",
+            endpoint="POST /flows/{id}/lifecycle",
+            calls=calls,
+            json=status.body(),
+        )
+        body = response.json()
+        return _deposit({"invoiceId": body["flowId"], "status": body.get("status")})

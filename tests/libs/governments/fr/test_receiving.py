@@ -18,8 +18,9 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.config import LiveNotConfiguredError, Settings
+from clearway.connectors.calls import GovernmentRefusedError
 from clearway.governments import government
-from clearway.governments.fr.client import ListedFlow, PaClient
+from clearway.governments.fr.client import ListedFlow, PaClient, buyer_status
 from clearway.governments.fr.receiving import PaCursor, PaInbox
 from clearway.governments.fr.settings import FrPaSettings
 from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
@@ -284,3 +285,40 @@ def test_the_cursor_survives_its_text_and_a_broken_one_starts_over() -> None:
     assert PaCursor.load(text) == cursor
     assert PaCursor.load('{"garbage": true}') == PaCursor()
     assert PaCursor.load(None).search_from() is None
+
+
+# --- the buyer's status, back through the PA -------------------------------------------------
+
+
+async def test_the_buyers_status_goes_back_through_the_pa_and_joins_the_evidence(
+    company: Company,
+) -> None:
+    flow_id = await company.deliver()
+    client = PaClient(f"{HOST}/pa", API_KEY, company.http)
+
+    taken = await client.send_buyer_status(flow_id, buyer_status(204))
+    refused = await client.send_buyer_status(flow_id, buyer_status(210, " Prix erroné ", "PRIX"))
+    with pytest.raises(GovernmentRefusedError) as late:
+        await client.send_buyer_status(flow_id, buyer_status(205))
+
+    assert (taken.invoice_id, taken.code, taken.label) == (flow_id, 204, "Prise en charge")
+    assert refused.message() == "210 Refusée — PRIX: Prix erroné"
+    assert late.value.message == "205 ne peut pas suivre 210 Refusée"
+    (delivery,) = (await company.inbox().fetch(None)).deliveries
+    lifecycle = json.loads(delivery.evidence or b"")["lifecycle"]
+    assert [status["code"] for status in lifecycle] == [202, 203, 204, 210]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "error"),
+    [
+        (212, None, "212 is not a buyer's status"),
+        (210, None, "210 Refusée needs a reason"),
+        (210, "  ", "210 Refusée needs a reason"),
+    ],
+)
+def test_a_buyer_status_the_pa_would_not_take_is_refused_before_sending(
+    code: int, reason: str | None, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        buyer_status(code, reason)

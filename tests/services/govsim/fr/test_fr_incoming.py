@@ -186,3 +186,35 @@ async def test_unknown_flows_and_documents_and_the_rate_limit(
     assert throttled.json()["error"] == "too_many_requests"
     assert int(throttled.headers["retry-after"]) > 0
     assert simulator.incoming.get(flow_id) is not None
+
+
+async def test_the_buyers_statuses_join_the_lifecycle_in_order_and_210_needs_a_reason(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    flow_id = (await deliver(http))["flowId"]
+    lifecycle = f"/pa/flows/{flow_id}/lifecycle"
+    clock.advance(60)
+
+    taken = await http.post(lifecycle, json={"code": 204})
+    no_reason = await http.post(lifecycle, json={"code": 210})
+    refused = await http.post(
+        lifecycle, json={"code": 210, "reason": "Prix erroné", "reasonCode": "PRIX"}
+    )
+    after_final = await http.post(lifecycle, json={"code": 205})
+
+    assert taken.status_code == 201
+    assert taken.json() == {
+        "flowId": flow_id,
+        "status": {"code": 204, "label": "Prise en charge", "date": "2026-06-01T10:01:00+00:00"},
+    }
+    assert no_reason.status_code == 409
+    assert no_reason.json() == {"error": "conflict", "message": "210 Refusée : motif obligatoire"}
+    assert refused.status_code == 201
+    assert after_final.json()["message"] == "205 ne peut pas suivre 210 Refusée"
+    metadata = (await http.get(f"/pa/flows/{flow_id}")).json()
+    assert [status["code"] for status in metadata["lifecycle"]] == [202, 203, 204, 210]
+    assert metadata["lifecycle"][-1]["reason"] == "Prix erroné"
+    assert metadata["lifecycle"][-1]["reasonCode"] == "PRIX"
+    assert (await http.post(lifecycle, json={"code": 212})).status_code == 409  # not the buyer's
+    assert (await http.post(lifecycle, json={"code": "x"})).status_code == 400
+    assert (await http.post("/pa/flows/nope/lifecycle", json={"code": 204})).status_code == 404
