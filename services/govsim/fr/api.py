@@ -65,16 +65,11 @@ from services.govsim.fr.incoming import (
     MAX_LIMIT,
     SAMPLE_SELLER_SIREN,
     IncomingFlow,
-    LifecycleEntry,
     UndeliverableError,
     sample_purchase_invoice,
 )
-from services.govsim.fr.state import (
-    STATUS_LABELS,
-    DepositedInvoice,
-    FrPaSimulator,
-    StatusEntry,
-)
+from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
+from services.govsim.fr.state import DepositedInvoice, FrPaSimulator
 from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 
@@ -207,12 +202,6 @@ def _flow_json(simulator: FrPaSimulator, flow: IncomingFlow) -> dict[str, Any]:
     }
 
 
-def _lifecycle_json(simulator: FrPaSimulator, entry: LifecycleEntry) -> dict[str, Any]:
-    return _status_json(
-        simulator, StatusEntry(entry.code, entry.at, entry.reason, entry.reason_code)
-    )
-
-
 def _stamp_value(raw: Any) -> float | None:
     """An ISO 8601 date-time with its offset as epoch seconds; None when it is not one."""
     if not isinstance(raw, str):
@@ -286,7 +275,7 @@ def _add_flow_routes(router: APIRouter, simulator: FrPaSimulator) -> None:
         if doc_type == "Original":
             return Response(flow.content, media_type=flow.media_type)
         if doc_type == "Metadata":
-            lifecycle = [_lifecycle_json(simulator, entry) for entry in flow.lifecycle]
+            lifecycle = [_status_json(simulator, entry) for entry in flow.lifecycle]
             return JSONResponse(_flow_json(simulator, flow) | {"lifecycle": lifecycle})
         if doc_type in {"Converted", "ReadableView"}:
             return JSONResponse(
@@ -326,7 +315,7 @@ def _add_lifecycle_route(router: APIRouter, simulator: FrPaSimulator) -> None:
         refusal = simulator.add_buyer_status(flow, *status_request)
         if refusal is not None:
             return JSONResponse({"error": "conflict", "message": refusal}, HTTPStatus.CONFLICT)
-        status = _lifecycle_json(simulator, flow.lifecycle[-1])
+        status = _status_json(simulator, flow.lifecycle[-1])
         return JSONResponse({"flowId": flow_id, "status": status}, HTTPStatus.CREATED)
 
 

@@ -34,6 +34,7 @@ from services.govsim.fr.documents import (
     check_invoice,
     read_deposit,
 )
+from services.govsim.fr.lifecycle import StatusEntry
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -50,14 +51,6 @@ class UndeliverableError(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class LifecycleEntry:
-    code: int
-    at: float
-    reason: str | None = None
-    reason_code: str | None = None
-
-
 @dataclass
 class IncomingFlow:
     flow_id: str
@@ -65,7 +58,7 @@ class IncomingFlow:
     content: bytes
     read: ReadInvoice
     submitted_at: float
-    lifecycle: list[LifecycleEntry] = field(default_factory=list)
+    lifecycle: list[StatusEntry] = field(default_factory=list)
 
     @property
     def media_type(self) -> str:
@@ -102,7 +95,7 @@ class IncomingFlows:
             content=content,
             read=read,
             submitted_at=at,
-            lifecycle=[LifecycleEntry(202, at), LifecycleEntry(203, at)],
+            lifecycle=[StatusEntry(202, at), StatusEntry(203, at)],
         )
         self._flows[flow.flow_id] = flow
         return flow

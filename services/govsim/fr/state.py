@@ -16,29 +16,13 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
-from services.govsim.fr.incoming import IncomingFlow, IncomingFlows, LifecycleEntry
+from services.govsim.fr.incoming import IncomingFlow, IncomingFlows
+from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
 from services.govsim.keyed import KeyedSimulator
 
 logger = logging.getLogger(__name__)
 
 
-STATUS_LABELS = {
-    200: "Déposée",
-    201: "Émise",
-    202: "Reçue",
-    203: "Mise à disposition",
-    204: "Prise en charge",
-    205: "Approuvée",
-    206: "Approuvée partiellement",
-    207: "En litige",
-    208: "Suspendue",
-    209: "Complétée",
-    210: "Refusée",
-    211: "Paiement transmis",
-    212: "Encaissée",
-    213: "Rejetée",
-    501: "Irrecevable",
-}
 MANDATORY_STATUSES = frozenset({200, 210, 212, 213})
 # What a buyer says of an invoice it received, through its own platform.
 BUYER_STATUSES = frozenset({204, 205, 206, 207, 208, 210})
@@ -57,18 +41,6 @@ NEXT_STATUSES = {
     206: frozenset({211, 212}),
     211: frozenset({212}),
 }
-
-
-@dataclass(frozen=True)
-class StatusEntry:
-    code: int
-    at: float
-    reason: str | None = None
-    reason_code: str | None = None
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self.code]
 
 
 @dataclass
@@ -178,5 +150,5 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
             return f"{code} ne peut pas suivre {current} {STATUS_LABELS[current]}"
         if code in NEEDS_REASON and not reason:
             return f"{code} {STATUS_LABELS[code]} : motif obligatoire"
-        flow.lifecycle.append(LifecycleEntry(code, self.clock(), reason, reason_code))
+        flow.lifecycle.append(StatusEntry(code, self.clock(), reason, reason_code))
         return None

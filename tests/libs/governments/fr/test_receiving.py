@@ -23,11 +23,12 @@ from clearway.governments import government
 from clearway.governments.fr.client import ListedFlow, PaClient, buyer_status
 from clearway.governments.fr.receiving import PaCursor, PaInbox
 from clearway.governments.fr.settings import FrPaSettings
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.rate_limits import RateLimit
+from tests.libs.governments.inboxes import ids, read_all, received
 from tests.services.govsim.fr.test_fr_sim import BUYER_SIREN, ubl_invoice
 from tests.services.govsim.simtools import FakeClock
 
@@ -71,25 +72,6 @@ async def company() -> AsyncIterator[Company]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=HOST) as http:
         yield Company(BUYER_SIREN, simulator, clock, http)
-
-
-async def read_all(inbox: PaInbox, cursor: str | None) -> tuple[list[InboxPage], str | None]:
-    """Look until the inbox says nothing more waits now, as the machine does."""
-    pages: list[InboxPage] = []
-    while True:
-        page = await inbox.fetch(cursor)
-        pages.append(page)
-        cursor = page.cursor or cursor
-        if not page.more:
-            return pages, cursor
-
-
-def ids(deliveries: list[Delivery] | tuple[Delivery, ...]) -> list[str]:
-    return [delivery.government_id for delivery in deliveries]
-
-
-def received(pages: list[InboxPage]) -> list[str]:
-    return [delivery.government_id for page in pages for delivery in page.deliveries]
 
 
 async def test_a_routed_invoice_comes_back_once_with_its_exact_bytes_and_lifecycle(
