@@ -16,7 +16,7 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
-from services.govsim.fr.incoming import IncomingFlow, IncomingFlows
+from services.govsim.fr.incoming import IncomingFlow, IncomingFlows, UndeliverableError
 from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
 from services.govsim.keyed import KeyedSimulator
 
@@ -51,6 +51,7 @@ class DepositedInvoice:
     processing_delay: float
     read: ReadInvoice | None  # None: Irrecevable
     forced_rejection: Rejection | None
+    content: bytes = b""  # the file as deposited: what the buyer receives once it is routed
     history: list[StatusEntry] = field(default_factory=list)
 
     @property
@@ -87,6 +88,7 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
             ready_at=now + self.processing_delay,
             processing_delay=self.processing_delay,
             read=read,
+            content=content,
             forced_rejection=self.received.next_forced() if read else None,
         )
         first = StatusEntry(200, now) if read else StatusEntry(501, now, reason, "IRRECEVABLE")
@@ -101,6 +103,18 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
             self._route(invoice, now)
             if invoice.current.code == 203:  # Mise à disposition: routed
                 del self._routing[invoice_id]
+                self._hand_to_buyer(invoice, now)
+
+    def _hand_to_buyer(self, invoice: DepositedInvoice, now: float) -> None:
+        """The routed invoice in its buyer's incoming flows: every SIREN is served here. It is
+        listed from `now`, when it is seen routed, never earlier: a buyer that has read its
+        flows up to now misses none."""
+        assert invoice.read is not None  # only a readable invoice is routed
+        buyer = invoice.read.document.buyer.legal_id
+        try:
+            self.incoming.deliver(invoice.content, buyer_siren=buyer, at=now)
+        except UndeliverableError as refused:  # it passed the same checks to be routed
+            logger.warning("PA invoice %s not handed to %s: %s", invoice.invoice_id, buyer, refused)
 
     def _decide(self, invoice: DepositedInvoice) -> None:
         """The check and the duplicate rule: 201 Émise (then routed) or 213 Rejetée."""

@@ -218,3 +218,28 @@ async def test_the_buyers_statuses_join_the_lifecycle_in_order_and_210_needs_a_r
     assert (await http.post(lifecycle, json={"code": 212})).status_code == 409  # not the buyer's
     assert (await http.post(lifecycle, json={"code": "x"})).status_code == 400
     assert (await http.post("/pa/flows/nope/lifecycle", json={"code": 204})).status_code == 404
+
+
+async def test_an_invoice_deposited_and_routed_reaches_its_buyers_flows_and_a_rejected_one_not(
+    http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    document = ubl_invoice(number="F-ROUTED")
+    deposited = await http.post(
+        "/pa/invoices", content=document, headers={"Content-Type": "application/xml"}
+    )
+    assert deposited.status_code == 201
+    clock.advance(5)
+    duplicate = await http.post(
+        "/pa/invoices", content=document, headers={"Content-Type": "application/xml"}
+    )
+    assert duplicate.status_code == 201  # taken, then 213 Rejetée as a duplicate
+    clock.advance(5)
+
+    (flow,) = (await search(http)).json()["results"]
+
+    assert flow["flowSyntax"] == "UBL"
+    assert flow["updatedAt"] == "2026-06-01T10:00:05+00:00"  # seen routed then
+    original = await http.get(f"/pa/flows/{flow['flowId']}", params={"docType": "Original"})
+    assert original.content == document
+    status = (await http.get(f"/pa/invoices/{duplicate.json()['invoiceId']}")).json()["status"]
+    assert status["code"] == 213
