@@ -11,9 +11,11 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
@@ -21,14 +23,19 @@ from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors.calls import GovernmentRefusedError
 from clearway.governments import government
 from clearway.governments.fr.client import ListedFlow, PaClient, buyer_status
+from clearway.governments.fr.identifiers import vat_key
 from clearway.governments.fr.receiving import PaCursor, PaInbox
 from clearway.governments.fr.settings import FrPaSettings
-from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
+from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError
+from clearway.pipeline.reading import Reading, read_received
+from clearway.pipeline.receiving import ReceivingMachine, ReceivingTimings
+from clearway.resilience.backoff import Backoff
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.rate_limits import RateLimit
 from tests.libs.governments.inboxes import ids, read_all, received
+from tests.libs.store.received import own_country, receiving_connection
 from tests.services.govsim.fr.test_fr_sim import BUYER_SIREN, ubl_invoice
 from tests.services.govsim.simtools import FakeClock
 
@@ -304,3 +311,54 @@ def test_a_buyer_status_the_pa_would_not_take_is_refused_before_sending(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         buyer_status(code, reason)
+
+
+# --- the receiving machine on the PA's inbox (real PostgreSQL) ------------------------------
+
+
+@pytest.mark.postgres
+async def test_the_machine_receives_a_routed_factur_x_once_read_back_with_its_bytes(
+    store_db: asyncpg.Pool[Any], company: Company
+) -> None:
+    async with store_db.acquire() as conn:
+        receiving = await receiving_connection(conn, own_country())
+    flow_id = await company.deliver()  # the sample Factur-X
+
+    def reader(delivery: Delivery, *, country: str, livemode: bool) -> Reading:
+        del country  # the test's own country code: only its connection is claimed
+        return read_received(delivery, country="FR", livemode=livemode)
+
+    receiver = ReceivingMachine(
+        store_db,
+        countries=[receiving.country],
+        inbox_for=lambda _row: company.inbox(),
+        read=reader,
+        timings=ReceivingTimings(
+            interval=dt.timedelta(0),
+            lease=dt.timedelta(minutes=1),
+            backoff=Backoff(base=5.0, cap=900.0, max_attempts=0),
+        ),
+    )
+    assert await receiver.receive_due() == 1
+    assert await receiver.receive_due() == 1  # looked at again: the flow is not listed again
+
+    (row,) = await store_db.fetch(
+        "SELECT * FROM received_invoices WHERE connection_id = $1", receiving.connection_id
+    )
+    flow = company.simulator.incoming.get(flow_id)
+    assert flow is not None
+    assert row["government_id"] == flow_id
+    assert bytes(row["document"]) == flow.content
+    assert (row["supplier_vat"], row["customer_vat"]) == (
+        "FR44732829320",
+        f"FR{vat_key(BUYER_SIREN)}{BUYER_SIREN}",
+    )
+    assert (row["net_amount"], row["gross_amount"], row["currency"]) == (
+        Decimal("980.00"),
+        Decimal("1176.00"),
+        "EUR",
+    )
+    assert [line["description"] for line in row["request"]["lines"]] == [
+        "Prestation de conseil",
+        "Hébergement",
+    ]
