@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE_SIZE = 100  # the Flow Service's largest page
+# Full pages of flows already handed over that one look passes by offset before it gives up
+# (a platform that ignored `offset` would list the same page for ever).
+MAX_PAGES_PASSED = 50
 # The search is strictly after updatedAfter: asking from this much before `after` lists the
 # flows stamped `after` itself again (the platform stamps to the microsecond).
 _JUST_BEFORE = dt.timedelta(microseconds=1)
@@ -166,7 +169,7 @@ class PaInbox:
         full (more may wait behind it)."""
         assert self._siren is not None  # checked by fetch
         offset = 0
-        while True:
+        for _ in range(MAX_PAGES_PASSED + 1):
             page = await self._held_back_if_throttled(
                 self._pa.search_incoming(
                     siren=self._siren,
@@ -180,6 +183,10 @@ class PaInbox:
             if new or not full:
                 return new, full
             offset += len(page)  # a full page of equals already handed over: look past it
+        raise GovernmentTransientError(
+            f"the PA listed {offset} flows at {cursor.after} already handed over: "
+            "it does not seem to page by offset"
+        )
 
     async def _delivery(self, flow: ListedFlow) -> Delivery:
         try:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.config import LiveNotConfiguredError, Settings
-from clearway.connectors.calls import GovernmentRefusedError
+from clearway.connectors.calls import GovernmentRefusedError, GovernmentTransientError
 from clearway.governments import government
 from clearway.governments.fr.client import ListedFlow, PaClient, buyer_status
 from clearway.governments.fr.identifiers import vat_key
@@ -362,3 +362,18 @@ async def test_the_machine_receives_a_routed_factur_x_once_read_back_with_its_by
         "Prestation de conseil",
         "Hébergement",
     ]
+
+
+async def test_a_pa_that_ignores_the_offset_fails_the_look_instead_of_looping(
+    company: Company, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(2):
+        await company.deliver(ubl_invoice(number=f"O-{number}"))
+    first = await company.inbox(page_size=2).fetch(None)
+    assert len(first.deliveries) == 2
+    incoming = company.simulator.incoming
+    search = incoming.search
+    monkeypatch.setattr(incoming, "search", lambda **query: search(**{**query, "offset": 0}))
+
+    with pytest.raises(GovernmentTransientError, match="does not seem to page by offset"):
+        await company.inbox(page_size=2).fetch(first.cursor)
