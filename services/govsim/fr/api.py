@@ -17,6 +17,23 @@ CDAR status codes and labels 200 Déposée, 201 Émise, 202 Reçue, 203 Mise à 
     GET  /pa/invoices/{id}/statuses       the history: code, label, date, reason
     GET  /pa/invoices?invoiceNumber=&sellerSiren=   deposits, to reconcile a lost answer
 
+What other platforms route to a company the platform serves is read as the AFNOR XP Z12-013
+Flow Service reads incoming flows (incoming.py says what is kept):
+
+    POST /pa/flows/search                 {"where": {"updatedAfter", "flowDirection": ["In"],
+                                          "flowType": ["SupplierInvoice"], "siren"}, "limit",
+                                          "offset"}: {"limit", "offset", "filters", "results":
+                                          [flow, oldest updatedAt first]}; 400 for a bad query
+    GET  /pa/flows/{flowId}?docType=      Metadata (the default): the flow and the invoice's
+                                          lifecycle (code, label, date, reason) as JSON;
+                                          Original: the file as delivered (application/pdf for
+                                          Factur-X, application/xml for UBL and CII)
+    POST /pa/flows/{flowId}/lifecycle     the buyer's status on it {"code": 204|205|210…,
+                                          "reason", "reasonCode"}: 201 with the status, 409
+                                          when it cannot follow the last one. The Flow Service
+                                          carries it as a CDAR lifecycle flow (SupplierInvoiceLC);
+                                          this JSON shape is the simulator's, UNCONFIRMED
+
 After the processing delay the platform has checked the invoice: 213 Rejetée with a reason, or
 201 Émise; 202 Reçue and 203 Mise à disposition follow at half-delay steps (the recipient's
 platform). The buyer's and the seller's later statuses (204-212) are set through the control, as
@@ -25,6 +42,9 @@ they come from people, not from the platform. Calls need `Authorization: Bearer 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -38,11 +58,18 @@ from services.govsim.faults import scenario_of
 from services.govsim.fr.documents import (
     Rejection,
 )
-from services.govsim.fr.state import (
-    DepositedInvoice,
-    FrPaSimulator,
-    StatusEntry,
+from services.govsim.fr.incoming import (
+    DEFAULT_LIMIT,
+    INCOMING_DIRECTION,
+    INCOMING_TYPE,
+    MAX_LIMIT,
+    SAMPLE_SELLER_SIREN,
+    IncomingFlow,
+    UndeliverableError,
+    sample_purchase_invoice,
 )
+from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
+from services.govsim.fr.state import DepositedInvoice, FrPaSimulator
 from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
 
@@ -150,7 +177,152 @@ def build_fr_pa_router(simulator: FrPaSimulator) -> APIRouter:
         history = [_status_json(simulator, entry) for entry in found.history]
         return JSONResponse({"invoiceId": invoice_id, "statuses": history})
 
+    _add_flow_routes(router, simulator)
     return router
+
+
+# --- the Flow Service: incoming flows ----------------------------------------------------------
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"error": "bad_request", "message": message}, HTTPStatus.BAD_REQUEST)
+
+
+def _flow_json(simulator: FrPaSimulator, flow: IncomingFlow) -> dict[str, Any]:
+    return {
+        "flowId": flow.flow_id,
+        "submittedAt": simulator.stamp(flow.submitted_at),
+        "updatedAt": simulator.stamp(flow.updated_at),
+        "flowType": INCOMING_TYPE,
+        "processingRule": "B2B",
+        "flowDirection": INCOMING_DIRECTION,
+        "flowSyntax": flow.read.format,
+        "acknowledgement": {"status": "Ok"},
+        "siren": flow.buyer_siren,
+    }
+
+
+def _stamp_value(raw: Any) -> float | None:
+    """An ISO 8601 date-time with its offset as epoch seconds; None when it is not one."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return at.timestamp() if at.tzinfo is not None else None
+
+
+def _search_query(body: Any) -> tuple[dict[str, Any], int, int, float | None] | str:
+    """(filters, limit, offset, updatedAfter) of a search body, or what is wrong with it."""
+    if not isinstance(body, dict) or not isinstance(body.get("where"), dict):
+        return "where : critères de recherche obligatoires"
+    where: dict[str, Any] = body["where"]
+    if not where:
+        return "where : au moins un critère est obligatoire"
+    limit, offset = body.get("limit", DEFAULT_LIMIT), body.get("offset", 0)
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        return f"limit : entier de 1 à {MAX_LIMIT}"
+    if not isinstance(offset, int) or offset < 0:
+        return "offset : entier positif ou nul"
+    after = None
+    if where.get("updatedAfter") is not None:
+        after = _stamp_value(where["updatedAfter"])
+        if after is None:
+            return "updatedAfter : date-heure ISO 8601 avec fuseau attendue"
+    return where, limit, offset, after
+
+
+def _listed(where: dict[str, Any], name: str, value: str) -> bool:
+    """Whether a list filter (flowType, flowDirection) lets `value` through."""
+    wanted = where.get(name)
+    return wanted is None or value in wanted
+
+
+def _add_flow_routes(router: APIRouter, simulator: FrPaSimulator) -> None:
+    @router.post("/flows/search")
+    async def search_flows(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _bad_request("Corps JSON illisible")
+        query = _search_query(body)
+        if isinstance(query, str):
+            return _bad_request(query)
+        where, limit, offset, after = query
+        siren = where.get("siren")
+        found: list[IncomingFlow] = []
+        if _listed(where, "flowDirection", INCOMING_DIRECTION) and _listed(
+            where, "flowType", INCOMING_TYPE
+        ):
+            found = simulator.incoming.search(
+                siren=siren if isinstance(siren, str) else None,
+                updated_after=after,
+                limit=limit,
+                offset=offset,
+            )
+        results = [_flow_json(simulator, flow) for flow in found]
+        answer = {"limit": limit, "offset": offset, "filters": where, "results": results}
+        return JSONResponse(answer)
+
+    @router.get("/flows/{flow_id}")
+    async def get_flow(
+        flow_id: str, doc_type: Annotated[str, Query(alias="docType")] = "Metadata"
+    ) -> Response:
+        flow = simulator.incoming.get(flow_id)
+        if flow is None:
+            return _unknown_flow(flow_id)
+        if doc_type == "Original":
+            return Response(flow.content, media_type=flow.media_type)
+        if doc_type == "Metadata":
+            lifecycle = [_status_json(simulator, entry) for entry in flow.lifecycle]
+            return JSONResponse(_flow_json(simulator, flow) | {"lifecycle": lifecycle})
+        if doc_type in {"Converted", "ReadableView"}:
+            return JSONResponse(
+                {"error": "not_found", "message": f"Document {doc_type} indisponible"},
+                HTTPStatus.NOT_FOUND,
+            )
+        return _bad_request("docType : Metadata, Original, Converted ou ReadableView")
+
+    _add_lifecycle_route(router, simulator)
+
+
+def _status_request(body: Any) -> tuple[int, str | None, str | None] | str:
+    """(code, reason, reasonCode) of a buyer's status, or what is wrong with it."""
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, int) or code not in STATUS_LABELS:
+        return "code : statut du cycle de vie attendu"
+    reason, reason_code = body.get("reason"), body.get("reasonCode")
+    return (
+        code,
+        reason if isinstance(reason, str) else None,
+        reason_code if isinstance(reason_code, str) else None,
+    )
+
+
+def _add_lifecycle_route(router: APIRouter, simulator: FrPaSimulator) -> None:
+    @router.post("/flows/{flow_id}/lifecycle")
+    async def buyer_status(flow_id: str, request: Request) -> Response:
+        flow = simulator.incoming.get(flow_id)
+        if flow is None:
+            return _unknown_flow(flow_id)
+        try:
+            status_request = _status_request(await request.json())
+        except ValueError:
+            status_request = "Corps JSON illisible"
+        if isinstance(status_request, str):
+            return _bad_request(status_request)
+        refusal = simulator.add_buyer_status(flow, *status_request)
+        if refusal is not None:
+            return JSONResponse({"error": "conflict", "message": refusal}, HTTPStatus.CONFLICT)
+        status = _status_json(simulator, flow.lifecycle[-1])
+        return JSONResponse({"flowId": flow_id, "status": status}, HTTPStatus.CREATED)
+
+
+def _unknown_flow(flow_id: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": "not_found", "message": f"Flux {flow_id} inconnu"}, HTTPStatus.NOT_FOUND
+    )
 
 
 def _matches(invoice: DepositedInvoice, number: str | None, seller_siren: str | None) -> bool:
@@ -208,4 +380,50 @@ def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
     async def invoices() -> list[dict[str, Any]]:
         return [_invoice_json(simulator, invoice) for invoice in simulator.received.all()]
 
+    @router.post("/incoming-invoices", status_code=HTTPStatus.CREATED, response_model=None)
+    async def deliver_incoming(invoice: IncomingInvoice) -> Response | dict[str, Any]:
+        """Route a purchase invoice to `buyerSiren` at once, as if its supplier's platform had
+        sent it: an incoming flow (In, SupplierInvoice) in the Flow Service's search, its file
+        at `GET /pa/flows/{flowId}?docType=Original`. `document`: the file in base64 (Factur-X
+        PDF, UBL or CII) as given; else a sample Factur-X from `sellerSiren`, rendered by
+        Clearway's French renderer. Answers the flow id; 422 with the reasons when the
+        platform would not route the file, or it is for another buyer."""
+        if invoice.document is not None:
+            try:
+                content = base64.b64decode(invoice.document, validate=True)
+            except (binascii.Error, ValueError):
+                return _undeliverable(["document : base64 illisible"])
+        else:
+            content = sample_purchase_invoice(
+                buyer_siren=invoice.buyer_siren,
+                seller_siren=invoice.seller_siren,
+                issued=dt.datetime.fromtimestamp(simulator.clock(), dt.UTC).date(),
+            )
+        try:
+            flow = simulator.incoming.deliver(
+                content, buyer_siren=invoice.buyer_siren, at=simulator.clock()
+            )
+        except UndeliverableError as refused:
+            return _undeliverable(refused.errors)
+        return {
+            "flowId": flow.flow_id,
+            "buyerSiren": flow.buyer_siren,
+            "flowSyntax": flow.read.format,
+            "invoiceNumber": flow.read.document.number,
+            "submittedAt": simulator.stamp(flow.submitted_at),
+        }
+
     return router
+
+
+class IncomingInvoice(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    buyer_siren: str = Field(alias="buyerSiren", pattern=r"^\d{9}$")
+    seller_siren: str = Field(SAMPLE_SELLER_SIREN, alias="sellerSiren", pattern=r"^\d{9}$")
+    document: str | None = None  # the file in base64
+
+
+def _undeliverable(errors: list[str]) -> Response:
+    return JSONResponse(
+        {"detail": "not delivered", "errors": errors}, HTTPStatus.UNPROCESSABLE_ENTITY
+    )

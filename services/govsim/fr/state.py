@@ -16,29 +16,16 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
+from services.govsim.fr.incoming import IncomingFlow, IncomingFlows, UndeliverableError
+from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
 from services.govsim.keyed import KeyedSimulator
 
 logger = logging.getLogger(__name__)
 
 
-STATUS_LABELS = {
-    200: "Déposée",
-    201: "Émise",
-    202: "Reçue",
-    203: "Mise à disposition",
-    204: "Prise en charge",
-    205: "Approuvée",
-    206: "Approuvée partiellement",
-    207: "En litige",
-    208: "Suspendue",
-    209: "Complétée",
-    210: "Refusée",
-    211: "Paiement transmis",
-    212: "Encaissée",
-    213: "Rejetée",
-    501: "Irrecevable",
-}
 MANDATORY_STATUSES = frozenset({200, 210, 212, 213})
+# What a buyer says of an invoice it received, through its own platform.
+BUYER_STATUSES = frozenset({204, 205, 206, 207, 208, 210})
 FINAL_STATUSES = frozenset({210, 212, 213, 501})
 NEEDS_REASON = frozenset({207, 208, 210, 213})
 # Which status may follow which, for the ones set by the control: the simulator's reading of
@@ -56,18 +43,6 @@ NEXT_STATUSES = {
 }
 
 
-@dataclass(frozen=True)
-class StatusEntry:
-    code: int
-    at: float
-    reason: str | None = None
-    reason_code: str | None = None
-
-    @property
-    def label(self) -> str:
-        return STATUS_LABELS[self.code]
-
-
 @dataclass
 class DepositedInvoice:
     invoice_id: str
@@ -76,6 +51,7 @@ class DepositedInvoice:
     processing_delay: float
     read: ReadInvoice | None  # None: Irrecevable
     forced_rejection: Rejection | None
+    content: bytes = b""  # the file as deposited: what the buyer receives once it is routed
     history: list[StatusEntry] = field(default_factory=list)
 
     @property
@@ -90,10 +66,13 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
 
     _routing: dict[str, DepositedInvoice] = field(default_factory=dict)  # 201 until 203
     _issued: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    # What other platforms routed to the companies this platform serves (incoming.py).
+    incoming: IncomingFlows = field(default_factory=IncomingFlows)
 
     def _clear_state(self) -> None:
         self._routing.clear()
         self._issued.clear()
+        self.incoming.clear()
 
     def deposit(self, content: bytes) -> tuple[DepositedInvoice, str | None]:
         """Register a deposit; the reason is set when the file is Irrecevable."""
@@ -109,6 +88,7 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
             ready_at=now + self.processing_delay,
             processing_delay=self.processing_delay,
             read=read,
+            content=content,
             forced_rejection=self.received.next_forced() if read else None,
         )
         first = StatusEntry(200, now) if read else StatusEntry(501, now, reason, "IRRECEVABLE")
@@ -123,6 +103,18 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
             self._route(invoice, now)
             if invoice.current.code == 203:  # Mise à disposition: routed
                 del self._routing[invoice_id]
+                self._hand_to_buyer(invoice, now)
+
+    def _hand_to_buyer(self, invoice: DepositedInvoice, now: float) -> None:
+        """The routed invoice in its buyer's incoming flows: every SIREN is served here. It is
+        listed from `now`, when it is seen routed, never earlier: a buyer that has read its
+        flows up to now misses none."""
+        assert invoice.read is not None  # only a readable invoice is routed
+        buyer = invoice.read.document.buyer.legal_id
+        try:
+            self.incoming.deliver(invoice.content, buyer_siren=buyer, at=now)
+        except UndeliverableError as refused:  # it passed the same checks to be routed
+            logger.warning("PA invoice %s not handed to %s: %s", invoice.invoice_id, buyer, refused)
 
     def _decide(self, invoice: DepositedInvoice) -> None:
         """The check and the duplicate rule: 201 Émise (then routed) or 213 Rejetée."""
@@ -160,4 +152,17 @@ class FrPaSimulator(KeyedSimulator[DepositedInvoice, Rejection]):
         if code in NEEDS_REASON and not reason:
             return f"{code} {STATUS_LABELS[code]} needs a reason"
         invoice.history.append(StatusEntry(code, self.clock(), reason))
+        return None
+
+    def add_buyer_status(
+        self, flow: IncomingFlow, code: int, reason: str | None, reason_code: str | None
+    ) -> str | None:
+        """Record the buyer's status on an invoice it received; the refusal text when it is not
+        a buyer's status or cannot follow now."""
+        current = flow.lifecycle[-1].code
+        if code not in BUYER_STATUSES or code not in NEXT_STATUSES.get(current, frozenset()):
+            return f"{code} ne peut pas suivre {current} {STATUS_LABELS[current]}"
+        if code in NEEDS_REASON and not reason:
+            return f"{code} {STATUS_LABELS[code]} : motif obligatoire"
+        flow.lifecycle.append(StatusEntry(code, self.clock(), reason, reason_code))
         return None

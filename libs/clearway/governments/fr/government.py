@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from clearway.domain.connections import (
     FRENCH_SCHEME_SIREN,
@@ -14,8 +15,12 @@ from clearway.governments.base import Government
 from clearway.governments.fr import identifiers as fr
 
 if TYPE_CHECKING:
+    import httpx
+
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
+    from clearway.governments.fr.receiving import PaInbox
+    from clearway.runtime import ServiceContext
 
 
 class France(Government):
@@ -65,6 +70,25 @@ class France(Government):
                 "number (FR + key + SIREN)."
             )
         return NetworkCredentials(scheme=FRENCH_SCHEME_SIREN, identifier=siren)
+
+    def inbox(
+        self, context: ServiceContext, http: httpx.AsyncClient, connection: Mapping[str, Any]
+    ) -> PaInbox:
+        """The company's incoming invoice flows at the PA (governments/fr/receiving.py), read
+        with Clearway's platform account; the company is its connection's SIREN (the directory
+        identifier it was connected with), else its French VAT number's."""
+        from clearway.governments.fr.client import PaClient  # noqa: PLC0415
+        from clearway.governments.fr.receiving import PaInbox  # noqa: PLC0415
+
+        platform = self.endpoints(context.settings.governments()).for_mode(connection["livemode"])
+        siren = connection.get("network_identifier") or fr.vat_number_siren(
+            connection.get("vat_number") or ""
+        )
+        return PaInbox(
+            PaClient(platform.url, platform.api_key, http),
+            siren=siren,
+            active=connection.get("status", "active") == "active",
+        )
 
 
 def _factur_x(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:

@@ -29,7 +29,7 @@ from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
 from clearway.governments.ro import receiving
 from clearway.governments.ro.client import ROMANIA, ListedMessage, download_quota
 from clearway.governments.ro.receiving import (
@@ -46,6 +46,7 @@ from lxml import etree
 from services.govsim.app import GovsimSettings, create_app
 from services.govsim.ro import lists
 from services.govsim.ro.state import AnafSimulator
+from tests.libs.governments.inboxes import ids, read_all
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
 
@@ -147,21 +148,6 @@ async def company(store_db: asyncpg.Pool[Any], keyring: Any) -> AsyncIterator[Co
             RenewalTools(settings, http, store_db, keyring),
             tokens["access_token"],
         )
-
-
-async def read_all(inbox: AnafInbox, cursor: str | None) -> tuple[list[InboxPage], str | None]:
-    """Look until the inbox says nothing more waits now, as the machine does."""
-    pages: list[InboxPage] = []
-    while True:
-        page = await inbox.fetch(cursor)
-        pages.append(page)
-        cursor = page.cursor or cursor
-        if not page.more:
-            return pages, cursor
-
-
-def ids(deliveries: list[Delivery] | tuple[Delivery, ...]) -> list[str]:
-    return [delivery.government_id for delivery in deliveries]
 
 
 async def test_the_registry_gives_romania_an_inbox_and_a_government_without_one_none(
