@@ -13,12 +13,11 @@ allowances and charges (BG-27/BG-28), attachments given only by a URL.
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from clearway.domain.invoice import MONEY_CONTEXT
 from clearway.formats.cii import (
     NS_QDT,
     NS_RAM,
@@ -29,7 +28,6 @@ from clearway.formats.cii import (
 )
 from clearway.formats.en16931 import (
     Attachment,
-    Contact,
     Document,
     DocumentLine,
     Note,
@@ -41,6 +39,7 @@ from clearway.formats.en16931 import (
 )
 from clearway.formats.hardened import UnreadableDocumentError
 from clearway.formats.reading import (
+    AddressPaths,
     Fields,
     ReadEn16931,
     StatedTotals,
@@ -48,7 +47,10 @@ from clearway.formats.reading import (
     decimal_of,
     embedded_attachment,
     parse_root,
+    party_contact,
+    per_unit,
     placeholder_totals,
+    postal_address,
     schemed_id,
     stated_breakdown,
 )
@@ -57,6 +59,13 @@ if TYPE_CHECKING:
     import datetime as dt
 
 CII = Fields({"rsm": NS_RSM, "ram": NS_RAM, "udt": NS_UDT, "qdt": NS_QDT})
+_ADDRESS = AddressPaths(
+    street="ram:LineOne",
+    city="ram:CityName",
+    postal_code="ram:PostcodeCode",
+    subdivision="ram:CountrySubDivisionName",
+    country="ram:CountryID",
+)
 ROOT = etree.QName(NS_RSM, "CrossIndustryInvoice")
 _SUMMATION = "ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 _UNSUPPORTED_TOTALS = (
@@ -193,7 +202,6 @@ def _party(agreement: etree._Element, path: str, term: str) -> TradeParty:
         for element in reversed(CII.all(party, "ram:SpecifiedTaxRegistration/ram:ID"))
         if element.text
     }
-    contact = CII.find(party, "ram:DefinedTradeContact")
     return TradeParty(
         name=CII.required(party, "ram:Name", f"{term} name"),
         identifiers=tuple(
@@ -206,27 +214,18 @@ def _party(agreement: etree._Element, path: str, term: str) -> TradeParty:
         tax_registration_id=registrations.get(TAX_REGISTRATION_SCHEME),
         endpoint=schemed_id(CII.find(party, "ram:URIUniversalCommunication/ram:URIID")),
         address=_address(CII.find(party, "ram:PostalTradeAddress")),
-        contact=Contact(
-            name=CII.text(contact, "ram:PersonName"),
-            phone=CII.text(contact, "ram:TelephoneUniversalCommunication/ram:CompleteNumber"),
-            email=CII.text(contact, "ram:EmailURIUniversalCommunication/ram:URIID"),
-        )
-        if contact is not None
-        else None,
+        contact=party_contact(
+            CII,
+            CII.find(party, "ram:DefinedTradeContact"),
+            name="ram:PersonName",
+            phone="ram:TelephoneUniversalCommunication/ram:CompleteNumber",
+            email="ram:EmailURIUniversalCommunication/ram:URIID",
+        ),
     )
 
 
 def _address(address: etree._Element | None) -> PostalAddress | None:
-    country = CII.text(address, "ram:CountryID")
-    if address is None or country is None:
-        return None  # an address needs its country (BT-40/BT-55), which the model needs too
-    return PostalAddress(
-        street=CII.text(address, "ram:LineOne"),
-        city=CII.text(address, "ram:CityName"),
-        postal_code=CII.text(address, "ram:PostcodeCode"),
-        subdivision=CII.text(address, "ram:CountrySubDivisionName"),
-        country=country,
-    )
+    return postal_address(CII, address, _ADDRESS)
 
 
 def _payment(settlement: etree._Element) -> PaymentInstructions | None:
@@ -289,12 +288,7 @@ def _line(item: etree._Element, left_out: list[str]) -> DocumentLine:
         price_discount = gross_price - net_price
     if gross_price is not None and price_discount is None:
         gross_price = None  # a gross price equal to the net one: no discount to state
-    if basis and basis != 1:
-        # BT-149: the prices are per basis quantity; the request's are per unit.
-        with localcontext(MONEY_CONTEXT):
-            net_price /= basis
-            gross_price = gross_price / basis if gross_price is not None else None
-            price_discount = price_discount / basis if price_discount is not None else None
+    net_price, gross_price, price_discount = per_unit(net_price, gross_price, price_discount, basis)
     delivery = CII.find(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
     settlement = CII.element(item, "ram:SpecifiedLineTradeSettlement", f"line {line_id} settlement")
     if CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"):

@@ -25,13 +25,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from clearway.domain.invoice import InvoiceRequest
-from clearway.formats.en16931 import Attachment, SchemedId, Totals
+from clearway.domain.invoice import MONEY_CONTEXT, InvoiceRequest
+from clearway.formats.en16931 import Attachment, Contact, PostalAddress, SchemedId, Totals
 from clearway.formats.hardened import UnreadableDocumentError, hardened_tree
 
 if TYPE_CHECKING:
@@ -245,6 +245,63 @@ def embedded_attachment(reference: str, embedded: etree._Element) -> Attachment:
         mime_type=embedded.get("mimeCode") or "",
         content_base64=base64_text(embedded.text or ""),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPaths:
+    """Where a syntax states BG-5/BG-8's terms, relative to its address element."""
+
+    street: str
+    city: str
+    postal_code: str
+    subdivision: str
+    country: str
+
+
+def postal_address(
+    fields: Fields, address: etree._Element | None, paths: AddressPaths
+) -> PostalAddress | None:
+    """BG-5/BG-8 by the syntax's paths (UBL and CII differ only in them)."""
+    country = fields.text(address, paths.country)
+    if address is None or country is None:
+        return None  # an address needs its country (BT-40/BT-55), which the model needs too
+    return PostalAddress(
+        street=fields.text(address, paths.street),
+        city=fields.text(address, paths.city),
+        postal_code=fields.text(address, paths.postal_code),
+        subdivision=fields.text(address, paths.subdivision),
+        country=country,
+    )
+
+
+def party_contact(
+    fields: Fields, contact: etree._Element | None, *, name: str, phone: str, email: str
+) -> Contact | None:
+    """BG-6/BG-9 by the syntax's paths; None where the party states no contact."""
+    if contact is None:
+        return None
+    return Contact(
+        name=fields.text(contact, name),
+        phone=fields.text(contact, phone),
+        email=fields.text(contact, email),
+    )
+
+
+def per_unit(
+    net_price: Decimal,
+    gross_price: Decimal | None,
+    price_discount: Decimal | None,
+    basis: Decimal | None,
+) -> tuple[Decimal, Decimal | None, Decimal | None]:
+    """BT-149: prices stated per basis quantity, divided down to the request's per unit ones."""
+    if not basis or basis == 1:
+        return net_price, gross_price, price_discount
+    with localcontext(MONEY_CONTEXT):
+        return (
+            net_price / basis,
+            gross_price / basis if gross_price is not None else None,
+            price_discount / basis if price_discount is not None else None,
+        )
 
 
 def joined(parts: Iterable[str]) -> str | None:

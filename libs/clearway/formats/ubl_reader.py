@@ -13,15 +13,13 @@ allowances and charges (BG-27/BG-28), attachments given only by a URL.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from clearway.domain.invoice import MONEY_CONTEXT
 from clearway.formats.en16931 import (
     Attachment,
-    Contact,
     Document,
     DocumentLine,
     Note,
@@ -33,13 +31,17 @@ from clearway.formats.en16931 import (
 )
 from clearway.formats.hardened import UnreadableDocumentError
 from clearway.formats.reading import (
+    AddressPaths,
     Fields,
     ReadEn16931,
     StatedTotals,
     embedded_attachment,
     iso_date,
     parse_root,
+    party_contact,
+    per_unit,
     placeholder_totals,
+    postal_address,
     schemed_id,
     stated_breakdown,
 )
@@ -49,6 +51,13 @@ if TYPE_CHECKING:
     import datetime as dt
 
 UBL = Fields({"cac": NS_CAC, "cbc": NS_CBC})
+_ADDRESS = AddressPaths(
+    street="cbc:StreetName",
+    city="cbc:CityName",
+    postal_code="cbc:PostalZone",
+    subdivision="cbc:CountrySubentity",
+    country="cac:Country/cbc:IdentificationCode",
+)
 _ROOTS = {(NS_INVOICE, "Invoice"), (NS_CREDIT_NOTE, "CreditNote")}
 _NOTE = re.compile(r"^#([A-Z]{3})#(.*)\Z", re.DOTALL)
 _UNSUPPORTED_TOTALS = (
@@ -154,7 +163,6 @@ def _party(root: etree._Element, path: str, term: str) -> TradeParty:
             vat_id = vat_id or company_id
         else:
             tax_registration = tax_registration or company_id
-    contact = UBL.find(party, "cac:Contact")
     name = UBL.text(party, "cac:PartyLegalEntity/cbc:RegistrationName") or UBL.text(
         party, "cac:PartyName/cbc:Name"
     )
@@ -172,27 +180,18 @@ def _party(root: etree._Element, path: str, term: str) -> TradeParty:
         tax_registration_id=tax_registration,
         endpoint=schemed_id(UBL.find(party, "cbc:EndpointID")),
         address=_address(UBL.find(party, "cac:PostalAddress")),
-        contact=Contact(
-            name=UBL.text(contact, "cbc:Name"),
-            phone=UBL.text(contact, "cbc:Telephone"),
-            email=UBL.text(contact, "cbc:ElectronicMail"),
-        )
-        if contact is not None
-        else None,
+        contact=party_contact(
+            UBL,
+            UBL.find(party, "cac:Contact"),
+            name="cbc:Name",
+            phone="cbc:Telephone",
+            email="cbc:ElectronicMail",
+        ),
     )
 
 
 def _address(postal: etree._Element | None) -> PostalAddress | None:
-    country = UBL.text(postal, "cac:Country/cbc:IdentificationCode")
-    if postal is None or country is None:
-        return None  # an address needs its country (BT-40/BT-55), which the model needs too
-    return PostalAddress(
-        street=UBL.text(postal, "cbc:StreetName"),
-        city=UBL.text(postal, "cbc:CityName"),
-        postal_code=UBL.text(postal, "cbc:PostalZone"),
-        subdivision=UBL.text(postal, "cbc:CountrySubentity"),
-        country=country,
-    )
+    return postal_address(UBL, postal, _ADDRESS)
 
 
 def _payment(root: etree._Element) -> tuple[PaymentInstructions | None, dt.date | None]:
@@ -291,12 +290,9 @@ def _line(element: etree._Element, left_out: list[str]) -> DocumentLine:
             gross_price = UBL.decimal(allowance, "cbc:BaseAmount")
     if price_discount is not None and gross_price is None:
         gross_price = net_price + price_discount
-    if base_quantity and base_quantity != 1:
-        # BT-149: the prices are per base quantity; the request's are per unit.
-        with localcontext(MONEY_CONTEXT):
-            net_price /= base_quantity
-            gross_price = gross_price / base_quantity if gross_price is not None else None
-            price_discount = price_discount / base_quantity if price_discount is not None else None
+    net_price, gross_price, price_discount = per_unit(
+        net_price, gross_price, price_discount, base_quantity
+    )
     if UBL.all(element, "cac:AllowanceCharge"):
         left_out.append(f"Line {line_id}: line allowances and charges (BG-27, BG-28).")
     category = UBL.find(element, "cac:Item/cac:ClassifiedTaxCategory")
