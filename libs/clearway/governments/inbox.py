@@ -26,7 +26,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from clearway.domain.ids import utcnow
+
+if TYPE_CHECKING:
+    from clearway.connectors.calls import GovernmentTransientError
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,15 @@ class InboxHeldBackError(Exception):
         super().__init__(reason)
         self.at = at
         self.reason = reason
+
+
+def held_back_by(unavailable: GovernmentTransientError) -> InboxHeldBackError | None:
+    """A government's 429 with its Retry-After holds the next look back until then; None for
+    other unavailability, which stays transient."""
+    if unavailable.retry_after is None:
+        return None
+    at = utcnow() + dt.timedelta(seconds=unavailable.retry_after)
+    return InboxHeldBackError(at, str(unavailable))
 
 
 class InboxClosedError(Exception):

@@ -36,9 +36,14 @@ from clearway.connectors.calls import (
     GovernmentTransientError,
     GovernmentUnavailableError,
 )
-from clearway.domain.ids import utcnow
 from clearway.governments.fr.client import ListedFlow, PaClient
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import (
+    Delivery,
+    InboxClosedError,
+    InboxHeldBackError,
+    InboxPage,
+    held_back_by,
+)
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +214,7 @@ class PaInbox:
         try:
             return await call
         except GovernmentUnavailableError as unavailable:
-            if unavailable.retry_after is None:
+            held_back = held_back_by(unavailable)
+            if held_back is None:
                 raise
-            at = utcnow() + dt.timedelta(seconds=unavailable.retry_after)
-            raise InboxHeldBackError(at, str(unavailable)) from unavailable
+            raise held_back from unavailable

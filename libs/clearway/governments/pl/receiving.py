@@ -45,7 +45,13 @@ from clearway.accounts import connection_token
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import (
+    Delivery,
+    InboxClosedError,
+    InboxHeldBackError,
+    InboxPage,
+    held_back_by,
+)
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl.client import (
     KsefAuthError,
@@ -333,7 +339,7 @@ class KsefInbox:
                 return None
             raise
         except KsefUnavailableError as unavailable:
-            raise _held_back_if_throttled(unavailable) from unavailable
+            raise held_back_by(unavailable) or unavailable from unavailable
         hwm = body.get("permanentStorageHwmDate")
         # KSeF names its high water mark for every PermanentStorage query; were it ever
         # missing, the range asked for (or now) is the window's end.
@@ -354,7 +360,7 @@ class KsefInbox:
                 raise KsefUnavailableError(refused.message, retry_after=NOT_YET_RETRY) from None
             return refused_delivery(row, refused)
         except KsefUnavailableError as unavailable:
-            raise _held_back_if_throttled(unavailable) from unavailable
+            raise held_back_by(unavailable) or unavailable from unavailable
         return delivery_of(row, content)
 
     @staticmethod
@@ -362,12 +368,3 @@ class KsefInbox:
         wait = await take_token(conn, bucket)
         if wait:
             raise InboxHeldBackError(utcnow() + dt.timedelta(seconds=wait), limit)
-
-
-def _held_back_if_throttled(unavailable: KsefUnavailableError) -> Exception:
-    """KSeF's 429 says when to come back; other unavailability stays transient."""
-    if unavailable.retry_after is None:
-        return unavailable
-    return InboxHeldBackError(
-        utcnow() + dt.timedelta(seconds=unavailable.retry_after), str(unavailable)
-    )

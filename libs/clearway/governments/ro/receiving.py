@@ -45,7 +45,13 @@ from clearway.accounts import connection_token
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import (
+    Delivery,
+    InboxClosedError,
+    InboxHeldBackError,
+    InboxPage,
+    held_back_by,
+)
 from clearway.governments.ro.client import (
     AnafAuthError,
     AnafClient,
@@ -359,7 +365,7 @@ class AnafInbox:
                 return MessagePage(messages=(), pages=window.page)
             raise self._held_back_if_quota(refused, quota) from refused
         except AnafUnavailableError as unavailable:
-            raise self._held_back_if_throttled(unavailable) from unavailable
+            raise held_back_by(unavailable) or unavailable from unavailable
 
     async def _delivery(self, conn: Connection, row: ListedMessage, token: str) -> Delivery:
         quota = download_quota(row.download_id)
@@ -373,7 +379,7 @@ class AnafInbox:
                 raise self._held_back_if_quota(refused, quota) from refused
             return refused_delivery(row, refused)
         except AnafUnavailableError as unavailable:
-            raise self._held_back_if_throttled(unavailable) from unavailable
+            raise held_back_by(unavailable) or unavailable from unavailable
         return delivery_of(row, content)
 
     async def _may_call(self, conn: Connection, quota: DailyQuota) -> None:
@@ -390,14 +396,6 @@ class AnafInbox:
         if refused.message.startswith(QUOTA_REACHED):
             return InboxHeldBackError(next_day_starts(quota, utcnow()), refused.message)
         return refused
-
-    @staticmethod
-    def _held_back_if_throttled(unavailable: AnafUnavailableError) -> Exception:
-        """ANAF's 429 says when to come back; other unavailability stays transient."""
-        if unavailable.retry_after is None:
-            return unavailable
-        at = utcnow() + dt.timedelta(seconds=unavailable.retry_after)
-        return InboxHeldBackError(at, str(unavailable))
 
 
 def _at(ms: int) -> dt.datetime:
