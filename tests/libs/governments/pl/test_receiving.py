@@ -27,7 +27,7 @@ from clearway.config import LiveNotConfiguredError, Settings
 from clearway.domain.connections import SecretKind
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError, InboxPage
+from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
 from clearway.governments.pl import receiving
 from clearway.governments.pl.auth import KsefAuthClient
 from clearway.governments.pl.receiving import MAX_WINDOW, InboxCursor, KsefInbox, Listed
@@ -38,6 +38,7 @@ from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.pl import repository
 from services.govsim.pl.sessions import KsefSimulator, RateGroup
 from services.govsim.rate_limits import RateLimit
+from tests.libs.governments.inboxes import ids, read_all, received
 from tests.libs.governments.pl.nips import random_nip
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
@@ -133,25 +134,6 @@ async def company(store_db: asyncpg.Pool[Any], keyring: Any) -> AsyncIterator[Co
             RenewalTools(settings, http, store_db, keyring),
             tokens.access_token,
         )
-
-
-async def read_all(inbox: KsefInbox, cursor: str | None) -> tuple[list[InboxPage], str | None]:
-    """Look until the inbox says nothing more waits now, as the machine does."""
-    pages: list[InboxPage] = []
-    while True:
-        page = await inbox.fetch(cursor)
-        pages.append(page)
-        cursor = page.cursor or cursor
-        if not page.more:
-            return pages, cursor
-
-
-def ids(deliveries: list[Delivery] | tuple[Delivery, ...]) -> list[str]:
-    return [delivery.government_id for delivery in deliveries]
-
-
-def received(pages: list[InboxPage]) -> list[str]:
-    return [delivery.government_id for page in pages for delivery in page.deliveries]
 
 
 async def test_the_registry_gives_poland_its_inbox_and_live_without_a_live_ksef_none(
