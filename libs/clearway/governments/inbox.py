@@ -25,13 +25,18 @@ later, and show the message):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from clearway.domain.ids import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from clearway.connectors.calls import GovernmentTransientError
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,29 @@ def held_back_by(unavailable: GovernmentTransientError) -> InboxHeldBackError | 
         return None
     at = utcnow() + dt.timedelta(seconds=unavailable.retry_after)
     return InboxHeldBackError(at, str(unavailable))
+
+
+def load_cursor(
+    text: str | None,
+    parse: Callable[[Any], C],
+    start_over: Callable[[], C],
+    unreadable: Callable[[Exception], None],
+) -> C:
+    """An inbox's saved cursor (JSON) read by `parse`; None starts over, and so does one this
+    code cannot read, after `unreadable` says why. Starting over adds no invoice twice: the
+    machine keys them by the government's id."""
+    if text is None:
+        return start_over()
+    try:
+        return parse(json.loads(text))
+    except (ValueError, TypeError, KeyError) as exc:
+        unreadable(exc)
+        return start_over()
+
+
+def dump_cursor(fields: Mapping[str, Any]) -> str:
+    """An inbox's cursor as saved: compact JSON of version 1, keys sorted."""
+    return json.dumps({"v": 1, **fields}, separators=(",", ":"), sort_keys=True)
 
 
 class InboxClosedError(Exception):

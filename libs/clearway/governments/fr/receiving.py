@@ -42,7 +42,9 @@ from clearway.governments.inbox import (
     InboxClosedError,
     InboxHeldBackError,
     InboxPage,
+    dump_cursor,
     held_back_by,
+    load_cursor,
 )
 
 log = logging.getLogger(__name__)
@@ -72,27 +74,23 @@ class PaCursor:
     @classmethod
     def load(cls, text: str | None) -> PaCursor:
         """The saved cursor; None (or one this code cannot read) starts from the beginning."""
-        if text is None:
-            return cls()
-        try:
-            raw = json.loads(text)
-            after = raw["after"]
-            return cls(
-                after=None if after is None else _utc(dt.datetime.fromisoformat(str(after))),
+        return load_cursor(
+            text,
+            lambda raw: cls(
+                after=None
+                if (after := raw["after"]) is None
+                else _utc(dt.datetime.fromisoformat(str(after))),
                 ids=frozenset(str(flow_id) for flow_id in raw.get("ids", ())),
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            # Starting over adds no invoice twice: the machine keys them by the flow id.
-            log.warning("unreadable PA inbox cursor (%s): reading what the PA keeps again", exc)
-            return cls()
+            ),
+            cls,
+            lambda exc: log.warning(
+                "unreadable PA inbox cursor (%s): reading what the PA keeps again", exc
+            ),
+        )
 
     def dump(self) -> str:
         after = None if self.after is None else self.after.isoformat()
-        return json.dumps(
-            {"v": 1, "after": after, "ids": sorted(self.ids)},
-            separators=(",", ":"),
-            sort_keys=True,
-        )
+        return dump_cursor({"after": after, "ids": sorted(self.ids)})
 
     def search_from(self) -> dt.datetime | None:
         """The search's updatedAfter: just before `after`, so its equals are listed again."""

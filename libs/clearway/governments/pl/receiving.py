@@ -50,7 +50,9 @@ from clearway.governments.inbox import (
     InboxClosedError,
     InboxHeldBackError,
     InboxPage,
+    dump_cursor,
     held_back_by,
+    load_cursor,
 )
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl.client import (
@@ -114,32 +116,28 @@ class InboxCursor:
     @classmethod
     def load(cls, text: str | None, now: dt.datetime) -> InboxCursor:
         """The saved cursor; None (or one this code cannot read) starts LOOKBACK back."""
-        if text is None:
-            return cls.first(now)
-        try:
-            raw = json.loads(text)
-            return cls(
+        return load_cursor(
+            text,
+            lambda raw: cls(
                 start=_instant(raw["from"]),
                 end=None if raw.get("to") is None else _instant(raw["to"]),
                 page=int(raw.get("page", 0)),
                 seen={str(key): _instant(value) for key, value in dict(raw["seen"]).items()},
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            # Starting over adds no invoice twice: the machine keys them by KSeF number.
-            log.warning("unreadable KSeF inbox cursor (%s): starting %s back", exc, LOOKBACK)
-            return cls.first(now)
+            ),
+            lambda: cls.first(now),
+            lambda exc: log.warning(
+                "unreadable KSeF inbox cursor (%s): starting %s back", exc, LOOKBACK
+            ),
+        )
 
     def dump(self) -> str:
-        return json.dumps(
+        return dump_cursor(
             {
-                "v": 1,
                 "from": self.start.isoformat(),
                 "to": None if self.end is None else self.end.isoformat(),
                 "page": self.page,
                 "seen": {key: value.isoformat() for key, value in self.seen.items()},
-            },
-            separators=(",", ":"),
-            sort_keys=True,
+            }
         )
 
     def end_to_ask(self, now: dt.datetime) -> dt.datetime | None:

@@ -50,7 +50,9 @@ from clearway.governments.inbox import (
     InboxClosedError,
     InboxHeldBackError,
     InboxPage,
+    dump_cursor,
     held_back_by,
+    load_cursor,
 )
 from clearway.governments.ro.client import (
     AnafAuthError,
@@ -116,32 +118,23 @@ class InboxCursor:
     @classmethod
     def load(cls, text: str | None, now: dt.datetime) -> InboxCursor:
         """The saved cursor; None (or one this code cannot read) starts from what ANAF keeps."""
-        if text is None:
-            return cls.first(now)
-        try:
-            raw = json.loads(text)
-            return cls(
+        return load_cursor(
+            text,
+            lambda raw: cls(
                 start_ms=int(raw["start"]),
                 end_ms=None if raw.get("end") is None else int(raw["end"]),
                 page=int(raw.get("page", 1)),
                 seen={str(key): int(value) for key, value in dict(raw.get("seen", {})).items()},
-            )
-        except (ValueError, TypeError, KeyError) as exc:
-            # Starting over adds no invoice twice: the machine keys them by ANAF's id.
-            log.warning("unreadable ANAF inbox cursor (%s): reading what ANAF keeps again", exc)
-            return cls.first(now)
+            ),
+            lambda: cls.first(now),
+            lambda exc: log.warning(
+                "unreadable ANAF inbox cursor (%s): reading what ANAF keeps again", exc
+            ),
+        )
 
     def dump(self) -> str:
-        return json.dumps(
-            {
-                "v": 1,
-                "start": self.start_ms,
-                "end": self.end_ms,
-                "page": self.page,
-                "seen": dict(self.seen),
-            },
-            separators=(",", ":"),
-            sort_keys=True,
+        return dump_cursor(
+            {"start": self.start_ms, "end": self.end_ms, "page": self.page, "seen": dict(self.seen)}
         )
 
     def opened(self, now: dt.datetime) -> InboxCursor | None:
