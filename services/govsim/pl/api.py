@@ -40,7 +40,7 @@ from fastapi.responses import JSONResponse
 
 from services.govsim.faults import scenario_of
 from services.govsim.guard import bearer_token, guarded_router
-from services.govsim.pl import repository
+from services.govsim.pl import repository, upo
 from services.govsim.pl.auth import (
     BAD_CONTINUATION_TOKEN,
     UNKNOWN_KEY,
@@ -347,21 +347,21 @@ def _add_upo_routes(router: APIRouter, simulator: KsefSimulator) -> None:
     @router.get("/sessions/{reference}/invoices/ksef/{number}/upo")
     async def upo_by_ksef_number(request: Request, reference: str, number: str) -> Response:
         def document(session: OnlineSession) -> bytes:
-            return simulator.invoice_upo(simulator.invoice_by_ksef_number(session, number))
+            return upo.invoice_upo(simulator, simulator.invoice_by_ksef_number(session, number))
 
         return _upo(simulator, request, reference, document)
 
     @router.get("/sessions/{reference}/invoices/{invoice_reference}/upo")
     async def invoice_upo(request: Request, reference: str, invoice_reference: str) -> Response:
         def document(session: OnlineSession) -> bytes:
-            return simulator.invoice_upo(simulator.invoice(session, invoice_reference))
+            return upo.invoice_upo(simulator, simulator.invoice(session, invoice_reference))
 
         return _upo(simulator, request, reference, document)
 
     @router.get("/sessions/{reference}/upo/{upo_reference}")
     async def session_upo(request: Request, reference: str, upo_reference: str) -> Response:
         def document(session: OnlineSession) -> bytes:
-            return simulator.session_upo(session, upo_reference)
+            return upo.session_upo(simulator, session, upo_reference)
 
         return _upo(simulator, request, reference, document)
 

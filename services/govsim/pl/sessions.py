@@ -40,14 +40,7 @@ from services.govsim.pl.crypto import (
     rsa_decrypt,
     sha256_b64,
 )
-from services.govsim.pl.documents import (
-    NAMESPACES,
-    InvoiceFacts,
-    UpoEntry,
-    UpoHeader,
-    upo_document,
-    verify_invoice,
-)
+from services.govsim.pl.documents import NAMESPACES, InvoiceFacts, verify_invoice
 from services.govsim.pl.repository import (
     INVOICE_TYPES,
     StoredInvoice,
@@ -477,48 +470,6 @@ class KsefSimulator:
         )
         invoice.content = plaintext
         return verdict.code, verdict.details, verdict.facts
-
-    # --- UPO -------------------------------------------------------------------------------
-
-    def invoice_upo(self, invoice: SessionInvoice) -> bytes:
-        if not invoice.succeeded:
-            raise KsefError(
-                INVOICE_NOT_FOUND,
-                "Nie znaleziono UPO.",
-                [f"UPO dla faktury {invoice.reference_number} nie jest dostępne."],
-            )
-        return self._upo(invoice.session, [invoice])
-
-    def session_upo(self, session: OnlineSession, upo_reference: str) -> bytes:
-        status, _ = self.session_status(session)
-        if status != HTTPStatus.OK or session.upo_reference != upo_reference:
-            raise KsefError(
-                INVOICE_NOT_FOUND,
-                "Nie znaleziono UPO.",
-                [f"UPO {upo_reference} nie istnieje dla sesji {session.reference_number}."],
-            )
-        return self._upo(session, [invoice for invoice in session.invoices if invoice.succeeded])
-
-    def _upo(self, session: OnlineSession, invoices: list[SessionInvoice]) -> bytes:
-        entries = [
-            UpoEntry(
-                seller_nip=invoice.facts.seller_nip,
-                ksef_number=invoice.ksef_number or "",
-                invoice_number=invoice.facts.invoice_number,
-                issue_date=invoice.facts.issue_date,
-                sent_at=self.warsaw(invoice.received_at),
-                numbered_at=self.warsaw(invoice.acquired_at),
-                invoice_hash=invoice.sent.invoice_hash,
-            )
-            for invoice in invoices
-            if invoice.facts is not None
-        ]
-        header = UpoHeader(
-            session_reference=session.reference_number,
-            context_nip=session.context_nip,
-            authentication_digest=session.operation.request_digest,
-        )
-        return upo_document(header, entries, seal_key=self.seal_key, signed_at=self.warsaw())
 
 
 def session_not_open(session: OnlineSession) -> KsefError:
