@@ -36,7 +36,9 @@ async def company(stack: Stack, make_account: MakeAccount) -> PlCompany:
     _, client = await make_account()
     nip = random_nip()
     company_id = await new_company(client, "PL", vatNumber=f"PL{nip}")
-    pending = await start_connection(client, company_id, "PL")
+    # A sender only: the receiver would also read KSeF with the connection's token (and renew
+    # a refused one), and these tests count the submitter's own calls and renewals.
+    pending = await start_connection(client, company_id, "PL", isReceiver=False)
     async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
         token = (await sim.post("/_sim/pl/ksef-tokens", json={"nip": nip})).json()["token"]
     active = await client.post(f"/v1/connections/{pending['id']}/ksef-token", json={"token": token})
