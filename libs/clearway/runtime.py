@@ -21,7 +21,7 @@ from faststream.kafka import KafkaBroker
 from clearway.config import Settings
 from clearway.db import create_pool
 from clearway.messaging import OutboxRelay, build_broker
-from clearway.observability.health import Checks, observability_routes, service_checks
+from clearway.observability.health import AsgiApp, Checks, observability_routes, service_checks
 from clearway.observability.lag import track_consumer_lag
 from clearway.observability.logs import configure_logging
 from clearway.observability.tracing import configure_tracing
@@ -43,6 +43,9 @@ class ServiceContext:
 
 Register = Callable[[ServiceContext], None]
 Background = Callable[[ServiceContext], Coroutine[Any, Any, None]]
+# A worker's own HTTP routes (beside /metrics, /healthz, /readyz), given how to reach its context
+# once its resources are open.
+Routes = Callable[[Callable[[], ServiceContext]], list[tuple[str, AsgiApp]]]
 
 
 async def work_in_rounds(
@@ -130,8 +133,15 @@ class _WorkerLife:
         return self.context
 
 
-def run_worker(name: str, register: Register, *, background: Background | None = None) -> None:
-    """Run a Kafka worker until SIGINT/SIGTERM, serving /metrics, /healthz and /readyz.
+def run_worker(
+    name: str,
+    register: Register,
+    *,
+    background: Background | None = None,
+    routes: Routes | None = None,
+) -> None:
+    """Run a Kafka worker until SIGINT/SIGTERM, serving /metrics, /healthz and /readyz, and its
+    own `routes`.
 
     uvicorn runs FastStream's ASGI app: its lifespan starts and stops the broker and the
     resources, and uvicorn handles both signals.
@@ -141,7 +151,10 @@ def run_worker(name: str, register: Register, *, background: Background | None =
     life = _WorkerLife(name, settings, register, background)
     app = AsgiFastStream(
         life.broker,
-        asgi_routes=observability_routes(life.ready),
+        asgi_routes=[
+            *observability_routes(life.ready),
+            *(routes(life.require_context) if routes else []),
+        ],
         logger=logging.getLogger("clearway.app"),  # see build_broker
         on_startup=[life.open_resources],
         after_startup=[life.start_loops],

@@ -43,6 +43,8 @@ ENVIRONMENT_VARIABLES = {
     "fr_api_key": "GOVSIM_FR_API_KEY",
     "de_processing_delay": "GOVSIM_DE_PROCESSING_DELAY",
     "de_api_key": "GOVSIM_DE_API_KEY",
+    "receiver_url": "GOVSIM_RECEIVER_URL",
+    "network_key": "GOVSIM_NETWORK_KEY",
 }
 
 
@@ -66,6 +68,11 @@ class GovsimSettings(BaseModel):
     # German B2G receipt platform (ZRE/OZG-RE): seconds to delivered/rejected, and its API key.
     de_processing_delay: float = Field(default=2.0, ge=0)
     de_api_key: str = Field(default="clearway-sandbox-zre", min_length=1)
+    # Where the networks that push (SDI, the Peppol access point) deliver purchase invoices:
+    # Clearway's receiver (POST {receiver_url}/networks/<cc>/deliveries, with the network key as
+    # a bearer token); empty: they keep them undelivered.
+    receiver_url: str = ""
+    network_key: str = Field(default="clearway-sandbox-network", min_length=1)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GovsimSettings:

@@ -60,6 +60,9 @@ WORKERS = (
 )
 STOP_ORDER = (*WORKERS, "intake", "govsim", "broker")
 DEV_ACCOUNT_NAME = "Clearway dev account"
+# What the simulated networks (SDI, the Peppol access point) carry when they deliver to the
+# receiver; the receiver takes it as a sandbox delivery.
+SANDBOX_NETWORK_KEY = "clearway-sandbox-network"
 # The seed's supplier (../shared/seeds/001, POST /v1/invoices), so the example needs nothing else.
 DEV_COMPANY = CompanyRequest(
     legal_name="TechVision SRL",
@@ -208,6 +211,7 @@ class Stack:
             "REDRIVE_STALLED_AFTER": str(self.config.redrive_stalled_after),
             "BREAKER_RESET_SECONDS": str(self.config.breaker_reset_seconds),
             "CLEARWAY_MASTER_KEYS": self.master_keys,
+            "CLEARWAY_NETWORK_KEY_SANDBOX": SANDBOX_NETWORK_KEY,
             "PUBLIC_BASE_URL": self.api_url,
             "KSEF_API_URL": f"{self.govsim_url}/v2",
             "FR_PA_URL": f"{self.govsim_url}/pa",
@@ -349,7 +353,12 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
 
     govsim_port = free_port()
     stack.govsim_url = f"http://127.0.0.1:{govsim_port}"
+    # The networks that push deliver to the receiver: its port is chosen before the simulator
+    # starts, so the simulator knows where to deliver.
+    receiver_port = free_port()
     govsim_env = {
+        "GOVSIM_RECEIVER_URL": f"http://127.0.0.1:{receiver_port}",
+        "GOVSIM_NETWORK_KEY": SANDBOX_NETWORK_KEY,
         "GOVSIM_ANAF_PROCESSING_DELAY": str(config.anaf_processing_delay),
         "GOVSIM_ANAF_REQUESTS_PER_MINUTE": str(config.anaf_requests_per_minute),
         **config.extra_env,
@@ -361,14 +370,19 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
 
     env = stack.service_env()
     # Every worker at once: each waits for the broker and database, not for the others.
-    await asyncio.gather(*(_launch_worker(stack, worker, env, log_dir) for worker in WORKERS))
+    ports = {"receiver": receiver_port}
+    await asyncio.gather(
+        *(_launch_worker(stack, worker, env, log_dir, ports.get(worker)) for worker in WORKERS)
+    )
     await _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True)
     # The other five countries, through the API as a user connects them (RO is seeded above).
     await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
 
 
-async def _launch_worker(stack: Stack, worker: str, env: dict[str, str], log_dir: Path) -> None:
-    port = free_port()
+async def _launch_worker(
+    stack: Stack, worker: str, env: dict[str, str], log_dir: Path, port: int | None = None
+) -> None:
+    port = port or free_port()
     await _launch_service(stack, worker, {**env, "CLEARWAY_HTTP_PORT": str(port)}, log_dir, port)
 
 

@@ -111,6 +111,21 @@ class SecuritySettings(SettingsGroup):
         "commas, the first one current (`clearway admin new-master-key` makes one)",
         repr=False,
     )
+    # A network's push is authenticated at the edge (SDI's and the access point's client
+    # certificates, checked by the deployment's TLS terminator), which then adds this key.
+    network_key_sandbox: str = Field(
+        "",
+        description="the bearer key a network's push to the receiver's "
+        "/networks/<cc>/deliveries carries for sandbox deliveries (the simulators'); empty: "
+        "refused",
+        repr=False,
+    )
+    network_key_live: str = Field(
+        "",
+        description="the bearer key a network's push to the receiver's "
+        "/networks/<cc>/deliveries carries for live deliveries; empty: refused",
+        repr=False,
+    )
 
 
 class ConformanceSettings(SettingsGroup):

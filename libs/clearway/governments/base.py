@@ -7,9 +7,10 @@ how they read back into the request (read_document), what its error messages mea
 rule ids it reports, how an invoice is filed with it (its Filer, for the one filing machine,
 clearway.pipeline.filing), how a filed invoice is followed to its decision (its cadence and status
 follower, for the one poll machine, clearway.pipeline.polling), and what it delivers to a
-receiving company (its Inbox, for the one receiving machine, clearway.pipeline.receiving; None
-where it has no receiving side yet). The registry (clearway.governments) finds each folder's
-`government.GOVERNMENT`; the submitters and the poller run what it gives them.
+receiving company (its Inbox, for the one receiving machine, clearway.pipeline.receiving, or its
+PushChannel where the network pushes instead; None where it has no receiving side yet). The
+registry (clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters, the
+poller and the receiver run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
 token renewal, Filers, followers and inboxes are methods that import on first call: those
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from clearway.formats import Format
     from clearway.formats.reading import ReadInvoice
     from clearway.governments.inbox import Inbox
+    from clearway.governments.pushed import PushChannel
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -249,8 +251,6 @@ class Government(ABC):
         )
         return lambda _request: filer()
 
-    # --- receiving (clearway.governments.inbox) --------------------------------------------------
-
     # --- following (clearway.pipeline.polling) --------------------------------------------------
 
     def cadence(self) -> Cadence:
@@ -297,6 +297,12 @@ class Government(ABC):
         instead). A live connection with no live endpoint configured raises
         LiveNotConfiguredError."""
         del context, http, connection
+        return None
+
+    def push_channel(self) -> PushChannel | None:
+        """How its network pushes deliveries to the receiver's network endpoint (SDI, a Peppol
+        access point), read and answered; None when it pushes nothing (its inbox is pulled, or
+        it has no receiving side yet)."""
         return None
 
     def __repr__(self) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 
 import asyncpg
 
+from clearway.db import Connection
 from clearway.domain.ids import new_id, utcnow
 from clearway.governments.inbox import Delivery, Inbox, InboxPage
 from clearway.observability.logs import log_context
@@ -43,7 +44,7 @@ from clearway.store import inbox_cursors
 from clearway.store.connections import connection_with_vat
 from clearway.store.events import start_received_stream
 from clearway.store.inbox_cursors import InboxClaim
-from clearway.store.received_invoices import NewReceived, ReceivedRef
+from clearway.store.received_invoices import NewReceived, ReceivedRef, received_by_government_id
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,45 @@ def received(delivery: Delivery, reading: Reading) -> NewReceived:
         vat_amount=totals.vat_amount if totals else None,
         gross_amount=totals.gross_amount if totals else None,
     )
+
+
+def read_safely(read: Reader, delivery: Delivery, connection: Mapping[str, Any]) -> Reading:
+    """What `read` makes of a delivery to that connection; a document that breaks the reader
+    (hostile, or a bug) is recorded as unreadable, never in the way of the deliveries after it."""
+    try:
+        return read(delivery, country=connection["country"], livemode=connection["livemode"])
+    except Exception as exc:  # a hostile or broken document never stops the receiver
+        log.exception("reading delivery %s failed", delivery.government_id)
+        return unreadable(exc)
+
+
+async def record_delivery(
+    conn: Connection,
+    connection: Mapping[str, Any],
+    delivery: Delivery,
+    reading: Reading,
+) -> tuple[str, bool]:
+    """Record a delivery to a receiving connection (its row) as read: the received invoice's id,
+    and whether it is new (False: the government's id was recorded before, and nothing is
+    written)."""
+    ref = ReceivedRef(
+        received_id=new_id("rinv"),
+        account_id=connection["account_id"],
+        company_id=connection["company_id"],
+        connection_id=connection["id"],
+        country=connection["country"],
+        livemode=connection["livemode"],
+    )
+    if await start_received_stream(conn, ref, received(delivery, reading)):
+        return ref.received_id, True
+    before = await received_by_government_id(
+        conn,
+        ref.company_id,
+        ref.country,
+        delivery.government_id,
+        livemode=ref.livemode,
+    )
+    return before["id"], False
 
 
 class ReceivingMachine:
@@ -195,32 +235,17 @@ class ReceivingMachine:
         )
         await self._later(claim, at, error=f"{type(error).__name__}: {error}"[:1000])
 
-    def _reading(self, delivery: Delivery, row: Mapping[str, Any]) -> Reading:
-        try:
-            return self._read(delivery, country=row["country"], livemode=row["livemode"])
-        except Exception as exc:  # a hostile or broken document never stops the receiver
-            log.exception("reading delivery %s failed", delivery.government_id)
-            return unreadable(exc)
-
     async def _record(self, claim: InboxClaim, row: Mapping[str, Any], page: InboxPage) -> int:
         """The page's deliveries and the new cursor, in one transaction."""
         # Parsing and the rules are CPU work: off the event loop, so leases and health answer.
         readings = await asyncio.to_thread(
-            lambda: [(delivery, self._reading(delivery, row)) for delivery in page.deliveries]
+            lambda: [(each, read_safely(self._read, each, row)) for each in page.deliveries]
         )
         count = 0
         async with self._pool.acquire() as conn, conn.transaction():
             for delivery, reading in readings:
-                ref = ReceivedRef(
-                    received_id=new_id("rinv"),
-                    account_id=row["account_id"],
-                    company_id=row["company_id"],
-                    connection_id=claim.connection_id,
-                    country=row["country"],
-                    livemode=row["livemode"],
-                )
-                if await start_received_stream(conn, ref, received(delivery, reading)):
-                    count += 1
+                _, new = await record_delivery(conn, row, delivery, reading)
+                count += new
             at = next_look(page, now=utcnow(), interval=self._timings.interval)
             if not await inbox_cursors.advance(conn, claim, cursor=page.cursor, next_fetch_at=at):
                 raise LeaseLostError(claim.connection_id)

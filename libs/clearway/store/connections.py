@@ -154,6 +154,35 @@ async def connection_with_vat(conn: Connection, connection_id: str) -> Any:
     )
 
 
+# Where each way a network names a receiving company is recorded (clearway.governments.pushed).
+_RECIPIENT_COLUMNS = {"vat_number": "co.vat_number", "network_identifier": "c.network_identifier"}
+
+
+async def receiving_connections(
+    conn: Connection, *, country: str, livemode: bool, recipient_field: str, recipient: str
+) -> list[Any]:
+    """The active receiving connections of that country and mode whose company the network
+    names `recipient` (its `recipient_field`), each with its company's `vat_number`; none when
+    no company here receives for it (several when accounts connected the same company: each
+    receives, as each would read a pulled inbox). Compared without case or spaces, as networks
+    write identifiers."""
+    column = _RECIPIENT_COLUMNS[recipient_field]
+    # The column is one of ours.
+    query = (
+        "SELECT c.*, co.vat_number FROM connections c "  # noqa: S608
+        "JOIN companies co ON co.id = c.company_id "
+        "WHERE c.country = $1 AND c.livemode = $2 AND c.status = 'active' AND c.is_receiver "
+        f"AND upper(replace({column}, ' ', '')) = upper(replace($3, ' ', '')) "
+        "ORDER BY c.created_at, c.id"
+    )
+    return await conn.fetch(
+        query,
+        country,
+        livemode,
+        recipient,
+    )
+
+
 async def active_connection_row(conn: Connection, connection_id: str) -> Any:
     """The connection, locked, when it is active; else None."""
     return await conn.fetchrow(
