@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -96,15 +96,19 @@ def machine(
     inbox: Inbox | None,
     *,
     read: Any = not_read_yet,
+    inbox_for: Callable[[Mapping[str, Any]], Inbox | None] | None = None,
 ) -> ReceivingMachine:
-    def inbox_for(row: Mapping[str, Any]) -> Inbox | None:
+    """The machine for `receiving`'s country, whose connection's inbox is `inbox` (or what
+    `inbox_for` makes of its row)."""
+
+    def that_inbox(row: Mapping[str, Any]) -> Inbox | None:
         assert row["id"] == receiving.connection_id  # the machine hands over the whole row
         return inbox
 
     return ReceivingMachine(
         pool,
         countries=[receiving.country],
-        inbox_for=inbox_for,
+        inbox_for=inbox_for or that_inbox,
         read=read,
         timings=ReceivingTimings(interval=INTERVAL, lease=dt.timedelta(minutes=1), backoff=BACKOFF),
         rng=replayed(),
@@ -285,14 +289,7 @@ async def test_an_inbox_that_cannot_be_built_backs_off(
     def not_configured(row: Mapping[str, Any]) -> Inbox | None:
         raise RuntimeError(f"no live endpoint for {row['country']}")
 
-    receiver = ReceivingMachine(
-        store_db,
-        countries=[receiving.country],
-        inbox_for=not_configured,
-        read=not_read_yet,
-        timings=ReceivingTimings(interval=INTERVAL, lease=dt.timedelta(minutes=1), backoff=BACKOFF),
-        rng=replayed(),
-    )
+    receiver = machine(store_db, receiving, None, inbox_for=not_configured)
     assert await receiver.receive_due() == 1
     cursor = await _cursor(store_db, receiving)
     assert (cursor["failures"], cursor["lease_owner"]) == (1, None)
