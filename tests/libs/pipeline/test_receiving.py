@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from clearway.connectors.calls import GovernmentUnavailableError
 from clearway.governments.inbox import Delivery, Inbox, InboxPage
 from clearway.messaging.topics import INVOICES_RECEIVED
@@ -38,8 +37,6 @@ from tests.libs.store.received import (
     MemoryInbox,
     Receiving,
     delivery,
-    own_country,
-    receiving_connection,
 )
 
 NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
@@ -81,13 +78,6 @@ def test_the_reader_until_the_parsers_come_makes_nothing_up() -> None:
 
 
 # --- the machine against an in-memory inbox, real PostgreSQL -----------------------------------
-
-
-@pytest_asyncio.fixture
-async def receiving(store_db: asyncpg.Pool[Any]) -> Receiving:
-    """An active receiving connection of a country of its own: only its test's machine sees it."""
-    async with store_db.acquire() as conn:
-        return await receiving_connection(conn, own_country())
 
 
 def machine(
