@@ -43,7 +43,7 @@ from services.intake.auth import Owner
 from services.intake.errors import ApiError, validation_error_from
 from services.intake.examples import SEED_INVOICE_REQUEST
 from services.intake.fileable import fileable_company
-from services.intake.pagination import Cursor, Limit, decode_cursor, page_of
+from services.intake.pagination import Cursor, Limit, owners_page
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -385,18 +385,10 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
         created_to=dateTo,
         metadata=_metadata_filter(request),
     )
-    before = decode_cursor(cursor)
     async with request.app.state.pool.acquire() as conn:
-        # The key's mode only: as Stripe keeps them.
-        rows = await list_invoices_of(
-            conn,
-            owner.account_id,
-            livemode=owner.livemode,
-            filters=filters,
-            before=before,
-            limit=limit + 1,
+        page, has_more, next_cursor = await owners_page(
+            conn, list_invoices_of, owner, filters, cursor=cursor, limit=limit
         )
-        page, has_more, next_cursor = page_of(rows, limit)
         data = [await _expanded(conn, row, expand) for row in page]
     return {"data": data, "hasMore": has_more, "nextCursor": next_cursor}
 

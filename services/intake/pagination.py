@@ -8,14 +8,34 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 from fastapi import Query
 
 from services.intake.errors import ApiError
 
+if TYPE_CHECKING:
+    from clearway.accounts import ApiKeyOwner
+    from clearway.db import Connection
+
 Cursor = Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
+Filters_contra = TypeVar("Filters_contra", contravariant=True)
+
+
+class Listing(Protocol[Filters_contra]):
+    """A store's listing of an account's rows of one mode, newest first, after `before`."""
+
+    async def __call__(  # noqa: PLR0913 - the listing's parts
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        livemode: bool,
+        filters: Filters_contra,
+        before: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[Any]: ...
 
 
 def encode_cursor(row: Any) -> str:
@@ -42,3 +62,25 @@ def page_of(rows: Sequence[Any], limit: int) -> tuple[list[Any], bool, str | Non
     page = list(rows[:limit])
     has_more = len(rows) > limit
     return page, has_more, encode_cursor(page[-1]) if has_more else None
+
+
+async def owners_page(  # noqa: PLR0913 - the listing, whose, which, from where, how many
+    conn: Connection,
+    listing: Listing[Filters_contra],
+    owner: ApiKeyOwner,
+    filters: Filters_contra,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], bool, str | None]:
+    """One page of the owner's rows of its key's mode only (as Stripe keeps them) from
+    `cursor`: the page's rows, whether more follow, and the next cursor."""
+    rows = await listing(
+        conn,
+        owner.account_id,
+        livemode=owner.livemode,
+        filters=filters,
+        before=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    return page_of(rows, limit)

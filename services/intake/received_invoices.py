@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from services.intake.auth import Owner
 from services.intake.errors import ApiError
-from services.intake.pagination import Cursor, Limit, decode_cursor, page_of
+from services.intake.pagination import Cursor, Limit, owners_page
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -59,18 +59,10 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
         created_from=dateFrom,
         created_to=dateTo,
     )
-    before = decode_cursor(cursor)
     async with request.app.state.pool.acquire() as conn:
-        # The key's mode only, as invoices are.
-        rows = await list_received(
-            conn,
-            owner.account_id,
-            livemode=owner.livemode,
-            filters=filters,
-            before=before,
-            limit=limit + 1,
+        page, has_more, next_cursor = await owners_page(
+            conn, list_received, owner, filters, cursor=cursor, limit=limit
         )
-    page, has_more, next_cursor = page_of(rows, limit)
     return {
         "data": [received_invoice_resource(row) for row in page],
         "hasMore": has_more,

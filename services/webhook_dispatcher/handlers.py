@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from clearway.accounts.connection_secrets import default_keyring
 from clearway.db import Connection
@@ -129,19 +130,16 @@ async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
     if not any(message.event_id == event.event_id for message, _ in history):
         history.append((event, dt.datetime.fromisoformat(event.created_at)))
     deliveries = [
-        NewDelivery(
-            endpoint_id=endpoint["id"],
+        delivery
+        for message, created_at in history
+        for delivery in _to_subscribers(
+            endpoints,
             event_id=message.event_id,
             event_type=message.event,
             body=encode_body(invoice_event_body(message, metadata)),
-            stream_id=message.invoice_id,
-            stream_version=message.version,
+            stream=(message.invoice_id, message.version),
+            happened_at=created_at,
         )
-        for message, created_at in history
-        for endpoint in endpoints
-        # An endpoint hears of the events that happen after it was created.
-        if subscribes_to(endpoint["enabled_events"], message.event)
-        and created_at >= endpoint["created_at"]
     ]
     await enqueue_deliveries(conn, deliveries)
 
@@ -153,20 +151,14 @@ async def _record_received_invoice(conn: Connection, event: ReceivedInvoiceMessa
     body = encode_body(received_invoice_body(event))
     await enqueue_deliveries(
         conn,
-        [
-            NewDelivery(
-                endpoint_id=endpoint["id"],
-                event_id=event.event_id,
-                event_type=event.event,
-                body=body,
-                stream_id=event.received_invoice_id,
-                stream_version=event.version,
-            )
-            for endpoint in endpoints
-            # An endpoint hears of the events that happen after it was created.
-            if subscribes_to(endpoint["enabled_events"], event.event)
-            and created_at >= endpoint["created_at"]
-        ],
+        _to_subscribers(
+            endpoints,
+            event_id=event.event_id,
+            event_type=event.event,
+            body=body,
+            stream=(event.received_invoice_id, event.version),
+            happened_at=created_at,
+        ),
     )
 
 
@@ -188,14 +180,35 @@ async def _record_connection_event(conn: Connection, event: ConnectionEventMessa
     )
     await enqueue_deliveries(
         conn,
-        [
-            NewDelivery(
-                endpoint_id=endpoint["id"],
-                event_id=event.event_id,
-                event_type=event.event,
-                body=encode_body(body),
-            )
-            for endpoint in endpoints
-            if subscribes_to(endpoint["enabled_events"], event.event)
-        ],
+        _to_subscribers(
+            endpoints, event_id=event.event_id, event_type=event.event, body=encode_body(body)
+        ),
     )
+
+
+def _to_subscribers(  # noqa: PLR0913 - the event's parts, each named
+    endpoints: list[Any],
+    *,
+    event_id: str,
+    event_type: str,
+    body: str,
+    stream: tuple[str, int] | None = None,
+    happened_at: dt.datetime | None = None,
+) -> list[NewDelivery]:
+    """The event's delivery to each endpoint that subscribes to it; given when the event
+    happened, only to those created by then (an endpoint hears of the events that happen
+    after it was created). `stream`: the stream id and version the event has there."""
+    stream_id, stream_version = stream or (None, None)
+    return [
+        NewDelivery(
+            endpoint_id=endpoint["id"],
+            event_id=event_id,
+            event_type=event_type,
+            body=body,
+            stream_id=stream_id,
+            stream_version=stream_version,
+        )
+        for endpoint in endpoints
+        if subscribes_to(endpoint["enabled_events"], event_type)
+        and (happened_at is None or happened_at >= endpoint["created_at"])
+    ]

@@ -1,5 +1,5 @@
-"""What the service tests do on Kafka directly: put messages on a topic, and read a topic from its
-start until the messages a test waits for have all come."""
+"""What the tests do on Kafka directly: put messages on a topic, and read a topic from its start
+until the messages a test waits for have all come."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 Headers = list[tuple[str, bytes]]
 # Which group a message belongs to, from its key and its JSON body; None: not one of ours.
@@ -32,6 +32,32 @@ async def produce(
             )
     finally:
         await producer.stop()
+
+
+async def read_from_start(
+    bootstrap: str,
+    topic: str,
+    *,
+    keep: Callable[[ConsumerRecord[Any, Any]], bool],
+    enough: Callable[[list[ConsumerRecord[Any, Any]]], bool],
+    timeout: float,
+) -> list[ConsumerRecord[Any, Any]]:
+    """The records of `topic` that `keep` takes, in order, once `enough` says they are (or the
+    timeout passed)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[ConsumerRecord[Any, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not enough(found) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                found += [record for record in records if keep(record)]
+    finally:
+        await consumer.stop()
+    return found
 
 
 async def read_grouped(

@@ -26,17 +26,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from clearway.domain.ids import utcnow
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Awaitable, Callable, Iterable, Mapping
 
     from clearway.connectors.calls import GovernmentTransientError
 
+log = logging.getLogger(__name__)
+
 C = TypeVar("C")
+R = TypeVar("R")
+E = TypeVar("E", bound=Exception)
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,28 @@ class Delivery:
     # Why the document could not be taken out of what the network delivered; `document` then
     # holds the delivered bytes as they came (a broken ZIP: "application/zip").
     finding: str | None = None
+
+
+def refused_delivery(
+    government_id: str,
+    words: Mapping[str, str],
+    finding: str,
+    *,
+    delivered_at: dt.datetime | None,
+    evidence: bytes | None = None,
+) -> Delivery:
+    """A message the government lists but will not give: handed over with its words (`words`,
+    as JSON in place of the document) and a finding, so it is neither lost nor asked for
+    forever. `evidence`, when given, is the government's JSON record of the message."""
+    return Delivery(
+        government_id=government_id,
+        document=json.dumps(words, ensure_ascii=False).encode(),
+        media_type="application/json",
+        evidence=evidence,
+        evidence_media_type=None if evidence is None else "application/json",
+        delivered_at=delivered_at,
+        finding=finding,
+    )
 
 
 class InboxHeldBackError(Exception):
@@ -97,6 +124,67 @@ def dump_cursor(fields: Mapping[str, Any]) -> str:
 
 class InboxClosedError(Exception):
     """The connection cannot read its inbox until it is connected again."""
+
+
+async def look_renewing_once(  # noqa: PLR0913 - the look, and how to renew, spot and end
+    government: str,
+    token: str | None,
+    look: Callable[[str], Awaitable[InboxPage]],
+    *,
+    refused: type[E],
+    renew: Callable[[str], Awaitable[str | None]],
+    expire: Callable[[E], Awaitable[InboxClosedError]],
+) -> InboxPage:
+    """A look with the connection's `token`, renewed once when the government refuses it
+    (`refused`); refused again, `expire` ends the connection and says why. No token (the
+    connection is not active) or none renewed closes the inbox."""
+    if token is None:
+        raise InboxClosedError(f"the company's {government} connection is not active")
+    try:
+        return await look(token)
+    except refused:
+        fresh = await renew(token)
+    if fresh is None:
+        raise InboxClosedError(f"{government} refused the connection's token; it was not renewed")
+    try:
+        return await look(fresh)
+    except refused as again:
+        raise await expire(again) from again
+
+
+@dataclass(frozen=True)
+class HandedOver(Generic[R]):
+    """What one pass over listed rows delivered: the deliveries, the rows they came from, and
+    whether every row was (False: the pass stopped midway, on a limit or an unavailable
+    government)."""
+
+    deliveries: tuple[Delivery, ...]
+    rows: tuple[R, ...]
+    complete: bool
+
+
+async def hand_over(
+    rows: Iterable[R],
+    deliver: Callable[[R], Awaitable[Delivery]],
+    *,
+    stops: tuple[type[Exception], ...],
+    inbox: str,
+) -> HandedOver[R]:
+    """Each row's delivery, in order. One of `stops` (a limit, the government unavailable)
+    raises when nothing was delivered yet; after that, what was delivered is handed over, so
+    the next look goes on from there instead of downloading it again."""
+    deliveries: list[Delivery] = []
+    handed: list[R] = []
+    for row in rows:
+        try:
+            deliveries.append(await deliver(row))
+        except stops as exc:
+            if not deliveries:
+                raise
+            log.info("%s read in part: %s", inbox, exc)
+            return HandedOver(tuple(deliveries), tuple(handed), complete=False)
+        handed.append(row)
+    return HandedOver(tuple(deliveries), tuple(handed), complete=True)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,24 @@ def encode_body(body: Mapping[str, Any]) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+def _body(
+    event_id: str,
+    event_type: str,
+    timestamp: str,
+    data: Mapping[str, Any],
+    *,
+    livemode: bool | None = None,
+) -> dict[str, Any]:
+    """The Standard Webhooks shape every body has: the event's id, type and time, its mode
+    (None for a connection's events, which both modes hear of), and its data, which carries
+    the time too (in its own place where `data` names it)."""
+    body: dict[str, Any] = {"id": event_id, "type": event_type, "timestamp": timestamp}
+    if livemode is not None:
+        body["livemode"] = livemode
+    body["data"] = {**data, "timestamp": timestamp}
+    return body
+
+
 def _errors(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Each error as an object with at least `message`: validation findings keep their rule,
     pointer and fix; a government's messages (plain strings) become `{"message": …}`."""
@@ -59,12 +77,11 @@ def _errors(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def invoice_event_body(event: EventMessage, invoice_metadata: Mapping[str, str]) -> dict[str, Any]:
     metadata = event.metadata or {}
-    return {
-        "id": event.event_id,
-        "type": event.event,
-        "timestamp": event.created_at,
-        "livemode": event.livemode,
-        "data": {
+    return _body(
+        event.event_id,
+        event.event,
+        event.created_at,
+        {
             "invoiceId": event.invoice_id,
             "externalId": event.external_id,
             "country": event.country,
@@ -76,18 +93,18 @@ def invoice_event_body(event: EventMessage, invoice_metadata: Mapping[str, str])
             "metadata": dict(invoice_metadata),
             "eventMetadata": event.metadata,
         },
-    }
+        livemode=event.livemode,
+    )
 
 
 def received_invoice_body(event: ReceivedInvoiceMessage) -> dict[str, Any]:
     """`invoice.received`: a purchase invoice delivered to one of the account's companies; the
     invoice itself is GET /v1/received-invoices/:id (its document at /document)."""
-    return {
-        "id": event.event_id,
-        "type": event.event,
-        "timestamp": event.created_at,
-        "livemode": event.livemode,
-        "data": {
+    return _body(
+        event.event_id,
+        event.event,
+        event.created_at,
+        {
             "receivedInvoiceId": event.received_invoice_id,
             "companyId": event.company_id,
             "connectionId": event.connection_id,
@@ -102,36 +119,30 @@ def received_invoice_body(event: ReceivedInvoiceMessage) -> dict[str, Any]:
             "grossAmount": event.gross_amount,
             "findings": event.findings,
             "deliveredAt": event.delivered_at,
-            "timestamp": event.created_at,
         },
-    }
+        livemode=event.livemode,
+    )
 
 
 def connection_event_body(
     *, event_id: str, event_type: str, timestamp: str, connection: Mapping[str, Any]
 ) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": event_type,
-        "timestamp": timestamp,
-        "data": {**connection, "timestamp": timestamp},
-    }
+    return _body(event_id, event_type, timestamp, connection)
 
 
 def webhook_test_body(
     *, event_id: str, endpoint_id: str, livemode: bool, timestamp: str
 ) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": TEST_EVENT,
-        "timestamp": timestamp,
-        "livemode": livemode,
-        "data": {
+    return _body(
+        event_id,
+        TEST_EVENT,
+        timestamp,
+        {
             "endpointId": endpoint_id,
             "message": "A test event from Clearway: your endpoint receives and verifies webhooks.",
-            "timestamp": timestamp,
         },
-    }
+        livemode=livemode,
+    )
 
 
 def endpoint_disabled_body(  # noqa: PLR0913 - the fields of one notice
@@ -144,16 +155,10 @@ def endpoint_disabled_body(  # noqa: PLR0913 - the fields of one notice
     failing_since: str | None,
     timestamp: str,
 ) -> dict[str, Any]:
-    return {
-        "id": event_id,
-        "type": ENDPOINT_DISABLED_EVENT,
-        "timestamp": timestamp,
-        "livemode": livemode,
-        "data": {
-            "endpointId": endpoint_id,
-            "url": url,
-            "reason": reason,
-            "failingSince": failing_since,
-            "timestamp": timestamp,
-        },
-    }
+    return _body(
+        event_id,
+        ENDPOINT_DISABLED_EVENT,
+        timestamp,
+        {"endpointId": endpoint_id, "url": url, "reason": reason, "failingSince": failing_since},
+        livemode=livemode,
+    )

@@ -65,13 +65,13 @@ from services.govsim.fr.incoming import (
     MAX_LIMIT,
     SAMPLE_SELLER_SIREN,
     IncomingFlow,
-    UndeliverableError,
     sample_purchase_invoice,
 )
 from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
 from services.govsim.fr.state import DepositedInvoice, FrPaSimulator
 from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
+from services.govsim.undeliverable import UndeliverableError, not_delivered
 
 API_PREFIX = "/pa"
 CONTROL_PREFIX = "/_sim/fr"
@@ -392,7 +392,7 @@ def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
             try:
                 content = base64.b64decode(invoice.document, validate=True)
             except (binascii.Error, ValueError):
-                return _undeliverable(["document : base64 illisible"])
+                return not_delivered(["document : base64 illisible"])
         else:
             content = sample_purchase_invoice(
                 buyer_siren=invoice.buyer_siren,
@@ -404,7 +404,7 @@ def build_fr_pa_control_router(simulator: FrPaSimulator) -> APIRouter:
                 content, buyer_siren=invoice.buyer_siren, at=simulator.clock()
             )
         except UndeliverableError as refused:
-            return _undeliverable(refused.errors)
+            return not_delivered(refused.errors)
         return {
             "flowId": flow.flow_id,
             "buyerSiren": flow.buyer_siren,
@@ -421,9 +421,3 @@ class IncomingInvoice(BaseModel):
     buyer_siren: str = Field(alias="buyerSiren", pattern=r"^\d{9}$")
     seller_siren: str = Field(SAMPLE_SELLER_SIREN, alias="sellerSiren", pattern=r"^\d{9}$")
     document: str | None = None  # the file in base64
-
-
-def _undeliverable(errors: list[str]) -> Response:
-    return JSONResponse(
-        {"detail": "not delivered", "errors": errors}, HTTPStatus.UNPROCESSABLE_ENTITY
-    )

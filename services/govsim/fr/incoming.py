@@ -35,20 +35,13 @@ from services.govsim.fr.documents import (
     read_deposit,
 )
 from services.govsim.fr.lifecycle import StatusEntry
+from services.govsim.undeliverable import UndeliverableError
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 SAMPLE_SELLER_SIREN = "732829320"
 INCOMING_TYPE = "SupplierInvoice"
 INCOMING_DIRECTION = "In"
-
-
-class UndeliverableError(Exception):
-    """What the platform would not have routed to that buyer, in its words."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass

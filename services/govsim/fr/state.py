@@ -16,9 +16,10 @@ from services.govsim.fr.documents import (
     duplicate_key,
     read_deposit,
 )
-from services.govsim.fr.incoming import IncomingFlow, IncomingFlows, UndeliverableError
+from services.govsim.fr.incoming import IncomingFlow, IncomingFlows
 from services.govsim.fr.lifecycle import STATUS_LABELS, StatusEntry
 from services.govsim.keyed import KeyedSimulator
+from services.govsim.undeliverable import UndeliverableError
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from services.govsim.pl.sessions import (
     KsefSimulator,
     OnlineSession,
     RateGroup,
-    UndeliverableError,
 )
 from services.govsim.rate_limits import RateLimit
+from services.govsim.undeliverable import UndeliverableError, not_delivered
 
 CONTROL_PREFIX = "/_sim/pl"
 
@@ -94,10 +94,7 @@ def _add_purchase_controls(router: APIRouter, simulator: KsefSimulator) -> None:
         try:
             stored = simulator.deliver(body, buyer_nip=invoice.nip)
         except UndeliverableError as refused:
-            return JSONResponse(
-                {"detail": "not delivered", "errors": refused.errors},
-                HTTPStatus.UNPROCESSABLE_ENTITY,
-            )
+            return not_delivered(refused.errors)
         return {
             "ksefNumber": stored.ksef_number,
             "invoiceNumber": stored.invoice_number,

@@ -307,12 +307,16 @@ def _date_of(invoice: StoredInvoice, date_type: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.UTC)
 
 
-def _passes(invoice: StoredInvoice, filters: dict[str, Any]) -> bool:  # noqa: C901, PLR0911 - one test a filter
-    if "ksefNumber" in filters and filters["ksefNumber"] != invoice.ksef_number:
-        return False
-    if "invoiceNumber" in filters and filters["invoiceNumber"] != invoice.invoice_number:
-        return False
-    if "sellerNip" in filters and filters["sellerNip"] != invoice.seller_nip:
+def _passes(invoice: StoredInvoice, filters: dict[str, Any]) -> bool:  # noqa: PLR0911 - one test a filter
+    # The filters that name a value the invoice must have as it is.
+    exact = {
+        "ksefNumber": invoice.ksef_number,
+        "invoiceNumber": invoice.invoice_number,
+        "sellerNip": invoice.seller_nip,
+        "hasAttachment": invoice.has_attachment,
+        "isSelfInvoicing": invoice.self_invoicing,
+    }
+    if any(name in filters and filters[name] != value for name, value in exact.items()):
         return False
     buyer = filters.get("buyerIdentifier")
     if isinstance(buyer, dict) and (
@@ -325,10 +329,6 @@ def _passes(invoice: StoredInvoice, filters: dict[str, Any]) -> bool:  # noqa: C
     if "invoiceTypes" in filters and invoice.invoice_type not in filters["invoiceTypes"]:
         return False
     if filters.get("formType", "FA") != "FA" or filters.get("invoicingMode", "Online") != "Online":
-        return False
-    if "hasAttachment" in filters and filters["hasAttachment"] != invoice.has_attachment:
-        return False
-    if "isSelfInvoicing" in filters and filters["isSelfInvoicing"] != invoice.self_invoicing:
         return False
     amount = filters.get("amount")
     if isinstance(amount, dict):

@@ -49,6 +49,7 @@ from services.govsim.pl.repository import (
     read_stored,
 )
 from services.govsim.rate_limits import RateLimit, Refusal, SlidingWindowLimiter
+from services.govsim.undeliverable import UndeliverableError
 from services.govsim.untrusted_xml import UntrustedXmlError, child_text, parse_untrusted_xml
 
 if TYPE_CHECKING:
@@ -93,14 +94,6 @@ SESSION_STATUS_DESCRIPTIONS = {  # the interactive-session rows of the documente
     440: "Sesja anulowana",
     445: "Błąd weryfikacji, brak poprawnych faktur",
 }
-
-
-class UndeliverableError(Exception):
-    """A purchase invoice KSeF would not have accepted from its seller, or not for this buyer."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 # --- state -----------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from services.govsim.ro.state import (
     CONTROL_PREFIX,
     AnafSimulator,
     MessageKind,
-    UndeliverableError,
     UploadedMessage,
     UploadFault,
 )
+from services.govsim.undeliverable import UndeliverableError, not_delivered
 
 CifList = list[Annotated[str, Field(pattern=r"^\d+$")]]
 
@@ -193,9 +193,9 @@ def _add_inbox_controls(router: APIRouter, simulator: AnafSimulator) -> None:
                 damaged=invoice.damaged,
             )
         except RejectedXmlError as rejected:
-            return _undeliverable([rejected.message])
+            return not_delivered([rejected.message])
         except UndeliverableError as refused:
-            return _undeliverable(refused.errors)
+            return not_delivered(refused.errors)
         return {
             "id": str(message.download_id),
             "id_solicitare": str(message.index),
@@ -203,13 +203,6 @@ def _add_inbox_controls(router: APIRouter, simulator: AnafSimulator) -> None:
             "tip": MessageKind.RECEIVED.value,
             "environment": invoice.environment,
         }
-
-
-def _undeliverable(errors: list[str]) -> Response:
-    return JSONResponse(
-        {"detail": "not delivered", "errors": errors},
-        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
-    )
 
 
 def _message_json(simulator: AnafSimulator, message: UploadedMessage) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from services.govsim.ro.documents import (
 )
 from services.govsim.ro.oauth import AnafOAuthServer
 from services.govsim.ro.responses import error_report, sealed_zip
+from services.govsim.undeliverable import UndeliverableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -102,14 +103,6 @@ LIST_FILTERS = {  # the `filtru` letters
     "P": {MessageKind.RECEIVED},
     "R": {MessageKind.BUYER_MESSAGE},
 }
-
-
-class UndeliverableError(Exception):
-    """A purchase invoice ANAF would not have accepted, so no buyer would see it."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer
 from clearway.domain.ids import new_id
 from clearway.messaging import OutboxRelay, build_broker
 from clearway.messaging.topics import INVOICE_EVENTS
 from clearway.store.outbox import OutboxMessage, enqueue
 
 from tests.services.handlers_support import outbox_of
+from tests.services.kafka_support import read_from_start
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -53,26 +53,14 @@ def _messages(key: str, count: int) -> list[OutboxMessage]:
 async def _published(bootstrap: str, key: str, count: int, timeout: float = 20) -> list[Any]:
     """The bodies published on invoice.events with `key`, in order, once `count` have come
     (and whatever else came with them)."""
-    consumer = AIOKafkaConsumer(
+    records = await read_from_start(
+        bootstrap,
         INVOICE_EVENTS,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        keep=lambda record: record.key == key.encode(),
+        enough=lambda found: len(found) >= count,
+        timeout=timeout,
     )
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < count and time.monotonic() < deadline:
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                found += [
-                    json.loads(r.value)
-                    for r in records
-                    if r.key is not None and r.key == key.encode()
-                ]
-    finally:
-        await consumer.stop()
-    return found
+    return [json.loads(record.value) for record in records]
 
 
 async def test_committed_rows_are_published_in_order_and_taken_once(

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from clearway.connectors.calls import GovernmentUnavailableError
 from clearway.governments.inbox import Delivery, Inbox, InboxPage
 from clearway.messaging.topics import INVOICES_RECEIVED
@@ -38,8 +37,6 @@ from tests.libs.store.received import (
     MemoryInbox,
     Receiving,
     delivery,
-    own_country,
-    receiving_connection,
 )
 
 NOW = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)
@@ -83,28 +80,25 @@ def test_the_reader_until_the_parsers_come_makes_nothing_up() -> None:
 # --- the machine against an in-memory inbox, real PostgreSQL -----------------------------------
 
 
-@pytest_asyncio.fixture
-async def receiving(store_db: asyncpg.Pool[Any]) -> Receiving:
-    """An active receiving connection of a country of its own: only its test's machine sees it."""
-    async with store_db.acquire() as conn:
-        return await receiving_connection(conn, own_country())
-
-
 def machine(
     pool: asyncpg.Pool[Any],
     receiving: Receiving,
     inbox: Inbox | None,
     *,
     read: Any = not_read_yet,
+    inbox_for: Callable[[Mapping[str, Any]], Inbox | None] | None = None,
 ) -> ReceivingMachine:
-    def inbox_for(row: Mapping[str, Any]) -> Inbox | None:
+    """The machine for `receiving`'s country, whose connection's inbox is `inbox` (or what
+    `inbox_for` makes of its row)."""
+
+    def that_inbox(row: Mapping[str, Any]) -> Inbox | None:
         assert row["id"] == receiving.connection_id  # the machine hands over the whole row
         return inbox
 
     return ReceivingMachine(
         pool,
         countries=[receiving.country],
-        inbox_for=inbox_for,
+        inbox_for=inbox_for or that_inbox,
         read=read,
         timings=ReceivingTimings(interval=INTERVAL, lease=dt.timedelta(minutes=1), backoff=BACKOFF),
         rng=replayed(),
@@ -285,14 +279,7 @@ async def test_an_inbox_that_cannot_be_built_backs_off(
     def not_configured(row: Mapping[str, Any]) -> Inbox | None:
         raise RuntimeError(f"no live endpoint for {row['country']}")
 
-    receiver = ReceivingMachine(
-        store_db,
-        countries=[receiving.country],
-        inbox_for=not_configured,
-        read=not_read_yet,
-        timings=ReceivingTimings(interval=INTERVAL, lease=dt.timedelta(minutes=1), backoff=BACKOFF),
-        rng=replayed(),
-    )
+    receiver = machine(store_db, receiving, None, inbox_for=not_configured)
     assert await receiver.receive_due() == 1
     cursor = await _cursor(store_db, receiving)
     assert (cursor["failures"], cursor["lease_owner"]) == (1, None)

@@ -16,7 +16,11 @@ from clearway.store.connections import ConnectionChanges, update_connection
 from clearway.store.events import read_received_stream, start_received_stream
 from clearway.store.received_invoices import received_by_government_id
 
-from tests.libs.store.received import new_received, own_country, receiving_connection
+from tests.libs.store.received import (
+    Receiving,
+    new_received,
+    receiving_connection,
+)
 
 pytestmark = [pytest.mark.postgres]
 
@@ -97,11 +101,10 @@ async def test_another_companys_message_with_the_same_id_is_its_own(
 
 
 async def test_a_cursor_is_claimed_once_and_saved_only_by_its_leases_owner(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    country = own_country()
+    country = receiving.country
     async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, country)
         claimed = await inbox_cursors.claim_due(
             conn, countries=[country], owner="a", lease=LEASE, limit=10
         )
@@ -131,11 +134,10 @@ async def test_a_cursor_is_claimed_once_and_saved_only_by_its_leases_owner(
 
 
 async def test_only_active_receiving_connections_are_claimed(
-    store_db: asyncpg.Pool[Any],
+    store_db: asyncpg.Pool[Any], receiving: Receiving
 ) -> None:
-    country = own_country()
+    country = receiving.country
     async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, country)
         await update_connection(conn, receiving.connection_id, ConnectionChanges(is_receiver=False))
         claimed = await inbox_cursors.claim_due(
             conn, countries=[country], owner="a", lease=LEASE, limit=10

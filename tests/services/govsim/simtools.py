@@ -3,6 +3,7 @@ refuse without expanding anything, and a client of the app around given simulato
 
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,10 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    def utc(self) -> dt.datetime:
+        """The same instant as an aware UTC datetime, for code whose clock gives one."""
+        return dt.datetime.fromtimestamp(self.now, dt.UTC)
 
 
 UBL_INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"

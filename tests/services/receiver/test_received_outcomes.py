@@ -8,12 +8,10 @@ is tested with its simulator."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
 from clearway.domain.ids import new_id
 from clearway.messaging.topics import INVOICES_RECEIVED
 from clearway.store.events import start_received_stream
@@ -23,6 +21,7 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.libs.store.received import new_received
 from tests.services.connections_support import new_company, start_connection
+from tests.services.kafka_support import read_from_start
 from tests.services.webhook_dispatcher.webhooktools import (
     create_endpoint,
     running_receiver,
@@ -34,23 +33,13 @@ pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
 async def _published(stack: Stack, received_id: str, *, timeout: float = 30) -> list[Any]:
     """The records about this received invoice on `invoices.received`."""
-    consumer = AIOKafkaConsumer(
+    return await read_from_start(
+        stack.kafka_bootstrap,
         INVOICES_RECEIVED,
-        bootstrap_servers=stack.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
+        keep=lambda record: record.key == received_id.encode(),
+        enough=bool,
+        timeout=timeout,
     )
-    await consumer.start()
-    found: list[Any] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while not found and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                found += [r for r in records if r.key == received_id.encode()]
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def test_a_received_invoice_is_published_sent_as_a_webhook_and_served(

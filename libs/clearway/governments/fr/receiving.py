@@ -25,7 +25,6 @@ its Retry-After; a look stopped midway hands over what it downloaded, with the c
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
@@ -43,8 +42,10 @@ from clearway.governments.inbox import (
     InboxHeldBackError,
     InboxPage,
     dump_cursor,
+    hand_over,
     held_back_by,
     load_cursor,
+    refused_delivery,
 )
 
 log = logging.getLogger(__name__)
@@ -118,15 +119,14 @@ def _utc(at: dt.datetime) -> dt.datetime:
 # --- the inbox -----------------------------------------------------------------------------
 
 
-def refused_delivery(flow: ListedFlow, refusal: GovernmentRefusedError) -> Delivery:
+def _refused_download(flow: ListedFlow, refusal: GovernmentRefusedError) -> Delivery:
     """A flow the platform lists but will not give: handed over with its words, so it is
     neither lost nor asked for forever."""
-    return Delivery(
-        government_id=flow.flow_id,
-        document=json.dumps({"message": refusal.message}, ensure_ascii=False).encode(),
-        media_type="application/json",
+    return refused_delivery(
+        flow.flow_id,
+        {"message": refusal.message},
+        f"PA flow {flow.flow_id}: the PA refused its download ({refusal.message})",
         delivered_at=flow.updated_at,
-        finding=f"PA flow {flow.flow_id}: the PA refused its download ({refusal.message})",
     )
 
 
@@ -154,18 +154,16 @@ class PaInbox:
             raise InboxClosedError("the company has no SIREN the PA knows it by")
         start = PaCursor.load(cursor)
         listed, full = await self._new_flows(start)
+        handed = await hand_over(
+            listed,
+            self._delivery,
+            stops=(GovernmentTransientError, InboxHeldBackError),
+            inbox=f"PA inbox of {self._siren}",
+        )
         position = start
-        deliveries: list[Delivery] = []
-        for flow in listed:
-            try:
-                deliveries.append(await self._delivery(flow))
-            except (GovernmentTransientError, InboxHeldBackError) as exc:
-                if not deliveries:
-                    raise
-                log.info("PA inbox of %s read in part: %s", self._siren, exc)
-                return InboxPage(tuple(deliveries), position.dump())
+        for flow in handed.rows:
             position = position.past(flow)
-        return InboxPage(tuple(deliveries), position.dump(), more=full)
+        return InboxPage(handed.deliveries, position.dump(), more=full and handed.complete)
 
     async def _new_flows(self, cursor: PaCursor) -> tuple[list[ListedFlow], bool]:
         """The flows of the first page holding any not handed over, and whether that page was
@@ -196,7 +194,7 @@ class PaInbox:
             original = await self._held_back_if_throttled(self._pa.flow_original(flow.flow_id))
             metadata = await self._held_back_if_throttled(self._pa.flow_metadata(flow.flow_id))
         except GovernmentRefusedError as refused:
-            return refused_delivery(flow, refused)
+            return _refused_download(flow, refused)
         return Delivery(
             government_id=flow.flow_id,
             document=original.content,

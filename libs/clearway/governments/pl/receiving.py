@@ -51,8 +51,11 @@ from clearway.governments.inbox import (
     InboxHeldBackError,
     InboxPage,
     dump_cursor,
+    hand_over,
     held_back_by,
     load_cursor,
+    look_renewing_once,
+    refused_delivery,
 )
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl.client import (
@@ -211,17 +214,15 @@ def delivery_of(row: Listed, content: bytes) -> Delivery:
     )
 
 
-def refused_delivery(row: Listed, refusal: KsefRefusedError) -> Delivery:
+def _refused_download(row: Listed, refusal: KsefRefusedError) -> Delivery:
     """An invoice KSeF lists but will not let the company download: handed over with KSeF's
     words, so it is neither lost nor asked for forever."""
-    return Delivery(
-        government_id=row.ksef_number,
-        document=json.dumps({"error": refusal.message}, ensure_ascii=False).encode(),
-        media_type="application/json",
-        evidence=evidence_of(row),
-        evidence_media_type="application/json",
+    return refused_delivery(
+        row.ksef_number,
+        {"error": refusal.message},
+        f"KSeF invoice {row.ksef_number}: KSeF refused its download ({refusal.message})",
         delivered_at=_acquired(row),
-        finding=f"KSeF invoice {row.ksef_number}: KSeF refused its download ({refusal.message})",
+        evidence=evidence_of(row),
     )
 
 
@@ -267,23 +268,25 @@ class KsefInbox:
         window = InboxCursor.load(cursor, now)
         async with self._tools.pool.acquire() as conn:
             token = await connection_token(conn, self._connection_id, keyring=self._tools.keyring)
-            if token is None:
-                raise InboxClosedError("the company's KSeF connection is not active")
-            try:
-                return await self._look(conn, window, token, now)
-            except KsefAuthError:
-                try:
-                    fresh = await renew_refused_token(conn, self._connection_id, token, self._auth)
-                except ksef_auth.KsefUnavailableError as exc:
-                    raise KsefUnavailableError(f"KSeF did not renew the token ({exc})") from exc
-            if fresh is None:
-                raise InboxClosedError("KSeF refused the connection's token; it was not renewed")
-            try:
-                return await self._look(conn, window, fresh, now)
-            except KsefAuthError as again:
-                message = f"KSeF refused the renewed token too (HTTP {again.status})."
-                await expire_after_second_refusal(conn, self._connection_id, message)
-                raise InboxClosedError(message) from again
+            return await look_renewing_once(
+                "KSeF",
+                token,
+                lambda token: self._look(conn, window, token, now),
+                refused=KsefAuthError,
+                renew=lambda token: self._renew(conn, token),
+                expire=lambda again: self._expire(conn, again),
+            )
+
+    async def _renew(self, conn: Connection, token: str) -> str | None:
+        try:
+            return await renew_refused_token(conn, self._connection_id, token, self._auth)
+        except ksef_auth.KsefUnavailableError as exc:
+            raise KsefUnavailableError(f"KSeF did not renew the token ({exc})") from exc
+
+    async def _expire(self, conn: Connection, again: KsefAuthError) -> InboxClosedError:
+        message = f"KSeF refused the renewed token too (HTTP {again.status})."
+        await expire_after_second_refusal(conn, self._connection_id, message)
+        return InboxClosedError(message)
 
     async def _look(
         self, conn: Connection, window: InboxCursor, token: str, now: dt.datetime
@@ -291,26 +294,21 @@ class KsefInbox:
         listing = await self._list(conn, window, token, now)
         if listing is None:
             return InboxPage(deliveries=(), cursor=None)
-        handed: list[Listed] = []
-        deliveries: list[Delivery] = []
-        for row in listing.rows:
-            if row.ksef_number in window.seen:
-                continue
-            try:
-                deliveries.append(await self._delivery(conn, row, token))
-            except (KsefAuthError, KsefTransientError, InboxHeldBackError) as exc:
-                if not deliveries:
-                    raise
-                log.info("KSeF inbox of %s read in part: %s", self._nip, exc)
-                part = window.with_seen(listing.end, handed)
-                return InboxPage(tuple(deliveries), part.dump())
-            handed.append(row)
+        handed = await hand_over(
+            (row for row in listing.rows if row.ksef_number not in window.seen),
+            lambda row: self._delivery(conn, row, token),
+            stops=(KsefAuthError, KsefTransientError, InboxHeldBackError),
+            inbox=f"KSeF inbox of {self._nip}",
+        )
+        if not handed.complete:
+            part = window.with_seen(listing.end, list(handed.rows))
+            return InboxPage(handed.deliveries, part.dump())
         after = window.after_page(
             listing.end, listing.rows, has_more=listing.has_more, truncated=listing.truncated
         )
         # Only pages left in the window call for a look at once: KSeF's 20 queries an hour
         # are better spent on them than on a window of a few seconds.
-        return InboxPage(tuple(deliveries), after.dump(), more=after.end is not None)
+        return InboxPage(handed.deliveries, after.dump(), more=after.end is not None)
 
     async def _list(
         self, conn: Connection, window: InboxCursor, token: str, now: dt.datetime
@@ -356,7 +354,7 @@ class KsefInbox:
         except KsefRefusedError as refused:
             if refused.message.startswith(NOT_YET_AVAILABLE):
                 raise KsefUnavailableError(refused.message, retry_after=NOT_YET_RETRY) from None
-            return refused_delivery(row, refused)
+            return _refused_download(row, refused)
         except KsefUnavailableError as unavailable:
             raise held_back_by(unavailable) or unavailable from unavailable
         return delivery_of(row, content)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import logging
 import re
 import zipfile
@@ -51,8 +50,11 @@ from clearway.governments.inbox import (
     InboxHeldBackError,
     InboxPage,
     dump_cursor,
+    hand_over,
     held_back_by,
     load_cursor,
+    look_renewing_once,
+    refused_delivery,
 )
 from clearway.governments.ro.client import (
     AnafAuthError,
@@ -257,15 +259,14 @@ def delivery_of(row: ListedMessage, content: bytes) -> Delivery:
     )
 
 
-def refused_delivery(row: ListedMessage, refusal: AnafRefusedError) -> Delivery:
+def _refused_download(row: ListedMessage, refusal: AnafRefusedError) -> Delivery:
     """A message ANAF lists but will not let the company download (other than for its daily
     quota): handed over with ANAF's words, so it is neither lost nor asked for forever."""
-    return Delivery(
-        government_id=row.download_id,
-        document=json.dumps({"eroare": refusal.message}, ensure_ascii=False).encode(),
-        media_type="application/json",
+    return refused_delivery(
+        row.download_id,
+        {"eroare": refusal.message},
+        f"ANAF message {row.download_id}: ANAF refused its download ({refusal.message})",
         delivered_at=row.created,
-        finding=f"ANAF message {row.download_id}: ANAF refused its download ({refusal.message})",
     )
 
 
@@ -302,38 +303,34 @@ class AnafInbox:
             return InboxPage(deliveries=(), cursor=None)
         async with self._tools.pool.acquire() as conn:
             token = await connection_token(conn, self._connection_id, keyring=self._tools.keyring)
-            if token is None:
-                raise InboxClosedError("the company's ANAF connection is not active")
-            try:
-                return await self._look(conn, window, token)
-            except AnafAuthError:
-                fresh = await refresh_refused_token(conn, self._connection_id, token, self._oauth)
-            if fresh is None:
-                raise InboxClosedError("ANAF refused the connection's token; it was not renewed")
-            try:
-                return await self._look(conn, window, fresh)
-            except AnafAuthError as again:
-                await expire_after_second_refusal(conn, self._connection_id, again.status)
-                raise InboxClosedError("ANAF refused the renewed token too") from again
+            return await look_renewing_once(
+                "ANAF",
+                token,
+                lambda token: self._look(conn, window, token),
+                refused=AnafAuthError,
+                renew=lambda token: refresh_refused_token(
+                    conn, self._connection_id, token, self._oauth
+                ),
+                expire=lambda again: self._expire(conn, again),
+            )
+
+    async def _expire(self, conn: Connection, again: AnafAuthError) -> InboxClosedError:
+        await expire_after_second_refusal(conn, self._connection_id, again.status)
+        return InboxClosedError("ANAF refused the renewed token too")
 
     async def _look(self, conn: Connection, window: InboxCursor, token: str) -> InboxPage:
         listing = await self._list(conn, window, token)
         rows = [row for row in listing.messages if row.kind == MessageKind.RECEIVED]
-        handed: list[ListedMessage] = []
-        deliveries: list[Delivery] = []
-        for row in rows:
-            if row.download_id in window.seen:
-                continue
-            try:
-                deliveries.append(await self._delivery(conn, row, token))
-            except (AnafAuthError, AnafTransientError, InboxHeldBackError) as exc:
-                if not deliveries:
-                    raise
-                log.info("ANAF inbox of %s read in part: %s", self._cif, exc)
-                return InboxPage(tuple(deliveries), window.with_seen(handed).dump())
-            handed.append(row)
+        handed = await hand_over(
+            (row for row in rows if row.download_id not in window.seen),
+            lambda row: self._delivery(conn, row, token),
+            stops=(AnafAuthError, AnafTransientError, InboxHeldBackError),
+            inbox=f"ANAF inbox of {self._cif}",
+        )
+        if not handed.complete:
+            return InboxPage(handed.deliveries, window.with_seen(list(handed.rows)).dump())
         after = window.after_page(rows, listing.pages)
-        return InboxPage(tuple(deliveries), after.dump(), more=after.end_ms is not None)
+        return InboxPage(handed.deliveries, after.dump(), more=after.end_ms is not None)
 
     async def _list(self, conn: Connection, window: InboxCursor, token: str) -> MessagePage:
         assert window.end_ms is not None  # opened
@@ -370,7 +367,7 @@ class AnafInbox:
         except AnafRefusedError as refused:
             if refused.message.startswith(QUOTA_REACHED):
                 raise self._held_back_if_quota(refused, quota) from refused
-            return refused_delivery(row, refused)
+            return _refused_download(row, refused)
         except AnafUnavailableError as unavailable:
             raise held_back_by(unavailable) or unavailable from unavailable
         return delivery_of(row, content)

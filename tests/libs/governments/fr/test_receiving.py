@@ -34,7 +34,13 @@ from clearway.resilience.backoff import Backoff
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.rate_limits import RateLimit
-from tests.libs.governments.inboxes import ids, read_all, received
+from tests.libs.governments.inboxes import (
+    assert_nothing_comes_again,
+    first_look,
+    ids,
+    read_all,
+    received,
+)
 from tests.libs.store.received import own_country, receiving_connection
 from tests.services.govsim.fr.test_fr_sim import BUYER_SIREN, ubl_invoice
 from tests.services.govsim.simtools import FakeClock
@@ -86,9 +92,8 @@ async def test_a_routed_invoice_comes_back_once_with_its_exact_bytes_and_lifecyc
 ) -> None:
     flow_id = await company.deliver()
 
-    page = await company.inbox().fetch(None)
+    delivery, page = await first_look(company.inbox())
 
-    (delivery,) = page.deliveries
     flow = company.simulator.incoming.get(flow_id)
     assert flow is not None
     assert delivery.government_id == flow_id
@@ -104,12 +109,7 @@ async def test_a_routed_invoice_comes_back_once_with_its_exact_bytes_and_lifecyc
     ]
     assert delivery.delivered_at == dt.datetime.fromtimestamp(company.clock(), dt.UTC)
     assert delivery.finding is None
-    assert page.more is False
-    assert page.cursor is not None
-
-    company.clock.advance(60)
-    again = await company.inbox().fetch(page.cursor)
-    assert again.deliveries == ()
+    await assert_nothing_comes_again(company.inbox, company.clock, page, later=60)
 
 
 async def test_a_ubl_comes_back_as_xml_and_another_buyers_invoice_not_at_all(

@@ -27,7 +27,7 @@ from clearway.config import LiveNotConfiguredError, Settings
 from clearway.domain.connections import SecretKind
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
+from clearway.governments.inbox import InboxHeldBackError
 from clearway.governments.pl import receiving
 from clearway.governments.pl.auth import KsefAuthClient
 from clearway.governments.pl.receiving import MAX_WINDOW, InboxCursor, KsefInbox, Listed
@@ -38,7 +38,14 @@ from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.pl import repository
 from services.govsim.pl.sessions import KsefSimulator, RateGroup
 from services.govsim.rate_limits import RateLimit
-from tests.libs.governments.inboxes import ids, read_all, received
+from tests.libs.governments.inboxes import (
+    assert_closed_once_inactive,
+    assert_nothing_comes_again,
+    first_look,
+    ids,
+    read_all,
+    received,
+)
 from tests.libs.governments.pl.nips import random_nip
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
@@ -71,7 +78,7 @@ class Company:
             endpoint,
             connection_id=self.connection_id,
             nip=self.nip,
-            clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+            clock=self.clock.utc,
         )
 
     async def deliver(self) -> str:
@@ -155,9 +162,8 @@ async def test_a_delivered_invoice_comes_back_once_with_its_exact_bytes_and_reco
 ) -> None:
     number = await company.deliver()
 
-    page = await company.inbox().fetch(None)
+    delivery, page = await first_look(company.inbox())
 
-    (delivery,) = page.deliveries
     stored = company.stored(number)
     assert delivery.government_id == number
     assert delivery.document == stored.content
@@ -171,12 +177,7 @@ async def test_a_delivered_invoice_comes_back_once_with_its_exact_bytes_and_reco
         record["invoiceHash"] == base64.b64encode(hashlib.sha256(stored.content).digest()).decode()
     )
     assert delivery.delivered_at == dt.datetime.fromtimestamp(stored.acquired_at, dt.UTC)
-    assert page.more is False
-    assert page.cursor is not None
-
-    company.clock.advance(300)
-    again = await company.inbox().fetch(page.cursor)
-    assert again.deliveries == ()
+    await assert_nothing_comes_again(company.inbox, company.clock, page, later=300)
 
 
 @pytest.mark.usefixtures("unlimited")
@@ -347,12 +348,7 @@ async def test_a_download_whose_bytes_ksef_did_not_hash_is_handed_over_with_a_fi
 async def test_an_inactive_connection_closes_the_inbox(
     company: Company, store_db: asyncpg.Pool[Any]
 ) -> None:
-    await store_db.execute(
-        "UPDATE connections SET status = 'expired' WHERE id = $1", company.connection_id
-    )
-
-    with pytest.raises(InboxClosedError):
-        await company.inbox().fetch(None)
+    await assert_closed_once_inactive(store_db, company.connection_id, company.inbox())
 
 
 # --- the cursor (pure) ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
-from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
+from clearway.governments.inbox import InboxHeldBackError
 from clearway.governments.ro import receiving
 from clearway.governments.ro.client import ROMANIA, ListedMessage, download_quota
 from clearway.governments.ro.receiving import (
@@ -46,7 +46,13 @@ from lxml import etree
 from services.govsim.app import GovsimSettings, create_app
 from services.govsim.ro import lists
 from services.govsim.ro.state import AnafSimulator
-from tests.libs.governments.inboxes import ids, read_all
+from tests.libs.governments.inboxes import (
+    assert_closed_once_inactive,
+    assert_nothing_comes_again,
+    first_look,
+    ids,
+    read_all,
+)
 from tests.libs.pipeline.filing_rows import connected_company
 from tests.services.govsim.simtools import FakeClock
 
@@ -84,7 +90,7 @@ class Company:
             endpoint,
             connection_id=self.connection_id,
             cif=self.cif,
-            clock=lambda: dt.datetime.fromtimestamp(self.clock(), dt.UTC),
+            clock=self.clock.utc,
         )
 
     async def deliver(self, *, damaged: bool = False) -> dict[str, Any]:
@@ -163,9 +169,8 @@ async def test_a_delivered_invoice_comes_back_once_with_its_exact_bytes_and_seal
 ) -> None:
     delivered = await company.deliver()
 
-    page = await company.inbox().fetch(None)
+    delivery, page = await first_look(company.inbox())
 
-    (delivery,) = page.deliveries
     entries = _zip(company.download(delivered["id"]))
     invoice = entries[f"{delivered['id_solicitare']}.xml"]
     assert delivery.government_id == delivered["id"]
@@ -180,12 +185,7 @@ async def test_a_delivered_invoice_comes_back_once_with_its_exact_bytes_and_seal
     assert delivery.delivered_at == dt.datetime.fromtimestamp(
         company.clock() - 60, ROMANIA
     ).replace(second=0, microsecond=0)
-    assert page.more is False
-    assert page.cursor is not None
-
-    company.clock.advance(300)
-    again = await company.inbox().fetch(page.cursor)
-    assert again.deliveries == ()
+    await assert_nothing_comes_again(company.inbox, company.clock, page, later=300)
 
 
 async def test_every_page_is_read_and_nothing_comes_twice(
@@ -352,12 +352,7 @@ async def test_a_message_anaf_will_not_let_download_is_handed_over_with_its_word
 async def test_an_inactive_connection_closes_the_inbox(
     company: Company, store_db: asyncpg.Pool[Any]
 ) -> None:
-    await store_db.execute(
-        "UPDATE connections SET status = 'expired' WHERE id = $1", company.connection_id
-    )
-
-    with pytest.raises(InboxClosedError):
-        await company.inbox().fetch(None)
+    await assert_closed_once_inactive(store_db, company.connection_id, company.inbox())
 
 
 # --- the cursor (pure) ---------------------------------------------------------------------
