@@ -1,6 +1,7 @@
 """Receiving what a network pushes, without the stack: PushedReceiving with a channel of a
 country of its own (each government's real channel is tested with its simulator, in its
-folder's tests) against real PostgreSQL, and the network key's mode."""
+folder's tests) against real PostgreSQL, and the network key's mode. The `receiving`
+connection (tests/libs/conftest.py) is its company's, whose VAT number is RO987."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 from clearway.governments.pushed import (
     DeliveryRefusedError,
     NetworkAnswer,
@@ -20,7 +20,7 @@ from clearway.pipeline.pushed import PushedReceiving
 from clearway.pipeline.reading import NOT_READ_RULE, not_read_yet
 
 from services.receiver.networks import mode_of
-from tests.libs.store.received import Receiving, delivery, own_country, receiving_connection
+from tests.libs.store.received import Receiving, delivery
 
 
 class JsonChannel:
@@ -38,12 +38,6 @@ class JsonChannel:
 
     def refused(self, reason: str) -> NetworkAnswer:
         return NetworkAnswer(400, json.dumps({"refused": reason}).encode(), "application/json")
-
-
-@pytest_asyncio.fixture
-async def receiving(store_db: asyncpg.Pool[Any]) -> Receiving:
-    async with store_db.acquire() as conn:
-        return await receiving_connection(conn, own_country())  # its company's VAT: RO987
 
 
 def push(to: str, government_id: str) -> bytes:
