@@ -5,6 +5,7 @@ library is imported. Read from the source, so a new reader cannot slip past it."
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,11 @@ OTHER_XML_LIBRARIES = ("xml.", "lxml.objectify", "lxml.html", "defusedxml")
 OWN_PARSERS = {"libs/clearway/formats/hardened.py", "services/govsim/pl/documents.py"}
 
 
-def _python_files() -> list[Path]:
-    return sorted(path for folder in SOURCES for path in folder.rglob("*.py"))
+@functools.cache
+def _modules() -> tuple[tuple[Path, ast.Module], ...]:
+    """Every Python file of libs/clearway and services/, parsed once for every scan."""
+    paths = sorted(path for folder in SOURCES for path in folder.rglob("*.py"))
+    return tuple((path, ast.parse(path.read_text(), str(path))) for path in paths)
 
 
 def _hardened_names(tree: ast.AST) -> set[str]:
@@ -46,8 +50,7 @@ def _is_hardened(node: ast.expr | None, names: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id in names
 
 
-def _unhardened_parses(path: Path, root: Path = ROOT) -> list[str]:
-    tree = ast.parse(path.read_text(), str(path))
+def _unhardened_parses(path: Path, tree: ast.Module, root: Path = ROOT) -> list[str]:
     names = _hardened_names(tree)
     found = []
     for node in ast.walk(tree):
@@ -69,15 +72,15 @@ def _unhardened_parses(path: Path, root: Path = ROOT) -> list[str]:
 
 
 def test_every_xml_parse_in_the_product_and_the_simulators_is_hardened() -> None:
-    files = [path for path in _python_files() if str(path.relative_to(ROOT)) not in OWN_PARSERS]
-    assert len(files) > 100  # the scan sees the tree
-    assert [parse for path in files for parse in _unhardened_parses(path)] == []
+    modules = [(p, tree) for p, tree in _modules() if str(p.relative_to(ROOT)) not in OWN_PARSERS]
+    assert len(modules) > 100  # the scan sees the tree
+    assert [parse for p, tree in modules for parse in _unhardened_parses(p, tree)] == []
 
 
 def test_no_other_xml_library_is_imported() -> None:
     imported = []
-    for path in _python_files():
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for path, tree in _modules():
+        for node in ast.walk(tree):
             modules = (
                 [alias.name for alias in node.names]
                 if isinstance(node, ast.Import)
@@ -104,7 +107,8 @@ def test_the_scan_would_see_an_unhardened_parse(tmp_path: Path) -> None:
         "etree.fromstring(b'<a/>')\n"
         "etree.fromstring(b'<a/>', etree.XMLParser(resolve_entities=True))\n"
     )
-    assert sorted(_unhardened_parses(risky, tmp_path)) == [
+    tree = ast.parse(risky.read_text())
+    assert sorted(_unhardened_parses(risky, tree, tmp_path)) == [
         "reader.py:6 etree.fromstring",
         "reader.py:7 etree.XMLParser",
         "reader.py:7 etree.fromstring",
