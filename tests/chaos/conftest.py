@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from clearway.db import create_pool
 
 from services.stack.infra import free_port
 from services.stack.stack import WORKERS, Stack, StackConfig, start_stack
@@ -118,6 +119,16 @@ async def _connect(stack: Stack, api: httpx.AsyncClient, country: str) -> None:
             )
         assert listed.status_code == 201, listed.text
     assert connection["status"] == "active", connection
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def db(chaos_stack: Stack) -> Any:
+    """A pool on the chaos stack's database, for the tests' own checks."""
+    pool = await create_pool(chaos_stack.database.url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

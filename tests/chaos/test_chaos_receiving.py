@@ -22,9 +22,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
-from clearway.db import create_pool
 from clearway.governments.pl.client import download_bucket
 from clearway.messaging.topics import INVOICES_RECEIVED
 
@@ -44,15 +42,6 @@ KSEF_DELIVERIES = min(DELIVERIES, download_bucket("any").capacity // 2)
 DOWNLOAD_DELAY = 0.5  # seconds each government holds a download open until the kill
 # Where each inbox downloads: ANAF's descarcare, KSeF's invoice by number, the PA's flows.
 DOWNLOADS = ["/test/FCTEL/rest/descarcare", "/v2/invoices/ksef/", "/pa/flows/"]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def db(chaos_stack: Stack) -> Any:
-    pool = await create_pool(chaos_stack.database.url)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def _sim(stack: Stack, method: str, path: str, body: Any = None) -> Any:

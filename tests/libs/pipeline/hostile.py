@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,15 @@ def unreadable_because(row: Any) -> str:
     assert (row["request"], row["gross_amount"]) == (None, None)
     message: str = errors[0]["message"]
     return message
+
+
+def assert_received_as_delivered(rows: Mapping[str, Any], planted: Mapping[str, Hostile]) -> None:
+    """Each planted document received: its bytes as delivered, and the one error finding saying
+    what is wrong with it."""
+    for government_id, document in planted.items():
+        row = rows[government_id]
+        assert re.search(document.reason, unreadable_because(row)), row["findings"]
+        assert bytes(row["document"]) == document.content
 
 
 async def receive_with_the_machine(
