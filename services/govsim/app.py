@@ -16,6 +16,7 @@ from services.govsim.fr.api import build_fr_pa_control_router, build_fr_pa_route
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.it.api import build_sdi_control_router, build_sdi_router
 from services.govsim.it.state import SdiSimulator
+from services.govsim.latency import install_latency
 from services.govsim.outage import install_outage
 from services.govsim.peppol.api import build_peppol_router
 from services.govsim.peppol.controls import build_peppol_control_router
@@ -122,6 +123,7 @@ def create_app(
         return True
 
     app.state.outage = install_outage(app)
+    app.state.latency = install_latency(app)
     instrument_http_service(app, "govsim", always_ready)
     return app
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
+from clearway.db import create_pool
 
 from services.stack.infra import free_port
 from services.stack.stack import WORKERS, Stack, StackConfig, start_stack
@@ -26,7 +27,7 @@ from tests.chaos.report import REPORT, report_table
 from tests.conftest import GOVSIM_TEST_ENV, TEST_MASTER_KEYS, WEBHOOK_TEST_ENV
 from tests.libs.security.certmaker import make_certificate, pem_bundle
 from tests.libs.validation.bodies import clean_body
-from tests.services.connections_support import new_company, start_connection
+from tests.services.connections_support import connect_pl, new_company, start_connection
 from tests.services.webhook_dispatcher.webhooktools import Receiver, create_endpoint
 
 # The countries whose invoices go all the way to a government decision (a submitter exists).
@@ -98,14 +99,10 @@ async def _connect(stack: Stack, api: httpx.AsyncClient, country: str) -> None:
     """A company for the supplier of clean_body(country), with an active connection."""
     vat_number = clean_body(country)["supplier"]["vatNumber"]
     company_id = await new_company(api, country, vatNumber=vat_number)
-    connection = await start_connection(api, company_id, country)
     if country == "PL":  # KSeF: the company's own KSeF token, made in the (simulated) portal
-        async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
-            made = await sim.post("/_sim/pl/ksef-tokens", json={"nip": vat_number[2:]})
-        answer = await api.post(
-            f"/v1/connections/{connection['id']}/ksef-token", json={"token": made.json()["token"]}
-        )
-        connection = answer.json()["data"]
+        connection = await connect_pl(stack, api, company_id, vat_number[2:])
+    else:
+        connection = await start_connection(api, company_id, country)
     if country == "IT":  # SDI: the transmitter's certificate
         certificate, key = make_certificate()
         answer = await api.post(
@@ -122,6 +119,16 @@ async def _connect(stack: Stack, api: httpx.AsyncClient, country: str) -> None:
             )
         assert listed.status_code == 201, listed.text
     assert connection["status"] == "active", connection
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def db(chaos_stack: Stack) -> Any:
+    """A pool on the chaos stack's database, for the tests' own checks."""
+    pool = await create_pool(chaos_stack.database.url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

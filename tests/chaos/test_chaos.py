@@ -22,9 +22,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from clearway.db import create_pool
 from clearway.messaging.topics import DLQ_TOPICS, topics_for_event
 from clearway.store.events import StoredEvent, event_message
 from clearway.store.invoices import invoice_ref
@@ -49,15 +47,6 @@ SANDBOX_KEYS = {
 }
 
 Inject = Callable[[list[str]], Awaitable[None]]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def db(chaos_stack: Stack) -> Any:
-    pool = await create_pool(chaos_stack.database.url)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 def _body(country: str, label: str) -> dict[str, Any]:

@@ -87,6 +87,22 @@ async def connect_ro(client: httpx.AsyncClient, company_id: str) -> dict[str, An
     return data
 
 
+async def connect_pl(
+    stack: Stack, client: httpx.AsyncClient, company_id: str, nip: str, **extra: Any
+) -> dict[str, Any]:
+    """A KSeF connection made active with the company's own KSeF token, as the (simulated)
+    portal generates one for `nip`; the active connection."""
+    pending = await start_connection(client, company_id, "PL", **extra)
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
+        made = await sim.post("/_sim/pl/ksef-tokens", json={"nip": nip})
+    answer = await client.post(
+        f"/v1/connections/{pending['id']}/ksef-token", json={"token": made.json()["token"]}
+    )
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
 def query_of(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 

@@ -5,6 +5,7 @@ totals kept as stated."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,8 @@ from clearway.pipeline.reading import (
     read_received,
 )
 from clearway.validation.findings import Severity
+
+from tests.libs.pipeline.hostile import hostile_documents
 
 NOW = dt.datetime(2025, 1, 20, tzinfo=dt.UTC)
 
@@ -89,19 +92,21 @@ def test_totals_that_do_not_add_up_are_kept_as_stated_with_a_finding(
     assert "6188.00" in totals[0].message
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"not xml at all",
-        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
-        b'<Invoice xmlns="urn:example:not-ubl"/>',
-    ],
-    ids=["not-xml", "xxe", "wrong-namespace"],
-)
-def test_a_document_that_cannot_be_read_is_a_finding_not_a_crash(content: bytes) -> None:
-    reading = read(content)
+@pytest.mark.parametrize("case", sorted(hostile_documents("RO")))
+@pytest.mark.parametrize("country", ["RO", "PL", "FR"])
+def test_a_hostile_or_malformed_document_is_a_finding_saying_what_is_wrong(
+    country: str, case: str
+) -> None:
+    hostile = hostile_documents(country)[case]
+    reading = read_received(
+        Delivery(government_id="G1", document=hostile.content, media_type=hostile.media_type),
+        country=country,
+        livemode=False,
+        now=NOW,
+    )
     assert (reading.request, reading.totals) == (None, None)
     assert errors(reading) == [UNREADABLE_RULE]
+    assert re.search(hostile.reason, reading.findings[0].message), reading.findings[0].message
     assert "root:" not in reading.findings[0].message  # no file was read into it
 
 

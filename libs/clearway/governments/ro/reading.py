@@ -5,6 +5,9 @@ CIUS-RO's writer changes reads back as it is written: a Romanian address's city 
 ISO 3166-2:RO and SECTOR1..6 (as ro_subdivision derives them), and a buyer not registered for
 VAT is identified by its CUI as legal registration identifier (BT-47), which is read as its
 vatNumber.
+
+ANAF takes CIUS-RO in CII as well (a supplier's upload of standard CII), and hands it to the
+buyer as it was uploaded: it reads back the same way, as CII.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ if TYPE_CHECKING:
 NOT_CARRIED: frozenset[str] = EN16931_NOT_CARRIED | party_fields("siret", "leitwegId")
 
 CIUS_RO = Flavour(format_name="UBL-CIUS-RO", not_carried=NOT_CARRIED)
+CIUS_RO_CII = Flavour(format_name="CII-CIUS-RO", not_carried=NOT_CARRIED)
 
 
 def read_document(content: bytes, media_type: str) -> ReadInvoice:
-    return read_en16931_document(content, media_type, country="RO", flavours=Flavours(ubl=CIUS_RO))
+    return read_en16931_document(
+        content, media_type, country="RO", flavours=Flavours(ubl=CIUS_RO, cii=CIUS_RO_CII)
+    )

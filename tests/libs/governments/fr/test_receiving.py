@@ -21,15 +21,13 @@ import pytest
 import pytest_asyncio
 from clearway.config import LiveNotConfiguredError, Settings
 from clearway.connectors.calls import GovernmentRefusedError, GovernmentTransientError
+from clearway.formats import PDF
 from clearway.governments import government
 from clearway.governments.fr.client import ListedFlow, PaClient, buyer_status
 from clearway.governments.fr.identifiers import vat_key
 from clearway.governments.fr.receiving import PaCursor, PaInbox
 from clearway.governments.fr.settings import FrPaSettings
-from clearway.governments.inbox import Delivery, InboxClosedError, InboxHeldBackError
-from clearway.pipeline.reading import Reading, read_received
-from clearway.pipeline.receiving import ReceivingMachine, ReceivingTimings
-from clearway.resilience.backoff import Backoff
+from clearway.governments.inbox import InboxClosedError, InboxHeldBackError
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.fr.state import FrPaSimulator
@@ -41,7 +39,11 @@ from tests.libs.governments.inboxes import (
     read_all,
     received,
 )
-from tests.libs.store.received import own_country, receiving_connection
+from tests.libs.pipeline.hostile import (
+    assert_received_as_delivered,
+    hostile_documents,
+    receive_with_the_machine,
+)
 from tests.services.govsim.fr.test_fr_sim import BUYER_SIREN, ubl_invoice
 from tests.services.govsim.simtools import FakeClock
 
@@ -320,34 +322,15 @@ def test_a_buyer_status_the_pa_would_not_take_is_refused_before_sending(
 async def test_the_machine_receives_a_routed_factur_x_once_read_back_with_its_bytes(
     store_db: asyncpg.Pool[Any], company: Company
 ) -> None:
-    async with store_db.acquire() as conn:
-        receiving = await receiving_connection(conn, own_country())
     flow_id = await company.deliver()  # the sample Factur-X
 
-    def reader(delivery: Delivery, *, country: str, livemode: bool) -> Reading:
-        del country  # the test's own country code: only its connection is claimed
-        return read_received(delivery, country="FR", livemode=livemode)
+    # Looked at twice: the flow is not listed again.
+    rows = await receive_with_the_machine(store_db, company.inbox(), "FR", looks=2)
 
-    receiver = ReceivingMachine(
-        store_db,
-        countries=[receiving.country],
-        inbox_for=lambda _row: company.inbox(),
-        read=reader,
-        timings=ReceivingTimings(
-            interval=dt.timedelta(0),
-            lease=dt.timedelta(minutes=1),
-            backoff=Backoff(base=5.0, cap=900.0, max_attempts=0),
-        ),
-    )
-    assert await receiver.receive_due() == 1
-    assert await receiver.receive_due() == 1  # looked at again: the flow is not listed again
-
-    (row,) = await store_db.fetch(
-        "SELECT * FROM received_invoices WHERE connection_id = $1", receiving.connection_id
-    )
+    row = rows[flow_id]
     flow = company.simulator.incoming.get(flow_id)
     assert flow is not None
-    assert row["government_id"] == flow_id
+    assert list(rows) == [flow_id]
     assert bytes(row["document"]) == flow.content
     assert (row["supplier_vat"], row["customer_vat"]) == (
         "FR44732829320",
@@ -362,6 +345,30 @@ async def test_the_machine_receives_a_routed_factur_x_once_read_back_with_its_by
         "Prestation de conseil",
         "Hébergement",
     ]
+
+
+@pytest.mark.postgres
+async def test_a_hostile_document_is_received_with_a_finding_and_the_rest_go_on(
+    store_db: asyncpg.Pool[Any], company: Company
+) -> None:
+    good = await company.deliver()
+    hostile = {}
+    for number, document in enumerate(hostile_documents("FR").values()):
+        # Routed as a Factur-X or a UBL; the PA hands over other bytes than it routed.
+        routed = None if document.media_type == PDF else ubl_invoice(number=f"H-{number}")
+        flow_id = await company.deliver(routed)
+        flow = company.simulator.incoming.get(flow_id)
+        assert flow is not None
+        flow.content = document.content
+        hostile[flow_id] = document
+    other = await company.deliver()
+
+    rows = await receive_with_the_machine(store_db, company.inbox(), "FR")  # one look
+
+    assert set(rows) == {good, *hostile, other}
+    assert_received_as_delivered(rows, hostile)
+    assert [rows[f]["media_type"] for f in hostile] == [d.media_type for d in hostile.values()]
+    assert [rows[f]["gross_amount"] for f in (good, other)] == [Decimal("1176.00")] * 2
 
 
 async def test_a_pa_that_ignores_the_offset_fails_the_look_instead_of_looping(

@@ -14,6 +14,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -48,6 +49,11 @@ from tests.libs.governments.inboxes import (
 )
 from tests.libs.governments.pl.nips import random_nip
 from tests.libs.pipeline.filing_rows import connected_company
+from tests.libs.pipeline.hostile import (
+    assert_received_as_delivered,
+    hostile_documents,
+    receive_with_the_machine,
+)
 from tests.services.govsim.simtools import FakeClock
 
 pytestmark = [pytest.mark.postgres]
@@ -343,6 +349,33 @@ async def test_a_download_whose_bytes_ksef_did_not_hash_is_handed_over_with_a_fi
     assert delivery.document == b"<Faktura>tampered</Faktura>"
     assert delivery.finding is not None
     assert delivery.finding.startswith(f"KSeF invoice {number}: the download's SHA-256")
+
+
+@pytest.mark.usefixtures("unlimited")
+async def test_a_hostile_document_is_received_with_a_finding_and_the_rest_go_on(
+    company: Company, store_db: asyncpg.Pool[Any]
+) -> None:
+    good = await company.deliver()
+    hostile = {}
+    for document in hostile_documents("PL").values():
+        number = await company.deliver()
+        repository = company.simulator.repository
+        index = next(i for i, stored in enumerate(repository) if stored.ksef_number == number)
+        # KSeF keeps other bytes than it accepted, and hashes them: the download is read.
+        repository[index] = dataclasses.replace(
+            repository[index],
+            content=document.content,
+            invoice_hash=base64.b64encode(hashlib.sha256(document.content).digest()).decode(),
+        )
+        hostile[number] = document
+    other = await company.deliver()
+
+    rows = await receive_with_the_machine(store_db, company.inbox(), "PL")  # one look
+
+    assert set(rows) == {good, *hostile, other}
+    assert_received_as_delivered(rows, hostile)
+    # The sample: 2 x 500 + 100 at 23 %.
+    assert [rows[n]["gross_amount"] for n in (good, other)] == [Decimal("1353.00")] * 2
 
 
 async def test_an_inactive_connection_closes_the_inbox(

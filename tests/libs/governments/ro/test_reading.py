@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 from clearway.countries.vat_numbers import vat_number_prefix
 from clearway.domain.invoice import InvoiceRequest
+from clearway.formats import XML
+from clearway.formats.cii import write_cii
+from clearway.governments.ro.document import cius_ro_document, render_ubl_cius_ro
 from clearway.governments.ro.identifiers import cif_digits, ro_subdivision
-from clearway.governments.ro.reading import NOT_CARRIED
+from clearway.governments.ro.reading import NOT_CARRIED, read_document
 
 from tests.libs.formats.round_trip import (
     EN16931_NOT_CARRIED,
@@ -53,3 +56,15 @@ def test_corpus_invoices_read_back(case: str) -> None:
 
 def test_what_cius_ro_does_not_carry() -> None:
     assert EN16931_NOT_CARRIED | of_both_parties("siret", "leitwegId") == NOT_CARRIED
+
+
+@pytest.mark.parametrize("case", corpus_cases("RO"))
+def test_a_cius_ro_uploaded_as_cii_reads_back_as_its_ubl_does(case: str) -> None:
+    """ANAF takes CII uploads too, and hands them to the buyer as uploaded."""
+    request = corpus_invoice("RO", case)
+    document = cius_ro_document(request, invoice_number="FV-CII-1")
+    as_ubl = read_document(render_ubl_cius_ro(request, invoice_number="FV-CII-1"), XML)
+    as_cii = read_document(write_cii(document), XML)
+    assert as_cii.format_name == "CII-CIUS-RO"
+    assert as_cii.request == as_ubl.request
+    assert as_cii.stated == as_ubl.stated

@@ -6,6 +6,7 @@ download is handed over with a finding; ANAF's limits are typed errors to back o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -15,6 +16,7 @@ import time
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -54,6 +56,12 @@ from tests.libs.governments.inboxes import (
     read_all,
 )
 from tests.libs.pipeline.filing_rows import connected_company
+from tests.libs.pipeline.hostile import (
+    assert_received_as_delivered,
+    hostile_documents,
+    receive_with_the_machine,
+    unreadable_because,
+)
 from tests.services.govsim.simtools import FakeClock
 
 pytestmark = [pytest.mark.postgres]
@@ -225,24 +233,29 @@ async def test_a_restart_from_the_saved_cursor_yields_nothing_twice_and_loses_no
     assert len(received) == len(set(received))
 
 
-async def test_a_broken_zip_is_handed_over_with_a_finding_and_the_others_go_on(
-    company: Company,
+async def test_a_broken_zip_or_a_hostile_document_is_received_with_a_finding_and_the_rest_go_on(
+    company: Company, store_db: asyncpg.Pool[Any]
 ) -> None:
     good = (await company.deliver())["id"]
     broken = (await company.deliver(damaged=True))["id"]
+    hostile = {}
+    for document in hostile_documents("RO").values():
+        message_id = (await company.deliver())["id"]
+        message = company.simulator.message_by_download_id(int(message_id), "test")
+        assert message is not None  # ANAF hands over other bytes than it accepted
+        message.submission = dataclasses.replace(message.submission, body=document.content)
+        hostile[message_id] = document
     other = (await company.deliver())["id"]
 
-    page = await company.inbox().fetch(None)
+    rows = await receive_with_the_machine(store_db, company.inbox(), "RO")  # one look
 
-    by_id = {delivery.government_id: delivery for delivery in page.deliveries}
-    assert set(by_id) == {good, broken, other}
-    damaged = by_id[broken]
-    assert damaged.media_type == "application/zip"
-    assert damaged.document == company.download(broken)
-    assert damaged.evidence is None
-    assert damaged.finding is not None
-    assert damaged.finding.startswith(f"ANAF message {broken}: not a readable ZIP")
-    assert {by_id[good].media_type, by_id[other].media_type} == {"application/xml"}
+    assert set(rows) == {good, broken, *hostile, other}
+    assert (rows[broken]["media_type"], rows[broken]["evidence"]) == ("application/zip", None)
+    assert bytes(rows[broken]["document"]) == company.download(broken)
+    assert unreadable_because(rows[broken]).startswith(f"ANAF message {broken}: not a readable ZIP")
+    assert_received_as_delivered(rows, hostile)
+    # The sample: 2 x 500 + 100 at 21 %.
+    assert [rows[m]["gross_amount"] for m in (good, other)] == [Decimal("1331.00")] * 2
 
 
 async def test_the_daily_list_quota_spent_is_a_typed_error_until_anafs_next_day(
