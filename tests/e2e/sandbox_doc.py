@@ -14,15 +14,12 @@ from typing import Any
 
 import httpx
 
+from tests.services.receiver.deliveries import SAMPLE_DELIVERY, government_id
+
 SANDBOX_DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"
 PURCHASES = "A purchase invoice per country"
-# The simulator control each country's purchase example calls, and the field of its answer that
-# is the received invoice's governmentId.
-PURCHASE_CONTROLS = {
-    "RO": ("/_sim/anaf/purchase-invoices", "id"),
-    "PL": ("/_sim/pl/purchase-invoices", "ksefNumber"),
-    "FR": ("/_sim/fr/incoming-invoices", "flowId"),
-}
+# The simulator control each country's purchase example calls.
+PURCHASE_CONTROLS = {country: path for country, (path, _, _) in SAMPLE_DELIVERY.items()}
 
 
 def section(heading: str) -> str:
@@ -38,7 +35,7 @@ def purchase_examples() -> dict[str, str]:
     """The delivering shell blocks of "A purchase invoice per country", by country."""
     by_country = {}
     for block in shell_blocks(PURCHASES):
-        for country, (path, _) in PURCHASE_CONTROLS.items():
+        for country, path in PURCHASE_CONTROLS.items():
             if f'"$CLEARWAY_SIM_URL{path}"' in block:
                 by_country[country] = block
     return by_country
@@ -65,10 +62,7 @@ async def run_shell(script: str, *, api_url: str, api_key: str, govsim_url: str)
 
 def delivered_government_id(country: str, output: str) -> str:
     """The governmentId a purchase example's answer names."""
-    answer = json.loads(output)
-    government_id = answer.get(PURCHASE_CONTROLS[country][1])
-    assert government_id, answer
-    return str(government_id)
+    return government_id(country, json.loads(output))
 
 
 async def received_with(

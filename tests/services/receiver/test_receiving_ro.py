@@ -5,7 +5,6 @@ and ANAF's seal beside it; looking at the inbox again adds nothing."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any
 
@@ -17,7 +16,7 @@ from clearway.formats import render
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
-from tests.services.connections_support import connect_ro, new_company
+from tests.services.receiver.deliveries import connect_buyer, deliver_sample, new_buyer
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -27,17 +26,6 @@ def _purchase_invoice(seed: dict[str, Any], cif: str) -> bytes:
     body = {**seed, "customer": {**seed["customer"], "vatNumber": f"RO{cif}"}}
     request = InvoiceRequest.model_validate(body)
     return render(request, invoice_number="FV-RECV-1", country="RO").content
-
-
-async def _deliver(stack: Stack, cif: str, xml: bytes) -> dict[str, Any]:
-    """The simulator's sandbox control: the invoice into `cif`'s SPV inbox."""
-    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=30) as sim:
-        answer = await sim.post(
-            "/_sim/anaf/purchase-invoices", json={"cif": cif, "xml": xml.decode()}
-        )
-    assert answer.status_code == 201, answer.text
-    message: dict[str, Any] = answer.json()
-    return message
 
 
 async def _received(client: httpx.AsyncClient, company_id: str, timeout: float = 60) -> list[Any]:
@@ -55,12 +43,13 @@ async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its
     stack: Stack, db: asyncpg.Pool[Any], make_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
     _, client = await make_account()
-    cif = str(secrets.randbelow(90_000_000) + 10_000_000)  # its own inbox in the simulator
+    buyer = new_buyer("RO")  # its own inbox in the simulator
+    cif = buyer.number
     xml = _purchase_invoice(seed_invoice, cif)
-    message = await _deliver(stack, cif, xml)
-    company_id = await new_company(client, "RO", vatNumber=f"RO{cif}")
-    connection = await connect_ro(client, company_id)  # isReceiver by default
+    message = await deliver_sample(stack.govsim_url, buyer, xml=xml.decode())
+    connection = await connect_buyer(client, stack.govsim_url, buyer)  # isReceiver by default
     assert connection["status"] == "active"
+    company_id = connection["companyId"]
 
     [summary] = await _received(client, company_id)
     received = data_of(await client.get(f"/v1/received-invoices/{summary['id']}"))
