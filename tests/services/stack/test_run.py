@@ -124,7 +124,7 @@ async def _follow_the_readme(api: str, key: str) -> None:
 
 
 # What "within seconds" allows: `make run` looks at an inbox every 2 s, then reads and records.
-RECEIVED_WITHIN = 15.0
+RECEIVED_WITHIN = 20.0
 
 
 async def _receive_the_sandbox_purchases(api: str, key: str, sim: str) -> None:
