@@ -184,15 +184,20 @@ async def test_a_pdf_comes_back_byte_for_byte_and_no_evidence_is_a_404(buyer: Bu
     assert evidence.json()["error"]["type"] == "not_found"
 
 
-async def test_another_accounts_and_the_other_modes_keys_see_nothing(
-    buyer: Buyer, store_db: asyncpg.Pool[Any]
-) -> None:
+async def _outsiders_keys(buyer: Buyer, store_db: asyncpg.Pool[Any]) -> list[str]:
+    """Keys that must see none of the buyer's: another account's, and its own of the other mode."""
     async with store_db.acquire() as conn:
         other = await receiving_connection(conn)
         other_key = await create_api_key(conn, other.account_id, "test")
         live_key = await create_api_key(conn, buyer.receiving.account_id, "live")
+    return [other_key, live_key]
+
+
+async def test_another_accounts_and_the_other_modes_keys_see_nothing(
+    buyer: Buyer, store_db: asyncpg.Pool[Any]
+) -> None:
     received_id = buyer.received[0]
-    for key in (other_key, live_key):
+    for key in await _outsiders_keys(buyer, store_db):
         headers = {"Authorization": f"Bearer {key}"}
         listing = await buyer.client.get("/v1/received-invoices", headers=headers)
         assert data_of(listing) == []
@@ -311,13 +316,9 @@ async def test_a_patch_leaving_more_than_fifty_pairs_is_refused_whole(buyer: Buy
 async def test_other_accounts_and_modes_cannot_tag_or_find_by_metadata(
     buyer: Buyer, store_db: asyncpg.Pool[Any]
 ) -> None:
-    async with store_db.acquire() as conn:
-        other = await receiving_connection(conn)
-        other_key = await create_api_key(conn, other.account_id, "test")
-        live_key = await create_api_key(conn, buyer.receiving.account_id, "live")
     received_id = buyer.received[0]
     await _patch(buyer, received_id, {"metadata": {"bookingId": "B-1"}})
-    for key in (other_key, live_key):
+    for key in await _outsiders_keys(buyer, store_db):
         auth = {"Authorization": f"Bearer {key}"}
         answer = await _patch(buyer, received_id, {"metadata": {"bookingId": "theirs"}}, **auth)
         assert answer.status_code == 404
