@@ -98,6 +98,9 @@ async def stack(
             work_lease_seconds=8.0,
             redrive_stalled_after=3.0,
             breaker_reset_seconds=3.0,  # a breaker opened by one test does not hold up the next
+            # Production's pace: every test company's connection receives, and RO's looks share
+            # ANAF's calls per minute with filing. A test that waits for a look makes it due.
+            receive_interval=30.0,
             master_keys=TEST_MASTER_KEYS,
             webhook_env=WEBHOOK_TEST_ENV,
             extra_env={

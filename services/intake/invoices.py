@@ -43,7 +43,7 @@ from services.intake.auth import Owner
 from services.intake.errors import ApiError, validation_error_from
 from services.intake.examples import SEED_INVOICE_REQUEST
 from services.intake.fileable import fileable_company
-from services.intake.pagination import Cursor, Limit, owners_page
+from services.intake.pagination import Cursor, Limit, metadata_filter, owners_page
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -320,14 +320,6 @@ async def validate_invoice_now(request: Request, owner: Owner) -> ValidationResu
     )
 
 
-def _metadata_filter(request: Request) -> dict[str, str]:
-    wanted: dict[str, str] = {}
-    for name, value in request.query_params.multi_items():
-        if name.startswith("metadata[") and name.endswith("]") and len(name) > len("metadata[]"):
-            wanted[name[len("metadata[") : -1]] = value
-    return wanted
-
-
 # The pattern is the whole contract, so a generated value outside it is not "valid data".
 _EXPANDABLE = r" *(company|connection) *"
 Expand = Annotated[
@@ -383,7 +375,7 @@ async def list_invoices(  # noqa: PLR0913, PLR0917 - each filter is a query para
         search=search,
         created_from=dateFrom,
         created_to=dateTo,
-        metadata=_metadata_filter(request),
+        metadata=metadata_filter(request),
     )
     async with request.app.state.pool.acquire() as conn:
         page, has_more, next_cursor = await owners_page(

@@ -43,6 +43,7 @@ OPERATION_IDS = {
     ("get", "/v1/invoices/{invoice_id}/receipt"): "invoices_get_receipt",
     ("get", "/v1/received-invoices"): "received_invoices_list",
     ("get", "/v1/received-invoices/{received_id}"): "received_invoices_get",
+    ("patch", "/v1/received-invoices/{received_id}"): "received_invoices_update",
     ("get", "/v1/received-invoices/{received_id}/events"): "received_invoices_list_events",
     ("get", "/v1/received-invoices/{received_id}/document"): "received_invoices_get_document",
     ("get", "/v1/received-invoices/{received_id}/evidence"): "received_invoices_get_evidence",
@@ -176,7 +177,7 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
         responses["503"] = UNAVAILABLE
     if (method, path) == ("post", "/v1/invoices"):
         responses["201"]["headers"] = {"Idempotent-Replayed": IDEMPOTENT_REPLAYED}
-    if (method, path) == ("get", "/v1/invoices"):
+    if (method, path) in {("get", "/v1/invoices"), ("get", "/v1/received-invoices")}:
         operation["parameters"].append(METADATA_FILTER)
     if (method, path) == ("get", "/v1/invoices/{invoice_id}/document"):
         formats = sorted({name for _, name in FORMATS})

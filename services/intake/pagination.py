@@ -1,6 +1,6 @@
 """Keyset pagination as every listing of the API pages: newest first on (createdAt, id), the
 position handed out as an opaque cursor, one row more read than the page to know whether more
-follow."""
+follow; and the `metadata[key]=value` filter the invoice listings share."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
-from fastapi import Query
+from fastapi import Query, Request
 
 from services.intake.errors import ApiError
 
@@ -84,3 +84,13 @@ async def owners_page(  # noqa: PLR0913 - the listing, whose, which, from where,
         limit=limit + 1,
     )
     return page_of(rows, limit)
+
+
+def metadata_filter(request: Request) -> dict[str, str]:
+    """The `metadata[key]=value` query parameters (OpenAPI: one deepObject `metadata`): every
+    pair a listed row's metadata must hold."""
+    wanted: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name.startswith("metadata[") and name.endswith("]") and len(name) > len("metadata[]"):
+            wanted[name[len("metadata[") : -1]] = value
+    return wanted

@@ -1,6 +1,7 @@
 """The received-invoice endpoints: the purchase invoices governments delivered to the account's
 companies (clearway.pipeline.receiving records them), listed and fetched as invoices are, with
-the original document and the government's evidence byte for byte."""
+the original document and the government's evidence byte for byte; and the platform's own
+metadata on each (PATCH), which the listing filters on as GET /v1/invoices does."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from typing import Annotated, Any
 from clearway.accounts import ApiKeyOwner
 from clearway.db import Connection
 from clearway.domain.invoice import NO_NUL
+from clearway.domain.metadata import MetadataPatch, TooManyPairsError, patched
+from clearway.domain.wire import WireBody
 from clearway.store.events import read_received_stream
-from clearway.store.received_invoices import ReceivedFilter, list_received, owned_received_row
+from clearway.store.received_invoices import (
+    ReceivedFilter,
+    list_received,
+    owned_received_row,
+    set_metadata,
+)
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from services.intake.auth import Owner
 from services.intake.errors import ApiError
-from services.intake.pagination import Cursor, Limit, owners_page
+from services.intake.pagination import Cursor, Limit, metadata_filter, owners_page
 from services.intake.resources import (
     Data,
     ErrorEnvelope,
@@ -50,7 +59,8 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
     """Newest received first. Keyset pagination on (createdAt, id), as GET /v1/invoices pages:
     a page never repeats or skips an invoice received before the first page was read.
     `search` is a substring of the supplier's or customer's VAT number or the government's id;
-    `dateFrom`/`dateTo` bound when Clearway received it."""
+    `dateFrom`/`dateTo` bound when Clearway received it; `metadata[key]=value` as on
+    GET /v1/invoices."""
     filters = ReceivedFilter(
         country=country.upper() if country else None,
         company_id=companyId,
@@ -58,6 +68,7 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
         search=search,
         created_from=dateFrom,
         created_to=dateTo,
+        metadata=metadata_filter(request),
     )
     async with request.app.state.pool.acquire() as conn:
         page, has_more, next_cursor = await owners_page(
@@ -70,8 +81,20 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
     }
 
 
-async def _owned(conn: Connection, received_id: str, owner: ApiKeyOwner) -> Any:
-    row = await owned_received_row(conn, received_id, owner.account_id, livemode=owner.livemode)
+class ReceivedInvoiceUpdate(WireBody):
+    metadata: MetadataPatch = Field(
+        description="Merged into the metadata: a string sets its key, null removes it, a key "
+        "left out is kept. Up to 50 pairs, keys up to 40 characters, values up to 500.",
+        examples=[{"bookingId": "BK-2025-0042"}],
+    )
+
+
+async def _owned(
+    conn: Connection, received_id: str, owner: ApiKeyOwner, *, for_update: bool = False
+) -> Any:
+    row = await owned_received_row(
+        conn, received_id, owner.account_id, livemode=owner.livemode, for_update=for_update
+    )
     if row is None:
         # Another account's, or one of the other mode, answers like a missing one.
         raise ApiError("not_found", f"No received invoice {received_id}.", param="/id")
@@ -82,6 +105,24 @@ async def _owned(conn: Connection, received_id: str, owner: ApiKeyOwner) -> Any:
 async def get_received_invoice(request: Request, received_id: str, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
         row = await _owned(conn, received_id, owner)
+    return {"data": received_invoice_resource(row)}
+
+
+@router.patch("/{received_id}", response_model=Data[ReceivedInvoice])
+async def update_received_invoice(
+    request: Request, received_id: str, body: ReceivedInvoiceUpdate, owner: Owner
+) -> dict[str, Any]:
+    """Tag what was received with the platform's own data (its booking id, say): `metadata`
+    merged in, under the same limits as an invoice's. Nothing else of it changes, and no event
+    is sent: the metadata is the platform's, not the government's."""
+    async with request.app.state.pool.acquire() as conn, conn.transaction():
+        row = await _owned(conn, received_id, owner, for_update=True)
+        try:
+            metadata = patched(row["metadata"], body.metadata)
+        except TooManyPairsError as exc:
+            raise ApiError("validation_error", str(exc), param="/metadata") from None
+        if metadata != row["metadata"]:
+            row = await set_metadata(conn, received_id, metadata)
     return {"data": received_invoice_resource(row)}
 
 

@@ -174,6 +174,9 @@ class ReceivedInvoice(_Out):
     delivered_at: str | None = Field(description="When the government made it available")
     created_at: str = Field(description="When Clearway received it")
     livemode: bool = Field(description="Received by a live connection (true) or a sandbox one")
+    metadata: dict[str, str] = Field(
+        description="The platform's own pairs (PATCH /v1/received-invoices/{id}); {} until set"
+    )
 
 
 class ErrorItem(_Out):

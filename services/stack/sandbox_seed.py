@@ -114,9 +114,12 @@ async def _ksef_token(sim: httpx.AsyncClient, vat_number: str) -> str:
     return token
 
 
-async def _connect(
+async def connect_company(
     api: httpx.AsyncClient, sim: httpx.AsyncClient, company: dict[str, Any]
 ) -> dict[str, Any]:
+    """The company (a POST /v1/companies body) made and connected to its simulated government
+    the way its Government sets up (not RO's OAuth: the stack seeds that); the active
+    connection. The tests connect companies of their own the same way."""
     country = company["country"]
     company_id = _data(await api.post("/v1/companies", json=company), f"{country} company")["id"]
     connection = _data(
@@ -150,4 +153,4 @@ async def connect_sandbox_countries(api_url: str, api_key: str, govsim_url: str)
         httpx.AsyncClient(base_url=govsim_url, timeout=10) as sim,
     ):
         for company in SANDBOX_COMPANIES.values():
-            await _connect(api, sim, company)
+            await connect_company(api, sim, company)

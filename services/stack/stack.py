@@ -90,6 +90,10 @@ class StackConfig:
     work_lease_seconds: float = 90.0  # a dead submitter's or poller's rows are retaken after it
     redrive_stalled_after: float = 60.0  # seconds an invoice may sit still before it is re-sent
     breaker_reset_seconds: float = 30.0  # a submitter's open circuit breaker; tests shorten it
+    # Seconds between the receiver's looks at an inbox (RECEIVE_INTERVAL): short, so a purchase
+    # invoice delivered in the sandbox (docs/sandbox.md) shows within seconds. The test stack,
+    # with a receiving connection per test company, looks as seldom as production does.
+    receive_interval: float = 2.0
     # CLEARWAY_MASTER_KEYS for the services (id=base64, first is current). None: the sandbox
     # key in state_dir/master-keys, made on first start; tests pass a fixed test key.
     master_keys: str | None = field(default=None, repr=False)
@@ -210,6 +214,7 @@ class Stack:
             "WORK_LEASE_SECONDS": str(self.config.work_lease_seconds),
             "REDRIVE_STALLED_AFTER": str(self.config.redrive_stalled_after),
             "BREAKER_RESET_SECONDS": str(self.config.breaker_reset_seconds),
+            "RECEIVE_INTERVAL": str(self.config.receive_interval),
             "CLEARWAY_MASTER_KEYS": self.master_keys,
             "CLEARWAY_NETWORK_KEY_SANDBOX": SANDBOX_NETWORK_KEY,
             "PUBLIC_BASE_URL": self.api_url,

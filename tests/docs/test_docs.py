@@ -6,8 +6,10 @@ a front door.
 
 docs/sandbox.md's "One invoice per country" requests are run to `accepted` by
 tests/e2e/test_sandbox_docs.py (run here too, they would file the Polish invoice number twice,
-which KSeF refuses); their bodies are checked here with everything else. The README's example is
-also run to `accepted` through `make run` by tests/services/stack/test_run.py."""
+which KSeF refuses); their bodies are checked here with everything else. Its "A purchase invoice
+per country" deliveries are run there too, each until the dev company has received it. The
+README's example is also run to `accepted` through `make run` by
+tests/services/stack/test_run.py."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from clearway.webhooks.signing import new_secret, signature_header
 
 from services.stack.sandbox_seed import SANDBOX_COMPANIES
 from services.stack.stack import Stack
+from tests.e2e.sandbox_doc import purchase_examples, shell_blocks
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
@@ -61,10 +64,9 @@ def _section(page: Path, heading: str) -> str:
 
 def _shell_blocks_run_elsewhere() -> set[str]:
     """The shell blocks another test runs to their end (see the module's docstring)."""
-    section = _section(ROOT / "docs" / "sandbox.md", "One invoice per country")
-    elsewhere = set(re.findall(r"```sh\n(.*?)```", section, re.DOTALL))
+    elsewhere = set(shell_blocks("One invoice per country"))
     assert len(elsewhere) == 6, "one example per country"
-    return elsewhere
+    return elsewhere | set(purchase_examples().values())
 
 
 def _curl_blocks() -> list[tuple[str, str]]:

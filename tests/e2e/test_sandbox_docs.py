@@ -1,34 +1,42 @@
 """docs/sandbox.md's invoice for each country, run as written (its shell blocks, with
 $CLEARWAY_URL and $CLEARWAY_KEY set to the test stack's), each to `accepted` with the dev
-account the stack seeded; and the companies it names are the ones seeded."""
+account the stack seeded; its purchase invoice for each receiving country, delivered by the
+simulator as written and then received by the dev company; and the companies it names are the
+ones seeded."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
-from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from clearway.governments.pl.client import metadata_bucket
 
 from services.stack.sandbox_seed import SANDBOX_COMPANIES, connect_sandbox_countries
 from services.stack.stack import DEV_COMPANY, Stack
+from tests.e2e.sandbox_doc import (
+    PURCHASE_CONTROLS,
+    delivered_government_id,
+    purchase_examples,
+    received_with,
+    run_shell,
+    section,
+    shell_blocks,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
-SANDBOX_DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"
 COUNTRIES = ("RO", "IT", "PL", "BE", "DE", "FR")
 
 
 def _examples() -> dict[str, str]:
     """The shell blocks of "One invoice per country", by the country each one files in."""
-    section = SANDBOX_DOC.read_text().split("## One invoice per country", 1)[1]
-    section = section.split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    blocks = shell_blocks("One invoice per country")
     by_country = {}
     for block in blocks:
         country = re.search(r'"country": "([A-Z]{2})"', block)
@@ -43,16 +51,10 @@ def test_the_doc_has_one_request_per_country() -> None:
 
 
 async def _run(script: str, stack: Stack) -> Any:
-    shell = await asyncio.create_subprocess_exec(
-        "sh",
-        "-c",
-        script,
-        env={**os.environ, "CLEARWAY_URL": stack.api_url, "CLEARWAY_KEY": stack.api_key},
-        stdout=asyncio.subprocess.PIPE,
+    output = await run_shell(
+        script, api_url=stack.api_url, api_key=stack.api_key, govsim_url=stack.govsim_url
     )
-    out, _ = await asyncio.wait_for(shell.communicate(), timeout=60)
-    assert shell.returncode == 0, out
-    return json.loads(out)
+    return json.loads(output)
 
 
 @pytest.mark.parametrize("country", COUNTRIES)
@@ -85,7 +87,7 @@ async def test_the_dev_account_has_an_active_connection_per_country(
     companies = {
         (c["country"], c["vatNumber"]): c for c in (await api.get("/v1/companies")).json()["data"]
     }
-    table = SANDBOX_DOC.read_text().split("## The dev account", 1)[1].split("\n## ", 1)[0]
+    table = section("The dev account")
     seeded = [DEV_COMPANY.model_dump(), *SANDBOX_COMPANIES.values()]
     for wanted in seeded:
         company = companies[wanted["country"], wanted["vatNumber"]]
@@ -110,3 +112,51 @@ async def test_seeding_again_as_each_make_run_does_makes_nothing_twice(
     after = await state()
     assert after == before
     assert {status for _, status in after[1].values()} == {"active"}
+
+
+def test_the_doc_has_one_purchase_invoice_per_receiving_country() -> None:
+    assert sorted(purchase_examples()) == sorted(PURCHASE_CONTROLS)
+
+
+async def _look_now(db: asyncpg.Pool[Any], api: httpx.AsyncClient, country: str) -> None:
+    """The receiver's next look at the dev company's inbox, now: the test stack looks every 30
+    s, as production does (`make run` every 2: tests/services/stack/test_run.py); and for PL,
+    KSeF's query allowance, which the session's looks at that NIP have spent, whole again."""
+    vat = DEV_COMPANY.vat_number if country == "RO" else SANDBOX_COMPANIES[country]["vatNumber"]
+    companies = (await api.get("/v1/companies", params={"limit": 100})).json()["data"]
+    (company_id,) = [c["id"] for c in companies if (c["country"], c["vatNumber"]) == (country, vat)]
+    connections = (await api.get("/v1/connections", params={"limit": 100})).json()["data"]
+    receiving = [
+        c["id"]
+        for c in connections
+        if c["companyId"] == company_id and c["countryCode"] == country and c["isReceiver"]
+    ]
+    assert receiving, connections
+    async with db.acquire() as conn:
+        await conn.execute(
+            "UPDATE inbox_cursors SET next_fetch_at = now() WHERE connection_id = ANY($1::text[])",
+            receiving,
+        )
+        if country == "PL":
+            nip = vat.removeprefix("PL")
+            await conn.execute("DELETE FROM rate_buckets WHERE key = $1", metadata_bucket(nip).key)
+
+
+@pytest.mark.parametrize("country", sorted(PURCHASE_CONTROLS))
+async def test_each_purchase_example_is_received_by_the_dev_company(
+    stack: Stack, db: asyncpg.Pool[Any], api: httpx.AsyncClient, country: str
+) -> None:
+    output = await run_shell(
+        purchase_examples()[country],
+        api_url=stack.api_url,
+        api_key=stack.api_key,
+        govsim_url=stack.govsim_url,
+    )
+    government_id = delivered_government_id(country, output)
+    await _look_now(db, api, country)
+    received = await received_with(api, government_id, timeout=90)
+    assert received is not None, f"{country} {government_id} was not received"
+    assert received["country"] == country
+    company = (await api.get(f"/v1/companies/{received['companyId']}")).json()["data"]
+    seeded = DEV_COMPANY.vat_number if country == "RO" else SANDBOX_COMPANIES[country]["vatNumber"]
+    assert company["vatNumber"] == seeded

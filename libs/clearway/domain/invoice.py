@@ -207,16 +207,24 @@ class PrecedingInvoice(_Model):
     issue_date: dt.date | None = None
 
 
+# A platform's own string pairs on an invoice, sent or received (Stripe's limits).
+MAX_METADATA_PAIRS = 50
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=NO_NUL)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500, pattern=NO_NUL)]
+METADATA_VALUE_SCHEMA = {"type": "string", "maxLength": 500, "pattern": NO_NUL}
+
+
+def metadata_keys_schema(schema: dict[str, Any]) -> None:
+    """Pydantic writes the key's pattern as a patternProperties entry, which lets any other
+    key through; say what is checked: every key's own constraints."""
+    schema.pop("patternProperties", None)
+    schema["propertyNames"] = {"minLength": 1, "maxLength": 40, "pattern": NO_NUL}
 
 
 def _metadata_schema(schema: dict[str, Any]) -> None:
-    """Pydantic writes the key's pattern as a patternProperties entry, which lets any other
-    key through; say what is checked: every key's own constraints, every value a string."""
-    schema.pop("patternProperties", None)
-    schema["propertyNames"] = {"minLength": 1, "maxLength": 40, "pattern": NO_NUL}
-    schema["additionalProperties"] = {"type": "string", "maxLength": 500, "pattern": NO_NUL}
+    """Every key's own constraints, every value a string."""
+    metadata_keys_schema(schema)
+    schema["additionalProperties"] = METADATA_VALUE_SCHEMA
 
 
 class InvoiceRequest(_Model):
@@ -245,8 +253,8 @@ class InvoiceRequest(_Model):
     buyer_reference: ShortText | None = None  # BT-10 (DE: the Leitweg-ID)
     purchase_order_reference: ShortText | None = None  # BT-13
     preceding_invoice: PrecedingInvoice | None = None
-    metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=50)] = Field(
-        default_factory=dict, json_schema_extra=_metadata_schema
+    metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_PAIRS)] = (
+        Field(default_factory=dict, json_schema_extra=_metadata_schema)
     )
 
 

@@ -1,9 +1,11 @@
 """The `received_invoices` table: the read model of each received invoice's stream
 (GET /v1/received-invoices), with the original document and the government's evidence.
 
-Only the event store (clearway.store.events) writes it: the row is inserted with the stream's
-first event, `invoice.received`, in the same transaction. The government's own id is the key
-(per company, country and mode): a delivery already recorded inserts nothing.
+The event store (clearway.store.events) inserts the row with the stream's first event,
+`invoice.received`, in the same transaction. The government's own id is the key (per company,
+country and mode): a delivery already recorded inserts nothing. Besides, the account's platform
+may tag it (`metadata`, PATCH /v1/received-invoices/{id}): the platform's own notes, not an
+event of the invoice, so no event is written for them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from clearway.store.rows import Where, newest_first, one_row, owned
 LISTED_COLUMNS = (
     "id, account_id, livemode, company_id, connection_id, country, government_id, status, "
     "version, supplier_vat, customer_vat, currency, net_amount, vat_amount, gross_amount, "
-    "request, findings, media_type, evidence_media_type, delivered_at, created_at, updated_at"
+    "request, findings, media_type, evidence_media_type, delivered_at, created_at, updated_at, "
+    "metadata"
 )
 
 
@@ -88,11 +91,15 @@ async def insert_received(
 
 
 async def owned_received_row(
-    conn: Connection, received_id: str, account_id: str, *, livemode: bool
+    conn: Connection, received_id: str, account_id: str, *, livemode: bool, for_update: bool = False
 ) -> Any:
-    """The row when it is the account's and of that mode, else None."""
+    """The row when it is the account's and of that mode, else None; locked until the
+    transaction ends when asked (two changes of its metadata then apply one after the other)."""
     return await one_row(
-        conn, "received_invoices", owned(received_id, account_id, livemode=livemode)
+        conn,
+        "received_invoices",
+        owned(received_id, account_id, livemode=livemode),
+        for_update=for_update,
     )
 
 
@@ -103,6 +110,16 @@ async def received_by_government_id(
     where = Where("company_id = ?", company_id).add("country = ?", country)
     where.add("livemode = ?", livemode).add("government_id = ?", government_id)
     return await one_row(conn, "received_invoices", where)
+
+
+async def set_metadata(conn: Connection, received_id: str, metadata: dict[str, str]) -> Any:
+    """The received invoice's metadata replaced; its row as a listing reads it."""
+    sql = "UPDATE received_invoices SET metadata = $2, updated_at = now() WHERE id = $1 "
+    return await conn.fetchrow(
+        f"{sql}RETURNING {LISTED_COLUMNS}",
+        received_id,
+        metadata,
+    )
 
 
 class ReceivedFilter(BaseModel):
@@ -116,6 +133,7 @@ class ReceivedFilter(BaseModel):
     search: str | None = None  # a substring of the supplier's or customer's VAT or the gov id
     created_from: dt.datetime | None = None
     created_to: dt.datetime | None = None
+    metadata: dict[str, str] = {}  # every pair must be in the received invoice's metadata
 
 
 async def list_received(  # noqa: PLR0913 - the listing's parts
@@ -136,6 +154,7 @@ async def list_received(  # noqa: PLR0913 - the listing's parts
     where.containing(filters.search, "supplier_vat", "customer_vat", "government_id")
     where.add_if("created_at >= ?", filters.created_from)
     where.add_if("created_at <= ?", filters.created_to)
+    where.add_if("metadata @> ?", filters.metadata)
     return await newest_first(
         conn, "received_invoices", where, before=before, limit=limit, columns=LISTED_COLUMNS
     )

@@ -1,7 +1,8 @@
 """GET /v1/received-invoices and its sub-resources against real PostgreSQL, without the stack:
 the intake's received-invoice router, authentication and errors in an app of their own over
 store_db. Listing, filters and pagination as GET /v1/invoices; the document and evidence byte
-for byte; account and mode isolation; 404s."""
+for byte; the platform's metadata (PATCH, merged) and the `metadata[key]` filter; account and
+mode isolation; 404s."""
 
 from __future__ import annotations
 
@@ -183,15 +184,20 @@ async def test_a_pdf_comes_back_byte_for_byte_and_no_evidence_is_a_404(buyer: Bu
     assert evidence.json()["error"]["type"] == "not_found"
 
 
-async def test_another_accounts_and_the_other_modes_keys_see_nothing(
-    buyer: Buyer, store_db: asyncpg.Pool[Any]
-) -> None:
+async def _outsiders_keys(buyer: Buyer, store_db: asyncpg.Pool[Any]) -> list[str]:
+    """Keys that must see none of the buyer's: another account's, and its own of the other mode."""
     async with store_db.acquire() as conn:
         other = await receiving_connection(conn)
         other_key = await create_api_key(conn, other.account_id, "test")
         live_key = await create_api_key(conn, buyer.receiving.account_id, "live")
+    return [other_key, live_key]
+
+
+async def test_another_accounts_and_the_other_modes_keys_see_nothing(
+    buyer: Buyer, store_db: asyncpg.Pool[Any]
+) -> None:
     received_id = buyer.received[0]
-    for key in (other_key, live_key):
+    for key in await _outsiders_keys(buyer, store_db):
         headers = {"Authorization": f"Bearer {key}"}
         listing = await buyer.client.get("/v1/received-invoices", headers=headers)
         assert data_of(listing) == []
@@ -210,3 +216,123 @@ async def test_unknown_ids_bad_cursors_and_missing_keys_are_refused(buyer: Buyer
     assert missing.status_code == 404
     assert (bad_cursor.status_code, bad_cursor.json()["error"]["param"]) == (400, "/cursor")
     assert no_key.status_code == 401
+
+
+async def _patch(buyer: Buyer, received_id: str, body: Any, **headers: str) -> httpx.Response:
+    return await buyer.client.patch(
+        f"/v1/received-invoices/{received_id}", json=body, headers=headers
+    )
+
+
+async def _listed(buyer: Buyer, **params: str) -> list[str]:
+    return [
+        r["id"] for r in data_of(await buyer.client.get("/v1/received-invoices", params=params))
+    ]
+
+
+async def test_metadata_is_merged_in_and_served_without_touching_the_rest(buyer: Buyer) -> None:
+    received_id = buyer.received[0]
+    before = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}"))
+    assert before["metadata"] == {}
+    first = data_of(await _patch(buyer, received_id, {"metadata": {"bookingId": "B-1", "x": "1"}}))
+    second = data_of(await _patch(buyer, received_id, {"metadata": {"ledger": "n", "x": None}}))
+    served = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}"))
+    assert first["metadata"] == {"bookingId": "B-1", "x": "1"}
+    assert second["metadata"] == served["metadata"] == {"bookingId": "B-1", "ledger": "n"}
+    unchanged = {k: v for k, v in served.items() if k != "metadata"}
+    assert unchanged == {k: v for k, v in before.items() if k != "metadata"}
+    events = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}/events"))
+    assert [e["event"] for e in events] == ["invoice.received"]  # the platform's, no event
+    listed = data_of(await buyer.client.get("/v1/received-invoices"))
+    assert {r["id"]: r["metadata"] for r in listed}[received_id] == served["metadata"]
+
+
+async def test_the_metadata_filter_lists_those_holding_every_pair_given(buyer: Buyer) -> None:
+    first, second, third = buyer.received
+    await _patch(buyer, first, {"metadata": {"shop": "north", "tier": "gold"}})
+    await _patch(buyer, second, {"metadata": {"shop": "north"}})
+    await _patch(buyer, third, {"metadata": {"shop": "south"}})
+    assert await _listed(buyer, **{"metadata[shop]": "north"}) == [second, first]
+    assert await _listed(buyer, **{"metadata[shop]": "north", "metadata[tier]": "gold"}) == [first]
+    assert await _listed(buyer, **{"metadata[shop]": "north", "metadata[tier]": "silver"}) == []
+    assert await _listed(buyer, **{"metadata[shop]": "south", "search": "ANAF-3"}) == [third]
+    assert await _listed(buyer, **{"metadata[shop]": "North"}) == []  # values match exactly
+    one_page = await buyer.client.get(
+        "/v1/received-invoices", params={"metadata[shop]": "north", "limit": 1}
+    )
+    rest = await buyer.client.get(
+        "/v1/received-invoices",
+        params={"metadata[shop]": "north", "limit": 1, "cursor": one_page.json()["nextCursor"]},
+    )
+    assert [r["id"] for r in data_of(one_page)] + [r["id"] for r in data_of(rest)] == [
+        second,
+        first,
+    ]
+    assert rest.json()["hasMore"] is False
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({}, "/metadata"),  # required
+        # A key is named as POST /v1/invoices names one: the pair, then Pydantic's `[key]`.
+        ({"metadata": {"": "v"}}, "/metadata//[key]"),
+        ({"metadata": {"k" * 41: "v"}}, f"/metadata/{'k' * 41}/[key]"),
+        ({"metadata": {"k": "v" * 501}}, "/metadata/k"),
+        ({"metadata": {"k": 5}}, "/metadata/k"),
+        ({"metadata": {"k": "nul\x00"}}, "/metadata/k"),
+        ({"metadata": {f"k{i}": "v" for i in range(51)}}, "/metadata"),
+        ({"metadata": ["not", "an", "object"]}, "/metadata"),
+        ({"metadata": {}, "status": "paid"}, "/status"),  # nothing else of it can be changed
+    ],
+    ids=["missing", "empty-key", "long-key", "long-value", "number", "nul", "51", "list", "extra"],
+)
+async def test_invalid_metadata_is_a_400_naming_it_and_changes_nothing(
+    buyer: Buyer, body: dict[str, Any], param: str
+) -> None:
+    received_id = buyer.received[0]
+    await _patch(buyer, received_id, {"metadata": {"kept": "yes"}})
+    answer = await _patch(buyer, received_id, body)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert (error["type"], error["param"]) == ("validation_error", param), error
+    served = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}"))
+    assert served["metadata"] == {"kept": "yes"}
+
+
+async def test_a_patch_leaving_more_than_fifty_pairs_is_refused_whole(buyer: Buyer) -> None:
+    received_id = buyer.received[0]
+    fifty = {f"k{i}": "v" for i in range(50)}
+    assert data_of(await _patch(buyer, received_id, {"metadata": fifty}))["metadata"] == fifty
+    too_many = await _patch(buyer, received_id, {"metadata": {"k0": "changed", "k50": "v"}})
+    swapped = await _patch(buyer, received_id, {"metadata": {"k0": None, "k50": "v"}})
+    assert too_many.status_code == 400
+    assert too_many.json()["error"]["param"] == "/metadata"
+    assert "51 pairs" in too_many.json()["error"]["message"]
+    assert len(data_of(swapped)["metadata"]) == 50
+    assert "k0" not in data_of(swapped)["metadata"]
+
+
+async def test_other_accounts_and_modes_cannot_tag_or_find_by_metadata(
+    buyer: Buyer, store_db: asyncpg.Pool[Any]
+) -> None:
+    received_id = buyer.received[0]
+    await _patch(buyer, received_id, {"metadata": {"bookingId": "B-1"}})
+    for key in await _outsiders_keys(buyer, store_db):
+        auth = {"Authorization": f"Bearer {key}"}
+        answer = await _patch(buyer, received_id, {"metadata": {"bookingId": "theirs"}}, **auth)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["param"] == "/id"
+        found = await buyer.client.get(
+            "/v1/received-invoices", params={"metadata[bookingId]": "B-1"}, headers=auth
+        )
+        assert data_of(found) == []
+    served = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}"))
+    assert served["metadata"] == {"bookingId": "B-1"}
+    assert await _listed(buyer, **{"metadata[bookingId]": "B-1"}) == [received_id]
+
+
+async def test_tagging_an_unknown_received_invoice_is_a_404(buyer: Buyer) -> None:
+    answer = await _patch(buyer, "rinv_missing", {"metadata": {"a": "b"}})
+    assert answer.status_code == 404
+    assert answer.json()["error"]["type"] == "not_found"

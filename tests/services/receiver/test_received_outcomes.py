@@ -2,12 +2,13 @@
 machine records it (its row, its `invoice.received` event and its outbox message, in one
 transaction): the services' outbox relays publish it on `invoices.received`, keyed by its id;
 the webhook-dispatcher sends it, signed, to the account's endpoint that wants it; the API serves
-it, its document byte for byte and its events. Each government's own inbox feeding the machine
-is tested with its simulator."""
+it, its document byte for byte and its events. And the same from each receiving government's
+simulator: a purchase invoice delivered to a company in RO, PL and FR reaches the account's
+endpoint as a signed `invoice.received` and `invoices.received` under its received-invoice id,
+both saying what the API serves."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,14 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.libs.store.received import new_received
 from tests.services.connections_support import new_company, start_connection
-from tests.services.kafka_support import read_from_start
+from tests.services.kafka_support import read_grouped
+from tests.services.receiver.deliveries import (
+    SAMPLE_DELIVERY,
+    connect_buyer,
+    deliver_sample,
+    government_id,
+    new_buyer,
+)
 from tests.services.webhook_dispatcher.webhooktools import (
     create_endpoint,
     running_receiver,
@@ -32,14 +40,15 @@ pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
 
 async def _published(stack: Stack, received_id: str, *, timeout: float = 30) -> list[Any]:
-    """The records about this received invoice on `invoices.received`."""
-    return await read_from_start(
-        stack.kafka_bootstrap,
-        INVOICES_RECEIVED,
-        keep=lambda record: record.key == received_id.encode(),
-        enough=bool,
-        timeout=timeout,
+    """The messages about this received invoice on `invoices.received` (by their key)."""
+
+    def by_key(key: bytes | None, _: dict[str, Any]) -> str | None:
+        return received_id if key == received_id.encode() else None
+
+    found = await read_grouped(
+        stack.kafka_bootstrap, INVOICES_RECEIVED, {received_id}, by_key, timeout=timeout
     )
+    return found.get(received_id, [])
 
 
 async def test_a_received_invoice_is_published_sent_as_a_webhook_and_served(
@@ -64,9 +73,8 @@ async def test_a_received_invoice_is_published_sent_as_a_webhook_and_served(
             event = await start_received_stream(conn, ref, new_received("5001", document))
         assert event is not None
         [request] = await hooks.wait_for(url, 1)
-    [record] = await _published(stack, ref.received_id)
+    [message] = await _published(stack, ref.received_id)
 
-    message = json.loads(record.value)
     assert (message["event"], message["receivedInvoiceId"], message["eventId"]) == (
         "invoice.received",
         ref.received_id,
@@ -87,3 +95,47 @@ async def test_a_received_invoice_is_published_sent_as_a_webhook_and_served(
     assert (served.status_code, served.content) == (200, document)
     events = data_of(await client.get(f"/v1/received-invoices/{ref.received_id}/events"))
     assert [e["id"] for e in events] == [event.id]
+
+
+# What invoice.received says of the invoice, on the topic and in the webhook's data alike, and
+# what the API serves.
+SAID = ("companyId", "connectionId", "country", "governmentId", "supplierVat", "grossAmount")
+
+
+@pytest.mark.parametrize("country", sorted(SAMPLE_DELIVERY))
+async def test_a_purchase_invoice_delivered_by_the_government_is_a_signed_webhook_and_published(
+    stack: Stack, make_account: MakeAccount, country: str
+) -> None:
+    _, client = await make_account()
+    buyer = new_buyer(country)
+    async with running_receiver() as hooks:
+        url = hooks.route()
+        endpoint = await create_endpoint(client, url, ["invoice.received"])
+        # Delivered before the company connects: its first look, at once, finds it.
+        delivered = government_id(country, await deliver_sample(stack.govsim_url, buyer))
+        connection = await connect_buyer(client, stack.govsim_url, buyer)
+        [request] = await hooks.wait_for(url, 1, timeout=90)
+    assert signature_is_valid(request, endpoint["secret"])
+    body = request.json()
+    data = body["data"]
+    assert (body["type"], data["country"], data["governmentId"]) == (
+        "invoice.received",
+        country,
+        delivered,
+    )
+    assert (data["companyId"], data["connectionId"]) == (
+        connection["companyId"],
+        connection["id"],
+    )
+    received_id = data["receivedInvoiceId"]
+
+    [message] = await _published(stack, received_id)
+    assert (message["event"], message["eventId"], message["receivedInvoiceId"]) == (
+        "invoice.received",
+        body["id"],
+        received_id,
+    )
+    served = data_of(await client.get(f"/v1/received-invoices/{received_id}"))
+    assert served["supplierVat"] is not None, served  # the document was read
+    for said in SAID:
+        assert message[said] == data[said] == served[said], said
