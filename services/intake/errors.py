@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 STATUS_OF_TYPE = {
     "validation_error": 400,
+    "invalid_request_error": 400,  # a request the resource cannot take (405s are Starlette's)
     "authentication_error": 401,
     "usage_limit_exceeded": 403,
     "not_found": 404,

@@ -1,6 +1,7 @@
 """The received-invoice endpoints: the purchase invoices governments delivered to the account's
 companies (clearway.pipeline.receiving records them), listed and fetched as invoices are, with
-the original document and the government's evidence byte for byte."""
+the original document and the government's evidence byte for byte, and the buyer's response
+(services/intake/responses.py records it)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from clearway.db import Connection
 from clearway.domain.invoice import NO_NUL
 from clearway.store.events import read_received_stream
 from clearway.store.received_invoices import ReceivedFilter, list_received, owned_received_row
+from clearway.store.received_responses import response_row, response_rows
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
@@ -70,15 +72,16 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
             before=before,
             limit=limit + 1,
         )
-    page, has_more, next_cursor = page_of(rows, limit)
+        page, has_more, next_cursor = page_of(rows, limit)
+        responses = await response_rows(conn, [row["id"] for row in page])
     return {
-        "data": [received_invoice_resource(row) for row in page],
+        "data": [received_invoice_resource(row, responses.get(row["id"])) for row in page],
         "hasMore": has_more,
         "nextCursor": next_cursor,
     }
 
 
-async def _owned(conn: Connection, received_id: str, owner: ApiKeyOwner) -> Any:
+async def owned(conn: Connection, received_id: str, owner: ApiKeyOwner) -> Any:
     row = await owned_received_row(conn, received_id, owner.account_id, livemode=owner.livemode)
     if row is None:
         # Another account's, or one of the other mode, answers like a missing one.
@@ -89,8 +92,9 @@ async def _owned(conn: Connection, received_id: str, owner: ApiKeyOwner) -> Any:
 @router.get("/{received_id}", response_model=Data[ReceivedInvoice])
 async def get_received_invoice(request: Request, received_id: str, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
-    return {"data": received_invoice_resource(row)}
+        row = await owned(conn, received_id, owner)
+        response = await response_row(conn, received_id)
+    return {"data": received_invoice_resource(row, response)}
 
 
 @router.get("/{received_id}/events", response_model=Data[list[Event]])
@@ -98,7 +102,7 @@ async def get_received_invoice_events(
     request: Request, received_id: str, owner: Owner
 ) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        await _owned(conn, received_id, owner)
+        await owned(conn, received_id, owner)
         events = await read_received_stream(conn, received_id)
     return {"data": [event.public() for event in events]}
 
@@ -122,7 +126,7 @@ def _bytes_answer(description: str) -> dict[int | str, dict[str, Any]]:
 )
 async def get_received_document(request: Request, received_id: str, owner: Owner) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
+        row = await owned(conn, received_id, owner)
     return Response(bytes(row["document"]), media_type=row["media_type"])
 
 
@@ -135,7 +139,7 @@ async def get_received_document(request: Request, received_id: str, owner: Owner
 )
 async def get_received_evidence(request: Request, received_id: str, owner: Owner) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
+        row = await owned(conn, received_id, owner)
     if row["evidence"] is None:
         raise ApiError(
             "not_found", f"The government gave no evidence with {received_id}.", param="/id"

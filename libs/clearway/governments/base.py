@@ -8,7 +8,9 @@ rule ids it reports, how an invoice is filed with it (its Filer, for the one fil
 clearway.pipeline.filing), how a filed invoice is followed to its decision (its cadence and status
 follower, for the one poll machine, clearway.pipeline.polling), and what it delivers to a
 receiving company (its Inbox, for the one receiving machine, clearway.pipeline.receiving; None
-where it has no receiving side yet). The registry (clearway.governments) finds each folder's
+where it has no receiving side yet), and how the buyer's response to a received invoice goes
+back (`buyer_response` names it, its Responder sends it, for clearway.pipeline.responding;
+None where the network has none). The registry (clearway.governments) finds each folder's
 `government.GOVERNMENT`; the submitters and the poller run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from clearway.formats import Format
     from clearway.formats.reading import ReadInvoice
     from clearway.governments.inbox import Inbox
+    from clearway.governments.responding import Responder
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -249,8 +252,6 @@ class Government(ABC):
         )
         return lambda _request: filer()
 
-    # --- receiving (clearway.governments.inbox) --------------------------------------------------
-
     # --- following (clearway.pipeline.polling) --------------------------------------------------
 
     def cadence(self) -> Cadence:
@@ -297,6 +298,25 @@ class Government(ABC):
         instead). A live connection with no live endpoint configured raises
         LiveNotConfiguredError."""
         del context, http, connection
+        return None
+
+    # --- the buyer's response (clearway.pipeline.responding) ------------------------------------
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str | None:
+        """How its network carries a buyer's accept or reject of that received invoice (its
+        `received_invoices` row), in the API's words; None: it has no such message, and the API
+        refuses the response. Pure."""
+        del received
+        return None
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> Responder | None:
+        """What sends the buyer's response to that received invoice (its `received_invoices`
+        row with the document) through the network, at its mode's endpoints with `http`; None
+        where `buyer_response` is None. A live one with no live endpoint configured raises
+        LiveNotConfiguredError."""
+        del context, http, received
         return None
 
     def __repr__(self) -> str:
