@@ -135,7 +135,7 @@ async def test_smp_lookup_of_registered_and_unknown_participants(http: httpx.Asy
     references = root.findall(
         "smp:ServiceMetadataReferenceCollection/smp:ServiceMetadataReference", SMP
     )
-    assert len(references) == 5
+    assert len(references) == 6  # the billing documents, and the Invoice Response
     href = references[0].get("href", "")
     metadata = await http.get(href.removeprefix("http://govsim"))
     assert metadata.status_code == 200
@@ -154,7 +154,7 @@ async def test_the_sandbox_smp_lists_any_well_formed_participant(http: httpx.Asy
     references = etree.fromstring(group.content).findall(
         "smp:ServiceMetadataReferenceCollection/smp:ServiceMetadataReference", SMP
     )
-    assert len(references) == 5
+    assert len(references) == 6  # the billing documents, and the Invoice Response
     assert (await send(http, ubl_invoice(), receiver=unregistered)).status_code == 202
     # Listed, not registered: the control API shows only what was registered.
     assert (await http.get(f"{CONTROL}/participants")).json() == {"participants": []}
