@@ -21,17 +21,15 @@ from clearway.accounts import ApiKeyOwner
 from clearway.db import Connection
 from clearway.domain.ids import iso_millis
 from clearway.domain.responses import BuyerResponse
-from clearway.domain.wire import parse_wire_json
 from clearway.governments import GOVERNMENTS
 from clearway.store import idempotency
 from clearway.store.received_invoices import received_row
 from clearway.store.received_responses import request_response, response_row
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from services.intake.auth import Owner
-from services.intake.errors import ApiError, validation_error_from
+from services.intake.errors import ApiError, parse_body
 from services.intake.received_invoices import owned
 from services.intake.resources import (
     Data,
@@ -59,15 +57,6 @@ router = APIRouter(
     tags=["received_invoices"],
     responses={code: {"model": ErrorEnvelope} for code in (400, 401, 404, 409, 429)},
 )
-
-
-def parse_response(raw: bytes) -> BuyerResponse:
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError("validation_error", f"The body exceeds {MAX_BODY_BYTES} bytes.")
-    try:
-        return parse_wire_json(BuyerResponse, raw)
-    except ValidationError as exc:
-        raise validation_error_from(exc) from None
 
 
 def _not_available(row: Any) -> ApiError:
@@ -151,7 +140,7 @@ async def respond_to_received_invoice(
     through the network that delivered the invoice; 202: recorded, the receiver sends it
     (`response.status` goes from requested to sent or failed; GET …/events has each step)."""
     raw = await request.body()
-    response = parse_response(raw)
+    response = parse_body(BuyerResponse, raw, max_bytes=MAX_BODY_BYTES)
     # The path is part of the request: the same body for another invoice is another request.
     request_hash = hashlib.sha256(received_id.encode() + b"\n" + raw).hexdigest()
     async with request.app.state.pool.acquire() as conn, conn.transaction():

@@ -7,7 +7,6 @@ SDI's refusal, in its words."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -22,24 +21,14 @@ from clearway.governments.it.esito import (
 )
 from clearway.governments.it.responding import SdiResponder
 
-from services.govsim.app import CountrySimulators
-from services.govsim.it.state import PA_ESITO_SECONDS, SdiSimulator
-from tests.services.govsim.it.test_it_sim import PROCESSING_DELAY, fattura
-from tests.services.govsim.simtools import FakeClock, govsim_client
+from services.govsim.it.state import PA_ESITO_SECONDS
+from tests.services.govsim.it.test_it_sim import fattura
+from tests.services.govsim.it.test_it_sim import http as http  # noqa: PLC0414 - fixture
+from tests.services.govsim.it.test_it_sim import simulator as simulator  # noqa: PLC0414
+from tests.services.govsim.simtools import FakeClock
 
 ACCEPT = BuyerResponse.model_validate({"decision": "accept"})
 REJECT = BuyerResponse.model_validate({"decision": "reject", "reason": "Importo errato"})
-
-
-@pytest.fixture
-def simulator(clock: FakeClock) -> SdiSimulator:
-    return SdiSimulator(processing_delay=PROCESSING_DELAY, clock=clock)
-
-
-@pytest.fixture
-async def http(simulator: SdiSimulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client(CountrySimulators(sdi=simulator)) as client:
-        yield client
 
 
 async def _delivered(http: httpx.AsyncClient, identificativo: str, formato: str) -> None:

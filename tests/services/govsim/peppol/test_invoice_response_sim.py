@@ -30,6 +30,7 @@ from tests.services.govsim.peppol.test_peppol_sim import (
     RECEIVER,
     SENDER,
     error_code,
+    send,
     status,
     ubl_invoice,
 )
@@ -55,17 +56,8 @@ async def _send_response(
     http: httpx.AsyncClient, body: bytes, *, sender: str = RECEIVER
 ) -> httpx.Response:
     """From the buyer (RECEIVER of the invoice) back to the supplier (its SENDER)."""
-    return await http.post(
-        "/peppol/documents",
-        content=body,
-        headers={
-            "Content-Type": "application/xml",
-            "X-Peppol-Sender": sender,
-            "X-Peppol-Receiver": SENDER,
-            "X-Peppol-Document-Type": DOCUMENT_TYPE,
-            "X-Peppol-Process": PROCESS,
-        },
-    )
+    headers = {"X-Peppol-Document-Type": DOCUMENT_TYPE, "X-Peppol-Process": PROCESS}
+    return await send(http, body, sender=sender, receiver=SENDER, headers=headers)
 
 
 async def test_a_rejection_is_taken_and_delivered_to_the_supplier(

@@ -61,6 +61,7 @@ async def send(
     body: bytes,
     *,
     receiver: str = RECEIVER,
+    sender: str = SENDER,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     return await http.post(
@@ -68,7 +69,7 @@ async def send(
         content=body,
         headers={
             "Content-Type": "application/xml",
-            "X-Peppol-Sender": SENDER,
+            "X-Peppol-Sender": sender,
             "X-Peppol-Receiver": receiver,
             **(headers or {}),
         },
