@@ -7,6 +7,7 @@ after a lost answer instead of sending it again."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -138,3 +139,15 @@ async def test_the_responder_sends_once_and_finds_it_after_a_lost_answer(
     assert again.network_id == first.network_id
     assert again.details["alreadySent"] is True
     assert first.details["supplier"] == SENDER
+
+
+async def test_the_sandbox_smp_lists_invoice_responses_in_their_own_process(
+    http: httpx.AsyncClient,
+) -> None:
+    participant = quote(f"iso6523-actorid-upis::{SENDER}", safe="")
+    document_type = quote(f"busdox-docid-qns::{DOCUMENT_TYPE}", safe="")
+
+    metadata = await http.get(f"/peppol/smp/{participant}/services/{document_type}")
+
+    assert metadata.status_code == 200
+    assert f">{PROCESS}</".encode() in metadata.content
