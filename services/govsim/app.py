@@ -15,6 +15,11 @@ from services.govsim.de.state import ZreSimulator
 from services.govsim.fr.api import build_fr_pa_control_router, build_fr_pa_router
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.it.api import build_sdi_control_router, build_sdi_router
+from services.govsim.it.esiti import (
+    DeliveredFiles,
+    build_sdi_esiti_control_router,
+    build_sdi_esiti_router,
+)
 from services.govsim.it.state import SdiSimulator
 from services.govsim.latency import install_latency
 from services.govsim.outage import install_outage
@@ -146,11 +151,14 @@ def _include_countries(app: FastAPI, settings: GovsimSettings, given: CountrySim
     )
     app.state.ksef, app.state.sdi, app.state.peppol = ksef, sdi, peppol
     app.state.fr_pa, app.state.zre = fr_pa, zre
+    app.state.sdi_deliveries = DeliveredFiles()  # what SDI delivered to recipients' channels
     for router in (
         build_ksef_router(ksef),
         build_ksef_control_router(ksef),
         build_sdi_router(sdi),
         build_sdi_control_router(sdi),
+        build_sdi_esiti_router(sdi, app.state.sdi_deliveries),
+        build_sdi_esiti_control_router(sdi, app.state.sdi_deliveries),
         build_peppol_router(peppol),
         build_peppol_control_router(peppol),
         build_fr_pa_router(fr_pa),

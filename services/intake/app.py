@@ -26,6 +26,7 @@ from services.intake import (
     documents,
     invoices,
     received_invoices,
+    responses,
     webhooks,
 )
 from services.intake.auth import RateLimiter
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(invoices.router)
     app.include_router(documents.router)
     app.include_router(received_invoices.router)
+    app.include_router(responses.router)
     app.include_router(companies.router)
     app.include_router(connections.router)
     app.include_router(webhooks.router)

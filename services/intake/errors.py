@@ -8,17 +8,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from clearway.db import unavailable_reason
+from clearway.domain.wire import parse_wire_json
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
 STATUS_OF_TYPE = {
     "validation_error": 400,
+    "invalid_request_error": 400,  # a request the resource cannot take (405s are Starlette's)
     "authentication_error": 401,
     "usage_limit_exceeded": 403,
     "not_found": 404,
@@ -92,6 +94,20 @@ def validation_error_from(exc: ValidationError) -> ApiError:
         param=errors[0]["param"] if errors else None,
         errors=errors,
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_body(model: type[M], raw: bytes, *, max_bytes: int) -> M:
+    """A request body as `model`, parsed straight from the JSON text (amounts become Decimal
+    without a float step); 400 validation_error naming every field at fault, or the size."""
+    if len(raw) > max_bytes:
+        raise ApiError("validation_error", f"The body exceeds {max_bytes} bytes.")
+    try:
+        return parse_wire_json(model, raw)
+    except ValidationError as exc:
+        raise validation_error_from(exc) from None
 
 
 # A path parameter is named as the API documents it: the resource's own id is /id.

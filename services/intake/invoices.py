@@ -18,7 +18,6 @@ from clearway.domain.ids import new_id, utcnow
 from clearway.domain.invoice import NO_NUL, InvoiceRequest, compute_totals
 from clearway.domain.lifecycle import Status
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER, SandboxScenario, parse_scenario
-from clearway.domain.wire import parse_wire_json
 from clearway.store import idempotency
 from clearway.store.accounts import company_row, owned_company_row
 from clearway.store.connections import connection_row
@@ -37,10 +36,10 @@ from clearway.validation import Severity
 from clearway.validation.verdict import validate_for_filing, warm_up
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from services.intake.auth import Owner
-from services.intake.errors import ApiError, validation_error_from
+from services.intake.errors import ApiError, parse_body
 from services.intake.examples import SEED_INVOICE_REQUEST
 from services.intake.fileable import fileable_company
 from services.intake.pagination import Cursor, Limit, metadata_filter, owners_page
@@ -92,13 +91,7 @@ def _created_answer(row: Any) -> bytes:
 
 
 def parse_invoice(raw: bytes) -> InvoiceRequest:
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError("validation_error", f"The body exceeds {MAX_BODY_BYTES} bytes.")
-    try:
-        # Parsed straight from the JSON text, so amounts become Decimal without a float step.
-        return parse_wire_json(InvoiceRequest, raw)
-    except ValidationError as exc:
-        raise validation_error_from(exc) from None
+    return parse_body(InvoiceRequest, raw, max_bytes=MAX_BODY_BYTES)
 
 
 async def _replay_idempotent(

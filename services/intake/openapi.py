@@ -11,6 +11,7 @@ from typing import Any
 
 from clearway.domain.company import CompanyRequest
 from clearway.domain.invoice import NO_NUL, InvoiceRequest
+from clearway.domain.responses import BuyerResponse
 from clearway.formats import FORMATS
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -47,6 +48,7 @@ OPERATION_IDS = {
     ("get", "/v1/received-invoices/{received_id}/events"): "received_invoices_list_events",
     ("get", "/v1/received-invoices/{received_id}/document"): "received_invoices_get_document",
     ("get", "/v1/received-invoices/{received_id}/evidence"): "received_invoices_get_evidence",
+    ("post", "/v1/received-invoices/{received_id}/response"): "received_invoices_respond",
     ("post", "/v1/companies"): "companies_create",
     ("get", "/v1/companies"): "companies_list",
     ("get", "/v1/companies/{company_id}"): "companies_get",
@@ -161,7 +163,7 @@ def _add_request_schemas(schema: dict[str, Any]) -> None:
     # The request bodies are parsed by our models straight from the JSON text (Decimal, no
     # float step), so FastAPI does not know them: add their schemas to the components.
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    for model in (InvoiceRequest, CompanyRequest):
+    for model in (InvoiceRequest, CompanyRequest, BuyerResponse):
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(model_schema.pop("$defs", {}))
         schemas[model.__name__] = model_schema
@@ -177,6 +179,8 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
         responses["503"] = UNAVAILABLE
     if (method, path) == ("post", "/v1/invoices"):
         responses["201"]["headers"] = {"Idempotent-Replayed": IDEMPOTENT_REPLAYED}
+    if (method, path) == ("post", "/v1/received-invoices/{received_id}/response"):
+        responses["202"]["headers"] = {"Idempotent-Replayed": IDEMPOTENT_REPLAYED}
     if (method, path) in {("get", "/v1/invoices"), ("get", "/v1/received-invoices")}:
         operation["parameters"].append(METADATA_FILTER)
     if (method, path) == ("get", "/v1/invoices/{invoice_id}/document"):

@@ -1,7 +1,8 @@
 """The received-invoice endpoints: the purchase invoices governments delivered to the account's
 companies (clearway.pipeline.receiving records them), listed and fetched as invoices are, with
-the original document and the government's evidence byte for byte; and the platform's own
-metadata on each (PATCH), which the listing filters on as GET /v1/invoices does."""
+the original document and the government's evidence byte for byte; the platform's own
+metadata on each (PATCH), which the listing filters on as GET /v1/invoices does; and the buyer's
+response (services/intake/responses.py records it)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from clearway.store.received_invoices import (
     owned_received_row,
     set_metadata,
 )
+from clearway.store.received_responses import response_row, response_rows
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
@@ -74,8 +76,9 @@ async def list_received_invoices(  # noqa: PLR0913, PLR0917 - each filter is a q
         page, has_more, next_cursor = await owners_page(
             conn, list_received, owner, filters, cursor=cursor, limit=limit
         )
+        responses = await response_rows(conn, [row["id"] for row in page])
     return {
-        "data": [received_invoice_resource(row) for row in page],
+        "data": [received_invoice_resource(row, responses.get(row["id"])) for row in page],
         "hasMore": has_more,
         "nextCursor": next_cursor,
     }
@@ -89,7 +92,7 @@ class ReceivedInvoiceUpdate(WireBody):
     )
 
 
-async def _owned(
+async def owned(
     conn: Connection, received_id: str, owner: ApiKeyOwner, *, for_update: bool = False
 ) -> Any:
     row = await owned_received_row(
@@ -104,8 +107,9 @@ async def _owned(
 @router.get("/{received_id}", response_model=Data[ReceivedInvoice])
 async def get_received_invoice(request: Request, received_id: str, owner: Owner) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
-    return {"data": received_invoice_resource(row)}
+        row = await owned(conn, received_id, owner)
+        response = await response_row(conn, received_id)
+    return {"data": received_invoice_resource(row, response)}
 
 
 @router.patch("/{received_id}", response_model=Data[ReceivedInvoice])
@@ -116,14 +120,15 @@ async def update_received_invoice(
     merged in, under the same limits as an invoice's. Nothing else of it changes, and no event
     is sent: the metadata is the platform's, not the government's."""
     async with request.app.state.pool.acquire() as conn, conn.transaction():
-        row = await _owned(conn, received_id, owner, for_update=True)
+        row = await owned(conn, received_id, owner, for_update=True)
         try:
             metadata = patched(row["metadata"], body.metadata)
         except TooManyPairsError as exc:
             raise ApiError("validation_error", str(exc), param="/metadata") from None
         if metadata != row["metadata"]:
             row = await set_metadata(conn, received_id, metadata)
-    return {"data": received_invoice_resource(row)}
+        response = await response_row(conn, received_id)
+    return {"data": received_invoice_resource(row, response)}
 
 
 @router.get("/{received_id}/events", response_model=Data[list[Event]])
@@ -131,7 +136,7 @@ async def get_received_invoice_events(
     request: Request, received_id: str, owner: Owner
 ) -> dict[str, Any]:
     async with request.app.state.pool.acquire() as conn:
-        await _owned(conn, received_id, owner)
+        await owned(conn, received_id, owner)
         events = await read_received_stream(conn, received_id)
     return {"data": [event.public() for event in events]}
 
@@ -155,7 +160,7 @@ def _bytes_answer(description: str) -> dict[int | str, dict[str, Any]]:
 )
 async def get_received_document(request: Request, received_id: str, owner: Owner) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
+        row = await owned(conn, received_id, owner)
     return Response(bytes(row["document"]), media_type=row["media_type"])
 
 
@@ -168,7 +173,7 @@ async def get_received_document(request: Request, received_id: str, owner: Owner
 )
 async def get_received_evidence(request: Request, received_id: str, owner: Owner) -> Response:
     async with request.app.state.pool.acquire() as conn:
-        row = await _owned(conn, received_id, owner)
+        row = await owned(conn, received_id, owner)
     if row["evidence"] is None:
         raise ApiError(
             "not_found", f"The government gave no evidence with {received_id}.", param="/id"

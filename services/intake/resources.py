@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from clearway.domain.ids import iso_millis
 from clearway.domain.invoice import Address, Amount, StatedAmount, round_money
+from clearway.domain.responses import Decision, ResponseStatus
 from clearway.domain.wire import WireModel
 from pydantic import ConfigDict, Field
 
@@ -135,6 +136,23 @@ class ValidationResult(_Out):
     )
 
 
+class ReceivedResponse(_Out):
+    """The buyer's response to a received invoice, as it goes back through the network."""
+
+    decision: Decision
+    reason: str | None = Field(description="Why (always given with a rejection)")
+    status: ResponseStatus = Field(
+        description="requested: recorded, being sent; sent: the network took it; failed: the "
+        "network refused it (failure says why)"
+    )
+    receipt: dict[str, Any] | None = Field(
+        description="Once sent, what the network answered: its id (networkId) and details"
+    )
+    failure: str | None = Field(description="Once failed, the network's reason")
+    requested_at: str
+    updated_at: str
+
+
 class ReceivedInvoice(_Out):
     """A purchase invoice a government delivered to one of the account's companies."""
 
@@ -176,6 +194,10 @@ class ReceivedInvoice(_Out):
     livemode: bool = Field(description="Received by a live connection (true) or a sandbox one")
     metadata: dict[str, str] = Field(
         description="The platform's own pairs (PATCH /v1/received-invoices/{id}); {} until set"
+    )
+    response: ReceivedResponse | None = Field(
+        default=None,
+        description="The buyer's response (POST …/response); null when none was given",
     )
 
 
@@ -248,7 +270,18 @@ def invoice_resource(row: Any) -> Invoice:
     )
 
 
-def received_invoice_resource(row: Any) -> ReceivedInvoice:
+def received_response_resource(row: Any) -> ReceivedResponse:
+    return from_row(
+        ReceivedResponse,
+        row,
+        requested_at=iso_millis(row["created_at"]),
+        updated_at=iso_millis(row["updated_at"]),
+    )
+
+
+def received_invoice_resource(row: Any, response: Any = None) -> ReceivedInvoice:
+    """`response`: the invoice's received_responses row, if it has one."""
+
     def stated(amount: Any) -> Decimal | None:
         return None if amount is None else Decimal(amount)
 
@@ -263,4 +296,5 @@ def received_invoice_resource(row: Any) -> ReceivedInvoice:
         findings=[ValidationFinding.model_validate(f) for f in row["findings"]],
         delivered_at=iso_millis(delivered) if delivered else None,
         created_at=iso_millis(row["created_at"]),
+        response=None if response is None else received_response_resource(response),
     )

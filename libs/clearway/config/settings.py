@@ -223,6 +223,13 @@ class Settings(BaseSettings):
         validation_alias="RECEIVE_RETRY_CAP",
         description="receiver: the longest pause after failed looks at an inbox, seconds",
     )
+    respond_max_attempts: int = Field(
+        10,
+        gt=0,
+        validation_alias="RESPOND_MAX_ATTEMPTS",
+        description="receiver: attempts at sending a buyer's response through its network "
+        "before it fails (transient failures only; paused as RECEIVE_RETRY_BASE/_CAP say)",
+    )
     submit_retry_base: float = Field(
         2.0,
         validation_alias="SUBMIT_RETRY_BASE",

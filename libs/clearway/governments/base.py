@@ -8,9 +8,11 @@ rule ids it reports, how an invoice is filed with it (its Filer, for the one fil
 clearway.pipeline.filing), how a filed invoice is followed to its decision (its cadence and status
 follower, for the one poll machine, clearway.pipeline.polling), and what it delivers to a
 receiving company (its Inbox, for the one receiving machine, clearway.pipeline.receiving, or its
-PushChannel where the network pushes instead; None where it has no receiving side yet). The
-registry (clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters, the
-poller and the receiver run what it gives them.
+PushChannel where the network pushes instead; None where it has no receiving side yet), and how
+the buyer's response to a received invoice goes back (`buyer_response` names it, its Responder
+sends it, for clearway.pipeline.responding; None where the network has none). The registry
+(clearway.governments) finds each folder's `government.GOVERNMENT`; the submitters, the poller
+and the receiver run what it gives them.
 
 The data is class attributes, checked when a subclass is defined. The rules, formats, messages,
 token renewal, Filers, followers and inboxes are methods that import on first call: those
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from clearway.formats.reading import ReadInvoice
     from clearway.governments.inbox import Inbox
     from clearway.governments.pushed import PushChannel
+    from clearway.governments.responding import Responder
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.machine import Route
     from clearway.pipeline.filing.outcomes import Filer
@@ -303,6 +306,25 @@ class Government(ABC):
         """How its network pushes deliveries to the receiver's network endpoint (SDI, a Peppol
         access point), read and answered; None when it pushes nothing (its inbox is pulled, or
         it has no receiving side yet)."""
+        return None
+
+    # --- the buyer's response (clearway.pipeline.responding) ------------------------------------
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str | None:
+        """How its network carries a buyer's accept or reject of that received invoice (its
+        `received_invoices` row), in the API's words; None: it has no such message, and the API
+        refuses the response. Pure."""
+        del received
+        return None
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> Responder | None:
+        """What sends the buyer's response to that received invoice (its `received_invoices`
+        row with the document) through the network, at its mode's endpoints with `http`; None
+        where `buyer_response` is None. A live one with no live endpoint configured raises
+        LiveNotConfiguredError."""
+        del context, http, received
         return None
 
     def __repr__(self) -> str:

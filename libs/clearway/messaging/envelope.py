@@ -53,8 +53,10 @@ class ConnectionEventMessage(WireModel):
 
 class ReceivedInvoiceMessage(WireModel):
     """Published on `invoices.received`, keyed by received-invoice ID: `invoice.received`, a
-    purchase invoice a government delivered to one of the account's companies. The document
-    itself is not carried: GET /v1/received-invoices/:id/document serves it."""
+    purchase invoice a government delivered to one of the account's companies, and the later
+    events of its stream (the buyer's response: `invoice.response_requested`, `_sent`,
+    `_failed`). The document itself is not carried: GET /v1/received-invoices/:id/document
+    serves it."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -79,3 +81,6 @@ class ReceivedInvoiceMessage(WireModel):
     findings: list[dict[str, Any]]
     delivered_at: str | None
     created_at: str
+    # What the event says besides (the buyer's response events: decision, reason, the
+    # network's receipt or reason); None for `invoice.received`.
+    metadata: dict[str, Any] | None = None

@@ -33,9 +33,10 @@ OWNERS: dict[str, str] = {
     "anaf_message_fingerprints": "clearway.store.submissions",
     "status_polls": "clearway.store.status_polls",
     "gov_receipts": "clearway.store.gov_receipts",
-    # Receiving: the received invoices' read model and the receiver's schedule.
+    # Receiving: the received invoices' read model, the receiver's schedule, the buyer's responses.
     "received_invoices": "clearway.store.received_invoices",
     "inbox_cursors": "clearway.store.inbox_cursors",
+    "received_responses": "clearway.store.received_responses",
     # The migration runner's own bookkeeping.
     "schema_migrations": "clearway.db",
 }

@@ -1,6 +1,7 @@
 """The event store (the `events` table): one append-only stream per invoice, with the read model
 (clearway.store.invoices) and the outbox moved in the same transaction; and one per received
-invoice (clearway.store.received_invoices), started by `invoice.received`.
+invoice (clearway.store.received_invoices), started by `invoice.received` and followed by the
+buyer's response's events (append_received_event).
 
 Appending is optimistic: the caller names the version it expects the stream to be at. The
 primary key (stream_id, version) turns two writers into a clean conflict, and the causation id
@@ -44,7 +45,13 @@ from clearway.store.invoices import (
     invoice_position,
 )
 from clearway.store.outbox import OutboxMessage, enqueue
-from clearway.store.received_invoices import NewReceived, ReceivedRef, insert_received
+from clearway.store.received_invoices import (
+    NewReceived,
+    ReceivedRef,
+    advance_received,
+    insert_received,
+    received_row,
+)
 
 
 class ConcurrencyConflictError(Exception):
@@ -284,35 +291,43 @@ async def read_stream(conn: Connection, stream_id: str) -> list[StoredEvent]:
 # --- received invoices ----------------------------------------------------------------------
 
 
-def received_message(
-    ref: ReceivedRef, received: NewReceived, event: StreamEvent
-) -> ReceivedInvoiceMessage:
+def received_message(invoice: Mapping[str, Any], event: StreamEvent) -> ReceivedInvoiceMessage:
+    """The message of a received invoice's event, with what `invoice` (its row, or the columns
+    the row is made of) says of the invoice."""
+
     def amount(value: Decimal | None) -> str | None:
         return None if value is None else str(value)
 
+    delivered = invoice["delivered_at"]
     return ReceivedInvoiceMessage(
         event_id=event.id,
         event=event.type,
         version=event.version,
         status=event.status,
-        received_invoice_id=ref.received_id,
-        account_id=ref.account_id,
-        company_id=ref.company_id,
-        connection_id=ref.connection_id,
-        country=ref.country,
-        livemode=ref.livemode,
-        government_id=received.government_id,
-        media_type=received.media_type,
-        supplier_vat=received.supplier_vat,
-        customer_vat=received.customer_vat,
-        currency=received.currency,
-        net_amount=amount(received.net_amount),
-        vat_amount=amount(received.vat_amount),
-        gross_amount=amount(received.gross_amount),
-        findings=received.findings,
-        delivered_at=iso_millis(received.delivered_at) if received.delivered_at else None,
+        received_invoice_id=invoice["id"],
+        **{name: invoice[name] for name in _RECEIVED_MESSAGE_COLUMNS},
+        net_amount=amount(invoice["net_amount"]),
+        vat_amount=amount(invoice["vat_amount"]),
+        gross_amount=amount(invoice["gross_amount"]),
+        delivered_at=iso_millis(delivered) if delivered else None,
         created_at=iso_millis(event.created_at),
+        metadata=None if event.version == 1 else event.metadata,
     )
+
+
+_RECEIVED_MESSAGE_COLUMNS = (
+    "account_id",
+    "company_id",
+    "connection_id",
+    "country",
+    "livemode",
+    "government_id",
+    "media_type",
+    "supplier_vat",
+    "customer_vat",
+    "currency",
+    "findings",
+)
 
 
 async def start_received_stream(
@@ -346,7 +361,8 @@ async def start_received_stream(
         ):
             return None
         await _insert_event(conn, event)
-        payload = received_message(ref, received, event).model_dump(mode="json")
+        columns = {**received.model_dump(), **ref.model_dump(), "id": ref.received_id}
+        payload = received_message(columns, event).model_dump(mode="json")
         await enqueue(
             conn,
             [
@@ -363,3 +379,56 @@ async def start_received_stream(
 
 async def read_received_stream(conn: Connection, received_id: str) -> list[StreamEvent]:
     return [StreamEvent.model_validate(dict(r)) for r in await _stream_rows(conn, received_id)]
+
+
+async def append_received_event(
+    conn: Connection,
+    received_id: str,
+    event_type: str,
+    *,
+    causation_id: str | None,
+    metadata: dict[str, Any] | None = None,
+) -> StreamEvent | None:
+    """Append the next event of a received invoice's stream, move its row's version and enqueue
+    its message for `invoices.received`, in one transaction (a savepoint when the caller holds
+    one); the row is locked meanwhile, so writers take turns. None, writing nothing, when the
+    stream already has an event of that type with that cause (a redelivery), or no row."""
+    async with conn.transaction():
+        row = await received_row(conn, received_id, for_update=True)
+        if row is None:
+            return None
+        if causation_id is not None and await conn.fetchval(
+            "SELECT 1 FROM events WHERE stream_id = $1 AND type = $2 AND causation_id = $3",
+            received_id,
+            event_type,
+            causation_id,
+        ):
+            return None
+        trace_id, span_id = current_ids()
+        event = StreamEvent(
+            stream_id=received_id,
+            version=row["version"] + 1,
+            id=new_id("evt"),
+            type=event_type,
+            status=row["status"],  # the response leaves the received invoice as it is
+            metadata=metadata,
+            causation_id=causation_id,
+            trace_id=trace_id,
+            span_id=span_id,
+            created_at=utcnow(),
+        )
+        await _insert_event(conn, event)
+        await advance_received(conn, received_id, version=event.version, at=event.created_at)
+        payload = received_message(row, event).model_dump(mode="json")
+        await enqueue(
+            conn,
+            [
+                OutboxMessage(
+                    topic=INVOICES_RECEIVED,
+                    key=received_id,
+                    payload=payload,
+                    traceparent=event.traceparent,
+                )
+            ],
+        )
+    return event

@@ -158,3 +158,23 @@ async def list_received(  # noqa: PLR0913 - the listing's parts
     return await newest_first(
         conn, "received_invoices", where, before=before, limit=limit, columns=LISTED_COLUMNS
     )
+
+
+async def received_row(conn: Connection, received_id: str, *, for_update: bool = False) -> Any:
+    """The row with its document (None when there is none); locked until the transaction ends
+    when asked, so the next event of its stream is appended by one writer at a time."""
+    return await one_row(
+        conn, "received_invoices", Where("id = ?", received_id), for_update=for_update
+    )
+
+
+async def advance_received(
+    conn: Connection, received_id: str, *, version: int, at: dt.datetime
+) -> None:
+    """The stream's next event was appended at `version`."""
+    await conn.execute(
+        "UPDATE received_invoices SET version = $2, updated_at = $3 WHERE id = $1",
+        received_id,
+        version,
+        at,
+    )

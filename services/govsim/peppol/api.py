@@ -35,6 +35,9 @@ the control API is listed for the document types it was registered with. Sent wi
 Calls need `Authorization: Bearer <api key>`. The document must be well-formed (parsed hardened),
 UBL Invoice/CreditNote or CII, with the Peppol BIS Billing 3.0 or XRechnung 3.0 CustomizationID,
 and the receiver must be registered for its document type; those checks answer 422 at once.
+A buyer's Peppol BIS 3 Invoice Response (UBL ApplicationResponse, invoice_response.py) is taken
+too, checked against the T111 rules and its SBDH addressing (422 INVALID_INVOICE_RESPONSE with
+the rules' words), and delivered to the supplier as a document is.
 Delivery itself is asynchronous (processing delay). The MLS (message level status) codes AP/RE
 are Peppol's, their exact use here is UNCONFIRMED.
 
@@ -52,11 +55,17 @@ from typing import Annotated, Any
 from clearway.domain.sandbox import SandboxScenario
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
+from lxml import etree
 from pydantic import BaseModel
 
 from services.govsim.faults import scenario_of
 from services.govsim.guard import read_body
 from services.govsim.keyed import KeyRefusals, add_lookup_route, keyed_api_router
+from services.govsim.peppol.invoice_response import DOCUMENT_TYPE as INVOICE_RESPONSE
+from services.govsim.peppol.invoice_response import (
+    invoice_response_problems,
+    is_application_response,
+)
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,
@@ -78,6 +87,7 @@ from services.govsim.ubl_cii import (
     XRECHNUNG_3_EXTENSION,
     BusinessDocument,
     read_document,
+    syntax_of,
 )
 from services.govsim.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
@@ -240,8 +250,7 @@ async def _accept(
     body = await read_body(request)
     if body is None:
         raise SendError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "TOO_LARGE", "Document too large")
-    business = _business_document(body)
-    derived_type = document_type_id(business.syntax, business.customization_id)
+    derived_type, customization = _document_type(_parsed(body), addressing)
     if addressing.document_type is not None and addressing.document_type != derived_type:
         raise SendError(
             unprocessable,
@@ -263,11 +272,9 @@ async def _accept(
             f"{receiver.participant_id} does not accept {derived_type}",
         )
     forced = None
-    if rejected:
+    if rejected and customization is not None:  # the scenario rejects invoices, not responses
         reason = (
-            SCENARIO_REJECTION_BIS
-            if business.customization_id == PEPPOL_BIS3
-            else SCENARIO_REJECTION_XRECHNUNG
+            SCENARIO_REJECTION_BIS if customization == PEPPOL_BIS3 else SCENARIO_REJECTION_XRECHNUNG
         )
         forced = ForcedDelivery(DeliveryStatus.REJECTED, reason)
     return simulator.accept(
@@ -280,20 +287,41 @@ async def _accept(
     )
 
 
-def _business_document(body: bytes) -> BusinessDocument:
-    unprocessable = HTTPStatus.UNPROCESSABLE_ENTITY
+def _document_type(root: etree._Element, addressing: Addressing) -> tuple[str, str | None]:
+    """The document type of a billing document or an Invoice Response that may be sent, with
+    the billing document's CustomizationID (None for a response); SendError otherwise."""
+    if is_application_response(root):
+        problems = invoice_response_problems(
+            root, sender=addressing.sender, receiver=addressing.receiver
+        )
+        if problems:
+            raise SendError(
+                HTTPStatus.UNPROCESSABLE_ENTITY, "INVALID_INVOICE_RESPONSE", "; ".join(problems)
+            )
+        return INVOICE_RESPONSE, None
+    customization = _business_document(root).customization_id
+    syntax = syntax_of(root)
+    assert syntax is not None  # _business_document read it
+    return document_type_id(syntax, customization), customization
+
+
+def _parsed(body: bytes) -> etree._Element:
     try:
-        root = parse_untrusted_xml(body)
+        return parse_untrusted_xml(body)
     except UntrustedXmlError as error:
         raise SendError(
-            unprocessable, "INVALID_XML", f"Not well-formed XML: {error.message}"
+            HTTPStatus.UNPROCESSABLE_ENTITY, "INVALID_XML", f"Not well-formed XML: {error.message}"
         ) from error
+
+
+def _business_document(root: etree._Element) -> BusinessDocument:
+    unprocessable = HTTPStatus.UNPROCESSABLE_ENTITY
     business = read_document(root)
     if business is None:
         raise SendError(
             unprocessable,
             "UNSUPPORTED_DOCUMENT",
-            "The root is neither UBL Invoice/CreditNote nor CII",
+            "The root is neither UBL Invoice/CreditNote, CII nor an Invoice Response",
         )
     if business.customization_id not in ACCEPTED_CUSTOMIZATIONS:
         raise SendError(

@@ -1,12 +1,14 @@
 """Peppol's own identifiers as the simulated access point reads them: participant ids
 (`iso6523-actorid-upis`, with the Belgian and German schemes' checks) and document type ids
-(`busdox-docid-qns`), and the document types the sandbox SMP lists by default."""
+(`busdox-docid-qns`), and the document types the sandbox SMP lists by default (the billing
+documents, and the Invoice Response a buyer answers them with)."""
 
 from __future__ import annotations
 
 import re
 
 from services.govsim.de.leitweg import leitweg_id_problem
+from services.govsim.peppol.invoice_response import DOCUMENT_TYPE as INVOICE_RESPONSE
 from services.govsim.ubl_cii import (
     CII_NS,
     PEPPOL_BIS3,
@@ -41,6 +43,8 @@ DEFAULT_DOCUMENT_TYPES = (
         for syntax in (Syntax.UBL_INVOICE, Syntax.UBL_CREDIT_NOTE)
     ),
     document_type_id(Syntax.CII, XRECHNUNG_3),
+    # A buyer's Invoice Response back to the supplier: the sandbox's suppliers take it.
+    INVOICE_RESPONSE,
 )
 
 

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Request, Response
 from lxml import etree
 
 from services.govsim.faults import scenario_of
+from services.govsim.peppol.invoice_response import DOCUMENT_TYPE as INVOICE_RESPONSE
+from services.govsim.peppol.invoice_response import PROFILE_ID as INVOICE_RESPONSE_PROCESS
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,
@@ -83,7 +85,10 @@ def _service_metadata(participant: Participant, document_type: str) -> bytes:
     process = etree.SubElement(etree.SubElement(information, f"{smp}ProcessList"), f"{smp}Process")
     process_id = etree.SubElement(process, f"{ids}ProcessIdentifier")
     process_id.set("scheme", "cenbii-procid-ubl")
-    process_id.text = BILLING_PROCESS
+    # An Invoice Response travels in its own BIS process, the billing documents in billing's.
+    process_id.text = (
+        INVOICE_RESPONSE_PROCESS if document_type == INVOICE_RESPONSE else BILLING_PROCESS
+    )
     endpoint = etree.SubElement(
         etree.SubElement(process, f"{smp}ServiceEndpointList"), f"{smp}Endpoint"
     )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
     from clearway.governments.fr.receiving import PaInbox
+    from clearway.governments.fr.responding import PaResponder
     from clearway.runtime import ServiceContext
 
 
@@ -88,6 +89,23 @@ class France(Government):
             PaClient(platform.url, platform.api_key, http),
             siren=siren,
             active=connection.get("status", "active") == "active",
+        )
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str:
+        del received
+        return "the buyer's lifecycle status through the PA (205 Approuvée, 210 Refusée)"
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> PaResponder:
+        """The buyer's status on the received flow (its government id), sent with Clearway's
+        platform account at its mode's platform."""
+        from clearway.governments.fr.client import PaClient  # noqa: PLC0415
+        from clearway.governments.fr.responding import PaResponder  # noqa: PLC0415
+
+        platform = self.endpoints(context.settings.governments()).for_mode(received["livemode"])
+        return PaResponder(
+            PaClient(platform.url, platform.api_key, http), received["government_id"]
         )
 
 

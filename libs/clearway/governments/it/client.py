@@ -10,6 +10,10 @@ semantics (services/govsim/it/ is the sandbox's):
                                        or {"errore": "EI01", …} when SDI took nothing
     GET  /files/{identificativoSdI}/notifications   what SDI sent about the file: RC, NS, MC, …
     GET  /files?nomeFile=              the files received under that name
+    POST /esiti                        SdIRiceviNotifica: a recipient's esito committente (EC)
+                                       {"nomeFile", "file"} → {"esito": "ES01"} taken, "ES00"
+                                       with "scartoEsito" {"nomeFile", "file"} (the SE), or
+                                       "ES02" service unavailable
 
 SDI pushes notifications; it offers no call to list them. The two GETs stand in for Clearway's
 notification receiver, which records every pushed notification with its NomeFile and
@@ -90,6 +94,15 @@ class Notification:
         return (_parse(self.xml).findtext(tag) or "").strip()
 
 
+@dataclass(frozen=True)
+class EsitoAnswer:
+    """SdIRiceviNotifica's answer: ES01 taken; ES00 refused, with SDI's scarto (SE) file."""
+
+    esito: str
+    scarto_name: str | None = None
+    scarto: bytes | None = None
+
+
 def _parse(xml: bytes) -> etree._Element:
     return etree.fromstring(xml, hardened_parser())
 
@@ -132,6 +145,28 @@ class SdiClient(GovernmentApi):
                 raise GovernmentUnavailableError(f"SDI: {text}")
             raise GovernmentRefusedError(text)
         return _received(body)
+
+    async def send_esito(
+        self, name: str, content: bytes, calls: list[GovCall] | None = None
+    ) -> EsitoAnswer:
+        """SdIRiceviNotifica: the recipient's esito committente on a file SDI delivered to it;
+        ES02 (service unavailable: nothing was taken) is GovernmentUnavailableError."""
+        response = await self._call(
+            "POST",
+            "/esiti",
+            endpoint="POST /esiti",
+            calls=calls,
+            json={"nomeFile": name, "file": base64.b64encode(content).decode()},
+        )
+        body = response.json()
+        if body.get("esito") == "ES02":
+            raise GovernmentUnavailableError("SDI: ES02 servizio non disponibile")
+        scarto = body.get("scartoEsito") or {}
+        return EsitoAnswer(
+            esito=str(body.get("esito", "")),
+            scarto_name=scarto.get("nomeFile"),
+            scarto=base64.b64decode(scarto["file"]) if scarto.get("file") else None,
+        )
 
     async def notifications(
         self, identificativo: str, calls: list[GovCall] | None = None

@@ -4,14 +4,19 @@ certificate."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from clearway.domain.connections import SetupMethod
 from clearway.governments.base import Government
 
 if TYPE_CHECKING:
+    import httpx
+
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
+    from clearway.governments.it.responding import SdiResponder
+    from clearway.runtime import ServiceContext
 
 SETUP_STEPS = (
     (
@@ -42,6 +47,31 @@ class Italy(Government):
     vat_id_rules = ("CW-IT-01", "CW-IT-02")
     en16931_syntax = False  # FatturaPA splits the prefix from the number
     setup_steps = SETUP_STEPS
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str:
+        # Asked for any received FatturaPA: SDI itself refuses a B2B one (SE), as it says.
+        del received
+        return (
+            "SDI's Notifica di Esito Committente (EC01 accepted, EC02 refused), taken for a "
+            "public administration's invoice (FPA12) within 15 days of its delivery"
+        )
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> SdiResponder:
+        """The esito on the received file, through SDI's endpoint of the invoice's mode."""
+        from clearway.governments.it.client import SdiClient  # noqa: PLC0415
+        from clearway.governments.it.esito import received_fattura  # noqa: PLC0415
+        from clearway.governments.it.responding import SdiResponder  # noqa: PLC0415
+
+        endpoint = self.endpoints(context.settings.governments()).for_mode(received["livemode"])
+        evidence = received["evidence"]
+        fattura = received_fattura(
+            bytes(received["document"]),
+            bytes(evidence) if evidence is not None else None,
+            received["government_id"],
+        )
+        return SdiResponder(SdiClient(endpoint.url, http), fattura)
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import XML, Format  # noqa: PLC0415

@@ -156,9 +156,11 @@ class PeppolClient(ChannelClient):
         receiver: str,
         document_type: str,
         instance_identifier: str,
+        process: str = BILLING_PROCESS,
         calls: list[GovCall] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Filed:
+        """Send a document (an invoice, or a buyer's Invoice Response with its own process)."""
         return await self._send_document(
             document,
             endpoint=SEND,
@@ -167,7 +169,7 @@ class PeppolClient(ChannelClient):
                 "X-Peppol-Sender": sender,
                 "X-Peppol-Receiver": receiver,
                 "X-Peppol-Document-Type": document_type,
-                "X-Peppol-Process": BILLING_PROCESS,
+                "X-Peppol-Process": process,
                 "X-Peppol-Instance-Identifier": instance_identifier,
                 **(headers or {}),
             },

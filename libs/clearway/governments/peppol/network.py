@@ -1,12 +1,14 @@
 """What the governments whose invoices travel over Peppol (BE, and DE for its B2B) share: the
 connection is the company's participant id, invoices are sent through Clearway's access point
 and followed there, in the network's words. Each says how its companies' participant ids are
-derived from their VAT numbers (and DE, where its public buyers' invoices go instead)."""
+derived from their VAT numbers (and DE, where its public buyers' invoices go instead). A buyer
+answers an invoice it received with a Peppol Invoice Response (responding.py)."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from clearway.domain.connections import NetworkCredentials, SetupMethod, declared_peppol_id
 from clearway.governments.base import Government
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 
     from clearway.formats.reading import ReadInvoice
     from clearway.governments.peppol.filing import PeppolFiler
+    from clearway.governments.peppol.responding import PeppolResponder
     from clearway.governments.peppol.settings import PeppolEndpoint
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.service import FilerSetup
@@ -73,3 +76,21 @@ class OverPeppol(Government, complete=False):
 
         del context
         return PeppolStatusFollower(http, endpoint, country=self.code)
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str:
+        del received
+        return "a Peppol BIS 3 Invoice Response (AP accepted, RE rejected) to the supplier"
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> PeppolResponder:
+        """The Invoice Response through Clearway's access point of the invoice's mode."""
+        from clearway.domain.ids import utcnow  # noqa: PLC0415
+        from clearway.governments.peppol.client import PeppolClient  # noqa: PLC0415
+        from clearway.governments.peppol.responding import PeppolResponder  # noqa: PLC0415
+
+        endpoint = self.endpoints(context.settings.governments()).for_mode(received["livemode"])
+        client = PeppolClient(endpoint.ap_url, endpoint.ap_api_key, http, country=self.code)
+        return PeppolResponder(
+            client, received["id"], bytes(received["document"]), today=utcnow().date()
+        )
