@@ -30,6 +30,7 @@ import datetime as dt
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
@@ -294,68 +295,103 @@ def _answer(response: httpx.Response) -> Any:
 # --- the sample document --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SampleSupplier:
+    """Who sends a country's sample, in what, with what terms."""
+
+    party: dict[str, Any]
+    descriptions: tuple[str, str]
+    vat_rate: int
+    bank_account: str
+    payment_days: int
+    render: Callable[..., bytes]
+    number_prefix: str
+    buyer_name: str
+    buyer_address: dict[str, str]
+
+
+SAMPLE_SUPPLIERS = {
+    "BE": SampleSupplier(
+        party={
+            "vatNumber": "BE0403000059",
+            "name": "Leverancier Voorbeeld BV",
+            "peppolId": SAMPLE_SENDERS["BE"],
+            "address": {
+                "street": "Kerkstraat 1",
+                "city": "Gent",
+                "postalCode": "9000",
+                "country": "BE",
+            },
+        },
+        descriptions=("Adviesdiensten", "Hosting"),
+        vat_rate=21,
+        bank_account="BE68539007547034",
+        payment_days=30,
+        render=render_peppol_bis,
+        number_prefix="INV",
+        buyer_name="Ontvanger NV",
+        buyer_address={
+            "street": "Meir 1",
+            "city": "Antwerpen",
+            "postalCode": "2000",
+            "country": "BE",
+        },
+    ),
+    "DE": SampleSupplier(
+        party={
+            "vatNumber": "DE811569869",
+            "name": "Lieferant Beispiel GmbH",
+            "email": "rechnung@lieferant.example",
+            "phone": "+49 30 7654321",
+            "address": {
+                "street": "Hauptstraße 1",
+                "city": "Berlin",
+                "postalCode": "10115",
+                "country": "DE",
+            },
+        },
+        descriptions=("Beratungsleistung", "Hosting"),
+        vat_rate=19,
+        bank_account="DE89370400440532013000",
+        payment_days=14,
+        render=render_xrechnung_cii,
+        number_prefix="RE",
+        buyer_name="Empfänger GmbH",
+        buyer_address={
+            "street": "Marienplatz 8",
+            "city": "München",
+            "postalCode": "80331",
+            "country": "DE",
+        },
+    ),
+}
+
+
 def sample_document(country: str, receiver: str, issued: dt.date) -> bytes:
     """A purchase invoice to `receiver` rendered by Clearway's own renderer: Peppol BIS Billing
     3.0 UBL from a Belgian supplier, or XRechnung CII from a German one."""
+    supplier = SAMPLE_SUPPLIERS[country]
     customer: dict[str, Any] = {
-        "name": "Ontvanger NV" if country == "BE" else "Empfänger GmbH",
+        "name": supplier.buyer_name,
         "peppolId": receiver,
         "email": "ap@receiver.example",
-        "address": _ADDRESSES[country][1],
+        "address": supplier.buyer_address,
     }
     scheme, _, identifier = receiver.partition(":")
     vat_number = {"0208": f"BE{identifier}", "9925": identifier, "9930": identifier}.get(scheme)
     if vat_number is not None:
         customer["vatNumber"] = vat_number.upper()
     number = secrets.token_hex(4).upper()
-    if country == "BE":
-        request = sample_request(
-            country="BE",
-            supplier={
-                "vatNumber": "BE0403000059",
-                "name": "Leverancier Voorbeeld BV",
-                "peppolId": SAMPLE_SENDERS["BE"],
-                "address": _ADDRESSES["BE"][0],
-            },
-            customer=customer,
-            descriptions=("Adviesdiensten", "Hosting"),
-            vat_rate=21,
-            currency="EUR",
-            issued=issued,
-            payment_days=30,
-            payment_means={"bankAccount": "BE68539007547034"},
-            buyerReference=f"PO-{number}",
-        )
-        return render_peppol_bis(request, invoice_number=f"INV-{number}")
     request = sample_request(
-        country="DE",
-        supplier={
-            "vatNumber": "DE811569869",
-            "name": "Lieferant Beispiel GmbH",
-            "email": "rechnung@lieferant.example",
-            "phone": "+49 30 7654321",
-            "address": _ADDRESSES["DE"][0],
-        },
+        country=country,
+        supplier=supplier.party,
         customer=customer,
-        descriptions=("Beratungsleistung", "Hosting"),
-        vat_rate=19,
+        descriptions=supplier.descriptions,
+        vat_rate=supplier.vat_rate,
         currency="EUR",
         issued=issued,
-        payment_days=14,
-        payment_means={"bankAccount": "DE89370400440532013000"},
+        payment_days=supplier.payment_days,
+        payment_means={"bankAccount": supplier.bank_account},
         buyerReference=f"PO-{number}",
     )
-    return render_xrechnung_cii(request, invoice_number=f"RE-{number}")
-
-
-# The supplier's, then the buyer's.
-_ADDRESSES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
-    "BE": (
-        {"street": "Kerkstraat 1", "city": "Gent", "postalCode": "9000", "country": "BE"},
-        {"street": "Meir 1", "city": "Antwerpen", "postalCode": "2000", "country": "BE"},
-    ),
-    "DE": (
-        {"street": "Hauptstraße 1", "city": "Berlin", "postalCode": "10115", "country": "DE"},
-        {"street": "Marienplatz 8", "city": "München", "postalCode": "80331", "country": "DE"},
-    ),
-}
+    return supplier.render(request, invoice_number=f"{supplier.number_prefix}-{number}")
