@@ -141,7 +141,10 @@ def _include_countries(app: FastAPI, settings: GovsimSettings, given: CountrySim
     )
     sdi = given.sdi or SdiSimulator(processing_delay=settings.it_processing_delay)
     peppol = given.peppol or PeppolSimulator(
-        processing_delay=settings.peppol_processing_delay, api_key=settings.peppol_api_key
+        processing_delay=settings.peppol_processing_delay,
+        api_key=settings.peppol_api_key,
+        receiver_url=settings.receiver_url,
+        network_key=settings.network_key,
     )
     fr_pa = given.fr_pa or FrPaSimulator(
         processing_delay=settings.fr_processing_delay, api_key=settings.fr_api_key

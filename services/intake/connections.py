@@ -43,6 +43,7 @@ from clearway.domain.ids import utcnow
 from clearway.domain.invoice import NO_NUL, Country
 from clearway.domain.wire import WireBody
 from clearway.governments import government
+from clearway.governments.peppol.network import OverPeppol
 from clearway.governments.peppol.participants import (
     NetworkUnavailableError,
     ParticipantRefusedError,
@@ -210,14 +211,19 @@ async def _join_network(conn: DbConnection, row: Any, company: Any) -> Any:
     )
     registration_url = None
     # Only receiving needs the SMP to publish the company; BE and DE travel over Peppol.
-    if row["is_receiver"] and government(row["country"]).over_peppol:
+    peppol_government = government(row["country"])
+    if row["is_receiver"] and isinstance(peppol_government, OverPeppol):
         peppol = service_settings().governments().peppol.for_mode(row["livemode"])
         registration_url = peppol.registration_url
-    if registration_url:
+    if registration_url and isinstance(peppol_government, OverPeppol):
         async with httpx.AsyncClient(timeout=GOVERNMENT_TIMEOUT) as http:
             try:
                 await register_participant(
-                    http, registration_url, credentials.participant_id, company["legal_name"]
+                    http,
+                    registration_url,
+                    credentials.participant_id,
+                    company["legal_name"],
+                    peppol_government.receivable_document_types(),
                 )
             except ParticipantRefusedError as exc:
                 return await update_connection(

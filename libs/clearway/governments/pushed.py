@@ -18,9 +18,10 @@ from typing import Literal, Protocol
 from clearway.governments.inbox import Delivery
 
 # How a network names the receiving company, as the connection or its company records it: the
-# company's VAT number (SDI: the buyer's IdFiscaleIVA) or the connection's participant
-# identifier on the network (Peppol).
-RecipientField = Literal["vat_number", "network_identifier"]
+# company's VAT number (SDI: the buyer's IdFiscaleIVA), the connection's identifier on the
+# network, or its whole participant id, scheme and identifier (Peppol's "0208:0123456749": the
+# connection keeps the two apart, and the same identifier may be under two schemes).
+RecipientField = Literal["vat_number", "network_identifier", "participant_id"]
 
 
 @dataclass(frozen=True)

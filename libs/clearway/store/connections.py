@@ -155,7 +155,11 @@ async def connection_with_vat(conn: Connection, connection_id: str) -> Any:
 
 
 # Where each way a network names a receiving company is recorded (clearway.governments.pushed).
-_RECIPIENT_COLUMNS = {"vat_number": "co.vat_number", "network_identifier": "c.network_identifier"}
+_RECIPIENT_COLUMNS = {
+    "vat_number": "co.vat_number",
+    "network_identifier": "c.network_identifier",
+    "participant_id": "(c.network_scheme || ':' || c.network_identifier)",
+}
 
 
 async def receiving_connections(

@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.controls import Queued, standard_control_router
+from services.govsim.peppol.incoming import add_incoming_routes
 from services.govsim.peppol.participants import (
     DEFAULT_DOCUMENT_TYPES,
     DOCUMENT_SCHEME,
+    DOCUMENT_TYPE_ID,
     normalize_participant,
     participant_problem,
 )
@@ -53,9 +55,13 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
         if problem is not None:
             return JSONResponse({"detail": problem}, HTTPStatus.UNPROCESSABLE_ENTITY)
         document_types = tuple(
-            item.removeprefix(f"{DOCUMENT_SCHEME}::")
+            item.strip().removeprefix(f"{DOCUMENT_SCHEME}::")
             for item in (registration.document_types or DEFAULT_DOCUMENT_TYPES)
         )
+        malformed = [item for item in document_types if not DOCUMENT_TYPE_ID.fullmatch(item)]
+        if malformed:
+            detail = f"not a Peppol document type identifier: {', '.join(malformed)}"
+            return JSONResponse({"detail": detail}, HTTPStatus.UNPROCESSABLE_ENTITY)
         simulator.register(Participant(participant_id, registration.name, document_types))
         return {"participantId": participant_id, "documentTypes": list(document_types)}
 
@@ -79,4 +85,5 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
         simulator.received.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
         return {"queued": outcome.count}
 
+    add_incoming_routes(router, simulator)
     return router

@@ -22,6 +22,8 @@ PARTICIPANT_SCHEME = "iso6523-actorid-upis"
 DOCUMENT_SCHEME = "busdox-docid-qns"
 BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 PARTICIPANT_ID = re.compile(r"(?P<icd>\d{4}):(?P<value>[A-Za-z0-9.\-_]{1,50})")
+# busdox-docid-qns: <root namespace>::<root element>##<customization id>::<syntax version>
+DOCUMENT_TYPE_ID = re.compile(r"[^\s#]+::[A-Za-z][\w.-]*##[^\s]+::[\w.-]+")
 
 
 def document_type_id(syntax: Syntax, customization_id: str) -> str:

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import httpx
+
 from services.govsim.faults import CredentialExpiry
 from services.govsim.keyed import KeyedSimulator
 from services.govsim.peppol.participants import (
@@ -57,17 +59,38 @@ class SentDocument:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class IncomingDelivery:
+    """A document sent to one of the access point's participants: the SBD it forwards to the
+    participant's owner (incoming.py), kept to forward it again."""
+
+    instance_identifier: str
+    receiver: str
+    country: str
+    document_type: str
+    sbd: bytes
+    as4_message_id: str
+
+
 @dataclass
 class PeppolSimulator(KeyedSimulator[SentDocument, ForcedDelivery]):
     """All state of the simulated access point, and the rules that move it. `received` holds
-    the documents sent, by id."""
+    the documents sent, by id; `incoming` the documents forwarded to Clearway's receiver
+    (`receiver_url`, with `network_key`), by instance identifier."""
 
     _participants: dict[str, Participant] = field(default_factory=dict)
     credential_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)
+    receiver_url: str = ""
+    network_key: str = field(default="", repr=False)
+    # The first pause between forwarding attempts (doubling); a test's transport and no pause.
+    delivery_backoff: float = 0.5
+    delivery_transport: httpx.AsyncBaseTransport | None = None
+    incoming: dict[str, IncomingDelivery] = field(default_factory=dict)
 
     def _clear_state(self) -> None:
         self._participants.clear()
         self.credential_expiry.clear()
+        self.incoming.clear()
 
     # --- participants ----------------------------------------------------------------------
 
@@ -77,6 +100,11 @@ class PeppolSimulator(KeyedSimulator[SentDocument, ForcedDelivery]):
     def registered(self) -> list[Participant]:
         """The participants registered through the control API (the SMP lists more)."""
         return list(self._participants.values())
+
+    def customer(self, participant_id: str) -> Participant | None:
+        """The participant as registered at this access point (its customer's), else None: the
+        SMP's other entries point to other access points."""
+        return self._participants.get(normalize_participant(participant_id).lower())
 
     def participant(self, participant_id: str, *, unknown: bool = False) -> Participant | None:
         """Who the SMP lists under this id: a registered participant as registered, any other

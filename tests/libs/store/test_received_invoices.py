@@ -12,13 +12,18 @@ import pytest
 from clearway.domain.lifecycle import RECEIVED_EVENT, RECEIVED_STATUS
 from clearway.messaging.topics import INVOICES_RECEIVED
 from clearway.store import inbox_cursors
-from clearway.store.connections import ConnectionChanges, update_connection
+from clearway.store.connections import (
+    ConnectionChanges,
+    receiving_connections,
+    update_connection,
+)
 from clearway.store.events import read_received_stream, start_received_stream
 from clearway.store.received_invoices import received_by_government_id
 
 from tests.libs.store.received import (
     Receiving,
     new_received,
+    own_country,
     receiving_connection,
 )
 
@@ -143,3 +148,29 @@ async def test_only_active_receiving_connections_are_claimed(
             conn, countries=[country], owner="a", lease=LEASE, limit=10
         )
     assert claimed == []
+
+
+async def test_a_peppol_receiver_is_found_by_its_whole_participant_id(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    """The connection keeps scheme and identifier apart; a network names the participant by
+    both (the same number under another scheme is another participant)."""
+    country = own_country()
+    async with store_db.acquire() as conn:
+        receiving = await receiving_connection(conn, country)
+        changes = ConnectionChanges(network_scheme="0208", network_identifier="0123456749")
+        await update_connection(conn, receiving.connection_id, changes)
+
+        async def found(recipient: str) -> list[str]:
+            rows = await receiving_connections(
+                conn,
+                country=country,
+                livemode=False,
+                recipient_field="participant_id",
+                recipient=recipient,
+            )
+            return [row["id"] for row in rows]
+
+        assert await found("0208:0123456749") == [receiving.connection_id]
+        assert await found("9925:0123456749") == []
+        assert await found("0123456749") == []

@@ -34,5 +34,17 @@ class Belgium(OverPeppol):
             )
         return NetworkCredentials(scheme=be.PEPPOL_SCHEME_ENTERPRISE_NUMBER, identifier=number)
 
+    def receiver_problem(self, participant_id: str) -> str | None:
+        scheme, _, identifier = participant_id.partition(":")
+        if scheme == be.PEPPOL_SCHEME_ENTERPRISE_NUMBER and not be.is_valid_enterprise_number(
+            identifier
+        ):
+            return "Belgian enterprise number (10 digits, the last two mod 97)"
+        if scheme == be.PEPPOL_SCHEME_VAT_NUMBER and not (
+            identifier.upper().startswith("BE") and be.is_valid_enterprise_number(identifier)
+        ):
+            return "Belgian VAT number (BE and an enterprise number)"
+        return None
+
 
 GOVERNMENT = Belgium()

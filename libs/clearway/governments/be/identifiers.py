@@ -14,6 +14,7 @@ from clearway.countries.checksums import is_digits
 
 ENTERPRISE_NUMBER_LENGTH = 10
 PEPPOL_SCHEME_ENTERPRISE_NUMBER = "0208"
+PEPPOL_SCHEME_VAT_NUMBER = "9925"  # BE and the enterprise number
 
 
 def compact(value: str) -> str:

@@ -74,6 +74,19 @@ class Germany(OverPeppol):
             )
         return NetworkCredentials(scheme=PEPPOL_SCHEME_GERMAN_VAT, identifier=f"DE{number}")
 
+    def receivable_document_types(self) -> tuple[str, ...]:
+        from clearway.governments.peppol.receiving import XRECHNUNG_TYPES  # noqa: PLC0415
+
+        return (*super().receivable_document_types(), *XRECHNUNG_TYPES)
+
+    def receiver_problem(self, participant_id: str) -> str | None:
+        scheme, _, identifier = participant_id.partition(":")
+        if scheme == PEPPOL_SCHEME_GERMAN_VAT and not (
+            identifier.upper().startswith("DE") and de.is_ust_idnr_format(identifier)
+        ):
+            return "German VAT number (DE and 9 digits)"
+        return None
+
     # --- where an invoice goes: ZRE for a public buyer, else Peppol -----------------------------
 
     def filing_endpoints(

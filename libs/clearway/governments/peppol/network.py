@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from clearway.governments.peppol.filing import PeppolFiler
     from clearway.governments.peppol.responding import PeppolResponder
     from clearway.governments.peppol.settings import PeppolEndpoint
+    from clearway.governments.pushed import PushChannel
     from clearway.pipeline.decisions import Follower
     from clearway.pipeline.filing.service import FilerSetup
     from clearway.pipeline.polling import Cadence
@@ -68,6 +69,26 @@ class OverPeppol(Government, complete=False):
         from clearway.governments.peppol.status import CADENCE  # noqa: PLC0415
 
         return CADENCE
+
+    # --- receiving: the access point delivers what is sent to the company's participant id ------
+
+    def push_channel(self) -> PushChannel:
+        from clearway.governments.peppol.receiving import PeppolPushChannel  # noqa: PLC0415
+
+        return PeppolPushChannel(self.code, self.receivable_document_types(), self.receiver_problem)
+
+    def receivable_document_types(self) -> tuple[str, ...]:
+        """The Peppol document type ids its companies receive: what the SMP registration
+        publishes for them, and what their deliveries may be."""
+        from clearway.governments.peppol.receiving import BIS_BILLING_TYPES  # noqa: PLC0415
+
+        return BIS_BILLING_TYPES
+
+    def receiver_problem(self, participant_id: str) -> str | None:
+        """What a receiver participant id in one of this country's schemes is not (its checks
+        failed), e.g. "Belgian enterprise number"; None when it may be one of its companies'."""
+        del participant_id
+        return None
 
     def follower(
         self, context: ServiceContext, http: httpx.AsyncClient, endpoint: PeppolEndpoint
