@@ -10,8 +10,10 @@ from clearway.domain.connections import SetupMethod
 from clearway.governments.base import Government
 
 if TYPE_CHECKING:
+    from clearway.config import Settings
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
+    from clearway.governments.pushed import PushChannel
 
 SETUP_STEPS = (
     (
@@ -48,6 +50,11 @@ class Italy(Government):
         from clearway.formats.xsd_gate import fatturapa_gate  # noqa: PLC0415
 
         return (Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)),)
+
+    def push_channel(self, settings: Settings) -> PushChannel:
+        from clearway.governments.it.receiving import sdi_channel  # noqa: PLC0415
+
+        return sdi_channel(settings)
 
 
 def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:
