@@ -170,7 +170,7 @@ def buyer_vat_number(document: bytes) -> str:
         return f"IT{fiscal_code}"
     raise DeliveryRefusedError(
         "the buyer (CessionarioCommittente) has no IdFiscaleIVA"
-        + (f", and its CodiceFiscale {fiscal_code} is a person's" if fiscal_code else "")
+        + (f", and its CodiceFiscale {fiscal_code} is no company's" if fiscal_code else "")
         + ": it names no company that receives here"
     )
 
