@@ -8,55 +8,42 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from clearway.domain.invoice import InvoiceRequest
 from clearway.governments.pl.document import render_fa3
+
+from services.govsim.purchases import sample_request
 
 SAMPLE_SELLER_NIP = "5265877635"
 
 
 def sample_purchase_invoice(*, buyer_nip: str, seller_nip: str, issued: dt.date) -> bytes:
     """An invoice from `seller_nip` (Warsaw) to `buyer_nip` (Kraków), numbered afresh."""
-    request = InvoiceRequest.model_validate(
-        {
-            "country": "PL",
-            "supplier": {
-                "vatNumber": f"PL{seller_nip}",
-                "name": "Dostawca Przykładowy sp. z o.o.",
-                "address": {
-                    "street": "ul. Prosta 1",
-                    "city": "Warszawa",
-                    "postalCode": "00-001",
-                    "country": "PL",
-                },
+    request = sample_request(
+        country="PL",
+        supplier={
+            "vatNumber": f"PL{seller_nip}",
+            "name": "Dostawca Przykładowy sp. z o.o.",
+            "address": {
+                "street": "ul. Prosta 1",
+                "city": "Warszawa",
+                "postalCode": "00-001",
+                "country": "PL",
             },
-            "customer": {
-                "vatNumber": f"PL{buyer_nip}",
-                "name": "Nabywca S.A.",
-                "address": {
-                    "street": "ul. Krzywa 2",
-                    "city": "Kraków",
-                    "postalCode": "30-001",
-                    "country": "PL",
-                },
+        },
+        customer={
+            "vatNumber": f"PL{buyer_nip}",
+            "name": "Nabywca S.A.",
+            "address": {
+                "street": "ul. Krzywa 2",
+                "city": "Kraków",
+                "postalCode": "30-001",
+                "country": "PL",
             },
-            "lines": [
-                {
-                    "description": "Usługa doradcza",
-                    "quantity": 2,
-                    "unitPrice": Decimal("500.00"),
-                    "vatRate": 23,
-                },
-                {
-                    "description": "Hosting",
-                    "quantity": 1,
-                    "unitPrice": Decimal("100.00"),
-                    "vatRate": 23,
-                },
-            ],
-            "currency": "PLN",
-            "issueDate": issued.isoformat(),
-            "dueDate": (issued + dt.timedelta(days=14)).isoformat(),
-            "paymentMeans": {"bankAccount": "PL61109010140000071219812874"},
-        }
+        },
+        lines=(("Usługa doradcza", 2, Decimal("500.00")), ("Hosting", 1, Decimal("100.00"))),
+        vat_rate=23,
+        currency="PLN",
+        issued=issued,
+        due_days=14,
+        payment_means={"bankAccount": "PL61109010140000071219812874"},
     )
     return render_fa3(request, invoice_number=f"FV/{secrets.token_hex(4).upper()}")

@@ -8,55 +8,45 @@ import datetime as dt
 import secrets
 from decimal import Decimal
 
-from clearway.domain.invoice import InvoiceRequest
 from clearway.governments.ro.document import render_ubl_cius_ro
+
+from services.govsim.purchases import sample_request
 
 SAMPLE_SUPPLIER_CIF = "18547290"
 
 
 def sample_purchase_invoice(*, buyer_cif: str, supplier_cif: str, issued: dt.date) -> bytes:
     """An invoice from `supplier_cif` (Bucharest) to `buyer_cif` (Cluj), numbered afresh."""
-    request = InvoiceRequest.model_validate(
-        {
-            "country": "RO",
-            "supplier": {
-                "vatNumber": f"RO{supplier_cif}",
-                "name": "Furnizor Exemplu SRL",
-                "address": {
-                    "street": "Strada Exemplu 42",
-                    "city": "Bucharest",
-                    "postalCode": "010101",
-                    "country": "RO",
-                },
+    request = sample_request(
+        country="RO",
+        supplier={
+            "vatNumber": f"RO{supplier_cif}",
+            "name": "Furnizor Exemplu SRL",
+            "address": {
+                "street": "Strada Exemplu 42",
+                "city": "Bucharest",
+                "postalCode": "010101",
+                "country": "RO",
             },
-            "customer": {
-                "vatNumber": f"RO{buyer_cif}",
-                "name": "Cumparator SRL",
-                "address": {
-                    "street": "Bulevardul Unirii 10",
-                    "city": "Cluj-Napoca",
-                    "postalCode": "400001",
-                    "country": "RO",
-                },
+        },
+        customer={
+            "vatNumber": f"RO{buyer_cif}",
+            "name": "Cumparator SRL",
+            "address": {
+                "street": "Bulevardul Unirii 10",
+                "city": "Cluj-Napoca",
+                "postalCode": "400001",
+                "country": "RO",
             },
-            "lines": [
-                {
-                    "description": "Servicii de consultanta",
-                    "quantity": 2,
-                    "unitPrice": Decimal("500.00"),
-                    "vatRate": 21,
-                },
-                {
-                    "description": "Gazduire",
-                    "quantity": 1,
-                    "unitPrice": Decimal("100.00"),
-                    "vatRate": 21,
-                },
-            ],
-            "currency": "RON",
-            "issueDate": issued.isoformat(),
-            "dueDate": (issued + dt.timedelta(days=30)).isoformat(),
-            "paymentMeans": {"bankAccount": "RO49AAAA1B31007593840000", "paymentTerms": "30 zile"},
-        }
+        },
+        lines=(
+            ("Servicii de consultanta", 2, Decimal("500.00")),
+            ("Gazduire", 1, Decimal("100.00")),
+        ),
+        vat_rate=21,
+        currency="RON",
+        issued=issued,
+        due_days=30,
+        payment_means={"bankAccount": "RO49AAAA1B31007593840000", "paymentTerms": "30 zile"},
     )
     return render_ubl_cius_ro(request, invoice_number=f"FE-{secrets.token_hex(4).upper()}")
