@@ -18,6 +18,7 @@ from clearway.formats import render
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import connect_ro, new_company
+from tests.services.receiver.support import received_by
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -40,17 +41,6 @@ async def _deliver(stack: Stack, cif: str, xml: bytes) -> dict[str, Any]:
     return message
 
 
-async def _received(client: httpx.AsyncClient, company_id: str, timeout: float = 60) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found: list[Any] = data_of(
-            await client.get("/v1/received-invoices", params={"companyId": company_id})
-        )
-        if found or time.monotonic() > deadline:
-            return found
-        await asyncio.sleep(0.5)
-
-
 async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its_bytes(
     stack: Stack, db: asyncpg.Pool[Any], make_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
@@ -62,7 +52,7 @@ async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its
     connection = await connect_ro(client, company_id)  # isReceiver by default
     assert connection["status"] == "active"
 
-    [summary] = await _received(client, company_id)
+    [summary] = await received_by(client, company_id)
     received = data_of(await client.get(f"/v1/received-invoices/{summary['id']}"))
     assert (received["country"], received["governmentId"]) == ("RO", message["id"])
     assert (received["supplierVat"], received["customerVat"]) == ("RO12345678", f"RO{cif}")
