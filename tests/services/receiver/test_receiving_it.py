@@ -69,6 +69,8 @@ def fattura(buyer_vat: str, number: str = "FT-RECV-1") -> bytes:
             ],
             "currency": "EUR",
             "issueDate": "2026-11-30",
+            "dueDate": "2026-12-30",
+            "paymentMeans": {"bankAccount": "IT60X0542811101000000123456"},
         }
     )
     return render(request, invoice_number=number, country="IT").content
@@ -111,7 +113,12 @@ async def test_an_invoice_sdi_delivers_arrives_once_as_json_with_its_file_and_me
     identificativo = str(outcome["identificativoSdI"])
     assert (received["country"], received["governmentId"]) == ("IT", identificativo)
     assert (received["supplierVat"], received["customerVat"]) == (SUPPLIER_VAT, vat)
-    assert (received["vatAmount"], received["grossAmount"]) == ("187.00", "1037.00")
+    # As the document states them: the gross, and net and VAT per rate (DatiRiepilogo).
+    assert (received["netAmount"], received["vatAmount"], received["grossAmount"]) == (
+        "850.00",
+        "187.00",
+        "1037.00",
+    )
     invoice = received["invoice"]
     assert invoice["customer"]["vatNumber"] == vat
     assert [line["description"] for line in invoice["lines"]] == ["Consulenza", "Hosting"]
