@@ -6,17 +6,17 @@ endpoint answers nothing to a caller without the network key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
 import httpx
 import pytest
-from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import render
 from clearway.governments.it.identifiers import partita_iva_check_digit
 from clearway.pipeline.reading import UNREADABLE_RULE
 from lxml import etree
 
+from services.govsim.it.purchases import SAMPLE_SUPPLIER_PIVA, sample_purchase_invoice
 from services.stack.stack import SANDBOX_NETWORK_KEY, Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import connect_it, new_company
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
 CONTROL = "/_sim/it/purchase-invoices"
 CHANNEL_CODE = "CLRWY01"  # the sandbox's SDI_CODICE_DESTINATARIO
-SUPPLIER_VAT = "IT07654320154"
+SUPPLIER_VAT = f"IT{SAMPLE_SUPPLIER_PIVA}"
 MESSAGGI_NS = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/messaggi/v1.0"
 
 
@@ -36,44 +36,11 @@ def new_partita_iva() -> str:
     return body + partita_iva_check_digit(body)
 
 
-def fattura(buyer_vat: str, number: str = "FT-RECV-1") -> bytes:
-    """A FatturaPA from another supplier to `buyer_vat` at Clearway's channel, as Clearway
-    renders one."""
-    request = InvoiceRequest.model_validate(
-        {
-            "country": "IT",
-            "supplier": {
-                "vatNumber": SUPPLIER_VAT,
-                "name": "Fornitore Esempio S.r.l.",
-                "address": {
-                    "street": "Via Dante 5",
-                    "city": "Milano",
-                    "postalCode": "20121",
-                    "country": "IT",
-                },
-            },
-            "customer": {
-                "vatNumber": buyer_vat,
-                "name": "Acquirente S.p.A.",
-                "sdiCode": CHANNEL_CODE,
-                "address": {
-                    "street": "Via Po 3",
-                    "city": "Torino",
-                    "postalCode": "10123",
-                    "country": "IT",
-                },
-            },
-            "lines": [
-                {"description": "Consulenza", "quantity": 3, "unitPrice": "250.00", "vatRate": 22},
-                {"description": "Hosting", "quantity": 1, "unitPrice": "100.00", "vatRate": 22},
-            ],
-            "currency": "EUR",
-            "issueDate": "2026-11-30",
-            "dueDate": "2026-12-30",
-            "paymentMeans": {"bankAccount": "IT60X0542811101000000123456"},
-        }
-    )
-    return render(request, invoice_number=number, country="IT").content
+def fattura(buyer_vat: str) -> bytes:
+    """The simulator's sample FatturaPA (Clearway's renderer) to `buyer_vat` at Clearway's
+    channel, numbered afresh: 2 x 500.00 and 1 x 100.00 at 22 %."""
+    today = dt.datetime.now(dt.UTC).date()
+    return sample_purchase_invoice(buyer_vat=buyer_vat, code=CHANNEL_CODE, issued=today)
 
 
 async def receiving_company(make_account: MakeAccount) -> tuple[httpx.AsyncClient, str, str]:
@@ -115,13 +82,16 @@ async def test_an_invoice_sdi_delivers_arrives_once_as_json_with_its_file_and_me
     assert (received["supplierVat"], received["customerVat"]) == (SUPPLIER_VAT, vat)
     # As the document states them: the gross, and net and VAT per rate (DatiRiepilogo).
     assert (received["netAmount"], received["vatAmount"], received["grossAmount"]) == (
-        "850.00",
-        "187.00",
-        "1037.00",
+        "1100.00",
+        "242.00",
+        "1342.00",
     )
     invoice = received["invoice"]
     assert invoice["customer"]["vatNumber"] == vat
-    assert [line["description"] for line in invoice["lines"]] == ["Consulenza", "Hosting"]
+    assert [line["description"] for line in invoice["lines"]] == [
+        "Consulenza informatica",
+        "Hosting",
+    ]
     assert [f for f in received["findings"] if f["severity"] == "error"] == []
 
     document = await client.get(f"/v1/received-invoices/{summary['id']}/document")
@@ -151,7 +121,7 @@ async def test_hostile_or_unaddressed_deliveries_are_kept_with_a_finding_or_refu
     # An external entity in a line: its buyer can be read without expanding anything, so it is
     # received, as delivered, with the finding that it cannot be read.
     xxe = (
-        fattura(vat, "FT-XXE-1")
+        fattura(vat)
         .replace(
             b"?>",
             b'?>\n<!DOCTYPE p:FatturaElettronica [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
@@ -184,7 +154,7 @@ async def test_hostile_or_unaddressed_deliveries_are_kept_with_a_finding_or_refu
     assert f"no company receives for {stranger} here" in unaddressed["lastAnswer"]
 
     # The receiver still takes the next delivery.
-    await sdi_delivers(stack, vat, fattura(vat, "FT-AFTER-1"))
+    await sdi_delivers(stack, vat, fattura(vat))
     listed = data_of(await client.get("/v1/received-invoices", params={"companyId": company_id}))
     assert len(listed) == 2
 
