@@ -63,7 +63,12 @@ from services.govsim.it.delivery import PurchaseFile, deliver
 from services.govsim.it.documents import (
     Errore,
 )
-from services.govsim.it.purchases import read_sent_file, sample_purchase_invoice, unread_file_name
+from services.govsim.it.purchases import (
+    read_sent_file,
+    sample_purchase_invoice,
+    signed_cades,
+    unread_file_name,
+)
 from services.govsim.it.state import (
     ForcedOutcome,
     Notification,
@@ -255,6 +260,7 @@ class PurchaseInvoice(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
     buyer_vat: str = Field(alias="buyerVat", pattern=r"^[A-Z]{2}[A-Za-z0-9]{2,28}$")
     xml: str | None = Field(default=None, min_length=1, max_length=MAX_FILE_BYTES)
+    signed: bool = False  # sent signed (CAdES, .xml.p7m), as many suppliers do
 
 
 def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
@@ -338,6 +344,8 @@ def _add_purchase_controls(router: APIRouter, simulator: SdiSimulator) -> None:
                 HTTPStatus.UNPROCESSABLE_ENTITY,
             )
         name, formato = (sent.name, sent.formato) if sent else (unread_file_name(), "FPR12")
+        if invoice.signed:
+            name, content = f"{name}.p7m", signed_cades(content)
         purchase = await deliver(channel, simulator.purchase_file(name, content, formato))
         return _purchase_json(purchase)
 

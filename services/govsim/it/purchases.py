@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from clearway.governments.it.document import render_fatturapa
+from clearway.security.self_signed import common_name, self_signed_certificate
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 from services.govsim.it.documents import FATTURA_NS, FORMATS
 from services.govsim.purchases import sample_request
@@ -61,6 +65,19 @@ def sample_purchase_invoice(*, buyer_vat: str, code: str, issued: dt.date) -> by
     progressivo = "".join(secrets.choice(_PROGRESSIVO_DIGITS) for _ in range(5))
     number = f"FT-{secrets.token_hex(4).upper()}"
     return render_fatturapa(request, invoice_number=number, progressivo=progressivo)
+
+
+def signed_cades(content: bytes) -> bytes:
+    """`content` signed as a supplier signs a .xml.p7m (CMS SignedData, DER, the document inside),
+    by a key made for it: SDI checked the signature; the recipient reads what it signs."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = self_signed_certificate(common_name("Fornitore Esempio S.r.l."), key)
+    return (
+        pkcs7.PKCS7SignatureBuilder()
+        .set_data(content)
+        .add_signer(certificate, key, hashes.SHA256())
+        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+    )
 
 
 @dataclass(frozen=True)

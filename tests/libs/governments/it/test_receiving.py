@@ -20,12 +20,9 @@ from clearway.governments.it.receiving import (
 )
 from clearway.governments.it.signed import P7M, signed_content
 from clearway.governments.pushed import DeliveryRefusedError
-from clearway.security.self_signed import common_name, self_signed_certificate
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs7
 from lxml import etree
 
+from services.govsim.it.purchases import signed_cades
 from tests.libs.config.test_live_endpoints import REQUIRED
 from tests.libs.governments.it.test_document import it_invoice
 
@@ -83,18 +80,6 @@ def refusal(body: bytes, media_type: str = "text/xml; charset=utf-8") -> str:
     return str(refused.value)
 
 
-def signed(document: bytes) -> bytes:
-    """The document signed CAdES-BES-like, the content inside (a .p7m as signing tools write)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = self_signed_certificate(common_name("Fornitore"), key)
-    return (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(document)
-        .add_signer(certificate, key, hashes.SHA256())
-        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
-    )
-
-
 def test_a_ricevi_fatture_call_is_a_delivery_to_the_buyer_with_the_metadata_as_evidence() -> None:
     document = fattura()
     pushed = CHANNEL.take(request(document), "text/xml; charset=utf-8")
@@ -114,7 +99,7 @@ def test_the_2015_messages_namespace_is_taken_too() -> None:
 
 def test_a_signed_file_is_kept_as_signed_and_its_buyer_read_from_what_it_signs() -> None:
     document = fattura()
-    p7m = signed(document)
+    p7m = signed_cades(document)  # as the simulated supplier signs one
     for content in (p7m, base64.encodebytes(p7m)):  # DER, and DER in Base64: SDI takes both
         pushed = CHANNEL.take(request(content, name=NAME + ".p7m"), "text/xml")
         assert pushed.recipient == "IT09876543210"

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from clearway.governments.it.receiving import SdiChannel
+from clearway.governments.it.signed import P7M, signed_content
 from lxml import etree
 
 from services.govsim.app import CountrySimulators, GovsimSettings, create_app
 from services.govsim.it.delivery import RICEZIONE_NS, SOAP_ACTION, SOAP_NS, RecipientChannel
 from services.govsim.it.purchases import SAMPLE_SUPPLIER_PIVA
 from services.govsim.it.state import SdiSimulator
-from tests.services.govsim.it.test_it_sim import MESSAGGI_NS, fattura
+from tests.services.govsim.it.test_it_sim import FATTURA_NS, MESSAGGI_NS, fattura
 from tests.services.govsim.simtools import FakeClock, govsim_client, hostile_xml
 
 CONTROL = "/_sim/it/purchase-invoices"
@@ -139,6 +140,23 @@ async def test_a_sample_purchase_invoice_is_delivered_as_ricevi_fatture_with_its
         BUYER,
         fields["IdentificativoSdI"],
     )
+
+
+async def test_a_signed_file_is_delivered_as_its_p7m(
+    http: httpx.AsyncClient, recipient: Recipient
+) -> None:
+    outcome = (await http.post(CONTROL, json={"buyerVat": BUYER, "signed": True})).json()
+
+    assert outcome["delivered"] is True
+    fields = recipient.call(0)
+    assert fields["NomeFile"].endswith(".xml.p7m")
+    assert metadata(fields)["NomeFile"] == fields["NomeFile"]
+    assert fields["NomeFileMetadati"] == fields["NomeFile"].removesuffix(".xml.p7m") + "_MT_001.xml"
+    document = signed_content(fields["File"])
+    assert etree.fromstring(document).tag == f"{{{FATTURA_NS}}}FatturaElettronica"
+    pushed = SdiChannel(CODE).take(recipient.calls[0].content, "text/xml")
+    assert (pushed.recipient, pushed.delivery.media_type) == (BUYER, P7M)
+    assert pushed.delivery.document == fields["File"]
 
 
 async def test_a_delivery_not_acknowledged_is_tried_again_counting_its_attempts(
