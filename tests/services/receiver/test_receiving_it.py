@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from clearway.governments.it.identifiers import partita_iva_check_digit
+from clearway.governments.it.signed import signed_content
 from clearway.pipeline.reading import UNREADABLE_RULE
 from lxml import etree
 
@@ -54,9 +55,12 @@ async def receiving_company(make_account: MakeAccount) -> tuple[httpx.AsyncClien
     return client, company_id, vat
 
 
-async def sdi_delivers(stack: Stack, buyer_vat: str, xml: bytes | None = None) -> dict[str, Any]:
-    """The simulated SDI's sandbox control: the invoice delivered to Clearway's channel."""
-    body: dict[str, Any] = {"buyerVat": buyer_vat}
+async def sdi_delivers(
+    stack: Stack, buyer_vat: str, xml: bytes | None = None, *, signed: bool = False
+) -> dict[str, Any]:
+    """The simulated SDI's sandbox control: the invoice (the sample without `xml`) delivered to
+    Clearway's channel, `signed` as a .xml.p7m."""
+    body: dict[str, Any] = {"buyerVat": buyer_vat, "signed": signed}
     if xml is not None:
         body["xml"] = xml.decode()
     async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=60) as sim:
@@ -112,6 +116,24 @@ async def test_an_invoice_sdi_delivers_arrives_once_as_json_with_its_file_and_me
     assert [r["id"] for r in listed] == [summary["id"]]
     events = data_of(await client.get(f"/v1/received-invoices/{summary['id']}/events"))
     assert [e["event"] for e in events] == ["invoice.received"]
+
+    # A signed file (.xml.p7m) is kept as signed, and read for the FatturaPA it signs.
+    signed = await sdi_delivers(stack, vat, signed=True)
+    assert signed["nomeFile"].endswith(".xml.p7m")
+    [p7m] = [
+        found
+        for found in data_of(
+            await client.get("/v1/received-invoices", params={"companyId": company_id})
+        )
+        if found["governmentId"] == str(signed["identificativoSdI"])
+    ]
+    assert (p7m["grossAmount"], p7m["customerVat"]) == ("1342.00", vat)
+    assert p7m["mediaType"] == "application/pkcs7-mime"
+    document = await client.get(f"/v1/received-invoices/{p7m['id']}/document")
+    assert document.headers["content-type"] == "application/pkcs7-mime"
+    assert etree.fromstring(signed_content(document.content)).findtext(
+        "FatturaElettronicaHeader/CessionarioCommittente/DatiAnagrafici/IdFiscaleIVA/IdCodice"
+    ) == vat.removeprefix("IT")
 
 
 async def test_hostile_or_unaddressed_deliveries_are_kept_with_a_finding_or_refused(
