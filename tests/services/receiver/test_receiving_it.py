@@ -182,7 +182,7 @@ async def test_hostile_or_unaddressed_deliveries_are_kept_with_a_finding_or_refu
 
 
 async def test_the_network_endpoint_wants_the_network_key_and_a_post(stack: Stack) -> None:
-    url = f"{stack.http_urls()['receiver']}/networks/it/deliveries"
+    url = f"{stack.http_urls['receiver']}/networks/it/deliveries"
     async with httpx.AsyncClient(timeout=10) as http:
         keyless = await http.post(url, content=b"<x/>", headers={"Content-Type": "text/xml"})
         wrong_key = await http.post(
