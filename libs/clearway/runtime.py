@@ -43,9 +43,9 @@ class ServiceContext:
 
 Register = Callable[[ServiceContext], None]
 Background = Callable[[ServiceContext], Coroutine[Any, Any, None]]
-# A worker's own HTTP routes (beside /metrics, /healthz, /readyz), given how to reach its context
-# once its resources are open.
-Routes = Callable[[Callable[[], ServiceContext]], list[tuple[str, AsgiApp]]]
+# A worker's own HTTP routes (beside /metrics, /healthz, /readyz), given its settings and how to
+# reach its context once its resources are open.
+Routes = Callable[[Settings, Callable[[], ServiceContext]], list[tuple[str, AsgiApp]]]
 
 
 async def work_in_rounds(
@@ -153,7 +153,7 @@ def run_worker(
         life.broker,
         asgi_routes=[
             *observability_routes(life.ready),
-            *(routes(life.require_context) if routes else []),
+            *(routes(settings, life.require_context) if routes else []),
         ],
         logger=logging.getLogger("clearway.app"),  # see build_broker
         on_startup=[life.open_resources],

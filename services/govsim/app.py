@@ -15,6 +15,7 @@ from services.govsim.de.state import ZreSimulator
 from services.govsim.fr.api import build_fr_pa_control_router, build_fr_pa_router
 from services.govsim.fr.state import FrPaSimulator
 from services.govsim.it.api import build_sdi_control_router, build_sdi_router
+from services.govsim.it.delivery import RecipientChannel
 from services.govsim.it.esiti import (
     DeliveredFiles,
     build_sdi_esiti_control_router,
@@ -51,6 +52,7 @@ ENVIRONMENT_VARIABLES = {
     "de_api_key": "GOVSIM_DE_API_KEY",
     "receiver_url": "GOVSIM_RECEIVER_URL",
     "network_key": "GOVSIM_NETWORK_KEY",
+    "it_channel_code": "GOVSIM_IT_CHANNEL_CODE",
 }
 
 
@@ -79,6 +81,9 @@ class GovsimSettings(BaseModel):
     # a bearer token); empty: they keep them undelivered.
     receiver_url: str = ""
     network_key: str = Field(default="clearway-sandbox-network", min_length=1)
+    # The CodiceDestinatario SDI delivers to the receiver under: Clearway's sandbox default
+    # (SDI_CODICE_DESTINATARIO).
+    it_channel_code: str = Field(default="CLRWY01", pattern=r"^[A-Z0-9]{7}$")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GovsimSettings:
@@ -140,6 +145,12 @@ def _include_countries(app: FastAPI, settings: GovsimSettings, given: CountrySim
         access_token_lifetime=settings.pl_access_token_minutes * 60,
     )
     sdi = given.sdi or SdiSimulator(processing_delay=settings.it_processing_delay)
+    if sdi.channel is None and settings.receiver_url:
+        sdi.channel = RecipientChannel(
+            url=f"{settings.receiver_url.rstrip('/')}/networks/it/deliveries",
+            code=settings.it_channel_code,
+            network_key=settings.network_key,
+        )
     peppol = given.peppol or PeppolSimulator(
         processing_delay=settings.peppol_processing_delay,
         api_key=settings.peppol_api_key,
@@ -159,7 +170,7 @@ def _include_countries(app: FastAPI, settings: GovsimSettings, given: CountrySim
         build_ksef_router(ksef),
         build_ksef_control_router(ksef),
         build_sdi_router(sdi),
-        build_sdi_control_router(sdi),
+        build_sdi_control_router(sdi, app.state.sdi_deliveries),
         build_sdi_esiti_router(sdi, app.state.sdi_deliveries),
         build_sdi_esiti_control_router(sdi, app.state.sdi_deliveries),
         build_peppol_router(peppol),

@@ -147,7 +147,12 @@ def _bytes_answer(description: str) -> dict[int | str, dict[str, Any]]:
             "description": description,
             "content": {
                 media_type: {"schema": {"type": "string", "format": "binary"}}
-                for media_type in ("application/xml", "application/pdf", "application/zip")
+                for media_type in (
+                    "application/xml",
+                    "application/pdf",
+                    "application/zip",
+                    "application/pkcs7-mime",  # a signed FatturaPA (.xml.p7m), as signed
+                )
             },
         }
     }

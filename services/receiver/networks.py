@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
+from clearway.config import Settings
 from clearway.governments import GOVERNMENTS
 from clearway.governments.pushed import NetworkAnswer, PushChannel
 from clearway.observability.health import AsgiApp, Receive, Scope, Send
@@ -31,9 +32,11 @@ log = logging.getLogger(__name__)
 MAX_DELIVERY_BYTES = 25 * 1024 * 1024
 
 
-def network_routes(context_of: Callable[[], ServiceContext]) -> list[tuple[str, AsgiApp]]:
+def network_routes(
+    settings: Settings, context_of: Callable[[], ServiceContext]
+) -> list[tuple[str, AsgiApp]]:
     """A route for every government whose network pushes its deliveries."""
-    channels = {code: government.push_channel() for code, government in GOVERNMENTS.items()}
+    channels = {code: government.push_channel(settings) for code, government in GOVERNMENTS.items()}
     return [
         (f"/networks/{code.lower()}/deliveries", _deliveries(code, channel, context_of))
         for code, channel in sorted(channels.items())

@@ -19,6 +19,7 @@ from clearway.messaging.topics import CONNECTION_EVENTS
 from clearway.security import Keyring
 
 from services.stack.infra import Database, provision_database
+from services.stack.sandbox_seed import sandbox_channel_certificate
 from services.stack.stack import Stack
 from tests.services.kafka_support import read_grouped
 
@@ -98,6 +99,17 @@ async def connect_pl(
     answer = await client.post(
         f"/v1/connections/{pending['id']}/ksef-token", json={"token": made.json()["token"]}
     )
+    assert answer.status_code == 200, answer.text
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
+async def connect_it(client: httpx.AsyncClient, company_id: str) -> dict[str, Any]:
+    """An IT connection with a channel certificate (the simulated SDI takes any valid now):
+    the active connection."""
+    pending = await start_connection(client, company_id, "IT")
+    certificate = {"format": "pem", "certificate": sandbox_channel_certificate()}
+    answer = await client.post(f"/v1/connections/{pending['id']}/certificate", json=certificate)
     assert answer.status_code == 200, answer.text
     data: dict[str, Any] = answer.json()["data"]
     return data

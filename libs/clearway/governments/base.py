@@ -302,10 +302,12 @@ class Government(ABC):
         del context, http, connection
         return None
 
-    def push_channel(self) -> PushChannel | None:
+    def push_channel(self, settings: Settings) -> PushChannel | None:
         """How its network pushes deliveries to the receiver's network endpoint (SDI, a Peppol
-        access point), read and answered; None when it pushes nothing (its inbox is pulled, or
-        it has no receiving side yet)."""
+        access point), read and answered, as this deployment's `settings` configure its side
+        (SDI's: the channel's code); None when it pushes nothing (its inbox is pulled, or it
+        has no receiving side yet)."""
+        del settings
         return None
 
     # --- the buyer's response (clearway.pipeline.responding) ------------------------------------

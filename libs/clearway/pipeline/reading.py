@@ -34,7 +34,7 @@ LEFT_OUT_RULE = "CW-RECEIVED-LEFT-OUT"  # what the document says that the JSON c
 class StatedTotals:
     """The totals as the document states them (kept as stated, even when they do not add up)."""
 
-    net_amount: Decimal | None  # None where the format states none (FatturaPA has no net total)
+    net_amount: Decimal | None  # None where the format states none, in total or per rate
     vat_amount: Decimal | None
     gross_amount: Decimal | None
     currency: str
@@ -123,9 +123,12 @@ def read_received(
     request = read.request
     report = validate_invoice(request, livemode=livemode, now=now)
     stated = read.stated
+    # A format that states its net and VAT only per rate (FatturaPA's DatiRiepilogo, FA(3)'s
+    # P_13_x and P_14_x) states their sums: what the buyer would add up from the document.
+    breakdown = stated.vat_breakdown
     totals = StatedTotals(
-        net_amount=stated.tax_exclusive,
-        vat_amount=stated.tax,
+        net_amount=_or_sum(stated.tax_exclusive, [vat.taxable_amount for vat in breakdown]),
+        vat_amount=_or_sum(stated.tax, [vat.tax_amount for vat in breakdown]),
         gross_amount=stated.tax_inclusive,
         currency=request.currency,
     )
@@ -145,6 +148,13 @@ def read_received(
     )
     body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
     return Reading(request=body, totals=totals, findings=findings)
+
+
+def _or_sum(total: Decimal | None, per_rate: list[Decimal | None]) -> Decimal | None:
+    """The stated total; without one, the sum of the amounts stated per rate, when each is."""
+    if total is not None or not per_rate or None in per_rate:
+        return total
+    return sum((amount for amount in per_rate if amount is not None), Decimal(0))
 
 
 def _totals_findings(totals: StatedTotals, lines: Any) -> tuple[Finding, ...]:

@@ -22,6 +22,10 @@ recorded (each notification names its file, NomeFile, and its IdentificativoSdI)
 the client to read. A file is listed by name from the moment SdIRiceviFile registered it, as
 SdIRiceviFile's own answer would have told the sender.
 
+SDI also delivers to the recipient's channel (delivery.py): the control `POST
+/_sim/it/purchase-invoices` has a purchase invoice sent to a buyer, delivered to the configured
+channel (Clearway's receiver) as SDI's RiceviFatture, with SDI's retries.
+
 Clearway's sandbox scenarios (X-Clearway-Sandbox-Scenario with X-Clearway-Invoice-Id) on
 SdIRiceviFile: `transient_error`, `rate_limited`, `timeout` and `slow` (the answer 1.5 s late)
 as for every simulator (common.ScenarioPlays); `reject` ends the file in an NS with 00305 (the
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 from email import policy
 from email.parser import BytesParser
 from http import HTTPStatus
@@ -54,8 +59,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.govsim.controls import Queued, standard_control_router
 from services.govsim.faults import scenario_of
 from services.govsim.guard import guarded_router, read_body
+from services.govsim.it.delivery import PurchaseFile, deliver
 from services.govsim.it.documents import (
     Errore,
+)
+from services.govsim.it.esiti import DeliveredFile, DeliveredFiles
+from services.govsim.it.purchases import (
+    read_sent_file,
+    sample_purchase_invoice,
+    signed_cades,
+    unread_file_name,
 )
 from services.govsim.it.state import (
     ForcedOutcome,
@@ -241,9 +254,22 @@ class EsitoRequest(BaseModel):
     descrizione: str = ""
 
 
-def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
+class PurchaseInvoice(BaseModel):
+    """A purchase invoice for `buyerVat`: `xml` as given (its buyer must be `buyerVat`), or else
+    a sample rendered by Clearway's FatturaPA renderer, addressed to the channel's code."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    buyer_vat: str = Field(alias="buyerVat", pattern=r"^[A-Z]{2}[A-Za-z0-9]{2,28}$")
+    xml: str | None = Field(default=None, min_length=1, max_length=MAX_FILE_BYTES)
+    signed: bool = False  # sent signed (CAdES, .xml.p7m), as many suppliers do
+
+
+def build_sdi_control_router(
+    simulator: SdiSimulator, deliveries: DeliveredFiles | None = None
+) -> APIRouter:
     """`/_sim/it/...`: what tests use to steer the simulator; SDI has none of these."""
     router = standard_control_router(simulator, prefix=CONTROL_PREFIX, tag="simulator control: SDI")
+    _add_purchase_controls(router, simulator, deliveries)
 
     @router.post("/next-outcomes")
     async def force_outcomes(request: OutcomeRequest) -> dict[str, int]:
@@ -286,3 +312,82 @@ def build_sdi_control_router(simulator: SdiSimulator) -> APIRouter:
         ]
 
     return router
+
+
+def _add_purchase_controls(
+    router: APIRouter, simulator: SdiSimulator, deliveries: DeliveredFiles | None
+) -> None:
+    def no_channel() -> Response:
+        return JSONResponse(
+            {"detail": "No recipient channel: the simulator has no GOVSIM_RECEIVER_URL"},
+            HTTPStatus.SERVICE_UNAVAILABLE,
+        )
+
+    @router.post("/purchase-invoices", status_code=HTTPStatus.CREATED, response_model=None)
+    async def deliver_purchase_invoice(invoice: PurchaseInvoice) -> dict[str, Any] | Response:
+        """Deliver a purchase invoice to the recipient's channel now, as if its supplier had
+        sent it and SDI had accepted it: numbered (IdentificativoSdI) and delivered with its
+        metadata file (RiceviFatture), tried again after a failed attempt. Answers how the
+        delivery went; 422 when the invoice's buyer is not `buyerVat`. A document SDI cannot
+        read (hostile, broken) is delivered as given, under the sample supplier's file name."""
+        channel = simulator.channel
+        if channel is None:
+            return no_channel()
+        content = (
+            invoice.xml.encode()
+            if invoice.xml is not None
+            else sample_purchase_invoice(
+                buyer_vat=invoice.buyer_vat,
+                code=channel.code,
+                issued=date.fromisoformat(simulator.local_time(simulator.clock())[:10]),
+            )
+        )
+        sent = read_sent_file(content)
+        if sent is not None and (sent.buyer_vat or "").upper() != invoice.buyer_vat.upper():
+            return JSONResponse(
+                {"detail": f"The invoice's buyer is {sent.buyer_vat}, not {invoice.buyer_vat}"},
+                HTTPStatus.UNPROCESSABLE_ENTITY,
+            )
+        name, formato = (sent.name, sent.formato) if sent else (unread_file_name(), "FPR12")
+        if invoice.signed:
+            name, content = f"{name}.p7m", signed_cades(content)
+        purchase = await deliver(channel, simulator.purchase_file(name, content, formato))
+        return _delivered(purchase, simulator, deliveries)
+
+    @router.post("/purchase-invoices/{identificativo}/deliver", response_model=None)
+    async def deliver_again(identificativo: int) -> dict[str, Any] | Response:
+        """Deliver a file again (as SDI does when it holds no ER01 for it): the same
+        IdentificativoSdI, its attempts counted on."""
+        purchase = simulator.purchases.get(identificativo)
+        if purchase is None:
+            return JSONResponse(
+                {"detail": f"IdentificativoSdI {identificativo} sconosciuto"}, HTTPStatus.NOT_FOUND
+            )
+        if simulator.channel is None:
+            return no_channel()
+        purchase.acknowledged = False
+        return _delivered(await deliver(simulator.channel, purchase), simulator, deliveries)
+
+
+def _delivered(
+    purchase: PurchaseFile, simulator: SdiSimulator, deliveries: DeliveredFiles | None
+) -> dict[str, Any]:
+    """A file the channel took is one SDI delivered: the buyer's esito may name it."""
+    if purchase.acknowledged and deliveries is not None:
+        at = simulator.clock()
+        deliveries.record(
+            DeliveredFile(str(purchase.identificativo), purchase.name, purchase.formato, at)
+        )
+    return _purchase_json(purchase)
+
+
+def _purchase_json(purchase: PurchaseFile) -> dict[str, Any]:
+    return {
+        "identificativoSdI": purchase.identificativo,
+        "nomeFile": purchase.name,
+        "delivered": purchase.acknowledged,
+        "esito": "ER01" if purchase.acknowledged else None,
+        "tentativiInvio": purchase.attempts,
+        "lastStatus": purchase.last_status,
+        "lastAnswer": purchase.last_answer,
+    }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from services.govsim.arrivals import ReceivingSimulator
 from services.govsim.faults import CredentialExpiry
+from services.govsim.it.delivery import PurchaseFile, RecipientChannel
 from services.govsim.it.documents import (
     FATTURA_DUPLICATA,
     NO_CHANNEL,
@@ -101,8 +102,13 @@ class SdiSimulator(ReceivingSimulator[int, ReceivedFile, ForcedOutcome]):
     _names: set[str] = field(default_factory=set)
     _issued: set[InvoiceKey] = field(default_factory=set)
     certificate_expiry: CredentialExpiry = field(default_factory=CredentialExpiry)  # Clearway's
+    # The recipient's channel SDI delivers purchase invoices to (Clearway's receiver; None: no
+    # channel configured), and the files delivered to it by IdentificativoSdI (delivery.py).
+    channel: RecipientChannel | None = None
+    purchases: dict[int, PurchaseFile] = field(default_factory=dict)
 
     def _clear_state(self) -> None:
+        self.purchases.clear()
         self._awaiting_pa.clear()
         self._names.clear()
         self._issued.clear()
@@ -136,6 +142,19 @@ class SdiSimulator(ReceivingSimulator[int, ReceivedFile, ForcedOutcome]):
         logger.info("SDI file %s received as %s", name, received.identificativo)
         self.settle()
         return received
+
+    def purchase_file(self, name: str, content: bytes, formato: str) -> PurchaseFile:
+        """A file a supplier sent for the channel's buyer, numbered as SDI numbers what it
+        receives, kept to be delivered (and delivered again)."""
+        purchase = PurchaseFile(
+            identificativo=next(self._identificativi),
+            name=name,
+            content=content,
+            formato=formato,
+            message_id=str(next(self._message_ids)),
+        )
+        self.purchases[purchase.identificativo] = purchase
+        return purchase
 
     def files_named(self, name: str) -> list[ReceivedFile]:
         """Files received under `name`, oldest first (SDI issues at most the first)."""

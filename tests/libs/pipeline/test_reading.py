@@ -22,6 +22,7 @@ from clearway.pipeline.reading import (
 )
 from clearway.validation.findings import Severity
 
+from tests.libs.governments.it.test_document import it_invoice
 from tests.libs.pipeline.hostile import hostile_documents
 
 NOW = dt.datetime(2025, 1, 20, tzinfo=dt.UTC)
@@ -71,6 +72,36 @@ def test_a_delivered_invoice_reads_back_into_the_json_it_was_made_from(
     )
     assert reading.totals.currency == "RON"
     assert TOTALS_RULE not in [f.rule for f in reading.findings]
+
+
+def test_a_format_stating_vat_per_rate_only_states_the_sums_of_its_rates() -> None:
+    # FatturaPA states no net or VAT total, only DatiRiepilogo per rate (and the gross).
+    content = render(it_invoice(), invoice_number="FT-1", country="IT").content
+    reading = read_received(
+        Delivery(government_id="4000000001", document=content, media_type="application/xml"),
+        country="IT",
+        livemode=False,
+        now=NOW,
+    )
+    assert reading.totals is not None
+    assert (reading.totals.net_amount, reading.totals.vat_amount, reading.totals.gross_amount) == (
+        Decimal("800.00"),
+        Decimal("176.00"),
+        Decimal("976.00"),
+    )
+    assert TOTALS_RULE not in [f.rule for f in reading.findings]
+    tampered = content.replace(b"<Imposta>176.00</Imposta>", b"<Imposta>170.00</Imposta>")
+    assert tampered != content
+    off = read_received(
+        Delivery(government_id="4000000002", document=tampered, media_type="application/xml"),
+        country="IT",
+        livemode=False,
+        now=NOW,
+    )
+    assert off.totals is not None
+    assert off.totals.vat_amount == Decimal("170.00")
+    [finding] = [f.message for f in off.findings if f.rule == TOTALS_RULE]
+    assert "states a VAT total of 170.00, but its lines add up to 176.00" in finding
 
 
 def test_totals_that_do_not_add_up_are_kept_as_stated_with_a_finding(

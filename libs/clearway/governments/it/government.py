@@ -13,9 +13,11 @@ from clearway.governments.base import Government
 if TYPE_CHECKING:
     import httpx
 
+    from clearway.config import Settings
     from clearway.domain.invoice import InvoiceRequest
     from clearway.formats import Format
     from clearway.governments.it.responding import SdiResponder
+    from clearway.governments.pushed import PushChannel
     from clearway.runtime import ServiceContext
 
 SETUP_STEPS = (
@@ -78,6 +80,11 @@ class Italy(Government):
         from clearway.formats.xsd_gate import fatturapa_gate  # noqa: PLC0415
 
         return (Format("FATTURAPA", XML, _fatturapa, (fatturapa_gate,)),)
+
+    def push_channel(self, settings: Settings) -> PushChannel:
+        from clearway.governments.it.receiving import sdi_channel  # noqa: PLC0415
+
+        return sdi_channel(settings)
 
 
 def _fatturapa(invoice: InvoiceRequest, invoice_number: str) -> tuple[bytes, bytes]:

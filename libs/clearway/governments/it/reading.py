@@ -14,6 +14,8 @@ namespace, as the schema has it. Read from any sender, as the SDI delivers it:
 - The note is the Causale pieces, joined; the due date and the payee account are DatiPagamento's.
 - The stated totals: ImportoTotaleDocumento, ImportoPagamento, DatiRiepilogo, each PrezzoTotale.
 
+A signed file (.xml.p7m, CAdES) is read for the FatturaPA it signs (signed.py).
+
 A file with several invoices (a "lotto", several FatturaElettronicaBody) is refused: the request
 holds one invoice.
 """
@@ -52,6 +54,7 @@ from clearway.governments.it.document import (
     SURCHARGE,
     UNIT_NAMES,
 )
+from clearway.governments.it.signed import P7M, is_p7m, signed_content
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -103,6 +106,8 @@ FPA = Fields({})
 def read_document(content: bytes, media_type: str) -> ReadInvoice:
     if media_type == PDF or is_pdf(content):
         raise UnreadableDocumentError("A PDF is not an e-invoice format IT takes.")
+    if media_type == P7M or is_p7m(content):  # a signed file (.xml.p7m): read what it signs
+        content = signed_content(content)
     root = parse_root(content)
     if etree.QName(root) != ROOT:
         raise UnreadableDocumentError(

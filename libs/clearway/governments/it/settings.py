@@ -34,5 +34,15 @@ class SdiSettings(SettingsGroup):
         "system's trust store)",
     )
 
+    # SDI delivers every file addressed to this code (or to a buyer that registered it as its
+    # preferred address) to the channel's RicezioneFatture service: the receiver's
+    # /networks/it/deliveries (clearway.governments.it.receiving).
+    codice_destinatario: str = Field(
+        "CLRWY01",
+        pattern=r"^[A-Z0-9]{7}$",
+        description="the CodiceDestinatario of Clearway's SDI receiving channel (seven letters "
+        "and digits): the one purchase invoices are delivered to",
+    )
+
     def endpoints(self) -> GovernmentEndpoints[SdiEndpoint]:
         return government_endpoints(self, "SDI", SdiEndpoint)

@@ -16,6 +16,7 @@ from clearway.governments.base import Government
 if TYPE_CHECKING:
     import httpx
 
+    from clearway.config import Settings
     from clearway.formats.reading import ReadInvoice
     from clearway.governments.peppol.filing import PeppolFiler
     from clearway.governments.peppol.responding import PeppolResponder
@@ -72,9 +73,10 @@ class OverPeppol(Government, complete=False):
 
     # --- receiving: the access point delivers what is sent to the company's participant id ------
 
-    def push_channel(self) -> PushChannel:
+    def push_channel(self, settings: Settings) -> PushChannel:
         from clearway.governments.peppol.receiving import PeppolPushChannel  # noqa: PLC0415
 
+        del settings  # the access point's forwarding needs nothing configured on this side
         return PeppolPushChannel(self.code, self.receivable_document_types(), self.receiver_problem)
 
     def receivable_document_types(self) -> tuple[str, ...]:

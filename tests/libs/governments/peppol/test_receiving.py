@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from clearway.config import Settings
 from clearway.governments import government
 from clearway.governments.de.document import render_xrechnung_cii
 from clearway.governments.peppol.document import render_peppol_bis
@@ -19,6 +20,7 @@ from clearway.governments.peppol.receiving import (
 from clearway.governments.pushed import DeliveryRefusedError
 from lxml import etree
 
+from tests.libs.config.test_live_endpoints import REQUIRED
 from tests.libs.formats.corpus import invoice
 from tests.libs.formats.test_reading import BILLION_LAUGHS, XXE
 
@@ -29,7 +31,7 @@ XRECHNUNG_CII = XRECHNUNG_TYPES[2]
 
 
 def channel(country: str) -> PeppolPushChannel:
-    pushed = government(country).push_channel()
+    pushed = government(country).push_channel(Settings.from_env(REQUIRED))
     assert isinstance(pushed, PeppolPushChannel)
     return pushed
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from clearway.config import Settings
 from clearway.governments import government
 from clearway.governments.de.document import render_xrechnung_cii
 from lxml import etree
@@ -17,6 +18,7 @@ from lxml import etree
 from services.govsim.peppol.incoming import DELIVERY_ATTEMPTS, SBDH_NS
 from services.govsim.peppol.participants import DEFAULT_DOCUMENT_TYPES
 from services.govsim.peppol.state import PeppolSimulator
+from tests.libs.config.test_live_endpoints import REQUIRED
 from tests.libs.formats.corpus import invoice
 from tests.services.govsim.simtools import (
     HOSTILE_XML_IDS,
@@ -100,7 +102,7 @@ async def test_a_sample_is_forwarded_to_clearway_as_an_sbd_clearway_takes(
     instance_path = "sh:DocumentIdentification/sh:InstanceIdentifier"
     assert header_text(sbd, instance_path) == outcome["instanceIdentifier"]
     # What Clearway's Belgian channel makes of it: a BIS invoice to the participant.
-    channel = government("BE").push_channel()
+    channel = government("BE").push_channel(Settings.from_env(REQUIRED))
     assert channel is not None
     pushed = channel.take(sbd, request.headers["content-type"])
     assert (pushed.recipient, pushed.delivery.government_id) == (
@@ -132,7 +134,7 @@ async def test_a_given_xrechnung_goes_to_the_german_endpoint_byte_for_byte(
     assert request.url.path == "/networks/de/deliveries"
     inside = document.split(b"?>", 1)[1].strip()  # the declaration cannot stand inside the SBD
     assert inside in request.content
-    channel = government("DE").push_channel()
+    channel = government("DE").push_channel(Settings.from_env(REQUIRED))
     assert channel is not None
     assert channel.take(request.content, "application/xml").delivery.document == inside
 
