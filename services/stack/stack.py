@@ -95,6 +95,9 @@ class StackConfig:
     webhook_env: dict[str, str] = field(default_factory=dict)
     # Anything else every Clearway process gets (the tests' OTEL_* exporter settings).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The worker services started beside the broker, the simulators and the API: all of them,
+    # but tests of the API alone (what intake answers) start none.
+    workers: tuple[str, ...] = WORKERS
 
 
 @dataclass(frozen=True)
@@ -361,7 +364,8 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
 
     env = stack.service_env()
     # Every worker at once: each waits for the broker and database, not for the others.
-    await asyncio.gather(*(_launch_worker(stack, worker, env, log_dir) for worker in WORKERS))
+    workers = config.workers
+    await asyncio.gather(*(_launch_worker(stack, worker, env, log_dir) for worker in workers))
     await _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True)
     # The other five countries, through the API as a user connects them (RO is seeded above).
     await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
