@@ -18,7 +18,9 @@ import pytest
 from services.stack.sandbox_seed import SANDBOX_COMPANIES, connect_sandbox_countries
 from services.stack.stack import DEV_COMPANY, Stack
 
-pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+# `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
+# stack run beside the whole-stack ones in `make test`.
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 SANDBOX_DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"
 COUNTRIES = ("RO", "IT", "PL", "BE", "DE", "FR")
