@@ -174,6 +174,16 @@ async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
         await pool.close()
 
 
+@pytest_asyncio.fixture(scope="session")
+async def api_db(api_stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool on the API-only stack's database."""
+    pool = await create_pool(api_stack.database.url)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
 MakeAccount = Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]]
 
 
