@@ -165,8 +165,9 @@ async def store_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[as
         database.stop_embedded()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+@asynccontextmanager
+async def pool_of(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool on `stack`'s database, closed afterwards."""
     pool = await create_pool(stack.database.url)
     try:
         yield pool
@@ -175,13 +176,16 @@ async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
 
 
 @pytest_asyncio.fixture(scope="session")
+async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    async with pool_of(stack) as pool:
+        yield pool
+
+
+@pytest_asyncio.fixture(scope="session")
 async def api_db(api_stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
     """A pool on the API-only stack's database."""
-    pool = await create_pool(api_stack.database.url)
-    try:
+    async with pool_of(api_stack) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 MakeAccount = Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]]
