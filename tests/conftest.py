@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from clearway.config import variables
 from clearway.db import connect, create_pool, migrate
 
 from services.stack.infra import free_port, provision_database
-from services.stack.stack import Stack, StackConfig, start_stack
+from services.stack.stack import WORKERS, Stack, StackConfig, start_stack
 from tests.otlp_receiver import OtlpReceiver
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -81,42 +82,73 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
         receiver.stop()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def stack(
-    tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver
-) -> AsyncIterator[Stack]:
-    state_dir = tmp_path_factory.mktemp("stack")
-    running = await start_stack(
-        StackConfig(
-            state_dir=state_dir,
-            database_name=f"clearway_test_{secrets.token_hex(4)}",
-            api_port=free_port(),  # never 8080: a `make run` may be using it
-            anaf_processing_delay=0.5,
-            poll_interval_initial=0.25,
-            submit_retry_base=0.2,
-            anaf_reconcile_window=30.0,  # > a lease, a restart and the `slow` 8 s processing
-            work_lease_seconds=8.0,
-            redrive_stalled_after=3.0,
-            breaker_reset_seconds=3.0,  # a breaker opened by one test does not hold up the next
-            # Production's pace: every test company's connection receives, and RO's looks share
-            # ANAF's calls per minute with filing. A test that waits for a look makes it due.
-            receive_interval=30.0,
-            master_keys=TEST_MASTER_KEYS,
-            webhook_env=WEBHOOK_TEST_ENV,
-            extra_env={
-                **NO_LIVE_GOVERNMENTS,
-                **GOVSIM_TEST_ENV,
-                "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
-                "OTEL_BSP_SCHEDULE_DELAY": "200",  # milliseconds: spans arrive while a test waits
-            },
-        )
+def stack_config_for_tests(
+    state_dir: Path,
+    database_prefix: str,
+    *,
+    extra_env: dict[str, str],
+    workers: tuple[str, ...] = WORKERS,
+) -> StackConfig:
+    """A stack on its own ports and a throwaway database, with the tests' short timings."""
+    return StackConfig(
+        state_dir=state_dir,
+        database_name=f"{database_prefix}_{secrets.token_hex(4)}",
+        api_port=free_port(),  # never 8080: a `make run` may be using it
+        anaf_processing_delay=0.5,
+        poll_interval_initial=0.25,
+        submit_retry_base=0.2,
+        anaf_reconcile_window=30.0,  # > a lease, a restart and the `slow` 8 s processing
+        work_lease_seconds=8.0,
+        redrive_stalled_after=3.0,
+        breaker_reset_seconds=3.0,  # a breaker opened by one test does not hold up the next
+        # Production's pace: every test company's connection receives, and RO's looks share
+        # ANAF's calls per minute with filing. A test that waits for a look makes it due.
+        receive_interval=30.0,
+        master_keys=TEST_MASTER_KEYS,
+        webhook_env=WEBHOOK_TEST_ENV,
+        extra_env={**NO_LIVE_GOVERNMENTS, **GOVSIM_TEST_ENV, **extra_env},
+        workers=workers,
     )
+
+
+@asynccontextmanager
+async def running_stack(config: StackConfig) -> AsyncIterator[Stack]:
+    """The stack of `config`, stopped and its database dropped afterwards."""
+    running = await start_stack(config)
     try:
         yield running
     finally:
         dead = running.dead_processes()
         await running.shutdown(drop_database=True)
         print(f"\nstack logs: {running.log_dir}; exited early: {dead}")  # noqa: T201
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(
+    tmp_path_factory: pytest.TempPathFactory, otlp_receiver: OtlpReceiver
+) -> AsyncIterator[Stack]:
+    tracing = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",  # milliseconds: spans arrive while a test waits
+    }
+    config = stack_config_for_tests(
+        tmp_path_factory.mktemp("stack"), "clearway_test", extra_env=tracing
+    )
+    async with running_stack(config) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """The API alone: the broker, the government simulators and intake, as the whole stack
+    starts them (the dev account seeded, its sandbox countries connected) but with no worker
+    service, over a database of its own. For tests of what intake answers, and nothing after
+    it: they run beside the whole-stack tests in `make test` (tests/run_in_two.py)."""
+    config = stack_config_for_tests(
+        tmp_path_factory.mktemp("api-stack"), "clearway_api", extra_env={}, workers=()
+    )
+    async with running_stack(config) as running:
+        yield running
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -136,13 +168,27 @@ async def store_db(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[as
         database.stop_embedded()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+@asynccontextmanager
+async def pool_of(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool on `stack`'s database, closed afterwards."""
     pool = await create_pool(stack.database.url)
     try:
         yield pool
     finally:
         await pool.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    async with pool_of(stack) as pool:
+        yield pool
+
+
+@pytest_asyncio.fixture(scope="session")
+async def api_db(api_stack: Stack) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool on the API-only stack's database."""
+    async with pool_of(api_stack) as pool:
+        yield pool
 
 
 MakeAccount = Callable[..., Awaitable[tuple[str, httpx.AsyncClient]]]
@@ -164,9 +210,10 @@ def api_client(stack: Stack, key: str) -> httpx.AsyncClient:
     )
 
 
-@pytest_asyncio.fixture
-async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
-    """New accounts with their own sandbox key: (account id, a client authenticated as it)."""
+@asynccontextmanager
+async def account_maker(stack: Stack) -> AsyncIterator[MakeAccount]:
+    """New accounts of `stack` with their own sandbox key: (account id, a client authenticated
+    as it); the clients are closed afterwards."""
     clients: list[httpx.AsyncClient] = []
 
     async def make(
@@ -191,6 +238,20 @@ async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
     finally:
         for client in clients:
             await client.aclose()
+
+
+@pytest_asyncio.fixture
+async def make_account(stack: Stack) -> AsyncIterator[MakeAccount]:
+    """New accounts of the whole stack (account_maker)."""
+    async with account_maker(stack) as make:
+        yield make
+
+
+@pytest_asyncio.fixture
+async def make_api_account(api_stack: Stack) -> AsyncIterator[MakeAccount]:
+    """New accounts of the API-only stack (account_maker)."""
+    async with account_maker(api_stack) as make:
+        yield make
 
 
 @pytest_asyncio.fixture(scope="session")

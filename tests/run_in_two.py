@@ -7,8 +7,10 @@ halves overlap instead of queueing. One process keeps every whole-stack test, so
 serves them all as before: two stacks at once overload two cores and PostgreSQL's 100
 connections. (pytest-xdist's `loadgroup` would say the same, but it groups by a node-id suffix
 that pytest 9.2 no longer keeps.) tests/conftest.py marks every test that uses a stack fixture
-`stack`, so the split is by marker. The computing half's output is shown after the stack half's;
-the exit status is the worse of the two.
+`stack`, so the split is by marker. Tests that only need the API (the OpenAPI fuzz, the admin
+CLI, PgBouncer, a failed start) use an API-only stack (api_stack: broker, simulators and intake,
+no workers), light enough to run in the second process. The computing half's output is shown
+after the stack half's; the exit status is the worse of the two.
 """
 
 from __future__ import annotations

@@ -102,6 +102,9 @@ class StackConfig:
     webhook_env: dict[str, str] = field(default_factory=dict)
     # Anything else every Clearway process gets (the tests' OTEL_* exporter settings).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The worker services started beside the broker, the simulators and the API: all of them,
+    # but tests of the API alone (what intake answers) start none.
+    workers: tuple[str, ...] = WORKERS
 
 
 @dataclass(frozen=True)
@@ -377,7 +380,10 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
     # Every worker at once: each waits for the broker and database, not for the others.
     ports = {"receiver": receiver_port}
     await asyncio.gather(
-        *(_launch_worker(stack, worker, env, log_dir, ports.get(worker)) for worker in WORKERS)
+        *(
+            _launch_worker(stack, worker, env, log_dir, ports.get(worker))
+            for worker in config.workers
+        )
     )
     await _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True)
     # The other five countries, through the API as a user connects them (RO is seeded above).

@@ -43,7 +43,9 @@ class ChaosAccount:
     webhook_url: str
 
 
-@pytest_asyncio.fixture(scope="session")
+# Module-scoped: the stack stops as soon as the chaos module is done, instead of idling (a broker
+# and every service, ~half a core) beside the shared stack for the rest of the session.
+@pytest_asyncio.fixture(scope="module")
 async def chaos_stack() -> AsyncIterator[Stack]:
     # Not under pytest's tmp dir (mode 0700, root's): the embedded server runs as its own user.
     state_dir = Path(tempfile.mkdtemp(prefix="clearway-chaos-"))
@@ -73,7 +75,7 @@ async def chaos_stack() -> AsyncIterator[Stack]:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def chaos_account(chaos_stack: Stack) -> AsyncIterator[ChaosAccount]:
     """The dev account (its RO company is connected), a connected company for every other
     country, and a webhook endpoint receiving every event."""

@@ -28,7 +28,9 @@ from clearway.messaging.topics import (
 from services.stack.stack import Stack
 from tests.conftest import WaitFinal
 
-pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+# `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
+# stack run beside the whole-stack ones in `make test`.
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 XXE = (
     b'<?xml version="1.0"?><!DOCTYPE h [<!ENTITY x SYSTEM "file:///etc/passwd">]>'

@@ -29,7 +29,9 @@ from tests.e2e.sandbox_doc import (
     shell_blocks,
 )
 
-pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+# `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
+# stack run beside the whole-stack ones in `make test`.
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 COUNTRIES = ("RO", "IT", "PL", "BE", "DE", "FR")
 

@@ -79,9 +79,9 @@ async def open_callback(callback_url: str) -> httpx.Response:
         return await browser.get(callback_url)
 
 
-async def connect_ro(client: httpx.AsyncClient, company_id: str) -> dict[str, Any]:
+async def connect_ro(client: httpx.AsyncClient, company_id: str, **extra: Any) -> dict[str, Any]:
     """The whole RO flow: create, authorize at ANAF, come back; the active connection."""
-    pending = await start_connection(client, company_id, "RO")
+    pending = await start_connection(client, company_id, "RO", **extra)
     answer = await open_callback(await authorize_at_anaf(pending["authorizationUrl"]))
     assert answer.status_code == 200, answer.text
     data: dict[str, Any] = answer.json()["data"]

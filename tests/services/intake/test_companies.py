@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import MakeAccount
 from tests.services.connections_support import start_connection
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+# Only intake answers here: the API-only stack serves (make_api_account), beside the
+# whole-stack tests in `make test`.
+pytestmark = [pytest.mark.postgres]
 
 COMPANY = {
     "legalName": "TechVision SRL",
@@ -27,8 +29,8 @@ COMPANY = {
 }
 
 
-async def test_create_get_list_delete(make_account: MakeAccount) -> None:
-    _, client = await make_account()
+async def test_create_get_list_delete(make_api_account: MakeAccount) -> None:
+    _, client = await make_api_account()
     created = await client.post("/v1/companies", json=COMPANY)
     assert created.status_code == 201, created.text
     company = created.json()["data"]
@@ -46,8 +48,8 @@ async def test_create_get_list_delete(make_account: MakeAccount) -> None:
     assert (await client.get("/v1/companies")).json()["data"] == []
 
 
-async def test_bad_company_names_every_field(make_account: MakeAccount) -> None:
-    _, client = await make_account()
+async def test_bad_company_names_every_field(make_api_account: MakeAccount) -> None:
+    _, client = await make_api_account()
     response = await client.post("/v1/companies", json={"legalName": "", "country": "XX"})
     assert response.status_code == 400
     params = {e["param"] for e in response.json()["error"]["errors"]}
@@ -55,9 +57,9 @@ async def test_bad_company_names_every_field(make_account: MakeAccount) -> None:
 
 
 async def test_invoice_is_filed_under_the_supplier_company(
-    make_account: MakeAccount, seed_invoice: dict[str, Any]
+    make_api_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await make_api_account()
     other = await client.post(
         "/v1/companies", json={**COMPANY, "vatNumber": "RO18547290", "legalName": "Other SRL"}
     )
@@ -71,9 +73,9 @@ async def test_invoice_is_filed_under_the_supplier_company(
 
 
 async def test_ambiguous_company_is_a_400_naming_company_id(
-    make_account: MakeAccount, seed_invoice: dict[str, Any]
+    make_api_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await make_api_account()
     for vat in ("RO18547290", "RO14399840"):
         await client.post("/v1/companies", json={**COMPANY, "vatNumber": vat})
     response = await client.post("/v1/invoices", json=seed_invoice)
@@ -88,10 +90,10 @@ async def test_ambiguous_company_is_a_400_naming_company_id(
 
 
 async def test_another_accounts_company_is_not_found(
-    make_account: MakeAccount, seed_invoice: dict[str, Any]
+    make_api_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, alice = await make_account()
-    _, bob = await make_account()
+    _, alice = await make_api_account()
+    _, bob = await make_api_account()
     company = (await alice.post("/v1/companies", json=COMPANY)).json()["data"]
     assert (await bob.get(f"/v1/companies/{company['id']}")).status_code == 404
     assert (await bob.delete(f"/v1/companies/{company['id']}")).status_code == 404

@@ -1,6 +1,7 @@
 """PostgreSQL refusing connections, for real: an intake whose database role may open no more
 connections answers the documented error envelope with 503 and Retry-After (never a bare 500),
-changes nothing, says why on /readyz, and recovers once PostgreSQL takes connections again."""
+changes nothing, says why on /readyz, and recovers once PostgreSQL takes connections again.
+Only intake answers here: the second intake runs beside the API-only stack (api_stack)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pytest
 from services.stack.infra import free_port, spawn, stop_processes
 from services.stack.stack import Stack, wait_until_ready
 
-pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 def _as_role(url: str, role: str) -> str:
@@ -29,31 +30,31 @@ def _as_role(url: str, role: str) -> str:
 
 
 @pytest.fixture
-async def limited_role(db: asyncpg.Pool[Any]) -> AsyncIterator[str]:
+async def limited_role(api_db: asyncpg.Pool[Any]) -> AsyncIterator[str]:
     """A role with the rights the intake needs, whose connection limit the test controls."""
     role = f"clearway_limited_{secrets.token_hex(3)}"
-    await db.execute(f"CREATE ROLE {role} LOGIN")
-    await db.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-    await db.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
-    await db.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    await api_db.execute(f"CREATE ROLE {role} LOGIN")
+    await api_db.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+    await api_db.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+    await api_db.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
     try:
         yield role
     finally:
-        await db.execute(
+        await api_db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", role
         )
-        await db.execute(f"DROP OWNED BY {role}")
-        await db.execute(f"DROP ROLE {role}")
+        await api_db.execute(f"DROP OWNED BY {role}")
+        await api_db.execute(f"DROP ROLE {role}")
 
 
 @pytest.fixture
-async def limited_intake(stack: Stack, limited_role: str) -> AsyncIterator[str]:
+async def limited_intake(api_stack: Stack, limited_role: str) -> AsyncIterator[str]:
     """A second intake process connecting as `limited_role`; its base URL."""
     port = free_port()
-    log_path = stack.log_dir / f"intake-{limited_role}.log"
+    log_path = api_stack.log_dir / f"intake-{limited_role}.log"
     env = {
-        **stack.service_env(),
-        "DATABASE_URL": _as_role(stack.database.url, limited_role),
+        **api_stack.service_env(),
+        "DATABASE_URL": _as_role(api_stack.database.url, limited_role),
         "DATABASE_POOL_MIN": "1",
         "DATABASE_POOL_MAX": "3",
     }
@@ -68,19 +69,19 @@ async def limited_intake(stack: Stack, limited_role: str) -> AsyncIterator[str]:
 
 
 async def test_refused_connections_answer_503_with_retry_after_and_readyz_says_why(
-    stack: Stack,
-    db: asyncpg.Pool[Any],
+    api_stack: Stack,
+    api_db: asyncpg.Pool[Any],
     limited_role: str,
     limited_intake: str,
     seed_invoice: dict[str, Any],
 ) -> None:
-    auth = {"Authorization": f"Bearer {stack.api_key}"}
+    auth = {"Authorization": f"Bearer {api_stack.api_key}"}
     async with httpx.AsyncClient(base_url=limited_intake, headers=auth, timeout=30) as client:
         assert (await client.get("/v1/invoices", params={"limit": 1})).status_code == 200
 
         # PostgreSQL takes no more connections from the role, and those it had are gone.
-        await db.execute(f"ALTER ROLE {limited_role} CONNECTION LIMIT 0")
-        await db.execute(
+        await api_db.execute(f"ALTER ROLE {limited_role} CONNECTION LIMIT 0")
+        await api_db.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
             limited_role,
         )
@@ -98,10 +99,8 @@ async def test_refused_connections_answer_503_with_retry_after_and_readyz_says_w
             assert error["type"] == "service_unavailable"
             assert "too many connections for role" in error["message"]
             assert set(error) == {"type", "message", "errors"}  # no field at fault: no param
-        assert (
-            await db.fetchval("SELECT count(*) FROM invoices WHERE external_id = $1", external_id)
-            == 0
-        )
+        written = "SELECT count(*) FROM invoices WHERE external_id = $1"
+        assert await api_db.fetchval(written, external_id) == 0
 
         # A check that times out on a loaded machine says "no answer within 2 s": ask again
         # until PostgreSQL's own refusal is what it reports.
@@ -117,7 +116,7 @@ async def test_refused_connections_answer_503_with_retry_after_and_readyz_says_w
         assert ready.json()["checks"]["broker"] == "ok"
         assert "too many connections for role" in ready.json()["checks"]["postgres"]
 
-        await db.execute(f"ALTER ROLE {limited_role} CONNECTION LIMIT -1")
+        await api_db.execute(f"ALTER ROLE {limited_role} CONNECTION LIMIT -1")
         deadline = time.monotonic() + 10
         while (ready := await client.get("/readyz")).status_code != 200:
             assert time.monotonic() < deadline, ready.text

@@ -13,7 +13,9 @@ import pytest
 
 from tests.conftest import MakeAccount
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+# Only intake answers here: the API-only stack serves (make_api_account), beside the
+# whole-stack tests in `make test`.
+pytestmark = [pytest.mark.postgres]
 
 UNKNOWN = "zz_000000000000000000000000"
 NOT_JSON = b"{not json"
@@ -126,9 +128,9 @@ def _problems(answer: httpx.Response, what: str) -> list[str]:
 
 
 async def test_every_error_names_its_param_as_a_json_pointer(
-    make_account: MakeAccount, seed_invoice: dict[str, Any]
+    make_api_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await make_api_account()
     endpoint = await client.post(
         "/v1/webhook-endpoints", json={"url": "https://example.com/hook", "enabledEvents": ["*"]}
     )
@@ -152,9 +154,9 @@ async def test_every_error_names_its_param_as_a_json_pointer(
 
 
 async def test_an_unknown_resource_in_the_url_is_named_slash_id(
-    make_account: MakeAccount,
+    make_api_account: MakeAccount,
 ) -> None:
-    _, client = await make_account()
+    _, client = await make_api_account()
     endpoint = await client.post(
         "/v1/webhook-endpoints", json={"url": "https://example.com/hook", "enabledEvents": ["*"]}
     )
@@ -171,8 +173,8 @@ async def test_an_unknown_resource_in_the_url_is_named_slash_id(
     assert answer.json()["error"]["param"] == "/deliveryId"
 
 
-async def test_parameter_errors_point_at_the_parameter(make_account: MakeAccount) -> None:
-    _, client = await make_account()
+async def test_parameter_errors_point_at_the_parameter(make_api_account: MakeAccount) -> None:
+    _, client = await make_api_account()
     cases = {
         "/v1/invoices?limit=0": "/limit",
         "/v1/invoices?cursor=bm90LW91cnM": "/cursor",
@@ -191,10 +193,10 @@ async def test_parameter_errors_point_at_the_parameter(make_account: MakeAccount
     assert no_route.json()["error"]["type"] == "not_found"
 
 
-async def test_an_error_about_no_field_has_no_param(make_account: MakeAccount) -> None:
+async def test_an_error_about_no_field_has_no_param(make_api_account: MakeAccount) -> None:
     """A body that is not JSON, or an unknown route, names no field: `param` is left out, not
     null (the API conventions: present only when a parameter was responsible)."""
-    _, client = await make_account()
+    _, client = await make_api_account()
     not_json = await client.post(
         "/v1/invoices", content=NOT_JSON, headers={"Content-Type": "application/json"}
     )

@@ -1,5 +1,9 @@
 """The OpenAPI document is the contract: schemathesis generates requests from it against the
-running stack and checks that nothing answers 5xx and every answer fits the document."""
+running API and checks that nothing answers 5xx and every answer fits the document.
+
+Every answer here is intake's own, so the API-only stack serves (api_stack: intake, the
+simulators and the broker as the whole stack runs them, without the workers behind intake).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services.connections_support import COMPANIES, new_company, start_connection
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 
 def _fuzz(operation: Any, headers: dict[str, str]) -> None:
@@ -43,31 +47,31 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
 
 
 async def test_no_5xx_and_every_answer_fits_the_document(
-    stack: Stack, make_account: MakeAccount
+    api_stack: Stack, make_api_account: MakeAccount
 ) -> None:
     # An account of its own: the companies and invoices it makes up stay out of other tests.
     # It has a company with a connection in every country, so that a schema-valid invoice is
     # one Clearway could file (else it is refused at POST time, naming /companyId).
-    _, client = await make_account()
+    _, client = await make_api_account()
     for country in COMPANIES:
         await start_connection(client, await new_company(client, country), country)
     headers = {"Authorization": client.headers["Authorization"]}
-    schema = schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json")
+    schema = schemathesis.openapi.from_url(f"{api_stack.api_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
     for operation in operations:
         await asyncio.to_thread(_fuzz, operation, headers)
 
 
-def test_document_has_the_seed_example_and_the_error_envelope(stack: Stack) -> None:
-    document = httpx.get(f"{stack.api_url}/openapi.json").json()
+def test_document_has_the_seed_example_and_the_error_envelope(api_stack: Stack) -> None:
+    document = httpx.get(f"{api_stack.api_url}/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     create = document["paths"]["/v1/invoices"]["post"]
     example = create["requestBody"]["content"]["application/json"]["example"]
     assert example["supplier"]["name"] == "TechVision SRL"
     assert "422" not in create["responses"]
     assert set(create["responses"]) >= {"201", "400", "401", "403", "409", "429"}
-    assert httpx.get(f"{stack.api_url}/docs").status_code == 200
+    assert httpx.get(f"{api_stack.api_url}/docs").status_code == 200
 
 
 def _live_document(stack: Stack) -> dict[str, Any]:
@@ -75,8 +79,8 @@ def _live_document(stack: Stack) -> dict[str, Any]:
     return document
 
 
-def test_document_is_a_valid_openapi_description(stack: Stack) -> None:
-    validate(_live_document(stack))  # raises on any violation of the OpenAPI 3.1 schema
+def test_document_is_a_valid_openapi_description(api_stack: Stack) -> None:
+    validate(_live_document(api_stack))  # raises on any violation of the OpenAPI 3.1 schema
 
 
 def _walk(value: Any, where: str = "#") -> Any:
@@ -90,8 +94,8 @@ def _walk(value: Any, where: str = "#") -> Any:
             yield from _walk(inner, f"{where}/{index}")
 
 
-def test_money_is_a_decimal_string_everywhere(stack: Stack) -> None:
-    document = _live_document(stack)
+def test_money_is_a_decimal_string_everywhere(api_stack: Stack) -> None:
+    document = _live_document(api_stack)
     schemas = document["components"]["schemas"]
     numbers = [where for where, node in _walk(document) if node.get("type") == "number"]
     assert numbers == []  # a generated client would read or write any of them as a float
@@ -109,8 +113,8 @@ def test_money_is_a_decimal_string_everywhere(stack: Stack) -> None:
     assert not re.fullmatch(schemas["Invoice"]["properties"]["netAmount"]["pattern"], "19")
 
 
-def test_operations_are_named_tagged_and_secured_by_a_bearer_scheme(stack: Stack) -> None:
-    document = _live_document(stack)
+def test_operations_are_named_tagged_and_secured_by_a_bearer_scheme(api_stack: Stack) -> None:
+    document = _live_document(api_stack)
     schemes = document["components"]["securitySchemes"]
     assert schemes == {
         "bearerAuth": {
@@ -137,8 +141,8 @@ def test_operations_are_named_tagged_and_secured_by_a_bearer_scheme(stack: Stack
         assert operation.get("security", []) == expected, (method, path)
 
 
-def test_binary_answers_filters_and_headers_are_described(stack: Stack) -> None:
-    paths = _live_document(stack)["paths"]
+def test_binary_answers_filters_and_headers_are_described(api_stack: Stack) -> None:
+    paths = _live_document(api_stack)["paths"]
     binary = {"type": "string", "format": "binary"}
     document = paths["/v1/invoices/{invoice_id}/document"]["get"]["responses"]["200"]
     assert document["content"] == {
@@ -170,8 +174,8 @@ def test_binary_answers_filters_and_headers_are_described(stack: Stack) -> None:
     assert "503" in create
 
 
-def test_docs_work_offline(stack: Stack) -> None:
-    page = httpx.get(f"{stack.api_url}/docs")
+def test_docs_work_offline(api_stack: Stack) -> None:
+    page = httpx.get(f"{api_stack.api_url}/docs")
     assert page.status_code == 200
     assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
@@ -179,8 +183,8 @@ def test_docs_work_offline(stack: Stack) -> None:
     for asset in assets:
         assert asset.startswith("/"), asset  # this server's own path
         assert not asset.startswith("//"), asset  # not another host
-        answer = httpx.get(f"{stack.api_url}{asset}")
+        answer = httpx.get(f"{api_stack.api_url}{asset}")
         assert answer.status_code == 200, asset
         assert answer.content, asset
     assert re.search(r"https?://", page.text) is None  # nothing else is fetched from elsewhere
-    assert httpx.get(f"{stack.api_url}/redoc").status_code == 404  # it would need a CDN
+    assert httpx.get(f"{api_stack.api_url}/redoc").status_code == 404  # it would need a CDN

@@ -11,11 +11,13 @@ import pytest
 from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+# Only intake answers here: the API-only stack serves (make_api_account), beside the
+# whole-stack tests in `make test`.
+pytestmark = [pytest.mark.postgres]
 
 
-async def test_validate_reports_what_only_the_gate_refuses(make_account: MakeAccount) -> None:
-    _, client = await make_account()
+async def test_validate_reports_what_only_the_gate_refuses(make_api_account: MakeAccount) -> None:
+    _, client = await make_api_account()
     body = clean_body("IT")
     assert (await client.post("/v1/invoices/validate", json=body)).json()["valid"] is True
 
@@ -31,9 +33,9 @@ async def test_validate_reports_what_only_the_gate_refuses(make_account: MakeAcc
 
 
 async def test_validate_checks_code_lists_and_credit_notes(
-    make_account: MakeAccount, seed_invoice: dict[str, Any]
+    make_api_account: MakeAccount, seed_invoice: dict[str, Any]
 ) -> None:
-    _, client = await make_account()
+    _, client = await make_api_account()
     body = copy.deepcopy(seed_invoice)
     body["lines"][0]["unitCode"] = "QQQ"
     body["currency"] = "ABC"

@@ -1,5 +1,6 @@
 """A stack that fails to start leaves no database behind: one it created is dropped; one that
-was there before (`make run`'s everyday database) is kept."""
+was there before (`make run`'s everyday database) is kept. The tests' PostgreSQL server is the
+API-only stack's (api_stack): the start under test brings its own broker and simulator."""
 
 from __future__ import annotations
 
@@ -14,11 +15,20 @@ from clearway.security.envelope import KeyringError
 from services.stack.infra import free_port
 from services.stack.stack import Stack, StackConfig, start_stack
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-async def _exists(db: asyncpg.Pool[Any], name: str) -> bool:
-    return bool(await db.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+async def _on_server(stack: Stack, statement: str, *args: Any) -> Any:
+    """`statement`'s first value, run on the stack's PostgreSQL server."""
+    server = await asyncpg.connect(stack.database.server_url)
+    try:
+        return await server.fetchval(statement, *args)
+    finally:
+        await server.close()
+
+
+async def _exists(stack: Stack, name: str) -> bool:
+    return bool(await _on_server(stack, "SELECT 1 FROM pg_database WHERE datname = $1", name))
 
 
 async def _failing_start(tmp_path: Path, name: str) -> None:
@@ -31,22 +41,22 @@ async def _failing_start(tmp_path: Path, name: str) -> None:
 
 
 async def test_a_failed_start_drops_the_database_it_created(
-    stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", stack.database.server_url)  # the tests' server
+    monkeypatch.setenv("DATABASE_URL", api_stack.database.server_url)  # the tests' server
     name = f"clearway_failed_{secrets.token_hex(4)}"
     await _failing_start(tmp_path, name)
-    assert not await _exists(db, name)
+    assert not await _exists(api_stack, name)
 
 
 async def test_a_failed_start_keeps_a_database_that_was_there(
-    stack: Stack, db: asyncpg.Pool[Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    api_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", stack.database.server_url)
+    monkeypatch.setenv("DATABASE_URL", api_stack.database.server_url)
     name = f"clearway_kept_{secrets.token_hex(4)}"
-    await db.execute(f'CREATE DATABASE "{name}"')
+    await _on_server(api_stack, f'CREATE DATABASE "{name}"')
     try:
         await _failing_start(tmp_path, name)
-        assert await _exists(db, name)
+        assert await _exists(api_stack, name)
     finally:
-        await db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _on_server(api_stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -4,9 +4,11 @@ invoice passes (validator, converter, submitter, poller) plus the redriver and t
 refresher reach PostgreSQL only through it, and invoices go from POST to `accepted`, with
 idempotency, leases and the outbox all pooled.
 
-The stack's own processes of those stages are stopped meanwhile, so the work is done by the ones
-behind PgBouncer; they are started again afterwards. (The webhook dispatcher's LISTEN needs a
-session: docs/operations.md says to point it at PostgreSQL directly.)"""
+They run beside a stack of their own that has the API and no worker (api-only: the broker, the
+simulators, the dev account and an intake reaching PostgreSQL directly), so the work is done by
+the ones behind PgBouncer; the whole-stack tests' stack is left alone, and this test runs beside
+them in `make test`. (The webhook dispatcher's LISTEN needs a session: docs/operations.md says
+to point it at PostgreSQL directly; invoices reach `accepted` without it.)"""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import asyncio
 import secrets
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -22,18 +23,28 @@ import pytest
 
 from services.stack.infra import free_port, spawn, stop_processes
 from services.stack.stack import Launch, Stack, wait_until_ready
-from tests.conftest import ACCEPTED_EVENTS, FINAL_STATUSES
+from tests.conftest import ACCEPTED_EVENTS, FINAL_STATUSES, running_stack, stack_config_for_tests
 from tests.pgbouncer import PgBouncer, start_pgbouncer
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 # Every worker on the path of a sandbox Romanian invoice, and the two that sweep the store.
 POOLED_WORKERS = ("validator", "converter", "submitter_ro", "poller", "redriver", "token_refresher")
 
 
 @pytest.fixture
-async def bouncer(stack: Stack) -> AsyncIterator[PgBouncer]:
-    running = await start_pgbouncer(stack.database.server_url, pool_size=4)
+async def api_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    """A stack of this test's own with no worker: the pooled ones below do all the work."""
+    config = stack_config_for_tests(
+        tmp_path_factory.mktemp("pgbouncer-stack"), "clearway_pgbouncer", extra_env={}, workers=()
+    )
+    async with running_stack(config) as running:
+        yield running
+
+
+@pytest.fixture
+async def bouncer(api_only: Stack) -> AsyncIterator[PgBouncer]:
+    running = await start_pgbouncer(api_only.database.server_url, pool_size=4)
     try:
         yield running
     finally:
@@ -45,51 +56,50 @@ READY_TIMEOUT = 180.0
 
 
 async def _start(stack: Stack, name: str, launch: Launch) -> None:
-    process = spawn(launch.command, log_path=launch.log_path, env=launch.env, append=True)
+    process = spawn(launch.command, log_path=launch.log_path, env=launch.env)
     stack.processes[name] = process
     await wait_until_ready(
         f"{launch.base_url}/readyz", process, launch.log_path, timeout=READY_TIMEOUT
     )
 
 
+def _pooled_launch(stack: Stack, service: str, pooled: dict[str, str]) -> Launch:
+    """`python -m services.<service>` as the stack starts it, its DATABASE_URL PgBouncer."""
+    port = free_port()
+    command = [sys.executable, "-m", f"services.{service}"]
+    env = {**stack.service_env(), **pooled}
+    if service == "intake":
+        command += ["--port", str(port)]  # a server takes its port as a flag, a worker from env
+    else:
+        env["CLEARWAY_HTTP_PORT"] = str(port)
+    return Launch(command, env, stack.log_dir / f"{service}-pgbouncer.log", port)
+
+
 @pytest.fixture
-async def pooled_intake(stack: Stack, bouncer: PgBouncer) -> AsyncIterator[str]:
+async def pooled_intake(api_only: Stack, bouncer: PgBouncer) -> AsyncIterator[str]:
     """An intake and the pooled workers, whose DATABASE_URL is PgBouncer; the intake's URL."""
     pooled = {
-        "DATABASE_URL": bouncer.url_for(stack.database.url),
+        "DATABASE_URL": bouncer.url_for(api_only.database.url),
         "DATABASE_STATEMENT_CACHE_SIZE": "0",
         "DATABASE_POOL_MIN": "1",
         "DATABASE_POOL_MAX": "4",
     }
-    own = {name: stack.launches[name] for name in POOLED_WORKERS}
-    await asyncio.to_thread(stop_processes, [stack.processes[name] for name in own])
-    port = free_port()
     launches = {
-        **{
-            f"{name}-pgbouncer": replace(again, env={**again.env, **pooled})
-            for name, launch in own.items()
-            for again in (launch.again(f"{name}-pgbouncer"),)
-        },
-        "intake-pgbouncer": Launch(
-            [sys.executable, "-m", "services.intake", "--port", str(port)],
-            {**stack.service_env(), **pooled},
-            stack.log_dir / "intake-pgbouncer.log",
-            port,
-        ),
+        f"{service}-pgbouncer": _pooled_launch(api_only, service, pooled)
+        for service in (*POOLED_WORKERS, "intake")
     }
     try:
-        await asyncio.gather(*(_start(stack, name, launch) for name, launch in launches.items()))
-        yield f"http://127.0.0.1:{port}"
+        await asyncio.gather(*(_start(api_only, name, launch) for name, launch in launches.items()))
+        yield launches["intake-pgbouncer"].base_url
     finally:
-        started = [stack.processes.pop(name) for name in launches if name in stack.processes]
+        started = [api_only.processes.pop(name) for name in launches if name in api_only.processes]
         await asyncio.to_thread(stop_processes, started)
-        await asyncio.gather(*(_start(stack, name, launch) for name, launch in own.items()))
 
 
 async def test_the_filing_path_works_behind_pgbouncer_in_transaction_mode(
-    stack: Stack, pooled_intake: str, seed_invoice: dict[str, Any]
+    api_only: Stack, pooled_intake: str, seed_invoice: dict[str, Any]
 ) -> None:
-    auth = {"Authorization": f"Bearer {stack.api_key}"}
+    auth = {"Authorization": f"Bearer {api_only.api_key}"}
     async with httpx.AsyncClient(base_url=pooled_intake, headers=auth, timeout=30) as client:
         created: list[dict[str, Any]] = []
         for n in range(3):

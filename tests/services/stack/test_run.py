@@ -34,7 +34,9 @@ from tests.e2e.sandbox_doc import (
     run_shell,
 )
 
-pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.kafka]
+# `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
+# stack run beside the whole-stack ones in `make test`.
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 README = Path(__file__).parents[3] / "README.md"
 API_LINE = re.compile(r"API: (http://127\.0\.0\.1:\d+)")

@@ -27,7 +27,9 @@ async def ro_company(make_account: MakeAccount) -> RoCompany:
     _, client = await make_account()
     cif = str(secrets.randbelow(90_000_000) + 10_000_000)  # 8 digits, its own in the simulator
     company_id = await new_company(client, "RO", vatNumber=f"RO{cif}")
-    connection = await connect_ro(client, company_id)
+    # It only sends: a receiver reading ANAF with its tokens could meet a refusal (a revoked
+    # token, say) before the submitter that a test counts on.
+    connection = await connect_ro(client, company_id, isReceiver=False)
     assert connection["status"] == "active", connection
     return RoCompany(client, cif, company_id, connection["id"])
 
