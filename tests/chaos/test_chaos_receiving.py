@@ -31,7 +31,7 @@ from tests.chaos.conftest import ChaosAccount
 from tests.chaos.report import REPORT, FaultOutcome
 from tests.libs.governments.pl.nips import random_nip
 from tests.services.connections_support import connect_pl, connect_ro, new_company, start_connection
-from tests.services.receiver.receiving_support import french_vat_number, random_siren
+from tests.services.receiver.receiving_support import Buyer, new_buyer
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.chaos]
 
@@ -56,7 +56,11 @@ Inbox = tuple[Callable[[], Awaitable[str]], Callable[[], Awaitable[str]]]
 
 
 def _inboxes(stack: Stack, api: httpx.AsyncClient) -> dict[str, Inbox]:
-    cif, nip, siren = str(secrets.randbelow(9 * 10**7) + 10**7), random_nip(), random_siren()
+    cif, nip, siren = (
+        str(secrets.randbelow(9 * 10**7) + 10**7),
+        random_nip(),
+        new_buyer("FR").number,
+    )
 
     async def to_ro() -> str:
         delivered = await _sim(stack, "POST", "/_sim/anaf/purchase-invoices", {"cif": cif})
@@ -81,7 +85,7 @@ def _inboxes(stack: Stack, api: httpx.AsyncClient) -> dict[str, Inbox]:
         return company_id
 
     async def connect_fr_buyer() -> str:
-        company_id = await new_company(api, "FR", vatNumber=french_vat_number(siren))
+        company_id = await new_company(api, "FR", vatNumber=Buyer("FR", siren).vat_number)
         await start_connection(api, company_id, "FR")
         return company_id
 

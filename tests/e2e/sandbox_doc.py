@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.services.receiver.deliveries import SAMPLE_DELIVERY, government_id
+from tests.services.receiver.receiving_support import SAMPLE_DELIVERY, government_id
 
 SANDBOX_DOC = Path(__file__).parents[2] / "docs" / "sandbox.md"
 PURCHASES = "A purchase invoice per country"

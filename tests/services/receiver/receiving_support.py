@@ -1,6 +1,9 @@
-"""What the whole-stack receiving tests share: a delivery through a simulator's sandbox control,
-waiting for what arrives, the original and the evidence as the API gives them back, and a
-redelivery (the inbox read again from its beginning: the same government ids handed over again)."""
+"""What the whole-stack receiving tests share: a buyer company of the test's own in a receiving
+country (its own inbox at the simulator, its own KSeF allowance), connected as a user connects
+it; a delivery through a simulator's sandbox control (its sample as docs/sandbox.md shows, or the
+test's own document); waiting for what arrives, the original and the evidence as the API gives
+them back; and a redelivery (the inbox read again from its beginning: the same government ids
+handed over again)."""
 
 from __future__ import annotations
 
@@ -12,17 +15,19 @@ from typing import Any
 
 import asyncpg
 import httpx
-from clearway.countries.checksums import is_valid_luhn
+from clearway.countries.checksums import luhn_check_digit
 from clearway.governments.fr.identifiers import vat_key
 
-from services.stack.stack import Stack
+from services.stack.sandbox_seed import connect_company
 from tests.conftest import data_of
+from tests.libs.governments.pl.nips import random_nip
+from tests.services.connections_support import connect_ro, new_company
 
 
-async def deliver(stack: Stack, control: str, body: dict[str, Any]) -> dict[str, Any]:
+async def deliver(govsim_url: str, control: str, body: dict[str, Any]) -> dict[str, Any]:
     """A purchase invoice delivered by a simulator's sandbox control (e.g.
     /_sim/pl/purchase-invoices); what the simulator answered."""
-    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=30) as sim:
+    async with httpx.AsyncClient(base_url=govsim_url, timeout=30) as sim:
         answer = await sim.post(control, json=body)
     assert answer.status_code == 201, answer.text
     delivered: dict[str, Any] = answer.json()
@@ -96,13 +101,54 @@ async def delivered_again_adds_nothing(
     assert [e["event"] for e in events] == ["invoice.received"]
 
 
-def random_siren() -> str:
-    """A SIREN of the test's own (valid Luhn key): its own inbox at the simulated PA."""
-    while True:
-        siren = str(secrets.randbelow(9 * 10**8) + 10**8)
-        if is_valid_luhn(siren):
-            return siren
+# Each receiving country's simulator control that delivers a sample purchase invoice: its path,
+# the field naming the buyer, and the field of its answer that is the received invoice's
+# governmentId.
+SAMPLE_DELIVERY = {
+    "RO": ("/_sim/anaf/purchase-invoices", "cif", "id"),
+    "PL": ("/_sim/pl/purchase-invoices", "nip", "ksefNumber"),
+    "FR": ("/_sim/fr/incoming-invoices", "buyerSiren", "flowId"),
+}
 
 
-def french_vat_number(siren: str) -> str:
-    return f"FR{vat_key(siren)}{siren}"
+@dataclass(frozen=True)
+class Buyer:
+    country: str
+    number: str  # what its government knows it by: CIF, NIP, SIREN
+
+    @property
+    def vat_number(self) -> str:
+        prefix = vat_key(self.number) if self.country == "FR" else ""
+        return f"{self.country}{prefix}{self.number}"
+
+
+def new_buyer(country: str) -> Buyer:
+    """A buyer no other test has, with valid check digits where the government checks them."""
+    if country == "RO":
+        return Buyer(country, str(secrets.randbelow(90_000_000) + 10_000_000))
+    if country == "PL":
+        return Buyer(country, random_nip())
+    body = str(secrets.randbelow(90_000_000) + 10_000_000)
+    return Buyer(country, body + luhn_check_digit(body))
+
+
+async def deliver_sample(govsim_url: str, buyer: Buyer, **extra: Any) -> dict[str, Any]:
+    """The simulator's sample purchase invoice (or `extra`'s own document) for the buyer; its
+    answer."""
+    path, buyer_field, _ = SAMPLE_DELIVERY[buyer.country]
+    return await deliver(govsim_url, path, {buyer_field: buyer.number, **extra})
+
+
+def government_id(country: str, delivered: dict[str, Any]) -> str:
+    """The governmentId of what a sample delivery's answer says was delivered."""
+    return str(delivered[SAMPLE_DELIVERY[country][2]])
+
+
+async def connect_buyer(client: httpx.AsyncClient, govsim_url: str, buyer: Buyer) -> dict[str, Any]:
+    """The buyer's company in the client's account, with an active receiving connection made
+    as a user makes it (RO: ANAF's OAuth; the others: the sandbox seed's way); the connection."""
+    if buyer.country == "RO":
+        return await connect_ro(client, await new_company(client, "RO", vatNumber=buyer.vat_number))
+    company = {"legalName": f"Buyer {buyer.number}", "vatNumber": buyer.vat_number}
+    async with httpx.AsyncClient(base_url=govsim_url, timeout=30) as sim:
+        return await connect_company(client, sim, {**company, "country": buyer.country})

@@ -23,7 +23,7 @@ from tests.conftest import MakeAccount, data_of
 from tests.libs.store.received import new_received
 from tests.services.connections_support import new_company, start_connection
 from tests.services.kafka_support import read_grouped
-from tests.services.receiver.deliveries import (
+from tests.services.receiver.receiving_support import (
     SAMPLE_DELIVERY,
     connect_buyer,
     deliver_sample,

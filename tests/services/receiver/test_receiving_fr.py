@@ -17,11 +17,11 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services.connections_support import new_company, start_connection
 from tests.services.receiver.receiving_support import (
+    Buyer,
     arrived_once,
     deliver,
     delivered_again_adds_nothing,
-    french_vat_number,
-    random_siren,
+    new_buyer,
 )
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -32,9 +32,9 @@ async def test_a_purchase_invoice_routed_by_the_pa_arrives_once_as_json_with_its
     stack: Stack, db: asyncpg.Pool[Any], make_account: MakeAccount
 ) -> None:
     _, client = await make_account()
-    siren = random_siren()  # its own incoming flows at the simulated PA
-    flow = await deliver(stack, "/_sim/fr/incoming-invoices", {"buyerSiren": siren})
-    company_id = await new_company(client, "FR", vatNumber=french_vat_number(siren))
+    siren = new_buyer("FR").number  # its own incoming flows at the simulated PA
+    flow = await deliver(stack.govsim_url, "/_sim/fr/incoming-invoices", {"buyerSiren": siren})
+    company_id = await new_company(client, "FR", vatNumber=Buyer("FR", siren).vat_number)
     connection = await start_connection(client, company_id, "FR")  # isReceiver by default
     assert connection["status"] == "active"
 
@@ -42,8 +42,8 @@ async def test_a_purchase_invoice_routed_by_the_pa_arrives_once_as_json_with_its
     received = arrived.received
     assert (received["country"], received["governmentId"]) == ("FR", flow["flowId"])
     assert (received["supplierVat"], received["customerVat"]) == (
-        french_vat_number(SAMPLE_SELLER_SIREN),
-        french_vat_number(siren),
+        Buyer("FR", SAMPLE_SELLER_SIREN).vat_number,
+        Buyer("FR", siren).vat_number,
     )
     # The sample, as the Factur-X states it.
     assert (received["netAmount"], received["vatAmount"], received["grossAmount"]) == (

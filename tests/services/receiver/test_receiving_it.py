@@ -21,7 +21,7 @@ from services.govsim.it.purchases import SAMPLE_SUPPLIER_PIVA, sample_purchase_i
 from services.stack.stack import SANDBOX_NETWORK_KEY, Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import connect_it, new_company
-from tests.services.receiver.support import received_by
+from tests.services.receiver.receiving_support import received_list
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -79,7 +79,7 @@ async def test_an_invoice_sdi_delivers_arrives_once_as_json_with_its_file_and_me
     # ER01 only once recorded: the receipt comes after the commit.
     assert (outcome["delivered"], outcome["esito"], outcome["tentativiInvio"]) == (True, "ER01", 1)
 
-    [summary] = await received_by(client, company_id, timeout=5)
+    [summary] = await received_list(client, company_id, timeout=5)
     received = data_of(await client.get(f"/v1/received-invoices/{summary['id']}"))
     identificativo = str(outcome["identificativoSdI"])
     assert (received["country"], received["governmentId"]) == ("IT", identificativo)
@@ -153,7 +153,7 @@ async def test_hostile_or_unaddressed_deliveries_are_kept_with_a_finding_or_refu
     )
     outcome = await sdi_delivers(stack, vat, xxe)
     assert outcome["delivered"] is True, outcome
-    [summary] = await received_by(client, company_id, timeout=5)
+    [summary] = await received_list(client, company_id, timeout=5)
     received = data_of(await client.get(f"/v1/received-invoices/{summary['id']}"))
     assert [f["rule"] for f in received["findings"]] == [UNREADABLE_RULE]
     assert "root:" not in str(received)

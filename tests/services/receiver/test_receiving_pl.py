@@ -32,7 +32,7 @@ async def test_a_purchase_invoice_stored_in_ksef_arrives_once_as_json_with_its_b
 ) -> None:
     _, client = await make_account()
     nip = random_nip()  # its own invoices and limits in the simulator
-    stored = await deliver(stack, "/_sim/pl/purchase-invoices", {"nip": nip})
+    stored = await deliver(stack.govsim_url, "/_sim/pl/purchase-invoices", {"nip": nip})
     company_id = await new_company(client, "PL", vatNumber=f"PL{nip}")
     connection = await connect_pl(stack, client, company_id, nip)  # isReceiver by default
     assert connection["status"] == "active"

@@ -38,7 +38,7 @@ async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its
     cif = str(secrets.randbelow(90_000_000) + 10_000_000)  # its own inbox in the simulator
     xml = _purchase_invoice(seed_invoice, cif)
     message = await deliver(
-        stack, "/_sim/anaf/purchase-invoices", {"cif": cif, "xml": xml.decode()}
+        stack.govsim_url, "/_sim/anaf/purchase-invoices", {"cif": cif, "xml": xml.decode()}
     )
     company_id = await new_company(client, "RO", vatNumber=f"RO{cif}")
     connection = await connect_ro(client, company_id)  # isReceiver by default
