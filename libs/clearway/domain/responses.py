@@ -17,8 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from clearway.domain.invoice import NO_NUL
-
 # The tightest of the networks' reason fields: SDI's Descrizione (String255Latin), the
 # Peppol Invoice Response's status reason and the PA's lifecycle reason take at least as much.
 REASON_MAX_LENGTH = 255
@@ -39,24 +37,36 @@ class ResponseStatus(StrEnum):
     FAILED = "failed"  # the network refused it for good
 
 
+# A reason says something: not only white space, and no NUL (NO_NUL).
+SAYS_SOMETHING = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 class BuyerResponse(BaseModel):
     """The body of POST /v1/received-invoices/:id/response."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # The document says what the validator checks: a rejection requires its reason.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"decision": {"const": "reject"}}, "required": ["decision"]},
+            "then": {"required": ["reason"], "properties": {"reason": {"type": "string"}}},
+        },
+    )
 
     decision: Decision = Field(description="accept or reject the invoice")
     reason: str | None = Field(
         default=None,
         min_length=1,
         max_length=REASON_MAX_LENGTH,
-        pattern=NO_NUL,
+        pattern=SAYS_SOMETHING,
         description=f"Why; required to reject (at most {REASON_MAX_LENGTH} characters)",
         examples=["The delivered quantity differs from the order."],
     )
 
     @model_validator(mode="after")
     def _reject_says_why(self) -> BuyerResponse:
-        if self.decision is Decision.REJECT and not (self.reason or "").strip():
+        if self.decision is Decision.REJECT and self.reason is None:
             raise ValueError("a rejection needs its reason")
         return self
 

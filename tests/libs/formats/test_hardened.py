@@ -22,6 +22,9 @@ OTHER_XML_LIBRARIES = ("xml.", "lxml.objectify", "lxml.html", "defusedxml")
 # compiles from the ksef-client package's own files (with the same settings, and a resolver
 # that reads only that package's folder).
 OWN_PARSERS = {"libs/clearway/formats/hardened.py", "services/govsim/pl/documents.py"}
+# expat only for byte offsets: where the Peppol SBD's business document stands in a body the
+# hardened parse has already accepted (well-formed, no DTD), so that it is kept byte for byte.
+BYTE_OFFSETS_ONLY = {"libs/clearway/governments/peppol/receiving.py: xml.parsers.expat"}
 
 
 @functools.cache
@@ -93,7 +96,8 @@ def test_no_other_xml_library_is_imported() -> None:
                 for module in modules
                 if module.startswith(OTHER_XML_LIBRARIES) or module == "xml"
             ]
-    assert imported == []
+    assert sorted(set(imported) - BYTE_OFFSETS_ONLY) == []
+    assert set(imported) >= BYTE_OFFSETS_ONLY  # the exception is still needed
 
 
 def test_the_scan_would_see_an_unhardened_parse(tmp_path: Path) -> None:

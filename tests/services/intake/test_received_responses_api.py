@@ -151,7 +151,7 @@ async def test_a_network_without_a_buyers_response_refuses_it_and_nothing_change
     ("body", "param"),
     [
         ({"decision": "reject"}, None),  # a rejection says why
-        ({"decision": "reject", "reason": "   "}, None),
+        ({"decision": "reject", "reason": "   "}, "/reason"),  # says nothing
         ({"decision": "reject", "reason": "x" * 256}, "/reason"),
         ({"decision": "maybe"}, "/decision"),
         ({"decision": "accept", "extra": 1}, "/extra"),

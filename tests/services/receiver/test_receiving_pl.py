@@ -43,10 +43,10 @@ async def test_a_purchase_invoice_stored_in_ksef_arrives_once_as_json_with_its_b
     # FA(3) states both NIPs without the PL prefix.
     assert (received["supplierVat"], received["customerVat"]) == (SAMPLE_SELLER_NIP, nip)
     # The sample: 2 x 500.00 + 100.00 at 23 %. FA(3) states its gross total (P_15) and the
-    # sums per rate, no net or VAT total: those are kept as stated, i.e. not at all.
+    # net and VAT per rate (P_13_1, P_14_1): the net and VAT are the sums of its stated rates.
     assert (received["netAmount"], received["vatAmount"], received["grossAmount"]) == (
-        None,
-        None,
+        "1100.00",
+        "253.00",
         "1353.00",
     )
     assert received["currency"] == "PLN"

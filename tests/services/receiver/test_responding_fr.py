@@ -6,17 +6,16 @@ response is `sent` with the PA's receipt, and its timeline has each step once.""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any
 
 import httpx
 import pytest
-from clearway.governments.fr.identifiers import vat_key
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import new_company, start_connection
+from tests.services.receiver.receiving_support import new_buyer
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -35,14 +34,15 @@ async def _until(check: Any, timeout: float = 60) -> Any:
 async def test_a_rejection_goes_back_through_the_pa_as_210_with_its_reason(
     stack: Stack, make_account: MakeAccount
 ) -> None:
-    siren = f"{secrets.randbelow(900_000_000) + 100_000_000}"  # its own buyer at the PA
+    buyer = new_buyer("FR")  # its own buyer at the PA (a SIREN with its Luhn key)
+    siren = buyer.number
     async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=30) as sim:
         routed = await sim.post("/_sim/fr/incoming-invoices", json={"buyerSiren": siren})
         assert routed.status_code == 201, routed.text
         flow_id = routed.json()["flowId"]
         _, client = await make_account()
         company_id = await new_company(
-            client, "FR", vatNumber=f"FR{vat_key(siren)}{siren}", legalName="Acheteur SA"
+            client, "FR", vatNumber=buyer.vat_number, legalName="Acheteur SA"
         )
         await start_connection(client, company_id, "FR")
 
