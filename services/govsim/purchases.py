@@ -13,6 +13,17 @@ from typing import Any
 from clearway.domain.invoice import InvoiceRequest
 
 
+def sample_address(street: str, city: str, postal_code: str, country: str) -> dict[str, str]:
+    return {"street": street, "city": city, "postalCode": postal_code, "country": country}
+
+
+def sample_party(
+    vat_number: str, name: str, address: dict[str, str], **more: str
+) -> dict[str, Any]:
+    """A sample's supplier or customer; `more`: its other fields (camelCase: peppolId, email)."""
+    return {"vatNumber": vat_number, "name": name, **more, "address": address}
+
+
 def sample_request(  # noqa: PLR0913 - the parts that differ by country
     *,
     country: str,

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from services.govsim.it.documents import FATTURA_NS, FORMATS
-from services.govsim.purchases import sample_request
+from services.govsim.purchases import sample_address, sample_party, sample_request
 from services.govsim.untrusted_xml import UntrustedXmlError, child_text, parse_untrusted_xml
 
 SAMPLE_SUPPLIER_PIVA = "07654320154"  # made up, with a valid check digit and office code
@@ -30,27 +30,17 @@ def sample_purchase_invoice(*, buyer_vat: str, code: str, issued: dt.date) -> by
     numbered afresh."""
     request = sample_request(
         country="IT",
-        supplier={
-            "vatNumber": f"IT{SAMPLE_SUPPLIER_PIVA}",
-            "name": "Fornitore Esempio S.r.l.",
-            "address": {
-                "street": "Via Dante 5",
-                "city": "Milano",
-                "postalCode": "20121",
-                "country": "IT",
-            },
-        },
-        customer={
-            "vatNumber": buyer_vat,
-            "name": "Acquirente Esempio S.p.A.",
-            "sdiCode": code,
-            "address": {
-                "street": "Corso Vittorio Emanuele II 8",
-                "city": "Torino",
-                "postalCode": "10123",
-                "country": "IT",
-            },
-        },
+        supplier=sample_party(
+            f"IT{SAMPLE_SUPPLIER_PIVA}",
+            "Fornitore Esempio S.r.l.",
+            sample_address("Via Dante 5", "Milano", "20121", "IT"),
+        ),
+        customer=sample_party(
+            buyer_vat,
+            "Acquirente Esempio S.p.A.",
+            sample_address("Corso Vittorio Emanuele II 8", "Torino", "10123", "IT"),
+            sdiCode=code,
+        ),
         descriptions=("Consulenza informatica", "Hosting"),
         vat_rate=22,
         currency="EUR",

@@ -53,7 +53,7 @@ from services.govsim.peppol.participants import (
     participant_problem,
 )
 from services.govsim.peppol.state import IncomingDelivery, PeppolSimulator
-from services.govsim.purchases import sample_request
+from services.govsim.purchases import sample_address, sample_party, sample_request
 from services.govsim.ubl_cii import ROOTS, Syntax, read_document
 from services.govsim.untrusted_xml import UntrustedXmlError, parse_untrusted_xml
 
@@ -312,17 +312,12 @@ class SampleSupplier:
 
 SAMPLE_SUPPLIERS = {
     "BE": SampleSupplier(
-        party={
-            "vatNumber": "BE0403000059",
-            "name": "Leverancier Voorbeeld BV",
-            "peppolId": SAMPLE_SENDERS["BE"],
-            "address": {
-                "street": "Kerkstraat 1",
-                "city": "Gent",
-                "postalCode": "9000",
-                "country": "BE",
-            },
-        },
+        party=sample_party(
+            "BE0403000059",
+            "Leverancier Voorbeeld BV",
+            sample_address("Kerkstraat 1", "Gent", "9000", "BE"),
+            peppolId=SAMPLE_SENDERS["BE"],
+        ),
         descriptions=("Adviesdiensten", "Hosting"),
         vat_rate=21,
         bank_account="BE68539007547034",
@@ -330,26 +325,16 @@ SAMPLE_SUPPLIERS = {
         render=render_peppol_bis,
         number_prefix="INV",
         buyer_name="Ontvanger NV",
-        buyer_address={
-            "street": "Meir 1",
-            "city": "Antwerpen",
-            "postalCode": "2000",
-            "country": "BE",
-        },
+        buyer_address=sample_address("Meir 1", "Antwerpen", "2000", "BE"),
     ),
     "DE": SampleSupplier(
-        party={
-            "vatNumber": "DE811569869",
-            "name": "Lieferant Beispiel GmbH",
-            "email": "rechnung@lieferant.example",
-            "phone": "+49 30 7654321",
-            "address": {
-                "street": "Hauptstraße 1",
-                "city": "Berlin",
-                "postalCode": "10115",
-                "country": "DE",
-            },
-        },
+        party=sample_party(
+            "DE811569869",
+            "Lieferant Beispiel GmbH",
+            sample_address("Hauptstraße 1", "Berlin", "10115", "DE"),
+            email="rechnung@lieferant.example",
+            phone="+49 30 7654321",
+        ),
         descriptions=("Beratungsleistung", "Hosting"),
         vat_rate=19,
         bank_account="DE89370400440532013000",
@@ -357,12 +342,7 @@ SAMPLE_SUPPLIERS = {
         render=render_xrechnung_cii,
         number_prefix="RE",
         buyer_name="Empfänger GmbH",
-        buyer_address={
-            "street": "Marienplatz 8",
-            "city": "München",
-            "postalCode": "80331",
-            "country": "DE",
-        },
+        buyer_address=sample_address("Marienplatz 8", "München", "80331", "DE"),
     ),
 }
 

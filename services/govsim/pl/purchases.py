@@ -9,7 +9,7 @@ import secrets
 
 from clearway.governments.pl.document import render_fa3
 
-from services.govsim.purchases import sample_request
+from services.govsim.purchases import sample_address, sample_party, sample_request
 
 SAMPLE_SELLER_NIP = "5265877635"
 
@@ -18,26 +18,16 @@ def sample_purchase_invoice(*, buyer_nip: str, seller_nip: str, issued: dt.date)
     """An invoice from `seller_nip` (Warsaw) to `buyer_nip` (Kraków), numbered afresh."""
     request = sample_request(
         country="PL",
-        supplier={
-            "vatNumber": f"PL{seller_nip}",
-            "name": "Dostawca Przykładowy sp. z o.o.",
-            "address": {
-                "street": "ul. Prosta 1",
-                "city": "Warszawa",
-                "postalCode": "00-001",
-                "country": "PL",
-            },
-        },
-        customer={
-            "vatNumber": f"PL{buyer_nip}",
-            "name": "Nabywca S.A.",
-            "address": {
-                "street": "ul. Krzywa 2",
-                "city": "Kraków",
-                "postalCode": "30-001",
-                "country": "PL",
-            },
-        },
+        supplier=sample_party(
+            f"PL{seller_nip}",
+            "Dostawca Przykładowy sp. z o.o.",
+            sample_address("ul. Prosta 1", "Warszawa", "00-001", "PL"),
+        ),
+        customer=sample_party(
+            f"PL{buyer_nip}",
+            "Nabywca S.A.",
+            sample_address("ul. Krzywa 2", "Kraków", "30-001", "PL"),
+        ),
         descriptions=("Usługa doradcza", "Hosting"),
         vat_rate=23,
         currency="PLN",

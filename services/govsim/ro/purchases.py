@@ -9,7 +9,7 @@ import secrets
 
 from clearway.governments.ro.document import render_ubl_cius_ro
 
-from services.govsim.purchases import sample_request
+from services.govsim.purchases import sample_address, sample_party, sample_request
 
 SAMPLE_SUPPLIER_CIF = "18547290"
 
@@ -18,26 +18,16 @@ def sample_purchase_invoice(*, buyer_cif: str, supplier_cif: str, issued: dt.dat
     """An invoice from `supplier_cif` (Bucharest) to `buyer_cif` (Cluj), numbered afresh."""
     request = sample_request(
         country="RO",
-        supplier={
-            "vatNumber": f"RO{supplier_cif}",
-            "name": "Furnizor Exemplu SRL",
-            "address": {
-                "street": "Strada Exemplu 42",
-                "city": "Bucharest",
-                "postalCode": "010101",
-                "country": "RO",
-            },
-        },
-        customer={
-            "vatNumber": f"RO{buyer_cif}",
-            "name": "Cumparator SRL",
-            "address": {
-                "street": "Bulevardul Unirii 10",
-                "city": "Cluj-Napoca",
-                "postalCode": "400001",
-                "country": "RO",
-            },
-        },
+        supplier=sample_party(
+            f"RO{supplier_cif}",
+            "Furnizor Exemplu SRL",
+            sample_address("Strada Exemplu 42", "Bucharest", "010101", "RO"),
+        ),
+        customer=sample_party(
+            f"RO{buyer_cif}",
+            "Cumparator SRL",
+            sample_address("Bulevardul Unirii 10", "Cluj-Napoca", "400001", "RO"),
+        ),
         descriptions=("Servicii de consultanta", "Gazduire"),
         vat_rate=21,
         currency="RON",
