@@ -13,7 +13,8 @@ administration's: a B2B FPR12 has no esito), within 15 days of delivery (then DT
 once. The codes ES00/ES01/ES02 and EN00/EN01 are SDI's; the Note texts are the simulator's.
 
 Which files SDI delivered to the recipient's channel is what SDI's push records (`delivered`);
-`POST /_sim/it/delivered-files` records one by hand, for tests and sandboxes.
+`POST /_sim/it/delivered-files` records one by hand, for tests and sandboxes;
+`GET /_sim/it/delivered-files/{IdentificativoSdI}` shows the esito (and Descrizione) SDI took.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class DeliveredFile:
     formato: str  # FPA12 / FPR12
     delivered_at: float
     esito: str | None = None
+    descrizione: str | None = None  # the esito's Descrizione (why a refusal refused)
 
 
 @dataclass
@@ -149,7 +151,9 @@ def build_sdi_esiti_router(simulator: SdiSimulator, deliveries: DeliveredFiles) 
                     },
                 }
             )
-        deliveries.files[identificativo].esito = child_text(ec, "Esito", {})
+        delivered = deliveries.files[identificativo]
+        delivered.esito = child_text(ec, "Esito", {})
+        delivered.descrizione = child_text(ec, "Descrizione", {}) or None
         return JSONResponse({"esito": "ES01"})
 
     return router
@@ -166,7 +170,8 @@ class DeliveredFileRequest(BaseModel):
 def build_sdi_esiti_control_router(
     simulator: SdiSimulator, deliveries: DeliveredFiles
 ) -> APIRouter:
-    """`/_sim/it/delivered-files`: what SDI delivered to a recipient's channel, by hand."""
+    """`/_sim/it/delivered-files`: what SDI delivered to a recipient's channel, by hand, and
+    the esito SDI took for one (what the supplier hears as NE)."""
     router = APIRouter(prefix="/_sim/it", tags=["simulator control: SDI"])
 
     @router.post("/delivered-files", status_code=HTTPStatus.CREATED)
@@ -176,5 +181,18 @@ def build_sdi_esiti_control_router(
             DeliveredFile(request.identificativo, request.nome_file, request.formato, at)
         )
         return {"identificativoSdI": request.identificativo, "deliveredAt": at}
+
+    @router.get("/delivered-files/{identificativo}", response_model=None)
+    async def delivered_file_esito(identificativo: str) -> Response | dict[str, Any]:
+        delivered = deliveries.files.get(identificativo)
+        if delivered is None:
+            return JSONResponse({"detail": "Unknown file"}, HTTPStatus.NOT_FOUND)
+        return {
+            "identificativoSdI": delivered.identificativo,
+            "nomeFile": delivered.nome_file,
+            "formato": delivered.formato,
+            "esito": delivered.esito,
+            "descrizione": delivered.descrizione,
+        }
 
     return router

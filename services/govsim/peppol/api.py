@@ -65,6 +65,7 @@ from services.govsim.peppol.invoice_response import DOCUMENT_TYPE as INVOICE_RES
 from services.govsim.peppol.invoice_response import (
     invoice_response_problems,
     is_application_response,
+    response_said,
 )
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
@@ -250,7 +251,8 @@ async def _accept(
     body = await read_body(request)
     if body is None:
         raise SendError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "TOO_LARGE", "Document too large")
-    derived_type, customization = _document_type(_parsed(body), addressing)
+    root = _parsed(body)
+    derived_type, customization = _document_type(root, addressing)
     if addressing.document_type is not None and addressing.document_type != derived_type:
         raise SendError(
             unprocessable,
@@ -284,6 +286,7 @@ async def _accept(
         addressing.process or BILLING_PROCESS,
         instance_identifier=instance_identifier.strip() if instance_identifier else None,
         forced=forced,
+        response=response_said(root) if customization is None else None,
     )
 
 

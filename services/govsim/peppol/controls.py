@@ -6,7 +6,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -84,6 +84,33 @@ def build_peppol_control_router(simulator: PeppolSimulator) -> APIRouter:
         """The next `count` documents end `failed` or `rejected` (or `delivered`)."""
         simulator.received.force_next(ForcedDelivery(outcome.status, outcome.reason), outcome.count)
         return {"queued": outcome.count}
+
+    @router.get("/invoice-responses")
+    async def invoice_responses(
+        receiver: str | None = None, invoice_id: str | None = Query(None, alias="invoiceId")
+    ) -> dict[str, Any]:
+        """The Invoice Responses the access point took (to `receiver`, about `invoiceId`), with
+        what each tells the supplier: what a supplier's platform would show of a buyer's answer."""
+        wanted = normalize_participant(receiver).lower() if receiver else None
+        return {
+            "invoiceResponses": [
+                {
+                    "documentId": document.document_id,
+                    "instanceIdentifier": document.instance_identifier,
+                    "sender": document.sender,
+                    "receiver": document.receiver,
+                    "status": document.status.value,
+                    "invoiceId": said.invoice_id,
+                    "responseCode": said.response_code,
+                    "reasonCodes": list(said.reason_codes),
+                    "reason": said.reason,
+                }
+                for document in simulator.received.all()
+                if (said := document.response) is not None
+                and wanted in {None, document.receiver.lower()}
+                and invoice_id in {None, said.invoice_id}
+            ]
+        }
 
     add_incoming_routes(router, simulator)
     return router

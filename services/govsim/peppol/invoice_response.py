@@ -12,6 +12,7 @@ clarification reasons (OPStatusReason) and actions (OPStatusAction).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -48,6 +49,29 @@ _NS = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class InvoiceResponseSaid:
+    """What a taken Invoice Response tells the supplier: kept, so a sandbox can show it."""
+
+    invoice_id: str  # DocumentReference/ID: the invoice answered
+    response_code: str  # AP, RE, ...
+    reason_codes: tuple[str, ...]  # Status/StatusReasonCode
+    reason: str | None  # Status/StatusReason: the buyer's words
+
+
+def response_said(root: etree._Element) -> InvoiceResponseSaid:
+    response = "cac:DocumentResponse/cac:Response/"
+    return InvoiceResponseSaid(
+        invoice_id=child_text(root, "cac:DocumentResponse/cac:DocumentReference/cbc:ID", _NS),
+        response_code=child_text(root, response + "cbc:ResponseCode", _NS),
+        reason_codes=tuple(
+            (code.text or "").strip()
+            for code in root.findall(response + "cac:Status/cbc:StatusReasonCode", _NS)
+        ),
+        reason=child_text(root, response + "cac:Status/cbc:StatusReason", _NS) or None,
+    )
 
 
 def is_application_response(root: etree._Element) -> bool:

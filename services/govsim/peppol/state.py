@@ -13,6 +13,7 @@ import httpx
 
 from services.govsim.faults import CredentialExpiry
 from services.govsim.keyed import KeyedSimulator
+from services.govsim.peppol.invoice_response import InvoiceResponseSaid
 from services.govsim.peppol.participants import (
     DEFAULT_DOCUMENT_TYPES,
     normalize_participant,
@@ -57,6 +58,7 @@ class SentDocument:
     as4_message_id: str | None = None
     decided_at: float | None = None
     reason: str | None = None
+    response: InvoiceResponseSaid | None = None  # what an Invoice Response tells the supplier
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class PeppolSimulator(KeyedSimulator[SentDocument, ForcedDelivery]):
         *,
         instance_identifier: str | None = None,
         forced: ForcedDelivery | None = None,
+        response: InvoiceResponseSaid | None = None,
     ) -> SentDocument:
         now = self.clock()
         document = SentDocument(
@@ -143,6 +146,7 @@ class PeppolSimulator(KeyedSimulator[SentDocument, ForcedDelivery]):
             created_at=now,
             ready_at=now + self.processing_delay,
             forced=forced or self.received.next_forced(),
+            response=response,
         )
         self.received.add(document.document_id, document)
         logger.info("Peppol document %s from %s to %s", document.document_id, sender, receiver)

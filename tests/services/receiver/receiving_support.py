@@ -16,7 +16,9 @@ from typing import Any
 import asyncpg
 import httpx
 from clearway.countries.checksums import luhn_check_digit
+from clearway.governments import government
 from clearway.governments.fr.identifiers import vat_key
+from clearway.governments.it.identifiers import partita_iva_check_digit
 
 from services.stack.sandbox_seed import connect_company
 from tests.conftest import data_of
@@ -27,9 +29,9 @@ from tests.services.connections_support import connect_ro, new_company
 async def deliver(govsim_url: str, control: str, body: dict[str, Any]) -> dict[str, Any]:
     """A purchase invoice delivered by a simulator's sandbox control (e.g.
     /_sim/pl/purchase-invoices); what the simulator answered."""
-    async with httpx.AsyncClient(base_url=govsim_url, timeout=30) as sim:
+    async with httpx.AsyncClient(base_url=govsim_url, timeout=60) as sim:
         answer = await sim.post(control, json=body)
-    assert answer.status_code == 201, answer.text
+    assert answer.is_success, answer.text
     delivered: dict[str, Any] = answer.json()
     return delivered
 
@@ -103,23 +105,48 @@ async def delivered_again_adds_nothing(
 
 # Each receiving country's simulator control that delivers a sample purchase invoice: its path,
 # the field naming the buyer, and the field of its answer that is the received invoice's
-# governmentId.
+# governmentId. Where the receiver reads an inbox (RO, PL, FR: what docs/sandbox.md runs)...
 SAMPLE_DELIVERY = {
     "RO": ("/_sim/anaf/purchase-invoices", "cif", "id"),
     "PL": ("/_sim/pl/purchase-invoices", "nip", "ksefNumber"),
     "FR": ("/_sim/fr/incoming-invoices", "buyerSiren", "flowId"),
 }
+# ... and where the network pushes each delivery to the receiver's /networks/<cc>/deliveries at
+# once (SDI, the Peppol access point): the buyer must be receiving before it is sent anything.
+PUSHED_DELIVERY = {
+    "IT": ("/_sim/it/purchase-invoices", "buyerVat", "identificativoSdI"),
+    "BE": ("/_sim/peppol/incoming", "receiver", "instanceIdentifier"),
+    "DE": ("/_sim/peppol/incoming", "receiver", "instanceIdentifier"),
+}
+DELIVERY = {**SAMPLE_DELIVERY, **PUSHED_DELIVERY}
 
 
 @dataclass(frozen=True)
 class Buyer:
     country: str
-    number: str  # what its government knows it by: CIF, NIP, SIREN
+    number: str  # what its government knows it by: CIF, NIP, SIREN, Partita IVA; BE, DE: VAT
 
     @property
     def vat_number(self) -> str:
         prefix = vat_key(self.number) if self.country == "FR" else ""
         return f"{self.country}{prefix}{self.number}"
+
+    @property
+    def addressed_as(self) -> str:
+        """How its network's sample delivery names it: SDI by VAT number, the Peppol access
+        point by participant id (its VAT number's, as its connection registers it)."""
+        if self.country == "IT":
+            return self.vat_number
+        if self.country in {"BE", "DE"}:
+            credentials = government(self.country).participant(self.vat_number)
+            return f"{credentials.scheme}:{credentials.identifier}"
+        return self.number
+
+
+def new_partita_iva() -> str:
+    """A fresh, valid Partita IVA (office 015, Milan): a company of the test's own."""
+    body = f"{secrets.randbelow(9_000_000) + 1_000_000}015"
+    return body + partita_iva_check_digit(body)
 
 
 def new_buyer(country: str) -> Buyer:
@@ -128,20 +155,50 @@ def new_buyer(country: str) -> Buyer:
         return Buyer(country, str(secrets.randbelow(90_000_000) + 10_000_000))
     if country == "PL":
         return Buyer(country, random_nip())
+    if country == "IT":
+        return Buyer(country, new_partita_iva())
+    if country == "BE":  # an enterprise number: its last two digits mod 97
+        body = f"0{secrets.randbelow(8 * 10**6) + 2 * 10**6:07d}"
+        return Buyer(country, f"{body}{97 - int(body) % 97:02d}")
+    if country == "DE":
+        return Buyer(country, str(secrets.randbelow(8 * 10**8) + 10**8))
     body = str(secrets.randbelow(90_000_000) + 10_000_000)
     return Buyer(country, body + luhn_check_digit(body))
 
 
 async def deliver_sample(govsim_url: str, buyer: Buyer, **extra: Any) -> dict[str, Any]:
     """The simulator's sample purchase invoice (or `extra`'s own document) for the buyer; its
-    answer."""
-    path, buyer_field, _ = SAMPLE_DELIVERY[buyer.country]
-    return await deliver(govsim_url, path, {buyer_field: buyer.number, **extra})
+    answer (a pushed one: delivered, the receiver's acknowledgement taken)."""
+    path, buyer_field, _ = DELIVERY[buyer.country]
+    body = {buyer_field: buyer.addressed_as, **extra}
+    if buyer.country in {"BE", "DE"}:
+        body.setdefault("country", buyer.country)
+    delivered = await deliver(govsim_url, path, body)
+    if buyer.country in PUSHED_DELIVERY:
+        assert delivered.get("delivered") is True or delivered.get("outcome") == "delivered", (
+            delivered
+        )
+    return delivered
 
 
 def government_id(country: str, delivered: dict[str, Any]) -> str:
     """The governmentId of what a sample delivery's answer says was delivered."""
-    return str(delivered[SAMPLE_DELIVERY[country][2]])
+    return str(delivered[DELIVERY[country][2]])
+
+
+async def delivered_to_new_buyer(
+    client: httpx.AsyncClient, govsim_url: str, buyer: Buyer, **extra: Any
+) -> tuple[dict[str, Any], str]:
+    """A sample purchase invoice delivered to the buyer, connected in the client's account: an
+    inbox's before the company connects (its first look, at once, finds it), a pushed one once
+    it receives. Its receiving connection, and the delivery's governmentId."""
+    if buyer.country in PUSHED_DELIVERY:
+        connection = await connect_buyer(client, govsim_url, buyer)
+        delivered = await deliver_sample(govsim_url, buyer, **extra)
+    else:
+        delivered = await deliver_sample(govsim_url, buyer, **extra)
+        connection = await connect_buyer(client, govsim_url, buyer)
+    return connection, government_id(buyer.country, delivered)
 
 
 async def connect_buyer(client: httpx.AsyncClient, govsim_url: str, buyer: Buyer) -> dict[str, Any]:

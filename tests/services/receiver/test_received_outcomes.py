@@ -3,7 +3,8 @@ machine records it (its row, its `invoice.received` event and its outbox message
 transaction): the services' outbox relays publish it on `invoices.received`, keyed by its id;
 the webhook-dispatcher sends it, signed, to the account's endpoint that wants it; the API serves
 it, its document byte for byte and its events. And the same from each receiving government's
-simulator: a purchase invoice delivered to a company in RO, PL and FR reaches the account's
+simulator: a purchase invoice delivered to a company in each of the six (read from RO's, PL's and
+FR's inboxes; pushed by SDI and the Peppol access point for IT, BE and DE) reaches the account's
 endpoint as a signed `invoice.received` and `invoices.received` under its received-invoice id,
 both saying what the API serves."""
 
@@ -24,10 +25,8 @@ from tests.libs.store.received import new_received
 from tests.services.connections_support import new_company, start_connection
 from tests.services.kafka_support import read_grouped
 from tests.services.receiver.receiving_support import (
-    SAMPLE_DELIVERY,
-    connect_buyer,
-    deliver_sample,
-    government_id,
+    DELIVERY,
+    delivered_to_new_buyer,
     new_buyer,
 )
 from tests.services.webhook_dispatcher.webhooktools import (
@@ -102,7 +101,7 @@ async def test_a_received_invoice_is_published_sent_as_a_webhook_and_served(
 SAID = ("companyId", "connectionId", "country", "governmentId", "supplierVat", "grossAmount")
 
 
-@pytest.mark.parametrize("country", sorted(SAMPLE_DELIVERY))
+@pytest.mark.parametrize("country", sorted(DELIVERY))
 async def test_a_purchase_invoice_delivered_by_the_government_is_a_signed_webhook_and_published(
     stack: Stack, make_account: MakeAccount, country: str
 ) -> None:
@@ -111,9 +110,7 @@ async def test_a_purchase_invoice_delivered_by_the_government_is_a_signed_webhoo
     async with running_receiver() as hooks:
         url = hooks.route()
         endpoint = await create_endpoint(client, url, ["invoice.received"])
-        # Delivered before the company connects: its first look, at once, finds it.
-        delivered = government_id(country, await deliver_sample(stack.govsim_url, buyer))
-        connection = await connect_buyer(client, stack.govsim_url, buyer)
+        connection, delivered = await delivered_to_new_buyer(client, stack.govsim_url, buyer)
         [request] = await hooks.wait_for(url, 1, timeout=90)
     assert signature_is_valid(request, endpoint["secret"])
     body = request.json()

@@ -7,12 +7,10 @@ endpoint answers nothing to a caller without the network key."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 
 import httpx
 import pytest
-from clearway.governments.it.identifiers import partita_iva_check_digit
 from clearway.governments.it.signed import signed_content
 from clearway.pipeline.reading import UNREADABLE_RULE
 from lxml import etree
@@ -21,7 +19,7 @@ from services.govsim.it.purchases import SAMPLE_SUPPLIER_PIVA, sample_purchase_i
 from services.stack.stack import SANDBOX_NETWORK_KEY, Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import connect_it, new_company
-from tests.services.receiver.receiving_support import received_list
+from tests.services.receiver.receiving_support import new_partita_iva, received_list
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -29,12 +27,6 @@ CONTROL = "/_sim/it/purchase-invoices"
 CHANNEL_CODE = "CLRWY01"  # the sandbox's SDI_CODICE_DESTINATARIO
 SUPPLIER_VAT = f"IT{SAMPLE_SUPPLIER_PIVA}"
 MESSAGGI_NS = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/messaggi/v1.0"
-
-
-def new_partita_iva() -> str:
-    """A fresh, valid Partita IVA (office 015, Milan): a company of the test's own."""
-    body = f"{secrets.randbelow(9_000_000) + 1_000_000}015"
-    return body + partita_iva_check_digit(body)
 
 
 def fattura(buyer_vat: str) -> bytes:

@@ -7,7 +7,6 @@ redelivery adds nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from services.govsim.peppol.incoming import sample_document
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import new_company, start_connection
-from tests.services.receiver.receiving_support import received_list
+from tests.services.receiver.receiving_support import new_buyer, received_list
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -28,20 +27,12 @@ pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 TOTALS = {"BE": ("1100.00", "231.00", "1331.00"), "DE": ("1100.00", "209.00", "1309.00")}
 
 
-def fresh_vat_number(country: str) -> str:
-    """A VAT number no other test's company has (they share the simulated SMP)."""
-    if country == "BE":
-        body = f"0{secrets.randbelow(10**7) + 2 * 10**6:07d}"
-        return f"BE{body}{97 - int(body) % 97:02d}"
-    return f"DE{secrets.randbelow(8 * 10**8) + 10**8}"
-
-
 async def connected_receiver(
     client: httpx.AsyncClient, sim: httpx.AsyncClient, country: str
 ) -> tuple[str, str]:
     """A company with an active receiving connection, registered at the access point for the
     document types its country receives: its id and its participant id."""
-    company_id = await new_company(client, country, vatNumber=fresh_vat_number(country))
+    company_id = await new_company(client, country, vatNumber=new_buyer(country).vat_number)
     connection = await start_connection(client, company_id, country)  # isReceiver by default
     assert connection["status"] == "active", connection
     credentials = connection["networkCredentials"]

@@ -59,6 +59,10 @@ async def test_a_pa_invoices_refusal_is_taken_once(http: httpx.AsyncClient) -> N
     assert receipt.network_id == "4000000001"
     assert receipt.details["nomeFile"].endswith("_EC_001.xml")
     assert "SE EN01: Esito EC02 già ricevuto" in second.value.message
+    # The sandbox shows what SDI took (the supplier's NE): the refusal with its Descrizione.
+    taken = (await http.get("/_sim/it/delivered-files/4000000001")).json()
+    assert (taken["esito"], taken["descrizione"]) == ("EC02", "Importo errato")
+    assert (await http.get("/_sim/it/delivered-files/4000000009")).status_code == 404
 
 
 async def test_after_a_lost_answer_the_esito_already_taken_is_the_receipt(

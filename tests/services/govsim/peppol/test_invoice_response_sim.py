@@ -75,6 +75,19 @@ async def test_a_rejection_is_taken_and_delivered_to_the_supplier(
     assert delivered["documentTypeId"] == f"busdox-docid-qns::{DOCUMENT_TYPE}"
     assert delivered["processId"] == f"cenbii-procid-ubl::{PROCESS}"
     assert delivered["receiverId"] == f"iso6523-actorid-upis::{SENDER}"
+    # The sandbox shows what the supplier was told: rejected, "other", in the buyer's words.
+    taken = (await http.get(f"{CONTROL}/invoice-responses", params={"invoiceId": "INV-9"})).json()
+    [told] = taken["invoiceResponses"]
+    assert (told["documentId"], told["sender"], told["receiver"]) == (
+        sent.json()["documentId"],
+        RECEIVER,
+        SENDER,
+    )
+    assert (told["responseCode"], told["reasonCodes"], told["reason"]) == (
+        "RE",
+        ["OTH"],
+        "Prijs klopt niet",
+    )
 
 
 async def test_a_rejection_without_its_clarification_is_refused_by_peppol_t111_r001(
