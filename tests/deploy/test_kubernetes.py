@@ -16,9 +16,13 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from clearway.config import Settings
+from clearway.config.settings import variables
 from clearway.messaging import subscribe_events
 from clearway.messaging.topics import TOPIC_PARTITIONS
+from clearway.runtime import ServiceContext
 
+from services.receiver.networks import network_routes
 from services.stack.stack import WORKERS
 from tests.deploy.deployment import ALL_INTERFACES, BUSY, WORKER_METRICS_PORT
 from tests.deploy.metric_names import DEPLOY
@@ -163,6 +167,39 @@ def test_intake_and_govsim_have_services_on_their_api_ports() -> None:
         assert service["spec"]["selector"].items() <= labels.items()
         (service_port,) = service["spec"]["ports"]
         assert service_port["port"] == port
+
+
+def _no_context() -> ServiceContext:
+    raise AssertionError("only the routes' paths are read")
+
+
+def test_the_receivers_network_endpoint_has_a_service_the_simulator_pushes_to() -> None:
+    """SDI and the Peppol access point push to the receiver's /networks/<cc>/deliveries, on its
+    worker port: a Service selects the receiver there; the simulator is told that address and
+    the sandbox network key from the same Secret value the receiver checks."""
+    receiver = _deployments_by_service()["receiver"]
+    service = _of_kind("Service")["receiver"]
+    labels = receiver["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    (port,) = service["spec"]["ports"]
+    ports = {p["name"]: p["containerPort"] for p in _container(receiver)["ports"]}
+    assert ports[port["targetPort"]] == WORKER_METRICS_PORT  # where network_routes are served
+    settings = Settings(database_url="unused", kafka_bootstrap="unused")
+    routes = [path for path, _ in network_routes(settings, _no_context)]
+    assert {"/networks/it/deliveries", "/networks/be/deliveries"} <= set(routes)
+
+    env = {e["name"]: e for e in _container(_deployments_by_service()["govsim"])["env"]}
+    assert env["GOVSIM_RECEIVER_URL"]["value"] == f"http://receiver:{port['port']}"
+    secret = _documents(K8S / "secret.example.yaml")[0]
+    assert env["GOVSIM_NETWORK_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": secret["metadata"]["name"],
+        "key": "CLEARWAY_NETWORK_KEY_SANDBOX",
+    }
+    # The receiver reads both keys from the Secret (envFrom), under the names its settings read.
+    keys = {"CLEARWAY_NETWORK_KEY_SANDBOX", "CLEARWAY_NETWORK_KEY_LIVE"}
+    assert keys <= set(secret["stringData"])
+    assert keys <= {variable.name for variable in variables()}
+    assert not keys & set(_of_kind("ConfigMap")["clearway-config"]["data"])
 
 
 def test_every_multi_replica_deployment_has_a_disruption_budget() -> None:
