@@ -1,5 +1,5 @@
-"""The receiving fault: kill -9 the receiver while it downloads purchase invoices, and start it
-again.
+"""The receiving faults: kill -9 the receiver while it downloads purchase invoices, and while
+the networks push them to it, and start it again.
 
 Several invoices wait in the inboxes of a new company in each receiving country (RO's SPV,
 KSeF, the French PA), and every government holds its downloads open a while (the simulator's
@@ -7,6 +7,13 @@ latency control), so the receiver is caught with pages half downloaded and nothi
 recorded. Once it is back (and the lease of the dead one lapsed), every delivered government id
 must be received exactly once: one row in received_invoices, one `invoice.received` event, one
 message on `invoices.received`.
+
+The pushing networks (SDI, the Peppol access point for BE and DE) deliver to the receiver's
+/networks/<cc>/deliveries without pause while it is killed: a delivery the dead receiver had
+recorded but not answered, or one refused while it was down, is not acknowledged, and the
+network delivers it again (as SDI and the access points do until they get their answer); then
+every delivery once more (an acknowledgement lost on the way back). Every one is received
+exactly once, and each redelivery's answer names the same received invoice.
 """
 
 from __future__ import annotations
@@ -31,7 +38,16 @@ from tests.chaos.conftest import ChaosAccount
 from tests.chaos.report import REPORT, FaultOutcome
 from tests.libs.governments.pl.nips import random_nip
 from tests.services.connections_support import connect_pl, connect_ro, new_company, start_connection
-from tests.services.receiver.receiving_support import Buyer, new_buyer
+from tests.services.receiver.receiving_support import (
+    PUSHED_DELIVERY,
+    Buyer,
+    acknowledged,
+    connect_buyer,
+    government_id,
+    new_buyer,
+    push_again,
+    send_sample,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.chaos]
 
@@ -142,6 +158,19 @@ async def _messages_by_key(stack: Stack, keys: set[str], timeout: float) -> Coun
     return counts
 
 
+async def _exactly_once(
+    stack: Stack, db: asyncpg.Pool[Any], ids: set[str]
+) -> tuple[dict[str, list[str]], Counter[str]]:
+    """Each received invoice's event types, and its messages on `invoices.received`."""
+    events = await db.fetch(
+        "SELECT stream_id, array_agg(type ORDER BY version) AS types FROM events "
+        "WHERE stream_id = ANY($1) GROUP BY stream_id",
+        list(ids),
+    )
+    messages = await _messages_by_key(stack, ids, timeout=30)
+    return {e["stream_id"]: list(e["types"]) for e in events}, messages
+
+
 async def test_kill_9_the_receiver_while_it_downloads(
     chaos_stack: Stack, chaos_account: ChaosAccount, db: asyncpg.Pool[Any]
 ) -> None:
@@ -172,12 +201,7 @@ async def test_kill_9_the_receiver_while_it_downloads(
 
     rows = await _wait_received(db, companies, len(delivered), timeout=60)
     ids = {row["id"] for row in rows}
-    events = await db.fetch(
-        "SELECT stream_id, array_agg(type ORDER BY version) AS types FROM events "
-        "WHERE stream_id = ANY($1) GROUP BY stream_id",
-        list(ids),
-    )
-    messages = await _messages_by_key(chaos_stack, ids, timeout=30)
+    events, messages = await _exactly_once(chaos_stack, db, ids)
     twice = Counter(row["government_id"] for row in rows) - Counter(set(delivered))
     unread = await db.fetchval(
         "SELECT count(*) FROM received_invoices WHERE id = ANY($1) "
@@ -191,15 +215,93 @@ async def test_kill_9_the_receiver_while_it_downloads(
             final=len(rows),
             accepted=len(rows) - unread,  # read into the JSON without an error
             duplicates=sum(twice.values())
-            + sum(len(e["types"]) - 1 for e in events)
+            + sum(len(types) - 1 for types in events.values())
             + sum(n - 1 for n in messages.values()),
             lost=len(set(delivered) - {row["government_id"] for row in rows}),
             seconds=round(time.monotonic() - started, 1),
         )
     )
     assert sorted(row["government_id"] for row in rows) == sorted(delivered)
-    assert {e["stream_id"]: list(e["types"]) for e in events} == {
-        received_id: ["invoice.received"] for received_id in ids
-    }
+    assert events == {received_id: ["invoice.received"] for received_id in ids}
     assert messages == Counter(dict.fromkeys(ids, 1))
     assert unread == 0
+
+
+# Each pushing network sends at most this many while the receiver is killed and comes back.
+MAX_PUSHES = 100
+
+
+async def test_kill_9_the_receiver_while_the_networks_push_to_it(
+    chaos_stack: Stack, chaos_account: ChaosAccount, db: asyncpg.Pool[Any]
+) -> None:
+    started = time.monotonic()
+    buyers = [new_buyer(country) for country in sorted(PUSHED_DELIVERY)]  # BE, DE, IT
+    companies = [
+        (await connect_buyer(chaos_account.api, chaos_stack.govsim_url, buyer))["companyId"]
+        for buyer in buyers
+    ]
+    back = asyncio.Event()  # the receiver was killed and is ready again
+    pushed: list[tuple[str, dict[str, Any]]] = []  # (country, the network's answer)
+
+    async def push_until_back(buyer: Buyer) -> None:
+        """One network delivering without pause, on through the kill, until the receiver is
+        back (and at least DELIVERIES times)."""
+        sent = 0
+        while sent < MAX_PUSHES and (sent < DELIVERIES or not back.is_set()):
+            pushed.append((buyer.country, await send_sample(chaos_stack.govsim_url, buyer)))
+            sent += 1
+
+    pushing = [asyncio.create_task(push_until_back(buyer)) for buyer in buyers]
+    try:
+        flowing = await _wait_received(db, companies, len(buyers), timeout=30)
+        assert len(flowing) >= len(buyers), "the networks' deliveries did not arrive"
+        await chaos_stack.restart("receiver", kill=True)
+        back.set()
+        await asyncio.gather(*pushing)
+    finally:
+        back.set()
+        for task in pushing:
+            task.cancel()
+    unacknowledged = [(country, answer) for country, answer in pushed if not acknowledged(answer)]
+    assert unacknowledged or any(
+        answer.get("attempts", answer.get("tentativiInvio")) != 1 for _, answer in pushed
+    ), "the kill interrupted no delivery"
+
+    # The networks deliver what they hold no acknowledgement for, then everything once more.
+    delivered = {government_id(country, answer): country for country, answer in pushed}
+    for country, answer in unacknowledged:
+        again = await push_again(chaos_stack.govsim_url, country, government_id(country, answer))
+        assert acknowledged(again), again
+    answers = {
+        gid: await push_again(chaos_stack.govsim_url, country, gid)
+        for gid, country in delivered.items()
+    }
+    assert all(acknowledged(answer) for answer in answers.values())
+
+    rows = await _received(db, companies)
+    ids = {row["id"] for row in rows}
+    events, messages = await _exactly_once(chaos_stack, db, ids)
+    by_government_id = {row["government_id"]: row["id"] for row in rows}
+    peppol_named = {  # the access point's answer is the receiver's: it names the invoice
+        gid: answer["answer"]["receivedInvoiceId"]
+        for gid, answer in answers.items()
+        if delivered[gid] != "IT"
+    }
+    twice = Counter(row["government_id"] for row in rows) - Counter(set(delivered))
+    REPORT.append(
+        FaultOutcome(
+            fault="kill -9 receiver mid-push",
+            sent=len(delivered),
+            final=len(rows),
+            accepted=len(rows),
+            duplicates=sum(twice.values())
+            + sum(len(types) - 1 for types in events.values())
+            + sum(n - 1 for n in messages.values()),
+            lost=len(set(delivered) - set(by_government_id)),
+            seconds=round(time.monotonic() - started, 1),
+        )
+    )
+    assert sorted(row["government_id"] for row in rows) == sorted(delivered)
+    assert events == {received_id: ["invoice.received"] for received_id in ids}
+    assert messages == Counter(dict.fromkeys(ids, 1))
+    assert peppol_named == {gid: by_government_id[gid] for gid in peppol_named}

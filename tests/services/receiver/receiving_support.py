@@ -166,19 +166,41 @@ def new_buyer(country: str) -> Buyer:
     return Buyer(country, body + luhn_check_digit(body))
 
 
-async def deliver_sample(govsim_url: str, buyer: Buyer, **extra: Any) -> dict[str, Any]:
+async def send_sample(govsim_url: str, buyer: Buyer, **extra: Any) -> dict[str, Any]:
     """The simulator's sample purchase invoice (or `extra`'s own document) for the buyer; its
-    answer (a pushed one: delivered, the receiver's acknowledgement taken)."""
+    answer (a pushed one's says whether the receiver acknowledged it: `acknowledged`)."""
     path, buyer_field, _ = DELIVERY[buyer.country]
     body = {buyer_field: buyer.addressed_as, **extra}
     if buyer.country in {"BE", "DE"}:
         body.setdefault("country", buyer.country)
-    delivered = await deliver(govsim_url, path, body)
-    if buyer.country in PUSHED_DELIVERY:
-        assert delivered.get("delivered") is True or delivered.get("outcome") == "delivered", (
-            delivered
-        )
+    return await deliver(govsim_url, path, body)
+
+
+async def deliver_sample(govsim_url: str, buyer: Buyer, **extra: Any) -> dict[str, Any]:
+    """send_sample's answer; a pushed one acknowledged by the receiver."""
+    delivered = await send_sample(govsim_url, buyer, **extra)
+    assert buyer.country not in PUSHED_DELIVERY or acknowledged(delivered), delivered
     return delivered
+
+
+def acknowledged(pushed: dict[str, Any]) -> bool:
+    """Whether the receiver took a pushed delivery: SDI got ER01, the access point a 2xx."""
+    return pushed.get("delivered") is True or pushed.get("outcome") == "delivered"
+
+
+async def push_again(govsim_url: str, country: str, government_id: str) -> dict[str, Any]:
+    """The network delivers the same file or SBD again, as it does while it holds no
+    acknowledgement (SDI's next TentativiInvio, the access point's retry); its answer."""
+    path = (
+        f"/_sim/it/purchase-invoices/{government_id}/deliver"
+        if country == "IT"
+        else f"/_sim/peppol/incoming/{government_id}/redeliver"
+    )
+    async with httpx.AsyncClient(base_url=govsim_url, timeout=60) as sim:
+        answer = await sim.post(path)
+    assert answer.status_code == 200, answer.text
+    again: dict[str, Any] = answer.json()
+    return again
 
 
 def government_id(country: str, delivered: dict[str, Any]) -> str:
