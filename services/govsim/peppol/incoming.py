@@ -332,6 +332,9 @@ SAMPLE_SUPPLIERS = {
             "DE811569869",
             "Lieferant Beispiel GmbH",
             sample_address("Hauptstraße 1", "Berlin", "10115", "DE"),
+            # Its electronic address is the participant id it sends from (the SBDH's sender),
+            # as the Belgian one's: the buyer's Invoice Response is addressed back to it.
+            peppolId=SAMPLE_SENDERS["DE"],
             email="rechnung@lieferant.example",
             phone="+49 30 7654321",
         ),

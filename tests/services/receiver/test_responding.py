@@ -1,12 +1,13 @@
 """The buyer's response end to end, through each network's own mechanism: a purchase invoice
-arrives in Clearway; the buyer rejects it through the API; the receiver sends the rejection back
-and the government (or network) has it, with the reason:
+arrives in Clearway; the buyer accepts or rejects it through the API; the receiver sends the
+decision back and the government (or network) has it, a rejection with its reason:
 
 - FR: the PA's lifecycle status 210 Refusée on the flow;
-- IT: the Notifica di Esito Committente EC02 SDI took for the delivered file (an invoice to a
-  public administration, FPA12: SDI takes no esito on a B2B one);
-- BE (Peppol, as DE): the Invoice Response (T111) RE that the access point took, checked
-  against the T111 rules, from the buyer's participant id to the supplier's.
+- IT: the Notifica di Esito Committente (EC02 with its Descrizione, EC01) SDI took for the
+  delivered file (an invoice to a public administration, FPA12: SDI takes no esito on a B2B one);
+- BE, DE: the Invoice Response (T111; RE with its reason to a Belgian UBL invoice, AP to a
+  German XRechnung CII) that the access point took, checked against the T111 rules, from the
+  buyer's participant id to the supplier's.
 
 The received invoice's response is `sent` with the network's receipt, and its timeline has
 each step once."""
@@ -34,6 +35,7 @@ from tests.services.receiver.receiving_support import (
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
 PA_KEY = "clearway-sandbox-pa"  # the simulator's and the stack's default
+PUSHED_PEPPOL = ("BE", "DE")
 IPA_OFFICE = "UFQ2K7"  # a public administration's office code (6 characters): FPA12
 REASONS = {
     "FR": "Prix unitaire différent du bon de commande",
@@ -79,33 +81,44 @@ async def _what_the_network_has(
     return [
         (r["responseCode"], r["reasonCodes"], r["reason"], r["status"] != "failed")
         for r in taken
-        if r["sender"] == buyer.addressed_as
+        if r["sender"].lower() == buyer.addressed_as.lower()
     ]
 
 
-# What each network has once the buyer rejected the invoice with `reason`.
-def _rejection_as_the_network_has_it(country: str, reason: str) -> list[tuple[Any, ...]]:
+# Each network's answer, in what the buyer decided: rejected with the country's reason, or
+# accepted (SDI's EC01; Peppol's AP, here for a German XRechnung CII: the response is made from
+# the CII invoice's parties).
+CASES = [("FR", "reject"), ("IT", "reject"), ("IT", "accept"), ("BE", "reject"), ("DE", "accept")]
+
+
+def _as_the_network_has_it(country: str, decision: str) -> list[tuple[Any, ...]]:
+    """What the network has once the buyer decided."""
+    reason = REASONS.get(country)
     return {
-        "FR": [(202, None), (203, None), (210, reason)],  # made available, received, refused
-        "IT": [("FPA12", "EC02", reason)],
-        "BE": [("RE", ["OTH"], reason, True)],  # "other": the buyer's words follow
-    }[country]
+        # Made available, received, refused with the reason.
+        ("FR", "reject"): [(202, None), (203, None), (210, reason)],
+        ("IT", "reject"): [("FPA12", "EC02", reason)],
+        ("IT", "accept"): [("FPA12", "EC01", None)],
+        # "other": the buyer's words follow.
+        ("BE", "reject"): [("RE", ["OTH"], reason, True)],
+        ("DE", "accept"): [("AP", [], None, True)],
+    }[(country, decision)]
 
 
-@pytest.mark.parametrize("country", sorted(REASONS))
-async def test_a_rejection_goes_back_through_the_network_with_its_reason(
-    stack: Stack, make_account: MakeAccount, country: str
+@pytest.mark.parametrize(("country", "decision"), CASES)
+async def test_the_buyers_decision_goes_back_through_the_network(
+    stack: Stack, make_account: MakeAccount, country: str, decision: str
 ) -> None:
     _, client = await make_account()
     buyer = new_buyer(country)
-    reason = REASONS[country]
     connection, government_id = await delivered_to_new_buyer(
         client, stack.govsim_url, buyer, **_own_document(buyer)
     )
     [invoice] = await received_list(client, connection["companyId"])
     assert invoice["governmentId"] == government_id
     path = f"/v1/received-invoices/{invoice['id']}"
-    asked = await client.post(f"{path}/response", json={"decision": "reject", "reason": reason})
+    said = {"decision": decision, **({"reason": REASONS[country]} if decision == "reject" else {})}
+    asked = await client.post(f"{path}/response", json=said)
     assert data_of(asked, 202)["response"]["status"] == "requested"
 
     async def ended() -> dict[str, Any] | None:
@@ -118,11 +131,11 @@ async def test_a_rejection_goes_back_through_the_network_with_its_reason(
     events = data_of(await client.get(f"{path}/events"))
 
     assert response["status"] == "sent", response
-    if country != "BE":  # Peppol's receipt is the access point's document id
+    if country not in PUSHED_PEPPOL:  # Peppol's receipt is the access point's document id
         assert response["receipt"]["networkId"] == government_id
     if country == "FR":
         assert response["receipt"]["statusCode"] == 210
-    assert network_has == _rejection_as_the_network_has_it(country, reason)
+    assert network_has == _as_the_network_has_it(country, decision)
     assert [e["event"] for e in events] == [
         "invoice.received",
         "invoice.response_requested",
