@@ -28,6 +28,7 @@ from tests.e2e.sandbox_doc import (
     section,
     shell_blocks,
 )
+from tests.services.receiver.receiving_support import until_anaf_lists_it
 
 # `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
 # stack run beside the whole-stack ones in `make test`.
@@ -155,6 +156,8 @@ async def test_each_purchase_example_is_received_by_the_dev_company(
         govsim_url=stack.govsim_url,
     )
     government_id = delivered_government_id(country, output)
+    if country == "RO":
+        await until_anaf_lists_it()
     await _look_now(db, api, country)
     received = await received_with(api, government_id, timeout=90)
     assert received is not None, f"{country} {government_id} was not received"

@@ -19,6 +19,7 @@ from tests.services.receiver.receiving_support import (
     arrived_once,
     deliver,
     delivered_again_adds_nothing,
+    until_anaf_lists_it,
 )
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -40,6 +41,7 @@ async def test_a_purchase_invoice_in_the_spv_inbox_arrives_once_as_json_with_its
     message = await deliver(
         stack.govsim_url, "/_sim/anaf/purchase-invoices", {"cif": cif, "xml": xml.decode()}
     )
+    await until_anaf_lists_it()
     company_id = await new_company(client, "RO", vatNumber=f"RO{cif}")
     connection = await connect_ro(client, company_id)  # isReceiver by default
     assert connection["status"] == "active"
