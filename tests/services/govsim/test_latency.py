@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.services.govsim.simtools import govsim_client
-
-ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
-KSEF_KEYS = "/v2/security/public-key-certificates"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client() as http:
-        yield http
+from tests.services.govsim.simtools import ANAF_LIST, KSEF_KEYS
 
 
 async def test_a_slow_government_holds_its_calls_and_says_how_many(

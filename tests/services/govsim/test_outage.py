@@ -4,21 +4,11 @@ comes back by itself when the window ends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.services.govsim.simtools import govsim_client
-
-ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
-KSEF_KEYS = "/v2/security/public-key-certificates"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client() as http:
-        yield http
+from tests.services.govsim.simtools import ANAF_LIST, KSEF_KEYS
 
 
 async def test_every_government_answers_5xx_until_the_window_ends(
