@@ -32,7 +32,7 @@ from tests.libs.formats.round_trip import (
     check_round_trips,
     of_both_parties,
 )
-from tests.libs.formats.support import tampered
+from tests.libs.formats.support import read_tampered, tampered
 
 IT = GOVERNMENTS["IT"]
 
@@ -166,11 +166,13 @@ def italian_invoice() -> bytes:
 
 
 def test_totals_that_do_not_add_up_are_read_as_stated() -> None:
-    honest = IT.read_document(italian_invoice(), XML)
     general = "FatturaElettronicaBody/DatiGenerali/DatiGeneraliDocumento"
-    xml = tampered(italian_invoice(), f"{general}/ImportoTotaleDocumento", "1.00")
-    xml = tampered(xml, "FatturaElettronicaBody/DatiBeniServizi/DatiRiepilogo/Imposta", "0.01")
-    read = IT.read_document(xml, XML)
+    read, honest = read_tampered(
+        IT,
+        italian_invoice(),
+        (f"{general}/ImportoTotaleDocumento", "1.00"),
+        ("FatturaElettronicaBody/DatiBeniServizi/DatiRiepilogo/Imposta", "0.01"),
+    )
     assert read.stated.tax_inclusive == Decimal("1.00")
     assert read.stated.vat_breakdown[0].tax_amount == Decimal("0.01")
     assert read.stated.payable == Decimal("244.00")
