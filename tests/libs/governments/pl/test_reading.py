@@ -1,5 +1,6 @@
-"""Reading FA(3) back: every generated Polish invoice renders and reads back as the request, up to
-what FA(3) does not carry (its NOT_CARRIED set) and what its writer normalizes."""
+"""Reading FA(3) back: what FA(3) does not carry (NOT_CARRIED) and what its writer normalizes
+(`carried`), by which the reading contract (test_reading_contract.py) reads every Polish
+invoice back as its request; and what only FA(3)'s reader does."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ from clearway.governments.pl.reading import NOT_CARRIED, UNIT_CODES
 from tests.libs.formats.round_trip import (
     CLEARWAY_ONLY,
     Wire,
-    check_round_trips,
     of_both_parties,
 )
 from tests.libs.formats.support import read_tampered, tampered
@@ -159,10 +159,6 @@ def _line(line: Line, sign: Decimal, read_sign: Decimal, region: str) -> dict[st
         # Named codes (0 KR, zw, np I, ...) carry no rate: 0.
         "vatRate": line.vat_rate if read_category in {VatCategory.STANDARD, None} else Decimal(0),
     }
-
-
-def test_generated_invoices_read_back() -> None:
-    check_round_trips("PL", carried)
 
 
 def test_what_fa3_does_not_carry() -> None:
