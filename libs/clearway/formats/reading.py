@@ -186,6 +186,11 @@ class Fields:
     def required_decimal(self, element: etree._Element, path: str, term: str) -> Decimal:
         return decimal_of(self.required(element, path, term), path)
 
+    def date(self, element: etree._Element | None, path: str) -> dt.date | None:
+        """An ISO 8601 date (YYYY-MM-DD) where the document states one."""
+        value = self.text(element, path)
+        return iso_date(value, path) if value else None
+
 
 _DECIMAL = re.compile(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$")
 # Far more digits than any e-invoice amount, rate or quantity has (the request model's amounts
