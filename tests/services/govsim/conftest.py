@@ -27,9 +27,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app with every simulator as it starts (the ANAF ones' modules and
-    conftest define their own, around the simulator they hand in)."""
+async def sim_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app with every simulator as it starts (not `client`, which
+    tests/services/conftest.py and the ANAF tests define)."""
     async with govsim_client() as http:
         yield http
 
