@@ -10,17 +10,12 @@ are being held right now, `delayed` how many were held since the window opened. 
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.outage import ALWAYS_UP
-
-CONTROL_PATH = "/_sim/latency"
+from services.govsim.windows import FaultWindow, install_window
 
 
 class LatencyRequest(BaseModel):
@@ -33,70 +28,40 @@ class LatencyRequest(BaseModel):
     path_prefixes: list[str] | None = Field(default=None, min_length=1, max_length=20)
 
 
-@dataclass
-class Latency:
-    until: float = 0.0  # time.monotonic() when it ends; 0: none
-    delay: float = 0.0
-    path_prefixes: tuple[str, ...] | None = None
-    held: int = 0  # calls being held now
-    delayed: int = 0  # calls held since the window opened
+class Latency(FaultWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.0
+        self.held = 0  # calls being held now
+        self.delayed = 0  # calls held since the window opened
 
     def start(self, request: LatencyRequest) -> None:
-        self.until = time.monotonic() + request.seconds
+        prefixes = request.path_prefixes
+        self.open(request.seconds, None if prefixes is None else tuple(prefixes))
         self.delay = request.delay
-        self.path_prefixes = None if request.path_prefixes is None else tuple(request.path_prefixes)
         self.delayed = 0
 
-    def stop(self) -> None:
-        self.until = 0.0
-
-    def hits(self, path: str) -> bool:
-        if time.monotonic() >= self.until or path.startswith(ALWAYS_UP):
-            return False
-        return self.path_prefixes is None or path.startswith(self.path_prefixes)
-
     def as_json(self) -> dict[str, Any]:
-        remaining = max(self.until - time.monotonic(), 0.0)
         return {
-            "active": remaining > 0,
-            "remainingSeconds": round(remaining, 3),
+            **super().as_json(),
             "delay": self.delay,
             "pathPrefixes": None if self.path_prefixes is None else list(self.path_prefixes),
             "held": self.held,
             "delayed": self.delayed,
         }
 
+    async def answer(self, request: Request, call_next: Any) -> Any:
+        self.held += 1
+        self.delayed += 1
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.held -= 1
+        return await call_next(request)
+
 
 def install_latency(app: FastAPI) -> Latency:
     """The middleware that holds the calls of a slow government, and its controls."""
     latency = Latency()
-
-    @app.middleware("http")
-    async def answer_slowly(request: Request, call_next: Any) -> Any:
-        if latency.hits(request.url.path):
-            latency.held += 1
-            latency.delayed += 1
-            try:
-                await asyncio.sleep(latency.delay)
-            finally:
-                latency.held -= 1
-        return await call_next(request)
-
-    router = APIRouter(prefix=CONTROL_PATH, tags=["simulator control"])
-
-    @router.post("")
-    async def start_latency(body: LatencyRequest) -> dict[str, Any]:
-        latency.start(body)
-        return latency.as_json()
-
-    @router.get("")
-    async def latency_state() -> dict[str, Any]:
-        return latency.as_json()
-
-    @router.delete("", status_code=HTTPStatus.NO_CONTENT)
-    async def end_latency() -> Response:
-        latency.stop()
-        return Response(status_code=HTTPStatus.NO_CONTENT)
-
-    app.include_router(router)
+    install_window(app, "latency", LatencyRequest, latency)
     return latency

@@ -7,18 +7,14 @@ it lasts: the call never reaches the simulator behind.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTROL_PATH = "/_sim/outage"
-# Never down: the controls themselves and the probes.
-ALWAYS_UP = ("/_sim/", "/metrics", "/healthz", "/readyz")
+from services.govsim.windows import FaultWindow, install_window
 
 
 class OutageRequest(BaseModel):
@@ -31,64 +27,33 @@ class OutageRequest(BaseModel):
     path_prefix: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-@dataclass
-class Outage:
-    until: float = 0.0  # time.monotonic() when it ends; 0: none
-    status: int = HTTPStatus.SERVICE_UNAVAILABLE
-    path_prefix: str | None = None
-    refused: int = 0  # calls answered with the outage's status
+class Outage(FaultWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.status: int = HTTPStatus.SERVICE_UNAVAILABLE
+        self.refused = 0  # calls answered with the outage's status
 
     def start(self, request: OutageRequest) -> None:
-        self.until = time.monotonic() + request.seconds
+        self.open(request.seconds, None if request.path_prefix is None else (request.path_prefix,))
         self.status = request.status
-        self.path_prefix = request.path_prefix
         self.refused = 0
 
-    def stop(self) -> None:
-        self.until = 0.0
-
-    def hits(self, path: str) -> bool:
-        if time.monotonic() >= self.until or path.startswith(ALWAYS_UP):
-            return False
-        return self.path_prefix is None or path.startswith(self.path_prefix)
-
     def as_json(self) -> dict[str, Any]:
-        remaining = max(self.until - time.monotonic(), 0.0)
+        path_prefix = None if self.path_prefixes is None else self.path_prefixes[0]
         return {
-            "active": remaining > 0,
-            "remainingSeconds": round(remaining, 3),
+            **super().as_json(),
             "status": self.status,
-            "pathPrefix": self.path_prefix,
+            "pathPrefix": path_prefix,
             "refused": self.refused,
         }
+
+    async def answer(self, request: Request, call_next: Any) -> Any:  # noqa: ARG002 - never reaches the simulator
+        self.refused += 1
+        return PlainTextResponse("Service Unavailable", status_code=self.status)
 
 
 def install_outage(app: FastAPI) -> Outage:
     """The middleware that answers for a government that is down, and its controls."""
     outage = Outage()
-
-    @app.middleware("http")
-    async def answer_while_down(request: Request, call_next: Any) -> Any:
-        if outage.hits(request.url.path):
-            outage.refused += 1
-            return PlainTextResponse("Service Unavailable", status_code=outage.status)
-        return await call_next(request)
-
-    router = APIRouter(prefix=CONTROL_PATH, tags=["simulator control"])
-
-    @router.post("")
-    async def start_outage(body: OutageRequest) -> dict[str, Any]:
-        outage.start(body)
-        return outage.as_json()
-
-    @router.get("")
-    async def outage_state() -> dict[str, Any]:
-        return outage.as_json()
-
-    @router.delete("", status_code=HTTPStatus.NO_CONTENT)
-    async def end_outage() -> Response:
-        outage.stop()
-        return Response(status_code=HTTPStatus.NO_CONTENT)
-
-    app.include_router(router)
+    install_window(app, "outage", OutageRequest, outage)
     return outage

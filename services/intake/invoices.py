@@ -39,7 +39,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from services.intake.auth import Owner
-from services.intake.errors import ApiError, parse_body
+from services.intake.errors import ApiError, parse_body, parsed_body_openapi
 from services.intake.examples import SEED_INVOICE_REQUEST
 from services.intake.fileable import fileable_company
 from services.intake.pagination import Cursor, Limit, metadata_filter, owners_page
@@ -60,17 +60,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # attachments included (each at most 2 MiB dec
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope} for code in (400, 401, 403, 404, 409, 429)
 }
-REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/InvoiceRequest"},
-                "example": SEED_INVOICE_REQUEST,
-            }
-        },
-    }
-}
+REQUEST_BODY = parsed_body_openapi(InvoiceRequest, SEED_INVOICE_REQUEST)
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"], responses=ERRORS)
 

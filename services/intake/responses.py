@@ -29,7 +29,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
 from services.intake.auth import Owner
-from services.intake.errors import ApiError, parse_body
+from services.intake.errors import ApiError, parse_body, parsed_body_openapi
 from services.intake.received_invoices import owned
 from services.intake.resources import (
     Data,
@@ -40,17 +40,9 @@ from services.intake.resources import (
 
 MAX_BODY_BYTES = 16 * 1024
 NOT_AVAILABLE = "response_not_available"
-REQUEST_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/BuyerResponse"},
-                "example": {"decision": "reject", "reason": "Quantities differ from the order."},
-            }
-        },
-    }
-}
+REQUEST_BODY = parsed_body_openapi(
+    BuyerResponse, {"decision": "reject", "reason": "Quantities differ from the order."}
+)
 
 router = APIRouter(
     prefix="/v1/received-invoices",

@@ -45,12 +45,15 @@ from clearway.formats.reading import (
     StatedTotals,
     compact_date,
     decimal_of,
-    embedded_attachment,
+    leave_out_allowances,
+    leave_out_amounts,
     parse_root,
     party_contact,
     per_unit,
     placeholder_totals,
     postal_address,
+    read_attachment,
+    require_lines,
     schemed_id,
     stated_breakdown,
 )
@@ -69,10 +72,10 @@ _ADDRESS = AddressPaths(
 ROOT = etree.QName(NS_RSM, "CrossIndustryInvoice")
 _SUMMATION = "ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 _UNSUPPORTED_TOTALS = (
-    "ChargeTotalAmount",
-    "AllowanceTotalAmount",
-    "TotalPrepaidAmount",
-    "RoundingAmount",
+    "ram:ChargeTotalAmount",
+    "ram:AllowanceTotalAmount",
+    "ram:TotalPrepaidAmount",
+    "ram:RoundingAmount",
 )
 
 
@@ -100,19 +103,15 @@ def read_cii_root(root: etree._Element) -> ReadEn16931:
         transaction, "ram:ApplicableHeaderTradeSettlement", "header trade settlement"
     )
     left_out: list[str] = []
-    lines = tuple(
-        _line(item, left_out)
-        for item in CII.all(transaction, "ram:IncludedSupplyChainTradeLineItem")
+    lines = require_lines(
+        tuple(
+            _line(item, left_out)
+            for item in CII.all(transaction, "ram:IncludedSupplyChainTradeLineItem")
+        )
     )
-    if not lines:
-        raise UnreadableDocumentError("The document has no invoice line (BG-25).")
-    if CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"):
-        left_out.append("Document-level allowances and charges (BG-20, BG-21).")
+    leave_out_allowances(CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"), left_out)
     summation = CII.find(settlement, _SUMMATION)
-    for name in _UNSUPPORTED_TOTALS:
-        amount = CII.decimal(summation, f"ram:{name}")
-        if amount:
-            left_out.append(f"{name} {amount} (BG-22).")
+    leave_out_amounts(CII, summation, _UNSUPPORTED_TOTALS, left_out)
     breakdown = tuple(_trade_tax(tax) for tax in CII.all(settlement, "ram:ApplicableTradeTax"))
     stated = StatedTotals(
         line_total=CII.decimal(summation, "ram:LineTotalAmount"),
@@ -242,16 +241,16 @@ def _payment(settlement: etree._Element) -> PaymentInstructions | None:
 
 
 def _attachments(agreement: etree._Element, left_out: list[str]) -> tuple[Attachment, ...]:
-    attachments = []
-    for reference in CII.all(agreement, "ram:AdditionalReferencedDocument"):
-        identifier = CII.text(reference, "ram:IssuerAssignedID") or ""
-        embedded = CII.find(reference, "ram:AttachmentBinaryObject")
-        if embedded is None or not embedded.text:
-            if CII.text(reference, "ram:URIID") is not None:
-                left_out.append(f"Attachment {identifier!r}, given only by reference (BG-24).")
-            continue
-        attachments.append(embedded_attachment(identifier, embedded))
-    return tuple(attachments)
+    read = (
+        read_attachment(
+            CII.text(reference, "ram:IssuerAssignedID") or "",
+            CII.find(reference, "ram:AttachmentBinaryObject"),
+            by_url=CII.text(reference, "ram:URIID") is not None,
+            left_out=left_out,
+        )
+        for reference in CII.all(agreement, "ram:AdditionalReferencedDocument")
+    )
+    return tuple(attachment for attachment in read if attachment is not None)
 
 
 def _trade_tax(tax: etree._Element) -> VatSubtotal:
@@ -291,8 +290,9 @@ def _line(item: etree._Element, left_out: list[str]) -> DocumentLine:
     net_price, gross_price, price_discount = per_unit(net_price, gross_price, price_discount, basis)
     delivery = CII.find(item, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity")
     settlement = CII.element(item, "ram:SpecifiedLineTradeSettlement", f"line {line_id} settlement")
-    if CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"):
-        left_out.append(f"Line {line_id}: line allowances and charges (BG-27, BG-28).")
+    leave_out_allowances(
+        CII.all(settlement, "ram:SpecifiedTradeAllowanceCharge"), left_out, line_id=line_id
+    )
     tax = CII.find(settlement, "ram:ApplicableTradeTax")
     return DocumentLine(
         line_id=line_id,

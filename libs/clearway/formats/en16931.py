@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from clearway.domain.invoice import (
     CENT,
@@ -39,6 +39,8 @@ from clearway.domain.invoice import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from clearway.domain.invoice import Address, InvoiceRequest, Line, Party
 
 # UNCL 1001 document type codes (BT-3).
@@ -222,6 +224,26 @@ class Document:
     vat_breakdown: tuple[VatSubtotal, ...]
     totals: Totals
     lines: tuple[DocumentLine, ...]
+
+
+class DocumentOf(Protocol):
+    """A country's document of an invoice: build_document and what the country adds."""
+
+    def __call__(self, invoice: InvoiceRequest, *, invoice_number: str) -> Document: ...
+
+
+class Renderer(Protocol):
+    def __call__(self, invoice: InvoiceRequest, *, invoice_number: str) -> bytes: ...
+
+
+def rendered(document_of: DocumentOf, write: Callable[[Document], bytes]) -> Renderer:
+    """The renderer of a country's document in one syntax (write_ubl, write_cii): its bytes,
+    UTF-8 with an XML declaration."""
+
+    def render(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
+        return write(document_of(invoice, invoice_number=invoice_number))
+
+    return render
 
 
 def build_document(

@@ -35,11 +35,11 @@ from clearway.formats.en16931 import Attachment, Contact, PostalAddress, Schemed
 from clearway.formats.hardened import UnreadableDocumentError, hardened_tree
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from lxml import etree
 
-    from clearway.formats.en16931 import Document, VatSubtotal
+    from clearway.formats.en16931 import Document, DocumentLine, VatSubtotal
 
 # A document larger than this is refused before it is parsed: ten 2 MB attachments in base64
 # and the invoice itself fit well below it.
@@ -186,6 +186,11 @@ class Fields:
     def required_decimal(self, element: etree._Element, path: str, term: str) -> Decimal:
         return decimal_of(self.required(element, path, term), path)
 
+    def date(self, element: etree._Element | None, path: str) -> dt.date | None:
+        """An ISO 8601 date (YYYY-MM-DD) where the document states one."""
+        value = self.text(element, path)
+        return iso_date(value, path) if value else None
+
 
 _DECIMAL = re.compile(r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$")
 # Far more digits than any e-invoice amount, rate or quantity has (the request model's amounts
@@ -245,6 +250,48 @@ def embedded_attachment(reference: str, embedded: etree._Element) -> Attachment:
         mime_type=embedded.get("mimeCode") or "",
         content_base64=base64_text(embedded.text or ""),
     )
+
+
+def read_attachment(
+    reference: str, embedded: etree._Element | None, *, by_url: bool, left_out: list[str]
+) -> Attachment | None:
+    """BG-24 when the document embeds it; None when it does not, said in left_out when the
+    document gives it only by a URL, which the request model cannot hold."""
+    if embedded is None or not embedded.text:
+        if by_url:
+            left_out.append(f"Attachment {reference!r}, given only by reference (BG-24).")
+        return None
+    return embedded_attachment(reference, embedded)
+
+
+def leave_out_allowances(
+    allowances: Sequence[etree._Element], left_out: list[str], *, line_id: str | None = None
+) -> None:
+    """Allowances and charges, of the document (BG-20/BG-21) or of a line (BG-27/BG-28), which
+    the request model cannot hold: said in left_out when there are any."""
+    if allowances and line_id is None:
+        left_out.append("Document-level allowances and charges (BG-20, BG-21).")
+    elif allowances:
+        left_out.append(f"Line {line_id}: line allowances and charges (BG-27, BG-28).")
+
+
+def leave_out_amounts(
+    fields: Fields, parent: etree._Element | None, names: Iterable[str], left_out: list[str]
+) -> None:
+    """Document totals the request model cannot hold (allowances, charges, prepaid, rounding;
+    BG-22): each one `parent` states (names with their prefix) and not zero, said in left_out
+    by its name."""
+    for name in names:
+        amount = fields.decimal(parent, name)
+        if amount:
+            left_out.append(f"{name.partition(':')[2]} {amount} (BG-22).")
+
+
+def require_lines(lines: tuple[DocumentLine, ...]) -> tuple[DocumentLine, ...]:
+    """The lines; UnreadableDocumentError when there are none (EN 16931 needs one)."""
+    if not lines:
+        raise UnreadableDocumentError("The document has no invoice line (BG-25).")
+    return lines
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,13 +35,16 @@ from clearway.formats.reading import (
     Fields,
     ReadEn16931,
     StatedTotals,
-    embedded_attachment,
     iso_date,
+    leave_out_allowances,
+    leave_out_amounts,
     parse_root,
     party_contact,
     per_unit,
     placeholder_totals,
     postal_address,
+    read_attachment,
+    require_lines,
     schemed_id,
     stated_breakdown,
 )
@@ -61,10 +64,10 @@ _ADDRESS = AddressPaths(
 _ROOTS = {(NS_INVOICE, "Invoice"), (NS_CREDIT_NOTE, "CreditNote")}
 _NOTE = re.compile(r"^#([A-Z]{3})#(.*)\Z", re.DOTALL)
 _UNSUPPORTED_TOTALS = (
-    "AllowanceTotalAmount",
-    "ChargeTotalAmount",
-    "PrepaidAmount",
-    "PayableRoundingAmount",
+    "cbc:AllowanceTotalAmount",
+    "cbc:ChargeTotalAmount",
+    "cbc:PrepaidAmount",
+    "cbc:PayableRoundingAmount",
 )
 
 
@@ -89,14 +92,13 @@ def read_ubl_root(root: etree._Element) -> ReadEn16931:
     currency = UBL.required(root, "cbc:DocumentCurrencyCode", "currency (BT-5)")
     breakdown, tax = _tax_total(root, currency)
     line_total, tax_exclusive, tax_inclusive, payable = _monetary_total(root, left_out)
-    lines = tuple(
-        _line(element, left_out)
-        for element in UBL.all(root, "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine")
+    lines = require_lines(
+        tuple(
+            _line(element, left_out)
+            for element in UBL.all(root, "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine")
+        )
     )
-    if not lines:
-        raise UnreadableDocumentError("The document has no invoice line (BG-25).")
-    if UBL.all(root, "cac:AllowanceCharge"):
-        left_out.append("Document-level allowances and charges (BG-20, BG-21).")
+    leave_out_allowances(UBL.all(root, "cac:AllowanceCharge"), left_out)
     payment, due_date = _payment(root)
     stated = StatedTotals(
         line_total=line_total,
@@ -213,16 +215,16 @@ def _payment(root: etree._Element) -> tuple[PaymentInstructions | None, dt.date 
 
 
 def _attachments(root: etree._Element, left_out: list[str]) -> tuple[Attachment, ...]:
-    attachments = []
-    for reference in UBL.all(root, "cac:AdditionalDocumentReference"):
-        identifier = UBL.text(reference, "cbc:ID") or ""
-        embedded = UBL.find(reference, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject")
-        if embedded is None or not embedded.text:
-            if UBL.find(reference, "cac:Attachment") is not None:
-                left_out.append(f"Attachment {identifier!r}, given only by reference (BG-24).")
-            continue
-        attachments.append(embedded_attachment(identifier, embedded))
-    return tuple(attachments)
+    read = (
+        read_attachment(
+            UBL.text(reference, "cbc:ID") or "",
+            UBL.find(reference, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject"),
+            by_url=UBL.find(reference, "cac:Attachment") is not None,
+            left_out=left_out,
+        )
+        for reference in UBL.all(root, "cac:AdditionalDocumentReference")
+    )
+    return tuple(attachment for attachment in read if attachment is not None)
 
 
 def _tax_total(
@@ -260,10 +262,7 @@ def _monetary_total(
 ) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
     """BT-106, BT-109, BT-112 and BT-115 as stated."""
     monetary = UBL.find(root, "cac:LegalMonetaryTotal")
-    for name in _UNSUPPORTED_TOTALS:
-        amount = UBL.decimal(monetary, f"cbc:{name}")
-        if amount:
-            left_out.append(f"{name} {amount} (BG-22).")
+    leave_out_amounts(UBL, monetary, _UNSUPPORTED_TOTALS, left_out)
     return (
         UBL.decimal(monetary, "cbc:LineExtensionAmount"),
         UBL.decimal(monetary, "cbc:TaxExclusiveAmount"),
@@ -293,8 +292,7 @@ def _line(element: etree._Element, left_out: list[str]) -> DocumentLine:
     net_price, gross_price, price_discount = per_unit(
         net_price, gross_price, price_discount, base_quantity
     )
-    if UBL.all(element, "cac:AllowanceCharge"):
-        left_out.append(f"Line {line_id}: line allowances and charges (BG-27, BG-28).")
+    leave_out_allowances(UBL.all(element, "cac:AllowanceCharge"), left_out, line_id=line_id)
     category = UBL.find(element, "cac:Item/cac:ClassifiedTaxCategory")
     return DocumentLine(
         line_id=line_id,

@@ -16,7 +16,7 @@ from clearway.db import Connection
 from clearway.domain.lifecycle import Status
 from clearway.store.rows import (
     Changes,
-    Where,
+    ListingFilter,
     assignments,
     newest_first,
     one_row,
@@ -181,18 +181,11 @@ async def lock_quota(conn: Connection, account_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('quota:' || $1))", account_id)
 
 
-class InvoiceFilter(BaseModel):
-    """What GET /v1/invoices narrows a listing to; every field given must match."""
+class InvoiceFilter(ListingFilter):
+    """What GET /v1/invoices narrows a listing to (`search`: a substring of the supplier's or
+    customer's VAT or externalId); every field given must match."""
 
-    model_config = ConfigDict(frozen=True)
-
-    country: str | None = None
     status: Status | None = None
-    company_id: str | None = None
-    search: str | None = None  # a substring of the supplier's or customer's VAT or externalId
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    metadata: dict[str, str] = {}  # every pair must be in the invoice's metadata
 
 
 async def list_invoices(  # noqa: PLR0913 - the listing's parts
@@ -206,12 +199,8 @@ async def list_invoices(  # noqa: PLR0913 - the listing's parts
 ) -> list[Any]:
     """The account's invoices of the mode, newest first, after the keyset position `before`
     (created_at, id) when given."""
-    where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
-    where.add_if("country = ?", filters.country)
+    where = filters.where(
+        account_id, livemode=livemode, searched=("supplier_vat", "customer_vat", "external_id")
+    )
     where.add_if("status = ?", filters.status.value if filters.status else None)
-    where.add_if("company_id = ?", filters.company_id)
-    where.containing(filters.search, "supplier_vat", "customer_vat", "external_id")
-    where.add_if("created_at >= ?", filters.created_from)
-    where.add_if("created_at <= ?", filters.created_to)
-    where.add_if("metadata @> ?", filters.metadata)
     return await newest_first(conn, "invoices", where, before=before, limit=limit)

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from clearway.db import Connection
-from clearway.store.rows import Where, newest_first, one_row, owned
+from clearway.store.rows import ListingFilter, Where, newest_first, one_row, owned
 
 # What a listing reads: every column but the document and the evidence, which can be large.
 LISTED_COLUMNS = (
@@ -122,18 +122,11 @@ async def set_metadata(conn: Connection, received_id: str, metadata: dict[str, s
     )
 
 
-class ReceivedFilter(BaseModel):
-    """What GET /v1/received-invoices narrows a listing to; every field given must match."""
+class ReceivedFilter(ListingFilter):
+    """What GET /v1/received-invoices narrows a listing to (`search`: a substring of the
+    supplier's or customer's VAT or the government's id); every field given must match."""
 
-    model_config = ConfigDict(frozen=True)
-
-    country: str | None = None
-    company_id: str | None = None
     supplier_vat: str | None = None  # the supplier's VAT number, whole (any case)
-    search: str | None = None  # a substring of the supplier's or customer's VAT or the gov id
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    metadata: dict[str, str] = {}  # every pair must be in the received invoice's metadata
 
 
 async def list_received(  # noqa: PLR0913 - the listing's parts
@@ -147,14 +140,10 @@ async def list_received(  # noqa: PLR0913 - the listing's parts
 ) -> list[Any]:
     """The account's received invoices of the mode, newest first, after the keyset position
     `before` (created_at, id) when given; without their document and evidence."""
-    where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
-    where.add_if("country = ?", filters.country)
-    where.add_if("company_id = ?", filters.company_id)
+    where = filters.where(
+        account_id, livemode=livemode, searched=("supplier_vat", "customer_vat", "government_id")
+    )
     where.add_if("upper(supplier_vat) = upper(?)", filters.supplier_vat)
-    where.containing(filters.search, "supplier_vat", "customer_vat", "government_id")
-    where.add_if("created_at >= ?", filters.created_from)
-    where.add_if("created_at <= ?", filters.created_to)
-    where.add_if("metadata @> ?", filters.metadata)
     return await newest_first(
         conn, "received_invoices", where, before=before, limit=limit, columns=LISTED_COLUMNS
     )

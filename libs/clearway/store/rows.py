@@ -75,6 +75,31 @@ class Where:
         return copied
 
 
+class ListingFilter(BaseModel):
+    """What an API listing narrows an account's rows of one mode to; every field given must
+    match. A listing adds the filters of its own."""
+
+    model_config = ConfigDict(frozen=True)
+
+    country: str | None = None
+    company_id: str | None = None
+    search: str | None = None  # a substring of any of the columns the listing searches
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    metadata: dict[str, str] = {}  # every pair must be in the row's metadata
+
+    def where(self, account_id: str, *, livemode: bool, searched: tuple[str, ...]) -> Where:
+        """The account's rows of the mode that these filters keep; `search` looks in the
+        columns `searched` (names of ours)."""
+        where = Where("account_id = ?", account_id).add("livemode = ?", livemode)
+        where.add_if("country = ?", self.country)
+        where.add_if("company_id = ?", self.company_id)
+        where.containing(self.search, *searched)
+        where.add_if("created_at >= ?", self.created_from)
+        where.add_if("created_at <= ?", self.created_to)
+        return where.add_if("metadata @> ?", self.metadata)
+
+
 def owned(row_id: str, account_id: str, *, livemode: bool | None = None) -> Where:
     """The row `row_id` when it is the account's (and of that mode, when given): any other
     answers like a missing one."""

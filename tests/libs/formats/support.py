@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clearway.domain.invoice import InvoiceRequest
+from clearway.formats import XML
 from clearway.formats.conformance import ConformanceFinding
 from clearway.governments.pl.document import NS_FA3
 from lxml import etree
+
+if TYPE_CHECKING:
+    from clearway.formats.reading import ReadInvoice
+    from clearway.governments.base import Government
 
 SEED_INVOICE = Path(__file__).parents[2] / "fixtures" / "seed_ro_invoice.json"
 
@@ -90,6 +95,17 @@ def names(element: etree._Element) -> list[str]:
 
 def rule_ids(findings: list[ConformanceFinding]) -> set[str]:
     return {finding.rule_id for finding in findings}
+
+
+def read_tampered(
+    government: Government, xml: bytes, *edits: tuple[str, str | None]
+) -> tuple[ReadInvoice, ReadInvoice]:
+    """`xml` read by `government` with the edits (path, new text) made to it, and as it is:
+    (tampered, honest)."""
+    honest = government.read_document(xml, XML)
+    for path, new_text in edits:
+        xml = tampered(xml, path, new_text)
+    return government.read_document(xml, XML), honest
 
 
 def tampered(xml: bytes, path: str, new_text: str | None) -> bytes:

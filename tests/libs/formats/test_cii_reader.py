@@ -11,7 +11,7 @@ from clearway.formats.hardened import UnreadableDocumentError
 from clearway.governments import GOVERNMENTS
 
 from tests.libs.formats.corpus import invoice
-from tests.libs.formats.support import tampered
+from tests.libs.formats.support import read_tampered, tampered
 
 DE = GOVERNMENTS["DE"]
 LINE = "rsm:SupplyChainTradeTransaction/ram:IncludedSupplyChainTradeLineItem"
@@ -28,10 +28,12 @@ def xrechnung_cii() -> bytes:
 
 
 def test_totals_that_do_not_add_up_are_read_as_stated() -> None:
-    honest = DE.read_document(xrechnung_cii(), XML)
-    xml = tampered(xrechnung_cii(), f"{SUMMATION}/ram:GrandTotalAmount", "99999.99")
-    xml = tampered(xml, f"{SUMMATION}/ram:LineTotalAmount", "-5.00")
-    read = DE.read_document(xml, XML)
+    read, honest = read_tampered(
+        DE,
+        xrechnung_cii(),
+        (f"{SUMMATION}/ram:GrandTotalAmount", "99999.99"),
+        (f"{SUMMATION}/ram:LineTotalAmount", "-5.00"),
+    )
     assert read.format_name == "XRECHNUNG-CII"
     assert read.stated.tax_inclusive == Decimal("99999.99")
     assert read.stated.line_total == Decimal("-5.00")

@@ -11,7 +11,7 @@ from clearway.formats.hardened import UnreadableDocumentError
 from clearway.governments import GOVERNMENTS
 from lxml import etree
 
-from tests.libs.formats.support import NS, find, seed_invoice, tampered
+from tests.libs.formats.support import NS, find, read_tampered, seed_invoice, tampered
 
 RO = GOVERNMENTS["RO"]
 
@@ -37,10 +37,12 @@ def test_the_seed_reads_back_with_its_stated_totals() -> None:
 
 
 def test_totals_that_do_not_add_up_are_read_as_stated() -> None:
-    honest = RO.read_document(seed_ubl(), XML)
-    xml = tampered(seed_ubl(), "cac:LegalMonetaryTotal/cbc:PayableAmount", "1.00")
-    xml = tampered(xml, "cac:TaxTotal/cbc:TaxAmount", "7.77")
-    read = RO.read_document(xml, XML)
+    read, honest = read_tampered(
+        RO,
+        seed_ubl(),
+        ("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.00"),
+        ("cac:TaxTotal/cbc:TaxAmount", "7.77"),
+    )
     assert read.stated.payable == Decimal("1.00")
     assert read.stated.tax == Decimal("7.77")
     assert read.stated.tax_inclusive == Decimal("6188.00")

@@ -34,10 +34,18 @@ def rendered(body: dict[str, Any], country: str = "RO") -> tuple[InvoiceRequest,
     return request, document.content, document.media_type
 
 
-def read(content: bytes, media_type: str = "application/xml", **delivery: Any) -> Reading:
+def read(
+    content: bytes,
+    media_type: str = "application/xml",
+    *,
+    country: str = "RO",
+    government_id: str = "4021",
+    **delivery: Any,
+) -> Reading:
+    """A sandbox delivery of `content` from the country's government, read as it arrives."""
     return read_received(
-        Delivery(government_id="4021", document=content, media_type=media_type, **delivery),
-        country="RO",
+        Delivery(government_id=government_id, document=content, media_type=media_type, **delivery),
+        country=country,
         livemode=False,
         now=NOW,
     )
@@ -77,12 +85,7 @@ def test_a_delivered_invoice_reads_back_into_the_json_it_was_made_from(
 def test_a_format_stating_vat_per_rate_only_states_the_sums_of_its_rates() -> None:
     # FatturaPA states no net or VAT total, only DatiRiepilogo per rate (and the gross).
     content = render(it_invoice(), invoice_number="FT-1", country="IT").content
-    reading = read_received(
-        Delivery(government_id="4000000001", document=content, media_type="application/xml"),
-        country="IT",
-        livemode=False,
-        now=NOW,
-    )
+    reading = read(content, country="IT", government_id="4000000001")
     assert reading.totals is not None
     assert (reading.totals.net_amount, reading.totals.vat_amount, reading.totals.gross_amount) == (
         Decimal("800.00"),
@@ -92,12 +95,7 @@ def test_a_format_stating_vat_per_rate_only_states_the_sums_of_its_rates() -> No
     assert TOTALS_RULE not in [f.rule for f in reading.findings]
     tampered = content.replace(b"<Imposta>176.00</Imposta>", b"<Imposta>170.00</Imposta>")
     assert tampered != content
-    off = read_received(
-        Delivery(government_id="4000000002", document=tampered, media_type="application/xml"),
-        country="IT",
-        livemode=False,
-        now=NOW,
-    )
+    off = read(tampered, country="IT", government_id="4000000002")
     assert off.totals is not None
     assert off.totals.vat_amount == Decimal("170.00")
     [finding] = [f.message for f in off.findings if f.rule == TOTALS_RULE]
@@ -129,12 +127,7 @@ def test_a_hostile_or_malformed_document_is_a_finding_saying_what_is_wrong(
     country: str, case: str
 ) -> None:
     hostile = hostile_documents(country)[case]
-    reading = read_received(
-        Delivery(government_id="G1", document=hostile.content, media_type=hostile.media_type),
-        country=country,
-        livemode=False,
-        now=NOW,
-    )
+    reading = read(hostile.content, hostile.media_type, country=country, government_id="G1")
     assert (reading.request, reading.totals) == (None, None)
     assert errors(reading) == [UNREADABLE_RULE]
     assert re.search(hostile.reason, reading.findings[0].message), reading.findings[0].message

@@ -79,9 +79,16 @@ async def _received(pool: asyncpg.Pool[Any], identificativo: str, versione: str)
     return ref.received_id
 
 
-async def _respond_all(
-    machine: RespondingMachine, pool: asyncpg.Pool[Any], received_id: str
+async def _refuse_delivered(
+    pool: asyncpg.Pool[Any], sdi: httpx.AsyncClient, identificativo: str, formato: str
 ) -> Any:
+    """A FatturaPA SDI delivered as file `identificativo`, refused by the buyer and responded
+    to by the machine: its response row and its received stream."""
+    name = f"IT01234567897_{identificativo[-5:]}.xml"
+    delivered = {"identificativoSdI": identificativo, "nomeFile": name, "formato": formato}
+    await sdi.post("/_sim/it/delivered-files", json=delivered)
+    received_id = await _received(pool, identificativo, formato)
+    machine = _machine(pool, sdi)
     while await machine.respond_due():
         pass
     async with pool.acquire() as conn:
@@ -91,11 +98,7 @@ async def _respond_all(
 async def test_a_pa_invoices_refusal_is_sent_to_sdi(
     store_db: asyncpg.Pool[Any], sdi: httpx.AsyncClient
 ) -> None:
-    delivered = {"identificativoSdI": "4100000001", "nomeFile": "IT01234567897_00001.xml"}
-    await sdi.post("/_sim/it/delivered-files", json={**delivered, "formato": "FPA12"})
-    received_id = await _received(store_db, "4100000001", "FPA12")
-
-    row, events = await _respond_all(_machine(store_db, sdi), store_db, received_id)
+    row, events = await _refuse_delivered(store_db, sdi, "4100000001", "FPA12")
 
     assert row["status"] == "sent"
     assert row["receipt"]["networkId"] == "4100000001"
@@ -106,11 +109,7 @@ async def test_a_pa_invoices_refusal_is_sent_to_sdi(
 async def test_a_b2b_invoices_response_fails_with_sdis_scarto(
     store_db: asyncpg.Pool[Any], sdi: httpx.AsyncClient
 ) -> None:
-    delivered = {"identificativoSdI": "4100000002", "nomeFile": "IT01234567897_00002.xml"}
-    await sdi.post("/_sim/it/delivered-files", json={**delivered, "formato": "FPR12"})
-    received_id = await _received(store_db, "4100000002", "FPR12")
-
-    row, events = await _respond_all(_machine(store_db, sdi), store_db, received_id)
+    row, events = await _refuse_delivered(store_db, sdi, "4100000002", "FPR12")
 
     assert row["status"] == "failed"
     assert row["failure"].startswith("SDI refused the esito committente: SE EN01: Fattura FPR12")

@@ -27,6 +27,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+async def sim_client() -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app with every simulator as it starts (not `client`, which
+    tests/services/conftest.py and the ANAF tests define)."""
+    async with govsim_client() as http:
+        yield http
+
+
+@pytest.fixture
 async def http(simulator: KeyedSimulators) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app around the module's API-key simulator (ZRE, PA FR, Peppol AP), its
     key on every call. The modules of the other simulators define their own."""

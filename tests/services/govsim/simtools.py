@@ -100,6 +100,11 @@ def hostile_xml(root: str, namespace: str) -> list[bytes]:
     return [xxe.encode(), laughs.encode(), utf16.encode("utf-16")]
 
 
+# A call to each of two governments, for the faults that hit one or every government.
+ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
+KSEF_KEYS = "/v2/security/public-key-certificates"
+
+
 @asynccontextmanager
 async def govsim_client(
     simulators: CountrySimulators | None = None,

@@ -5,43 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.services.govsim.simtools import govsim_client
-
-ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
-KSEF_KEYS = "/v2/security/public-key-certificates"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client() as http:
-        yield http
+from tests.services.govsim.simtools import ANAF_LIST, KSEF_KEYS
 
 
 async def test_a_slow_government_holds_its_calls_and_says_how_many(
-    client: httpx.AsyncClient,
+    sim_client: httpx.AsyncClient,
 ) -> None:
-    started = await client.post(
+    started = await sim_client.post(
         "/_sim/latency", json={"seconds": 30, "delay": 0.4, "path_prefixes": ["/v2/security"]}
     )
     assert started.json()["active"] is True
-    call = asyncio.create_task(client.get(KSEF_KEYS))
+    call = asyncio.create_task(sim_client.get(KSEF_KEYS))
     await asyncio.sleep(0.2)
-    assert (await client.get("/_sim/latency")).json()["held"] == 1  # the controls are quick
+    assert (await sim_client.get("/_sim/latency")).json()["held"] == 1  # the controls are quick
     began = time.monotonic()
     assert (await call).status_code == 200  # held, then answered as ever
     assert time.monotonic() - began > 0.1
     quick = time.monotonic()
-    assert (await client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code != 503
+    assert (await sim_client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code != 503
     assert time.monotonic() - quick < 0.3  # another government: not slowed
-    state = (await client.get("/_sim/latency")).json()
+    state = (await sim_client.get("/_sim/latency")).json()
     assert (state["held"], state["delayed"]) == (0, 1)
-    assert (await client.delete("/_sim/latency")).status_code == 204
-    assert (await client.get("/_sim/latency")).json()["active"] is False
+    assert (await sim_client.delete("/_sim/latency")).status_code == 204
+    assert (await sim_client.get("/_sim/latency")).json()["active"] is False
 
 
 @pytest.mark.parametrize(
@@ -49,7 +39,7 @@ async def test_a_slow_government_holds_its_calls_and_says_how_many(
     [{"seconds": 0, "delay": 1}, {"seconds": 10, "delay": 0}, {"seconds": 10, "delay": 1, "x": 1}],
 )
 async def test_a_bad_latency_request_is_refused_and_changes_nothing(
-    client: httpx.AsyncClient, body: dict[str, object]
+    sim_client: httpx.AsyncClient, body: dict[str, object]
 ) -> None:
-    assert (await client.post("/_sim/latency", json=body)).status_code == 422
-    assert (await client.get("/_sim/latency")).json()["active"] is False
+    assert (await sim_client.post("/_sim/latency", json=body)).status_code == 422
+    assert (await sim_client.get("/_sim/latency")).json()["active"] is False

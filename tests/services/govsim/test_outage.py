@@ -4,53 +4,43 @@ comes back by itself when the window ends."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.services.govsim.simtools import govsim_client
-
-ANAF_LIST = "/test/FCTEL/rest/listaMesajeFactura"
-KSEF_KEYS = "/v2/security/public-key-certificates"
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with govsim_client() as http:
-        yield http
+from tests.services.govsim.simtools import ANAF_LIST, KSEF_KEYS
 
 
 async def test_every_government_answers_5xx_until_the_window_ends(
-    client: httpx.AsyncClient,
+    sim_client: httpx.AsyncClient,
 ) -> None:
-    before = (await client.get(KSEF_KEYS)).status_code
+    before = (await sim_client.get(KSEF_KEYS)).status_code
     assert before == 200
-    started = await client.post("/_sim/outage", json={"seconds": 0.5, "status": 502})
+    started = await sim_client.post("/_sim/outage", json={"seconds": 0.5, "status": 502})
     assert started.json()["active"] is True
-    assert (await client.get(KSEF_KEYS)).status_code == 502
-    assert (await client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code == 502
+    assert (await sim_client.get(KSEF_KEYS)).status_code == 502
+    assert (await sim_client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code == 502
     # The probes and the controls stay up: the outage is the government's, not the process's.
-    assert (await client.get("/healthz")).status_code == 200
-    assert (await client.get("/_sim/outage")).json()["refused"] == 2
+    assert (await sim_client.get("/healthz")).status_code == 200
+    assert (await sim_client.get("/_sim/outage")).json()["refused"] == 2
     await asyncio.sleep(0.6)
-    assert (await client.get(KSEF_KEYS)).status_code == 200
-    assert (await client.get("/_sim/outage")).json()["active"] is False
+    assert (await sim_client.get(KSEF_KEYS)).status_code == 200
+    assert (await sim_client.get("/_sim/outage")).json()["active"] is False
 
 
-async def test_an_outage_may_hit_one_government_only(client: httpx.AsyncClient) -> None:
-    await client.post("/_sim/outage", json={"seconds": 30, "path_prefix": "/test/FCTEL"})
-    assert (await client.get(KSEF_KEYS)).status_code == 200
-    assert (await client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code == 503
-    assert (await client.delete("/_sim/outage")).status_code == 204
-    assert (await client.get("/_sim/outage")).json()["active"] is False
+async def test_an_outage_may_hit_one_government_only(sim_client: httpx.AsyncClient) -> None:
+    await sim_client.post("/_sim/outage", json={"seconds": 30, "path_prefix": "/test/FCTEL"})
+    assert (await sim_client.get(KSEF_KEYS)).status_code == 200
+    assert (await sim_client.get(ANAF_LIST, params={"zile": "1", "cif": "1"})).status_code == 503
+    assert (await sim_client.delete("/_sim/outage")).status_code == 204
+    assert (await sim_client.get("/_sim/outage")).json()["active"] is False
 
 
 @pytest.mark.parametrize(
     "body", [{"seconds": 0}, {"seconds": 10, "status": 404}, {"seconds": 10, "extra": 1}]
 )
 async def test_a_bad_outage_request_is_refused_and_changes_nothing(
-    client: httpx.AsyncClient, body: dict[str, object]
+    sim_client: httpx.AsyncClient, body: dict[str, object]
 ) -> None:
-    assert (await client.post("/_sim/outage", json=body)).status_code == 422
-    assert (await client.get("/_sim/outage")).json()["active"] is False
+    assert (await sim_client.post("/_sim/outage", json=body)).status_code == 422
+    assert (await sim_client.get("/_sim/outage")).json()["active"] is False

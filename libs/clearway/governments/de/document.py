@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 
 from clearway.domain.invoice import VatCategory
 from clearway.formats.cii import write_cii
-from clearway.formats.en16931 import Contact, SchemedId, build_document, email_endpoint
+from clearway.formats.en16931 import (
+    Contact,
+    SchemedId,
+    build_document,
+    email_endpoint,
+    rendered,
+)
 from clearway.formats.ubl import write_ubl
 from clearway.governments.peppol.document import PEPPOL_BILLING_PROFILE_ID
 
@@ -37,16 +43,6 @@ if TYPE_CHECKING:
 XRECHNUNG_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 LEITWEG_SCHEME = "0204"
 SKONTO_ENTRY_START = "#"
-
-
-def render_xrechnung_ubl(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """XRechnung 3.0 as a UBL 2.1 Invoice or CreditNote."""
-    return write_ubl(xrechnung_document(invoice, invoice_number=invoice_number))
-
-
-def render_xrechnung_cii(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """XRechnung 3.0 as a UN/CEFACT CrossIndustryInvoice (D16B)."""
-    return write_cii(xrechnung_document(invoice, invoice_number=invoice_number))
 
 
 def xrechnung_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document:
@@ -75,6 +71,11 @@ def xrechnung_document(invoice: InvoiceRequest, *, invoice_number: str) -> Docum
         vat_breakdown=tuple(_with_rate(vat) for vat in document.vat_breakdown),
         delivery=_deliver_to_buyer_address(document.delivery, invoice),
     )
+
+
+# XRechnung 3.0 as a UBL 2.1 Invoice or CreditNote, and as a UN/CEFACT CrossIndustryInvoice.
+render_xrechnung_ubl = rendered(xrechnung_document, write_ubl)
+render_xrechnung_cii = rendered(xrechnung_document, write_cii)
 
 
 def skonto_terminated(terms: str | None) -> str | None:

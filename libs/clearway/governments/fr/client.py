@@ -215,26 +215,25 @@ class PaClient(GovernmentApi):
 
     async def flow_original(self, flow_id: str, calls: list[GovCall] | None = None) -> FlowDocument:
         """The flow's file as it was delivered, with the media type the platform gives it."""
-        response = await self._call(
-            "GET",
-            f"/flows/{flow_id}",
-            endpoint="GET /flows/{id}?docType=Original",
-            calls=calls,
-            params={"docType": "Original"},
-        )
+        response = await self._flow_part(flow_id, "Original", calls)
         media_type = response.headers.get("content-type", "application/octet-stream")
         return FlowDocument(content=response.content, media_type=media_type.split(";")[0])
 
     async def flow_metadata(self, flow_id: str, calls: list[GovCall] | None = None) -> bytes:
         """The flow's metadata with the invoice's lifecycle, as the platform's JSON bytes."""
-        response = await self._call(
+        return (await self._flow_part(flow_id, "Metadata", calls)).content
+
+    async def _flow_part(
+        self, flow_id: str, doc_type: str, calls: list[GovCall] | None
+    ) -> httpx.Response:
+        """GET /flows/{id} of one docType (Original, Metadata)."""
+        return await self._call(
             "GET",
             f"/flows/{flow_id}",
-            endpoint="GET /flows/{id}?docType=Metadata",
+            endpoint=f"GET /flows/{{id}}?docType={doc_type}",
             calls=calls,
-            params={"docType": "Metadata"},
+            params={"docType": doc_type},
         )
-        return response.content
 
     async def send_buyer_status(
         self, flow_id: str, status: BuyerStatus, calls: list[GovCall] | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from clearway.domain.invoice import money_str
 from clearway.formats.cii import write_cii
-from clearway.formats.en16931 import Note, SchemedId, build_document, email_endpoint
+from clearway.formats.en16931 import Note, SchemedId, build_document, email_endpoint, rendered
 from clearway.formats.pdf import text_page_pdf
 from clearway.formats.ubl import write_ubl
 from clearway.governments.fr.identifiers import siren_of
@@ -53,16 +53,6 @@ LEGAL_MENTIONS = (
     ),
     Note("Pas d'escompte pour paiement anticipé.", "AAB"),
 )
-
-
-def render_en16931_ubl(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """EN 16931 UBL 2.1 with the French CTC additions."""
-    return write_ubl(french_document(invoice, invoice_number=invoice_number))
-
-
-def render_en16931_cii(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """EN 16931 CII D16B with the French CTC additions (also the XML inside Factur-X)."""
-    return write_cii(french_document(invoice, invoice_number=invoice_number))
 
 
 def render_factur_x(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
@@ -107,6 +97,11 @@ def french_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document
         seller=_french_party(invoice.supplier, document.seller),
         buyer=_french_party(invoice.customer, document.buyer),
     )
+
+
+# EN 16931 UBL 2.1 and CII D16B with the French CTC additions (the CII is also Factur-X's XML).
+render_en16931_ubl = rendered(french_document, write_ubl)
+render_en16931_cii = rendered(french_document, write_cii)
 
 
 def _french_party(party: Party, trade_party: TradeParty) -> TradeParty:

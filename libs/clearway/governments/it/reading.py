@@ -22,7 +22,6 @@ holds one invoice.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
@@ -140,7 +139,7 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
         "lines": [_line(line, _references(summaries)) for line in lines],
         "currency": FPA.required(general, "Divisa", "Divisa"),
         "issue_date": iso_date(FPA.required(general, "Data", "Data"), "Data"),
-        "due_date": _date(payment, "DataScadenzaPagamento"),
+        "due_date": FPA.date(payment, "DataScadenzaPagamento"),
         "note": joined(FPA.texts(general, "Causale")),
         "payment_means": (
             {"bank_account": FPA.text(payment, "IBAN"), "bic": FPA.text(payment, "BIC")}
@@ -158,11 +157,6 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
         not_carried=NOT_CARRIED,
         left_out=tuple(left_out),
     )
-
-
-def _date(parent: etree._Element | None, path: str) -> dt.date | None:
-    text = FPA.text(parent, path)
-    return iso_date(text, path) if text else None
 
 
 def _party(header: etree._Element, role: str, term: str) -> dict[str, Any]:
@@ -273,7 +267,7 @@ def _preceding(body: etree._Element) -> dict[str, Any] | None:
         return None
     return {
         "number": FPA.required(linked, "IdDocumento", "DatiFattureCollegate IdDocumento"),
-        "issue_date": _date(linked, "Data"),
+        "issue_date": FPA.date(linked, "Data"),
     }
 
 

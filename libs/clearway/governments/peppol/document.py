@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from clearway.formats.en16931 import SchemedId, build_document
+from clearway.formats.en16931 import SchemedId, build_document, rendered
 from clearway.formats.ubl import write_ubl
 
 if TYPE_CHECKING:
@@ -29,11 +29,6 @@ BELGIAN_ENTERPRISE_SCHEME = "0208"
 _ENTERPRISE_NUMBER_DIGITS = 10
 
 
-def render_peppol_bis(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """The Peppol BIS Billing 3.0 UBL document, as UTF-8 bytes with an XML declaration."""
-    return write_ubl(peppol_bis_document(invoice, invoice_number=invoice_number))
-
-
 def peppol_bis_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document:
     document = build_document(
         invoice,
@@ -46,6 +41,9 @@ def peppol_bis_document(invoice: InvoiceRequest, *, invoice_number: str) -> Docu
         seller=_peppol_party(invoice.supplier, document.seller),
         buyer=_peppol_party(invoice.customer, document.buyer),
     )
+
+
+render_peppol_bis = rendered(peppol_bis_document, write_ubl)  # Peppol BIS Billing 3.0 UBL
 
 
 def belgian_enterprise_number(vat_number: str) -> str | None:

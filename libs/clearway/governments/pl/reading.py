@@ -19,7 +19,6 @@ Pure: no I/O; parsed only by clearway.formats.hardened. Read from any sender, as
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal, localcontext
 from typing import Any
@@ -133,7 +132,7 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
         "currency": FA3.required(fa, "fa:KodWaluty", "currency (KodWaluty)"),
         "exchange_rate": rates[0] if rates else None,
         "issue_date": iso_date(FA3.required(fa, "fa:P_1", "issue date (P_1)"), "P_1"),
-        "due_date": _date(payment, "fa:TerminPlatnosci/fa:Termin"),
+        "due_date": FA3.date(payment, "fa:TerminPlatnosci/fa:Termin"),
         "note": joined(FA3.texts(root, "fa:Stopka/fa:Informacje/fa:StopkaFaktury")),
         "payment_means": (
             {
@@ -154,11 +153,6 @@ def read_document(content: bytes, media_type: str) -> ReadInvoice:
     )
 
 
-def _date(parent: etree._Element | None, path: str) -> dt.date | None:
-    text = FA3.text(parent, path)
-    return iso_date(text, path) if text else None
-
-
 def _invoice_type(kind: str, gross: Decimal | None, left_out: list[str]) -> InvoiceType:
     if kind == INVOICE_KIND_VAT:
         return InvoiceType.INVOICE
@@ -176,7 +170,7 @@ def _corrected(fa: etree._Element) -> dict[str, Any] | None:
         return None
     return {
         "number": FA3.required(corrected, "fa:NrFaKorygowanej", "NrFaKorygowanej"),
-        "issue_date": _date(corrected, "fa:DataWystFaKorygowanej"),
+        "issue_date": FA3.date(corrected, "fa:DataWystFaKorygowanej"),
     }
 
 

@@ -20,7 +20,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from clearway.countries.vat_numbers import vat_number_prefix
-from clearway.formats.en16931 import PostalAddress, SchemedId, TradeParty, build_document
+from clearway.formats.en16931 import (
+    PostalAddress,
+    SchemedId,
+    TradeParty,
+    build_document,
+    rendered,
+)
 from clearway.formats.ubl import write_ubl
 from clearway.governments.ro.identifiers import cif_digits, ro_subdivision
 
@@ -31,16 +37,6 @@ if TYPE_CHECKING:
 CIUS_RO_CUSTOMIZATION_ID = (
     "urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:CIUS-RO:1.0.1"
 )
-
-
-def render_ubl_cius_ro(invoice: InvoiceRequest, *, invoice_number: str) -> bytes:
-    """The UBL document for ANAF, as UTF-8 bytes with an XML declaration.
-
-    Raises clearway.governments.ro.identifiers.UnknownRomanianCounty when a Romanian address
-    has no county or Bucharest sector that can be determined (the validator reports that
-    before conversion).
-    """
-    return write_ubl(cius_ro_document(invoice, invoice_number=invoice_number))
 
 
 def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Document:
@@ -55,6 +51,12 @@ def cius_ro_document(invoice: InvoiceRequest, *, invoice_number: str) -> Documen
         # identified: its number goes as the legal registration identifier instead.
         buyer = replace(buyer, legal_id=SchemedId(_buyer_number(invoice)))
     return replace(document, seller=_ro_party(document.seller), buyer=buyer)
+
+
+# The UBL document for ANAF. Raises clearway.governments.ro.identifiers.UnknownRomanianCounty
+# when a Romanian address has no county or Bucharest sector that can be determined (the
+# validator reports that before conversion).
+render_ubl_cius_ro = rendered(cius_ro_document, write_ubl)
 
 
 def _romanian_buyer(invoice: InvoiceRequest) -> bool:

@@ -1,10 +1,9 @@
-"""Reading French documents back: every generated French invoice renders in EN 16931 UBL, CII
-and Factur-X and reads back as the request, up to what the format does not carry (its
-NOT_CARRIED set) and what its writer normalizes."""
+"""Reading French documents back (EN 16931 UBL, CII and Factur-X): what the formats do not carry
+(NOT_CARRIED) and what the writer normalizes (`carried`), by which the reading contract
+(test_reading_contract.py) reads every French invoice back as its request."""
 
 from __future__ import annotations
 
-import pytest
 from clearway.domain.invoice import InvoiceRequest
 from clearway.governments.fr.document import FRENCH_DIRECTORY_SCHEME
 from clearway.governments.fr.identifiers import siren_of
@@ -13,10 +12,6 @@ from clearway.governments.fr.reading import NOT_CARRIED
 from tests.libs.formats.round_trip import (
     EN16931_NOT_CARRIED,
     Wire,
-    assert_reads_back,
-    check_round_trips,
-    corpus_cases,
-    corpus_invoice,
     en16931_carried,
     of_both_parties,
 )
@@ -38,14 +33,5 @@ def carried(data: Wire, request: InvoiceRequest, number: str, format_name: str) 
             fields["peppolId"] = None  # a 0225 address reads as the one derived from the SIREN
 
 
-def test_generated_invoices_read_back() -> None:
-    check_round_trips("FR", carried)
-
-
 def test_what_the_french_formats_do_not_carry() -> None:
     assert EN16931_NOT_CARRIED | of_both_parties("leitwegId") == NOT_CARRIED
-
-
-@pytest.mark.parametrize("case", corpus_cases("FR"))
-def test_corpus_invoices_read_back(case: str) -> None:
-    assert_reads_back(corpus_invoice("FR", case), carried)

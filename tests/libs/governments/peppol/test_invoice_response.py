@@ -87,12 +87,17 @@ def test_the_response_passes_the_t111_rules_addressed_from_buyer_to_supplier(
     assert DOCUMENT_TYPE == SIMULATOR_DOCUMENT_TYPE
 
 
-def test_a_rejection_is_re_with_the_reason_as_other_and_refers_to_the_invoice() -> None:
+def _belgian_response(
+    response: BuyerResponse, response_id: str
+) -> tuple[ReferencedInvoice, etree._Element]:
+    """A Belgian invoice received, and the buyer's response to it as rendered."""
     _, invoice = _received("BE", "PEPPOL-BIS-3")
+    xml = render_invoice_response(invoice, response, response_id=response_id, issued=ISSUED)
+    return invoice, etree.fromstring(xml)
 
-    root = etree.fromstring(
-        render_invoice_response(invoice, REJECT, response_id="IR-9", issued=ISSUED)
-    )
+
+def test_a_rejection_is_re_with_the_reason_as_other_and_refers_to_the_invoice() -> None:
+    invoice, root = _belgian_response(REJECT, "IR-9")
 
     response = root.find("cac:DocumentResponse/cac:Response", NS)
     assert response is not None
@@ -110,11 +115,7 @@ def test_a_rejection_is_re_with_the_reason_as_other_and_refers_to_the_invoice() 
 
 
 def test_an_acceptance_is_ap_without_a_clarification() -> None:
-    _, invoice = _received("BE", "PEPPOL-BIS-3")
-
-    root = etree.fromstring(
-        render_invoice_response(invoice, ACCEPT, response_id="IR-2", issued=ISSUED)
-    )
+    _, root = _belgian_response(ACCEPT, "IR-2")
 
     assert root.findtext("cac:DocumentResponse/cac:Response/cbc:ResponseCode", namespaces=NS) == (
         "AP"
@@ -123,10 +124,7 @@ def test_an_acceptance_is_ap_without_a_clarification() -> None:
 
 
 def test_the_t111_checker_refuses_a_rejection_without_clarification() -> None:
-    _, invoice = _received("BE", "PEPPOL-BIS-3")
-    root = etree.fromstring(
-        render_invoice_response(invoice, REJECT, response_id="IR-3", issued=ISSUED)
-    )
+    invoice, root = _belgian_response(REJECT, "IR-3")
     status = root.find("cac:DocumentResponse/cac:Response/cac:Status", NS)
     assert status is not None
     status.getparent().remove(status)
