@@ -1,0 +1,197 @@
+"""The `clearway` command as a user runs it (a subprocess of the venv's script, configured from
+the environment) against the API-only stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clearway_client import Clearway
+
+from services.stack.stack import Stack
+from tests.clients.python.conftest import key_of, seed_invoice_body
+from tests.conftest import MakeAccount
+from tests.services.connections_support import authorize_at_anaf, open_callback
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+CLEARWAY = str(Path(sys.executable).with_name("clearway"))
+
+
+def _env(stack: Stack, key: str | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CLEARWAY_API_URL": stack.api_url,
+        "CLEARWAY_API_KEY": key or stack.api_key,
+    }
+
+
+def _run(stack: Stack, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLEARWAY, *args],
+        env=_env(stack, key),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _write(path: Path, body: dict[str, Any]) -> str:
+    path.write_text(json.dumps(body))
+    return str(path)
+
+
+def test_create_get_events_list_and_the_error_exit_codes(api_stack: Stack, tmp_path: Path) -> None:
+    body = seed_invoice_body()
+    created = _run(
+        api_stack, "invoices", "create", "-f", _write(tmp_path / "i.json", body), "--json"
+    )
+    assert created.returncode == 0, created.stderr
+    invoice = json.loads(created.stdout)
+    assert invoice["externalId"] == body["externalId"]
+    assert invoice["grossAmount"] == "6188.00"
+
+    got = _run(api_stack, "invoices", "get", invoice["id"])
+    assert got.returncode == 0
+    assert got.stdout.split()[:2] == [invoice["id"], "created"]
+    events = _run(api_stack, "invoices", "events", invoice["id"], "--json")
+    assert [e["event"] for e in json.loads(events.stdout)] == ["invoice.created"]
+    listed = _run(api_stack, "invoices", "list", "--status", "created", "--country", "RO", "--json")
+    assert listed.returncode == 0
+    assert invoice["id"] in {i["id"] for i in json.loads(listed.stdout)}
+    assert _run(api_stack, "invoices", "list", "--limit", "1").stdout.count("\n") == 1
+
+    # A document not made yet: the API's 404, as JSON on stderr, exit 1.
+    missing = _run(api_stack, "invoices", "document", invoice["id"], "--json")
+    assert missing.returncode == 1
+    assert json.loads(missing.stderr)["error"]["type"] == "not_found"
+    assert _run(api_stack, "invoices", "receipt", invoice["id"]).returncode == 1
+
+    # The same key again with another body: 409, named.
+    key_args = ("--idempotency-key", f"cli-{invoice['id']}")
+    path = _write(tmp_path / "k.json", body)
+    assert _run(api_stack, "invoices", "create", "-f", path, *key_args).returncode == 0
+    other = _write(tmp_path / "o.json", seed_invoice_body())
+    conflict = _run(api_stack, "invoices", "create", "-f", other, *key_args)
+    assert conflict.returncode == 1
+    assert "conflict_error" in conflict.stderr
+
+    stranger = _run(api_stack, "invoices", "list", key="sk_test_nobody")
+    assert stranger.returncode == 1
+    assert "authentication_error" in stranger.stderr
+    nobody = subprocess.run(
+        [CLEARWAY, "invoices", "list"],
+        env={k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert nobody.returncode == 2
+    assert "CLEARWAY_API_KEY" in nobody.stderr
+
+
+def test_validate_on_the_server_and_offline_say_the_same(api_stack: Stack, tmp_path: Path) -> None:
+    good = _write(tmp_path / "good.json", seed_invoice_body())
+    bad_body = seed_invoice_body(currency="XXY")
+    bad_body["lines"][0]["vatRate"] = 7
+    bad = _write(tmp_path / "bad.json", bad_body)
+    for path, code in ((good, 0), (bad, 1)):
+        online = _run(api_stack, "validate", path, "--json")
+        offline = _run(api_stack, "validate", path, "--offline", "--json")
+        assert online.returncode == offline.returncode == code, (online.stderr, offline.stderr)
+        assert json.loads(online.stdout) == json.loads(offline.stdout)
+    lines = _run(api_stack, "validate", bad, "--offline").stdout.splitlines()
+    assert lines[-1].startswith("not valid")
+    assert any(line.startswith("error") and "/currency" in line for line in lines)
+
+
+def test_a_bulk_run_interrupted_and_run_again_files_each_line_once(
+    api_stack: Stack, client: Clearway, tmp_path: Path
+) -> None:
+    bodies = [seed_invoice_body() for _ in range(20)]
+    lines = [json.dumps(body) for body in bodies]
+    lines.insert(5, json.dumps(seed_invoice_body(lines=[])))  # refused: no lines
+    jsonl = tmp_path / "invoices.jsonl"
+    jsonl.write_text("\n".join(lines) + "\n")
+
+    first = subprocess.Popen(
+        [CLEARWAY, "invoices", "create", "-f", str(jsonl)],
+        env=_env(api_stack),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert first.stderr is not None
+    progress = [first.stderr.readline(), first.stderr.readline()]
+    first.send_signal(signal.SIGKILL)  # a crash, mid-run
+    first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    assert progress[0].startswith("1/21 line 1: inv_"), progress
+
+    for _ in range(2):  # resumed, then run once more: nothing is filed twice
+        again = _run(api_stack, "invoices", "create", "-f", str(jsonl), "--json")
+        assert again.returncode == 1, again.stderr  # one line refused
+        summary = json.loads(again.stdout)
+        assert len(summary["created"]) == 20
+        (refused,) = summary["refused"]
+        assert refused["line"] == 6
+        assert refused["type"] == "validation_error"
+        assert refused["param"] == "/lines"
+    for body in bodies:
+        assert len(list(client.invoices.list(search=body["externalId"]))) == 1
+
+
+async def test_connect_prints_the_authorization_url_and_waits_until_active(
+    api_stack: Stack, make_api_account: MakeAccount
+) -> None:
+    _, http = await make_api_account()
+    key = key_of(http)
+    with Clearway(key, api_stack.api_url) as clearway:
+        company = clearway.companies.create("TechVision SRL", "RO12345678", "RO")
+    connect = await asyncio.create_subprocess_exec(
+        CLEARWAY,
+        "connections",
+        "connect",
+        "RO",
+        "--company",
+        company.id,
+        env=_env(api_stack, key),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert connect.stdout is not None
+    first = (await asyncio.wait_for(connect.stdout.readline(), 30)).decode()
+    assert first.startswith("Authorize at: "), first
+    # The user opens it; ANAF (simulated) sends the browser back to Clearway.
+    answer = await open_callback(
+        await authorize_at_anaf(first.removeprefix("Authorize at: ").strip())
+    )
+    assert answer.status_code == 200, answer.text
+    out, err = await asyncio.wait_for(connect.communicate(), 60)
+    assert connect.returncode == 0, err
+    assert " RO  active " in out.decode()
+
+
+def test_setup_and_admin_are_the_servers(api_stack: Stack) -> None:
+    """One `clearway` in the venv: the client's, handing the operator's commands to the
+    server's command line, which `python -m clearway.cli` still runs on its own."""
+    made = _run(api_stack, "admin", "new-master-key")
+    assert made.returncode == 0, made.stderr
+    key_id, _, material = made.stdout.strip().partition("=")
+    assert key_id
+    assert material
+    module = subprocess.run(
+        [sys.executable, "-m", "clearway.cli", "admin", "new-master-key"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert module.returncode == 0
