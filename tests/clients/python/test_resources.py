@@ -24,6 +24,8 @@ from clearway_client.models import Address, Connection
 
 from services.stack.sandbox_seed import sandbox_channel_certificate
 from services.stack.stack import Stack
+from tests.clients.python.conftest import key_of
+from tests.conftest import MakeAccount
 from tests.libs.security.certmaker import make_certificate, pkcs12_bundle
 from tests.libs.store.received import new_received, receiving_connection
 from tests.services.connections_support import COMPANIES, authorize_at_anaf, open_callback
@@ -187,3 +189,48 @@ def test_the_pkcs12_bytes_go_as_base64() -> None:
         "format": "pkcs12",
         "certificate": base64.b64encode(b"\x00\x01").decode(),
     }
+
+
+async def test_the_async_client_has_the_same_resources(
+    api_stack: Stack, make_api_account: MakeAccount
+) -> None:
+    _, http = await make_api_account()
+    async with AsyncClearway(key_of(http), api_stack.api_url) as clearway:
+        company = await clearway.companies.create("Atelier SAS", "FR40303265045", "FR")
+        assert [c.id for c in await clearway.companies.list()] == [company.id]
+        assert (await clearway.companies.get(company.id)).siret is None
+        fr = await clearway.connections.create(company.id, "FR", is_receiver=False)
+        assert fr.status == "active"  # FR: nothing to set up
+        assert fr.network_credentials is not None
+        assert (await clearway.connections.wait(fr.id)).id == fr.id
+        assert [c.id for c in await clearway.connections.list()] == [fr.id]
+        assert (await clearway.connections.get(fr.id)).country_code == "FR"
+
+        pl_company = await clearway.companies.create("Sprzedawca sp. z o.o.", "PL5265877635", "PL")
+        pl = await clearway.connections.create(pl_company.id, "PL")
+        async with httpx.AsyncClient(base_url=api_stack.govsim_url, timeout=10) as sim:
+            issued = await sim.post("/_sim/pl/ksef-tokens", json={"nip": "5265877635"})
+        assert (
+            await clearway.connections.upload_ksef_token(pl.id, issued.json()["token"])
+        ).status == "active"
+        it_company = await clearway.companies.create("Bottega Srl", "IT01234567897", "IT")
+        it = await clearway.connections.create(it_company.id, "IT")
+        uploaded = await clearway.connections.upload_certificate(
+            it.id, sandbox_channel_certificate()
+        )
+        assert uploaded.status == "active"
+        assert (await clearway.connections.delete(fr.id)).deleted
+
+        endpoint = await clearway.webhook_endpoints.create("https://erp.example.com/h", ["*"])
+        assert [e.id for e in await clearway.webhook_endpoints.list()] == [endpoint.id]
+        assert (await clearway.webhook_endpoints.get(endpoint.id)).url == endpoint.url
+        updated = await clearway.webhook_endpoints.update(endpoint.id, description="ERP")
+        assert updated.description == "ERP"
+        delivery = await clearway.webhook_endpoints.send_test(endpoint.id)
+        listed = [d.id async for d in clearway.webhook_endpoints.deliveries(endpoint.id)]
+        assert listed == [delivery.id]
+        assert (await clearway.webhook_endpoints.retry_delivery(endpoint.id, delivery.id)).id
+        assert (await clearway.webhook_endpoints.rotate_secret(endpoint.id)).secret
+        assert (await clearway.webhook_endpoints.delete(endpoint.id)).deleted
+        assert (await clearway.companies.delete(company.id)).deleted
+        assert await clearway.request("GET", "/v1/companies") is not None

@@ -3,8 +3,12 @@ what services/webhook_dispatcher sends), and once against a real delivery of the
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from clearway.webhooks.signing import new_secret, signature_header
@@ -91,9 +95,21 @@ def test_the_tolerance_is_the_callers() -> None:
 @pytest.mark.stack
 @pytest.mark.kafka
 @pytest.mark.postgres
-async def test_a_real_delivery_verifies_and_wait_sees_the_invoice_accepted(stack: Stack) -> None:
+async def test_a_real_delivery_verifies_and_wait_sees_the_invoice_accepted(
+    stack: Stack, tmp_path: Path
+) -> None:
     """The dev account files the seed invoice; the client waits until it is accepted, and the
-    webhook the dispatcher delivered for it verifies, before and after a secret rotation."""
+    webhook the dispatcher delivered for it verifies, before and after a secret rotation.
+    Meanwhile `clearway invoices create --wait` files another and prints its timeline."""
+    invoice_file = tmp_path / "invoice.json"
+    invoice_file.write_text(json.dumps(seed_invoice_body()))
+    command = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("clearway")),
+        *("invoices", "create", "-f", str(invoice_file), "--wait"),
+        env={**os.environ, "CLEARWAY_API_KEY": stack.api_key, "CLEARWAY_API_URL": stack.api_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     async with (
         running_receiver() as receiver,
         AsyncClearway(stack.api_key, stack.api_url) as clearway,
@@ -134,3 +150,13 @@ async def test_a_real_delivery_verifies_and_wait_sees_the_invoice_accepted(stack
             assert test.event_type == "webhook.test"
         finally:
             await clearway.webhook_endpoints.delete(endpoint.id)
+    out, err = await asyncio.wait_for(command.communicate(), 90)
+    assert command.returncode == 0, err.decode()
+    printed = out.decode().splitlines()
+    assert " created " in printed[0]  # the invoice, then its timeline as it happened
+    assert [line.split()[1] for line in printed[1:]] == [
+        "invoice.created",
+        "invoice.validated",
+        "invoice.submitted",
+        "invoice.accepted",
+    ]
