@@ -195,3 +195,24 @@ def test_setup_and_admin_are_the_servers(api_stack: Stack) -> None:
         check=False,
     )
     assert module.returncode == 0
+
+
+def test_without_the_server_package_the_servers_commands_say_what_to_install(
+    tmp_path: Path,
+) -> None:
+    """A client-only install (pip install ./clients/python): no `clearway` package to hand
+    setup/admin or the offline rules to. Hidden here as it is absent there."""
+    invoice = _write(tmp_path / "i.json", seed_invoice_body())
+    without_server = (
+        "import sys; sys.modules['clearway'] = None; from clearway_client.cli import main; main()"
+    )
+    for args in (["admin", "new-master-key"], ["validate", invoice, "--offline"]):
+        ran = subprocess.run(
+            [sys.executable, "-c", without_server, *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert ran.returncode == 2, ran.stderr
+        assert "install the server package" in ran.stderr or "server package" in ran.stderr
+        assert "Traceback" not in ran.stderr

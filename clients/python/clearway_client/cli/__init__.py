@@ -9,7 +9,6 @@ handed over when the server package is installed beside this one.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from clearway_client.cli.exits import (
     run_guarded,
 )
 from clearway_client.cli.offline import validate_offline
+from clearway_client.cli.server import server_has
 from clearway_client.models import Invoice, ValidationResult
 
 SERVER_COMMANDS = frozenset({"setup", "admin"})
@@ -35,7 +35,7 @@ SERVER_COMMANDS = frozenset({"setup", "admin"})
 
 def _server_main(argv: Sequence[str]) -> None:
     """The server's own command line, for the operator's commands."""
-    if importlib.util.find_spec("clearway.cli") is None:
+    if not server_has("clearway.cli"):
         print(
             f"clearway {argv[0]}: an operator's command of the Clearway server; install the "
             "server package (`pip install -e .` in its repository) to run it",

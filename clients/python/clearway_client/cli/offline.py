@@ -3,17 +3,17 @@ the server package (clearway) is installed beside the client."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 from pydantic import ValidationError
 
 from clearway_client.cli.exits import EXIT_USAGE
+from clearway_client.cli.server import server_has
 from clearway_client.models import ValidationFinding, ValidationResult
 
 
 def validate_offline(raw: bytes, *, livemode: bool) -> ValidationResult:
-    if importlib.util.find_spec("clearway.validation") is None:
+    if not server_has("clearway.validation"):
         print(
             "clearway validate --offline: runs the server's rules and gates, which come with "
             "the Clearway server package (`pip install -e .` in its repository); without it, "
