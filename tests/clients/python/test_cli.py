@@ -216,3 +216,25 @@ def test_without_the_server_package_the_servers_commands_say_what_to_install(
         assert ran.returncode == 2, ran.stderr
         assert "install the server package" in ran.stderr or "server package" in ran.stderr
         assert "Traceback" not in ran.stderr
+
+
+def test_a_profile_file_configures_the_command(api_stack: Stack, tmp_path: Path) -> None:
+    config = tmp_path / "clearway" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        f'[profiles.default]\napi_key = "sk_test_nobody"\napi_url = "{api_stack.api_url}"\n\n'
+        f'[profiles.sandbox]\napi_key = "{api_stack.api_key}"\napi_url = "{api_stack.api_url}"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path)
+
+    def clearway(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLEARWAY, *args], env=env, capture_output=True, text=True, check=False
+        )
+
+    assert clearway("companies", "list", "--profile", "sandbox").returncode == 0
+    assert "authentication_error" in clearway("companies", "list").stderr  # `default`'s key
+    missing = clearway("companies", "list", "--profile", "live")
+    assert missing.returncode == 2
+    assert "no profile 'live' (it has: default, sandbox)" in missing.stderr

@@ -121,6 +121,12 @@ async def test_a_real_delivery_verifies_and_wait_sees_the_invoice_accepted(
             accepted = await clearway.invoices.wait(invoice.id, timeout=90, interval=0.3)
             assert accepted.status == "accepted"
             assert accepted.gov_id
+            document = await clearway.invoices.document(invoice.id)
+            assert document.format == "UBL-CIUS-RO"
+            assert document.content.startswith(b"<?xml")
+            receipt = await clearway.invoices.receipt(invoice.id)
+            assert receipt.media_type == "application/zip"
+            assert receipt.content.startswith(b"PK")
 
             def about_it(request: Received) -> bool:
                 return request.json()["data"].get("invoiceId") == invoice.id

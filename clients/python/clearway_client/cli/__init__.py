@@ -1,7 +1,8 @@
 """`clearway`: the Clearway API from the shell (docs/client.md).
 
 Configuration: $CLEARWAY_API_KEY and $CLEARWAY_API_URL (or the README's $CLEARWAY_KEY and
-$CLEARWAY_URL), or --api-key/--api-url. `--json` prints what the API answered, for scripts.
+$CLEARWAY_URL), --api-key/--api-url, or a profile file (cli/config.py). `--json` prints what
+the API answered, for scripts.
 `clearway setup` and `clearway admin …` are the server's operator commands (clearway.cli),
 handed over when the server package is installed beside this one.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from clearway_client import Clearway
 from clearway_client.cli import output
 from clearway_client.cli.bulk import create_many
+from clearway_client.cli.config import ConfigError, config_path, credentials
 from clearway_client.cli.exits import (
     EXIT_API_ERROR,
     EXIT_OK,
@@ -48,12 +50,21 @@ def _server_main(argv: Sequence[str]) -> None:
 
 
 def _client(args: argparse.Namespace) -> Clearway:
-    key = args.api_key or os.environ.get("CLEARWAY_API_KEY") or os.environ.get("CLEARWAY_KEY")
-    url = args.api_url or os.environ.get("CLEARWAY_API_URL") or os.environ.get("CLEARWAY_URL")
-    if not key:
-        print("clearway: no API key: set CLEARWAY_API_KEY (or pass --api-key)", file=sys.stderr)
+    try:
+        found = credentials(
+            os.environ, api_key=args.api_key, api_url=args.api_url, profile=args.profile
+        )
+    except ConfigError as exc:
+        print(f"clearway: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    return Clearway(key, url)
+    if not found.api_key:
+        print(
+            "clearway: no API key: set CLEARWAY_API_KEY, pass --api-key, or add a profile to "
+            f"{config_path(os.environ)}",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USAGE)
+    return Clearway(found.api_key, found.api_url)
 
 
 def _read_json(path: str) -> Any:
@@ -200,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="print the API's JSON, for scripts")
     common.add_argument("--api-key", help="default: $CLEARWAY_API_KEY")
     common.add_argument("--api-url", help="default: $CLEARWAY_API_URL, else http://127.0.0.1:8080")
+    common.add_argument("--profile", help="a profile of the config file (cli/config.py)")
 
     top = argparse.ArgumentParser(
         prog="clearway",
