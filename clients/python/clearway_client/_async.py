@@ -102,12 +102,8 @@ class Invoices(_Resource):
     ) -> Invoice:
         """The invoice once its status is one of `until`; WaitTimeoutError after `timeout`."""
         return await self._client._drive(  # noqa: SLF001
-            self._client._core.poll(  # noqa: SLF001
-                ops.invoices_get(invoice_id),
-                lambda invoice: invoice.status in until,
-                timeout=timeout,
-                interval=interval,
-                describe=lambda invoice: f"{invoice.id} is still {invoice.status}",
+            self._client._core.wait(  # noqa: SLF001
+                ops.invoices_get(invoice_id), until, timeout=timeout, interval=interval
             )
         )
 
@@ -213,12 +209,8 @@ class Connections(_Resource):
     ) -> Connection:
         """The connection once its status is one of `until` (after the OAuth consent, say)."""
         return await self._client._drive(  # noqa: SLF001
-            self._client._core.poll(  # noqa: SLF001
-                ops.connections_get(connection_id),
-                lambda connection: connection.status in until,
-                timeout=timeout,
-                interval=interval,
-                describe=lambda connection: f"{connection.id} is still {connection.status}",
+            self._client._core.wait(  # noqa: SLF001
+                ops.connections_get(connection_id), until, timeout=timeout, interval=interval
             )
         )
 

@@ -15,10 +15,10 @@ import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -34,6 +34,16 @@ from clearway_client.models import ApiModel, Document, Page
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ApiModel)
+
+
+class HasStatus(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+S = TypeVar("S", bound=HasStatus)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 IDEMPOTENCY_HEADER = "X-Idempotency-Key"
@@ -211,24 +221,26 @@ class Core:
             attempt += 1
             yield Sleep(delay)
 
-    def poll(
+    def wait(
         self,
-        operation: Operation[T],
-        done: Callable[[T], bool],
+        operation: Operation[S],
+        until: Collection[str],
         *,
         timeout: float,
         interval: float,
-        describe: Callable[[T], str],
-    ) -> Flow[T]:
-        """Call `operation` every `interval` seconds until `done` says so or `timeout` passes."""
+    ) -> Flow[S]:
+        """Get the object every `interval` seconds until its status is one of `until`;
+        WaitTimeoutError, with the object as it was, once `timeout` passed."""
         deadline = time.monotonic() + timeout
         while True:
             current = yield from self.call(operation)
-            if done(current):
+            if current.status in until:
                 return current
             left = deadline - time.monotonic()
             if left <= 0:
-                raise WaitTimeoutError(f"after {timeout:g}s: {describe(current)}", current)
+                raise WaitTimeoutError(
+                    f"after {timeout:g}s: {current.id} is still {current.status}", current
+                )
             yield Sleep(min(interval, left))
 
 

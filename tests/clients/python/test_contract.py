@@ -46,14 +46,11 @@ MODELS: dict[str, type[BaseModel]] = {
         "DeliveryAttempt",
         "ErrorBody",
         "ErrorItem",
-        "InvoiceRequest",
-        "Party",
-        "Line",
-        "PaymentMeans",
-        "Attachment",
-        "PrecedingInvoice",
+        *("InvoiceRequest", "Party", "Line", "PaymentMeans", "Attachment", "PrecedingInvoice"),
     )
 }
+# What a request must give is exactly what the document requires.
+REQUESTS = {name for name, model in MODELS.items() if issubclass(model, models.RequestModel)}
 # The document's enums the client names as Literal types.
 ENUMS = {
     "Status": models.InvoiceStatus,
