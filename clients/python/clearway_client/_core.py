@@ -30,7 +30,7 @@ from clearway_client.errors import (
     error_from_response,
     retry_after_seconds,
 )
-from clearway_client.models import ApiModel, Document, Page
+from clearway_client.models import ApiModel, Document, Invoice, Page
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ApiModel)
@@ -266,6 +266,13 @@ def data_of(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
 
 def model(kind: type[M]) -> Callable[[httpx.Response], M]:
     return lambda response: kind.model_validate(response.json()["data"])
+
+
+def created_invoice(response: httpx.Response) -> Invoice:
+    """POST /v1/invoices' answer, knowing whether it replays an earlier one."""
+    invoice = Invoice.model_validate(response.json()["data"])
+    invoice._replayed = response.headers.get("idempotent-replayed") == "true"  # noqa: SLF001
+    return invoice
 
 
 def bare(kind: type[M]) -> Callable[[httpx.Response], M]:

@@ -11,7 +11,16 @@ from urllib.parse import quote
 
 from pydantic.alias_generators import to_camel
 
-from clearway_client._core import Operation, bare, document, model, models, page, query
+from clearway_client._core import (
+    Operation,
+    bare,
+    created_invoice,
+    document,
+    model,
+    models,
+    page,
+    query,
+)
 from clearway_client.models import (
     Address,
     CertificateFormat,
@@ -58,7 +67,7 @@ def invoices_create(
     return Operation(
         "POST",
         "/v1/invoices",
-        model(Invoice),
+        created_invoice,
         body=invoice,
         idempotency_key=idempotency_key,
         replays=True,

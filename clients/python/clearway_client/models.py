@@ -11,7 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic.alias_generators import to_camel
 
 Country = Literal["RO", "IT", "BE", "PL", "FR", "DE"]
@@ -225,6 +225,13 @@ class Invoice(ApiModel):
     livemode: bool
     company: Company | None = None
     connection: Connection | None = None
+    # Set from the answer's Idempotent-Replayed header: this answer repeats the first one for
+    # its idempotency key (the invoice was filed before), not a new invoice.
+    _replayed: bool = PrivateAttr(default=False)
+
+    @property
+    def replayed(self) -> bool:
+        return self._replayed
 
 
 class Event(ApiModel):

@@ -38,6 +38,7 @@ def test_create_get_events_validate_and_the_documents_not_made_yet(client: Clear
     created = client.invoices.create(body)
     assert isinstance(created, Invoice)
     assert created.status == "created"
+    assert created.replayed is False
     assert created.external_id == body["externalId"]
     assert created.gross_amount == Decimal("6188.00")
     assert isinstance(created.net_amount, Decimal)
@@ -236,6 +237,7 @@ def test_a_retried_post_creates_exactly_one_invoice(api_stack: Stack, client: Cl
     assert transport.keys[0] is not None
     assert transport.keys[0] == transport.keys[1]  # made once for the call, sent on each try
     assert _filed(client, body["externalId"]) == [invoice.id]
+    assert invoice.replayed is True  # the answer the first attempt's lost answer had been
 
     # With no retries left the caller hears of the loss, and may send again with the key it
     # gave: still one invoice.

@@ -33,11 +33,12 @@ def line_key(line: str) -> str:
 class Summary:
     total: int
     created: list[dict[str, Any]] = field(default_factory=list)
+    already_filed: list[dict[str, Any]] = field(default_factory=list)  # by an earlier run
     refused: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def done(self) -> int:
-        return len(self.created) + len(self.refused)
+        return len(self.created) + len(self.already_filed) + len(self.refused)
 
 
 def _progress(summary: Summary, note: str) -> None:
@@ -46,7 +47,7 @@ def _progress(summary: Summary, note: str) -> None:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         print(
             f"\r[{bar}] {summary.done}/{summary.total} created {len(summary.created)} "
-            f"refused {len(summary.refused)}",
+            f"already filed {len(summary.already_filed)} refused {len(summary.refused)}",
             end="",
             file=sys.stderr,
             flush=True,
@@ -64,6 +65,7 @@ def _report(summary: Summary, *, as_json: bool, stopped: str | None) -> None:
                 {
                     "total": summary.total,
                     "created": summary.created,
+                    "alreadyFiled": summary.already_filed,
                     "refused": summary.refused,
                     "stopped": stopped,
                 },
@@ -72,7 +74,10 @@ def _report(summary: Summary, *, as_json: bool, stopped: str | None) -> None:
             flush=True,
         )
         return
-    print(f"created {len(summary.created)} of {summary.total}, refused {len(summary.refused)}")
+    print(
+        f"created {len(summary.created)} of {summary.total}, already filed "
+        f"{len(summary.already_filed)}, refused {len(summary.refused)}"
+    )
     for refusal in summary.refused:
         where = f" ({refusal['param']})" if refusal.get("param") else ""
         print(f"  line {refusal['line']}: {refusal['type']}{where}: {refusal['message']}")
@@ -110,10 +115,10 @@ def create_many(clearway: Clearway, path: Path, *, as_json: bool) -> int:
                 )
                 _progress(summary, f"line {number}: refused: {exc}")
                 continue
-            summary.created.append(
-                {"line": number, "id": invoice.id, "externalId": invoice.external_id}
-            )
-            _progress(summary, f"line {number}: {invoice.id} {invoice.status}")
+            filed = {"line": number, "id": invoice.id, "externalId": invoice.external_id}
+            (summary.already_filed if invoice.replayed else summary.created).append(filed)
+            again = " (already filed)" if invoice.replayed else ""
+            _progress(summary, f"line {number}: {invoice.id} {invoice.status}{again}")
     except APIConnectionError as exc:
         stopped = f"the API could not be reached ({exc})"
     except KeyboardInterrupt:
