@@ -67,13 +67,11 @@ def test_create_get_events_list_and_the_error_exit_codes(api_stack: Stack, tmp_p
     listed = _run(api_stack, "invoices", "list", "--status", "created", "--country", "RO", "--json")
     assert listed.returncode == 0
     assert invoice["id"] in {i["id"] for i in json.loads(listed.stdout)}
-    assert _run(api_stack, "invoices", "list", "--limit", "1").stdout.count("\n") == 1
 
     # A document not made yet: the API's 404, as JSON on stderr, exit 1.
     missing = _run(api_stack, "invoices", "document", invoice["id"], "--json")
     assert missing.returncode == 1
     assert json.loads(missing.stderr)["error"]["type"] == "not_found"
-    assert _run(api_stack, "invoices", "receipt", invoice["id"]).returncode == 1
 
     # The same key again with another body: 409, named.
     key_args = ("--idempotency-key", f"cli-{invoice['id']}")
@@ -103,14 +101,16 @@ def test_validate_on_the_server_and_offline_say_the_same(api_stack: Stack, tmp_p
     bad_body = seed_invoice_body(currency="XXY")
     bad_body["lines"][0]["vatRate"] = 7
     bad = _write(tmp_path / "bad.json", bad_body)
-    for path, code in ((good, 0), (bad, 1)):
-        online = _run(api_stack, "validate", path, "--json")
-        offline = _run(api_stack, "validate", path, "--offline", "--json")
-        assert online.returncode == offline.returncode == code, (online.stderr, offline.stderr)
-        assert json.loads(online.stdout) == json.loads(offline.stdout)
-    lines = _run(api_stack, "validate", bad, "--offline").stdout.splitlines()
-    assert lines[-1].startswith("not valid")
-    assert any(line.startswith("error") and "/currency" in line for line in lines)
+    online = _run(api_stack, "validate", bad, "--json")
+    offline = _run(api_stack, "validate", bad, "--offline", "--json")
+    assert online.returncode == offline.returncode == 1, (online.stderr, offline.stderr)
+    assert json.loads(online.stdout) == json.loads(offline.stdout)
+    assert {d["pointer"] for d in json.loads(offline.stdout)["details"]} >= {"/currency"}
+    # One finding a line, with its pointer and fix, then the verdict.
+    assert _run(api_stack, "validate", good).stdout.splitlines()[-1] == "valid"
+    lines = _run(api_stack, "validate", good, "--offline").stdout.splitlines()
+    assert lines[-1] == "valid"
+    assert all("(fix: " in line for line in lines[:-1])
 
 
 def test_a_bulk_run_interrupted_and_run_again_files_each_line_once(
@@ -188,19 +188,12 @@ async def test_connect_prints_the_authorization_url_and_waits_until_active(
 
 def test_setup_and_admin_are_the_servers(api_stack: Stack) -> None:
     """One `clearway` in the venv: the client's, handing the operator's commands to the
-    server's command line, which `python -m clearway.cli` still runs on its own."""
+    server's command line."""
     made = _run(api_stack, "admin", "new-master-key")
     assert made.returncode == 0, made.stderr
     key_id, _, material = made.stdout.strip().partition("=")
     assert key_id
-    assert material
-    module = subprocess.run(
-        [sys.executable, "-m", "clearway.cli", "admin", "new-master-key"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert module.returncode == 0
+    assert material  # (`python -m clearway.cli admin`: tests/libs/security/test_rotation.py)
 
 
 def test_without_the_server_package_the_servers_commands_say_what_to_install(
