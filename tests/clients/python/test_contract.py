@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from services.intake.examples import SEED_INVOICE_REQUEST
 from tests.clients.python.conftest import seed_invoice_body
-from tests.docs.test_docs import _invoice_bodies
+from tests.docs.test_docs import PAGES, _blocks, _invoice_bodies
 
 DOCUMENT = json.loads(
     (Path(__file__).parents[2] / "services" / "intake" / "openapi.json").read_text()
@@ -173,3 +173,20 @@ def test_real_answers_hold_no_field_the_models_do_not_know(
     ]
     for answer in answers:
         assert _unknown(answer) == [], answer
+
+
+def test_the_manuals_error_and_event_examples_fit_the_models() -> None:
+    """The JSON the pages show of answers the client reads: the error envelope (docs/api.md)
+    and a webhook's body (docs/webhooks.md)."""
+    errors, events = [], []
+    for page in PAGES:
+        for lang, text in _blocks(page):
+            value = json.loads(text) if lang == "json" else None
+            if isinstance(value, dict) and set(value) == {"error"}:
+                errors.append(models.ErrorBody.model_validate(value["error"]))
+            elif isinstance(value, dict) and str(value.get("id", "")).startswith("evt_"):
+                events.append(models.WebhookEvent.model_validate(value))
+    assert errors
+    assert all(_unknown(error) == [] for error in errors)
+    assert events
+    assert all(_unknown(event) == [] for event in events)
