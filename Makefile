@@ -24,10 +24,14 @@ pgbouncer:
 	  fi; \
 	fi
 
-$(STAMP): pyproject.toml
+# The server, then the client distribution (clients/python: the `clearway` command) beside it,
+# in that order: a venv whose server still declared the command removes it when the server is
+# reinstalled, and the client's install then puts its own back.
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e 'clients/python[kafka]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -39,8 +43,8 @@ test: $(STAMP)
 	$(PY) -m tests.run_in_two $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check libs services tests examples
-	$(VENV)/bin/ruff format --check libs services tests examples
+	$(VENV)/bin/ruff check libs services tests examples clients
+	$(VENV)/bin/ruff format --check libs services tests examples clients
 	$(VENV)/bin/mypy
 
 chaos: $(STAMP)

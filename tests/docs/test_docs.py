@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,33 @@ async def test_curl_blocks_run_against_the_stack(
             # invoices are not sent to its (made-up) address.
             deleted = await api.delete(f"/v1/webhook-endpoints/{data['id']}")
             assert deleted.status_code in {200, 204}, deleted.text
+
+
+@pytest.mark.kafka
+@pytest.mark.postgres
+async def test_the_readmes_python_quick_start_runs_as_written(api_stack: Stack) -> None:
+    """The README's "Quick start in Python", verbatim, as a reader runs it: from the repository,
+    with the two variables it names exported (here: the API-only stack's)."""
+    (block,) = [
+        text
+        for lang, text in _blocks(README)
+        if lang == "python" and text in _section(README, "Quick start in Python")
+    ]
+    run = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        block,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "CLEARWAY_API_KEY": api_stack.api_key,
+            "CLEARWAY_API_URL": api_stack.api_url,
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(run.communicate(), timeout=60)
+    assert run.returncode == 0, out.decode()
+    invoice_id, status, gross = out.decode().split()
+    assert invoice_id.startswith("inv_")
+    assert (status, gross) == ("created", "6188.00")

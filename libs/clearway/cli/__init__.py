@@ -1,4 +1,5 @@
-"""`clearway`: the operator's command line, installed with the library.
+"""The operator's command line: `clearway setup` and `clearway admin …` (the client's `clearway`
+command hands them here when this package is installed; `python -m clearway.cli` runs them too).
 
 - `clearway setup`: migrate $DATABASE_URL and create the topics on $KAFKA_BOOTSTRAP (once per
   deployment, before the services start).

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from clearway_client import Clearway, ServiceUnavailableError
 
 from services.stack.infra import free_port, spawn, stop_processes
 from services.stack.stack import Stack, wait_until_ready
@@ -101,6 +102,14 @@ async def test_refused_connections_answer_503_with_retry_after_and_readyz_says_w
             assert set(error) == {"type", "message", "errors"}  # no field at fault: no param
         written = "SELECT count(*) FROM invoices WHERE external_id = $1"
         assert await api_db.fetchval(written, external_id) == 0
+        # The Python client (clients/python) raises its typed error for this real answer.
+        with (
+            Clearway(api_stack.api_key, limited_intake, max_retries=0) as clearway,
+            pytest.raises(ServiceUnavailableError) as unavailable,
+        ):
+            clearway.invoices.list_page(limit=1)
+        assert unavailable.value.retry_after == 2
+        assert unavailable.value.status == 503
 
         # A check that times out on a loaded machine says "no answer within 2 s": ask again
         # until PostgreSQL's own refusal is what it reports.

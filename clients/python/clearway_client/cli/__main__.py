@@ -1,0 +1,3 @@
+from clearway_client.cli import main
+
+main()
