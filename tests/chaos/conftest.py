@@ -43,9 +43,10 @@ class ChaosAccount:
     webhook_url: str
 
 
-# Module-scoped: the stack stops as soon as the chaos module is done, instead of idling (a broker
-# and every service, ~half a core) beside the shared stack for the rest of the session.
-@pytest_asyncio.fixture(scope="module")
+# Package-scoped: one chaos stack serves the filing and the receiving faults (a start is ~30 s), and
+# it stops as soon as tests/chaos is done instead of idling (a broker and every service, ~half a
+# core) beside the shared stack for the rest of the session.
+@pytest_asyncio.fixture(scope="package")
 async def chaos_stack() -> AsyncIterator[Stack]:
     # Not under pytest's tmp dir (mode 0700, root's): the embedded server runs as its own user.
     state_dir = Path(tempfile.mkdtemp(prefix="clearway-chaos-"))
@@ -75,7 +76,7 @@ async def chaos_stack() -> AsyncIterator[Stack]:
         shutil.rmtree(state_dir, ignore_errors=True)
 
 
-@pytest_asyncio.fixture(scope="module")
+@pytest_asyncio.fixture(scope="package")
 async def chaos_account(chaos_stack: Stack) -> AsyncIterator[ChaosAccount]:
     """The dev account (its RO company is connected), a connected company for every other
     country, and a webhook endpoint receiving every event."""
@@ -123,7 +124,7 @@ async def _connect(stack: Stack, api: httpx.AsyncClient, country: str) -> None:
     assert connection["status"] == "active", connection
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def db(chaos_stack: Stack) -> Any:
     """A pool on the chaos stack's database, for the tests' own checks."""
     pool = await create_pool(chaos_stack.database.url)

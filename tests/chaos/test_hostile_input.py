@@ -26,7 +26,7 @@ from clearway.messaging.topics import (
 )
 
 from services.stack.stack import Stack
-from tests.conftest import WaitFinal
+from tests.conftest import MakeAccount, WaitFinal
 
 # `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
 # stack run beside the whole-stack ones in `make test`.
@@ -73,15 +73,18 @@ async def _invoice_count(db: asyncpg.Pool[Any]) -> int:
     ],
 )
 async def test_hostile_bodies_are_a_400_and_write_nothing(
-    api: httpx.AsyncClient, db: asyncpg.Pool[Any], name: str, body: bytes
+    make_api_account: MakeAccount, api_db: asyncpg.Pool[Any], name: str, body: bytes
 ) -> None:
-    before = await _invoice_count(db)
+    # Only intake answers: the API-only stack, and the count is of its own database (not the
+    # chaos stack's, which tests/chaos/conftest.py names `db`).
+    _, api = await make_api_account()
+    before = await _invoice_count(api_db)
     response = await api.post(
         "/v1/invoices", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 400, (name, response.status_code, response.text[:300])
     assert response.json()["error"]["type"] == "validation_error"
-    assert await _invoice_count(db) == before
+    assert await _invoice_count(api_db) == before
 
 
 async def _dlq_reasons(stack: Stack, topic: str, marker: str, timeout: float = 30) -> list[str]:

@@ -18,14 +18,11 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 
-from services.stack.infra import free_port
-from services.stack.stack import Stack
+from services.stack.infra import free_port, provision_database
 from tests.conftest import ACCEPTED_EVENTS
 from tests.e2e.sandbox_doc import (
     delivered_government_id,
@@ -34,8 +31,8 @@ from tests.e2e.sandbox_doc import (
     run_shell,
 )
 
-# `stack` comes with the `stack` fixture (tests/conftest.py): the tests here that start no
-# stack run beside the whole-stack ones in `make test`.
+# No test here uses the shared `stack`: each `make run` is a stack of its own, so these run beside
+# the whole-stack tests in `make test` (tests/run_in_two.py).
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 README = Path(__file__).parents[3] / "README.md"
@@ -91,17 +88,16 @@ async def _sh(script: str, api: str, key: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _database_of_its_own(stack: Stack) -> AsyncIterator[str]:
-    """A database on the tests' server, as $DATABASE_URL: a user's `make run` data and the
-    tests' stay apart."""
-    name = f"clearway_run_{secrets.token_hex(4)}"
-    server = await asyncpg.connect(stack.database.server_url)
+async def _database_of_its_own(state_dir: Path) -> AsyncIterator[str]:
+    """A throwaway database (on the server a stack would use), as $DATABASE_URL: a user's `make
+    run` data and the tests' stay apart. No `stack` fixture: this test starts a stack of its own
+    (`make run`), so it runs beside the shared one in `make test`, not after it."""
+    database = await provision_database(f"clearway_run_{secrets.token_hex(4)}", state_dir)
     try:
-        await server.execute(f'CREATE DATABASE "{name}"')
-        yield urlsplit(stack.database.url)._replace(path=f"/{name}").geturl()
+        yield database.url
     finally:
-        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await server.close()
+        await database.drop()
+        database.stop_embedded()
 
 
 async def _follow_the_readme(api: str, key: str) -> None:
@@ -146,11 +142,11 @@ async def _receive_the_sandbox_purchases(api: str, key: str, sim: str) -> None:
 
 
 async def test_make_run_prints_two_lines_serves_the_readme_example_and_stops_everything(
-    stack: Stack, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     started: set[int] = set()
     port = free_port()  # not 8080: a user's `make run` may hold it (that case: below)
-    async with _database_of_its_own(stack) as database_url:
+    async with _database_of_its_own(tmp_path / "postgres") as database_url:
         with (tmp_path / "run.stderr").open("wb") as stderr:
             run = await asyncio.create_subprocess_exec(
                 sys.executable,
