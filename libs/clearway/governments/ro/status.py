@@ -240,7 +240,8 @@ class AnafStatusFollower:
 
 @dataclass
 class _Progress:
-    """How far this poll got: the decision once stareMesaj gave it (or an earlier poll did)."""
+    """How far this poll got: the decision once the list or stareMesaj gave it (or an earlier
+    poll did)."""
 
     decided: Decided | None
 
