@@ -176,8 +176,12 @@ class AnafStatusFollower:
         decided = view.decision(poll.upload_id)
         if decided is not None:
             return decided
-        if view.open(utcnow()) and utcnow() - poll.created_at < self._silence:
-            return Pending("ANAF's message list does not show the upload yet")
+        now = utcnow()
+        if view.open(now) and now - poll.created_at < self._silence:
+            # Back when the list is read again: sooner finds nothing new, later waits for nothing.
+            next_read = view.asked_at + self._list_every if view.asked_at else None
+            at = next_read if next_read is not None and next_read > now else None
+            return Pending("ANAF's message list does not show the upload yet", at=at)
         return None
 
     async def _read_list(

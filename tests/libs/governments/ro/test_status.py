@@ -179,6 +179,9 @@ async def test_the_list_is_read_once_per_interval_and_later_decisions_come_with_
     outcomes, _ = await anaf.follow(follower, [anaf.poll(first), anaf.poll(second)])
     assert isinstance(outcomes[0], Accepted)
     assert isinstance(outcomes[1], Pending)  # not listed yet, and young: no stareMesaj
+    # Asked again when the list is read again, not at the cadence.
+    assert outcomes[1].at is not None
+    assert utcnow() < outcomes[1].at <= utcnow() + dt.timedelta(seconds=1.5)
     anaf.decide(second)
     [again], _ = await anaf.follow(follower, [anaf.poll(second)])
     assert isinstance(again, Pending)  # the view is fresh: ANAF is not asked again
