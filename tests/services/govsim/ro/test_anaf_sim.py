@@ -828,8 +828,22 @@ async def test_download_throttled_answers_429_eleven_times_without_spending_down
 async def test_rejected_inline_says_nok_with_the_errors_and_nothing_to_download(
     client: httpx.AsyncClient, clock: FakeClock, token: str
 ) -> None:
+    start_ms = int(clock.now * 1000)
     state = await _decided_scenario_upload(client, clock, token, "rejected_inline")
     assert state.get("stare") == "nok"
     assert state.get("id_descarcare") is None
     [error] = error_messages(state)
     assert error.startswith("[BR-RO-101]-")
+    # Nothing to download: no message in the list either.
+    clock.advance(60)
+    listed = await client.get(
+        f"{REST}/listaMesajePaginatieFactura",
+        params={
+            "startTime": str(start_ms),
+            "endTime": str(int(clock.now * 1000)),
+            "cif": SELLER_CIF,
+            "pagina": "1",
+        },
+        headers=bearer(token),
+    )
+    assert listed.json()["eroare"] == "Nu exista mesaje in intervalul selectat"
