@@ -5,10 +5,13 @@ ANAF lists a processed upload as one row of its uploader's CIF: `FACTURA TRIMISA
 downloaded by (`id`). One page of listaMesajePaginatieFactura (500 rows) thus answers the status
 of many uploads at once, where stareMesaj answers one (status.py reads it).
 
-A SentList is one connection's view of those rows: each read asks the window from OVERLAP before
-the end of the last read to now (a row is stamped to the minute and may be listed a little
-late, so every window reaches back over the minute before), never further back than REACH
-(older uploads are asked about with stareMesaj), and the rows are kept for KEEP.
+A SentList is one connection's view of those rows: a read asks the window from a little before
+the end of the last read to now, never further back than its reach (older uploads are asked
+about with stareMesaj), and the rows are kept for KEEP. A row is stamped to the minute and may
+be listed a little late: every SWEEP_EVERY a read reaches OVERLAP back (the minute before and a
+margin) to find such rows; the reads between reach back only NEAR_OVERLAP, which keeps them to
+one page (500 rows) at hundreds of decisions a second. A row listed later still is found by the
+next sweep, or its upload asked about with stareMesaj once the list stayed silent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from clearway.governments.ro.receiving import END_LAG
 from clearway.pipeline.decisions import Decided
 
 OVERLAP = dt.timedelta(seconds=70)  # data_creare is stamped to the minute, plus a margin
+NEAR_OVERLAP = dt.timedelta(seconds=2)  # the reads between two sweeps
+SWEEP_EVERY = dt.timedelta(seconds=10)
 KEEP = dt.timedelta(minutes=10)  # how long a row read stays in the view
 
 # What each kind of row decides, as stareMesaj would say it.
@@ -31,6 +36,7 @@ DECISIONS = {MessageKind.SENT: Stare.OK, MessageKind.ERRORS: Stare.NOK}
 class ListWindow:
     start: dt.datetime
     end: dt.datetime
+    sweep: bool  # reaching OVERLAP back
 
 
 @dataclass
@@ -43,6 +49,7 @@ class SentList:
     cif: str
     read_to: dt.datetime | None = None
     asked_at: dt.datetime | None = None
+    swept_at: dt.datetime | None = None
     closed_until: dt.datetime | None = None
     rows: dict[str, ListedMessage] = field(default_factory=dict)
 
@@ -58,9 +65,11 @@ class SentList:
     def window(self, now: dt.datetime, reach: dt.timedelta) -> ListWindow | None:
         """The window to read now; None when there is nothing new to read yet."""
         floor = now - reach
-        start = floor if self.read_to is None else max(self.read_to - OVERLAP, floor)
+        sweep = self.swept_at is None or now - self.swept_at >= SWEEP_EVERY
+        back = OVERLAP if sweep else NEAR_OVERLAP
+        start = floor if self.read_to is None else max(self.read_to - back, floor)
         end = now - END_LAG  # ANAF refuses an endTime in its future
-        return ListWindow(start, end) if end > start else None
+        return ListWindow(start, end, sweep) if end > start else None
 
     def add(self, rows: tuple[ListedMessage, ...] | list[ListedMessage]) -> None:
         for row in rows:
@@ -70,6 +79,8 @@ class SentList:
     def read(self, window: ListWindow, now: dt.datetime) -> None:
         """The window was read to its last page: the rows older than KEEP leave the view."""
         self.read_to = window.end
+        if window.sweep:
+            self.swept_at = now
         oldest = now - KEEP
         self.rows = {key: row for key, row in self.rows.items() if row.created >= oldest}
 

@@ -7,7 +7,13 @@ import datetime as dt
 
 from clearway.governments.ro.client import ListedMessage, MessageKind
 from clearway.governments.ro.receiving import END_LAG
-from clearway.governments.ro.sent_list import KEEP, OVERLAP, SentList
+from clearway.governments.ro.sent_list import (
+    KEEP,
+    NEAR_OVERLAP,
+    OVERLAP,
+    SWEEP_EVERY,
+    SentList,
+)
 from clearway.pipeline.decisions import Decided
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
@@ -29,17 +35,25 @@ def test_the_first_read_reaches_back_its_reach_and_the_next_overlaps_the_last() 
     view = SentList("1")
     first = view.window(NOW, REACH)
     assert first is not None
-    assert (first.start, first.end) == (NOW - REACH, NOW - END_LAG)
+    assert (first.start, first.end, first.sweep) == (NOW - REACH, NOW - END_LAG, True)
     view.read(first, NOW)
     later = NOW + dt.timedelta(seconds=5)
     second = view.window(later, REACH)
     assert second is not None
-    assert (second.start, second.end) == (first.end - OVERLAP, later - END_LAG)
+    # Between sweeps, a read reaches back only a moment before the last one ended.
+    assert (second.start, second.end) == (first.end - NEAR_OVERLAP, later - END_LAG)
+    assert not second.sweep
+    view.read(second, later)
+    swept = NOW + SWEEP_EVERY
+    third = view.window(swept, REACH)
+    assert third is not None
+    # Every SWEEP_EVERY one reaches back over the minute rows are stamped with.
+    assert (third.start, third.sweep) == (second.end - OVERLAP, True)
     # Long unread: never further back than the reach.
     much_later = NOW + dt.timedelta(hours=1)
-    third = view.window(much_later, REACH)
-    assert third is not None
-    assert third.start == much_later - REACH
+    fourth = view.window(much_later, REACH)
+    assert fourth is not None
+    assert fourth.start == much_later - REACH
 
 
 def test_sent_is_ok_errors_is_nok_and_other_rows_decide_nothing() -> None:
