@@ -10,6 +10,7 @@ from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.govsim.calls import install_call_counts
 from services.govsim.de.api import build_zre_control_router, build_zre_router
 from services.govsim.de.state import ZreSimulator
 from services.govsim.fr.api import build_fr_pa_control_router, build_fr_pa_router
@@ -134,6 +135,7 @@ def create_app(
 
     app.state.outage = install_outage(app)
     app.state.latency = install_latency(app)
+    app.state.calls = install_call_counts(app)
     instrument_http_service(app, "govsim", always_ready)
     return app
 

@@ -4,7 +4,9 @@ PostgreSQL, the simulators without processing delay), driven through both ingres
 Phases, all measured in one run:
 1. REST: N invoices posted with C concurrent clients; sustained invoices/s intake→accepted,
    latency percentiles intake→submitted and intake→accepted, CPU per invoice per process.
-2. Kafka: N/2 invoices produced to `invoices.intake`; the same figures.
+2. Kafka: N/2 invoices produced to `invoices.intake`; the same figures. Government calls per
+   accepted invoice, by country and endpoint, over both (the simulator's own count,
+   govsim/calls.py).
 3. Fixed offered rate: POST /v1/invoices at R/s for a few seconds; its p50/p99.
 4. Validator + gate cost per document beside one raw saxonche transform of the CEN XSLT.
 5. Scaling: the same load with 1 and then 2 replicas of the converter (the bottleneck stage).
@@ -195,6 +197,7 @@ async def _rest_phase(
             for name in cpu_after
         },
         **await _latencies(pool, ids),
+        "ids": ids,
     }
 
 
@@ -212,6 +215,7 @@ async def _kafka_phase(
         "elapsed_s": round(elapsed, 2),
         "invoices_per_s": round(count / elapsed, 1),
         **await _latencies(pool, ids),
+        "ids": ids,
     }
 
 
@@ -298,6 +302,48 @@ async def _scaling_phase(
     }
 
 
+async def _government_calls(stack: Stack) -> dict[str, dict[str, int]]:
+    """What each simulated government has answered so far, by endpoint (govsim/calls.py)."""
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=30) as http:
+        response = await http.get("/_sim/calls")
+        response.raise_for_status()
+        counts: dict[str, dict[str, int]] = response.json()
+        return counts
+
+
+async def _calls_per_accepted(
+    pool: asyncpg.Pool[Any],
+    before: dict[str, dict[str, int]],
+    after: dict[str, dict[str, int]],
+    ids: list[str],
+) -> dict[str, Any]:
+    """Government calls spent between two counts, per invoice of `ids` its government accepted,
+    by country, in all and by endpoint. Everything the simulator answered counts, so calls of a
+    stage running beside the phases (the RO inbox's list) are in the figure too."""
+    rows = await pool.fetch(
+        "SELECT country, count(*) AS n FROM invoices WHERE id = ANY($1) AND status = 'accepted' "
+        "GROUP BY country",
+        ids,
+    )
+    accepted = {row["country"]: row["n"] for row in rows}
+    figures: dict[str, Any] = {}
+    for country, counts in sorted(after.items()):
+        spent = {
+            endpoint: n - before.get(country, {}).get(endpoint, 0) for endpoint, n in counts.items()
+        }
+        spent = {endpoint: n for endpoint, n in spent.items() if n}
+        invoices = accepted.get(country, 0)
+        if not spent or not invoices:
+            continue
+        figures[country] = {
+            "accepted": invoices,
+            "calls": sum(spent.values()),
+            "per_accepted": round(sum(spent.values()) / invoices, 3),
+            "by_endpoint": {e: round(n / invoices, 3) for e, n in sorted(spent.items())},
+        }
+    return figures
+
+
 async def _measure(stack: Stack, count: int, concurrency: int) -> dict[str, Any]:
     body = json.loads(SEED_BODY.read_text())
     pool = await asyncpg.create_pool(stack.database.url, min_size=1, max_size=2)
@@ -305,9 +351,16 @@ async def _measure(stack: Stack, count: int, concurrency: int) -> dict[str, Any]
     try:
         warm, _ = await _post_all(stack, body, 1, 1, "warm")  # groups joined, stylesheets compiled
         await _wait_all_final(pool, ids=warm)
+        calls_before = await _government_calls(stack)
+        rest = await _rest_phase(stack, pool, body, count, concurrency)
+        kafka = await _kafka_phase(stack, pool, body, max(count // 2, 1))
+        calls = await _calls_per_accepted(
+            pool, calls_before, await _government_calls(stack), rest["ids"] + kafka["ids"]
+        )
         return {
-            "rest": await _rest_phase(stack, pool, body, count, concurrency),
-            "kafka": await _kafka_phase(stack, pool, body, max(count // 2, 1)),
+            "rest": {k: v for k, v in rest.items() if k != "ids"},
+            "kafka": {k: v for k, v in kafka.items() if k != "ids"},
+            "government_calls_per_accepted_invoice": calls,
             "fixed_rate_post_ms": await _fixed_rate_phase(stack, body, rate=20, seconds=5),
             "gate_cost_per_document": _gate_cost(body),
             "scaling": await _scaling_phase(stack, pool, body, max(count // 2, 1), concurrency),
@@ -356,6 +409,14 @@ def _markdown(result: dict[str, Any]) -> str:
             "",
         ),
         ("CPU ms per invoice, by process", rest["cpu_ms_per_invoice"], ""),
+        (
+            "government calls per accepted invoice (REST and Kafka phases)",
+            {
+                country: f"{figure['per_accepted']} ({figure['by_endpoint']})"
+                for country, figure in result["government_calls_per_accepted_invoice"].items()
+            },
+            "",
+        ),
         (
             "validator+render+gates per document",
             (

@@ -185,7 +185,8 @@ async def test_the_figures_count_the_invoice_at_every_stage(
     )
     calls = "clearway_government_call_duration_seconds_count"
     assert _value(samples["submitter_ro"], calls, country="RO", endpoint="POST /upload") >= 1
-    assert _value(samples["poller"], calls, country="RO", endpoint="GET /stareMesaj") >= 1
+    list_read = "GET /listaMesajePaginatieFactura"  # how the poller follows RO uploads
+    assert _value(samples["poller"], calls, country="RO", endpoint=list_read) >= 1
     waits = "clearway_rate_limit_wait_seconds_count"
     assert _value(samples["submitter_ro"], waits, limit="anaf:calls") >= 1
     decided = "clearway_invoice_decisions_total"

@@ -393,6 +393,10 @@ def _rows_for(message: UploadedMessage) -> Iterator[ListedMessage]:
     """The list rows a decided message makes: for its uploader and, if accepted, its buyer."""
     if message.download_id is None or message.decided_at is None:
         return
+    if message.submission.scenario is SandboxScenario.REJECTED_INLINE and (
+        message.state is MessageState.NOK
+    ):
+        return  # its stareMesaj gives no id_descarcare: there is no message to list
     created_at, download_id = message.decided_at, message.download_id
 
     def row(cif: str, kind: MessageKind, details: str) -> ListedMessage:

@@ -97,7 +97,7 @@ async def test_a_throttled_download_spends_no_download_and_no_status_check(
     attempts = (await ro.metadata_of(company.client, invoice_id, "invoice.accepted"))["attempts"]
     endpoints = [a["endpoint"] for a in attempts]
     first_download = endpoints.index("GET /descarcare")
-    # Once stareMesaj said `ok`, only the download was tried again.
+    # Once the decision was known, only the download was tried again.
     assert "GET /stareMesaj" not in endpoints[first_download:]
     downloads = [a["httpStatus"] for a in attempts if a["endpoint"] == "GET /descarcare"]
     # Each retry waited for its Retry-After: the simulator throttles a retry that comes back
@@ -109,10 +109,11 @@ async def test_a_throttled_download_spends_no_download_and_no_status_check(
     assert counted == 1  # only the download ANAF answered
 
 
-async def test_a_nok_with_its_errors_inline_is_rejected_at_once(
+async def test_a_nok_with_its_errors_inline_is_rejected_once_the_list_stays_silent(
     db: asyncpg.Pool[Any], company: ro.RoCompany, seed_invoice: dict[str, Any]
 ) -> None:
-    # stareMesaj says `nok` with the errors inline and no id_descarcare: final, not pending.
+    # ANAF lists no message for it; stareMesaj, asked once the list stayed silent, says `nok`
+    # with the errors inline and no id_descarcare: final, not pending.
     invoice_id = await ro.file_invoice(company, seed_invoice, "rejected_inline")
     invoice = await ro.wait_ended(company.client, invoice_id, "rejected", timeout=60)
     assert invoice["errorMessage"].startswith("[BR-RO-101]")  # ANAF's own words
@@ -121,6 +122,8 @@ async def test_a_nok_with_its_errors_inline_is_rejected_at_once(
     rejected = await ro.metadata_of(company.client, invoice_id, "invoice.rejected")
     [error] = rejected["errors"]
     assert (error["rule"], error["pointer"]) == ("BR-RO-101", "/customer/address/city")
-    assert [a["endpoint"] for a in rejected["attempts"]].count("GET /descarcare") == 0
+    endpoints = [a["endpoint"] for a in rejected["attempts"]]
+    assert endpoints.count("GET /descarcare") == 0
+    assert endpoints.count("GET /stareMesaj") == 1
     assert (await company.client.get(f"/v1/invoices/{invoice_id}/receipt")).status_code == 404
     assert await db.fetchval("SELECT 1 FROM status_polls WHERE invoice_id = $1", invoice_id) is None

@@ -48,7 +48,10 @@ async def test_a_clean_run_keeps_the_seed_timeline_and_records_its_one_upload(
     assert attempt["outcome"] == "ok"
     assert isinstance(attempt["durationMs"], int)
     accepted = event(events, "invoice.accepted")["metadata"]
-    assert {a["endpoint"] for a in accepted["attempts"]} == {"GET /stareMesaj", "GET /descarcare"}
+    # Followed with the company's message list, then its ZIP downloaded once: no stareMesaj.
+    followed = [a["endpoint"] for a in accepted["attempts"]]
+    assert set(followed[:-1]) == {"GET /listaMesajePaginatieFactura"}
+    assert followed[-1] == "GET /descarcare"
 
     [filed] = await filings(stack, company.cif)
     assert str(filed["index_incarcare"]) == submitted["uploadId"]

@@ -52,6 +52,18 @@ class AnafSettings(SettingsGroup):
     calls_per_minute: int = Field(
         1000, description="ANAF's global call limit, shared by every replica"
     )
+    status_list_every: float = Field(
+        1.0,
+        gt=0,
+        description="seconds between two reads of a company's message list by a poller: one "
+        "read answers the status of all the company's recent uploads",
+    )
+    status_list_silence: float = Field(
+        10.0,
+        ge=0,
+        description="seconds after which an upload the message list does not show yet is asked "
+        "about with stareMesaj (an upload ANAF did not take is never listed)",
+    )
     # Only ANAF's live hosts have defaults: they are public.
     live_rest_url: str | None = Field(
         ANAF_LIVE_REST_URL, description="ANAF's production e-Factura REST base, for live invoices"

@@ -1,19 +1,30 @@
-"""What the poller asks ANAF about one upload, and what the answer means.
+"""What the poller asks ANAF about a company's uploads, and what the answers mean.
 
-stareMesaj says `in prelucrare` (ask again), `ok` or `nok` (download the signed ZIP: the
-invoice and ANAF's seal, or the error report), or `XML cu erori nepreluat de sistem` (rejected
-outright, nothing to download). A `nok` is final: without an id_descarcare, its errors are the
-ones it gives inline. Both calls count against ANAF's limits: 1000 a minute for everyone (a
-bucket shared by every replica), 100 status checks and 10 downloads a message a day, a call
-counted only once ANAF answered it (anaf_quota.py). Once the status gave a decision, a download
-that was throttled is tried again after its Retry-After without asking for the status again.
-A refused token is refreshed once (refresh_refused_token); if that fails the connection expires,
-which puts the waiting invoices in `error` until it is authorized again.
+The company's message list first (listaMesajePaginatieFactura, sent_list.py): read at most once
+every ANAF_STATUS_LIST_EVERY seconds per connection in this process, one read answers every
+recent upload of the company: `FACTURA TRIMISA` is `ok`, `ERORI FACTURA` is `nok`, each with
+the id of its ZIP. An upload the list does not show after ANAF_STATUS_LIST_SILENCE seconds
+(still processing, not taken — which ANAF never lists —, or listed too late), or while ANAF
+refuses the list (its daily quota, rights), is asked about one by one with stareMesaj:
+`in prelucrare` (ask again), `ok` or `nok` (download the signed ZIP: the invoice and ANAF's
+seal, or the error report), or `XML cu erori nepreluat de sistem` (rejected outright, nothing to
+download). A `nok` is final: without an id_descarcare, its errors are the ones it gives inline.
+A decided upload's ZIP is downloaded once.
+
+Every call counts against ANAF's limits: 1000 a minute for everyone (a bucket shared by every
+replica), 100,000 paginated lists a CIF, 100 status checks and 10 downloads a message a day,
+counted in PostgreSQL for every replica once ANAF answered (quota.py). Once the decision is
+known, a download that was throttled is tried again after its Retry-After without asking for
+the decision again. A refused token is refreshed once (refresh_refused_token); if that fails
+the connection expires, which puts the waiting invoices in `error` until it is authorized again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
 import httpx
@@ -29,15 +40,20 @@ from clearway.governments.ro.client import (
     AnafError,
     AnafRefusedError,
     AnafTransientError,
+    MessagePage,
     Stare,
     StatusResult,
     calls_bucket,
     download_quota,
     error_report_messages,
+    paged_list_quota,
     status_quota,
 )
+from clearway.governments.ro.identifiers import cif_digits
 from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
+from clearway.governments.ro.receiving import PAGE_BEYOND_LAST
+from clearway.governments.ro.sent_list import OVERLAP, ListWindow, SentList
 from clearway.governments.ro.settings import AnafEndpoint
 from clearway.governments.ro.tokens import refresh_refused_token
 from clearway.pipeline.decisions import (
@@ -51,11 +67,20 @@ from clearway.pipeline.decisions import (
 from clearway.pipeline.polling import Cadence
 from clearway.resilience.ratelimit import DailyQuota, next_day_starts, take_token
 from clearway.runtime import ServiceContext
+from clearway.store.connections import connection_with_vat
 from clearway.store.status_polls import Poll
+
+log = logging.getLogger(__name__)
 
 # ANAF's stare is Romanian; govMessage carries it in ANAF's language, as the seed's timeline shows.
 GOV_MESSAGE_ACCEPTED = "Factura a fost acceptata"
 QUOTA_REACHED = "S-au facut deja"
+# The message list answers 500 rows a page: a read stops after this many pages (a backlog of
+# 10,000 decisions in one window); what it did not reach is asked about with stareMesaj.
+MAX_LIST_PAGES = 20
+# ANAF refused the list for another reason than its quota (rights on the CIF): stareMesaj
+# answers for this long before the list is tried again.
+LIST_REFUSED_PAUSE = dt.timedelta(minutes=10)
 
 # stareMesaj allows 100 checks a message a day: doubling to POLL_INTERVAL_MAX (60 s) for half an
 # hour is at most ~40, then one every 25 minutes is ~56 more.
@@ -67,6 +92,12 @@ class AnafStatusFollower:
         self._anaf = AnafClient(anaf.rest_url, http)
         self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
         self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
+        self._list_every = dt.timedelta(seconds=settings.anaf.status_list_every)
+        self._silence = dt.timedelta(seconds=settings.anaf.status_list_silence)
+        # One view of each connection's message list in this process; the polls of a
+        # connection claimed together wait for one read (its lock) rather than each asking.
+        self._lists: dict[str, SentList] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def follow(self, conn: Connection, poll: Poll, calls: list[GovCall]) -> Outcome:
         token = await connection_token(conn, poll.connection_id)
@@ -74,7 +105,7 @@ class AnafStatusFollower:
             return Pending("the company's ANAF connection is not active")
         progress = _Progress(_remembered(poll))
         try:
-            return await self._ask(conn, poll.upload_id, token, calls, progress)
+            return await self._ask(conn, poll, token, calls, progress)
         except AnafAuthError as refused:
             fresh = await refresh_refused_token(conn, poll.connection_id, token, self._oauth)
             if fresh is None:
@@ -89,11 +120,17 @@ class AnafStatusFollower:
     async def _ask(
         self,
         conn: Connection,
-        upload_id: str,
+        poll: Poll,
         token: str,
         calls: list[GovCall],
         progress: _Progress,
     ) -> Outcome:
+        upload_id = poll.upload_id
+        if progress.decided is None:
+            listed = await self._listed(conn, poll, token, calls)
+            if isinstance(listed, Pending):
+                return listed
+            progress.decided = listed
         if progress.decided is None:
             quota = status_quota(upload_id)
             held = await self._held_back(conn, quota)
@@ -117,6 +154,82 @@ class AnafStatusFollower:
         )
         return _decided(Stare(decided.state), decided.document_id, content)
 
+    async def _listed(
+        self, conn: Connection, poll: Poll, token: str, calls: list[GovCall]
+    ) -> Decided | Pending | None:
+        """The upload's decision as the company's message list shows it (read now if this
+        connection's view is older than ANAF_STATUS_LIST_EVERY); Pending while the list may
+        still show it; None when stareMesaj is to answer instead."""
+        lock = self._locks.setdefault(poll.connection_id, asyncio.Lock())
+        async with lock:
+            view = self._lists.get(poll.connection_id)
+            if view is None:
+                row = await connection_with_vat(conn, poll.connection_id)
+                if row is None:
+                    return None
+                view = self._lists[poll.connection_id] = SentList(cif_digits(row["vat_number"]))
+            now = utcnow()
+            if view.due(now, self._list_every):
+                held = await self._read_list(conn, view, token, calls, now)
+                if held is not None and view.decision(poll.upload_id) is None:
+                    return held
+        decided = view.decision(poll.upload_id)
+        if decided is not None:
+            return decided
+        now = utcnow()
+        if view.open(now) and now - poll.created_at < self._silence:
+            # Back when the list is read again: sooner finds nothing new, later waits for nothing.
+            next_read = view.asked_at + self._list_every if view.asked_at else None
+            at = next_read if next_read is not None and next_read > now else None
+            return Pending("ANAF's message list does not show the upload yet", at=at)
+        return None
+
+    async def _read_list(
+        self, conn: Connection, view: SentList, token: str, calls: list[GovCall], now: dt.datetime
+    ) -> Pending | None:
+        """Read the view's next window, page after page; a Pending when ANAF's per-minute limit
+        holds the read back. A refusal (the daily quota, rights) closes the list for a while."""
+        window = view.window(now, self._silence + self._list_every + OVERLAP)
+        if window is None:
+            return None
+        view.asked_at = now
+        quota = paged_list_quota(view.cif)
+        for page in range(1, MAX_LIST_PAGES + 1):
+            wait = await take_token(conn, self._calls)
+            if wait:
+                return Pending("ANAF's call limit", at=utcnow() + dt.timedelta(seconds=wait))
+            view.closed_until = await quota_resets_at(conn, quota)
+            if view.closed_until is not None:
+                return None
+            try:
+                listing = await counted_if_answered(
+                    conn, quota, self._list_page(view.cif, window, page, token, calls)
+                )
+            except AnafRefusedError as refused:
+                if refused.message.startswith(PAGE_BEYOND_LAST):
+                    break  # rows left ANAF's 60 days since page 1 counted them
+                view.closed_until = (
+                    next_day_starts(quota, now)
+                    if refused.message.startswith(QUOTA_REACHED)
+                    else now + LIST_REFUSED_PAUSE
+                )
+                log.warning("ANAF refused the message list of %s: %s", view.cif, refused.message)
+                return None
+            view.add(listing.messages)
+            if page >= listing.pages:
+                break
+        else:
+            return None  # more pages than a read takes: the window is read again next time
+        view.read(window, now)
+        return None
+
+    def _list_page(
+        self, cif: str, window: ListWindow, page: int, token: str, calls: list[GovCall]
+    ) -> Awaitable[MessagePage]:
+        return self._anaf.list_messages(
+            cif=cif, start=window.start, end=window.end, page=page, token=token, calls=calls
+        )
+
     async def _held_back(self, conn: Connection, quota: DailyQuota) -> Pending | None:
         """A Pending for when the call may go out, or None when it may go out now. The call is
         counted against the quota only once ANAF answered it (counted_if_answered)."""
@@ -131,7 +244,8 @@ class AnafStatusFollower:
 
 @dataclass
 class _Progress:
-    """How far this poll got: the decision once stareMesaj gave it (or an earlier poll did)."""
+    """How far this poll got: the decision once the list or stareMesaj gave it (or an earlier
+    poll did)."""
 
     decided: Decided | None
 

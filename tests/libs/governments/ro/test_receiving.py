@@ -24,10 +24,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
-from clearway.accounts import create_account
-from clearway.accounts.connection_secrets import store_secrets
 from clearway.config import LiveNotConfiguredError, Settings
-from clearway.domain.connections import SecretKind
 from clearway.domain.ids import utcnow
 from clearway.governments import government
 from clearway.governments.base import RenewalTools
@@ -55,7 +52,7 @@ from tests.libs.governments.inboxes import (
     ids,
     read_all,
 )
-from tests.libs.pipeline.filing_rows import connected_company
+from tests.libs.governments.ro.connected import anaf_connection
 from tests.libs.pipeline.hostile import (
     assert_received_as_delivered,
     hostile_documents,
@@ -137,22 +134,12 @@ async def company(store_db: asyncpg.Pool[Any], keyring: Any) -> AsyncIterator[Co
         anaf=AnafSettings(rest_url=f"{host}/test/FCTEL/rest", oauth_url=f"{host}/anaf-oauth2/v1"),
     )
     cif = str(secrets.randbelow(10**8) + 10**8)  # its own paged-list quota
-    tokens = simulator.oauth.mint(None)
     transport = httpx.ASGITransport(app=govsim)
     async with (
         httpx.AsyncClient(transport=transport, base_url=host) as http,
         store_db.acquire() as conn,
     ):
-        account_id = await create_account(conn, "receiving RO")
-        connection_id = await connected_company(conn, account_id, "RO", vat_number=f"RO{cif}")
-        await store_secrets(
-            conn,
-            connection_id,
-            {
-                SecretKind.ACCESS_TOKEN: tokens["access_token"],
-                SecretKind.REFRESH_TOKEN: tokens["refresh_token"],
-            },
-        )
+        connection_id, access_token = await anaf_connection(conn, simulator, cif, "receiving RO")
         yield Company(
             cif,
             connection_id,
@@ -160,7 +147,7 @@ async def company(store_db: asyncpg.Pool[Any], keyring: Any) -> AsyncIterator[Co
             clock,
             http,
             RenewalTools(settings, http, store_db, keyring),
-            tokens["access_token"],
+            access_token,
         )
 
 

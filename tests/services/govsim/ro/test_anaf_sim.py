@@ -588,21 +588,29 @@ async def test_paged_list_answers_with_page_counters(
     start_ms = int(clock.now * 1000)
     await decided(client, clock, token, invoice_xml())
     clock.advance(60)
+    page = await _first_page(client, token, start_ms, int(clock.now * 1000))
+    assert page["numar_total_inregistrari"] == 1
+    assert page["numar_total_pagini"] == 1
+    assert page["index_pagina_curenta"] == 1
+    assert page["mesaje"][0]["tip"] == "FACTURA TRIMISA"
+
+
+async def _first_page(
+    client: httpx.AsyncClient, token: str, start_ms: int, end_ms: int
+) -> dict[str, Any]:
+    """Page 1 of the seller's paginated message list between start_ms and end_ms."""
     response = await client.get(
         f"{REST}/listaMesajePaginatieFactura",
         params={
             "startTime": str(start_ms),
-            "endTime": str(int(clock.now * 1000)),
+            "endTime": str(end_ms),
             "cif": SELLER_CIF,
             "pagina": "1",
         },
         headers=bearer(token),
     )
-    page = response.json()
-    assert page["numar_total_inregistrari"] == 1
-    assert page["numar_total_pagini"] == 1
-    assert page["index_pagina_curenta"] == 1
-    assert page["mesaje"][0]["tip"] == "FACTURA TRIMISA"
+    page: dict[str, Any] = response.json()
+    return page
 
 
 # --- limits and faults ------------------------------------------------------------------------
@@ -828,8 +836,13 @@ async def test_download_throttled_answers_429_eleven_times_without_spending_down
 async def test_rejected_inline_says_nok_with_the_errors_and_nothing_to_download(
     client: httpx.AsyncClient, clock: FakeClock, token: str
 ) -> None:
+    start_ms = int(clock.now * 1000)
     state = await _decided_scenario_upload(client, clock, token, "rejected_inline")
     assert state.get("stare") == "nok"
     assert state.get("id_descarcare") is None
     [error] = error_messages(state)
     assert error.startswith("[BR-RO-101]-")
+    # Nothing to download: no message in the list either.
+    clock.advance(60)
+    listed = await _first_page(client, token, start_ms, int(clock.now * 1000))
+    assert listed["eroare"] == "Nu exista mesaje in intervalul selectat"

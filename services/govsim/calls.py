@@ -1,0 +1,82 @@
+"""How many calls each simulated government answered, by endpoint: what a benchmark divides by
+the invoices it got decided (government calls per accepted invoice), and what a test reads to
+show that a client asks once where it used to ask many times.
+
+Every call to a government's API is counted, whatever the answer (a 429 or an outage's 503
+too: the client spent it); the controls and the probes are not. `GET /_sim/calls` answers
+{"RO": {"GET /test/FCTEL/rest/stareMesaj": 12, …}, …}, keyed by the route's path template.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+
+from services.govsim.outage import ALWAYS_UP
+
+CONTROL_PATH = "/_sim/calls"
+
+# Where each government's API lives on the simulator. The Peppol access point carries BE (and
+# German B2B) invoices: its calls are BE's.
+GOVERNMENT_OF_PREFIX = (
+    ("/test/FCTEL/", "RO"),
+    ("/prod/FCTEL/", "RO"),
+    ("/anaf-oauth2/", "RO"),
+    ("/v2/", "PL"),
+    ("/sdi", "IT"),
+    ("/peppol/", "BE"),
+    ("/pa/", "FR"),
+    ("/zre/", "DE"),
+)
+
+
+def government_of(path: str) -> str | None:
+    return next((gov for prefix, gov in GOVERNMENT_OF_PREFIX if path.startswith(prefix)), None)
+
+
+class CallCounts:
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def count(self, path: str, endpoint: str) -> None:
+        government = government_of(path)
+        if government is not None and not path.startswith(ALWAYS_UP):
+            self._counts[government, endpoint] += 1
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        answer: dict[str, dict[str, int]] = {}
+        for (government, endpoint), count in sorted(self._counts.items()):
+            answer.setdefault(government, {})[endpoint] = count
+        return answer
+
+    def clear(self) -> None:
+        self._counts.clear()
+
+
+def install_call_counts(app: FastAPI) -> CallCounts:
+    """The middleware that counts every call to a government's API, and its controls. Installed
+    last, it sees every call, an outage's too."""
+    counts = CallCounts()
+
+    @app.middleware("http")
+    async def count_call(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path_format", None) or request.url.path
+        counts.count(request.url.path, f"{request.method} {template}")
+        return response
+
+    router = APIRouter(prefix=CONTROL_PATH, tags=["simulator control"])
+
+    @router.get("")
+    async def call_counts() -> dict[str, dict[str, int]]:
+        return counts.as_json()
+
+    @router.delete("", status_code=204)
+    async def clear_call_counts() -> None:
+        counts.clear()
+
+    app.include_router(router)
+    return counts
