@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
-from services.govsim.outage import ALWAYS_UP
+from services.govsim.windows import ALWAYS_UP
 
 CONTROL_PATH = "/_sim/calls"
 
