@@ -18,6 +18,7 @@ the supplier may read it twice.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
@@ -111,7 +112,6 @@ class AnafResponder:
         self._calls = calls_bucket(endpoint.rest_url, tools.settings.anaf.calls_per_minute)
         self._connection_id = connection_id
         self._company_id = company_id
-        self._cif = ""  # the buyer's CUI, read with the token
         self._download_id = download_id
         self._delivered_at = delivered_at
         self._clock = clock
@@ -122,20 +122,22 @@ class AnafResponder:
             token = await connection_token(conn, self._connection_id, keyring=self._tools.keyring)
             if token is None:
                 raise ResponseImpossibleError("the company's ANAF connection is not active")
-            self._cif = cif_digits(await vat_number_of(conn, self._company_id))
-            upload_index = await self._refreshing_once(
-                conn, token, lambda token: self._upload_index(conn, token)
+            cif = cif_digits(await vat_number_of(conn, self._company_id))
+            return await self._refreshing_once(
+                conn, token, lambda token: self._send(conn, cif, response, token)
             )
-            document = rasp_document(upload_index, response)
-            answer = await self._refreshing_once(
-                conn, token, lambda token: self._upload(conn, document, token)
-            )
-        details = {"index_incarcare": answer, "invoiceIndex": upload_index, "cif": self._cif}
+
+    async def _send(
+        self, conn: Connection, cif: str, response: BuyerResponse, token: str
+    ) -> ResponseReceipt:
+        upload_index = await self._upload_index(conn, cif, token)
+        answer = await self._upload(conn, cif, rasp_document(upload_index, response), token)
+        details = {"index_incarcare": answer, "invoiceIndex": upload_index, "cif": cif}
         return ResponseReceipt(network_id=answer, details=details)
 
     async def _refreshing_once(
-        self, conn: Connection, token: str, call: Callable[[str], Awaitable[str]]
-    ) -> str:
+        self, conn: Connection, token: str, call: Callable[[str], Awaitable[T]]
+    ) -> T:
         try:
             return await call(token)
         except AnafAuthError:
@@ -149,7 +151,7 @@ class AnafResponder:
         except AnafAuthError as again:
             raise ResponseImpossibleError(refused_twice_message(again.status)) from again
 
-    async def _upload_index(self, conn: Connection, token: str) -> str:
+    async def _upload_index(self, conn: Connection, cif: str, token: str) -> str:
         """The invoice's upload index: its row's id_solicitare in the buyer's list."""
         if self._delivered_at is None:
             raise ResponseImpossibleError("the invoice has no ANAF message date to find it by")
@@ -161,9 +163,10 @@ class AnafResponder:
         while page <= pages:
             listing = await self._call(
                 conn,
-                paged_list_quota(self._cif),
-                lambda page=page: self._anaf.list_messages(  # type: ignore[misc]
-                    cif=self._cif,
+                paged_list_quota(cif),
+                partial(
+                    self._anaf.list_messages,
+                    cif=cif,
                     start=start,
                     end=end,
                     page=page,
@@ -176,16 +179,14 @@ class AnafResponder:
                     return row.upload_id
             page, pages = page + 1, listing.pages
         raise ResponseImpossibleError(
-            f"ANAF does not list the invoice's message {self._download_id} for CUI {self._cif}"
+            f"ANAF does not list the invoice's message {self._download_id} for CUI {cif}"
         )
 
-    async def _upload(self, conn: Connection, document: bytes, token: str) -> str:
-        """The RASP upload; its index_incarcare."""
-        quota = rasp_quota(self._cif)
+    async def _upload(self, conn: Connection, cif: str, document: bytes, token: str) -> str:
+        """The RASP upload under the buyer's CUI; its index_incarcare."""
+        quota = rasp_quota(cif)
         result = await self._call(
-            conn,
-            quota,
-            lambda: self._anaf.upload(document, cif=self._cif, token=token, standard=RASP),
+            conn, quota, partial(self._anaf.upload, document, cif=cif, token=token, standard=RASP)
         )
         if result.upload_id is not None:
             return result.upload_id

@@ -69,10 +69,19 @@ async def received(company: Company) -> dict[str, Any]:
 
 
 def responder(company: Company, row: dict[str, Any]) -> AnafResponder:
-    made = government("RO").responder(company.context(), company.http, row)
-    assert isinstance(made, AnafResponder)
-    made._clock = company.clock.utc  # noqa: SLF001 - the simulator's time, not the machine's
-    return made
+    """As Government.responder makes it, on the simulator's clock."""
+    assert isinstance(
+        government("RO").responder(company.context(), company.http, row), AnafResponder
+    )
+    return AnafResponder(
+        company.tools,
+        company.tools.settings.governments().anaf.for_mode(False),
+        connection_id=row["connection_id"],
+        company_id=row["company_id"],
+        download_id=row["government_id"],
+        delivered_at=row["delivered_at"],
+        clock=company.clock.utc,
+    )
 
 
 async def buyer_messages(company: Company) -> list[dict[str, Any]]:
