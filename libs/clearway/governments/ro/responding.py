@@ -183,7 +183,9 @@ class AnafResponder:
         )
 
     async def _upload(self, conn: Connection, cif: str, document: bytes, token: str) -> str:
-        """The RASP upload under the buyer's CUI; its index_incarcare."""
+        """The RASP upload under the buyer's CUI; its index_incarcare. Every answered upload
+        counts against the 1,000 a day, a refused one too: whether ANAF counts those, the
+        reference does not say, so Clearway errs on the side of asking less."""
         quota = rasp_quota(cif)
         result = await self._call(
             conn, quota, partial(self._anaf.upload, document, cif=cif, token=token, standard=RASP)
