@@ -1,9 +1,9 @@
 """POST /v1/received-invoices/:id/response: the buyer's response to a received invoice, accept
 or reject with a reason, recorded here and sent back through the network by the receiver
 (clearway.pipeline.responding): FR the PA lifecycle status, BE and DE a Peppol Invoice
-Response, IT SDI's esito committente. Where the network has no such message (RO, PL) the
-request is refused (`400 invalid_request_error`, code `response_not_available`), changing
-nothing.
+Response, IT SDI's esito committente, RO a RASP message in ANAF's SPV. Where the network has no
+such message (PL) the request is refused (`400 invalid_request_error`, code
+`response_not_available`), changing nothing.
 
 One response per received invoice: a second is `409 conflict_error` naming the first. The
 request is recorded with its `invoice.response_requested` event (and its message on

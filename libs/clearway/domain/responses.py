@@ -1,7 +1,8 @@
 """The buyer's response to a received invoice: accept or reject (with its reason), sent back
 to the supplier through the network that delivered it, where the network has such a message
 (FR: the PA lifecycle status 205 Approuvée / 210 Refusée; BE, DE: a Peppol Invoice Response
-AP / RE; IT: SDI's Notifica di Esito Committente EC01 / EC02, for a public administration).
+AP / RE; IT: SDI's Notifica di Esito Committente EC01 / EC02, for a public administration; RO:
+a RASP message in ANAF's SPV saying the decision and its reason).
 
 One response per received invoice. Its stream events, after `invoice.received`:
 

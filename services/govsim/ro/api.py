@@ -43,12 +43,14 @@ from pydantic import BaseModel
 from services.govsim.faults import scenario_of
 from services.govsim.guard import bearer_token, read_body
 from services.govsim.ro.documents import (
+    BuyerMessage,
     RejectedXmlError,
     UploadContext,
     UploadStandard,
     check_root,
     normalize_cif,
     parse_hardened,
+    read_buyer_message,
 )
 from services.govsim.ro.http import (
     admit,
@@ -208,7 +210,7 @@ async def _upload(
         else simulator.take_fault()
     )
     refusal = _fault_answer(simulator, fault) or next(
-        _upload_refusals(simulator, grant, query, body), None
+        _upload_refusals(simulator, grant, query, body, environment), None
     )
     if refusal is not None:
         return refusal if isinstance(refusal, Response) else _upload_failed(simulator, refusal)
@@ -302,7 +304,11 @@ def _fault_answer(
 
 
 def _upload_refusals(
-    simulator: AnafSimulator, grant: Grant, query: UploadQuery, body: bytes | None
+    simulator: AnafSimulator,
+    grant: Grant,
+    query: UploadQuery,
+    body: bytes | None,
+    environment: str,
 ) -> Iterator[str]:
     """Why the upload is refused at once, first reason first (texts from ANAF's OpenAPI)."""
     standard, cif = query.standard or "", query.cif or ""
@@ -327,9 +333,21 @@ def _upload_refusals(
         )
     if body is not None and standard in UploadStandard.__members__:
         try:
-            check_root(parse_hardened(body), UploadStandard(standard))
+            root = parse_hardened(body)
+            check_root(root, UploadStandard(standard))
+            if standard == UploadStandard.RASP:
+                yield from _rasp_refusals(simulator, read_buyer_message(root), digits, environment)
         except RejectedXmlError as rejection:
             yield rejection.message
+
+
+def _rasp_refusals(
+    simulator: AnafSimulator, message: BuyerMessage, cif: str, environment: str
+) -> Iterator[str]:
+    """A buyer message answers an invoice `cif` received. ANAF's reference does not say how it
+    refuses another index: the simulator borrows its stareMesaj/descarcare wording."""
+    if not simulator.received_by(message.invoice_index, cif, environment):
+        yield f"Nu exista factura cu id_incarcare= {message.invoice_index}"
 
 
 def _flag_refusals(query: UploadQuery) -> Iterator[str]:

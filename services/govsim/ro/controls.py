@@ -159,6 +159,20 @@ def _add_message_controls(router: APIRouter, simulator: AnafSimulator) -> None:
         simulator.settle()
         return [_message_json(simulator, message) for message in simulator.all_messages()]
 
+    @router.get("/buyer-messages")
+    def buyer_messages() -> list[dict[str, Any]]:
+        """The RASP messages ANAF took: the buyer's CUI, the invoice answered, the text."""
+        return [
+            {
+                "index_incarcare": message.index,
+                "environment": message.environment,
+                "cif": message.cif,
+                "invoice_index": said.invoice_index,
+                "message": said.message,
+            }
+            for message, said in simulator.buyer_messages()
+        ]
+
     @router.post("/messages/{index}/decide")
     def decide_message(index: int) -> Response:
         """End the processing delay of one message now."""

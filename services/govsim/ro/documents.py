@@ -111,6 +111,44 @@ def check_root(root: etree._Element, standard: UploadStandard) -> None:
         )
 
 
+# ANAF's reference shows RASP only by its example (`<header xmlns="mfp:anaf:dgti:spv:reqMesaj:v1"
+# index_incarcare="191823" message="…"/>`): the simulator takes both attributes as required and
+# the index as a whole number, and words what is missing as Xerces words a schema error (as ANAF
+# words the invoices'). Its schema's other limits (the message's length) are not known.
+RASP_ATTRIBUTES = ("index_incarcare", "message")
+
+
+@dataclass(frozen=True)
+class BuyerMessage:
+    """What a RASP upload says: the invoice it answers (its upload index) and the text."""
+
+    invoice_index: int
+    message: str
+
+
+def read_buyer_message(root: etree._Element) -> BuyerMessage:
+    """A RASP header's attributes (its root already checked); RejectedXmlError when one is
+    missing, empty, or the index is not a number."""
+    line = cast("int | None", root.sourceline) or 1
+    for name in RASP_ATTRIBUTES:
+        if not (root.get(name) or "").strip():
+            raise RejectedXmlError(
+                _sax_error(
+                    line,
+                    1,
+                    f"cvc-complex-type.4: Attribute '{name}' must appear on element 'header'.",
+                )
+            )
+    index = str(root.get("index_incarcare")).strip()
+    if not index.isdigit():
+        raise RejectedXmlError(
+            _sax_error(
+                line, 1, f"cvc-datatype-valid.1.2.1: '{index}' is not a valid value for 'integer'."
+            )
+        )
+    return BuyerMessage(invoice_index=int(index), message=str(root.get("message")))
+
+
 _DOCTYPE_DISALLOWED = (
     'DOCTYPE is disallowed when the feature "http://apache.org/xml/features/'
     'disallow-doctype-decl" set to true.'

@@ -23,12 +23,14 @@ from lxml import etree
 from services.govsim.arrivals import Arrivals
 from services.govsim.ro.documents import (
     EXPECTED_ROOT,
+    BuyerMessage,
     DocumentParties,
     UploadContext,
     UploadStandard,
     check_root,
     decide,
     parse_hardened,
+    read_buyer_message,
     read_parties,
 )
 from services.govsim.ro.oauth import AnafOAuthServer
@@ -289,6 +291,22 @@ class AnafSimulator:
     def message(self, index: int, environment: str) -> UploadedMessage | None:
         message = self._messages.get(index)
         return message if message and message.environment == environment else None
+
+    def received_by(self, index: int, cif: str, environment: str) -> bool:
+        """Whether the invoice uploaded with `index` is in `cif`'s inbox (FACTURA PRIMITA)."""
+        self.settle()
+        message = self.message(index, environment)
+        return message is not None and any(
+            row.cif == cif and row.kind is MessageKind.RECEIVED for row in _rows_for(message)
+        )
+
+    def buyer_messages(self) -> list[tuple[UploadedMessage, BuyerMessage]]:
+        """Every RASP upload taken, with what it says, in upload order."""
+        return [
+            (message, read_buyer_message(parse_hardened(message.submission.body)))
+            for message in self._messages.all()
+            if message.standard is UploadStandard.RASP
+        ]
 
     def message_by_download_id(self, download_id: int, environment: str) -> UploadedMessage | None:
         message = self._by_download_id.get(download_id)

@@ -17,7 +17,6 @@ from clearway_client import (
     NOT_GIVEN,
     AsyncClearway,
     Clearway,
-    InvalidRequestError,
     NotFoundError,
 )
 from clearway_client.models import Address, Connection
@@ -170,10 +169,10 @@ async def test_received_invoices(api_stack: Stack, buyer: tuple[str, list[str]])
         assert evidence.content == b"<Signature/>"
         events = await clearway.received_invoices.events(first)
         assert [e.event for e in events] == ["invoice.received"]
-        # ANAF carries no buyer's response: refused, nothing recorded.
-        with pytest.raises(InvalidRequestError) as refused:
-            await clearway.received_invoices.respond(first, "reject", reason="wrong amount")
-        assert refused.value.errors[0].code == "response_not_available"
+        # ANAF carries the buyer's response as a RASP message: recorded for the receiver.
+        responded = await clearway.received_invoices.respond(first, "reject", reason="wrong amount")
+        assert responded.response is not None
+        assert responded.response.status == "requested"
     with Clearway(key, api_stack.api_url) as blocking:
         assert [r.id for r in blocking.received_invoices.list()] == [second, first]
         assert blocking.received_invoices.get(second).response is None

@@ -129,11 +129,20 @@ async def test_a_second_response_is_a_409_naming_the_first_and_changes_nothing(
         assert len(await read_received_stream(conn, received_id)) == 2
 
 
-@pytest.mark.parametrize(("country", "network"), [("RO", "ANAF e-Factura"), ("PL", "KSeF")])
+async def test_an_ro_response_is_recorded_as_a_rasp_message_to_send(buyer: Buyer) -> None:
+    received_id = buyer.received["RO"]
+
+    answer = await buyer.client.post(_path(received_id), json={"decision": "accept"})
+
+    assert data_of(answer, 202)["response"]["status"] == "requested"
+    events = data_of(await buyer.client.get(f"/v1/received-invoices/{received_id}/events"))
+    assert "RASP message" in events[1]["metadata"]["via"]
+
+
 async def test_a_network_without_a_buyers_response_refuses_it_and_nothing_changes(
-    buyer: Buyer, country: str, network: str
+    buyer: Buyer,
 ) -> None:
-    received_id = buyer.received[country]
+    received_id, network = buyer.received["PL"], "KSeF"
 
     answer = await buyer.client.post(_path(received_id), json={"decision": "accept"})
 

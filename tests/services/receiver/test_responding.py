@@ -7,7 +7,9 @@ decision back and the government (or network) has it, a rejection with its reaso
   delivered file (an invoice to a public administration, FPA12: SDI takes no esito on a B2B one);
 - BE, DE: the Invoice Response (T111; RE with its reason to a Belgian UBL invoice, AP to a
   German XRechnung CII) that the access point took, checked against the T111 rules, from the
-  buyer's participant id to the supplier's.
+  buyer's participant id to the supplier's;
+- RO: the RASP message ANAF took from the buyer's CUI on the invoice's upload index, saying the
+  decision and the reason.
 
 The received invoice's response is `sent` with the network's receipt, and its timeline has
 each step once."""
@@ -41,7 +43,9 @@ REASONS = {
     "FR": "Prix unitaire différent du bon de commande",
     "IT": "Importo non conforme al contratto",
     "BE": "Prijs klopt niet met de bestelbon",
+    "RO": "Cantitatea livrata difera de comanda",
 }
+RO_REJECTED = "Factura respinsa / Invoice rejected. Motiv / Reason: "
 
 
 async def _until(check: Any, timeout: float = 60) -> Any:
@@ -77,6 +81,9 @@ async def _what_the_network_has(
     if buyer.country == "IT":
         file = (await sim.get(f"/_sim/it/delivered-files/{government_id}")).json()
         return [(file["formato"], file["esito"], file["descrizione"])]
+    if buyer.country == "RO":
+        taken = (await sim.get("/_sim/anaf/buyer-messages")).json()
+        return [(m["message"],) for m in taken if m["cif"] == buyer.number]
     taken = (await sim.get("/_sim/peppol/invoice-responses")).json()["invoiceResponses"]
     return [
         (r["responseCode"], r["reasonCodes"], r["reason"], r["status"] != "failed")
@@ -88,7 +95,14 @@ async def _what_the_network_has(
 # Each network's answer, in what the buyer decided: rejected with the country's reason, or
 # accepted (SDI's EC01; Peppol's AP, here for a German XRechnung CII: the response is made from
 # the CII invoice's parties).
-CASES = [("FR", "reject"), ("IT", "reject"), ("IT", "accept"), ("BE", "reject"), ("DE", "accept")]
+CASES = [
+    ("FR", "reject"),
+    ("IT", "reject"),
+    ("IT", "accept"),
+    ("BE", "reject"),
+    ("DE", "accept"),
+    ("RO", "reject"),
+]
 
 
 def _as_the_network_has_it(country: str, decision: str) -> list[tuple[Any, ...]]:
@@ -102,7 +116,14 @@ def _as_the_network_has_it(country: str, decision: str) -> list[tuple[Any, ...]]
         # "other": the buyer's words follow.
         ("BE", "reject"): [("RE", ["OTH"], reason, True)],
         ("DE", "accept"): [("AP", [], None, True)],
+        ("RO", "reject"): [(f"{RO_REJECTED}{reason}",)],
     }[(country, decision)]
+
+
+async def _buyer_messages(stack: Stack) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=30) as sim:
+        taken: list[dict[str, Any]] = (await sim.get("/_sim/anaf/buyer-messages")).json()
+    return taken
 
 
 @pytest.mark.parametrize(("country", "decision"), CASES)
@@ -131,7 +152,11 @@ async def test_the_buyers_decision_goes_back_through_the_network(
     events = data_of(await client.get(f"{path}/events"))
 
     assert response["status"] == "sent", response
-    if country not in PUSHED_PEPPOL:  # Peppol's receipt is the access point's document id
+    if country == "RO":  # the RASP message's own upload index, on the invoice's
+        taken = [m for m in (await _buyer_messages(stack)) if m["cif"] == buyer.number]
+        assert response["receipt"]["networkId"] == str(taken[0]["index_incarcare"])
+        assert response["receipt"]["invoiceIndex"] == str(taken[0]["invoice_index"])
+    elif country not in PUSHED_PEPPOL:  # Peppol's receipt is the access point's document id
         assert response["receipt"]["networkId"] == government_id
     if country == "FR":
         assert response["receipt"]["statusCode"] == 210

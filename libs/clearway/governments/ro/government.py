@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from clearway.formats import Format
     from clearway.governments.ro.receiving import AnafInbox
+    from clearway.governments.ro.responding import AnafResponder
     from clearway.runtime import ServiceContext
 
 # ANAF OAuth: access JWT 129,600 min (90 days), refresh JWT 525,600 min (365 days); a refresh
@@ -57,6 +58,31 @@ class Romania(Government):
         endpoint = self.endpoints(context.settings.governments()).for_mode(connection["livemode"])
         cif = cif_digits(connection["vat_number"])
         return AnafInbox(tools, endpoint, connection_id=connection["id"], cif=cif)
+
+    def buyer_response(self, received: Mapping[str, Any]) -> str:
+        del received
+        return (
+            "a RASP message (mesaj cumparator) on the invoice in ANAF's SPV, saying the decision "
+            "and its reason; ANAF takes 1,000 a day per buyer CUI"
+        )
+
+    def responder(
+        self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
+    ) -> AnafResponder:
+        """The RASP message on the received invoice, uploaded under the buyer's CUI (its
+        company's) with the receiving connection's token at the endpoint of its mode."""
+        from clearway.governments.ro.responding import AnafResponder  # noqa: PLC0415
+
+        tools = RenewalTools(context.settings, http, context.pool)
+        endpoint = self.endpoints(context.settings.governments()).for_mode(received["livemode"])
+        return AnafResponder(
+            tools,
+            endpoint,
+            connection_id=received["connection_id"],
+            company_id=received["company_id"],
+            download_id=received["government_id"],
+            delivered_at=received["delivered_at"],
+        )
 
 
 GOVERNMENT = Romania()
