@@ -49,7 +49,7 @@ def _machine(pool: asyncpg.Pool[Any], http: httpx.AsyncClient) -> RespondingMach
     settings = Settings(
         database_url="unused", kafka_bootstrap="unused", sdi=SdiSettings(url="http://govsim/sdi")
     )
-    context: Any = SimpleNamespace(settings=settings)
+    context: Any = SimpleNamespace(settings=settings, pool=pool)
 
     def responder_for(row: Mapping[str, Any]) -> Responder | None:
         return government("IT").responder(context, http, row)

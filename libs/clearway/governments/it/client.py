@@ -147,15 +147,22 @@ class SdiClient(GovernmentApi):
         return _received(body)
 
     async def send_esito(
-        self, name: str, content: bytes, calls: list[GovCall] | None = None
+        self,
+        name: str,
+        content: bytes,
+        calls: list[GovCall] | None = None,
+        *,
+        http: httpx.AsyncClient | None = None,
     ) -> EsitoAnswer:
-        """SdIRiceviNotifica: the recipient's esito committente on a file SDI delivered to it;
-        ES02 (service unavailable: nothing was taken) is GovernmentUnavailableError."""
+        """SdIRiceviNotifica: the recipient's esito committente on a file SDI delivered to it
+        (`http` carries the recipient channel's client certificate); ES02 (service unavailable:
+        nothing was taken) is GovernmentUnavailableError."""
         response = await self._call(
             "POST",
             "/esiti",
             endpoint="POST /esiti",
             calls=calls,
+            http=http,
             json={"nomeFile": name, "file": base64.b64encode(content).decode()},
         )
         body = response.json()

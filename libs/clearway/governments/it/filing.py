@@ -26,14 +26,17 @@ import logging
 
 import httpx
 
-from clearway.accounts.connection_secrets import read_secret
 from clearway.accounts.connections import expire_connection
 from clearway.connectors.calls import (
     GovernmentAuthError,
     GovernmentError,
 )
 from clearway.db import Connection
-from clearway.domain.connections import SecretKind
+from clearway.governments.it.channel import (
+    RENEW_CERTIFICATE,
+    channel_certificate,
+    presents_certificates,
+)
 from clearway.governments.it.client import (
     FILES_BY_NAME,
     GOV_ENDPOINT,
@@ -56,10 +59,6 @@ PROGRESSIVO_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 PROGRESSIVO_LENGTH = 5  # the file name's progressivo: 5 letters or digits
 RECONCILE_RETRY = dt.timedelta(seconds=2)  # the lookup itself failed: ask again soon
 CHANNEL_CLIENTS_KEPT = 64  # TLS clients kept open, one per channel certificate
-RENEW_CERTIFICATE = (
-    "Upload the channel's renewed certificate (POST /v1/connections/:id/certificate) or "
-    "connect the company again (POST /v1/connections)."
-)
 
 
 class ChannelRefusedError(Exception):
@@ -93,8 +92,7 @@ class SdiFiler:
         self._sdi = SdiClient(sdi.url, http)
         self._http = http
         self._timeout = timeout
-        # Over plain HTTP (the sandbox façade) there is no handshake to present a certificate in.
-        self._tls = sdi.url.startswith("https://")
+        self._tls = presents_certificates(sdi)
         self._ca_file = sdi.ca_file
         self._channels: dict[str, httpx.AsyncClient] = {}  # by certificate fingerprint
 
@@ -162,16 +160,12 @@ class SdiFiler:
         self, conn: Connection, connection_id: str, *, fresh: bool = False
     ) -> httpx.AsyncClient | None:
         """The HTTP client presenting the active connection's certificate; None without one."""
-        if not await conn.fetchval(
-            "SELECT 1 FROM connections WHERE id = $1 AND status = 'active'", connection_id
-        ):
-            return None
-        certificate = await read_secret(conn, connection_id, SecretKind.CERTIFICATE)
-        private_key = await read_secret(conn, connection_id, SecretKind.PRIVATE_KEY)
-        if certificate is None or private_key is None:
+        found = await channel_certificate(conn, connection_id)
+        if found is None:
             return None
         if not self._tls:
             return self._http
+        certificate, private_key = found
         fingerprint = hashlib.sha256(certificate.encode()).hexdigest()
         client = self._channels.get(fingerprint)
         if client is None or fresh:

@@ -61,7 +61,9 @@ class Italy(Government):
     def responder(
         self, context: ServiceContext, http: httpx.AsyncClient, received: Mapping[str, Any]
     ) -> SdiResponder:
-        """The esito on the received file, through SDI's endpoint of the invoice's mode."""
+        """The esito on the received file, through SDI's endpoint of the invoice's mode, over the
+        receiving connection's channel certificate."""
+        from clearway.governments.it.channel import presenting_certificate  # noqa: PLC0415
         from clearway.governments.it.client import SdiClient  # noqa: PLC0415
         from clearway.governments.it.esito import received_fattura  # noqa: PLC0415
         from clearway.governments.it.responding import SdiResponder  # noqa: PLC0415
@@ -73,7 +75,12 @@ class Italy(Government):
             bytes(evidence) if evidence is not None else None,
             received["government_id"],
         )
-        return SdiResponder(SdiClient(endpoint.url, http), fattura)
+        connection_id = received["connection_id"]
+        return SdiResponder(
+            SdiClient(endpoint.url, http),
+            fattura,
+            lambda: presenting_certificate(context.pool, connection_id, endpoint, http),
+        )
 
     def formats(self) -> tuple[Format, ...]:  # imports on first call: base.py says why
         from clearway.formats import XML, Format  # noqa: PLC0415

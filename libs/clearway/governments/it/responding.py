@@ -9,6 +9,11 @@ was already received is this response's own, taken then.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import httpx
+
 from clearway.connectors.calls import GovernmentRefusedError
 from clearway.domain.responses import BuyerResponse, ResponseReceipt
 from clearway.governments.it.client import SdiClient
@@ -23,16 +28,23 @@ TAKEN = "ES01"
 ALREADY_RECEIVED = "già ricevuto"  # the SE's Note when SDI has this file's esito already
 
 
-class SdiResponder:
-    """Sends the buyer's esito on one received file."""
+Channel = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
 
-    def __init__(self, client: SdiClient, received: ReceivedFatturaPA) -> None:
+
+class SdiResponder:
+    """Sends the buyer's esito on one received file, over `channel`: a client presenting the
+    receiving connection's certificate (channel.presenting_certificate), as SDICoop requires."""
+
+    def __init__(self, client: SdiClient, received: ReceivedFatturaPA, channel: Channel) -> None:
         self._client = client
         self._received = received
+        self._channel = channel
 
     async def respond(self, response: BuyerResponse, *, attempts: int) -> ResponseReceipt:
         name = esito_file_name(self._received.file_name)
-        answer = await self._client.send_esito(name, esito_committente(self._received, response))
+        esito = esito_committente(self._received, response)
+        async with self._channel() as http:
+            answer = await self._client.send_esito(name, esito, http=http)
         details = {"identificativoSdI": self._received.identificativo, "nomeFile": name}
         if answer.esito == TAKEN:
             return ResponseReceipt(network_id=self._received.identificativo, details=details)

@@ -7,6 +7,7 @@ SDI's refusal, in its words."""
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 
 import httpx
 import pytest
@@ -46,7 +47,8 @@ async def _delivered(http: httpx.AsyncClient, identificativo: str, formato: str)
 
 def _responder(http: httpx.AsyncClient, identificativo: str, versione: str) -> SdiResponder:
     received = received_fattura(fattura(versione=versione), None, identificativo)
-    return SdiResponder(SdiClient("http://govsim/sdi", http), received)
+    # The sandbox façade over plain HTTP: the channel is `http` itself (no certificate to present).
+    return SdiResponder(SdiClient("http://govsim/sdi", http), received, lambda: nullcontext(http))
 
 
 async def test_a_pa_invoices_refusal_is_taken_once(http: httpx.AsyncClient) -> None:
