@@ -4,7 +4,8 @@ show that a client asks once where it used to ask many times.
 
 Every call to a government's API is counted, whatever the answer (a 429 or an outage's 503
 too: the client spent it); the controls and the probes are not. `GET /_sim/calls` answers
-{"RO": {"GET /test/FCTEL/rest/stareMesaj": 12, …}, …}, keyed by the route's path template.
+{"RO": {"GET /stareMesaj": 12, …}, …}, keyed by the endpoint as the clients name it (sandbox
+and production calls together).
 """
 
 from __future__ import annotations

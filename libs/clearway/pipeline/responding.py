@@ -147,17 +147,20 @@ class RespondingMachine:
     async def _again(self, claim: ResponseClaim, country: str, error: Exception) -> ResponseStatus:
         reason = f"{type(error).__name__}: {error}"[:1000]
         failures = claim.attempts + 1
-        if self._timings.backoff.exhausted(failures):
+        # A throttle (the network, or Clearway's count of its limits, said when) sent nothing:
+        # it is not a failed attempt, and a response is not given up for waiting its turn.
+        throttled = isinstance(getattr(error, "retry_after", None), int | float)
+        if not throttled and self._timings.backoff.exhausted(failures):
             return await self._failed(claim, f"gave up after {failures} attempts: {reason}")
         log.warning("sending the response to %s failed: %s", claim.received_invoice_id, reason)
-        RETRIES.labels(
-            "respond", country, "throttled" if getattr(error, "retry_after", None) else "error"
-        ).inc()
+        RETRIES.labels("respond", country, "throttled" if throttled else "error").inc()
         at = after_failure(
             error, failures, now=utcnow(), backoff=self._timings.backoff, rng=self._rng
         )
         async with self._pool.acquire() as conn:
-            await received_responses.later(conn, claim, next_attempt_at=at, error=reason)
+            await received_responses.later(
+                conn, claim, next_attempt_at=at, error=reason, counted=not throttled
+            )
         return ResponseStatus.REQUESTED
 
     async def _end(  # noqa: PLR0913 - the ending's parts

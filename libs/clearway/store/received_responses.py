@@ -155,15 +155,22 @@ async def settle(
 
 
 async def later(
-    conn: Connection, claim: ResponseClaim, *, next_attempt_at: dt.datetime, error: str
+    conn: Connection,
+    claim: ResponseClaim,
+    *,
+    next_attempt_at: dt.datetime,
+    error: str,
+    counted: bool = True,
 ) -> None:
-    """A transient failure: counted, its reason kept, tried again at `next_attempt_at`."""
+    """A transient failure, its reason kept, tried again at `next_attempt_at`; counted as an
+    attempt unless nothing was sent (`counted` False: a throttle)."""
     await conn.execute(
-        "UPDATE received_responses SET next_attempt_at = $3, attempts = attempts + 1, "
+        "UPDATE received_responses SET next_attempt_at = $3, attempts = attempts + $5, "
         "last_error = $4, lease_owner = NULL, lease_until = NULL, updated_at = now() "
         "WHERE received_invoice_id = $1 AND lease_owner = $2",
         claim.received_invoice_id,
         claim.owner,
         next_attempt_at,
         error,
+        1 if counted else 0,
     )

@@ -165,6 +165,27 @@ async def test_transient_failures_past_the_attempts_end_it_failed(
     assert row["failure"].startswith("gave up after 2 attempts: GovernmentUnavailableError: down")
 
 
+async def test_throttles_are_no_failed_attempts_and_the_response_is_sent_after_them(
+    store_db: asyncpg.Pool[Any],
+) -> None:
+    country = own_country()
+    received_id = await _requested(store_db, country)
+    # More throttles than the attempts allowed: the network (or Clearway's own count of its
+    # limits) said when, and nothing was sent each time.
+    throttles = [GovernmentUnavailableError("the call limit", retry_after=0.0) for _ in range(3)]
+    responder = MemoryResponder(*throttles, ResponseReceipt(network_id="n-4"))
+    machine = _machine(store_db, country, responder, attempts=2)
+
+    for _ in range(3):
+        assert await machine.respond(await _claim(store_db, country)) is ResponseStatus.REQUESTED
+    assert await machine.respond(await _claim(store_db, country)) is ResponseStatus.SENT
+
+    async with store_db.acquire() as conn:
+        row = await response_row(conn, received_id)
+    assert (row["status"], row["attempts"]) == ("sent", 0)
+    assert [attempts for _, attempts in responder.sent] == [0, 0, 0, 0]
+
+
 async def test_an_ending_under_a_lost_lease_writes_nothing(store_db: asyncpg.Pool[Any]) -> None:
     country = own_country()
     received_id = await _requested(store_db, country)

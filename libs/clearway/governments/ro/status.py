@@ -219,7 +219,10 @@ class AnafStatusFollower:
             if page >= listing.pages:
                 break
         else:
-            return None  # more pages than a read takes: the window is read again next time
+            # More pages than a read takes: the window counts as read all the same, or every
+            # read would ask it again (20 pages a second, past ANAF's calls per minute); what
+            # the pages left unread hold is answered by stareMesaj once the list stays silent.
+            log.warning("the message list of %s had more than %s pages", view.cif, MAX_LIST_PAGES)
         view.read(window, now)
         return None
 

@@ -104,8 +104,12 @@ async def test_a_rejection_goes_to_anaf_as_a_rasp_message_on_the_invoice(company
         "invoiceIndex": row["upload_index"],
         "cif": company.cif,
     }
+
+
+def test_romania_has_a_buyer_response_and_poland_none() -> None:
+    row: dict[str, Any] = {"country": "RO"}
     assert government("RO").buyer_response(row) is not None
-    assert government("PL").buyer_response(row) is None
+    assert government("PL").buyer_response({**row, "country": "PL"}) is None
 
 
 async def test_an_invoice_anaf_does_not_list_cannot_be_answered(company: Company) -> None:

@@ -19,6 +19,7 @@ import pytest_asyncio
 from clearway.config import Settings
 from clearway.connectors import GovCall
 from clearway.domain.ids import new_id, utcnow
+from clearway.governments.ro import status
 from clearway.governments.ro.client import AnafClient, error_report_messages, paged_list_quota
 from clearway.governments.ro.settings import AnafSettings
 from clearway.governments.ro.status import AnafStatusFollower
@@ -191,6 +192,27 @@ async def test_the_list_is_read_once_per_interval_and_later_decisions_come_with_
     [decided], _ = await anaf.follow(follower, [anaf.poll(second)])
     assert isinstance(decided, Accepted)
     assert anaf.calls() == {LIST: 2, DOWNLOAD: 2}
+
+
+async def test_a_window_longer_than_a_read_takes_counts_as_read_and_stare_mesaj_answers_the_rest(
+    anaf: Anaf, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two rows a page, two pages a read: five decisions are one page more than a read takes.
+    monkeypatch.setattr(lists, "LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr(status, "MAX_LIST_PAGES", 2)
+    uploads = [await anaf.upload() for _ in range(5)]
+    anaf.decide(*uploads)
+    await _listed_soon()
+    follower = anaf.follower(silence=0)
+
+    outcomes, _ = await anaf.follow(follower, [anaf.poll(upload_id) for upload_id in uploads])
+    assert anaf.calls()[LIST] == 2  # the two pages a read takes, not a third
+    # Not asked again at the next read (it would be, every read, were it not marked read).
+    view = follower._lists[anaf.connection_id]  # noqa: SLF001 - the view's reach is the point
+    assert view.read_to is not None
+    # The decision on the page left unread came from stareMesaj: every upload is decided.
+    assert all(isinstance(outcome, Accepted) for outcome in outcomes)
+    assert anaf.calls()[STATUS] == 1
 
 
 async def test_an_upload_the_list_never_shows_is_asked_about_with_stare_mesaj_after_the_silence(
