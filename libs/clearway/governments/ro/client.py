@@ -93,6 +93,17 @@ def paged_list_quota(cif: str) -> DailyQuota:
     return DailyQuota(f"anaf:lista-paginata:{cif}", PAGED_LISTS_PER_CIF_PER_DAY, ROMANIA)
 
 
+# Following uploads may spend this much of a CIF's paged lists a day (every replica's reads
+# count): the rest stays for what only the list can do (the inbox, filing's reconciling, the
+# buyer's response), which a busy day of status reads must never starve.
+STATUS_LISTS_PER_CIF_PER_DAY = PAGED_LISTS_PER_CIF_PER_DAY * 6 // 10
+
+
+def status_list_share(cif: str) -> DailyQuota:
+    """The status follower's share of `paged_list_quota(cif)`, counted beside it."""
+    return DailyQuota(f"anaf:lista-paginata-stari:{cif}", STATUS_LISTS_PER_CIF_PER_DAY, ROMANIA)
+
+
 # --- what can go wrong -------------------------------------------------------------------------
 
 

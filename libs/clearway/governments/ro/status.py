@@ -47,6 +47,7 @@ from clearway.governments.ro.client import (
     download_quota,
     error_report_messages,
     paged_list_quota,
+    status_list_share,
     status_quota,
 )
 from clearway.governments.ro.identifiers import cif_digits
@@ -193,17 +194,21 @@ class AnafStatusFollower:
         if window is None:
             return None
         view.asked_at = now
-        quota = paged_list_quota(view.cif)
+        quota, share = paged_list_quota(view.cif), status_list_share(view.cif)
         for page in range(1, MAX_LIST_PAGES + 1):
             wait = await take_token(conn, self._calls)
             if wait:
                 return Pending("ANAF's call limit", at=utcnow() + dt.timedelta(seconds=wait))
-            view.closed_until = await quota_resets_at(conn, quota)
+            view.closed_until = await quota_resets_at(conn, quota) or await quota_resets_at(
+                conn, share
+            )
             if view.closed_until is not None:
                 return None
+            page_read = self._list_page(view.cif, window, page, token, calls)
             try:
+                # Counted twice when answered: against the CIF's quota and against this share.
                 listing = await counted_if_answered(
-                    conn, quota, self._list_page(view.cif, window, page, token, calls)
+                    conn, quota, counted_if_answered(conn, share, page_read)
                 )
             except AnafRefusedError as refused:
                 if refused.message.startswith(PAGE_BEYOND_LAST):

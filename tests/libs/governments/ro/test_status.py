@@ -20,7 +20,12 @@ from clearway.config import Settings
 from clearway.connectors import GovCall
 from clearway.domain.ids import new_id, utcnow
 from clearway.governments.ro import status
-from clearway.governments.ro.client import AnafClient, error_report_messages, paged_list_quota
+from clearway.governments.ro.client import (
+    AnafClient,
+    error_report_messages,
+    paged_list_quota,
+    status_list_share,
+)
 from clearway.governments.ro.settings import AnafSettings
 from clearway.governments.ro.status import AnafStatusFollower
 from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
@@ -279,6 +284,42 @@ async def test_the_lists_daily_quota_reached_in_clearways_count_closes_the_list_
     # No list call past the quota: stareMesaj answered, young as the upload is.
     assert [call.endpoint for call in calls[0]] == [STATUS, DOWNLOAD]
     assert LIST not in anaf.calls()
+
+
+async def test_the_status_share_of_the_lists_used_up_leaves_the_rest_to_the_inbox(
+    anaf: Anaf,
+) -> None:
+    share, quota = status_list_share(anaf.cif), paged_list_quota(anaf.cif)
+    day = quota_day(share, utcnow())
+    await anaf.pool.execute(
+        "INSERT INTO rate_counters (key, day, count) VALUES ($1, $2, $3)",
+        share.key,
+        day,
+        share.limit - 1,
+    )
+    first, second = await anaf.upload(), await anaf.upload()
+    anaf.decide(first)
+    await _listed_soon()
+    follower = anaf.follower(every=0.01, silence=3600)
+
+    [listed], _ = await anaf.follow(follower, [anaf.poll(first)])
+    assert isinstance(listed, Accepted)
+    assert anaf.calls()[LIST] == 1  # the share's last call
+    anaf.decide(second)
+    [outcome], calls = await anaf.follow(follower, [anaf.poll(second)])
+    assert isinstance(outcome, Accepted)
+    # The share is spent: stareMesaj answered, however young the upload.
+    assert [call.endpoint for call in calls[0]] == [STATUS, DOWNLOAD]
+    assert anaf.calls()[LIST] == 1
+    # Both counts took the one list call; the CIF's quota keeps the rest for the inbox.
+    counts = dict(
+        await anaf.pool.fetch(
+            "SELECT key, count FROM rate_counters WHERE key = ANY($1) AND day = $2",
+            [share.key, quota.key],
+            day,
+        )
+    )
+    assert counts == {share.key: share.limit, quota.key: 1}
 
 
 async def test_anafs_own_quota_refusal_closes_the_list_and_stare_mesaj_answers(
