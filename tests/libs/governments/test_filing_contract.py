@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from clearway.governments import government
 from clearway.governments.base import Government
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.auth import KsefAuthClient
-from clearway.pipeline.decisions import Accepted, Outcome, Rejected
+from clearway.pipeline.decisions import Accepted, Outcome, Pending, Rejected
 from clearway.pipeline.filing.gate import SubmissionGate
 from clearway.pipeline.filing.outcomes import (
     AnswerLost,
@@ -58,6 +59,8 @@ from tests.libs.pipeline.filing_rows import connected_company, schedule_filing
 from tests.libs.validation.bodies import clean_body
 
 pytestmark = [pytest.mark.postgres]
+
+FOLLOW_FOR = 15.0  # seconds a test follows an upload for, as the poller would, before it fails
 
 LEASE = dt.timedelta(seconds=30)
 # The simulators decide at once: the contract is about what they answer, not when.
@@ -100,7 +103,10 @@ class Filing:
     http: httpx.AsyncClient
 
     async def follow(self, uploaded: Uploaded) -> Outcome:
-        """The government's follower asked about the upload, as the poller would."""
+        """The government's follower asked about the upload, as the poller would: again when
+        it says Pending (when it says, or soon), until it decides or FOLLOW_FOR has passed. A
+        follower may decide only at its next look (RO reads a message list that shows an
+        upload a moment after ANAF decided it)."""
         row = self.attempt.submission
         poll = Poll(
             ref=row.ref,
@@ -114,7 +120,13 @@ class Filing:
             submitted=dict(uploaded.details),
         )
         follower = self.gov.status_follower(self.context, self.http, livemode=False)
-        return await follower.follow(self.attempt.conn, poll, [])
+        deadline = time.monotonic() + FOLLOW_FOR
+        while True:
+            outcome = await follower.follow(self.attempt.conn, poll, [])
+            if not isinstance(outcome, Pending) or time.monotonic() > deadline:
+                return outcome
+            wait = (outcome.at - utcnow()).total_seconds() if outcome.at else 0.5
+            await asyncio.sleep(min(max(wait, 0.05), 2.0))
 
 
 @pytest.fixture(scope="module")
