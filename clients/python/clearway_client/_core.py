@@ -175,10 +175,13 @@ def query(**filters: object) -> list[tuple[str, str]]:
 
 
 def settings_from_env(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    """The key and URL given, else $CLEARWAY_API_KEY and $CLEARWAY_API_URL, else the local API."""
-    key = api_key or os.environ.get("CLEARWAY_API_KEY", "")
+    """The key and URL given, else $CLEARWAY_API_KEY and $CLEARWAY_API_URL, else the local API.
+    $CLEARWAY_API_URL goes only with $CLEARWAY_API_KEY: a key given here is not sent to a host
+    set up in the environment for another key."""
+    if api_key:
+        return api_key, base_url or DEFAULT_BASE_URL
     url = base_url or os.environ.get("CLEARWAY_API_URL") or DEFAULT_BASE_URL
-    return key, url
+    return os.environ.get("CLEARWAY_API_KEY", ""), url
 
 
 class Core:
