@@ -30,7 +30,7 @@ from clearway_client.errors import (
     error_from_response,
     retry_after_seconds,
 )
-from clearway_client.models import ApiModel, Document, Invoice, Page
+from clearway_client.models import FLOAT_REFUSED, ApiModel, Document, Invoice, Page
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ApiModel)
@@ -122,9 +122,11 @@ def new_idempotency_key() -> str:
     return f"cw-{uuid.uuid4()}"
 
 
-def _json_default(value: object) -> object:
+def json_default(value: object) -> object:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # the digits as given, fixed-point as the API reads them
+    if isinstance(value, float):  # (json writes floats itself: to_body refuses them first)
+        raise TypeError(FLOAT_REFUSED)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, BaseModel):
@@ -133,10 +135,24 @@ def _json_default(value: object) -> object:
 
 
 def to_body(value: object) -> object:
-    """A request body: a model as the API names its fields, a mapping as given."""
+    """A request body: a model as the API names its fields, a mapping as given (TypeError on
+    a float in it, before anything is sent)."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    _refuse_floats(value, "")
     return value
+
+
+def _refuse_floats(value: object, pointer: str) -> None:
+    """TypeError naming where (a JSON pointer, as the API's errors do) a float is in a body."""
+    if isinstance(value, float):
+        raise TypeError(f"{pointer or 'the body'}: {FLOAT_REFUSED}")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_floats(item, f"{pointer}/{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _refuse_floats(item, f"{pointer}/{index}")
 
 
 def query(**filters: object) -> list[tuple[str, str]]:
@@ -159,10 +175,13 @@ def query(**filters: object) -> list[tuple[str, str]]:
 
 
 def settings_from_env(api_key: str | None, base_url: str | None) -> tuple[str, str]:
-    """The key and URL given, else $CLEARWAY_API_KEY and $CLEARWAY_API_URL, else the local API."""
-    key = api_key or os.environ.get("CLEARWAY_API_KEY", "")
+    """The key and URL given, else $CLEARWAY_API_KEY and $CLEARWAY_API_URL, else the local API.
+    $CLEARWAY_API_URL goes only with $CLEARWAY_API_KEY: a key given here is not sent to a host
+    set up in the environment for another key."""
+    if api_key:
+        return api_key, base_url or DEFAULT_BASE_URL
     url = base_url or os.environ.get("CLEARWAY_API_URL") or DEFAULT_BASE_URL
-    return key, url
+    return os.environ.get("CLEARWAY_API_KEY", ""), url
 
 
 class Core:
@@ -193,7 +212,7 @@ class Core:
         content = None
         if operation.body is not None:
             headers["Content-Type"] = "application/json"
-            content = json.dumps(to_body(operation.body), default=_json_default).encode()
+            content = json.dumps(to_body(operation.body), default=json_default).encode()
         if idempotency_key:
             headers[IDEMPOTENCY_HEADER] = idempotency_key
         return httpx.Request(

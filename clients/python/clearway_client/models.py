@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 Country = Literal["RO", "IT", "BE", "PL", "FR", "DE"]
 InvoiceStatus = Literal[
@@ -57,6 +58,28 @@ AttachmentMimeType = Literal[
     "text/csv",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.spreadsheet",
+]
+
+
+FLOAT_REFUSED = (
+    "pass amounts as Decimal or str, not float: floats cannot hold most decimal amounts "
+    "exactly (1234567890123.4567 becomes 1234567890123.4568)"
+)
+
+
+def refuse_float(value: object) -> object:
+    """A money field's input as given, unless it is a float: its digits are already lost."""
+    if isinstance(value, float):
+        raise PydanticCustomError("float_amount", FLOAT_REFUSED)
+    return value
+
+
+# An amount in a request: Decimal, int or str, never float; written as fixed-point digits
+# (format "f": Decimal("1E+3") is "1000", which the API's decimal pattern accepts).
+Money = Annotated[
+    Decimal,
+    BeforeValidator(refuse_float),
+    PlainSerializer(lambda amount: format(amount, "f"), return_type=str, when_used="json"),
 ]
 
 
@@ -105,11 +128,11 @@ class Party(RequestModel):
 
 class Line(RequestModel):
     description: str
-    unit_price: Decimal
-    vat_rate: Decimal
-    quantity: Decimal = Decimal(1)
+    unit_price: Money
+    vat_rate: Money
+    quantity: Money = Decimal(1)
     unit_code: str = "C62"
-    discount: Decimal | None = None
+    discount: Money | None = None
     item_code: str | None = None
     vat_category: VatCategory | None = None
     vat_exemption_reason: str | None = None
@@ -147,7 +170,7 @@ class InvoiceRequest(RequestModel):
     external_id: str | None = None
     invoice_number: str | None = None
     currency: str = "EUR"
-    exchange_rate: Decimal | None = None
+    exchange_rate: Money | None = None
     issue_date: dt.date | None = None
     due_date: dt.date | None = None
     note: str | None = None

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel
 
-from clearway_client._core import to_body
+from clearway_client._core import json_default, to_body
 from clearway_client.models import ApiModel
 
 INTAKE_TOPIC = "invoices.intake"
@@ -65,7 +65,7 @@ def intake_message(
         headers.append(("X-Clearway-Sandbox-Scenario", sandbox_scenario.encode()))
     return IntakeMessage(
         key=str(external_id).encode() if external_id else None,
-        value=json.dumps(body, separators=(",", ":")).encode(),
+        value=json.dumps(body, separators=(",", ":"), default=json_default).encode(),
         headers=headers,
     )
 

@@ -9,11 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from clearway_client import Clearway
+from clearway_client.cli.config import ConfigError, credentials
 
 from services.stack.stack import Stack
 from tests.clients.python.conftest import key_of, seed_invoice_body
@@ -47,6 +49,16 @@ def _run(stack: Stack, *args: str, key: str | None = None) -> subprocess.Complet
 def _write(path: Path, body: dict[str, Any]) -> str:
     path.write_text(json.dumps(body))
     return str(path)
+
+
+# 17 significant digits: as a float it reads back as …445 and its net rounds to …45, not …44.
+LONG_PRICE = "1234567890123.44499"
+
+
+def _long_decimal_invoice() -> str:
+    """An invoice's JSON with LONG_PRICE written as a JSON number, as a user's file has it."""
+    line = {"description": "Exact", "quantity": 1, "unitPrice": "PRICE", "vatRate": 19}
+    return json.dumps(seed_invoice_body(lines=[line])).replace('"PRICE"', LONG_PRICE)
 
 
 def test_create_get_events_list_and_the_error_exit_codes(api_stack: Stack, tmp_path: Path) -> None:
@@ -237,3 +249,71 @@ def test_a_profile_file_configures_the_command(api_stack: Stack, tmp_path: Path)
     missing = clearway("companies", "list", "--profile", "live")
     assert missing.returncode == 2
     assert "no profile 'live' (it has: default, sandbox)" in missing.stderr
+
+
+def test_a_long_decimal_in_a_file_is_filed_with_its_exact_digits(
+    api_stack: Stack, client: Clearway, tmp_path: Path
+) -> None:
+    one = tmp_path / "one.json"
+    one.write_text(_long_decimal_invoice())
+    created = _run(api_stack, "invoices", "create", "-f", str(one), "--json")
+    assert created.returncode == 0, created.stderr
+    invoice = client.invoices.get(json.loads(created.stdout)["id"])
+    assert invoice.net_amount == Decimal("1234567890123.44")  # a float would make it ….45
+
+    # The same through a .jsonl file, whose second line is the first again: one invoice, and
+    # the repeat said to be the first line's, not something filed by an earlier run.
+    first, other = _long_decimal_invoice(), _long_decimal_invoice()
+    jsonl = tmp_path / "many.jsonl"
+    jsonl.write_text(f"{first}\n{first}\n{other}\n")
+    ran = _run(api_stack, "invoices", "create", "-f", str(jsonl), "--json")
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    assert [c["line"] for c in summary["created"]] == [1, 3]
+    assert summary["alreadyFiled"] == []
+    assert summary["duplicates"] == [{"line": 2, "duplicateOf": 1}]
+    for filed in summary["created"]:
+        assert client.invoices.get(filed["id"]).net_amount == Decimal("1234567890123.44")
+    again = _run(api_stack, "invoices", "create", "-f", str(jsonl))
+    assert again.returncode == 0, again.stderr
+    assert "created 0 of 3, already filed 2, refused 0, duplicates 1" in again.stdout
+    assert "line 2: duplicate of line 1" in again.stdout
+
+
+def test_the_key_and_its_url_come_from_one_source(api_stack: Stack, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[profiles.default]\napi_key = "{api_stack.api_key}"\napi_url = "{api_stack.api_url}"\n'
+        '\n[profiles.nourl]\napi_key = "sk_test_profile"\n'
+    )
+    elsewhere = "http://elsewhere.invalid"
+    env = {"CLEARWAY_CONFIG": str(config), "CLEARWAY_API_URL": elsewhere}
+
+    def found(**flags: str | None) -> tuple[str | None, str | None]:
+        given = {"api_key": None, "api_url": None, "profile": None, **flags}
+        got = credentials(env, **given)  # type: ignore[arg-type]
+        return got.api_key, got.api_url
+
+    # A profile's key never goes to the environment's URL: its own, else the default.
+    assert found() == (api_stack.api_key, api_stack.api_url)
+    assert found(profile="nourl") == ("sk_test_profile", "http://127.0.0.1:8080")
+    # The environment's key goes with the environment's URL, a flag's key with the flag's URL.
+    env["CLEARWAY_API_KEY"] = "sk_test_env"
+    assert found() == ("sk_test_env", elsewhere)
+    assert found(api_key="sk_test_flag") == ("sk_test_flag", "http://127.0.0.1:8080")
+    with pytest.raises(ConfigError, match="--api-url without --api-key"):
+        found(api_url=elsewhere)
+    del env["CLEARWAY_API_KEY"]
+
+    # The command as run: the profile's key reaches the profile's API, whatever
+    # $CLEARWAY_API_URL says (an unreachable host here: exit 3 if it were used).
+    others = {k: v for k, v in os.environ.items() if not k.startswith("CLEARWAY_")}
+    ran = subprocess.run(
+        [CLEARWAY, "companies", "list", "--json"],
+        env={**others, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr

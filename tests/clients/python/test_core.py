@@ -7,7 +7,7 @@ import httpx
 import pytest
 from clearway_client import RetryPolicy
 from clearway_client import _operations as ops
-from clearway_client._core import Core, Operation, Send, Sleep, query
+from clearway_client._core import Core, Operation, Send, Sleep, query, settings_from_env
 
 REQUEST = httpx.Request("POST", "http://api/v1/x")
 POLICY = RetryPolicy(max_retries=3, jitter=lambda: 1.0)
@@ -72,3 +72,13 @@ def test_filters_become_the_apis_query() -> None:
         ("metadata[a]", "b"),
         ("expand", "company"),
     ]
+
+
+def test_the_environments_url_goes_only_with_the_environments_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLEARWAY_API_KEY", "sk_test_env")
+    monkeypatch.setenv("CLEARWAY_API_URL", "http://env.invalid")
+    assert settings_from_env(None, None) == ("sk_test_env", "http://env.invalid")
+    assert settings_from_env("sk_live_given", None) == ("sk_live_given", "http://127.0.0.1:8080")
+    assert settings_from_env("sk_live_given", "http://a") == ("sk_live_given", "http://a")

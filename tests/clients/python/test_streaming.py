@@ -5,6 +5,7 @@ outcome is read back from invoice.events."""
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
 import pytest
 from clearway_client import Clearway
@@ -32,6 +33,14 @@ def test_the_message_is_what_intake_reads() -> None:
         "X-Clearway-Sandbox-Scenario": b"reject",
     }
     assert b'"unitPrice":"5000"' in message.value  # a decimal string, never a float
+
+    # A dict body with Decimals: written as the core writes them, digits as given.
+    body["lines"][0]["unitPrice"] = Decimal("1234567890123.4567")
+    message = intake_message(body, api_key="sk_test_1")
+    assert b'"unitPrice":"1234567890123.4567"' in message.value
+    body["lines"][0]["unitPrice"] = 1234567890123.4567
+    with pytest.raises(TypeError, match="/lines/0/unitPrice: pass amounts as Decimal or str"):
+        intake_message(body, api_key="sk_test_1")
 
 
 async def test_produce_and_read_the_outcomes(api_stack: Stack, client: Clearway) -> None:

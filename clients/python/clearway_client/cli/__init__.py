@@ -1,7 +1,7 @@
 """`clearway`: the Clearway API from the shell (docs/client.md).
 
-Configuration: $CLEARWAY_API_KEY and $CLEARWAY_API_URL (or the README's $CLEARWAY_KEY and
-$CLEARWAY_URL), --api-key/--api-url, or a profile file (cli/config.py). `--json` prints what
+Configuration: --api-key/--api-url, $CLEARWAY_API_KEY and $CLEARWAY_API_URL, or a profile file,
+the key and its URL always from one of them (cli/config.py). `--json` prints what
 the API answered, for scripts.
 `clearway setup` and `clearway admin …` are the server's operator commands (clearway.cli),
 handed over when the server package is installed beside this one.
@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ def _client(args: argparse.Namespace) -> Clearway:
 def _read_json(path: str) -> Any:
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=Decimal)  # amounts keep their digits
     except json.JSONDecodeError as exc:
         print(f"clearway: {path} is not JSON: {exc}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -209,8 +210,10 @@ def _listing(
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print the API's JSON, for scripts")
-    common.add_argument("--api-key", help="default: $CLEARWAY_API_KEY")
-    common.add_argument("--api-url", help="default: $CLEARWAY_API_URL, else http://127.0.0.1:8080")
+    common.add_argument("--api-key", help="default: $CLEARWAY_API_KEY, else the profile's")
+    common.add_argument(
+        "--api-url", help="the --api-key's API (only with --api-key); default http://127.0.0.1:8080"
+    )
     common.add_argument("--profile", help="a profile of the config file (cli/config.py)")
 
     top = argparse.ArgumentParser(

@@ -1,7 +1,8 @@
 """`clearway invoices create -f invoices.jsonl`: one invoice per line, with progress, a summary,
 and a run that can be resumed: each line's idempotency key is derived from the line itself, so
 running the file again (after an interruption, a crash, a lost answer) answers the invoices
-already filed instead of filing them twice, and files the rest."""
+already filed instead of filing them twice, and files the rest. A line repeated in the file is
+the same invoice: it is reported as a duplicate of the first, not sent again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,13 @@ class Summary:
     created: list[dict[str, Any]] = field(default_factory=list)
     already_filed: list[dict[str, Any]] = field(default_factory=list)  # by an earlier run
     refused: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # of a line of this file
 
     @property
     def done(self) -> int:
-        return len(self.created) + len(self.already_filed) + len(self.refused)
+        return (
+            len(self.created) + len(self.already_filed) + len(self.refused) + len(self.duplicates)
+        )
 
 
 def _progress(summary: Summary, note: str) -> None:
@@ -47,7 +52,8 @@ def _progress(summary: Summary, note: str) -> None:
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         print(
             f"\r[{bar}] {summary.done}/{summary.total} created {len(summary.created)} "
-            f"already filed {len(summary.already_filed)} refused {len(summary.refused)}",
+            f"already filed {len(summary.already_filed)} refused {len(summary.refused)} "
+            f"duplicates {len(summary.duplicates)}",
             end="",
             file=sys.stderr,
             flush=True,
@@ -67,6 +73,7 @@ def _report(summary: Summary, *, as_json: bool, stopped: str | None) -> None:
                     "created": summary.created,
                     "alreadyFiled": summary.already_filed,
                     "refused": summary.refused,
+                    "duplicates": summary.duplicates,
                     "stopped": stopped,
                 },
                 indent=2,
@@ -76,8 +83,11 @@ def _report(summary: Summary, *, as_json: bool, stopped: str | None) -> None:
         return
     print(
         f"created {len(summary.created)} of {summary.total}, already filed "
-        f"{len(summary.already_filed)}, refused {len(summary.refused)}"
+        f"{len(summary.already_filed)}, refused {len(summary.refused)}, duplicates "
+        f"{len(summary.duplicates)}"
     )
+    for duplicate in summary.duplicates:
+        print(f"  line {duplicate['line']}: duplicate of line {duplicate['duplicateOf']}")
     for refusal in summary.refused:
         where = f" ({refusal['param']})" if refusal.get("param") else ""
         print(f"  line {refusal['line']}: {refusal['type']}{where}: {refusal['message']}")
@@ -91,10 +101,18 @@ def create_many(clearway: Clearway, path: Path, *, as_json: bool) -> int:
     ]
     summary = Summary(total=len(numbered))
     stopped: str | None = None
+    first_line_of: dict[str, int] = {}  # idempotency key → the line that first had it
     try:
         for number, line in numbered:
+            key = line_key(line)
+            if key in first_line_of:  # its key would replay the first: say what it is
+                first = first_line_of[key]
+                summary.duplicates.append({"line": number, "duplicateOf": first})
+                _progress(summary, f"line {number}: duplicate of line {first}")
+                continue
+            first_line_of[key] = number
             try:
-                body = json.loads(line)
+                body = json.loads(line, parse_float=Decimal)  # amounts keep their digits
             except json.JSONDecodeError as exc:
                 summary.refused.append(
                     {"line": number, "type": "invalid_json", "message": str(exc), "param": None}
@@ -102,7 +120,7 @@ def create_many(clearway: Clearway, path: Path, *, as_json: bool) -> int:
                 _progress(summary, f"line {number}: not JSON")
                 continue
             try:
-                invoice = clearway.invoices.create(body, idempotency_key=line_key(line))
+                invoice = clearway.invoices.create(body, idempotency_key=key)
             except APIError as exc:
                 summary.refused.append(
                     {

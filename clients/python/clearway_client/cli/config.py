@@ -1,6 +1,8 @@
-"""Where the command's key and URL come from, first found first: --api-key/--api-url; the
-profile named by --profile; $CLEARWAY_API_KEY/$CLEARWAY_API_URL (or the README's $CLEARWAY_KEY/
-$CLEARWAY_URL); the profile named by $CLEARWAY_PROFILE, else `default`.
+"""Where the command's key and URL come from: the first of these that has a key, and the URL
+from that same source (else the default URL, never another source's, so a key is never sent
+to a host set up for another key): --api-key/--api-url; the profile named by --profile;
+$CLEARWAY_API_KEY/$CLEARWAY_API_URL (the pair `Clearway()` reads); the profile named by
+$CLEARWAY_PROFILE, else `default`.
 
 Profiles live in $CLEARWAY_CONFIG, else $XDG_CONFIG_HOME/clearway/config.toml (~/.config/…):
 
@@ -15,6 +17,8 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from clearway_client._core import DEFAULT_BASE_URL
 
 
 class ConfigError(Exception):
@@ -60,17 +64,25 @@ def credentials(
     api_url: str | None,
     profile: str | None,
 ) -> Credentials:
-    chosen = _profile(environ, profile, required=True) if profile else Credentials(None, None)
-    from_env = Credentials(
-        environ.get("CLEARWAY_API_KEY") or environ.get("CLEARWAY_KEY"),
-        environ.get("CLEARWAY_API_URL") or environ.get("CLEARWAY_URL"),
+    """The key and URL of the first source with a key (the module's docstring)."""
+    if api_url and not api_key:
+        raise ConfigError(
+            "--api-url without --api-key: give both, so a key is not sent to a host it was "
+            "not set up for"
+        )
+    named = _profile(environ, profile, required=True) if profile else Credentials(None, None)
+    sources = (
+        Credentials(api_key, api_url),
+        named,
+        Credentials(environ.get("CLEARWAY_API_KEY"), environ.get("CLEARWAY_API_URL")),
+        _profile(
+            environ,
+            environ.get("CLEARWAY_PROFILE") or "default",
+            required=bool(environ.get("CLEARWAY_PROFILE")),
+        ),
     )
-    fallback = _profile(
-        environ,
-        environ.get("CLEARWAY_PROFILE") or "default",
-        required=bool(environ.get("CLEARWAY_PROFILE")),
-    )
-    return Credentials(
-        api_key or chosen.api_key or from_env.api_key or fallback.api_key,
-        api_url or chosen.api_url or from_env.api_url or fallback.api_url,
-    )
+    for source in sources:
+        if source.api_key:
+            # The default URL spelled out: Clearway() given none would read $CLEARWAY_API_URL.
+            return Credentials(source.api_key, source.api_url or DEFAULT_BASE_URL)
+    return Credentials(None, None)
