@@ -12,7 +12,12 @@ import functools
 import importlib.resources
 import re
 
-from clearway.formats.conformance import CEN_UBL_PACKAGE, CEN_UBL_STYLESHEET
+from clearway.formats.conformance import (
+    CEN_UBL_PACKAGE,
+    CEN_UBL_STYLESHEET,
+    PEPPOL_BIS_PACKAGE,
+    PEPPOL_BIS_STYLESHEET,
+)
 
 # Each list's rule: ISO 4217 (BT-5), ISO 3166-1 (BT-40/55), UNCL 4461 (BT-81), UNCL 5305
 # (BT-151), CEF VATEX (BT-121), UN/ECE Rec 20 with Rec 21 (BT-130).
@@ -24,6 +29,9 @@ VATEX_RULE = "BR-CL-22"
 UNIT_RULE = "BR-CL-23"
 
 _LIST_LITERAL = re.compile(r"contains\(\s*'([^']*)'")
+# Peppol BIS 3's stylesheet declares its lists as variables: <xsl:variable name="ISO4217"
+# select="tokenize('AED AFN …', '\s')"/> (PEPPOL-EN16931-CL007 tests the currencies against it).
+_PEPPOL_LIST = r'name="{name}"\s+select="tokenize\(\'([^\']*)\''
 
 
 @functools.cache
@@ -48,6 +56,18 @@ def code_list(rule_id: str) -> frozenset[str]:
 
 def currencies() -> frozenset[str]:
     return code_list(CURRENCY_RULE)
+
+
+@functools.cache
+def peppol_currencies() -> frozenset[str]:
+    """The currencies Peppol BIS 3 accepts (PEPPOL-EN16931-CL007): its own ISO 4217 edition,
+    which is not CEN's (it lacks codes CEN has, e.g. VES, and keeps retired ones)."""
+    package = importlib.resources.files(PEPPOL_BIS_PACKAGE)
+    stylesheet = package.joinpath(*PEPPOL_BIS_STYLESHEET).read_text(encoding="utf-8")
+    listed = re.search(_PEPPOL_LIST.format(name="ISO4217"), stylesheet)
+    if listed is None:
+        raise LookupError("The Peppol BIS artefact has no ISO4217 list.")
+    return frozenset(listed.group(1).split())
 
 
 def countries() -> frozenset[str]:

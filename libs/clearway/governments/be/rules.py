@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from clearway.countries import code_lists
 from clearway.countries.checksums import is_digits
 from clearway.countries.vat_numbers import VAT_NUMBER_SCHEMES
 from clearway.domain.invoice import InvoiceRequest, Party
@@ -44,6 +45,19 @@ def _suggested_peppol_id(party: Party, invoice: InvoiceRequest) -> str:
         peppol_id = be.peppol_id_for(party.vat_number)
         return f"send {peppol_id} (0208 and the enterprise number in its VAT number)"
     return "ask the party for its Peppol participant id, e.g. 0208:0417497106 or 9925:BE0417497106"
+
+
+@for_countries("BE")
+def currency_peppol_knows(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    # Peppol's ISO 4217 list is an edition of its own: a code CEN knows may be refused there.
+    if invoice.currency not in code_lists.peppol_currencies():
+        yield error(
+            "PEPPOL-EN16931-CL007",
+            "/currency",
+            f"{invoice.currency} is not a currency code Peppol BIS 3 accepts (ISO 4217 as "
+            "Peppol lists it).",
+            "Use a currency Peppol lists, e.g. EUR; Belgian invoices travel over Peppol.",
+        )
 
 
 @for_countries("BE")
@@ -128,4 +142,9 @@ def buyer_or_order_reference(invoice: InvoiceRequest, _: RuleContext) -> Iterato
         )
 
 
-RULES: tuple[RuleSpec, ...] = (electronic_addresses, peppol_id_format, buyer_or_order_reference)
+RULES: tuple[RuleSpec, ...] = (
+    currency_peppol_knows,
+    electronic_addresses,
+    peppol_id_format,
+    buyer_or_order_reference,
+)

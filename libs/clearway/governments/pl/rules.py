@@ -7,10 +7,16 @@ clearway.validation.vat_ids.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 from collections.abc import Iterator
 from decimal import Decimal
 
+from lxml import etree
+
 from clearway.domain.invoice import InvoiceRequest, InvoiceType
+from clearway.formats.hardened import hardened_parser
+from clearway.formats.xsd_gate import FA3_MAIN_SCHEMA, FA3_PACKAGE, FA3_SCHEMA_DIR
 from clearway.validation.common import given_invoice_number, vat_country
 from clearway.validation.findings import (
     Finding,
@@ -22,6 +28,33 @@ from clearway.validation.findings import (
 
 _RATE_DECIMALS = 6  # TIlosci, FA(3)'s type for KursWaluty
 _MAX_TEXT = 256  # TZnakowy
+_XSD = "http://www.w3.org/2001/XMLSchema"
+
+
+@functools.cache
+def fa3_currencies() -> frozenset[str]:
+    """The currencies FA(3) takes (its TKodWaluty enumeration, read from the schema the gate
+    uses): its own ISO 4217 edition, which lacks codes CEN's list has (e.g. SLE)."""
+    schema = importlib.resources.files(FA3_PACKAGE).joinpath(*FA3_SCHEMA_DIR, FA3_MAIN_SCHEMA)
+    root = etree.fromstring(schema.read_bytes(), hardened_parser())
+    values = root.xpath(
+        "//xsd:simpleType[@name='TKodWaluty']//xsd:enumeration/@value",
+        namespaces={"xsd": _XSD},
+    )
+    if not isinstance(values, list) or not values:
+        raise LookupError("FA(3)'s schema has no TKodWaluty enumeration.")
+    return frozenset(str(value) for value in values)
+
+
+@for_countries("PL")
+def currency_fa3_knows(invoice: InvoiceRequest, _: RuleContext) -> Iterator[Finding]:
+    if invoice.currency not in fa3_currencies():
+        yield error(
+            "CW-PL-08",
+            "/currency",
+            f"{invoice.currency} is not a currency code KSeF's FA(3) accepts (its ISO 4217 list).",
+            "Use a currency FA(3) lists, e.g. PLN or EUR.",
+        )
 
 
 @for_countries("PL")
@@ -109,6 +142,7 @@ def _decimals(value: Decimal) -> int:
 
 RULES: tuple[RuleSpec, ...] = (
     seller_nip,
+    currency_fa3_knows,
     vat_in_zloty,
     correction_names_the_invoice,
     invoice_number_fits,

@@ -23,6 +23,8 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"/customer/peppolId": "0208:0403170702"}, ("PEPPOL-COMMON-R043", "/customer/peppolId")),
     ({"/customer/peppolId": "0208:0417497106"}, ("CW-BE-03", "/customer/peppolId")),
     ({"/buyerReference": DELETE}, ("PEPPOL-EN16931-R003", "/buyerReference")),
+    # ISO 4217 as CEN lists it, not as Peppol does: the Peppol gate would refuse it.
+    ({"/currency": "VES"}, ("PEPPOL-EN16931-CL007", "/currency")),
 ]
 
 

@@ -24,3 +24,10 @@ def test_another_currency_without_an_exchange_rate_is_an_error() -> None:
     assert (finding.pointer, finding.severity) == ("/exchangeRate", Severity.ERROR)
     assert report_of(mutated("PL", {"/currency": "PLN"})).findings == ()
     assert report_of(mutated("PL", {"/currency": "EUR", "/exchangeRate": "4.2537"})).findings == ()
+
+
+def test_a_currency_fa3_does_not_list_is_an_error() -> None:
+    # SLE is in EN 16931's ISO 4217 list but not in FA(3)'s: the FA(3) schema would refuse it.
+    [finding] = only(mutated("PL", {"/currency": "SLE", "/exchangeRate": "0.17"}), "CW-PL-08")
+    assert (finding.pointer, finding.severity) == ("/currency", Severity.ERROR)
+    assert "SLE" in finding.message
