@@ -30,22 +30,20 @@ import httpx
 from clearway.accounts import connection_token
 from clearway.config import Settings
 from clearway.domain.ids import utcnow
+from clearway.governments.ro.apis import anaf_apis
 from clearway.governments.ro.client import (
     GOV_ENDPOINT,
     AnafAuthError,
-    AnafClient,
     AnafError,
     AnafRefusedError,
     AnafTransientError,
     ListedMessage,
     MessageKind,
     UploadResult,
-    calls_bucket,
     download_quota,
     paged_list_quota,
 )
 from clearway.governments.ro.identifiers import cif_digits
-from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
 from clearway.governments.ro.reconcile import (
     InvoiceFingerprint,
@@ -87,9 +85,7 @@ class AnafFiler:
     first_look_after = RECONCILE_FIRST_CHECK
 
     def __init__(self, settings: Settings, http: httpx.AsyncClient, anaf: AnafEndpoint) -> None:
-        self._anaf = AnafClient(anaf.rest_url, http)
-        self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
-        self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
+        self._anaf, self._oauth, self._calls = anaf_apis(anaf, http, settings)
         self.reconcile_window = dt.timedelta(seconds=settings.anaf.reconcile_window)
 
     def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:  # noqa: ARG002

@@ -56,20 +56,18 @@ from clearway.governments.inbox import (
     look_renewing_once,
     refused_delivery,
 )
+from clearway.governments.ro.apis import anaf_apis
 from clearway.governments.ro.client import (
     AnafAuthError,
-    AnafClient,
     AnafRefusedError,
     AnafTransientError,
     AnafUnavailableError,
     ListedMessage,
     MessageKind,
     MessagePage,
-    calls_bucket,
     download_quota,
     paged_list_quota,
 )
-from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
 from clearway.governments.ro.settings import AnafEndpoint
 from clearway.governments.ro.tokens import expire_after_second_refusal, refresh_refused_token
@@ -287,11 +285,7 @@ class AnafInbox:
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._tools = tools
-        self._anaf = AnafClient(endpoint.rest_url, tools.http)
-        self._oauth = AnafOAuthClient(
-            endpoint.oauth_url, endpoint.client_id, endpoint.client_secret, tools.http
-        )
-        self._calls = calls_bucket(endpoint.rest_url, tools.settings.anaf.calls_per_minute)
+        self._anaf, self._oauth, self._calls = anaf_apis(endpoint, tools.http, tools.settings)
         self._connection_id = connection_id
         self._cif = cif
         self._clock = clock

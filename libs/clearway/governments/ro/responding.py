@@ -27,19 +27,17 @@ from clearway.accounts import connection_token
 from clearway.domain.ids import utcnow
 from clearway.domain.responses import BuyerResponse, Decision, ResponseReceipt
 from clearway.governments.responding import ResponseImpossibleError
+from clearway.governments.ro.apis import anaf_apis
 from clearway.governments.ro.client import (
     ROMANIA,
     AnafAuthError,
-    AnafClient,
     AnafRefusedError,
     AnafTransientError,
     AnafUnavailableError,
     MessageKind,
-    calls_bucket,
     paged_list_quota,
 )
 from clearway.governments.ro.identifiers import cif_digits
-from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
 from clearway.governments.ro.receiving import END_LAG, LOOKBACK, RECEIVED_FILTER
 from clearway.governments.ro.tokens import refresh_refused_token, refused_twice_message
@@ -105,11 +103,7 @@ class AnafResponder:
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._tools = tools
-        self._anaf = AnafClient(endpoint.rest_url, tools.http)
-        self._oauth = AnafOAuthClient(
-            endpoint.oauth_url, endpoint.client_id, endpoint.client_secret, tools.http
-        )
-        self._calls = calls_bucket(endpoint.rest_url, tools.settings.anaf.calls_per_minute)
+        self._anaf, self._oauth, self._calls = anaf_apis(endpoint, tools.http, tools.settings)
         self._connection_id = connection_id
         self._company_id = company_id
         self._download_id = download_id

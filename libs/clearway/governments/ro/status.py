@@ -34,16 +34,15 @@ from clearway.config import Settings
 from clearway.connectors import GovCall
 from clearway.db import Connection
 from clearway.domain.ids import utcnow
+from clearway.governments.ro.apis import anaf_apis
 from clearway.governments.ro.client import (
     AnafAuthError,
-    AnafClient,
     AnafError,
     AnafRefusedError,
     AnafTransientError,
     MessagePage,
     Stare,
     StatusResult,
-    calls_bucket,
     download_quota,
     error_report_messages,
     paged_list_quota,
@@ -51,7 +50,6 @@ from clearway.governments.ro.client import (
     status_quota,
 )
 from clearway.governments.ro.identifiers import cif_digits
-from clearway.governments.ro.oauth import AnafOAuthClient
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
 from clearway.governments.ro.receiving import PAGE_BEYOND_LAST
 from clearway.governments.ro.sent_list import OVERLAP, ListWindow, SentList
@@ -90,9 +88,7 @@ CADENCE = Cadence(slow_after=dt.timedelta(minutes=30), slow_every=dt.timedelta(m
 
 class AnafStatusFollower:
     def __init__(self, settings: Settings, http: httpx.AsyncClient, anaf: AnafEndpoint) -> None:
-        self._anaf = AnafClient(anaf.rest_url, http)
-        self._oauth = AnafOAuthClient(anaf.oauth_url, anaf.client_id, anaf.client_secret, http)
-        self._calls = calls_bucket(anaf.rest_url, settings.anaf.calls_per_minute)
+        self._anaf, self._oauth, self._calls = anaf_apis(anaf, http, settings)
         self._list_every = dt.timedelta(seconds=settings.anaf.status_list_every)
         self._silence = dt.timedelta(seconds=settings.anaf.status_list_silence)
         # One view of each connection's message list in this process; the polls of a
