@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -29,10 +30,33 @@ log = logging.getLogger("clearway.stack")
 LOCAL_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+# Ports for the stack's listeners come from below the kernel's ephemeral range: a port the kernel
+# handed out by bind(0) can be handed out again, or taken as the local end of any outgoing
+# connection, between our check and the service's own bind, and the service then dies with
+# "address already in use" (two stacks starting at once under `make test` did).
+LISTEN_PORTS_FROM = 20000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_ports_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port no one listens on now, outside the ephemeral range, not handed out before here."""
+    below = _ephemeral_ports_start()
+    if below - LISTEN_PORTS_FROM < 1000:  # an unusual kernel setting: the kernel's own choice
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    while True:
+        port = LISTEN_PORTS_FROM + secrets.randbelow(below - LISTEN_PORTS_FROM)
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
 
 
 def port_is_free(port: int) -> bool:
