@@ -6,7 +6,7 @@ renderer for that country, so what arrives is what a supplier filing through Cle
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -66,3 +66,9 @@ def sample_request(  # noqa: PLR0913 - the parts that differ by country
             **more,
         }
     )
+
+
+def given_or_sample(xml: str | None, sample: Callable[[], bytes]) -> bytes:
+    """The purchase invoice a test control delivers: the test's own document when it gave one,
+    else `sample()` (rendered only then)."""
+    return xml.encode() if xml is not None else sample()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasGenerator, Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -161,108 +161,95 @@ class Settings(BaseSettings):
     """Everything a Clearway process is configured with (DATABASE_URL and KAFKA_BOOTSTRAP are
     required; every other setting has a default)."""
 
-    model_config = SettingsConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+    # Each variable is the field's name in capitals unless the field names another (as the
+    # groups' variable_prefix derives theirs).
+    model_config = SettingsConfigDict(
+        frozen=True,
+        populate_by_name=True,
+        extra="forbid",
+        alias_generator=AliasGenerator(validation_alias=str.upper),
+    )
 
-    database_url: str = Field(
-        validation_alias="DATABASE_URL", description="the PostgreSQL Clearway stores in"
-    )
-    kafka_bootstrap: str = Field(
-        validation_alias="KAFKA_BOOTSTRAP", description="the Kafka bootstrap servers"
-    )
+    database_url: str = Field(description="the PostgreSQL Clearway stores in")
+    kafka_bootstrap: str = Field(description="the Kafka bootstrap servers")
     poll_interval_initial: float = Field(
         1.0,
-        validation_alias="POLL_INTERVAL_INITIAL",
         description="seconds before the poller first asks a government about a submitted "
         "invoice (doubling to POLL_INTERVAL_MAX)",
     )
     poll_interval_max: float = Field(
         60.0,
-        validation_alias="POLL_INTERVAL_MAX",
         description="the longest pause between two status checks of one invoice, seconds",
     )
     poll_deadline_hours: float = Field(
         72.0,
-        validation_alias="POLL_DEADLINE_HOURS",
         description="the poller gives up on a government decision after this many hours: "
         "the invoice goes to `error`",
     )
     api_rate_limit_per_second: float = Field(
         100.0,
-        validation_alias="API_RATE_LIMIT_PER_SECOND",
         description="requests per second per API key (token bucket, burst twice that); an "
         "account may override it",
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8080",
-        validation_alias="PUBLIC_BASE_URL",
         description="Clearway's own address as a user's browser reaches it: ANAF redirects "
         "to {PUBLIC_BASE_URL}/v1/callbacks/anaf after the user authorized Clearway",
     )
     token_refresh_interval: float = Field(
         2.0,
-        validation_alias="TOKEN_REFRESH_INTERVAL",
         description="how often an idle token-refresher looks for connections due, seconds",
     )
     receive_interval: float = Field(
         30.0,
         gt=0,
-        validation_alias="RECEIVE_INTERVAL",
         description="receiver: seconds between two looks at a company's inbox at its "
         "government when nothing more was waiting (at once when more was)",
     )
     receive_retry_base: float = Field(
         5.0,
         gt=0,
-        validation_alias="RECEIVE_RETRY_BASE",
         description="receiver: the first pause after a failed look at an inbox, seconds "
         "(doubling with jitter to RECEIVE_RETRY_CAP; a government's Retry-After is honoured)",
     )
     receive_retry_cap: float = Field(
         900.0,
         gt=0,
-        validation_alias="RECEIVE_RETRY_CAP",
         description="receiver: the longest pause after failed looks at an inbox, seconds",
     )
     respond_max_attempts: int = Field(
         10,
         gt=0,
-        validation_alias="RESPOND_MAX_ATTEMPTS",
         description="receiver: attempts at sending a buyer's response through its network "
         "before it fails (transient failures only; paused as RECEIVE_RETRY_BASE/_CAP say)",
     )
     submit_retry_base: float = Field(
         2.0,
-        validation_alias="SUBMIT_RETRY_BASE",
         description="submitters: the first pause after a failed upload, seconds (doubling "
         "with jitter to SUBMIT_RETRY_CAP)",
     )
     submit_retry_cap: float = Field(
         600.0,
-        validation_alias="SUBMIT_RETRY_CAP",
         description="submitters: the longest pause between two uploads, seconds",
     )
     submit_max_attempts: int = Field(
         10,
-        validation_alias="SUBMIT_MAX_ATTEMPTS",
         description="submitters: uploads before the invoice goes to `error`",
     )
     work_lease_seconds: float = Field(
         90.0,
-        validation_alias="WORK_LEASE_SECONDS",
         description="how long a submitter or poller replica holds a claimed row: if it dies, "
         "another takes the row up after this (government calls time out within a third "
         "of it, at most 30 s)",
     )
     breaker_reset_seconds: float = Field(
         30.0,
-        validation_alias="BREAKER_RESET_SECONDS",
         description="how long a submitter's circuit breaker stays open before one probe "
         "call goes out, seconds",
     )
     redrive_stalled_after: float = Field(
         60.0,
         gt=0,
-        validation_alias="REDRIVE_STALLED_AFTER",
         description="seconds an invoice may sit in created/validated/submitted before the "
         "redriver sends it on again",
     )
@@ -281,19 +268,16 @@ class Settings(BaseSettings):
     database_pool_min: int = Field(
         1,
         ge=0,
-        validation_alias="DATABASE_POOL_MIN",
         description="connections the process keeps open while idle",
     )
     database_pool_max: int = Field(
         10,
         ge=1,
-        validation_alias="DATABASE_POOL_MAX",
         description="connections it may open under load",
     )
     database_pool_idle_seconds: float = Field(
         60.0,
         gt=0,
-        validation_alias="DATABASE_POOL_IDLE_SECONDS",
         description="how long a connection above the minimum stays open unused",
     )
     # Behind PgBouncer in transaction mode a server connection is not this client's across
@@ -301,7 +285,6 @@ class Settings(BaseSettings):
     database_statement_cache_size: int = Field(
         100,
         ge=0,
-        validation_alias="DATABASE_STATEMENT_CACHE_SIZE",
         description="asyncpg's prepared statements per connection; `0` behind PgBouncer in "
         "transaction mode",
     )

@@ -77,6 +77,7 @@ from services.govsim.it.state import (
     ReceivedFile,
     SdiSimulator,
 )
+from services.govsim.purchases import given_or_sample
 
 API_PREFIX = "/sdi"
 CONTROL_PREFIX = "/_sim/it"
@@ -333,14 +334,13 @@ def _add_purchase_controls(
         channel = simulator.channel
         if channel is None:
             return no_channel()
-        content = (
-            invoice.xml.encode()
-            if invoice.xml is not None
-            else sample_purchase_invoice(
+        content = given_or_sample(
+            invoice.xml,
+            lambda: sample_purchase_invoice(
                 buyer_vat=invoice.buyer_vat,
                 code=channel.code,
                 issued=date.fromisoformat(simulator.local_time(simulator.clock())[:10]),
-            )
+            ),
         )
         sent = read_sent_file(content)
         if sent is not None and (sent.buyer_vat or "").upper() != invoice.buyer_vat.upper():

@@ -20,6 +20,7 @@ from services.govsim.pl.sessions import (
     OnlineSession,
     RateGroup,
 )
+from services.govsim.purchases import given_or_sample
 from services.govsim.rate_limits import RateLimit
 from services.govsim.undeliverable import UndeliverableError, not_delivered
 
@@ -82,14 +83,13 @@ def _add_purchase_controls(router: APIRouter, simulator: KsefSimulator) -> None:
         buyer finds it with POST /v2/invoices/query/metadata (subjectType Subject2) and
         downloads it with GET /v2/invoices/ksef/{ksefNumber}. Answers its KSeF number; 422
         with the reasons when KSeF would not have accepted it or it is not for `nip`."""
-        body = (
-            invoice.xml.encode()
-            if invoice.xml is not None
-            else sample_purchase_invoice(
+        body = given_or_sample(
+            invoice.xml,
+            lambda: sample_purchase_invoice(
                 buyer_nip=invoice.nip,
                 seller_nip=invoice.seller_nip,
                 issued=simulator.warsaw().date(),
-            )
+            ),
         )
         try:
             stored = simulator.deliver(body, buyer_nip=invoice.nip)

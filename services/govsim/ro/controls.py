@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.govsim.controls import ProcessingDelay, Queued
+from services.govsim.purchases import given_or_sample
 from services.govsim.ro.documents import RejectedXmlError
 from services.govsim.ro.oauth import Consent
 from services.govsim.ro.purchases import SAMPLE_SUPPLIER_CIF, sample_purchase_invoice
@@ -190,14 +191,13 @@ def _add_inbox_controls(router: APIRouter, simulator: AnafSimulator) -> None:
         list, its ZIP (invoice and ANAF's seal) at `descarcare?id=`. Answers the message id
         (`id`, what descarcare takes) and the upload index (`id_solicitare`); 422 with the
         reasons when ANAF would not have accepted the document or it is not for `cif`."""
-        body = (
-            invoice.xml.encode()
-            if invoice.xml is not None
-            else sample_purchase_invoice(
+        body = given_or_sample(
+            invoice.xml,
+            lambda: sample_purchase_invoice(
                 buyer_cif=invoice.cif,
                 supplier_cif=invoice.supplier_cif,
                 issued=simulator.local_time().date(),
-            )
+            ),
         )
         try:
             message = simulator.deliver(

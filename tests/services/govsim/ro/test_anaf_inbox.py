@@ -36,10 +36,10 @@ async def deliver(client: httpx.AsyncClient, **request: Any) -> dict[str, Any]:
 
 
 async def paged(
-    client: httpx.AsyncClient, token: str, clock: FakeClock, **params: str
+    client: httpx.AsyncClient, token: str, clock: FakeClock, rest: str = REST, **params: str
 ) -> httpx.Response:
-    """listaMesajePaginatieFactura over the last day, page 1 of the buyer's received invoices,
-    unless `params` say otherwise."""
+    """listaMesajePaginatieFactura (at `rest`: the test environment's by default) over the last
+    day, page 1 of the buyer's received invoices, unless `params` say otherwise."""
     now_ms = int(clock.now * 1000)
     query = {
         "startTime": str(now_ms - DAY_MS),
@@ -50,7 +50,7 @@ async def paged(
         **params,
     }
     return await client.get(
-        f"{REST}/listaMesajePaginatieFactura", params=query, headers=bearer(token)
+        f"{rest}/listaMesajePaginatieFactura", params=query, headers=bearer(token)
     )
 
 
@@ -282,18 +282,7 @@ async def test_a_delivery_to_prod_is_listed_in_prod_only(
     delivered = await deliver(client, xml=invoice_xml().decode(), environment="prod")
     clock.advance(60)
 
-    now_ms = int(clock.now * 1000)
-    prod = await client.get(
-        "/prod/FCTEL/rest/listaMesajePaginatieFactura",
-        params={
-            "startTime": str(now_ms - DAY_MS),
-            "endTime": str(now_ms),
-            "cif": BUYER_CIF,
-            "pagina": "1",
-            "filtru": "P",
-        },
-        headers=bearer(token),
-    )
+    prod = await paged(client, token, clock, rest="/prod/FCTEL/rest")
 
     assert [row["id"] for row in prod.json()["mesaje"]] == [delivered["id"]]
     assert "mesaje" not in (await paged(client, token, clock)).json()  # not in test
