@@ -91,7 +91,8 @@ def read_ubl_root(root: etree._Element) -> ReadEn16931:
     left_out: list[str] = []
     currency = UBL.required(root, "cbc:DocumentCurrencyCode", "currency (BT-5)")
     breakdown, tax = _tax_total(root, currency)
-    line_total, tax_exclusive, tax_inclusive, payable = _monetary_total(root, left_out)
+    monetary = UBL.find(root, "cac:LegalMonetaryTotal")
+    leave_out_amounts(UBL, monetary, _UNSUPPORTED_TOTALS, left_out)
     lines = require_lines(
         tuple(
             _line(element, left_out)
@@ -101,11 +102,11 @@ def read_ubl_root(root: etree._Element) -> ReadEn16931:
     leave_out_allowances(UBL.all(root, "cac:AllowanceCharge"), left_out)
     payment, due_date = _payment(root)
     stated = StatedTotals(
-        line_total=line_total,
-        tax_exclusive=tax_exclusive,
+        line_total=UBL.decimal(monetary, "cbc:LineExtensionAmount"),
+        tax_exclusive=UBL.decimal(monetary, "cbc:TaxExclusiveAmount"),
         tax=tax,
-        tax_inclusive=tax_inclusive,
-        payable=payable,
+        tax_inclusive=UBL.decimal(monetary, "cbc:TaxInclusiveAmount"),
+        payable=UBL.decimal(monetary, "cbc:PayableAmount"),
         vat_breakdown=stated_breakdown(breakdown),
         line_amounts=tuple(line.net_amount for line in lines),
     )
@@ -255,20 +256,6 @@ def _tax_total(
                 )
             )
     return tuple(subtotals), tax
-
-
-def _monetary_total(
-    root: etree._Element, left_out: list[str]
-) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
-    """BT-106, BT-109, BT-112 and BT-115 as stated."""
-    monetary = UBL.find(root, "cac:LegalMonetaryTotal")
-    leave_out_amounts(UBL, monetary, _UNSUPPORTED_TOTALS, left_out)
-    return (
-        UBL.decimal(monetary, "cbc:LineExtensionAmount"),
-        UBL.decimal(monetary, "cbc:TaxExclusiveAmount"),
-        UBL.decimal(monetary, "cbc:TaxInclusiveAmount"),
-        UBL.decimal(monetary, "cbc:PayableAmount"),
-    )
 
 
 def _line(element: etree._Element, left_out: list[str]) -> DocumentLine:

@@ -1,7 +1,5 @@
 """German B2G platforms' (ZRE/OZG-RE) rejection reasons (DE B2B travels over Peppol: its
 errors are clearway.governments.peppol.errors).
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,5 @@
 """French platforms' (PA) rejections: CDAR status 213 Rejetée / 501 Irrecevable with a reason
 code (REJ_SEMAN, REJ_UNI, …) and the reason in French.
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""SDI's error codes, as a notifica di scarto (NS) lists them: "<Codice>: <Descrizione>".
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
-"""
+"""SDI's error codes, as a notifica di scarto (NS) lists them: "<Codice>: <Descrizione>"."""
 
 from __future__ import annotations
 

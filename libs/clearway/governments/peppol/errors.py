@@ -1,7 +1,4 @@
-"""The Peppol access point's errors (BE, and DE B2B).
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
-"""
+"""The Peppol access point's errors (BE, and DE B2B)."""
 
 from __future__ import annotations
 

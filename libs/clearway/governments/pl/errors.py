@@ -1,7 +1,4 @@
-"""KSeF 2.0's invoice status codes (ksef-docs) and their Polish descriptions: "<code> <opis>".
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
-"""
+"""KSeF 2.0's invoice status codes (ksef-docs) and their Polish descriptions: "<code> <opis>"."""
 
 from __future__ import annotations
 

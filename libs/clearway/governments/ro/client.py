@@ -234,6 +234,7 @@ def parse_anaf_minute(value: str) -> dt.datetime:
 
 
 NO_MESSAGES = "Nu exista mesaje"  # how both lists say "empty"
+RECEIVED_FILTER = "P"  # filtru=P: FACTURA PRIMITA only
 
 
 def parse_message_page(body: Mapping[str, Any]) -> MessagePage:
@@ -395,3 +396,12 @@ class AnafClient(GovernmentApi):
         except ValueError as exc:
             raise AnafProtocolError("the message list is not JSON") from exc
         return parse_message_page(body)
+
+    async def list_received(
+        self, *, cif: str, start: dt.datetime, end: dt.datetime, page: int, token: str
+    ) -> MessagePage:
+        """One page of the invoices `cif` received (FACTURA PRIMITA) between start and end: what
+        the inbox reads, and where the buyer's responder finds an invoice's upload index."""
+        return await self.list_messages(
+            cif=cif, start=start, end=end, page=page, token=token, list_filter=RECEIVED_FILTER
+        )

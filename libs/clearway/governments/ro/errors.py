@@ -1,8 +1,6 @@
 """ANAF e-Factura's messages: upload answers, stareMesaj, descarcare and list errors (texts from
 ANAF's OpenAPI documents, their typos included), the validation report's CIUS-RO (BR-RO) and
 EN 16931 rules, and the checks outside the schematron.
-
-Each message: its code, the pattern that finds it, the English, the fix, the JSON pointer.
 """
 
 from __future__ import annotations

@@ -75,7 +75,6 @@ from clearway.resilience.ratelimit import DailyQuota, next_day_starts, take_toke
 
 log = logging.getLogger(__name__)
 
-RECEIVED_FILTER = "P"  # filtru=P: FACTURA PRIMITA only
 LOOKBACK = dt.timedelta(days=60) - dt.timedelta(minutes=5)  # ANAF refuses a start older than 60d
 OVERLAP = dt.timedelta(minutes=10)  # how late a row may be listed after its data_creare minute
 END_LAG = dt.timedelta(seconds=1)  # ANAF refuses an endTime in its future
@@ -334,13 +333,12 @@ class AnafInbox:
             return await counted_if_answered(
                 conn,
                 quota,
-                self._anaf.list_messages(
+                self._anaf.list_received(
                     cif=self._cif,
                     start=_at(window.start_ms),
                     end=_at(window.end_ms),
                     page=window.page,
                     token=token,
-                    list_filter=RECEIVED_FILTER,
                 ),
             )
         except AnafRefusedError as refused:

@@ -39,7 +39,7 @@ from clearway.governments.ro.client import (
 )
 from clearway.governments.ro.identifiers import cif_digits
 from clearway.governments.ro.quota import counted_if_answered, quota_resets_at
-from clearway.governments.ro.receiving import END_LAG, LOOKBACK, RECEIVED_FILTER
+from clearway.governments.ro.receiving import END_LAG, LOOKBACK
 from clearway.governments.ro.tokens import refresh_refused_token, refused_twice_message
 from clearway.resilience.ratelimit import DailyQuota, next_day_starts, take_token
 from clearway.store.accounts import vat_number_of
@@ -159,13 +159,12 @@ class AnafResponder:
                 conn,
                 paged_list_quota(cif),
                 partial(
-                    self._anaf.list_messages,
+                    self._anaf.list_received,
                     cif=cif,
                     start=start,
                     end=end,
                     page=page,
                     token=token,
-                    list_filter=RECEIVED_FILTER,
                 ),
             )
             for row in listing.messages:

@@ -1,18 +1,14 @@
-"""Belgium (Peppol BIS 3): each rule triggers at its pointer; the valid counterpart does not."""
+"""Belgium (Peppol BIS 3): the cases that break each rule (TRIGGERS) and
+those that do not (VALID), run by test_rules_contract.py, and what else the rules do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from clearway.validation import Severity
 
-from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import (
-    DELETE,
-    assert_triggers_at_its_pointer,
-    mutated,
-)
+from tests.libs.validation.bodies import found, only
+from tests.libs.validation.cases import DELETE, mutated
 
 TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     ({"/customer/peppolId": DELETE}, ("PEPPOL-EN16931-R010", "/customer/peppolId")),
@@ -28,11 +24,6 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert_triggers_at_its_pointer("BE", changes, expected)
-
-
 VALID: list[dict[str, Any]] = [
     {"/buyerReference": DELETE, "/purchaseOrderReference": "PO-7"},
     {"/customer/peppolId": "9925:BE0403170701"},
@@ -42,11 +33,6 @@ VALID: list[dict[str, Any]] = [
         "/customer/peppolId": "9930:DE811569869",
     },
 ]
-
-
-@pytest.mark.parametrize("changes", VALID)
-def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
-    assert report_of(mutated("BE", changes)).findings == ()
 
 
 def test_missing_peppol_id_is_derived_from_a_belgian_vat_number_with_a_warning() -> None:

@@ -1,5 +1,5 @@
-"""Germany (XRechnung, Leitweg-ID): each rule triggers at its pointer; the valid counterpart
-does not."""
+"""Germany (XRechnung, Leitweg-ID): the cases that break each rule (TRIGGERS) and
+those that do not (VALID), run by test_rules_contract.py, and what else the rules do."""
 
 from __future__ import annotations
 
@@ -9,11 +9,7 @@ import pytest
 from clearway.validation import Severity
 
 from tests.libs.validation.bodies import found, only, report_of
-from tests.libs.validation.cases import (
-    DELETE,
-    assert_triggers_at_its_pointer,
-    mutated,
-)
+from tests.libs.validation.cases import DELETE, mutated
 
 ATTACHMENT = {"filename": "timesheet.pdf", "content": "JVBERi0=", "mimeType": "application/pdf"}
 # An intra-community supply (K) to a French buyer: its address is the deliver-to address.
@@ -74,11 +70,6 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert_triggers_at_its_pointer("DE", changes, expected)
-
-
 VALID: list[dict[str, Any]] = [
     {"/buyerReference": DELETE, "/customer/leitwegId": "04011000-1234512345-06"},
     {"/buyerReference": "991-33333TEST-33", "/customer/leitwegId": "991-33333TEST-33"},
@@ -95,11 +86,6 @@ VALID: list[dict[str, Any]] = [
         "/customer/leitwegId": "04011000-1234512345-06",
     },
 ]
-
-
-@pytest.mark.parametrize("changes", VALID)
-def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
-    assert report_of(mutated("DE", changes)).findings == ()
 
 
 @pytest.mark.parametrize(

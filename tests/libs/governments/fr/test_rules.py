@@ -1,18 +1,13 @@
-"""France (CTC, BR-FR-*): each rule triggers at its pointer; the valid counterpart does not."""
+"""France (CTC, BR-FR-*): the cases that break each rule (TRIGGERS) and
+those that do not (VALID), run by test_rules_contract.py, and what else the rules do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from clearway.countries.checksums import luhn_check_digit
 
-from tests.libs.validation.bodies import report_of
-from tests.libs.validation.cases import (
-    DELETE,
-    assert_triggers_at_its_pointer,
-    mutated,
-)
+from tests.libs.validation.cases import DELETE
 
 SUPPLIER_SIRET = "303265045" + "0001" + luhn_check_digit("3032650450001")
 
@@ -38,11 +33,6 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert_triggers_at_its_pointer("FR", changes, expected)
-
-
 VALID: list[dict[str, Any]] = [
     {"/supplier/siret": SUPPLIER_SIRET},
     {"/supplier/vatNumber": "DE136695976", "/supplier/siret": SUPPLIER_SIRET},
@@ -60,8 +50,3 @@ VALID: list[dict[str, Any]] = [
         "/customer/email": "ap@kunde.example",
     },  # a foreign buyer needs no SIREN
 ]
-
-
-@pytest.mark.parametrize("changes", VALID)
-def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
-    assert report_of(mutated("FR", changes)).findings == ()

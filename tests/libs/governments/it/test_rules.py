@@ -1,18 +1,14 @@
-"""Italy (FatturaPA, SDI): each rule triggers at its pointer; the valid counterpart does not."""
+"""Italy (FatturaPA, SDI): the cases that break each rule (TRIGGERS) and
+those that do not (VALID), run by test_rules_contract.py, and what else the rules do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from clearway.validation import Severity
 
-from tests.libs.validation.bodies import only, report_of
-from tests.libs.validation.cases import (
-    DELETE,
-    assert_triggers_at_its_pointer,
-    mutated,
-)
+from tests.libs.validation.bodies import only
+from tests.libs.validation.cases import DELETE, mutated
 
 EXEMPT = {"description": "Medical service", "unitPrice": 100, "vatRate": 0, "vatCategory": "E",
           "vatExemptionReason": "Esente art. 10 DPR 633/72"}  # fmt: skip
@@ -34,11 +30,6 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert_triggers_at_its_pointer("IT", changes, expected)
-
-
 VALID: list[dict[str, Any]] = [
     {"/customer/fiscalCode": "RSSMRA85T10A562S"},
     {"/customer/fiscalCode": "00905811006"},  # a company's codice fiscale
@@ -56,11 +47,6 @@ VALID: list[dict[str, Any]] = [
         "/lines/1": EXEMPT | {"natura": "N2.1", "vatCategory": "O"},
     },
 ]  # fmt: skip
-
-
-@pytest.mark.parametrize("changes", VALID)
-def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
-    assert report_of(mutated("IT", changes)).findings == ()
 
 
 def test_codice_fiscale_check_is_a_warning_in_the_sandbox() -> None:

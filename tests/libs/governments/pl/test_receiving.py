@@ -40,7 +40,6 @@ from services.govsim.pl import repository
 from services.govsim.pl.sessions import KsefSimulator, RateGroup
 from services.govsim.rate_limits import RateLimit
 from tests.libs.governments.inboxes import (
-    assert_closed_once_inactive,
     assert_nothing_comes_again,
     first_look,
     ids,
@@ -376,12 +375,6 @@ async def test_a_hostile_document_is_received_with_a_finding_and_the_rest_go_on(
     assert_received_as_delivered(rows, hostile)
     # The sample: 2 x 500 + 100 at 23 %.
     assert [rows[n]["gross_amount"] for n in (good, other)] == [Decimal("1353.00")] * 2
-
-
-async def test_an_inactive_connection_closes_the_inbox(
-    company: Company, store_db: asyncpg.Pool[Any]
-) -> None:
-    await assert_closed_once_inactive(store_db, company.connection_id, company.inbox())
 
 
 # --- the cursor (pure) ---------------------------------------------------------------------

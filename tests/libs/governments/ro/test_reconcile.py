@@ -15,6 +15,8 @@ from clearway.governments.ro.reconcile import (
     same_invoice,
 )
 
+from tests.libs.governments.ro.listed import listed_message
+
 UBL = """<?xml version="1.0" encoding="UTF-8"?>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -65,14 +67,8 @@ def test_another_invoice_of_the_same_supplier_does_not_match() -> None:
 
 
 def _row(minute: int, upload_id: str, kind: str = "FACTURA TRIMISA") -> ListedMessage:
-    return ListedMessage(
-        created=dt.datetime(2026, 6, 1, 12, minute, tzinfo=ROMANIA),
-        cif="12345678",
-        upload_id=upload_id,
-        download_id=f"3{upload_id}",
-        kind=kind,
-        details="",
-    )
+    created = dt.datetime(2026, 6, 1, 12, minute, tzinfo=ROMANIA)
+    return listed_message(created, cif="12345678", upload_id=upload_id, kind=kind)
 
 
 def test_candidates_are_accepted_unclaimed_messages_since_the_lost_upload() -> None:

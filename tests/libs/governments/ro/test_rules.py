@@ -1,18 +1,14 @@
-"""Romania (CIUS-RO): each rule triggers at its pointer; the valid counterpart does not."""
+"""Romania (CIUS-RO): the cases that break each rule (TRIGGERS) and
+those that do not (VALID), run by test_rules_contract.py, and what else the rules do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from clearway.validation import Severity
 
 from tests.libs.validation.bodies import only, report_of
-from tests.libs.validation.cases import (
-    DELETE,
-    assert_triggers_at_its_pointer,
-    mutated,
-)
+from tests.libs.validation.cases import DELETE, mutated
 
 TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
     (
@@ -42,11 +38,6 @@ TRIGGERS: list[tuple[dict[str, Any], tuple[str, str]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("changes", "expected"), TRIGGERS)
-def test_rule_triggers_at_its_pointer(changes: dict[str, Any], expected: tuple[str, str]) -> None:
-    assert_triggers_at_its_pointer("RO", changes, expected)
-
-
 VALID: list[dict[str, Any]] = [
     {"/supplier/address/city": DELETE},  # Bucharest: the city is the sector, from the postal code
     {"/invoiceNumber": DELETE},  # the invoice id is used, and it has digits
@@ -56,11 +47,6 @@ VALID: list[dict[str, Any]] = [
     {"/note": "n" * 300},
     {"/invoiceType": "credit_note"},
 ]
-
-
-@pytest.mark.parametrize("changes", VALID)
-def test_valid_counterparts_have_no_findings(changes: dict[str, Any]) -> None:
-    assert report_of(mutated("RO", changes)).findings == ()
 
 
 def test_a_derived_county_is_reported_as_a_warning_naming_it() -> None:

@@ -16,19 +16,14 @@ from clearway.governments.ro.sent_list import (
 )
 from clearway.pipeline.decisions import Decided
 
+from tests.libs.governments.ro.listed import listed_message
+
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 REACH = dt.timedelta(minutes=2)
 
 
 def _row(upload_id: str, kind: str, created: dt.datetime) -> ListedMessage:
-    return ListedMessage(
-        created=created,
-        cif="1",
-        upload_id=upload_id,
-        download_id=f"D{upload_id}",
-        kind=kind,
-        details="",
-    )
+    return listed_message(created, upload_id=upload_id, kind=kind)
 
 
 def test_the_first_read_reaches_back_its_reach_and_the_next_overlaps_the_last() -> None:
