@@ -50,6 +50,8 @@ T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 M = TypeVar("M", bound=ApiModel)
 P = ParamSpec("P")
+R = TypeVar("R")  # what a method gives on Clearway
+AR = TypeVar("AR")  # and on AsyncClearway
 # Which client a resource belongs to, named by the HTTP client it runs on.
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
@@ -484,10 +486,6 @@ class Resource(Generic[H]):
 
     def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
         self._transport = transport
-
-
-R = TypeVar("R")
-AR = TypeVar("AR")
 
 
 class Method(Generic[P, R, AR]):
