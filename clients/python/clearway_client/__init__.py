@@ -1,10 +1,9 @@
 """The Clearway API from Python: `Clearway` (blocking) and `AsyncClearway` (asyncio), typed
 models, typed errors, safe retries, webhook verification (docs/client.md)."""
 
-from clearway_client._async import AsyncClearway
+from clearway_client._client import AsyncClearway, Clearway
 from clearway_client._core import RetryPolicy
 from clearway_client._operations import NOT_GIVEN
-from clearway_client._sync import Clearway
 from clearway_client.errors import (
     APIConnectionError,
     APIError,

@@ -91,13 +91,10 @@ class ApiModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-class RequestModel(BaseModel):
+class RequestModel(ApiModel):
     """A request body: unknown fields are a mistake of the caller's, said before it is sent."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+    model_config = ConfigDict(extra="forbid")  # merged with ApiModel's
 
 
 # Requests ---------------------------------------------------------------------------------------

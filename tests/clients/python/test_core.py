@@ -12,8 +12,8 @@ from clearway_client._core import Core, Operation, Send, Sleep, query, settings_
 REQUEST = httpx.Request("POST", "http://api/v1/x")
 POLICY = RetryPolicy(max_retries=3, jitter=lambda: 1.0)
 
-CREATE_INVOICE = ops.invoices_create({"country": "RO"}, None, None)  # the API replays it
-CREATE_ENDPOINT = ops.endpoints_create("https://e.example", ["*"], None)  # it does not
+CREATE_INVOICE = ops.invoices_create({"country": "RO"})  # the API replays it
+CREATE_ENDPOINT = ops.endpoints_create("https://e.example", ["*"])  # it does not
 GET_INVOICE = ops.invoices_get("inv_1")
 
 

@@ -183,7 +183,7 @@ async def test_received_invoices(api_stack: Stack, buyer: tuple[str, list[str]])
 def test_the_pkcs12_bytes_go_as_base64() -> None:
     from clearway_client._operations import connections_upload_certificate  # noqa: PLC0415
 
-    operation = connections_upload_certificate("conn_1", b"\x00\x01", "pkcs12", None)
+    operation = connections_upload_certificate("conn_1", b"\x00\x01", format="pkcs12")
     assert operation.body == {
         "format": "pkcs12",
         "certificate": base64.b64encode(b"\x00\x01").decode(),

@@ -111,11 +111,7 @@ def invoices_list(args: argparse.Namespace) -> int:
             found.append(invoice)
             if len(found) >= args.limit:
                 break
-    if args.json:
-        output.print_json([invoice.to_json() for invoice in found])
-    else:
-        for invoice in found:
-            print(output.invoice_line(invoice))
+    output.emit_all(args, found, output.invoice_line)
     return EXIT_OK
 
 
@@ -128,11 +124,7 @@ def invoices_get(args: argparse.Namespace) -> int:
 def invoices_events(args: argparse.Namespace) -> int:
     with _client(args) as clearway:
         events = clearway.invoices.events(args.id)
-    if args.json:
-        output.print_json([event.to_json() for event in events])
-    else:
-        for event in events:
-            print(output.event_line(event))
+    output.emit_all(args, events, output.event_line)
     return EXIT_OK
 
 
@@ -194,11 +186,7 @@ def _listing(
     def command(args: argparse.Namespace) -> int:
         with _client(args) as clearway:
             items = get(clearway)
-        if args.json:
-            output.print_json([item.to_json() for item in items])
-        else:
-            for item in items:
-                print(line(item))
+        output.emit_all(args, items, line)
         return EXIT_OK
 
     return command

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from clearway_client import Clearway
@@ -33,6 +33,14 @@ def emit(args: argparse.Namespace, item: M, line: Callable[[M], str]) -> None:
         print_json(item.to_json())
     else:
         print(line(item), flush=True)
+
+
+def emit_all(args: argparse.Namespace, items: Sequence[M], line: Callable[[M], str]) -> None:
+    if args.json:
+        print_json([item.to_json() for item in items])
+    else:
+        for item in items:
+            print(line(item))
 
 
 def invoice_line(invoice: Invoice) -> str:
