@@ -51,18 +51,24 @@ NO_LIVE_GOVERNMENTS = {
 }
 
 
-# Fixtures that start processes of a whole stack (tests/chaos/conftest.py has the chaos one).
+# Fixtures that start processes of a whole stack (tests/chaos/conftest.py has the chaos one),
+# and those of them that start a stack of their own rather than share the session's.
 WHOLE_STACK_FIXTURES = frozenset({"stack", "chaos_stack"})
+OWN_STACK_FIXTURES = frozenset({"chaos_stack"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects by markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses a whole stack is marked `stack`, whether or not its module says so:
-    `make test` (tests/run_in_two.py) runs the `stack` tests in one process, so that one stack
-    serves them all, and the others beside it."""
+    """Every test that uses a whole stack is marked `stack`, whether or not its module says so,
+    and one on a stack of its own also `own_stack`: `make test` (tests/run_in_two.py) runs the
+    tests of the shared stack in one process, so that one stack serves them all, and the others
+    beside it."""
     for item in items:
-        if WHOLE_STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if WHOLE_STACK_FIXTURES & fixtures:
             item.add_marker(pytest.mark.stack)
+        if OWN_STACK_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.own_stack)
 
 
 @pytest.fixture

@@ -377,15 +377,17 @@ async def _start_processes(stack: Stack, log_dir: Path) -> None:
     await _seed_dev_account(stack)
 
     env = stack.service_env()
-    # Every worker at once: each waits for the broker and database, not for the others.
+    # Every worker and the API at once: each waits for the broker and database, not for the
+    # others (started one after the other, each would add its imports and its consumer group's
+    # join to the start).
     ports = {"receiver": receiver_port}
     await asyncio.gather(
         *(
             _launch_worker(stack, worker, env, log_dir, ports.get(worker))
             for worker in config.workers
-        )
+        ),
+        _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True),
     )
-    await _launch_service(stack, "intake", env, log_dir, api_port, with_port_flag=True)
     # The other five countries, through the API as a user connects them (RO is seeded above).
     await connect_sandbox_countries(stack.api_url, stack.api_key, stack.govsim_url)
 

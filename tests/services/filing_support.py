@@ -3,6 +3,7 @@ timeline of an invoice filed and accepted, and a sandbox scenario recovered with
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -51,15 +52,38 @@ async def rejected_with(
     return invoice
 
 
+class SharedKill:
+    """One kill -9 of `service` (stack.restart), shared by `flows` concurrent flows: it comes
+    once every one of them is ready for it, and each goes on once the service is back. Killing
+    once for several flows makes them wait out the broker's reassignment of the killed group's
+    partitions together."""
+
+    def __init__(self, stack: Stack, service: str, *, flows: int = 1) -> None:
+        self._stack = stack
+        self._service = service
+        self._ready = asyncio.Barrier(flows)
+        self.done = asyncio.Event()
+
+    async def when_all_ready(self) -> None:
+        if await self._ready.wait() == 0:  # exactly one of the flows kills
+            await self._stack.restart(self._service)
+            self.done.set()
+        await self.done.wait()
+
+
 async def accepted_through_restarts(
-    stack: Stack, db: asyncpg.Pool[Any], client: httpx.AsyncClient, invoice_id: str, submitter: str
+    db: asyncpg.Pool[Any],
+    client: httpx.AsyncClient,
+    invoice_id: str,
+    submitter: SharedKill,
+    poller: SharedKill,
 ) -> None:
     """Kill the submitter (-9) while the invoice's upload is in flight, then the poller while its
     decision is being followed: the invoice still ends accepted."""
     await wait_for_state(db, invoice_id, "uploading")
-    await stack.restart(submitter)
+    await submitter.when_all_ready()
     await wait_status(client, invoice_id, {"submitted", "accepted"}, timeout=120)
-    await stack.restart("poller")
+    await poller.when_all_ready()
     await wait_ended(client, invoice_id, "accepted", timeout=120)
 
 

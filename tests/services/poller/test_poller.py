@@ -1,5 +1,6 @@
-"""The poller in the running stack: the receipt of an accepted invoice, the deadline, a restart
-mid-flight, and ANAF's answers that must not hold a decided invoice."""
+"""The poller in the running stack: the receipt of an accepted invoice, the deadline, and ANAF's
+answers that must not hold a decided invoice. (A restart mid-flight:
+tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.stack.stack import Stack
-from tests.conftest import wait_status
 from tests.services.submitter_ro import ro_support as ro
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
@@ -68,19 +67,6 @@ async def test_no_decision_by_the_deadline_is_an_error_that_says_not_to_resend(
     assert error["reason"] == "decision_deadline"
     assert error["attempts"]
     assert await db.fetchval("SELECT 1 FROM status_polls WHERE invoice_id = $1", invoice_id) is None
-
-
-async def test_a_poller_killed_mid_flight_loses_nothing(
-    stack: Stack, company: ro.RoCompany, seed_invoice: dict[str, Any]
-) -> None:
-    invoices = [await ro.file_invoice(company, seed_invoice, "slow") for _ in range(3)]
-    for invoice_id in invoices:
-        await wait_status(company.client, invoice_id, {"submitted", "accepted"})
-    await stack.restart("poller")  # kill -9 while the three are being followed
-
-    for invoice_id in invoices:
-        await ro.wait_ended(company.client, invoice_id, "accepted", timeout=120)
-    assert len(await ro.filings(stack, company.cif)) == 3
 
 
 # --- ANAF's answers that must not hold a decided invoice ----------------------------------------

@@ -1,14 +1,14 @@
 """submitter-be and the poller against the simulated Peppol access point, in the running stack:
 looked up in the SMP, sent with the invoice's SBDH instance identifier, delivered (the AP's
 delivery record is the receipt); a negative MLS and a buyer not on Peppol rejected with the
-field to change; the sandbox scenarios, a lost answer and restarts all ending in one send."""
+field to change; the sandbox scenarios and a lost answer ending in one send. (Restarts mid-flight:
+tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -16,7 +16,7 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services import filing_support as filing
 from tests.services import network_support as network
-from tests.services.submitter_ro.ro_support import event, events_of, submission_of, wait_ended
+from tests.services.submitter_ro.ro_support import event, events_of, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 SEND = "POST /documents"
@@ -107,16 +107,4 @@ async def test_a_lost_answer_is_reconciled_by_the_instance_identifier_not_sent_a
     )
     assert network.calls_to(submitted["attempts"], "GET /documents?instanceIdentifier") == [200]
     [document] = await network.peppol_documents(stack, receiver=receiver)
-    assert submitted["uploadId"] == document["documentId"]
-
-
-async def test_restarting_the_submitter_and_the_poller_mid_flight_loses_nothing(
-    stack: Stack, db: asyncpg.Pool[Any], client: httpx.AsyncClient
-) -> None:
-    # `slow`: the access point answers the send 1.5 s late, long enough to kill the submitter.
-    body, receiver = await _buyer(stack)
-    invoice_id, _ = await network.file(client, body, "slow")
-    await filing.accepted_through_restarts(stack, db, client, invoice_id, "submitter_be")
-    [document] = await network.peppol_documents(stack, receiver=receiver)
-    submitted = await submission_of(client, invoice_id)
     assert submitted["uploadId"] == document["documentId"]

@@ -1,14 +1,14 @@
 """submitter-de and the poller in the running stack: an invoice for a public buyer (its buyer
 reference a Leitweg-ID) uploaded to the simulated ZRE, any other sent over Peppol as an
 XRechnung; each delivered with its receipt, rejected in German with the field to change, and
-recovering from the sandbox scenarios, a lost answer and restarts with one filing."""
+recovering from the sandbox scenarios and a lost answer with one filing. (Restarts mid-flight:
+tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -17,7 +17,7 @@ from tests.conftest import MakeAccount
 from tests.libs.validation.bodies import clean_body
 from tests.services import filing_support as filing
 from tests.services import network_support as network
-from tests.services.submitter_ro.ro_support import event, events_of, submission_of, wait_ended
+from tests.services.submitter_ro.ro_support import event, events_of, wait_ended
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 PEPPOL_SEND = "POST /documents"
@@ -145,15 +145,4 @@ async def test_a_lost_upload_answer_is_reconciled_by_the_client_reference(
         stack, client, await _b2g(stack), ("de", "/zre/invoices"), ZRE_UPLOAD
     )
     [upload] = await network.zre_uploads(stack, number)
-    assert submitted["uploadId"] == upload["id"]
-
-
-async def test_restarting_the_submitter_and_the_poller_mid_flight_loses_nothing(
-    stack: Stack, db: asyncpg.Pool[Any], client: httpx.AsyncClient
-) -> None:
-    # `slow`: the platform answers the upload 1.5 s late, long enough to kill the submitter.
-    invoice_id, number = await network.file(client, await _b2g(stack), "slow")
-    await filing.accepted_through_restarts(stack, db, client, invoice_id, "submitter_de")
-    [upload] = await network.zre_uploads(stack, number)
-    submitted = await submission_of(client, invoice_id)
     assert submitted["uploadId"] == upload["id"]

@@ -1,7 +1,7 @@
 """submitter-it and the poller against the simulated SDI, in the running stack: a file sent
 under its own name, delivered (RC, the receipt), refused (NS, translated), not deliverable to a
-business (MC: issued); the sandbox scenarios and a lost answer recovering with one file each;
-the submitter and the poller killed mid-flight losing nothing."""
+business (MC: issued); the sandbox scenarios and a lost answer recovering with one file each.
+(The submitter and the poller killed mid-flight: tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
@@ -149,42 +149,3 @@ async def test_a_lost_answer_is_reconciled_by_file_name_not_sent_again(
     [received] = await sdi_files(stack, company)
     assert submitted["uploadId"] == str(received["identificativoSdI"])
     assert (await _sim(stack, "GET", "/_sim/it/faults")).json() == {"pending": []}
-
-
-async def _wait_for(
-    db: asyncpg.Pool[Any], query: str, invoice_id: str, wanted: object, timeout: float = 60
-) -> None:
-    deadline = time.monotonic() + timeout
-    while await db.fetchval(query, invoice_id) != wanted:
-        if time.monotonic() > deadline:
-            pytest.fail(f"{query} never gave {wanted!r} for {invoice_id}")
-        await asyncio.sleep(0.02)
-
-
-async def test_killing_the_submitter_and_the_poller_mid_flight_loses_nothing(
-    stack: Stack, db: asyncpg.Pool[Any], company: ItCompany
-) -> None:
-    # `slow`: SDI answers the send 1.5 s late (long enough to kill the submitter while the
-    # file is in flight) and notifies 8 s after receipt (long enough to kill the poller).
-    invoice_id = await file_invoice(company, "slow")
-    await _wait_for(
-        db, "SELECT state FROM submissions WHERE invoice_id = $1", invoice_id, "uploading"
-    )
-    name = await db.fetchval(  # the file name is fixed before the send leaves
-        "SELECT gov_session FROM submissions WHERE invoice_id = $1", invoice_id
-    )
-    await stack.restart("submitter_it")  # kill -9, then start again
-    await _wait_for(
-        db, "SELECT count(*) FROM status_polls WHERE invoice_id = $1", invoice_id, 1, timeout=90
-    )
-    await stack.restart("poller")
-    await wait_ended(company.client, invoice_id, "accepted", timeout=120)
-    [received] = await sdi_files(stack, company)
-    submitted = await submission_of(company.client, invoice_id)
-    assert submitted["uploadId"] == str(received["identificativoSdI"])
-    assert received["nomeFile"] == submitted["fileName"] == name  # the name fixed before the kill
-    # The restarted submitter looked the name up before anything else: the killed send was
-    # adopted if SDI had it, else sent again under the same name (never a second filing).
-    endpoints = [a["endpoint"] for a in submitted["attempts"]]
-    assert endpoints[0] == LOOKUP
-    assert submitted.get("reconciled", False) is (SEND not in endpoints)

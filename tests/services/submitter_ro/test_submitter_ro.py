@@ -1,6 +1,6 @@
 """submitter-ro in the running stack, against the ANAF simulator: each sandbox scenario, the
-lost-response fault and a crash mid-upload file the invoice exactly once, and every call shows
-in the timeline as `attempts`."""
+lost-response fault file the invoice exactly once, and every call shows in the timeline as
+`attempts`. (A crash mid-upload: tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from services.stack.stack import Stack
 from tests.services.connections_support import stack_keyring
 from tests.services.filing_support import FILED_TIMELINE
-from tests.services.network_support import wait_for_state
 from tests.services.submitter_ro.ro_support import (
     RoCompany,
     accepted_invoice,
@@ -200,19 +199,3 @@ async def test_a_refresh_ANAF_refuses_expires_the_connection_and_errors_the_invo
     assert connection["data"]["status"] == "expired"
     assert "refresh" in connection["data"]["lastErrorMessage"]
     assert await filings(stack, company.cif) == []
-
-
-async def test_a_submitter_killed_mid_upload_reconciles_and_files_once(
-    stack: Stack, db: asyncpg.Pool[Any], company: RoCompany, seed_invoice: dict[str, Any]
-) -> None:
-    # `slow`: the simulator answers the upload 1.5 s late, long enough to kill the submitter.
-    invoice_id = await file_invoice(company, seed_invoice, "slow")
-    await wait_for_state(db, invoice_id, "uploading")
-    await stack.restart("submitter_ro")  # kill -9, then start again
-
-    await wait_ended(company.client, invoice_id, "accepted", timeout=120)
-    assert len(await filings(stack, company.cif)) == 1
-    submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
-    assert submitted["metadata"]["uploadId"] == str(
-        (await filings(stack, company.cif))[0]["index_incarcare"]
-    )

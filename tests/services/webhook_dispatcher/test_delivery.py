@@ -1,7 +1,7 @@
 """The webhook-dispatcher in the running stack: the seed invoice's events arrive signed and in
 order, retries keep the schedule (shortened by the tests' WEBHOOK_RETRY_SCHEDULE, 0.3/0.6/1.2 s),
-Retry-After and 410 are honoured, a dead endpoint slows no other, a killed dispatcher loses
-nothing, and both secrets sign during a rotation."""
+Retry-After and 410 are honoured, a dead endpoint slows no other, and both secrets sign during a
+rotation. (A killed dispatcher: tests/services/test_killed_mid_flight.py.)"""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import pytest_asyncio
 from clearway.messaging.topics import CONNECTION_EVENTS
 from clearway.store.outbox import OutboxMessage, enqueue
 
-from services.stack.stack import Stack
 from tests.conftest import ACCEPTED_EVENTS, WEBHOOK_TEST_ENV, MakeAccount, WaitFinal
 from tests.services.webhook_dispatcher.webhooktools import (
     Answer,
@@ -208,24 +207,6 @@ async def test_a_dead_endpoint_does_not_slow_a_healthy_one(
     assert max(latencies) < TIMEOUT / 2, latencies
     dead_path = "/" + dead_url.split("/", 3)[3]
     assert receiver.most_in_flight[dead_path] == 4  # the per-endpoint cap, never more
-
-
-async def test_a_killed_dispatcher_delivers_after_restart_with_the_same_webhook_id(
-    stack: Stack, client: httpx.AsyncClient, receiver: Receiver
-) -> None:
-    hangs_first = in_turn([Answer(200, delay=60)])
-    url, endpoint = await routed_endpoint(client, receiver, hangs_first)
-    queued = await send_test_event(client, endpoint["id"])
-    [first] = await receiver.wait_for(url, 1)
-
-    await stack.restart("webhook_dispatcher")  # kill -9 mid-delivery, then start it again
-
-    _, second = await receiver.wait_for(url, 2, timeout=60)
-    assert second.webhook_id == first.webhook_id == queued["webhookId"]
-    assert second.body == first.body
-    assert signature_is_valid(second, endpoint["secret"])
-    done = await wait_for_delivery(client, endpoint["id"], lambda d: d["status"] == "delivered")
-    assert [a["httpStatus"] for a in done["attempts"]] == [200]  # the killed one left no record
 
 
 async def test_both_secrets_sign_during_a_rotation(
