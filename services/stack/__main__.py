@@ -101,17 +101,31 @@ def main() -> None:
     admin = sub.add_parser("admin", help="`clearway admin …` on the database `make run` uses")
     admin.add_argument("argv", nargs=argparse.REMAINDER)
     bench = sub.add_parser("bench", help="drive N invoices through the whole pipeline")
-    bench.add_argument("--count", type=int, default=1000)
-    bench.add_argument("--concurrency", type=int, default=32)
+    bench.add_argument("--count", type=int, default=1000, help="invoices of the sustained phase")
+    bench.add_argument("--concurrency", type=int, default=32, help="its closed-loop clients")
+    bench.add_argument(
+        "--rate", type=float, default=10.0, help="the fixed load's invoices/s (below saturation)"
+    )
+    bench.add_argument("--seconds", type=float, default=20.0, help="how long the fixed load runs")
+    bench.add_argument("--post-rate", type=float, default=100.0, help="POST /v1/invoices/s offered")
+    bench.add_argument("--post-seconds", type=float, default=3.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
         sys.exit(asyncio.run(run()))
     if args.command == "admin":
         sys.exit(asyncio.run(admin_on_dev_database(args.argv)))
-    from services.stack.bench import run_bench  # noqa: PLC0415 - only bench needs it
+    from services.stack.bench import BenchOptions, run_bench  # noqa: PLC0415 - only bench
 
-    sys.exit(asyncio.run(run_bench(count=args.count, concurrency=args.concurrency)))
+    options = BenchOptions(
+        count=args.count,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        seconds=args.seconds,
+        post_rate=args.post_rate,
+        post_seconds=args.post_seconds,
+    )
+    sys.exit(asyncio.run(run_bench(options)))
 
 
 if __name__ == "__main__":
