@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from clearway import cli
 from clearway.security.keyfile import SANDBOX_KEY_FILE
 
+from services.stack.bench_load import MIX_COUNTRIES
 from services.stack.infra import port_is_free, provision_database
 from services.stack.stack import StackConfig, start_stack
 
@@ -104,11 +106,17 @@ def main() -> None:
     bench.add_argument("--count", type=int, default=1000, help="invoices of the sustained phase")
     bench.add_argument("--concurrency", type=int, default=32, help="its closed-loop clients")
     bench.add_argument(
-        "--rate", type=float, default=10.0, help="the fixed load's invoices/s (below saturation)"
+        "--rate", type=float, default=5.0, help="the fixed load's invoices/s (below saturation)"
     )
     bench.add_argument("--seconds", type=float, default=20.0, help="how long the fixed load runs")
     bench.add_argument("--post-rate", type=float, default=100.0, help="POST /v1/invoices/s offered")
     bench.add_argument("--post-seconds", type=float, default=3.0)
+    bench.add_argument(
+        "--countries",
+        type=lambda text: tuple(text.upper().split(",")),
+        default=MIX_COUNTRIES,
+        help="the mix's countries, comma-separated (all six by default)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
@@ -117,14 +125,8 @@ def main() -> None:
         sys.exit(asyncio.run(admin_on_dev_database(args.argv)))
     from services.stack.bench import BenchOptions, run_bench  # noqa: PLC0415 - only bench
 
-    options = BenchOptions(
-        count=args.count,
-        concurrency=args.concurrency,
-        rate=args.rate,
-        seconds=args.seconds,
-        post_rate=args.post_rate,
-        post_seconds=args.post_seconds,
-    )
+    # The flags are named as the options are (--post-rate: post_rate).
+    options = BenchOptions(**{f.name: getattr(args, f.name) for f in fields(BenchOptions)})
     sys.exit(asyncio.run(run_bench(options)))
 
 
