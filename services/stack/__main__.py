@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from clearway import cli
 from clearway.security.keyfile import SANDBOX_KEY_FILE
 
+from services.stack.bench_load import MIX_COUNTRIES
 from services.stack.infra import port_is_free, provision_database
 from services.stack.stack import StackConfig, start_stack
 
@@ -101,17 +103,31 @@ def main() -> None:
     admin = sub.add_parser("admin", help="`clearway admin …` on the database `make run` uses")
     admin.add_argument("argv", nargs=argparse.REMAINDER)
     bench = sub.add_parser("bench", help="drive N invoices through the whole pipeline")
-    bench.add_argument("--count", type=int, default=1000)
-    bench.add_argument("--concurrency", type=int, default=32)
+    bench.add_argument("--count", type=int, default=1000, help="invoices of the sustained phase")
+    bench.add_argument("--concurrency", type=int, default=32, help="its closed-loop clients")
+    bench.add_argument(
+        "--rate", type=float, default=5.0, help="the fixed load's invoices/s (below saturation)"
+    )
+    bench.add_argument("--seconds", type=float, default=20.0, help="how long the fixed load runs")
+    bench.add_argument("--post-rate", type=float, default=100.0, help="POST /v1/invoices/s offered")
+    bench.add_argument("--post-seconds", type=float, default=3.0)
+    bench.add_argument(
+        "--countries",
+        type=lambda text: tuple(text.upper().split(",")),
+        default=MIX_COUNTRIES,
+        help="the mix's countries, comma-separated (all six by default)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "run":
         sys.exit(asyncio.run(run()))
     if args.command == "admin":
         sys.exit(asyncio.run(admin_on_dev_database(args.argv)))
-    from services.stack.bench import run_bench  # noqa: PLC0415 - only bench needs it
+    from services.stack.bench import BenchOptions, run_bench  # noqa: PLC0415 - only bench
 
-    sys.exit(asyncio.run(run_bench(count=args.count, concurrency=args.concurrency)))
+    # The flags are named as the options are (--post-rate: post_rate).
+    options = BenchOptions(**{f.name: getattr(args, f.name) for f in fields(BenchOptions)})
+    sys.exit(asyncio.run(run_bench(options)))
 
 
 if __name__ == "__main__":

@@ -149,3 +149,29 @@ async def test_behind_pgbouncer_the_default_statement_cache_breaks(
     finally:
         await pool.close()
     assert any(isinstance(a, asyncpg.PostgresError) for a in answers)
+
+
+async def test_a_release_sends_nothing_but_still_ends_an_open_transaction(
+    database: Database,
+) -> None:
+    """asyncpg's default reset would run four statements at every release; nothing keeps session
+    state here, so a release runs none: the backend's last statement is still the caller's. A
+    transaction left open is still rolled back."""
+    pool = await create_pool(database.url, min_size=1, max_size=1)
+    observer = await asyncpg.connect(database.server_url)
+    try:
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid() /* released-clean */")
+        last = await observer.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last == "SELECT pg_backend_pid() /* released-clean */"
+
+        async with pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("CREATE TEMP TABLE left_open (n int)")
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == pid  # the same connection
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+    finally:
+        await observer.close()
+        await pool.close()
