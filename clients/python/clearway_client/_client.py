@@ -1,5 +1,5 @@
 """`Clearway` (blocking) and `AsyncClearway` (asyncio): the same resources, each endpoint said
-once in _operations.py, run by a SyncTransport or an AsyncTransport (_core.py)."""
+once in _operations.py, run by a SyncTransport or an AsyncTransport (_transports.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,8 @@ from typing import Self
 
 import httpx
 
-from clearway_client._core import (
-    AsyncTransport,
-    Core,
-    H,
-    Resource,
-    RetryPolicy,
-    SyncTransport,
-    endpoint,
-    settings_from_env,
-)
+from clearway_client._core import Core, RetryPolicy, settings_from_env
+from clearway_client._methods import H, Resource, endpoint
 from clearway_client._operations import (
     Companies,
     Connections,
@@ -25,6 +17,7 @@ from clearway_client._operations import (
     WebhookEndpoints,
     any_request,
 )
+from clearway_client._transports import AsyncTransport, SyncTransport
 from clearway_client.webhooks import Webhooks
 
 

@@ -1,41 +1,31 @@
 """The one core both clients drive: what to send, when to retry, how to read the answer.
 
 Every call is a generator of steps (`Send` a request, `Sleep` a while) that receives each
-request's outcome and returns the parsed result. `SyncTransport` runs the steps with httpx.Client
-and time.sleep (for `Clearway`), `AsyncTransport` with httpx.AsyncClient and asyncio.sleep (for
-`AsyncClearway`): the retry rules, the idempotency keys, the waits and the parsing exist once.
+request's outcome and returns the parsed result. The transports (_transports.py) run the steps:
+`SyncTransport` with httpx.Client and time.sleep (for `Clearway`), `AsyncTransport` with
+httpx.AsyncClient and asyncio.sleep (for `AsyncClearway`): the retry rules, the idempotency keys,
+the waits and the parsing (_parsers.py) exist once.
 
-An endpoint is a function describing its request (_operations.py); `endpoint` and `paged` make
-it a method of a `Resource`, typed by the function's parameters and run by the resource's
-transport: blocking, or a coroutine (an async iterator for `paged`).
+An endpoint is a function describing its request (_operations.py); `endpoint` and `paged`
+(_methods.py) make it a method of a `Resource`, typed by the function's parameters and run by
+the resource's transport: blocking, or a coroutine (an async iterator for `paged`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import inspect
 import json
 import os
 import random
 import time
 import uuid
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Collection,
-    Coroutine,
-    Generator,
-    Iterator,
-    Mapping,
-    Sequence,
-)
+from collections.abc import Callable, Collection, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from clearway_client.errors import (
@@ -44,16 +34,10 @@ from clearway_client.errors import (
     error_from_response,
     retry_after_seconds,
 )
-from clearway_client.models import FLOAT_REFUSED, ApiModel, Document, Invoice, Page
+from clearway_client.models import FLOAT_REFUSED
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
-M = TypeVar("M", bound=ApiModel)
-P = ParamSpec("P")
-R = TypeVar("R")  # what a method gives on Clearway
-AR = TypeVar("AR")  # and on AsyncClearway
-# Which client a resource belongs to, named by the HTTP client it runs on.
-H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 
 class HasStatus(Protocol):
@@ -316,238 +300,3 @@ def _result(operation: Operation[T], outcome: Outcome) -> T:
     if outcome.status_code >= 400:
         raise error_from_response(outcome)
     return operation.parse(outcome)
-
-
-# Parsers ----------------------------------------------------------------------------------------
-
-
-def data_of(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
-    """The answer's `data`, read by `adapter`."""
-    return lambda response: adapter.validate_python(response.json()["data"])
-
-
-def model(kind: type[M]) -> Callable[[httpx.Response], M]:
-    return lambda response: kind.model_validate(response.json()["data"])
-
-
-def created_invoice(response: httpx.Response) -> Invoice:
-    """POST /v1/invoices' answer, knowing whether it replays an earlier one."""
-    invoice = Invoice.model_validate(response.json()["data"])
-    invoice._replayed = response.headers.get("idempotent-replayed") == "true"  # noqa: SLF001
-    return invoice
-
-
-def bare(kind: type[M]) -> Callable[[httpx.Response], M]:
-    """An answer that is the object itself, not wrapped in `data` (/v1/invoices/validate)."""
-    return lambda response: kind.model_validate(response.json())
-
-
-def models(kind: type[M]) -> Callable[[httpx.Response], list[M]]:
-    adapter = TypeAdapter(list[kind])  # type: ignore[valid-type]
-    return data_of(adapter)
-
-
-def page(kind: type[M]) -> Callable[[httpx.Response], Page[M]]:
-    return lambda response: Page[kind].model_validate(response.json())  # type: ignore[valid-type]
-
-
-def document(response: httpx.Response) -> Document:
-    disposition = response.headers.get("content-disposition", "")
-    filename = None
-    if "filename=" in disposition:
-        filename = disposition.split("filename=", 1)[1].split(";")[0].strip().strip('"')
-    return Document(
-        content=response.content,
-        media_type=response.headers.get("content-type", "application/octet-stream").split(";")[0],
-        format=response.headers.get("x-clearway-format"),
-        filename=filename,
-    )
-
-
-# Transports -------------------------------------------------------------------------------------
-
-
-class _Pages(Generic[M]):
-    """A listing read page by page: the operation for the next page, until the last is read."""
-
-    def __init__(self, page_at: Callable[[Cursor], Operation[Page[M]]]) -> None:
-        self._page_at = page_at
-        self._cursor: Cursor = None
-        self._done = False
-
-    def next(self) -> Operation[Page[M]] | None:
-        return None if self._done else self._page_at(self._cursor)
-
-    def items(self, page: Page[M]) -> list[M]:
-        self._cursor = page.next_cursor
-        self._done = not page.has_more or page.next_cursor is None
-        return page.data
-
-
-class SyncTransport:
-    """Runs the core's flows with httpx.Client and time.sleep: `Clearway`'s calls."""
-
-    def __init__(self, core: Core, http: httpx.Client | None, timeout: float) -> None:
-        self.core = core
-        self._owns_http = http is None
-        self.http = http or httpx.Client(timeout=timeout)
-
-    def run(self, flow: Flow[T]) -> T:
-        step = next(flow)
-        while True:
-            outcome: Outcome = None
-            if isinstance(step, Send):
-                try:
-                    outcome = self.http.send(step.request)
-                except httpx.TransportError as exc:
-                    outcome = exc
-            else:
-                time.sleep(step.seconds)
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-
-    def method(self, describe: Callable[P, Call[T]]) -> Callable[P, T]:
-        def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            return self.run(describe(*args, **kwargs).flow(self.core))
-
-        return run
-
-    def listing(
-        self, describe: Callable[Concatenate[Cursor, P], Operation[Page[M]]]
-    ) -> Callable[P, Iterator[M]]:
-        def every_item(*args: P.args, **kwargs: P.kwargs) -> Iterator[M]:
-            pages = _Pages(lambda cursor: describe(cursor, *args, **kwargs))
-            while (operation := pages.next()) is not None:
-                yield from pages.items(self.run(self.core.call(operation)))
-
-        return every_item
-
-    def close(self) -> None:
-        if self._owns_http:
-            self.http.close()
-
-
-class AsyncTransport:
-    """Runs the core's flows with httpx.AsyncClient and asyncio.sleep: `AsyncClearway`'s."""
-
-    def __init__(self, core: Core, http: httpx.AsyncClient | None, timeout: float) -> None:
-        self.core = core
-        self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=timeout)
-
-    async def run(self, flow: Flow[T]) -> T:
-        step = next(flow)
-        while True:
-            outcome: Outcome = None
-            if isinstance(step, Send):
-                try:
-                    outcome = await self.http.send(step.request)
-                except httpx.TransportError as exc:
-                    outcome = exc
-            else:
-                await asyncio.sleep(step.seconds)
-            try:
-                step = flow.send(outcome)
-            except StopIteration as done:
-                result: T = done.value
-                return result
-
-    def method(self, describe: Callable[P, Call[T]]) -> Callable[P, Coroutine[Any, Any, T]]:
-        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-            return await self.run(describe(*args, **kwargs).flow(self.core))
-
-        return run
-
-    def listing(
-        self, describe: Callable[Concatenate[Cursor, P], Operation[Page[M]]]
-    ) -> Callable[P, AsyncIterator[M]]:
-        async def every_item(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[M]:
-            pages = _Pages(lambda cursor: describe(cursor, *args, **kwargs))
-            while (operation := pages.next()) is not None:
-                for item in pages.items(await self.run(self.core.call(operation))):
-                    yield item
-
-        return every_item
-
-    async def close(self) -> None:
-        if self._owns_http:
-            await self.http.aclose()
-
-
-# Resources --------------------------------------------------------------------------------------
-
-
-class Resource(Generic[H]):
-    """A group of endpoints (`client.invoices`, …), run by its client's transport. `H` says
-    which client: httpx.Client for `Clearway`, httpx.AsyncClient for `AsyncClearway`."""
-
-    def __init__(self, transport: SyncTransport | AsyncTransport) -> None:
-        self._transport = transport
-
-
-class Method(Generic[P, R, AR]):
-    """A resource's method made from an endpoint function (see `endpoint` and `paged`): on a
-    `Clearway` resource a callable returning R, on an `AsyncClearway` one returning AR; help()
-    shows the function's name, parameters and doc."""
-
-    def __init__(
-        self,
-        describe: Callable[..., Any],
-        bind: Callable[[SyncTransport | AsyncTransport], Callable[..., Any]],
-        *,
-        hidden: int = 0,
-    ) -> None:
-        self._bind = bind
-        self.__doc__ = describe.__doc__
-        signature = inspect.signature(describe)
-        self._signature = signature.replace(
-            parameters=list(signature.parameters.values())[hidden:],
-            return_annotation=inspect.Signature.empty,
-        )
-        self._name = describe.__name__
-
-    def __set_name__(self, owner: type[Any], name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, resource: None, owner: type[Any]) -> Self: ...
-    @overload
-    def __get__(self, resource: Resource[httpx.Client], owner: type[Any]) -> Callable[P, R]: ...
-    @overload
-    def __get__(
-        self, resource: Resource[httpx.AsyncClient], owner: type[Any]
-    ) -> Callable[P, AR]: ...
-    def __get__(self, resource: Resource[Any] | None, owner: type[Any]) -> Any:
-        if resource is None:
-            return self
-        run = self._bind(resource._transport)  # noqa: SLF001
-        run.__name__ = self._name
-        run.__qualname__ = f"{owner.__qualname__}.{self._name}"
-        run.__doc__ = self.__doc__
-        run.__signature__ = self._signature  # type: ignore[attr-defined]
-        resource.__dict__[self._name] = run  # bound once per resource
-        return run
-
-
-def endpoint(describe: Callable[P, Call[T]]) -> Method[P, T, Coroutine[Any, Any, T]]:
-    """The method that runs `describe`'s call: `get = endpoint(invoices_get)` makes
-    `client.invoices.get(invoice_id, *, expand=None) -> Invoice`, a coroutine on AsyncClearway."""
-    method: Method[P, T, Coroutine[Any, Any, T]] = Method(
-        describe, lambda transport: transport.method(describe)
-    )
-    return method
-
-
-def paged(
-    describe: Callable[Concatenate[Cursor, P], Operation[Page[M]]],
-) -> Method[P, Iterator[M], AsyncIterator[M]]:
-    """The method that iterates over every item of every page `describe` gives, fetching the
-    next page when one is used up (the cursor, its first parameter, stays inside); an async
-    iterator on AsyncClearway."""
-    method: Method[P, Iterator[M], AsyncIterator[M]] = Method(
-        describe, lambda transport: transport.listing(describe), hidden=1
-    )
-    return method

@@ -1,6 +1,6 @@
 """Every endpoint of the API, said once: a function describing its request (an Operation, or a
 Wait), and the resource classes that make those functions the clients' methods. `Clearway` runs
-them blocking, `AsyncClearway` awaited (_core.endpoint, _core.paged); a function's parameters
+them blocking, `AsyncClearway` awaited (_methods.endpoint, _methods.paged); a function's parameters
 are its method's."""
 
 from __future__ import annotations
@@ -14,22 +14,9 @@ from urllib.parse import quote
 
 from pydantic.alias_generators import to_camel
 
-from clearway_client._core import (
-    Cursor,
-    H,
-    Operation,
-    Resource,
-    Wait,
-    bare,
-    created_invoice,
-    document,
-    endpoint,
-    model,
-    models,
-    page,
-    paged,
-    query,
-)
+from clearway_client._core import Cursor, Operation, Wait, query
+from clearway_client._methods import H, Resource, endpoint, paged
+from clearway_client._parsers import bare, created_invoice, document, model, models, page
 from clearway_client.models import (
     FINAL_STATUSES,
     Address,
