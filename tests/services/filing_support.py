@@ -4,6 +4,7 @@ timeline of an invoice filed and accepted, and a sandbox scenario recovered with
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -52,23 +53,43 @@ async def rejected_with(
     return invoice
 
 
+InFlight = Callable[[], Awaitable[bool]]
+
+
 class SharedKill:
     """One kill -9 of `service` (stack.restart), shared by `flows` concurrent flows: it comes
     once every one of them is ready for it, and each goes on once the service is back. Killing
     once for several flows makes them wait out the broker's reassignment of the killed group's
-    partitions together."""
+    partitions together.
+
+    A flow may say how to tell its work is still in flight (`in_flight`): the kill asks each just
+    before it comes, and a flow whose work was already done fails, instead of passing without
+    having met a kill."""
 
     def __init__(self, stack: Stack, service: str, *, flows: int = 1) -> None:
         self._stack = stack
         self._service = service
         self._ready = asyncio.Barrier(flows)
+        self._checks: dict[int, InFlight] = {}
+        self._met: dict[int, bool] = {}
         self.done = asyncio.Event()
 
-    async def when_all_ready(self) -> None:
+    async def when_all_ready(self, in_flight: InFlight | None = None) -> None:
+        me = len(self._checks)
+        self._checks[me] = in_flight or _always_in_flight
         if await self._ready.wait() == 0:  # exactly one of the flows kills
-            await self._stack.restart(self._service)
+            for flow, check in self._checks.items():
+                self._met[flow] = await check()
+            # Shielded: a flow cancelled (another failed) must not leave the service dead for
+            # every later test of the session.
+            await asyncio.shield(self._stack.restart(self._service))
             self.done.set()
         await self.done.wait()
+        assert self._met[me], f"the {self._service} kill came after this flow's work was done"
+
+
+async def _always_in_flight() -> bool:
+    return True
 
 
 async def accepted_through_restarts(

@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from services.stack.stack import Stack
-from tests.conftest import MakeAccount, wait_status
+from tests.conftest import MakeAccount, data_of, wait_status
 from tests.libs.validation.bodies import clean_body
 from tests.services import filing_support as filing
 from tests.services import network_support as network
-from tests.services.filing_support import SharedKill
+from tests.services.filing_support import InFlight, SharedKill
 from tests.services.submitter_it import it_support as it
 from tests.services.submitter_ro import ro_support as ro
 from tests.services.webhook_dispatcher.webhooktools import (
@@ -149,7 +150,7 @@ async def _it_killed_mid_flight(scene: Scene) -> None:
     await _wait_for(
         db, "SELECT count(*) FROM status_polls WHERE invoice_id = $1", invoice_id, 1, timeout=90
     )
-    await scene.poller.when_all_ready()
+    await scene.poller.when_all_ready(in_flight=_undecided(company.client, invoice_id))
     await ro.wait_ended(company.client, invoice_id, "accepted", timeout=120)
     [received] = await it.sdi_files(stack, company)
     submitted = await ro.submission_of(company.client, invoice_id)
@@ -171,7 +172,8 @@ async def _poller_killed(scene: Scene, seed_invoice: dict[str, Any]) -> None:
     invoices = [await ro.file_invoice(company, seed_invoice, "slow") for _ in range(3)]
     for invoice_id in invoices:
         await wait_status(company.client, invoice_id, {"submitted", "accepted"})
-    await scene.poller.when_all_ready()  # kill -9 while the three are being followed
+    # kill -9 while the three are being followed (at least one still undecided)
+    await scene.poller.when_all_ready(in_flight=_undecided(company.client, *invoices))
 
     for invoice_id in invoices:
         await ro.wait_ended(company.client, invoice_id, "accepted", timeout=120)
@@ -196,6 +198,19 @@ async def _dispatcher_killed_mid_delivery(scene: Scene) -> None:
         assert signature_is_valid(second, endpoint["secret"])
         done = await wait_for_delivery(client, endpoint["id"], lambda d: d["status"] == "delivered")
     assert [a["httpStatus"] for a in done["attempts"]] == [200]  # the killed one left no record
+
+
+def _undecided(client: httpx.AsyncClient, *invoice_ids: str) -> InFlight:
+    """In flight for the poller's kill: some of the invoices still wait for their decision."""
+
+    async def any_undecided() -> bool:
+        statuses = [
+            data_of(await client.get(f"/v1/invoices/{invoice_id}"))["status"]
+            for invoice_id in invoice_ids
+        ]
+        return "submitted" in statuses
+
+    return any_undecided
 
 
 async def _wait_for(
