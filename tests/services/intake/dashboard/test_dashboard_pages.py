@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import lxml.html
 import pytest
 from clearway.accounts import create_api_key
 from clearway.store.events import start_received_stream
@@ -218,5 +219,63 @@ async def test_the_inbox_lists_and_shows_received_invoices(
         assert (document.status_code, document.content) == (200, b"<Invoice/>")
         evidence = await browser.get(f"/dashboard/received/{ref.received_id}/evidence")
         assert (evidence.status_code, evidence.content) == (200, b"<Signature/>")
+    finally:
+        await browser.aclose()
+
+
+def _unlabelled_fields(page: str) -> list[str]:
+    """The form fields a screen reader could not name: no <label> around them or for them,
+    and no aria-label."""
+    tree = lxml.html.fromstring(page)
+    labelled = {label.get("for") for label in tree.iter("label") if label.get("for")}
+    missing = []
+    for field in tree.xpath("//input | //select | //textarea"):
+        if field.get("type") in ("hidden", "submit"):
+            continue
+        inside_label = any(ancestor.tag == "label" for ancestor in field.iterancestors())
+        if not (inside_label or field.get("id") in labelled or field.get("aria-label")):
+            missing.append(lxml.html.tostring(field).decode()[:80])
+    return missing
+
+
+async def test_every_page_has_one_heading_a_language_and_labelled_fields(
+    api_stack: Stack, make_api_account: MakeAccount
+) -> None:
+    _, api = await fileable_account(make_api_account, "IT")
+    data_of(
+        await api.post(
+            "/v1/webhook-endpoints", json={"url": "https://e.com/h", "enabledEvents": ["*"]}
+        ),
+        201,
+    )
+    browser = DashboardClient(api_stack.api_url)
+    try:
+        await browser.sign_in(api_key_of(api))
+        [connection] = data_of(await api.get("/v1/connections"))
+        [endpoint] = data_of(await api.get("/v1/webhook-endpoints"))
+        pages = [
+            "/dashboard/invoices",
+            "/dashboard/sandbox",
+            "/dashboard/connections",
+            f"/dashboard/connections/{connection['id']}",
+            f"/dashboard/connections/{connection['id']}/delete",
+            "/dashboard/webhooks",
+            f"/dashboard/webhooks/{endpoint['id']}",
+            "/dashboard/received",
+        ]
+        for path in pages:
+            page = (await browser.get(path)).text
+            tree = lxml.html.fromstring(page)
+            assert tree.get("lang") == "en", path
+            assert len(tree.xpath("//h1")) == 1, path
+            assert tree.xpath("//a[@class='skip']/@href") == ["#main"], path
+            assert _unlabelled_fields(page) == [], path
+            for button in tree.iter("button"):
+                assert button.text_content().strip() or button.get("aria-label"), path
+        signed_out = DashboardClient(api_stack.api_url)
+        try:
+            assert _unlabelled_fields((await signed_out.get("/dashboard/sign-in")).text) == []
+        finally:
+            await signed_out.aclose()
     finally:
         await browser.aclose()
