@@ -4,11 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all install pgbouncer run test lint bench chaos clean
+.PHONY: all install pgbouncer browser run test lint bench chaos clean
 
 all: install
 
-install: $(STAMP) pgbouncer
+install: $(STAMP) pgbouncer browser
 
 # PgBouncer, for the test that runs services behind it in transaction mode: Debian's package,
 # installed when missing and when we may (root, apt-get); otherwise say how.
@@ -21,6 +21,20 @@ pgbouncer:
 	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; }; \
 	  else \
 	    echo "pgbouncer is missing: install it (Debian/Ubuntu: sudo apt-get install pgbouncer)"; \
+	  fi; \
+	fi
+
+# Chromium and its driver, for the dashboard's browser test (tests/services/intake/dashboard):
+# Debian's packages, installed when missing and when we may; the test fails without them.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and chromium-driver (apt-get)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	      { apt-get update -qq >/dev/null 2>&1 && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; \
+	  else \
+	    echo "chromium is missing: install it (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)"; \
 	  fi; \
 	fi
 
@@ -39,7 +53,7 @@ run: $(STAMP)
 
 # The whole-stack tests in one pytest process (one stack for all), the others beside it at the
 # same time (tests/run_in_two.py says why); `$(PY) -m pytest` runs everything in one.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m tests.run_in_two $(PYTEST_ARGS)
 
 lint: $(STAMP)

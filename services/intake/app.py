@@ -30,6 +30,7 @@ from services.intake import (
     webhooks,
 )
 from services.intake.auth import RateLimiter
+from services.intake.dashboard import install_dashboard
 from services.intake.errors import (
     ApiError,
     api_error_handler,
@@ -112,6 +113,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(companies.router)
     app.include_router(connections.router)
     app.include_router(webhooks.router)
+    install_dashboard(app)
 
     async def ready() -> Checks:
         return await service_checks(broker, getattr(app.state, "pool", None))

@@ -45,7 +45,7 @@ from clearway.security import (
     read_pkcs12_bundle,
 )
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.auth import Owner
@@ -56,6 +56,7 @@ from services.intake.connection_common import (
     owned_connection,
     unavailable,
 )
+from services.intake.dashboard.session import session_of
 from services.intake.errors import ApiError
 from services.intake.resources import Connection, Data, connection_resource
 from services.intake.settings import service_settings
@@ -151,9 +152,15 @@ async def anaf_callback(
     except AnafUnavailableError:
         # Rolled back: the state is still unused, so the user can reload the page.
         return unavailable("ANAF is not answering; reload this page in a minute.")
+    if refusal is None:
+        request.app.state.relay.wake()
+    if session_of(request) is not None:
+        # The browser came from the dashboard (its session cookie is back with it): to the
+        # connection's page, which shows how it went. The page reads it with the session's key.
+        notice = "" if refusal else "?notice=connected"
+        return RedirectResponse(f"/dashboard/connections/{row['id']}{notice}", status_code=303)
     if refusal is not None:
         raise refusal
-    request.app.state.relay.wake()
     return {"data": connection_resource(row)}
 
 

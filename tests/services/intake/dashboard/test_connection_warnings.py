@@ -1,0 +1,34 @@
+"""When the connections page asks for a person: an unfinished setup, an expired or failed
+connection, or a credential that does not renew itself ending within 14 days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from services.intake.dashboard.connections import needs_a_person
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _connection(status: str, country: str = "IT", expires_in: dt.timedelta | None = None) -> Any:
+    expires = None if expires_in is None else (NOW + expires_in).isoformat()
+    return {"status": status, "countryCode": country, "tokenExpiresAt": expires}
+
+
+@pytest.mark.parametrize("status", ["pending_setup", "expired", "error"])
+def test_a_connection_that_does_not_file_needs_a_person(status: str) -> None:
+    assert needs_a_person(_connection(status), NOW) is not None
+
+
+def test_a_certificate_ending_within_two_weeks_needs_a_person() -> None:
+    warning = needs_a_person(_connection("active", "IT", dt.timedelta(days=13)), NOW)
+    assert warning == "Its credential ends on 2026-03-14 12:00 UTC: upload a new one."
+    assert needs_a_person(_connection("active", "PL", dt.timedelta(days=15)), NOW) is None
+    assert needs_a_person(_connection("active", "BE"), NOW) is None
+
+
+def test_anafs_tokens_renew_themselves() -> None:
+    assert needs_a_person(_connection("active", "RO", dt.timedelta(hours=1)), NOW) is None

@@ -1,0 +1,229 @@
+"""The dashboard's security, over plain HTTP against the API-only stack: a wrong key cannot
+sign in; the session cookie is sealed, HttpOnly, Secure and SameSite and holds the key only
+encrypted; every form refuses a missing or foreign CSRF token; a session shows nothing of
+another account; every caller-controlled field is escaped."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from services.stack.stack import Stack
+from tests.conftest import MakeAccount, data_of
+from tests.services.connections_support import fileable_account
+from tests.services.intake.dashboard.dashboard_support import DashboardClient, api_key_of
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+SCRIPT = "<script>alert('owned')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+
+
+@pytest.fixture
+async def browser(api_stack: Stack) -> AsyncIterator[DashboardClient]:
+    client = DashboardClient(api_stack.api_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _signed_in(api_stack: Stack, api: httpx.AsyncClient) -> DashboardClient:
+    browser = DashboardClient(api_stack.api_url)
+    answer = await browser.sign_in(api_key_of(api))
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/dashboard/invoices"
+    return browser
+
+
+async def _hostile_invoice(api: httpx.AsyncClient, seed_invoice: dict[str, Any]) -> str:
+    invoice = copy.deepcopy(seed_invoice)
+    invoice["externalId"] = SCRIPT
+    invoice["metadata"] = {"note": IMG}
+    invoice["lines"][0]["description"] = SCRIPT
+    created = data_of(await api.post("/v1/invoices", json=invoice), 201)
+    invoice_id: str = created["id"]
+    return invoice_id
+
+
+async def test_a_wrong_key_cannot_sign_in(browser: DashboardClient) -> None:
+    for wrong in ("sk_test_" + "0" * 32, "sk_live_nope", "not-a-key"):
+        answer = await browser.sign_in(wrong)
+        assert answer.status_code == 401, answer.text
+        assert "not valid" in answer.text or "starts with sk_test_" in answer.text
+        assert "cw_session" not in browser.cookies
+    assert wrong not in answer.text  # not even the wrong key comes back in the page
+    still_out = await browser.get("/dashboard/invoices")
+    assert (still_out.status_code, still_out.headers["location"]) == (303, "/dashboard/sign-in")
+
+
+async def test_the_session_cookie_is_sealed_and_out_of_scripts_reach(
+    api_stack: Stack, make_api_account: MakeAccount
+) -> None:
+    _, api = await make_api_account()
+    key = api_key_of(api)
+    browser = await _signed_in(api_stack, api)
+    try:
+        [session_header] = [h for h in browser.set_cookies if h.startswith("cw_session=")]
+        attributes = {part.strip().lower() for part in session_header.split(";")}
+        assert {"httponly", "secure", "samesite=lax", "path=/"} <= attributes
+        assert key not in session_header
+        assert key.removeprefix("sk_test_") not in session_header
+        for page in ("/dashboard/invoices", "/dashboard/connections", "/dashboard/webhooks"):
+            answer = await browser.get(page)
+            assert answer.status_code == 200, (page, answer.text)
+            assert key not in answer.text
+            assert key not in str(answer.url)
+            assert "Sandbox mode" in answer.text
+            assert answer.headers["cache-control"] == "no-store"
+            assert "script-src 'self'" in answer.headers["content-security-policy"]
+        # A cookie altered by one character opens as no session at all.
+        sealed = browser.cookies["cw_session"]
+        browser.cookies["cw_session"] = (
+            sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+        )
+        tampered = await browser.get("/dashboard/invoices")
+        assert (tampered.status_code, tampered.headers["location"]) == (303, "/dashboard/sign-in")
+    finally:
+        await browser.aclose()
+
+
+async def test_every_form_refuses_a_missing_or_foreign_csrf_token(
+    api_stack: Stack, make_api_account: MakeAccount
+) -> None:
+    _, api = await make_api_account()
+    _, other_api = await make_api_account()
+    browser = await _signed_in(api_stack, api)
+    other = await _signed_in(api_stack, other_api)
+    company = {"legalName": "Csrf Probe SRL", "vatNumber": "RO12345678", "country": "RO"}
+    try:
+        foreign_token = await other.csrf_token("/dashboard/connections")
+        forms = [
+            "/dashboard/companies",
+            "/dashboard/connections",
+            "/dashboard/webhooks",
+            "/dashboard/sandbox/send",
+            "/dashboard/sandbox/validate",
+            "/dashboard/sign-out",
+        ]
+        for path in forms:
+            for token in (None, foreign_token, ""):
+                fields = {**company, **({} if token is None else {"csrf_token": token})}
+                answer = await browser.request("POST", path, data=fields)
+                assert answer.status_code == 403, (path, token, answer.text)
+                assert "did not come from this dashboard" in answer.text
+        assert data_of(await api.get("/v1/companies")) == []
+        assert "cw_session" in browser.cookies  # sign-out refused too
+        # The same form with its own token goes through.
+        added = await browser.post_form(
+            "/dashboard/companies", company, from_page="/dashboard/connections"
+        )
+        assert added.status_code == 303, added.text
+        assert [c["legalName"] for c in data_of(await api.get("/v1/companies"))] == [
+            "Csrf Probe SRL"
+        ]
+        # Sign-in's form has its own token (no session yet): refused without it.
+        stranger = DashboardClient(api_stack.api_url)
+        try:
+            refused = await stranger.request(
+                "POST", "/dashboard/sign-in", data={"api_key": api_key_of(api)}
+            )
+            assert refused.status_code == 403
+            assert "cw_session" not in stranger.cookies
+        finally:
+            await stranger.aclose()
+    finally:
+        await browser.aclose()
+        await other.aclose()
+
+
+async def test_a_session_shows_nothing_of_another_account(
+    api_stack: Stack, make_api_account: MakeAccount, seed_invoice: dict[str, Any]
+) -> None:
+    _, owner_api = await fileable_account(make_api_account, "RO")
+    owner_company = data_of(
+        await owner_api.post(
+            "/v1/companies",
+            json={"legalName": "Owner Only SRL", "vatNumber": "RO87654321", "country": "RO"},
+        ),
+        201,
+    )
+    invoice_id = await _hostile_invoice(owner_api, seed_invoice)
+    _, other_api = await make_api_account()
+    other = await _signed_in(api_stack, other_api)
+    try:
+        pages = {
+            "/dashboard/invoices": 200,
+            f"/dashboard/invoices/{invoice_id}": 404,
+            f"/dashboard/invoices/{invoice_id}/document": 404,
+            "/dashboard/connections": 200,
+            f"/dashboard/invoices?companyId={owner_company['id']}": 200,
+            "/dashboard/received": 200,
+            "/dashboard/webhooks": 200,
+        }
+        for page, status in pages.items():
+            answer = await other.get(page)
+            assert answer.status_code == status, (page, answer.text)
+            # A 404 names what was asked for, as the API's does; nothing else of it.
+            foreign = ["Owner Only SRL", "owned", "RON"]
+            if status == 200:
+                foreign += [invoice_id, owner_company["id"]]
+            for text in foreign:
+                assert text not in answer.text, (page, text)
+        statuses = await other.get(f"/dashboard/invoices/statuses?id={invoice_id}")
+        assert statuses.json() == {}
+    finally:
+        await other.aclose()
+
+
+async def test_every_caller_controlled_field_renders_as_text(
+    api_stack: Stack, make_api_account: MakeAccount, seed_invoice: dict[str, Any]
+) -> None:
+    _, api = await fileable_account(make_api_account, "RO")
+    await api.post(
+        "/v1/companies", json={"legalName": IMG, "vatNumber": "RO87654321", "country": "RO"}
+    )
+    invoice_id = await _hostile_invoice(api, seed_invoice)
+    endpoint = data_of(
+        await api.post(
+            "/v1/webhook-endpoints",
+            json={"url": "https://example.com/h", "enabledEvents": ["*"], "description": SCRIPT},
+        ),
+        201,
+    )
+    browser = await _signed_in(api_stack, api)
+    try:
+        hostile_json = copy.deepcopy(seed_invoice)
+        hostile_json["lines"][0]["description"] = SCRIPT
+        validated = await browser.post_form(
+            "/dashboard/sandbox/validate",
+            {"invoice_json": json.dumps(hostile_json)},
+            from_page="/dashboard/sandbox",
+        )
+        pages = [
+            await browser.get("/dashboard/invoices"),
+            await browser.get(f"/dashboard/invoices/{invoice_id}"),
+            await browser.get("/dashboard/connections"),
+            await browser.get("/dashboard/webhooks"),
+            await browser.get(f"/dashboard/webhooks/{endpoint['id']}"),
+            validated,
+        ]
+        for page in pages:
+            assert page.status_code == 200, page.text
+            assert "<script>alert" not in page.text, page.url
+            assert "<img src=x" not in page.text, page.url
+        escaped_script = str(escape(SCRIPT))
+        assert escaped_script in pages[0].text  # the external id, in the list
+        assert escaped_script in pages[1].text  # and on the invoice's page
+        assert str(escape(IMG)) in pages[1].text  # its metadata
+        assert str(escape(IMG)) in pages[2].text  # a company's legal name
+        assert escaped_script in pages[3].text  # an endpoint's description
+        assert escaped_script in validated.text  # a line's description, in the form again
+    finally:
+        await browser.aclose()
