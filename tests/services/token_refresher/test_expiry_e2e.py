@@ -115,7 +115,10 @@ async def test_expired_connection_errors_its_invoices_until_authorized_again(
         published = await connection_events(stack, connection["id"], {"connection.expired"})
         assert published["connection.expired"][0]["lastErrorMessage"] == gone["lastErrorMessage"]
 
-        waiting = await _invoice(client, filed)
+        # The poller ends what it follows for the expired connection on its own time.
+        waiting = await _until(
+            lambda: _invoice(client, filed), lambda i: i["status"] != "submitted", timeout=30
+        )
         assert waiting["status"] == "error"
         assert waiting["errorMessage"] == "The supplier's company's ANAF connection expired."
         assert "Authorize the company's ANAF connection again" in waiting["errorFix"]
