@@ -39,7 +39,7 @@ GROUP_ID = "converter"
 # worker processes, one per core, each compiling every stylesheet once as it starts (saxonche's
 # compiled stylesheets can be neither pickled nor shared). The event loop stays free for the
 # consumer's heartbeats meanwhile.
-GATE_WORKERS = os.cpu_count() or 1
+GATE_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 # How often a worker looks whether the converter that started it is still there: a converter
 # killed outright leaves no worker behind for longer than this.
 ORPHAN_CHECK_SECONDS = 0.5

@@ -133,15 +133,30 @@ async def _wait_all_final(
 
 
 def _cpu_seconds(stack: Stack) -> dict[str, float]:
-    """User + system CPU each process has used so far (Linux /proc)."""
+    """User + system CPU each process has used so far, with its child processes' (the
+    converter's gate workers) (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
+    stats = _process_stats()
     used: dict[str, float] = {}
     for name, process in stack.processes.items():
-        stat = Path(f"/proc/{process.pid}/stat")
-        if process.poll() is None and stat.exists():
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            used[name] = (int(fields[11]) + int(fields[12])) / ticks
+        if process.poll() is None and process.pid in stats:
+            children = [fields for fields in stats.values() if int(fields[1]) == process.pid]
+            used[name] = (
+                sum(int(fields[11]) + int(fields[12]) for fields in [stats[process.pid], *children])
+                / ticks
+            )
     return used
+
+
+def _process_stats() -> dict[int, list[str]]:
+    """The /proc/<pid>/stat fields after the command's name, by pid, of every process."""
+    stats: dict[int, list[str]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+    return stats
 
 
 async def _latencies(pool: asyncpg.Pool[Any], ids: list[str]) -> dict[str, Any]:

@@ -312,6 +312,8 @@ async def append_events(conn: Connection, pending: Sequence[PendingAppend]) -> l
     and writes nothing; a conflict or a transition the lifecycle does not allow raises
     (ConcurrencyConflictError, TransitionNotAllowedError) and writes nothing for the batch.
     Appends to one stream go in the batch's order, one statement round after the other."""
+    if not pending:
+        return []
     results: dict[int, AppendResult] = {}
     created: dict[int, dt.datetime] = {}
     async with conn.transaction():
