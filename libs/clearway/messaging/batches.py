@@ -50,9 +50,11 @@ log = logging.getLogger(__name__)
 
 # A few hundred records bound a batch's transaction and the time a partition waits on it.
 BATCH_MAX_RECORDS = 300
-# How long the consumer waits for a first record when none is buffered; a waiting record is
-# taken at once, so a batch is what piled up while the previous one was handled.
-BATCH_WAIT_MS = 5
+# How long the consumer waits for a first record when none is buffered. A record that comes
+# meanwhile is taken at once (so a batch is what piled up while the previous one was handled);
+# after a wait that brought nothing, FastStream pauses as long again, so an idle consumer
+# wakes a few times a second, not a hundred.
+BATCH_WAIT_MS = 100
 
 TRACEPARENT_HEADER = "traceparent"
 
