@@ -31,7 +31,7 @@ from clearway.runtime import ServiceContext
 from clearway.store.documents import NewDocument, record_documents
 from clearway.store.events import PendingAppend, append_events
 from clearway.store.invoices import InvoiceChanges
-from clearway.store.outbox import OutboxMessage, enqueue
+from clearway.store.outbox import OutboxMessage, enqueue_as_named
 
 GROUP_ID = "converter"
 
@@ -173,7 +173,7 @@ def register_handlers(context: ServiceContext) -> None:
                 # The document row is the converter's record that this message was handled:
                 # a redelivery finds it and does not hand the invoice over a second time.
                 recorded = await record_documents(conn, documents)
-                await enqueue(conn, [m for i, m in handover.items() if i in recorded])
+                await enqueue_as_named(conn, [m for i, m in handover.items() if i in recorded])
         context.relay.wake()
 
     subscribe_event_batches(context.broker, INVOICE_VALIDATED, group_id=GROUP_ID, handle=convert)

@@ -70,8 +70,9 @@ class Delivered(Generic[MessageT]):
     @contextmanager
     def handling(self) -> Iterator[None]:
         """Run the block as this message's own work: a span in the message's trace (so what
-        the block records, an event say, names the invoice's trace), log lines naming its
-        invoice and account."""
+        the block records, an event say, names the invoice's trace; a message that came
+        without a trace starts its own, never the batch's), log lines naming its invoice and
+        account."""
         about = _About.of(self.message)
         with (
             continued(self.traceparent),
@@ -152,7 +153,9 @@ class _Batch(Generic[MessageT]):
         except ValidationError as exc:
             STAGE_MESSAGES.labels(self.group_id, self.topic, "", "dead_lettered").inc()
             reason = f"not a valid {model.__name__}: {exc}"
-            await dead_letter_record(self.broker, self.topic, record, body, reason)
+            # In the record's own trace, as its handling would have been; not the batch's.
+            with continued(_traceparent_of(record)):
+                await dead_letter_record(self.broker, self.topic, record, body, reason)
             return
         about = _About.of(parsed)
         if about.recorded_at is not None:
@@ -187,7 +190,8 @@ class _Batch(Generic[MessageT]):
             except PoisonMessageError as exc:
                 self._count([(record, delivered, about)], "dead_lettered", started)
                 body: bytes = record.value or b""
-                await dead_letter_record(self.broker, self.topic, record, body, str(exc))
+                with continued(delivered.traceparent):
+                    await dead_letter_record(self.broker, self.topic, record, body, str(exc))
                 continue
             except Exception:
                 self._count([(record, delivered, about)], "failed", started)

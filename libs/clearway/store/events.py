@@ -46,7 +46,7 @@ from clearway.store.invoices import (
     insert_invoice,
     invoice_position,
 )
-from clearway.store.outbox import OutboxMessage, enqueue
+from clearway.store.outbox import OutboxMessage, enqueue, enqueue_as_named
 from clearway.store.received_invoices import (
     NewReceived,
     ReceivedRef,
@@ -339,7 +339,8 @@ async def append_events(conn: Connection, pending: Sequence[PendingAppend]) -> l
                     await _refuse(conn, p.ref.invoice_id, p.new)
                 created[index] = moved[p.ref.invoice_id]
                 results[index] = AppendResult(event=p.event, duplicate=False)
-        await enqueue(
+        # Each row in the trace prepare_append found it in: the current span is the batch's.
+        await enqueue_as_named(
             conn,
             [m for i, p in enumerate(pending) if not results[i].duplicate for m in p.outbox],
         )

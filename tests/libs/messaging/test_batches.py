@@ -17,13 +17,12 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from clearway.messaging import PoisonMessageError, build_broker
 from clearway.messaging.batches import Delivered, subscribe_message_batches
 from clearway.messaging.topics import dlq_topic
 from pydantic import BaseModel
 
-from tests.services.kafka_support import produce, read_from_start
+from tests.services.kafka_support import create_topic_with_dlq, produce, read_from_start
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -44,12 +43,7 @@ class Numbered(BaseModel):
 async def topic(kafka_bootstrap: str, store_db: asyncpg.Pool[Any]) -> AsyncIterator[str]:
     """A topic (and its dead-letter topic) of this test's own, and a table for the effects."""
     name = f"batch-test-{secrets.token_hex(4)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 4, 1), NewTopic(dlq_topic(name), 4, 1)])
-    finally:
-        await admin.close()
+    await create_topic_with_dlq(kafka_bootstrap, name, 4)
     await store_db.execute(
         "CREATE TABLE IF NOT EXISTS batch_test_effects "
         "(topic text, key text, n int, id bigserial, PRIMARY KEY (topic, key, n))"
