@@ -14,7 +14,7 @@ from clearway.db import Connection
 from clearway.domain.invoice import NO_NUL
 from clearway.domain.metadata import MetadataPatch, TooManyPairsError, patched
 from clearway.domain.wire import WireBody
-from clearway.store.events import read_received_stream
+from clearway.store.received_events import read_received_stream
 from clearway.store.received_invoices import (
     ReceivedFilter,
     list_received,

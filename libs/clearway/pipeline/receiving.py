@@ -42,8 +42,8 @@ from clearway.resilience.backoff import Backoff
 from clearway.runtime import work_in_rounds
 from clearway.store import inbox_cursors
 from clearway.store.connections import connection_with_vat
-from clearway.store.events import start_received_stream
 from clearway.store.inbox_cursors import InboxClaim
+from clearway.store.received_events import start_received_stream
 from clearway.store.received_invoices import NewReceived, ReceivedRef, received_by_government_id
 
 log = logging.getLogger(__name__)

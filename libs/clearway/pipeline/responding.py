@@ -47,7 +47,7 @@ from clearway.pipeline.receiving import after_failure
 from clearway.resilience.backoff import Backoff
 from clearway.runtime import work_in_rounds
 from clearway.store import received_responses
-from clearway.store.events import append_received_event
+from clearway.store.received_events import append_received_event
 from clearway.store.received_invoices import received_row
 from clearway.store.received_responses import ResponseClaim
 

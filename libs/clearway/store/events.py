@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -26,14 +25,12 @@ from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.lifecycle import (
     ALLOWED_FROM,
     FINAL_STATUSES,
-    RECEIVED_EVENT,
-    RECEIVED_STATUS,
     STATUS_OF_EVENT,
     EventType,
     Status,
 )
-from clearway.messaging.envelope import EventMessage, ReceivedInvoiceMessage
-from clearway.messaging.topics import INVOICES_RECEIVED, topics_for_event
+from clearway.messaging.envelope import EventMessage
+from clearway.messaging.topics import topics_for_event
 from clearway.observability.metrics import INVOICE_DECISIONS, TIME_TO_DECISION
 from clearway.observability.tracing import current_ids, current_traceparent, traceparent_of
 from clearway.store.invoices import (
@@ -47,13 +44,6 @@ from clearway.store.invoices import (
     invoice_position,
 )
 from clearway.store.outbox import OutboxMessage, enqueue, enqueue_as_named
-from clearway.store.received_invoices import (
-    NewReceived,
-    ReceivedRef,
-    advance_received,
-    insert_received,
-    received_row,
-)
 from clearway.store.rows import ManyRows
 
 
@@ -191,12 +181,13 @@ async def start_stream(conn: Connection, ref: InvoiceRef, invoice: NewInvoice) -
     )
     async with conn.transaction():
         await insert_invoice(conn, ref, invoice, status=Status.CREATED, at=now)
-        await _insert_event(conn, event)
+        await insert_event(conn, event)
         await enqueue(conn, _messages_for(ref, event))
     return event
 
 
-async def _insert_event(conn: Connection, event: StreamEvent) -> None:
+async def insert_event(conn: Connection, event: StreamEvent) -> None:
+    """The one INSERT INTO events (received invoices' streams too: store/received_events.py)."""
     await conn.execute(
         f"INSERT INTO events ({_EVENT_COLUMNS}) "  # noqa: S608 - the names are ours
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -232,7 +223,7 @@ async def append_event(conn: Connection, ref: InvoiceRef, new: NewEvent) -> Appe
     event = _next_event(ref, new)
     try:
         async with conn.transaction():
-            await _insert_event(conn, event)
+            await insert_event(conn, event)
             created_at = await advance_invoice(
                 conn,
                 ref.invoice_id,
@@ -424,7 +415,7 @@ async def event_at(conn: Connection, stream_id: str, version: int) -> StoredEven
     return None if row is None else _stored(row)
 
 
-async def _stream_rows(conn: Connection, stream_id: str) -> list[Any]:
+async def stream_rows(conn: Connection, stream_id: str) -> list[Any]:
     return list(
         await conn.fetch(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = $1 "  # noqa: S608 - ours
@@ -435,150 +426,4 @@ async def _stream_rows(conn: Connection, stream_id: str) -> list[Any]:
 
 
 async def read_stream(conn: Connection, stream_id: str) -> list[StoredEvent]:
-    return [_stored(r) for r in await _stream_rows(conn, stream_id)]
-
-
-# --- received invoices ----------------------------------------------------------------------
-
-
-def received_message(invoice: Mapping[str, Any], event: StreamEvent) -> ReceivedInvoiceMessage:
-    """The message of a received invoice's event, with what `invoice` (its row, or the columns
-    the row is made of) says of the invoice."""
-
-    def amount(value: Decimal | None) -> str | None:
-        return None if value is None else str(value)
-
-    delivered = invoice["delivered_at"]
-    return ReceivedInvoiceMessage(
-        event_id=event.id,
-        event=event.type,
-        version=event.version,
-        status=event.status,
-        received_invoice_id=invoice["id"],
-        **{name: invoice[name] for name in _RECEIVED_MESSAGE_COLUMNS},
-        net_amount=amount(invoice["net_amount"]),
-        vat_amount=amount(invoice["vat_amount"]),
-        gross_amount=amount(invoice["gross_amount"]),
-        delivered_at=iso_millis(delivered) if delivered else None,
-        created_at=iso_millis(event.created_at),
-        metadata=None if event.version == 1 else event.metadata,
-    )
-
-
-_RECEIVED_MESSAGE_COLUMNS = (
-    "account_id",
-    "company_id",
-    "connection_id",
-    "country",
-    "livemode",
-    "government_id",
-    "media_type",
-    "supplier_vat",
-    "customer_vat",
-    "currency",
-    "findings",
-)
-
-
-async def start_received_stream(
-    conn: Connection, ref: ReceivedRef, received: NewReceived
-) -> StreamEvent | None:
-    """Record a delivered purchase invoice: its read-model row, its stream with
-    `invoice.received` (version 1) and the message for `invoices.received`, in one transaction
-    (a savepoint when the caller holds one). None, writing nothing, when the government's id is
-    already recorded for the company: a delivery seen twice is one received invoice."""
-    trace_id, span_id = current_ids()
-    event = StreamEvent(
-        stream_id=ref.received_id,
-        version=1,
-        id=new_id("evt"),
-        type=RECEIVED_EVENT,
-        status=RECEIVED_STATUS,
-        metadata={
-            "governmentId": received.government_id,
-            "connectionId": ref.connection_id,
-            "mediaType": received.media_type,
-            "read": received.request is not None,
-        },
-        causation_id=None,
-        trace_id=trace_id,
-        span_id=span_id,
-        created_at=utcnow(),
-    )
-    async with conn.transaction():
-        if not await insert_received(
-            conn, ref, received, status=RECEIVED_STATUS, at=event.created_at
-        ):
-            return None
-        await _insert_event(conn, event)
-        columns = {**received.model_dump(), **ref.model_dump(), "id": ref.received_id}
-        payload = received_message(columns, event).model_dump(mode="json")
-        await enqueue(
-            conn,
-            [
-                OutboxMessage(
-                    topic=INVOICES_RECEIVED,
-                    key=ref.received_id,
-                    payload=payload,
-                    traceparent=event.traceparent,
-                )
-            ],
-        )
-    return event
-
-
-async def read_received_stream(conn: Connection, received_id: str) -> list[StreamEvent]:
-    return [StreamEvent.model_validate(dict(r)) for r in await _stream_rows(conn, received_id)]
-
-
-async def append_received_event(
-    conn: Connection,
-    received_id: str,
-    event_type: str,
-    *,
-    causation_id: str | None,
-    metadata: dict[str, Any] | None = None,
-) -> StreamEvent | None:
-    """Append the next event of a received invoice's stream, move its row's version and enqueue
-    its message for `invoices.received`, in one transaction (a savepoint when the caller holds
-    one); the row is locked meanwhile, so writers take turns. None, writing nothing, when the
-    stream already has an event of that type with that cause (a redelivery), or no row."""
-    async with conn.transaction():
-        row = await received_row(conn, received_id, for_update=True)
-        if row is None:
-            return None
-        if causation_id is not None and await conn.fetchval(
-            "SELECT 1 FROM events WHERE stream_id = $1 AND type = $2 AND causation_id = $3",
-            received_id,
-            event_type,
-            causation_id,
-        ):
-            return None
-        trace_id, span_id = current_ids()
-        event = StreamEvent(
-            stream_id=received_id,
-            version=row["version"] + 1,
-            id=new_id("evt"),
-            type=event_type,
-            status=row["status"],  # the response leaves the received invoice as it is
-            metadata=metadata,
-            causation_id=causation_id,
-            trace_id=trace_id,
-            span_id=span_id,
-            created_at=utcnow(),
-        )
-        await _insert_event(conn, event)
-        await advance_received(conn, received_id, version=event.version, at=event.created_at)
-        payload = received_message(row, event).model_dump(mode="json")
-        await enqueue(
-            conn,
-            [
-                OutboxMessage(
-                    topic=INVOICES_RECEIVED,
-                    key=received_id,
-                    payload=payload,
-                    traceparent=event.traceparent,
-                )
-            ],
-        )
-    return event
+    return [_stored(r) for r in await stream_rows(conn, stream_id)]

@@ -17,7 +17,8 @@ from typing import Any
 
 from clearway.db import Connection
 from clearway.domain.responses import RESPONSE_REQUESTED, BuyerResponse, ResponseStatus
-from clearway.store.events import StreamEvent, append_received_event
+from clearway.store.events import StreamEvent
+from clearway.store.received_events import append_received_event
 from clearway.store.received_invoices import received_row
 
 

@@ -17,7 +17,7 @@ from clearway.connectors.calls import GovernmentRefusedError, GovernmentUnavaila
 from clearway.domain.responses import BuyerResponse, ResponseReceipt, ResponseStatus
 from clearway.pipeline.responding import RespondingMachine, RespondingTimings
 from clearway.resilience.backoff import Backoff
-from clearway.store.events import read_received_stream, start_received_stream
+from clearway.store.received_events import read_received_stream, start_received_stream
 from clearway.store.received_responses import claim_due, request_response, response_row
 
 from tests.libs.store.received import new_received, own_country, receiving_connection

@@ -23,7 +23,7 @@ from clearway.governments.it.settings import SdiSettings
 from clearway.governments.responding import Responder
 from clearway.pipeline.responding import RespondingMachine, RespondingTimings
 from clearway.resilience.backoff import Backoff
-from clearway.store.events import read_received_stream, start_received_stream
+from clearway.store.received_events import read_received_stream, start_received_stream
 from clearway.store.received_invoices import NewReceived
 from clearway.store.received_responses import request_response, response_row
 

@@ -17,7 +17,7 @@ from clearway.store.connections import (
     receiving_connections,
     update_connection,
 )
-from clearway.store.events import read_received_stream, start_received_stream
+from clearway.store.received_events import read_received_stream, start_received_stream
 from clearway.store.received_invoices import received_by_government_id
 
 from tests.libs.store.received import (

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_api_key
-from clearway.store.events import start_received_stream
+from clearway.store.received_events import start_received_stream
 from clearway.store.received_invoices import NewReceived
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from clearway.domain.ids import new_id
 from clearway.messaging.topics import INVOICES_RECEIVED
-from clearway.store.events import start_received_stream
+from clearway.store.received_events import start_received_stream
 from clearway.store.received_invoices import ReceivedRef
 
 from services.stack.stack import Stack

@@ -27,7 +27,7 @@ from clearway.messaging.topics import (
     dlq_topic,
 )
 from clearway.runtime import ServiceContext
-from clearway.store.events import start_received_stream
+from clearway.store.received_events import start_received_stream
 from clearway.store.received_invoices import ReceivedRef
 from clearway.store.webhook_endpoints import create_endpoint, delete_endpoint
 from faststream.kafka import TestKafkaBroker
