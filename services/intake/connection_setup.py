@@ -154,7 +154,7 @@ async def anaf_callback(
         return unavailable("ANAF is not answering; reload this page in a minute.")
     if refusal is None:
         request.app.state.relay.wake()
-    if session_of(request) is not None:
+    if await session_of(request) is not None:
         # The browser came from the dashboard (its session cookie is back with it): to the
         # connection's page, which shows how it went. The page reads it with the session's key.
         notice = "" if refusal else "?notice=connected"

@@ -37,6 +37,8 @@ OWNERS: dict[str, str] = {
     "received_invoices": "clearway.store.received_invoices",
     "inbox_cursors": "clearway.store.inbox_cursors",
     "received_responses": "clearway.store.received_responses",
+    # The dashboard's signed-in browsers.
+    "dashboard_sessions": "clearway.store.dashboard_sessions",
     # The migration runner's own bookkeeping.
     "schema_migrations": "clearway.db",
 }

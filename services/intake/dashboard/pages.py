@@ -61,7 +61,7 @@ class SignedIn:
 
 
 async def _signed_in(request: Request) -> AsyncIterator[SignedIn]:
-    session = session_of(request)
+    session = await session_of(request)
     if session is None:
         raise SignInRequiredError
     async with api_as(request, session.api_key) as api:
@@ -128,7 +128,7 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 401:
             return await sign_in_required(request, exc)
         return render(
-            request, "error.html", session_of(request), exc.status_code, message=exc.message
+            request, "error.html", await session_of(request), exc.status_code, message=exc.message
         )
 
     app.add_exception_handler(SignInRequiredError, sign_in_required)

@@ -1,31 +1,32 @@
-"""The dashboard's session: the API key, sealed in a cookie the page's scripts cannot read.
+"""The dashboard's session: a server-side row (clearway.store.dashboard_sessions) that the
+browser's cookie names by a random id, the only thing the cookie holds.
 
-The cookie holds the key, a CSRF token and an expiry, encrypted and authenticated with the
-master keys that seal stored secrets (clearway.security: AES-256-GCM envelope), so the key is
-never in a page, a URL or the database, and a cookie nobody sealed opens as no session.
-Every request still authenticates the key with the API: a revoked key ends its sessions.
+The row keeps the API key sealed with the master keys that seal stored secrets
+(clearway.security: AES-256-GCM envelope, its context naming the session), so the key is never
+in a page, a URL, a cookie or the database in the clear. The server decides whether a session
+is open: sign-out deletes the row (a copy of the cookie opens nothing afterwards), it expires
+after SESSION_SECONDS, and a revoked key ends it. Every request still authenticates the key
+with the API.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
+import hashlib
 import hmac
-import json
 import secrets
-import time
 from dataclasses import dataclass
 
+from clearway.accounts import key_id_of
 from clearway.security import (
     Keyring,
-    SealedSecret,
     SecretIntegrityError,
     UnknownMasterKeyError,
     keyring_from_setting,
     seal,
     unseal,
 )
+from clearway.store import dashboard_sessions as store
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -36,14 +37,13 @@ SESSION_COOKIE = "cw_session"
 # double-submitted (this cookie and the form's field must agree).
 SIGN_IN_CSRF_COOKIE = "cw_sign_in_csrf"
 SESSION_SECONDS = 8 * 3600  # a working day; then the key is asked for again
-_CONTEXT = b"dashboard-session/v1"
 
 
 @dataclass(frozen=True)
 class Session:
+    session_id: str  # the cookie's value
     api_key: str
     csrf_token: str
-    expires_at: float
 
     @property
     def livemode(self) -> bool:
@@ -55,54 +55,55 @@ def _keyring() -> Keyring:
     return keyring_from_setting(service_settings().security.master_keys)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+def session_id_hash(session_id: str) -> str:
+    """What the row is found by: a database read gives no cookie that opens it."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _context(id_hash: str) -> bytes:
+    # A sealed key copied onto another session's row does not open.
+    return f"dashboard-session/{id_hash}".encode()
 
 
-def seal_session(session: Session) -> str:
-    payload = json.dumps(
-        {"key": session.api_key, "csrf": session.csrf_token, "exp": session.expires_at}
-    ).encode()
-    sealed = seal(_keyring(), payload, _CONTEXT)
-    return ".".join(
-        (_b64(sealed.master_key_id.encode()), _b64(sealed.wrapped_key), _b64(sealed.ciphertext))
-    )
+async def new_session(request: Request, api_key: str) -> Session | None:
+    """A session for a key the API has just accepted, stored server-side (None: the key is
+    not known after all)."""
+    session_id = secrets.token_urlsafe(32)
+    id_hash = session_id_hash(session_id)
+    csrf_token = secrets.token_urlsafe(32)
+    async with request.app.state.pool.acquire() as conn:
+        key_id = await key_id_of(conn, api_key)
+        if key_id is None:
+            return None
+        sealed = seal(_keyring(), api_key.encode(), _context(id_hash))
+        await store.insert_session(
+            conn, id_hash, store.SessionRow(key_id, csrf_token, sealed), SESSION_SECONDS
+        )
+    return Session(session_id, api_key, csrf_token)
 
 
-def open_session(cookie: str | None, *, now: float | None = None) -> Session | None:
-    """The session a cookie holds; None when there is none, or it is forged, tampered with,
-    sealed under a key no longer configured, or expired."""
-    if not cookie:
+async def session_of(request: Request) -> Session | None:
+    """The request's session; None when its cookie names none that is open (signed out,
+    expired, its key revoked, never made), or its key was sealed under a master key no
+    longer configured."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
+        return None
+    id_hash = session_id_hash(session_id)
+    async with request.app.state.pool.acquire() as conn:
+        row = await store.open_session(conn, id_hash)
+    if row is None:
         return None
     try:
-        key_id, wrapped, ciphertext = (_unb64(part) for part in cookie.split("."))
-        sealed = SealedSecret(key_id.decode(), wrapped, ciphertext)
-        payload = json.loads(unseal(_keyring(), sealed, _CONTEXT))
-        session = Session(str(payload["key"]), str(payload["csrf"]), float(payload["exp"]))
-    except (
-        ValueError,  # wrong number of parts, bad base64 or JSON, a bad key id
-        binascii.Error,
-        KeyError,
-        TypeError,
-        SecretIntegrityError,
-        UnknownMasterKeyError,
-    ):
+        api_key = unseal(_keyring(), row.sealed_key, _context(id_hash)).decode()
+    except (SecretIntegrityError, UnknownMasterKeyError):
         return None
-    if session.expires_at <= (time.time() if now is None else now):
-        return None
-    return session
+    return Session(session_id, api_key, row.csrf_token)
 
 
-def new_session(api_key: str) -> Session:
-    return Session(api_key, secrets.token_urlsafe(32), time.time() + SESSION_SECONDS)
-
-
-def session_of(request: Request) -> Session | None:
-    return open_session(request.cookies.get(SESSION_COOKIE))
+async def close_session(request: Request, session: Session) -> None:
+    async with request.app.state.pool.acquire() as conn:
+        await store.delete_session(conn, session_id_hash(session.session_id))
 
 
 def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None:
@@ -115,7 +116,7 @@ def _set_cookie(response: Response, name: str, value: str, max_age: int) -> None
 
 
 def start_session(response: Response, session: Session) -> None:
-    _set_cookie(response, SESSION_COOKIE, seal_session(session), SESSION_SECONDS)
+    _set_cookie(response, SESSION_COOKIE, session.session_id, SESSION_SECONDS)
     response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/", secure=True, httponly=True)
 
 

@@ -63,3 +63,18 @@ class DashboardClient:
         return await self.post_form(
             "/dashboard/sign-in", {"api_key": api_key}, from_page="/dashboard/sign-in"
         )
+
+
+async def sent_to_sign_in(base_url: str, session_cookie: str) -> bool:
+    """Whether a browser holding only this session cookie is sent to sign in (False: it is
+    shown the invoices); any other answer fails."""
+    client = DashboardClient(base_url)
+    client.cookies["cw_session"] = session_cookie
+    try:
+        answer = await client.get("/dashboard/invoices")
+    finally:
+        await client.aclose()
+    if answer.status_code == 200:
+        return False
+    assert (answer.status_code, answer.headers["location"]) == (303, "/dashboard/sign-in")
+    return True

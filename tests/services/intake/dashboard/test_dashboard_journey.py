@@ -2,7 +2,8 @@
 stack: sign in with a sandbox key, add a company and connect it to ANAF through the OAuth
 consent (the simulator's), add a webhook endpoint (its secret shown once), send a test invoice
 and watch its status reach `accepted` on the list without a reload, open its timeline, see the
-endpoint's delivery, sign out. Screenshots of each page go to browser_support.SCREENSHOTS."""
+endpoint's delivery, sign out (a copy of the cookie opens nothing after). Screenshots of each
+page go to browser_support.SCREENSHOTS."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from tests.services.intake.dashboard.browser_support import (
     text_of,
     wait_for,
 )
-from tests.services.intake.dashboard.dashboard_support import DashboardClient, api_key_of
+from tests.services.intake.dashboard.dashboard_support import (
+    DashboardClient,
+    api_key_of,
+    sent_to_sign_in,
+)
 from tests.services.webhook_dispatcher.webhooktools import running_receiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -153,6 +158,8 @@ async def test_a_person_connects_sends_and_follows_an_invoice_in_a_browser(
             await _documents_are_served(base, session["value"], invoice_id)
             await in_thread(lambda: _see_delivery(driver, endpoint_page))
             await in_thread(lambda: _sign_out(driver, base))
+            # The cookie as it was before sign-out opens nothing: the server ended the session.
+            assert await sent_to_sign_in(base, session["value"])
     # What the browser showed is what the API says.
     accepted = (await api.get(f"/v1/invoices/{invoice_id}")).json()["data"]
     assert accepted["status"] == "accepted"

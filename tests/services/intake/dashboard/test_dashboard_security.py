@@ -1,23 +1,31 @@
 """The dashboard's security, over plain HTTP against the API-only stack: a wrong key cannot
-sign in; the session cookie is sealed, HttpOnly, Secure and SameSite and holds the key only
-encrypted; every form refuses a missing or foreign CSRF token; a session shows nothing of
-another account; every caller-controlled field is escaped."""
+sign in; the session cookie is HttpOnly, Secure and SameSite and holds only a random id, the
+key sealed server-side; the server ends a session at sign-out, expiry and the key's revocation,
+whatever copy of the cookie comes back; every form refuses a missing or foreign CSRF token; a
+session shows nothing of another account; every caller-controlled field is escaped."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from clearway.accounts import key_id_of, revoke_api_key
 from markupsafe import escape
 
 from services.stack.stack import Stack
 from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import fileable_account
-from tests.services.intake.dashboard.dashboard_support import DashboardClient, api_key_of
+from tests.services.intake.dashboard.dashboard_support import (
+    DashboardClient,
+    api_key_of,
+    sent_to_sign_in,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -63,8 +71,13 @@ async def test_a_wrong_key_cannot_sign_in(browser: DashboardClient) -> None:
     assert (still_out.status_code, still_out.headers["location"]) == (303, "/dashboard/sign-in")
 
 
-async def test_the_session_cookie_is_sealed_and_out_of_scripts_reach(
-    api_stack: Stack, make_api_account: MakeAccount
+def _session_row_id(cookie: str) -> str:
+    """The id of a session cookie's row: the SHA-256 of the cookie's value."""
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+async def test_the_session_cookie_holds_a_random_id_out_of_scripts_reach(
+    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
 ) -> None:
     _, api = await make_api_account()
     key = api_key_of(api)
@@ -75,6 +88,17 @@ async def test_the_session_cookie_is_sealed_and_out_of_scripts_reach(
         assert {"httponly", "secure", "samesite=lax", "path=/"} <= attributes
         assert key not in session_header
         assert key.removeprefix("sk_test_") not in session_header
+        # Server-side, the key is only sealed, under the session's row.
+        row = await api_db.fetchrow(
+            "SELECT * FROM dashboard_sessions WHERE id_hash = $1",
+            _session_row_id(browser.cookies["cw_session"]),
+        )
+        assert row is not None
+        async with api_db.acquire() as conn:
+            assert row["key_id"] == await key_id_of(conn, key)
+        secret = key.removeprefix("sk_test_").encode()
+        for value in row.values():
+            assert secret not in (value if isinstance(value, bytes) else str(value).encode())
         for page in ("/dashboard/invoices", "/dashboard/connections", "/dashboard/webhooks"):
             answer = await browser.get(page)
             assert answer.status_code == 200, (page, answer.text)
@@ -84,12 +108,74 @@ async def test_the_session_cookie_is_sealed_and_out_of_scripts_reach(
             assert answer.headers["cache-control"] == "no-store"
             assert "script-src 'self'" in answer.headers["content-security-policy"]
         # A cookie altered by one character opens as no session at all.
-        sealed = browser.cookies["cw_session"]
-        browser.cookies["cw_session"] = (
-            sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+        session_id = browser.cookies["cw_session"]
+        assert not await sent_to_sign_in(api_stack.api_url, session_id)
+        altered = session_id[:-2] + ("A" if session_id[-2] != "A" else "B") + session_id[-1]
+        assert await sent_to_sign_in(api_stack.api_url, altered)
+    finally:
+        await browser.aclose()
+
+
+async def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(
+    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+) -> None:
+    _, api = await make_api_account()
+    browser = await _signed_in(api_stack, api)
+    try:
+        copied = browser.cookies["cw_session"]
+        assert not await sent_to_sign_in(
+            api_stack.api_url, copied
+        )  # the copy works while signed in
+        signed_out = await browser.post_form(
+            "/dashboard/sign-out", {}, from_page="/dashboard/invoices"
         )
-        tampered = await browser.get("/dashboard/invoices")
-        assert (tampered.status_code, tampered.headers["location"]) == (303, "/dashboard/sign-in")
+        assert signed_out.status_code == 303, signed_out.text
+        assert "cw_session" not in browser.cookies
+        assert await sent_to_sign_in(api_stack.api_url, copied)
+        assert (
+            await api_db.fetchval(
+                "SELECT count(*) FROM dashboard_sessions WHERE id_hash = $1",
+                _session_row_id(copied),
+            )
+            == 0
+        )
+    finally:
+        await browser.aclose()
+
+
+async def test_an_expired_session_is_refused(
+    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+) -> None:
+    _, api = await make_api_account()
+    browser = await _signed_in(api_stack, api)
+    other = await _signed_in(api_stack, api)  # the same key's other session stays open
+    try:
+        expired = await api_db.execute(
+            "UPDATE dashboard_sessions SET expires_at = now() - interval '1 second' "
+            "WHERE id_hash = $1",
+            _session_row_id(browser.cookies["cw_session"]),
+        )
+        assert expired == "UPDATE 1"
+        assert await sent_to_sign_in(api_stack.api_url, browser.cookies["cw_session"])
+        assert not await sent_to_sign_in(api_stack.api_url, other.cookies["cw_session"])
+    finally:
+        await browser.aclose()
+        await other.aclose()
+
+
+async def test_revoking_the_key_ends_its_sessions(
+    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+) -> None:
+    _, api = await make_api_account()
+    browser = await _signed_in(api_stack, api)
+    try:
+        session_id = browser.cookies["cw_session"]
+        assert not await sent_to_sign_in(api_stack.api_url, session_id)
+        async with api_db.acquire() as conn:
+            key_id = await key_id_of(conn, api_key_of(api))
+            assert key_id is not None
+            assert await revoke_api_key(conn, key_id)
+        assert await sent_to_sign_in(api_stack.api_url, session_id)
     finally:
         await browser.aclose()
 
