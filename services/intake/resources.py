@@ -50,6 +50,11 @@ class Connection(_Out):
     country_code: str
     status: str = Field(examples=["pending_setup", "active", "expired", "error"])
     token_expires_at: str | None
+    refresh_token_expires_at: str | None = Field(
+        default=None,
+        description="RO only: when ANAF's refresh token ends. Access tokens are renewed until "
+        "then; after it a person signs ANAF's consent again. Null for other countries.",
+    )
     last_error_message: str | None
     created_at: str
     is_sender: bool
@@ -248,11 +253,14 @@ def connection_resource(row: Any) -> Connection:
         fields["network_credentials"] = NetworkCredentials(
             identifier=row["network_identifier"], scheme=row["network_scheme"]
         )
+    # Only ANAF's refresh token needs a person when it ends: PL's refresher signs in afresh.
+    consent_ends = row["refresh_token_expires_at"] if row["country"] == "RO" else None
     return from_row(
         Connection,
         row,
         country_code=row["country"],
         token_expires_at=iso_millis(expires) if expires else None,
+        refresh_token_expires_at=iso_millis(consent_ends) if consent_ends else None,
         created_at=iso_millis(row["created_at"]),
         **fields,
     )

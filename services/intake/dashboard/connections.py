@@ -18,7 +18,8 @@ from services.intake.dashboard.pages import SignedIn, User, field, form_of, rend
 router = APIRouter()
 
 # A certificate or a KSeF token does not renew itself: this long before it ends, a person is
-# asked to upload a new one. (RO's tokens are refreshed by the token-refresher.)
+# asked to upload a new one. RO's access tokens are refreshed by the token-refresher, but only
+# until ANAF's refresh token ends; then a person signs ANAF's consent again.
 RENEWAL_WARNING = dt.timedelta(days=14)
 RENEWS_ITSELF = frozenset({"RO"})
 MAX_CERTIFICATE_BYTES = 150_000
@@ -36,6 +37,11 @@ def needs_a_person(connection: dict[str, Any], now: dt.datetime | None = None) -
         ends = dt.datetime.fromisoformat(expires)
         if ends - (now or dt.datetime.now(dt.UTC)) < RENEWAL_WARNING:
             return f"Its credential ends on {ends:%Y-%m-%d %H:%M} UTC: upload a new one."
+    consent_ends = connection.get("refreshTokenExpiresAt")
+    if consent_ends and connection["countryCode"] in RENEWS_ITSELF:
+        ends = dt.datetime.fromisoformat(consent_ends)
+        if ends - (now or dt.datetime.now(dt.UTC)) < RENEWAL_WARNING:
+            return f"ANAF's consent ends on {ends:%Y-%m-%d %H:%M} UTC: connect it again."
     return None
 
 

@@ -55,6 +55,7 @@ async def test_ro_authorization_url_leads_to_an_active_connection_and_connection
     assert pending["isSender"] is True
     assert pending["isReceiver"] is True
     assert "networkCredentials" not in pending  # RO uses no network identifier
+    assert pending["refreshTokenExpiresAt"] is None  # no consent given yet
     url = pending["authorizationUrl"]
     assert url.startswith(f"{stack.govsim_url}/anaf-oauth2/v1/authorize?")
     assert query_of(url) == {
@@ -79,9 +80,21 @@ async def test_ro_authorization_url_leads_to_an_active_connection_and_connection
         minutes=5
     )
 
+    # ANAF's consent (its refresh token) ends as stored; the dashboard warns before it does.
+    stored = await connection_row(db, pending["id"])
+    assert active["refreshTokenExpiresAt"] == iso_millis(stored["refresh_token_expires_at"])
+    consent_ends = dt.datetime.fromisoformat(active["refreshTokenExpiresAt"])
+    assert consent_ends - expires > dt.timedelta(days=200)
+
     fetched = (await client.get(f"/v1/connections/{pending['id']}")).json()["data"]
     assert fetched == active
-    assert SEED_FIELDS | {"createdAt", "isSender", "isReceiver", "livemode"} == set(fetched)
+    assert SEED_FIELDS | {
+        "createdAt",
+        "isSender",
+        "isReceiver",
+        "livemode",
+        "refreshTokenExpiresAt",
+    } == set(fetched)
     assert fetched["livemode"] is False  # made with a sandbox key
 
     events = await connection_events(stack, pending["id"], {"connection.active"})
@@ -339,6 +352,7 @@ def _assert_ksef_session_active(answer: httpx.Response) -> None:
     active = data_of(answer)
     assert active["status"] == "active"
     assert active["lastErrorMessage"] is None
+    assert active["refreshTokenExpiresAt"] is None  # KSeF's refresher signs in afresh
     expires = dt.datetime.fromisoformat(active["tokenExpiresAt"])
     assert dt.timedelta(minutes=5) < expires - dt.datetime.now(dt.UTC) < dt.timedelta(minutes=20)
 

@@ -15,7 +15,7 @@ import httpx
 import lxml.html
 import pytest
 from clearway.accounts import create_api_key
-from clearway.store.events import start_received_stream
+from clearway.store.received_events import start_received_stream
 
 from services.stack.sandbox_seed import sandbox_channel_certificate
 from services.stack.stack import Stack
