@@ -212,6 +212,7 @@ class Connection(ApiModel):
     country_code: str
     status: str
     token_expires_at: str | None
+    refresh_token_expires_at: str | None = None  # RO: when ANAF's consent must be given again
     last_error_message: str | None
     created_at: str
     is_sender: bool

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from clearway.accounts import create_api_key
-from clearway.store.events import start_received_stream
+from clearway.store.received_events import start_received_stream
 from clearway_client import (
     NOT_GIVEN,
     AsyncClearway,

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from clearway.accounts import create_api_key
 from clearway.messaging.topics import INVOICES_RECEIVED
-from clearway.store.events import read_received_stream, start_received_stream
+from clearway.store.received_events import read_received_stream, start_received_stream
 from clearway.store.received_responses import response_row
 
 from services.intake import responses
