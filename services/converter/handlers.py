@@ -9,37 +9,95 @@ conversion), each finding mapped back to the JSON field it came from, the raw fi
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 from clearway.domain.lifecycle import EventType
 from clearway.formats import RenderedDocument, convert_and_check, gates_for
 from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
 from clearway.governments import GOVERNMENTS
-from clearway.invoices import StoredInvoice, append_outcome, load_invoice
-from clearway.messaging import subscribe_events
+from clearway.invoices import StoredInvoice, load_invoices, prepare_outcome
+from clearway.messaging.batches import Delivered, subscribe_event_batches
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
+from clearway.observability.tracing import current_traceparent
 from clearway.runtime import ServiceContext
-from clearway.store.documents import record_document
+from clearway.store.documents import NewDocument, record_documents
+from clearway.store.events import PendingAppend, append_events
 from clearway.store.invoices import InvoiceChanges
-from clearway.store.outbox import OutboxMessage, enqueue
+from clearway.store.outbox import OutboxMessage, enqueue_as_named
 
 GROUP_ID = "converter"
 
-# Saxon's compiled stylesheets are used from one thread: the event loop stays free for the
-# consumer's heartbeats while a document is checked.
-_gate_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conformance-gate")
+# Writing and checking a document is CPU work that holds the GIL (lxml, Saxon): it runs in
+# worker processes, one per core, each compiling every stylesheet once as it starts (saxonche's
+# compiled stylesheets can be neither pickled nor shared). The event loop stays free for the
+# consumer's heartbeats meanwhile.
+GATE_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+# How often a worker looks whether the converter that started it is still there: a converter
+# killed outright leaves no worker behind for longer than this.
+ORPHAN_CHECK_SECONDS = 0.5
+
+Checked = tuple[RenderedDocument, list[ConformanceFinding]]
 
 
-def _convert_and_check(invoice: StoredInvoice) -> tuple[RenderedDocument, list[ConformanceFinding]]:
+def _convert_and_check(invoice: StoredInvoice) -> Checked:
     return convert_and_check(invoice.request, invoice_number=invoice.invoice_number)
 
 
-def _warm_gates() -> None:
-    # Compile every country's stylesheets now, not on the first invoice (about a second each).
+def _convert_all(invoices: list[StoredInvoice]) -> list[Checked]:
+    return [_convert_and_check(invoice) for invoice in invoices]
+
+
+def _start_gate_worker(converter_pid: int) -> None:
+    threading.Thread(target=_exit_without, args=(converter_pid,), daemon=True).start()
+    # Every country's stylesheets now, not on the first invoice (about a second each).
     for country in GOVERNMENTS:
         gates_for(country)
+
+
+def _exit_without(converter_pid: int) -> None:
+    while os.getppid() == converter_pid:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(0)
+
+
+def _ready() -> None:
+    """A task that returns once a worker has started (its stylesheets compiled)."""
+
+
+@functools.cache
+def gate_workers() -> ProcessPoolExecutor:
+    """The process's converter workers, started on the first call (so the first invoices find
+    them ready) and shared from then on."""
+    pool = ProcessPoolExecutor(
+        max_workers=GATE_WORKERS,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
+        initializer=_start_gate_worker,
+        initargs=(os.getpid(),),
+    )
+    for _ in range(GATE_WORKERS):
+        pool.submit(_ready)
+    return pool
+
+
+async def _convert_in(pool: Executor, invoices: list[StoredInvoice]) -> list[Checked]:
+    """Each invoice's document and findings, in order, the batch shared among the workers."""
+    loop = asyncio.get_running_loop()
+    share = -(-len(invoices) // GATE_WORKERS)  # ceiling: at most one share per worker
+    parts = await asyncio.gather(
+        *(
+            loop.run_in_executor(pool, _convert_all, invoices[start : start + share])
+            for start in range(0, len(invoices), share)
+        )
+    )
+    return [checked for part in parts for checked in part]
 
 
 def _rejection(failures: list[ConformanceFinding]) -> dict[str, object]:
@@ -58,54 +116,64 @@ def _rejection(failures: list[ConformanceFinding]) -> dict[str, object]:
     }
 
 
-def register_handlers(context: ServiceContext) -> None:
-    _gate_thread.submit(_warm_gates)
+def _rejected(
+    message: EventMessage, document: RenderedDocument, failures: list[ConformanceFinding]
+) -> PendingAppend:
+    first = failures[0]
+    at = json_pointer_for(first.location)
+    return prepare_outcome(
+        message,
+        EventType.REJECTED,
+        metadata=_rejection(failures),
+        changes=InvoiceChanges(
+            error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
+            error_translated=f"The {document.format_name} document failed "
+            f"{first.rule_id} ({at}): {first.text}",
+            error_fix=f"Correct {at} and send the invoice again.",
+        ),
+    )
 
-    async def convert(message: EventMessage) -> None:
+
+def register_handlers(context: ServiceContext) -> None:
+    workers = gate_workers()
+
+    async def convert(batch: Sequence[Delivered[EventMessage]]) -> None:
         async with context.pool.acquire() as conn:
-            invoice = await load_invoice(conn, message)
-            loop = asyncio.get_running_loop()
-            document, findings = await loop.run_in_executor(
-                _gate_thread, _convert_and_check, invoice
-            )
-            failures = fatal(findings)
-            async with conn.transaction():
-                if failures:
-                    first = failures[0]
-                    at = json_pointer_for(first.location)
-                    await append_outcome(
-                        conn,
-                        message,
-                        EventType.REJECTED,
-                        metadata=_rejection(failures),
-                        changes=InvoiceChanges(
-                            error_message="; ".join(f"{f.rule_id}: {f.text}" for f in failures),
-                            error_translated=f"The {document.format_name} document failed "
-                            f"{first.rule_id} ({at}): {first.text}",
-                            error_fix=f"Correct {at} and send the invoice again.",
+            invoices = await load_invoices(conn, [d.message for d in batch])
+            checked = await _convert_in(workers, invoices)
+            rejections: list[PendingAppend] = []
+            documents: list[NewDocument] = []
+            handover: dict[str, OutboxMessage] = {}
+            for delivered, (document, findings) in zip(batch, checked, strict=True):
+                message = delivered.message
+                with delivered.handling():
+                    failures = fatal(findings)
+                    if failures:
+                        rejections.append(_rejected(message, document, failures))
+                        continue
+                    documents.append(
+                        NewDocument(
+                            invoice_id=message.invoice_id,
+                            format_name=document.format_name,
+                            content=document.content,
+                            warnings=[f.model_dump(mode="json") for f in findings],
+                        )
+                    )
+                    handover.setdefault(
+                        message.invoice_id,
+                        OutboxMessage(
+                            topic=submit_topic(message.country),
+                            key=message.invoice_id,
+                            payload=message.model_dump(mode="json"),
+                            traceparent=current_traceparent(),
                         ),
                     )
-                    context.relay.wake()
-                    return
+            async with conn.transaction():
+                await append_events(conn, rejections)
                 # The document row is the converter's record that this message was handled:
                 # a redelivery finds it and does not hand the invoice over a second time.
-                if await record_document(
-                    conn,
-                    message.invoice_id,
-                    format_name=document.format_name,
-                    content=document.content,
-                    warnings=[f.model_dump(mode="json") for f in findings],
-                ):
-                    await enqueue(
-                        conn,
-                        [
-                            OutboxMessage(
-                                topic=submit_topic(message.country),
-                                key=message.invoice_id,
-                                payload=message.model_dump(mode="json"),
-                            )
-                        ],
-                    )
+                recorded = await record_documents(conn, documents)
+                await enqueue_as_named(conn, [m for i, m in handover.items() if i in recorded])
         context.relay.wake()
 
-    subscribe_events(context.broker, INVOICE_VALIDATED, group_id=GROUP_ID, handle=convert)
+    subscribe_event_batches(context.broker, INVOICE_VALIDATED, group_id=GROUP_ID, handle=convert)

@@ -15,10 +15,11 @@ Emits     `invoice.accepted` (govId, govMessage; the receipt stored for
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import httpx
 from clearway.governments import GOVERNMENTS
-from clearway.messaging import subscribe_events
+from clearway.messaging.batches import Delivered, subscribe_event_batches
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_SUBMITTED
 from clearway.pipeline.decisions import Follower
@@ -64,11 +65,14 @@ def poll_machine(context: ServiceContext, http: httpx.AsyncClient | None = None)
 def register_handlers(context: ServiceContext) -> None:
     machine = poll_machine(context)
 
-    async def schedule_status_poll(message: EventMessage) -> None:
-        await machine.schedule(message)
+    async def schedule_status_polls(batch: Sequence[Delivered[EventMessage]]) -> None:
+        # A batch is acknowledged at once when all its polls are scheduled (each is idempotent).
+        for delivered in batch:
+            with delivered.handling():
+                await machine.schedule(delivered.message)
 
-    subscribe_events(
-        context.broker, INVOICE_SUBMITTED, group_id=GROUP_ID, handle=schedule_status_poll
+    subscribe_event_batches(
+        context.broker, INVOICE_SUBMITTED, group_id=GROUP_ID, handle=schedule_status_polls
     )
 
 

@@ -44,13 +44,22 @@ def _postgres_cpu(stack: Stack) -> float | None:
 
 
 def cpu_seconds(stack: Stack) -> dict[str, float]:
-    """User + system CPU each process (and the embedded PostgreSQL) has used so far."""
+    """User + system CPU each process has used so far, with its living child processes' (the
+    converter's gate workers), and the embedded PostgreSQL's."""
     ticks = os.sysconf("SC_CLK_TCK")
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    own_and_parent: dict[int, tuple[float, int]] = {}
+    for pid in pids:
+        try:
+            own, _, parent = _process_cpu(pid)
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        own_and_parent[pid] = (own, parent)
     used: dict[str, float] = {}
     for name, process in stack.processes.items():
-        if process.poll() is None and Path(f"/proc/{process.pid}/stat").exists():
-            own, _, _ = _process_cpu(process.pid)
-            used[name] = own / ticks
+        if process.poll() is None and process.pid in own_and_parent:
+            children = [own for own, parent in own_and_parent.values() if parent == process.pid]
+            used[name] = (own_and_parent[process.pid][0] + sum(children)) / ticks
     postgres = _postgres_cpu(stack)
     if postgres is not None:
         used[POSTGRES] = postgres

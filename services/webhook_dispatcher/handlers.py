@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from clearway.accounts.connection_secrets import default_keyring
@@ -22,6 +23,7 @@ from clearway.db import Connection
 from clearway.domain.wire import WireModel
 from clearway.invoices import ref_of
 from clearway.messaging import PoisonMessageError, subscribe_messages
+from clearway.messaging.batches import Delivered, subscribe_message_batches
 from clearway.messaging.envelope import (
     ConnectionEventMessage,
     EventMessage,
@@ -61,16 +63,28 @@ class InvoiceStreamEntry(WireModel):
     invoice_id: str | None = None
 
 
+def _lifecycle_event(entry: InvoiceStreamEntry) -> EventMessage | None:
+    """The lifecycle event the entry is; None for an intake refusal (no invoice was created,
+    no account to tell)."""
+    if entry.account_id is None or entry.invoice_id is None:
+        return None
+    try:
+        return EventMessage.model_validate(entry.model_dump())
+    except ValidationError as exc:
+        raise PoisonMessageError(f"not a lifecycle event: {exc}") from None
+
+
 def register_handlers(context: ServiceContext) -> None:
-    async def record_invoice_event(entry: InvoiceStreamEntry) -> None:
-        if entry.account_id is None or entry.invoice_id is None:
-            return  # an intake refusal: no invoice was created, no account to tell
-        try:
-            event = EventMessage.model_validate(entry.model_dump())
-        except ValidationError as exc:
-            raise PoisonMessageError(f"not a lifecycle event: {exc}") from None
+    async def record_invoice_events(batch: Sequence[Delivered[InvoiceStreamEntry]]) -> None:
+        # The busiest topic (every lifecycle event): one transaction for the batch, each
+        # account's endpoints read once.
+        endpoints = _EndpointsOf()
         async with context.pool.acquire() as conn, conn.transaction():
-            await _record_invoice_event(conn, event)
+            for delivered in batch:
+                with delivered.handling():
+                    event = _lifecycle_event(delivered.message)
+                    if event is not None:
+                        await _record_invoice_event(conn, event, endpoints)
 
     async def record_received_invoice(event: ReceivedInvoiceMessage) -> None:
         async with context.pool.acquire() as conn, conn.transaction():
@@ -82,12 +96,12 @@ def register_handlers(context: ServiceContext) -> None:
         async with context.pool.acquire() as conn, conn.transaction():
             await _record_connection_event(conn, event)
 
-    subscribe_messages(
+    subscribe_message_batches(
         context.broker,
         INVOICE_EVENTS,
         group_id=GROUP_ID,
         model=InvoiceStreamEntry,
-        handle=record_invoice_event,
+        handle=record_invoice_events,
     )
     subscribe_messages(
         context.broker,
@@ -116,8 +130,23 @@ async def deliver_due(context: ServiceContext) -> None:
         await client.aclose()
 
 
-async def _record_invoice_event(conn: Connection, event: EventMessage) -> None:
-    endpoints = await enabled_endpoints(conn, event.account_id, livemode=event.livemode)
+class _EndpointsOf:
+    """Each account's enabled endpoints of a mode, read once for a batch."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, bool], list[Any]] = {}
+
+    async def __call__(self, conn: Connection, account_id: str, *, livemode: bool) -> list[Any]:
+        key = (account_id, livemode)
+        if key not in self._read:
+            self._read[key] = await enabled_endpoints(conn, account_id, livemode=livemode)
+        return self._read[key]
+
+
+async def _record_invoice_event(
+    conn: Connection, event: EventMessage, endpoints_of: _EndpointsOf
+) -> None:
+    endpoints = await endpoints_of(conn, event.account_id, livemode=event.livemode)
     if not endpoints:
         return
     metadata = await invoice_metadata(conn, event.invoice_id) or {}

@@ -9,10 +9,24 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from clearway.messaging.topics import dlq_topic
 
 Headers = list[tuple[str, bytes]]
 # Which group a message belongs to, from its key and its JSON body; None: not one of ours.
 GroupOf = Callable[[bytes | None, dict[str, Any]], str | None]
+
+
+async def create_topic_with_dlq(bootstrap: str, name: str, partitions: int) -> None:
+    """A test's own topic and its dead-letter topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(name, partitions, 1), NewTopic(dlq_topic(name), partitions, 1)]
+        )
+    finally:
+        await admin.close()
 
 
 async def produce(

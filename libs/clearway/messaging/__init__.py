@@ -14,9 +14,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -80,13 +81,20 @@ def build_broker(bootstrap: str, *, client_id: str) -> KafkaBroker:
 async def dead_letter(broker: KafkaBroker, topic: str, message: KafkaMessage, reason: str) -> None:
     raw = message.raw_message
     record = raw[0] if isinstance(raw, tuple) else raw
+    await dead_letter_record(broker, topic, record, message.body, reason)
+
+
+async def dead_letter_record(
+    broker: KafkaBroker, topic: str, record: ConsumerRecord[Any, Any], body: bytes, reason: str
+) -> None:
+    """Copy one record (of a batch, say) to `<topic>.dlq` with the reason."""
     payload = {
         "reason": reason,
         "topic": topic,
         "partition": record.partition,
         "offset": record.offset,
         "key": record.key.decode("utf-8", "replace") if record.key else None,
-        "body": message.body.decode("utf-8", "replace"),
+        "body": body.decode("utf-8", "replace"),
         "deadLetteredAt": iso_millis(utcnow()),
     }
     await broker.publish(json.dumps(payload).encode(), dlq_topic(topic), key=record.key)
@@ -117,22 +125,31 @@ def subscribe_events(
     )
 
 
+# How every consumer group reads: from the earliest offset when the group is new, a message
+# whose handler fails not acknowledged (so it comes again).
+class _GroupOptions(TypedDict):
+    auto_offset_reset: Literal["earliest"]
+    ack_policy: AckPolicy
+    heartbeat_interval_ms: int
+    session_timeout_ms: int
+
+
+GROUP_OPTIONS: _GroupOptions = {
+    "auto_offset_reset": "earliest",
+    "ack_policy": AckPolicy.NACK_ON_ERROR,
+    # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
+    "heartbeat_interval_ms": 500,
+    "session_timeout_ms": 10_000,
+}
+
+
 def group_subscriber(
     broker: KafkaBroker, topic: str, *, group_id: str, concurrency: int
 ) -> ConcurrentBetweenPartitionsSubscriber:
     """How every consumer group subscribes: from the earliest offset when the group is new, a
     message whose handler fails is not acknowledged (so it comes again), `concurrency`
     consumers in this process."""
-    return broker.subscriber(
-        topic,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        # Short heartbeats: a group (re)joins in a couple of seconds, not the default ten.
-        heartbeat_interval_ms=500,
-        session_timeout_ms=10_000,
-        max_workers=concurrency,
-    )
+    return broker.subscriber(topic, group_id=group_id, max_workers=concurrency, **GROUP_OPTIONS)
 
 
 def subscribe_messages(  # noqa: PLR0913 - the subscription's parts, all named

@@ -86,11 +86,13 @@ def traceparent_of(trace_id: str | None, span_id: str | None) -> str | None:
 
 @contextmanager
 def continued(traceparent: str | None) -> Iterator[None]:
-    """Run the block as part of the trace `traceparent` names (a no-op without one)."""
-    if not traceparent:
-        yield
-        return
-    token = otel_context.attach(_PROPAGATOR.extract({"traceparent": traceparent}))
+    """Run the block as part of the trace `traceparent` names; without one (or with one that
+    is not a traceparent) as the start of a trace of its own. Never in whatever context the
+    caller was in: a batch's consumer runs each message in it, and the batch's span is not
+    the message's trace."""
+    # extract() builds on an empty context, not the current one.
+    carrier = {"traceparent": traceparent} if traceparent else {}
+    token = otel_context.attach(_PROPAGATOR.extract(carrier))
     try:
         yield
     finally:

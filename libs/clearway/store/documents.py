@@ -3,31 +3,40 @@ gate's warnings on it. One per invoice, written once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from clearway.db import Connection
+from clearway.store.rows import ManyRows
 
 
-async def record_document(
-    conn: Connection,
-    invoice_id: str,
-    *,
-    format_name: str,
-    content: bytes,
-    warnings: list[dict[str, Any]],
-) -> bool:
-    """Record the invoice's document unless it has one; True when this call recorded it (the
-    converter's mark that the message was handled: a redelivery finds it and stops)."""
-    inserted = await conn.fetchval(
-        "INSERT INTO documents (invoice_id, format, xml, warnings) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (invoice_id) DO NOTHING "
-        "RETURNING invoice_id",
-        invoice_id,
-        format_name,
-        content,
-        warnings,
+class NewDocument(BaseModel):
+    """A document the converter produced, for record_documents."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    format_name: str
+    content: bytes
+    warnings: list[dict[str, Any]]
+
+
+async def record_documents(conn: Connection, documents: Sequence[NewDocument]) -> set[str]:
+    """Record each invoice's document unless it has one, in one statement; returns the ids of
+    the invoices whose document this call recorded (the converter's mark that the message was
+    handled: a redelivery finds the row and stops)."""
+    many = ManyRows(
+        {"invoice_id": "text", "format": "text", "xml": "bytea", "warnings": "jsonb"},
+        [(d.invoice_id, d.format_name, d.content, d.warnings) for d in documents],
     )
-    return inserted is not None
+    rows = await conn.fetch(
+        f"INSERT INTO documents ({many.columns}) {many.select} "
+        "ON CONFLICT (invoice_id) DO NOTHING RETURNING invoice_id",
+        *many.arrays,
+    )
+    return {row["invoice_id"] for row in rows}
 
 
 async def document_content(conn: Connection, invoice_id: str) -> bytes | None:

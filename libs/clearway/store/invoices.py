@@ -6,7 +6,7 @@ stream's first event and advances it with every later one, in the same transacti
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -132,6 +132,51 @@ async def advance_invoice(  # noqa: PLR0913 - the parts of one step of the read 
     return created_at
 
 
+class InvoiceStep(BaseModel):
+    """One row's move for advance_invoices: what advance_invoice takes, for one invoice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    version: int
+    status: Status
+    allowed_from: frozenset[Status]
+    at: dt.datetime
+    changes: InvoiceChanges
+
+
+async def advance_invoices(
+    conn: Connection, steps: Sequence[InvoiceStep]
+) -> dict[str, dt.datetime]:
+    """advance_invoice for many rows (one invoice each), one UPDATE per kind of step (the same
+    status, allowed statuses and changed columns); returns the created_at of each invoice that
+    moved, by id: one missing was not at `version - 1` in one of its `allowed_from`."""
+    kinds: dict[tuple[Status, frozenset[Status], tuple[str, ...]], list[InvoiceStep]] = {}
+    for step in steps:
+        kind = (step.status, step.allowed_from, tuple(step.changes.columns()))
+        kinds.setdefault(kind, []).append(step)
+    moved: dict[str, dt.datetime] = {}
+    for (status, allowed_from, names), alike in kinds.items():
+        # Every column a step may change is text (InvoiceChanges).
+        sets = "".join(f"{name} = u.{name}, " for name in names)
+        columns = "".join(f", ${i}::text[]" for i in range(6, 6 + len(names)))
+        rows = await conn.fetch(
+            f"UPDATE invoices AS i SET {sets}status = $4, version = u.version, "  # noqa: S608
+            "updated_at = u.at FROM unnest($1::text[], $2::int[], $3::timestamptz[]"
+            f"{columns}) AS u(id, version, at{''.join(f', {name}' for name in names)}) "
+            "WHERE i.id = u.id AND i.version = u.version - 1 AND i.status = ANY($5::text[]) "
+            "RETURNING i.id, i.created_at",
+            [s.invoice_id for s in alike],
+            [s.version for s in alike],
+            [s.at for s in alike],
+            status.value,
+            sorted(s.value for s in allowed_from),
+            *([s.changes.columns()[name] for s in alike] for name in names),
+        )
+        moved.update((row["id"], row["created_at"]) for row in rows)
+    return moved
+
+
 async def invoice_position(conn: Connection, invoice_id: str) -> InvoicePosition | None:
     row = await conn.fetchrow("SELECT status, version FROM invoices WHERE id = $1", invoice_id)
     return None if row is None else InvoicePosition(status=row["status"], version=row["version"])
@@ -166,6 +211,16 @@ async def invoice_request(conn: Connection, invoice_id: str, account_id: str) ->
         invoice_id,
         account_id,
     )
+
+
+async def invoice_requests(conn: Connection, invoice_ids: Sequence[str]) -> dict[str, Any]:
+    """invoice_request for many invoices at once: their rows (id, account_id, company_id,
+    request) by id; an id with no invoice is missing."""
+    rows = await conn.fetch(
+        "SELECT id, account_id, company_id, request FROM invoices WHERE id = ANY($1::text[])",
+        list(invoice_ids),
+    )
+    return {row["id"]: row for row in rows}
 
 
 async def invoice_metadata(conn: Connection, invoice_id: str) -> dict[str, str] | None:

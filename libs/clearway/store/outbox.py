@@ -37,11 +37,20 @@ async def enqueue(conn: Connection, messages: Sequence[OutboxMessage]) -> None:
     """Write messages to the outbox; the relay publishes them once the transaction commits.
 
     A message that names no span goes out as part of the current one's trace."""
+    current = current_traceparent()
+    await enqueue_as_named(
+        conn,
+        [m if m.traceparent else m.model_copy(update={"traceparent": current}) for m in messages],
+    )
+
+
+async def enqueue_as_named(conn: Connection, messages: Sequence[OutboxMessage]) -> None:
+    """enqueue, each message in the trace it names (none: a trace of its own when published),
+    whatever the current span: for a batch, whose current span is no message's."""
     if messages:
-        current = current_traceparent()
         await conn.executemany(
             "INSERT INTO outbox (topic, key, payload, traceparent) VALUES ($1, $2, $3, $4)",
-            [(m.topic, m.key, m.payload, m.traceparent or current) for m in messages],
+            [(m.topic, m.key, m.payload, m.traceparent) for m in messages],
         )
 
 

@@ -6,6 +6,8 @@ the assignments `Changes` gives."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +31,34 @@ def assignments(columns: dict[str, Any], start: int) -> str:
     """`name = $start, …, ` for an UPDATE's SET: the columns' values are its arguments from
     `start` on, in their order."""
     return "".join(f"{name} = ${i}, " for i, name in enumerate(columns, start=start))
+
+
+class ManyRows:
+    """Rows an owner inserts in one statement: `INSERT INTO table (columns) {select} …` with
+    `arrays` for its arguments (one array per column, unnested). `types` maps each column, in
+    the rows' order, to its SQL type; a jsonb value goes as JSON text (asyncpg would take a
+    list in it for a dimension of the array)."""
+
+    def __init__(self, types: dict[str, str], rows: Sequence[Sequence[Any]]) -> None:
+        self.columns = ", ".join(types)
+        self.arrays: list[list[Any]] = []
+        unnested: list[str] = []
+        selected: list[str] = []
+        for i, sql_type in enumerate(types.values()):
+            values = [row[i] for row in rows]
+            if sql_type == "jsonb":
+                values = [None if v is None else json.dumps(v) for v in values]
+                unnested.append(f"${i + 1}::text[]")
+                selected.append(f"c{i}::jsonb")
+            else:
+                unnested.append(f"${i + 1}::{sql_type}[]")
+                selected.append(f"c{i}")
+            self.arrays.append(values)
+        aliases = ", ".join(f"c{i}" for i in range(len(types)))
+        self.select = (
+            f"SELECT {', '.join(selected)} "  # noqa: S608 - the names and types are ours
+            f"FROM unnest({', '.join(unnested)}) AS u({aliases})"
+        )
 
 
 class Where:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,7 +24,7 @@ from clearway.config import GovernmentEndpoints, LiveNotConfiguredError
 from clearway.db import Connection
 from clearway.domain.lifecycle import EventType
 from clearway.invoices import load_invoice
-from clearway.messaging import subscribe_events
+from clearway.messaging.batches import Delivered, subscribe_event_batches
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import submit_topic
 from clearway.observability.logs import log_context
@@ -243,23 +243,27 @@ class Submitter:
         governments = context.settings.governments()
         files_with = self.files_with
 
-        async def schedule_filing(message: EventMessage) -> None:
+        async def schedule_filings(batch: Sequence[Delivered[EventMessage]]) -> None:
+            # Each message's submission is scheduled (or its invoice put in error) on its own,
+            # idempotently; the batch is acknowledged once, when all are.
             async with context.pool.acquire() as conn:
-                await take_submission(
-                    conn,
-                    message,
-                    government=self.government,
-                    endpoints=lambda request: files_with.filing_endpoints(governments, request),
-                    with_token=self.with_token,
-                )
+                for delivered in batch:
+                    with delivered.handling():
+                        await take_submission(
+                            conn,
+                            delivered.message,
+                            government=self.government,
+                            endpoints=lambda r: files_with.filing_endpoints(governments, r),
+                            with_token=self.with_token,
+                        )
             context.relay.wake()
             self.work_due.set()
 
-        subscribe_events(
+        subscribe_event_batches(
             context.broker,
             submit_topic(self.country),
             group_id=self.group_id,
-            handle=schedule_filing,
+            handle=schedule_filings,
         )
 
     async def work_submissions(self, context: ServiceContext) -> None:
