@@ -22,6 +22,7 @@ from clearway.config import Settings
 from clearway.db import create_pool
 from clearway.messaging import OutboxRelay, build_broker
 from clearway.observability.health import AsgiApp, Checks, observability_routes, service_checks
+from clearway.observability.http import server_config
 from clearway.observability.lag import track_consumer_lag
 from clearway.observability.logs import configure_logging
 from clearway.observability.tracing import configure_tracing
@@ -162,7 +163,7 @@ def run_worker(
         after_shutdown=[life.close_pool],
     )
     server = uvicorn.Server(
-        uvicorn.Config(
+        server_config(
             app,
             host=settings.http_host,
             port=settings.http_port,

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 import uvicorn
+from clearway.observability.http import server_config
 from clearway.observability.logs import configure_logging
 from clearway.observability.tracing import configure_tracing
 
@@ -26,13 +27,14 @@ def main(argv: list[str] | None = None) -> None:
     configure_tracing("govsim")
     app = create_app(GovsimSettings.from_env())
     # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, exits 0.
-    uvicorn.run(
+    config = server_config(
         app,
         host=arguments.host,
         port=arguments.port,
         log_config=None,
         log_level=arguments.log_level,
     )
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@ import argparse
 
 import uvicorn
 from clearway.config import Settings
+from clearway.observability.http import server_config
 from clearway.runtime import configure_observability
 
 from services.intake.app import create_app
@@ -13,13 +14,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args()
     configure_observability("intake")
-    uvicorn.run(
+    config = server_config(
         create_app(Settings.from_env()),
         host=args.host,
         port=args.port,
         log_level="warning",
         log_config=None,  # the JSON lines configured above
     )
+    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

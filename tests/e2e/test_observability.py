@@ -115,7 +115,9 @@ async def test_one_invoice_is_one_trace_from_the_request_to_the_webhook(
             )
         await asyncio.sleep(0.5)
     roots = [span for span in spans if not span.parent_span_id]
-    assert [(root.service, root.name) for root in roots] == [("intake", "POST /v1/invoices")]
+    assert [(root.service, root.name) for root in roots] == [("intake", "POST /v1/invoices")], [
+        (span.service, span.name, span.span_id, span.parent_span_id) for span in spans
+    ]
     # The events' spans are part of it: the trace is the invoice's whole path.
     assert {e["span_id"] for e in followed.events} <= ids
 

@@ -4,11 +4,14 @@ spans, request figures per route, and /metrics, /healthz, /readyz beside their o
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.trace import TracerProvider
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearway.observability.health import ReadyCheck, metrics_exposition, readiness
@@ -52,7 +55,21 @@ class _CountRequests:
             )
 
 
-def instrument_http_service(app: FastAPI, service: str, ready: ReadyCheck) -> None:
+def server_config(app: ASGIApp, **options: Any) -> uvicorn.Config:
+    """How every Clearway process serves HTTP (uvicorn's options as given): each request starts
+    in a context of its own. Without that, a request whose body was large enough for uvicorn to
+    stop reading resumes reading from its own task, the connection's reads then run in that
+    request's context, and the next request on the connection becomes its child span, in
+    another invoice's trace (python/cpython#140947; uvicorn's `reset_contextvars`)."""
+    return uvicorn.Config(app, reset_contextvars=True, **options)
+
+
+def instrument_http_service(
+    app: FastAPI,
+    service: str,
+    ready: ReadyCheck,
+    tracer_provider: TracerProvider | None = None,
+) -> None:
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         body, content_type = metrics_exposition()
@@ -71,7 +88,7 @@ def instrument_http_service(app: FastAPI, service: str, ready: ReadyCheck) -> No
 
     FastAPIInstrumentor.instrument_app(
         app,
-        tracer_provider=trace.get_tracer_provider(),
+        tracer_provider=tracer_provider or trace.get_tracer_provider(),
         excluded_urls=",".join(sorted(OBSERVABILITY_PATHS)),
         # One server span a request: not one more for each ASGI message it reads and sends,
         # which tell nothing the server span does not and cost more than a cheap request.
