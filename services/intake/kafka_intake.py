@@ -4,7 +4,8 @@ A message is the POST /v1/invoices body; headers `authorization` (the API key, a
 `idempotency-key` and `X-Clearway-Sandbox-Scenario` (sk_test_ keys), their names matched
 case-insensitively as HTTP does; key = the platform's externalId. It gets the same checks,
 idempotency and quota as REST. Without an idempotency-key header, the message key is the
-idempotency key, so a redelivered message never creates a second invoice.
+idempotency key, and without a key the record's place in the log (topic, partition, offset), so
+a redelivered message never creates a second invoice.
 
 A message that cannot be accepted is answered on `invoice.events` (keyed by the message key,
 carrying the externalId and the reasons) and copied to `invoices.intake.dlq`; the partition
@@ -19,6 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from clearway.domain.ids import iso_millis, new_id, utcnow
 from clearway.domain.sandbox import SANDBOX_SCENARIO_HEADER
 from clearway.messaging import OutboxRelay, dead_letter, group_subscriber
@@ -78,6 +80,17 @@ def intake_headers(raw: Sequence[tuple[str, bytes | None]]) -> dict[str, str]:
     return found
 
 
+def idempotency_key_of(headers: dict[str, str], record: ConsumerRecord[Any, Any]) -> str:
+    """The header's idempotency key, else the message key's, else the record's place in the log:
+    each the same every time the record is delivered again (after a crash or a rebalance, before
+    its offset was committed), so the redelivery answers the invoice made the first time."""
+    if key := headers.get(IDEMPOTENCY_KEY_HEADER):
+        return key
+    if record.key:
+        return f"kafka-key:{record.key.decode('utf-8', 'replace')}"
+    return f"kafka-record:{record.topic}:{record.partition}:{record.offset}"
+
+
 def _external_id_of(raw: bytes) -> str | None:
     try:
         body = json.loads(raw)
@@ -96,9 +109,7 @@ def register_intake_topic(broker: KafkaBroker, pool: Any, relay: OutboxRelay) ->
         try:
             headers = intake_headers(record.headers or ())
             owner = await key_owner_from_pool(pool, api_key_from(headers.get(AUTHORIZATION_HEADER)))
-            idempotency_key = headers.get(IDEMPOTENCY_KEY_HEADER) or (
-                f"kafka-key:{message_key}" if message_key else None
-            )
+            idempotency_key = idempotency_key_of(headers, record)
             scenario = headers.get(SANDBOX_SCENARIO_HEADER)
             await accept_invoice(
                 pool, owner, message.body, idempotency_key, sandbox_scenario=scenario

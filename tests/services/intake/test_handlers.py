@@ -1,8 +1,9 @@
 """The Kafka intake's consumer (services/intake/kafka_intake.py) without the stack: a message on
 `invoices.intake`, through FastStream's in-memory broker, becomes an invoice and its
-`invoice.created` in the outbox (real PostgreSQL, store_db); one idempotency key makes one
-invoice however often it comes; a message that cannot be taken is answered on `invoice.events`
-with the reason and copied to the DLQ, and writes nothing."""
+`invoice.created` in the outbox (real PostgreSQL, store_db); one idempotency key (a keyless
+record: its place in the log) makes one invoice however often it comes; a message that cannot
+be taken is answered on `invoice.events` with the reason and copied to the DLQ, and writes
+nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
+from aiokafka import ConsumerRecord
 from clearway.accounts import create_api_key
 from clearway.accounts.connections import open_connection
 from clearway.domain.lifecycle import EventType
@@ -20,7 +22,7 @@ from clearway.messaging.topics import INVOICE_EVENTS, INVOICES_INTAKE, dlq_topic
 from clearway.runtime import ServiceContext
 from faststream.kafka import TestKafkaBroker
 
-from services.intake.kafka_intake import register_intake_topic
+from services.intake.kafka_intake import idempotency_key_of, register_intake_topic
 from tests.libs.validation.bodies import clean_body
 from tests.services.handlers_support import (
     Sent,
@@ -47,9 +49,11 @@ class Intake:
     def bearer(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"}
 
-    async def send(self, key: str, body: bytes, headers: dict[str, str]) -> None:
+    async def send(self, key: str | None, body: bytes, headers: dict[str, str]) -> None:
         async with TestKafkaBroker(self.context.broker) as broker:
-            await broker.publish(body, INVOICES_INTAKE, key=key.encode(), headers=headers)
+            await broker.publish(
+                body, INVOICES_INTAKE, key=key.encode() if key else None, headers=headers
+            )
 
     async def invoices(self) -> list[asyncpg.Record]:
         return list(
@@ -97,6 +101,50 @@ async def test_a_message_becomes_an_invoice_and_its_created_event_once(
     assert all(payload["eventId"] == created.id for _, payload in outbox)
     assert wakes(intake.context) >= 1  # the relay publishes the outbox at once
     assert intake.published == {INVOICE_EVENTS: [], DLQ: []}
+
+
+async def test_a_keyless_record_delivered_again_makes_one_invoice(
+    intake: Intake, seed_invoice: dict[str, Any]
+) -> None:
+    # The in-memory broker gives every record partition 0, offset 0: the second delivery is the
+    # same record again, as after a crash before its offset was committed.
+    body = _invoice(seed_invoice, "k-keyless")
+    await intake.send(None, body, intake.bearer())
+    await intake.send(None, body, intake.bearer())
+
+    [invoice] = await intake.invoices()
+    assert invoice["external_id"] == "k-keyless"
+    assert [e.type for e in await events_of(intake.context.pool, invoice["id"])] == [
+        EventType.CREATED
+    ]
+    assert intake.published == {INVOICE_EVENTS: [], DLQ: []}
+
+
+def _record(key: bytes | None, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=INVOICES_INTAKE,
+        partition=2,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=b"{}",
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=2,
+        headers=(),
+    )
+
+
+def test_the_idempotency_key_is_the_header_else_the_message_key_else_the_record() -> None:
+    header = {"idempotency-key": "order-1"}
+    assert idempotency_key_of(header, _record(b"ext-1", 7)) == "order-1"
+    assert idempotency_key_of({}, _record(b"ext-1", 7)) == "kafka-key:ext-1"
+    keyless = idempotency_key_of({}, _record(None, 7))
+    assert keyless == f"kafka-record:{INVOICES_INTAKE}:2:7"
+    # Another record (another offset) is another invoice; the same record again is the same.
+    assert idempotency_key_of({}, _record(None, 8)) != keyless
+    assert idempotency_key_of({}, _record(None, 7)) == keyless
 
 
 async def test_one_idempotency_key_in_any_casing_makes_one_invoice(
