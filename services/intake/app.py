@@ -11,14 +11,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from clearway.config import Settings
-from clearway.db import UNAVAILABLE_ERRORS, create_pool
+from clearway.db import create_pool
 from clearway.messaging import OutboxRelay, build_broker
 from clearway.observability.health import Checks, service_checks
 from clearway.observability.http import instrument_http_service
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake import (
     companies,
@@ -31,13 +29,7 @@ from services.intake import (
 )
 from services.intake.auth import RateLimiter
 from services.intake.dashboard import install_dashboard
-from services.intake.errors import (
-    ApiError,
-    api_error_handler,
-    database_unavailable_handler,
-    http_exception_handler,
-    request_validation_error_handler,
-)
+from services.intake.errors import ApiError, install_error_handlers
 from services.intake.kafka_intake import register_intake_topic
 from services.intake.openapi import install_docs, public_openapi
 
@@ -81,11 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # install_docs serves it from the installed Swagger UI, not a CDN
         redoc_url=None,
     )
-    app.add_exception_handler(ApiError, api_error_handler)
-    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
-    for unavailable in UNAVAILABLE_ERRORS:
-        app.add_exception_handler(unavailable, database_unavailable_handler)
+    install_error_handlers(app)
 
     @app.middleware("http")
     async def refuse_nul(request: Request, call_next: Any) -> Any:

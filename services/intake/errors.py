@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from clearway.db import unavailable_reason
+from clearway.db import UNAVAILABLE_ERRORS, unavailable_reason
 from clearway.domain.wire import parse_wire_json
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -191,3 +191,13 @@ async def database_unavailable_handler(_: Request, exc: Exception) -> JSONRespon
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
     )
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every refusal in the API's error envelope: its own, a request's invalid parameters,
+    Starlette's (no such route), and PostgreSQL out of reach."""
+    app.add_exception_handler(ApiError, api_error_handler)
+    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
+    app.add_exception_handler(HTTPException, http_exception_handler)
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, database_unavailable_handler)

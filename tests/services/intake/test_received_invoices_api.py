@@ -19,17 +19,10 @@ from clearway.accounts import create_api_key
 from clearway.store.received_events import start_received_stream
 from clearway.store.received_invoices import NewReceived
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.intake import received_invoices
 from services.intake.auth import RateLimiter
-from services.intake.errors import (
-    ApiError,
-    api_error_handler,
-    http_exception_handler,
-    request_validation_error_handler,
-)
+from services.intake.errors import install_error_handlers
 from tests.conftest import data_of
 from tests.libs.store.received import Receiving, new_received, receiving_connection
 
@@ -38,9 +31,7 @@ pytestmark = [pytest.mark.postgres]
 
 def received_app(pool: asyncpg.Pool[Any]) -> FastAPI:
     app = FastAPI()
-    app.add_exception_handler(ApiError, api_error_handler)
-    app.add_exception_handler(RequestValidationError, request_validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    install_error_handlers(app)
     app.include_router(received_invoices.router)
     app.state.pool = pool
     app.state.rate_limiter = RateLimiter(1000.0)

@@ -5,6 +5,8 @@ reads the CSRF token out of the pages' forms."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -19,9 +21,11 @@ def api_key_of(client: httpx.AsyncClient) -> str:
 
 
 class DashboardClient:
-    def __init__(self, base_url: str) -> None:
+    """`session`: a session cookie to hold from the start (a copy of another browser's, say)."""
+
+    def __init__(self, base_url: str, session: str | None = None) -> None:
         self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
-        self.cookies: dict[str, str] = {}
+        self.cookies: dict[str, str] = {} if session is None else {"cw_session": session}
         self.set_cookies: list[str] = []  # every Set-Cookie header seen, as sent
 
     async def aclose(self) -> None:
@@ -65,15 +69,24 @@ class DashboardClient:
         )
 
 
+SignedIn = tuple[DashboardClient, httpx.AsyncClient]  # a dashboard session, and its API client
+
+
+@asynccontextmanager
+async def signed_in_as(base_url: str, api_key: str) -> AsyncIterator[DashboardClient]:
+    """A browser signed in with the key (sent on to the invoices), closed after."""
+    async with aclosing(DashboardClient(base_url)) as browser:
+        answer = await browser.sign_in(api_key)
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/dashboard/invoices"
+        yield browser
+
+
 async def sent_to_sign_in(base_url: str, session_cookie: str) -> bool:
     """Whether a browser holding only this session cookie is sent to sign in (False: it is
     shown the invoices); any other answer fails."""
-    client = DashboardClient(base_url)
-    client.cookies["cw_session"] = session_cookie
-    try:
+    async with aclosing(DashboardClient(base_url, session_cookie)) as client:
         answer = await client.get("/dashboard/invoices")
-    finally:
-        await client.aclose()
     if answer.status_code == 200:
         return False
     assert (answer.status_code, answer.headers["location"]) == (303, "/dashboard/sign-in")

@@ -8,6 +8,7 @@ page go to browser_support.SCREENSHOTS."""
 from __future__ import annotations
 
 import re
+from contextlib import aclosing
 
 import pytest
 from selenium import webdriver
@@ -129,15 +130,11 @@ def _sign_out(driver: webdriver.Chrome, base: str) -> None:
 
 async def _documents_are_served(base: str, session_cookie: str, invoice_id: str) -> None:
     """The invoice page's links, with the browser's session: the XML and ANAF's receipt."""
-    client = DashboardClient(base)
-    client.cookies["cw_session"] = session_cookie
-    try:
+    async with aclosing(DashboardClient(base, session_cookie)) as client:
         for link in ("document", "receipt"):
             answer = await client.get(f"/dashboard/invoices/{invoice_id}/{link}")
             assert answer.status_code == 200, (link, answer.text)
             assert answer.content.lstrip().startswith((b"<?xml", b"<", b"PK")), link
-    finally:
-        await client.aclose()
 
 
 async def test_a_person_connects_sends_and_follows_an_invoice_in_a_browser(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import asyncpg
@@ -26,23 +26,14 @@ from tests.services.connections_support import (
     fileable_account,
     new_company,
 )
-from tests.services.intake.dashboard.dashboard_support import DashboardClient, api_key_of
+from tests.services.intake.dashboard.dashboard_support import (
+    DashboardClient,
+    SignedIn,
+    api_key_of,
+    signed_in_as,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-
-@pytest.fixture
-async def signed_in(
-    api_stack: Stack, make_api_account: MakeAccount
-) -> AsyncIterator[tuple[DashboardClient, httpx.AsyncClient]]:
-    """A new account's dashboard session, and its API client."""
-    _, api = await make_api_account()
-    browser = DashboardClient(api_stack.api_url)
-    assert (await browser.sign_in(api_key_of(api))).status_code == 303
-    try:
-        yield browser, api
-    finally:
-        await browser.aclose()
 
 
 async def _connect(browser: DashboardClient, company_id: str, country: str) -> httpx.Response:
@@ -53,7 +44,7 @@ async def _connect(browser: DashboardClient, company_id: str, country: str) -> h
 
 
 async def test_a_refused_consent_comes_back_to_the_connection_page_saying_why(
-    api_stack: Stack, signed_in: tuple[DashboardClient, httpx.AsyncClient]
+    api_stack: Stack, signed_in: SignedIn
 ) -> None:
     browser, api = signed_in
     company_id = await new_company(api, "RO")
@@ -80,7 +71,7 @@ async def test_a_refused_consent_comes_back_to_the_connection_page_saying_why(
 
 
 async def test_it_and_pl_are_set_up_from_their_forms_and_deleted_after_confirming(
-    api_stack: Stack, signed_in: tuple[DashboardClient, httpx.AsyncClient]
+    api_stack: Stack, signed_in: SignedIn
 ) -> None:
     browser, api = signed_in
     it_page = (await _connect(browser, await new_company(api, "IT"), "IT")).headers["location"]
@@ -121,7 +112,7 @@ async def test_it_and_pl_are_set_up_from_their_forms_and_deleted_after_confirmin
 
 
 async def test_a_webhook_secret_is_shown_once_then_rotated_and_deliveries_replayed(
-    signed_in: tuple[DashboardClient, httpx.AsyncClient],
+    signed_in: SignedIn,
 ) -> None:
     browser, api = signed_in
     created = await browser.post_form(
@@ -171,9 +162,7 @@ async def test_the_invoice_list_filters_and_pages_as_the_api_does(
     for number in range(21):
         invoice = {**seed_invoice, "externalId": f"order-{number:02}"}
         data_of(await api.post("/v1/invoices", json=invoice), 201)
-    browser = DashboardClient(api_stack.api_url)
-    try:
-        await browser.sign_in(api_key_of(api))
+    async with signed_in_as(api_stack.api_url, api_key_of(api)) as browser:
         first = (await browser.get("/dashboard/invoices")).text
         rows = re.findall(r"<td>(order-\d\d)</td>", first)
         assert rows == [f"order-{n:02}" for n in range(20, 0, -1)]
@@ -192,8 +181,6 @@ async def test_the_invoice_list_filters_and_pages_as_the_api_does(
         refused = await browser.get("/dashboard/invoices?dateFrom=yesterday")
         assert refused.status_code == 200
         assert 'class="error" role="alert"' in refused.text  # the API's reason, above
-    finally:
-        await browser.aclose()
 
 
 async def test_the_inbox_lists_and_shows_received_invoices(
@@ -205,9 +192,7 @@ async def test_the_inbox_lists_and_shows_received_invoices(
         ref = receiving.ref()
         hostile = new_received("ANAF-77").model_copy(update={"supplier_vat": "<b>RO123</b>"})
         assert await start_received_stream(conn, ref, hostile) is not None
-    browser = DashboardClient(api_stack.api_url)
-    try:
-        await browser.sign_in(key)
+    async with signed_in_as(api_stack.api_url, key) as browser:
         inbox = (await browser.get("/dashboard/received")).text
         assert f'href="/dashboard/received/{ref.received_id}"' in inbox
         assert "&lt;b&gt;RO123&lt;/b&gt;" in inbox
@@ -219,8 +204,6 @@ async def test_the_inbox_lists_and_shows_received_invoices(
         assert (document.status_code, document.content) == (200, b"<Invoice/>")
         evidence = await browser.get(f"/dashboard/received/{ref.received_id}/evidence")
         assert (evidence.status_code, evidence.content) == (200, b"<Signature/>")
-    finally:
-        await browser.aclose()
 
 
 def _unlabelled_fields(page: str) -> list[str]:
@@ -248,9 +231,7 @@ async def test_every_page_has_one_heading_a_language_and_labelled_fields(
         ),
         201,
     )
-    browser = DashboardClient(api_stack.api_url)
-    try:
-        await browser.sign_in(api_key_of(api))
+    async with signed_in_as(api_stack.api_url, api_key_of(api)) as browser:
         [connection] = data_of(await api.get("/v1/connections"))
         [endpoint] = data_of(await api.get("/v1/webhook-endpoints"))
         pages = [
@@ -272,10 +253,5 @@ async def test_every_page_has_one_heading_a_language_and_labelled_fields(
             assert _unlabelled_fields(page) == [], path
             for button in tree.iter("button"):
                 assert button.text_content().strip() or button.get("aria-label"), path
-        signed_out = DashboardClient(api_stack.api_url)
-        try:
+        async with aclosing(DashboardClient(api_stack.api_url)) as signed_out:
             assert _unlabelled_fields((await signed_out.get("/dashboard/sign-in")).text) == []
-        finally:
-            await signed_out.aclose()
-    finally:
-        await browser.aclose()

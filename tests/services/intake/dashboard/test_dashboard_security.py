@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
 import asyncpg
@@ -23,8 +24,10 @@ from tests.conftest import MakeAccount, data_of
 from tests.services.connections_support import fileable_account
 from tests.services.intake.dashboard.dashboard_support import (
     DashboardClient,
+    SignedIn,
     api_key_of,
     sent_to_sign_in,
+    signed_in_as,
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -35,19 +38,14 @@ IMG = '<img src=x onerror="alert(1)">'
 
 @pytest.fixture
 async def browser(api_stack: Stack) -> AsyncIterator[DashboardClient]:
-    client = DashboardClient(api_stack.api_url)
-    try:
+    async with aclosing(DashboardClient(api_stack.api_url)) as client:
         yield client
-    finally:
-        await client.aclose()
 
 
-async def _signed_in(api_stack: Stack, api: httpx.AsyncClient) -> DashboardClient:
-    browser = DashboardClient(api_stack.api_url)
-    answer = await browser.sign_in(api_key_of(api))
-    assert answer.status_code == 303, answer.text
-    assert answer.headers["location"] == "/dashboard/invoices"
-    return browser
+def _signed_in(
+    api_stack: Stack, api: httpx.AsyncClient
+) -> AbstractAsyncContextManager[DashboardClient]:
+    return signed_in_as(api_stack.api_url, api_key_of(api))
 
 
 async def _hostile_invoice(api: httpx.AsyncClient, seed_invoice: dict[str, Any]) -> str:
@@ -77,79 +75,65 @@ def _session_row_id(cookie: str) -> str:
 
 
 async def test_the_session_cookie_holds_a_random_id_out_of_scripts_reach(
-    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+    api_stack: Stack, api_db: asyncpg.Pool[Any], signed_in: SignedIn
 ) -> None:
-    _, api = await make_api_account()
+    browser, api = signed_in
     key = api_key_of(api)
-    browser = await _signed_in(api_stack, api)
-    try:
-        [session_header] = [h for h in browser.set_cookies if h.startswith("cw_session=")]
-        attributes = {part.strip().lower() for part in session_header.split(";")}
-        assert {"httponly", "secure", "samesite=lax", "path=/"} <= attributes
-        assert key not in session_header
-        assert key.removeprefix("sk_test_") not in session_header
-        # Server-side, the key is only sealed, under the session's row.
-        row = await api_db.fetchrow(
-            "SELECT * FROM dashboard_sessions WHERE id_hash = $1",
-            _session_row_id(browser.cookies["cw_session"]),
-        )
-        assert row is not None
-        async with api_db.acquire() as conn:
-            assert row["key_id"] == await key_id_of(conn, key)
-        secret = key.removeprefix("sk_test_").encode()
-        for value in row.values():
-            assert secret not in (value if isinstance(value, bytes) else str(value).encode())
-        for page in ("/dashboard/invoices", "/dashboard/connections", "/dashboard/webhooks"):
-            answer = await browser.get(page)
-            assert answer.status_code == 200, (page, answer.text)
-            assert key not in answer.text
-            assert key not in str(answer.url)
-            assert "Sandbox mode" in answer.text
-            assert answer.headers["cache-control"] == "no-store"
-            assert "script-src 'self'" in answer.headers["content-security-policy"]
-        # A cookie altered by one character opens as no session at all.
-        session_id = browser.cookies["cw_session"]
-        assert not await sent_to_sign_in(api_stack.api_url, session_id)
-        altered = session_id[:-2] + ("A" if session_id[-2] != "A" else "B") + session_id[-1]
-        assert await sent_to_sign_in(api_stack.api_url, altered)
-    finally:
-        await browser.aclose()
+    [session_header] = [h for h in browser.set_cookies if h.startswith("cw_session=")]
+    attributes = {part.strip().lower() for part in session_header.split(";")}
+    assert {"httponly", "secure", "samesite=lax", "path=/"} <= attributes
+    assert key not in session_header
+    assert key.removeprefix("sk_test_") not in session_header
+    # Server-side, the key is only sealed, under the session's row.
+    row = await api_db.fetchrow(
+        "SELECT * FROM dashboard_sessions WHERE id_hash = $1",
+        _session_row_id(browser.cookies["cw_session"]),
+    )
+    assert row is not None
+    async with api_db.acquire() as conn:
+        assert row["key_id"] == await key_id_of(conn, key)
+    secret = key.removeprefix("sk_test_").encode()
+    for value in row.values():
+        assert secret not in (value if isinstance(value, bytes) else str(value).encode())
+    for page in ("/dashboard/invoices", "/dashboard/connections", "/dashboard/webhooks"):
+        answer = await browser.get(page)
+        assert answer.status_code == 200, (page, answer.text)
+        assert key not in answer.text
+        assert key not in str(answer.url)
+        assert "Sandbox mode" in answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+    # A cookie altered by one character opens as no session at all.
+    session_id = browser.cookies["cw_session"]
+    assert not await sent_to_sign_in(api_stack.api_url, session_id)
+    altered = session_id[:-2] + ("A" if session_id[-2] != "A" else "B") + session_id[-1]
+    assert await sent_to_sign_in(api_stack.api_url, altered)
 
 
 async def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(
-    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+    api_stack: Stack, api_db: asyncpg.Pool[Any], signed_in: SignedIn
 ) -> None:
-    _, api = await make_api_account()
-    browser = await _signed_in(api_stack, api)
-    try:
-        copied = browser.cookies["cw_session"]
-        assert not await sent_to_sign_in(
-            api_stack.api_url, copied
-        )  # the copy works while signed in
-        signed_out = await browser.post_form(
-            "/dashboard/sign-out", {}, from_page="/dashboard/invoices"
+    browser, _ = signed_in
+    copied = browser.cookies["cw_session"]
+    assert not await sent_to_sign_in(api_stack.api_url, copied)  # the copy works while signed in
+    signed_out = await browser.post_form("/dashboard/sign-out", {}, from_page="/dashboard/invoices")
+    assert signed_out.status_code == 303, signed_out.text
+    assert "cw_session" not in browser.cookies
+    assert await sent_to_sign_in(api_stack.api_url, copied)
+    assert (
+        await api_db.fetchval(
+            "SELECT count(*) FROM dashboard_sessions WHERE id_hash = $1",
+            _session_row_id(copied),
         )
-        assert signed_out.status_code == 303, signed_out.text
-        assert "cw_session" not in browser.cookies
-        assert await sent_to_sign_in(api_stack.api_url, copied)
-        assert (
-            await api_db.fetchval(
-                "SELECT count(*) FROM dashboard_sessions WHERE id_hash = $1",
-                _session_row_id(copied),
-            )
-            == 0
-        )
-    finally:
-        await browser.aclose()
+        == 0
+    )
 
 
 async def test_an_expired_session_is_refused(
-    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+    api_stack: Stack, api_db: asyncpg.Pool[Any], signed_in: SignedIn
 ) -> None:
-    _, api = await make_api_account()
-    browser = await _signed_in(api_stack, api)
-    other = await _signed_in(api_stack, api)  # the same key's other session stays open
-    try:
+    browser, api = signed_in
+    async with _signed_in(api_stack, api) as other:  # the same key's other session stays open
         expired = await api_db.execute(
             "UPDATE dashboard_sessions SET expires_at = now() - interval '1 second' "
             "WHERE id_hash = $1",
@@ -158,26 +142,19 @@ async def test_an_expired_session_is_refused(
         assert expired == "UPDATE 1"
         assert await sent_to_sign_in(api_stack.api_url, browser.cookies["cw_session"])
         assert not await sent_to_sign_in(api_stack.api_url, other.cookies["cw_session"])
-    finally:
-        await browser.aclose()
-        await other.aclose()
 
 
 async def test_revoking_the_key_ends_its_sessions(
-    api_stack: Stack, api_db: asyncpg.Pool[Any], make_api_account: MakeAccount
+    api_stack: Stack, api_db: asyncpg.Pool[Any], signed_in: SignedIn
 ) -> None:
-    _, api = await make_api_account()
-    browser = await _signed_in(api_stack, api)
-    try:
-        session_id = browser.cookies["cw_session"]
-        assert not await sent_to_sign_in(api_stack.api_url, session_id)
-        async with api_db.acquire() as conn:
-            key_id = await key_id_of(conn, api_key_of(api))
-            assert key_id is not None
-            assert await revoke_api_key(conn, key_id)
-        assert await sent_to_sign_in(api_stack.api_url, session_id)
-    finally:
-        await browser.aclose()
+    browser, api = signed_in
+    session_id = browser.cookies["cw_session"]
+    assert not await sent_to_sign_in(api_stack.api_url, session_id)
+    async with api_db.acquire() as conn:
+        key_id = await key_id_of(conn, api_key_of(api))
+        assert key_id is not None
+        assert await revoke_api_key(conn, key_id)
+    assert await sent_to_sign_in(api_stack.api_url, session_id)
 
 
 async def test_every_form_refuses_a_missing_or_foreign_csrf_token(
@@ -185,10 +162,8 @@ async def test_every_form_refuses_a_missing_or_foreign_csrf_token(
 ) -> None:
     _, api = await make_api_account()
     _, other_api = await make_api_account()
-    browser = await _signed_in(api_stack, api)
-    other = await _signed_in(api_stack, other_api)
     company = {"legalName": "Csrf Probe SRL", "vatNumber": "RO12345678", "country": "RO"}
-    try:
+    async with _signed_in(api_stack, api) as browser, _signed_in(api_stack, other_api) as other:
         foreign_token = await other.csrf_token("/dashboard/connections")
         forms = [
             "/dashboard/companies",
@@ -215,18 +190,12 @@ async def test_every_form_refuses_a_missing_or_foreign_csrf_token(
             "Csrf Probe SRL"
         ]
         # Sign-in's form has its own token (no session yet): refused without it.
-        stranger = DashboardClient(api_stack.api_url)
-        try:
+        async with aclosing(DashboardClient(api_stack.api_url)) as stranger:
             refused = await stranger.request(
                 "POST", "/dashboard/sign-in", data={"api_key": api_key_of(api)}
             )
             assert refused.status_code == 403
             assert "cw_session" not in stranger.cookies
-        finally:
-            await stranger.aclose()
-    finally:
-        await browser.aclose()
-        await other.aclose()
 
 
 async def test_a_session_shows_nothing_of_another_account(
@@ -242,8 +211,7 @@ async def test_a_session_shows_nothing_of_another_account(
     )
     invoice_id = await _hostile_invoice(owner_api, seed_invoice)
     _, other_api = await make_api_account()
-    other = await _signed_in(api_stack, other_api)
-    try:
+    async with _signed_in(api_stack, other_api) as other:
         pages = {
             "/dashboard/invoices": 200,
             f"/dashboard/invoices/{invoice_id}": 404,
@@ -264,8 +232,6 @@ async def test_a_session_shows_nothing_of_another_account(
                 assert text not in answer.text, (page, text)
         statuses = await other.get(f"/dashboard/invoices/statuses?id={invoice_id}")
         assert statuses.json() == {}
-    finally:
-        await other.aclose()
 
 
 async def test_every_caller_controlled_field_renders_as_text(
@@ -283,8 +249,7 @@ async def test_every_caller_controlled_field_renders_as_text(
         ),
         201,
     )
-    browser = await _signed_in(api_stack, api)
-    try:
+    async with _signed_in(api_stack, api) as browser:
         hostile_json = copy.deepcopy(seed_invoice)
         hostile_json["lines"][0]["description"] = SCRIPT
         validated = await browser.post_form(
@@ -311,5 +276,3 @@ async def test_every_caller_controlled_field_renders_as_text(
         assert str(escape(IMG)) in pages[2].text  # a company's legal name
         assert escaped_script in pages[3].text  # an endpoint's description
         assert escaped_script in validated.text  # a line's description, in the form again
-    finally:
-        await browser.aclose()
