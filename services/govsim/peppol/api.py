@@ -136,6 +136,14 @@ class SendError(Exception):
         self.response = _error(status, code, message)
 
 
+def check_participant(role: str, participant: str) -> None:
+    """SendError (400 INVALID_SENDER or INVALID_RECEIVER) when the normalized `participant`
+    is missing or no valid participant id: a sent and an incoming document are checked alike."""
+    problem = participant_problem(participant) if participant else f"{role} is required"
+    if problem is not None:
+        raise SendError(HTTPStatus.BAD_REQUEST, f"INVALID_{role.upper()}", problem)
+
+
 class PeppolHeaders(BaseModel):
     """X-Peppol-Sender, X-Peppol-Receiver, X-Peppol-Document-Type, X-Peppol-Process."""
 
@@ -236,9 +244,7 @@ async def _accept(
 ) -> SentDocument:
     unprocessable = HTTPStatus.UNPROCESSABLE_ENTITY
     for role, participant in (("sender", addressing.sender), ("receiver", addressing.receiver)):
-        problem = participant_problem(participant) if participant else f"{role} is required"
-        if problem is not None:
-            raise SendError(HTTPStatus.BAD_REQUEST, f"INVALID_{role.upper()}", problem)
+        check_participant(role, participant)
     instance_identifier = addressing.instance_identifier
     if instance_identifier is not None and not (
         0 < len(instance_identifier.strip()) <= MAX_INSTANCE_IDENTIFIER

@@ -43,14 +43,13 @@ from fastapi.responses import JSONResponse
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.govsim.peppol.api import SendError
+from services.govsim.peppol.api import SendError, check_participant
 from services.govsim.peppol.participants import (
     BILLING_PROCESS,
     DOCUMENT_SCHEME,
     PARTICIPANT_SCHEME,
     document_type_id,
     normalize_participant,
-    participant_problem,
 )
 from services.govsim.peppol.state import IncomingDelivery, PeppolSimulator
 from services.govsim.purchases import sample_address, sample_party, sample_request
@@ -99,9 +98,7 @@ def add_incoming_routes(router: APIRouter, simulator: PeppolSimulator) -> None:
 def _incoming_delivery(simulator: PeppolSimulator, request: IncomingRequest) -> IncomingDelivery:
     unprocessable = HTTPStatus.UNPROCESSABLE_ENTITY
     receiver_id = normalize_participant(request.receiver)
-    problem = participant_problem(receiver_id)
-    if problem is not None:
-        raise SendError(HTTPStatus.BAD_REQUEST, "INVALID_RECEIVER", problem)
+    check_participant("receiver", receiver_id)
     receiver = simulator.customer(receiver_id)
     if receiver is None:
         raise SendError(
@@ -110,9 +107,7 @@ def _incoming_delivery(simulator: PeppolSimulator, request: IncomingRequest) -> 
             f"{receiver_id} is not registered at this access point",
         )
     sender = normalize_participant(request.sender or SAMPLE_SENDERS[request.country])
-    problem = participant_problem(sender)
-    if problem is not None:
-        raise SendError(HTTPStatus.BAD_REQUEST, "INVALID_SENDER", problem)
+    check_participant("sender", sender)
     document = (
         request.document.encode()
         if request.document is not None
