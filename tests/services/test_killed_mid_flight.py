@@ -41,8 +41,6 @@ from tests.services.webhook_dispatcher.webhooktools import (
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
 
-IT_SEND = "POST /files"
-IT_LOOKUP = "GET /files?nomeFile"
 SUBMITTERS = ("submitter_ro", "submitter_be", "submitter_de", "submitter_it")
 # The flows that kill the poller: BE, DE, IT and the poller's own.
 POLLER_KILLERS = 4
@@ -159,8 +157,8 @@ async def _it_killed_mid_flight(scene: Scene) -> None:
     # The restarted submitter looked the name up before anything else: the killed send was
     # adopted if SDI had it, else sent again under the same name (never a second filing).
     endpoints = [a["endpoint"] for a in submitted["attempts"]]
-    assert endpoints[0] == IT_LOOKUP
-    assert submitted.get("reconciled", False) is (IT_SEND not in endpoints)
+    assert endpoints[0] == it.LOOKUP
+    assert submitted.get("reconciled", False) is (it.SEND not in endpoints)
 
 
 async def _poller_killed(scene: Scene, seed_invoice: dict[str, Any]) -> None:

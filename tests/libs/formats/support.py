@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clearway.domain.invoice import InvoiceRequest
-from clearway.formats import XML
+from clearway.formats import XML, render
 from clearway.formats.conformance import ConformanceFinding
 from clearway.governments.pl.document import NS_FA3
 from lxml import etree
+
+from tests.libs.formats.corpus import invoice
 
 if TYPE_CHECKING:
     from clearway.formats.reading import ReadInvoice
@@ -65,6 +67,16 @@ def seed_invoice(**changes: Any) -> InvoiceRequest:
     """The Romanian seed invoice, with top-level fields replaced by changes."""
     invoice = InvoiceRequest.model_validate_json(SEED_INVOICE.read_bytes())
     return invoice.model_validate(invoice.model_dump() | changes)
+
+
+def rendered_tree(
+    country: str, case: str | None = None, *, format_name: str | None = None, **changes: object
+) -> etree._Element:
+    """The country's corpus invoice (the named case, with `changes`) rendered as INV-1 in the
+    country's format or `format_name`, parsed."""
+    request = invoice(country, case, **changes)
+    rendered = render(request, invoice_number="INV-1", country=country, format=format_name)
+    return etree.fromstring(rendered.xml)
 
 
 def find(element: etree._Element, path: str) -> etree._Element:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from clearway.formats import render
 from lxml import etree
 
-from tests.libs.formats.corpus import invoice
-from tests.libs.formats.support import NS, find, names
+from tests.libs.formats.support import NS, find, names, rendered_tree
 
 TRANSACTION = "rsm:SupplyChainTradeTransaction"
 AGREEMENT = f"{TRANSACTION}/ram:ApplicableHeaderTradeAgreement"
@@ -15,10 +13,7 @@ SETTLEMENT = f"{TRANSACTION}/ram:ApplicableHeaderTradeSettlement"
 
 def cii(country: str, case: str | None = None, **changes: object) -> etree._Element:
     name = {"FR": "EN16931-CII", "DE": "XRECHNUNG-CII"}[country]
-    request = invoice(country, case, **changes)
-    return etree.fromstring(
-        render(request, invoice_number="INV-1", country=country, format=name).xml
-    )
+    return rendered_tree(country, case, format_name=name, **changes)
 
 
 def test_document_order() -> None:

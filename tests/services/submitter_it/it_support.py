@@ -16,6 +16,10 @@ from tests.libs.security.certmaker import make_certificate, pem_bundle
 from tests.libs.validation.bodies import clean_body
 from tests.services.connections_support import new_company, start_connection
 
+# How the simulated SDI names its endpoints in the attempts it records (and in injected faults).
+SEND = "POST /files"
+LOOKUP = "GET /files?nomeFile"
+
 
 @dataclass(frozen=True)
 class ItCompany:

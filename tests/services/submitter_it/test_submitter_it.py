@@ -18,6 +18,8 @@ from services.stack.stack import Stack
 from tests.conftest import MakeAccount
 from tests.services.filing_support import FILED_TIMELINE, recovered, recovery_scenarios
 from tests.services.submitter_it.it_support import (
+    LOOKUP,
+    SEND,
     ItCompany,
     file_invoice,
     it_company,
@@ -32,8 +34,6 @@ from tests.services.submitter_ro.ro_support import (
 )
 
 pytestmark = [pytest.mark.stack, pytest.mark.kafka, pytest.mark.postgres]
-SEND = "POST /files"
-LOOKUP = "GET /files?nomeFile"
 
 
 @pytest.fixture

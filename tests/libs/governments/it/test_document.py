@@ -123,30 +123,42 @@ def test_children_are_unqualified_only_the_root_is_namespaced() -> None:
     assert all(etree.QName(element).namespace is None for element in root.iterdescendants())
 
 
-def test_buyer_with_pec_and_no_sdi_code() -> None:
-    invoice = it_invoice(customer=customer(sdiCode=None, pec="beta@pec.beta.it"))
-    xml = render(invoice)
+@pytest.mark.parametrize(
+    ("buyer", "version", "recipient", "pec"),
+    [
+        pytest.param(
+            {"sdiCode": None, "pec": "beta@pec.beta.it"},
+            "FPR12",
+            "0000000",
+            "beta@pec.beta.it",
+            id="buyer_with_pec_and_no_sdi_code",
+        ),
+        pytest.param(
+            {"sdiCode": None}, "FPR12", "0000000", None, id="buyer_without_channel_no_pec"
+        ),
+        pytest.param(
+            {"sdiCode": "UFY9MH", "name": "Comune di Torino"},
+            "FPA12",
+            "UFY9MH",
+            None,
+            id="public_administration_with_six_character_code_is_fpa12",
+        ),
+    ],
+)
+def test_the_buyers_channel_sets_the_recipient_code_the_pec_and_the_version(
+    buyer: dict[str, Any], version: str, recipient: str, pec: str | None
+) -> None:
+    """A PEC without an SDI code, or no channel at all, is CodiceDestinatario 0000000 (with the
+    PEC if there is one); a public administration's six-character code makes the file FPA12."""
+    xml = render(it_invoice(customer=customer(**buyer)))
     root = tree(xml)
-    assert root.get("versione") == "FPR12"
-    assert text(root, f"{TRANSMISSION}/CodiceDestinatario") == "0000000"
-    assert text(root, f"{TRANSMISSION}/PECDestinatario") == "beta@pec.beta.it"
-    assert_conformant(xml)
-
-
-def test_buyer_without_channel_gets_0000000_and_no_pec() -> None:
-    xml = render(it_invoice(customer=customer(sdiCode=None)))
-    root = tree(xml)
-    assert text(root, f"{TRANSMISSION}/CodiceDestinatario") == "0000000"
-    assert root.find(f"{TRANSMISSION}/PECDestinatario") is None
-    assert_conformant(xml)
-
-
-def test_public_administration_with_six_character_code_is_fpa12() -> None:
-    xml = render(it_invoice(customer=customer(sdiCode="UFY9MH", name="Comune di Torino")))
-    root = tree(xml)
-    assert root.get("versione") == "FPA12"
-    assert text(root, f"{TRANSMISSION}/FormatoTrasmissione") == "FPA12"
-    assert text(root, f"{TRANSMISSION}/CodiceDestinatario") == "UFY9MH"
+    assert root.get("versione") == version
+    assert text(root, f"{TRANSMISSION}/FormatoTrasmissione") == version
+    assert text(root, f"{TRANSMISSION}/CodiceDestinatario") == recipient
+    if pec is None:
+        assert root.find(f"{TRANSMISSION}/PECDestinatario") is None
+    else:
+        assert text(root, f"{TRANSMISSION}/PECDestinatario") == pec
     assert_conformant(xml)
 
 
