@@ -11,6 +11,7 @@ from clearway.formats.conformance import (
     ConformanceFinding,
     ConformanceGate,
     ConformanceGateError,
+    ParsedDocument,
     UnreadableDocumentError,
     cen_cii_gate,
     cen_ubl_gate,
@@ -181,6 +182,16 @@ def test_non_utf8_document_is_read_in_its_declared_encoding(
     assert isinstance(latin2, bytes)
     assert b"ISO-8859-2" in latin2
     assert fatal(gate.check(latin2)) == []
+
+
+def test_a_document_parsed_once_gets_the_findings_its_bytes_get(seed_xml: bytes) -> None:
+    # formats.check hands every gate one ParsedDocument (one lxml tree, one Saxon node).
+    broken = tampered(seed_xml, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", "6000.00")
+    document = ParsedDocument(broken)
+    gates = [ubl_xsd_gate(), cen_ubl_gate(), cius_ro_gate()]
+    once = [finding for gate in gates for finding in gate.check(document)]
+    assert once == [finding for gate in gates for finding in gate.check(broken)]
+    assert "BR-CO-15" in rule_ids(fatal(once))
 
 
 def test_concurrent_checks_agree(gate: ConformanceGate, seed_xml: bytes) -> None:
