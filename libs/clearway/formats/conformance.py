@@ -355,7 +355,7 @@ def compile_schematron(schematron: str) -> str:
     """ISO Schematron -> XSLT (producing SVRL), with the ISO skeleton's three steps run by Saxon.
 
     For trusted Schematron only (the project's own): the skeleton imports its own files, so it
-    runs on a processor of its own that may read files, unlike the gates' processors. The
+    runs on a processor of its own that may read files, unlike the gates' processor. The
     skeleton is the XSLT 1.0 one (the only one installed), so the rules are written in XPath 1.0
     and the stylesheet it makes is XSLT 1.0, which Saxon runs in backwards-compatible mode.
     """
@@ -367,7 +367,20 @@ def compile_schematron(schematron: str) -> str:
             result = step.clone().transform_to_string(xdm_node=source)
             if not result:
                 raise ConformanceGateError("The Schematron skeleton produced no stylesheet.")
-    return result
+    return _without_idle_walks(result)
+
+
+def _without_idle_walks(stylesheet: str) -> str:
+    """The stylesheet without the <xsl:apply-templates/> the skeleton writes in each
+    svrl:active-pattern. It walks the whole document in the default mode, where nothing matches
+    but the skeleton's empty text() template, so it writes nothing ("Seems that this
+    apply-templates is never triggered", the skeleton says) and costs a walk per pattern."""
+    root = etree.fromstring(stylesheet.encode("utf-8"), hardened_parser())
+    for pattern in root.iter(f"{{{SVRL_NS}}}active-pattern"):
+        for walk in pattern.findall(f"{{{XSL_NS}}}apply-templates"):
+            if not walk.attrib and len(walk) == 0:
+                pattern.remove(walk)
+    return etree.tostring(root, encoding="unicode")
 
 
 _XSD_NS = "http://www.w3.org/2001/XMLSchema"
