@@ -256,6 +256,17 @@ def test_own_schematron_is_compiled_to_an_svrl_stylesheet(seed_xml: bytes) -> No
     ]
 
 
+def test_own_schematron_walks_the_document_once_per_pattern() -> None:
+    # The skeleton's idle default-mode walk in each svrl:active-pattern is dropped.
+    stylesheet = etree.fromstring(compile_schematron(SCHEMATRON).encode())
+    patterns = list(stylesheet.iter("{http://purl.oclc.org/dsdl/svrl}active-pattern"))
+    assert patterns
+    walks = "{http://www.w3.org/1999/XSL/Transform}apply-templates"
+    assert all(pattern.find(walks) is None for pattern in patterns)
+    moded = [walk for walk in stylesheet.iter(walks) if walk.get("select") == "/"]
+    assert len(moded) == len(patterns)  # each pattern's own walk stays
+
+
 def test_xrechnung_rules_report_with_readable_locations() -> None:
     request = invoice("DE", buyerReference=None)
     xml = render(request, invoice_number="1", country="DE", format="XRECHNUNG-UBL").xml
