@@ -168,9 +168,11 @@ def convert_and_check(
 
 
 def check(country: str, document: RenderedDocument) -> list[ConformanceFinding]:
-    """Every finding of every gate of the document's country and format, gate after gate."""
+    """Every finding of every gate of the document's country and format, gate after gate (the
+    document parsed once for all of them)."""
+    parsed = conformance.ParsedDocument(document.xml)
     return [
         finding
         for gate in gates_for(country, document.format_name)
-        for finding in gate.check(document.xml)
+        for finding in gate.check(parsed)
     ]

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from clearway.formats.xsd_gate import XsdGate
 
 SVRL_NS = "http://purl.oclc.org/dsdl/svrl"
-_SVRL_FINDINGS = (f"{{{SVRL_NS}}}failed-assert", f"{{{SVRL_NS}}}successful-report")
+_SVRL_FINDING_NAMES = ("failed-assert", "successful-report")
+_SVRL_FINDINGS = tuple(f"{{{SVRL_NS}}}{name}" for name in _SVRL_FINDING_NAMES)
 
 # Saxon reports locations as EQNames (/Q{urn:...:Invoice-2}Invoice[1]); these prefixes make them
 # read like the XPaths in the rule texts.
@@ -139,18 +140,67 @@ def fatal(findings: list[ConformanceFinding]) -> list[ConformanceFinding]:
     return [finding for finding in findings if finding.flag == "fatal"]
 
 
-class Gate(Protocol):
-    """Anything that checks a document: a compiled stylesheet, an XML Schema."""
+class ParsedDocument:
+    """One document as its gates read it, each reading made once however many gates need it.
 
-    def check(self, xml: bytes, /) -> list[ConformanceFinding]: ...
+    The tree lxml parses with the hardened parser (the XSD gates validate it), the UTF-8 text
+    lxml writes from it, and the node Saxon builds from that text (every stylesheet gate runs on
+    it). Each is made on first use, so an unreadable document fails where a gate first reads it.
+    """
+
+    __slots__ = ("_node", "_text", "_tree", "xml")
+
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self._tree: etree._ElementTree | None = None
+        self._text: str | None = None
+        self._node: Any = None  # saxonche has no type hints
+
+    @property
+    def tree(self) -> etree._ElementTree:
+        if self._tree is None:
+            self._tree = hardened_tree(self.xml)
+        return self._tree
+
+    @property
+    def text(self) -> str:
+        """The document re-serialised as UTF-8 text, after lxml has refused anything dangerous.
+
+        Saxon gets the text lxml produced, not the caller's bytes: no DTD can reach Saxon's
+        parser, and an encoding other than UTF-8 in the original declaration cannot be misread.
+        """
+        if self._text is None:
+            self._text = etree.tostring(self.tree, encoding="UTF-8", xml_declaration=True).decode()
+        return self._text
+
+    def saxon_node(self) -> Any:
+        """The document parsed by the gates' Saxon processor; call it holding _SAXON_LOCK."""
+        if self._node is None:
+            self._node = _saxon_processor().parse_xml(xml_text=self.text, encoding="UTF-8")
+        return self._node
+
+
+def parsed(xml: bytes | ParsedDocument) -> ParsedDocument:
+    return xml if isinstance(xml, ParsedDocument) else ParsedDocument(xml)
+
+
+class Gate(Protocol):
+    """Anything that checks a document: a compiled stylesheet, an XML Schema. A check takes the
+    document's bytes, or the document parsed once for all of its gates (ParsedDocument)."""
+
+    def check(self, xml: bytes | ParsedDocument, /) -> list[ConformanceFinding]: ...
 
 
 class ConformanceGate:
     """One compiled validation stylesheet, shared by every check in the process.
 
-    Thread-safe: checks are serialised by a lock (a check takes milliseconds; SaxonC does not
-    promise that one processor parses and transforms concurrently), and each runs on its own clone
-    of the compiled stylesheet, as SaxonC asks, so no state leaks from one check to the next.
+    Every gate compiles on one Saxon processor, so that a document Saxon has parsed once serves
+    every stylesheet gate it passes (a node from another processor is refused).
+
+    Thread-safe: checks are serialised by that processor's lock (a check takes milliseconds;
+    SaxonC does not promise that one processor parses and transforms concurrently), and each runs
+    on its own clone of the compiled stylesheet, as SaxonC asks, so no state leaks from one check
+    to the next.
 
     documents: the XML files the stylesheet reads with document('name') (code lists shipped beside
     it). Saxon may read no file, so each call is rewritten to a global parameter that holds the
@@ -158,32 +208,29 @@ class ConformanceGate:
     """
 
     def __init__(self, stylesheet: str, *, documents: Mapping[str, bytes] | None = None) -> None:
-        self._processor = PySaxonProcessor(license=False)
-        self._processor.set_configuration_property(_SAXON_ALLOWED_PROTOCOLS, "")
-        compiler = self._processor.new_xslt30_processor()
         documents = documents or {}
         parameters = {name: f"clearway-document-{i}" for i, name in enumerate(documents)}
         if parameters:
             stylesheet = _documents_as_parameters(stylesheet, parameters)
-        self._executable = compiler.compile_stylesheet(stylesheet_text=stylesheet, encoding="UTF-8")
-        # The parsed documents must outlive every transform: SaxonC keeps only a pointer to them.
-        self._parameters = {
-            parameters[name]: self._processor.parse_xml(
-                xml_text=_hardened_utf8_text(content), encoding="UTF-8"
+        with _SAXON_LOCK:
+            compiler = _saxon_processor().new_xslt30_processor()
+            self._executable = compiler.compile_stylesheet(
+                stylesheet_text=stylesheet, encoding="UTF-8"
             )
-            for name, content in documents.items()
-        }
-        self._lock = threading.Lock()
+            # The parsed documents must outlive every transform: SaxonC keeps only a pointer.
+            self._parameters = {
+                parameters[name]: ParsedDocument(content).saxon_node()
+                for name, content in documents.items()
+            }
 
-    def check(self, xml: bytes) -> list[ConformanceFinding]:
+    def check(self, xml: bytes | ParsedDocument) -> list[ConformanceFinding]:
         """Every finding of the stylesheet on the document, in document order."""
-        text = _hardened_utf8_text(xml)
+        document = parsed(xml)
         executable = self._executable.clone()
         for name, node in self._parameters.items():
             executable.set_parameter(name, node)
-        with self._lock:
-            source = self._processor.parse_xml(xml_text=text, encoding="UTF-8")
-            svrl = executable.transform_to_string(xdm_node=source)
+        with _SAXON_LOCK:
+            svrl = executable.transform_to_string(xdm_node=document.saxon_node())
         if not svrl:
             raise ConformanceGateError("The validation stylesheet produced no SVRL report.")
         return _findings(svrl)
@@ -297,7 +344,7 @@ def compile_schematron(schematron: str) -> str:
     """ISO Schematron -> XSLT (producing SVRL), with the ISO skeleton's three steps run by Saxon.
 
     For trusted Schematron only (the project's own): the skeleton imports its own files, so it
-    runs on a processor of its own that may read files, unlike the gates' processors. The
+    runs on a processor of its own that may read files, unlike the gates' processor. The
     skeleton is the XSLT 1.0 one (the only one installed), so the rules are written in XPath 1.0
     and the stylesheet it makes is XSLT 1.0, which Saxon runs in backwards-compatible mode.
     """
@@ -309,7 +356,20 @@ def compile_schematron(schematron: str) -> str:
             result = step.clone().transform_to_string(xdm_node=source)
             if not result:
                 raise ConformanceGateError("The Schematron skeleton produced no stylesheet.")
-    return result
+    return _without_idle_walks(result)
+
+
+def _without_idle_walks(stylesheet: str) -> str:
+    """The stylesheet without the <xsl:apply-templates/> the skeleton writes in each
+    svrl:active-pattern. It walks the whole document in the default mode, where nothing matches
+    but the skeleton's empty text() template, so it writes nothing ("Seems that this
+    apply-templates is never triggered", the skeleton says) and costs a walk per pattern."""
+    root = etree.fromstring(stylesheet.encode("utf-8"), hardened_parser())
+    for pattern in root.iter(f"{{{SVRL_NS}}}active-pattern"):
+        for walk in pattern.findall(f"{{{XSL_NS}}}apply-templates"):
+            if not walk.attrib and len(walk) == 0:
+                pattern.remove(walk)
+    return etree.tostring(root, encoding="unicode")
 
 
 _XSD_NS = "http://www.w3.org/2001/XMLSchema"
@@ -370,17 +430,20 @@ def _documents_as_parameters(stylesheet: str, parameters: Mapping[str, str]) -> 
     return etree.tostring(root, encoding="unicode")
 
 
-def _hardened_utf8_text(xml: bytes) -> str:
-    """The document re-serialised as UTF-8 text, after lxml has refused anything dangerous.
+# The gates' one Saxon processor, and the lock every use of it takes.
+_SAXON_LOCK = threading.Lock()
 
-    Saxon gets the text lxml produced, not the caller's bytes: no DTD can reach Saxon's parser,
-    and an encoding other than UTF-8 in the original declaration cannot be misread.
-    """
-    tree = hardened_tree(xml)
-    return etree.tostring(tree, encoding="UTF-8", xml_declaration=True).decode("utf-8")
+
+@functools.cache
+def _saxon_processor() -> Any:  # saxonche has no type hints
+    processor = PySaxonProcessor(license=False)
+    processor.set_configuration_property(_SAXON_ALLOWED_PROTOCOLS, "")
+    return processor
 
 
 def _findings(svrl: str) -> list[ConformanceFinding]:
+    if not any(name in svrl for name in _SVRL_FINDING_NAMES):
+        return []  # a report of a document that passes: nothing to read in it
     report = etree.fromstring(svrl.encode("utf-8"), hardened_parser())
     return [
         ConformanceFinding(

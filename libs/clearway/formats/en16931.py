@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from clearway.domain.invoice import Address, InvoiceRequest, Line, Party
+    from clearway.domain.invoice import Totals as InvoiceTotals
 
 # UNCL 1001 document type codes (BT-3).
 TYPE_CODE_INVOICE = "380"
@@ -255,7 +256,7 @@ def build_document(
 ) -> Document:
     """The plain EN 16931 document; a flavour replaces what its specification changes."""
     totals = compute_totals(invoice.lines)
-    breakdown = _vat_breakdown(invoice)
+    breakdown = _vat_breakdown(invoice, totals)
     not_subject_to_vat = any(vat.category == VatCategory.OUTSIDE_SCOPE for vat in breakdown)
     seller = trade_party(invoice.supplier)
     buyer = trade_party(invoice.customer)
@@ -366,7 +367,7 @@ def _category(line: Line) -> str:
     return line.effective_vat_category or VatCategory.ZERO_RATED
 
 
-def _vat_breakdown(invoice: InvoiceRequest) -> tuple[VatSubtotal, ...]:
+def _vat_breakdown(invoice: InvoiceRequest, totals: InvoiceTotals) -> tuple[VatSubtotal, ...]:
     """compute_totals' breakdown with codes: a rate-0 line with no category joins Z."""
     reasons: dict[tuple[str, Decimal], tuple[str | None, str | None]] = {}
     for line in invoice.lines:
@@ -375,7 +376,7 @@ def _vat_breakdown(invoice: InvoiceRequest) -> tuple[VatSubtotal, ...]:
         reasons[key] = (reason or line.vat_exemption_reason, code or line.vat_exemption_reason_code)
 
     merged: dict[tuple[str, Decimal], tuple[Decimal, Decimal]] = {}
-    for vat in compute_totals(invoice.lines).breakdown:
+    for vat in totals.breakdown:
         key = (vat.category or VatCategory.ZERO_RATED, vat.rate)
         taxable, tax = merged.get(key, (Decimal(0), Decimal(0)))
         merged[key] = (taxable + vat.taxable_amount, tax + vat.tax_amount)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from lxml import etree
 
-from clearway.formats.conformance import ConformanceFinding
-from clearway.formats.hardened import hardened_parser, hardened_tree
+from clearway.formats.conformance import ConformanceFinding, ParsedDocument, parsed
+from clearway.formats.hardened import hardened_parser
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -118,9 +118,9 @@ class XsdGate:
         self._checks = tuple(checks)
         self._lock = threading.Lock()
 
-    def check(self, xml: bytes) -> list[ConformanceFinding]:
+    def check(self, xml: bytes | ParsedDocument) -> list[ConformanceFinding]:
         """Every schema violation (in document order), then every content check's finding."""
-        tree = hardened_tree(xml)
+        tree = parsed(xml).tree
         with self._lock:
             valid = self._schema.validate(tree)
             log = cast("Iterable[_LibxmlError]", self._schema.error_log)

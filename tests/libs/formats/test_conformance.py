@@ -11,6 +11,7 @@ from clearway.formats.conformance import (
     ConformanceFinding,
     ConformanceGate,
     ConformanceGateError,
+    ParsedDocument,
     UnreadableDocumentError,
     cen_cii_gate,
     cen_ubl_gate,
@@ -183,6 +184,16 @@ def test_non_utf8_document_is_read_in_its_declared_encoding(
     assert fatal(gate.check(latin2)) == []
 
 
+def test_a_document_parsed_once_gets_the_findings_its_bytes_get(seed_xml: bytes) -> None:
+    # formats.check hands every gate one ParsedDocument (one lxml tree, one Saxon node).
+    broken = tampered(seed_xml, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", "6000.00")
+    document = ParsedDocument(broken)
+    gates = [ubl_xsd_gate(), cen_ubl_gate(), cius_ro_gate()]
+    once = [finding for gate in gates for finding in gate.check(document)]
+    assert once == [finding for gate in gates for finding in gate.check(broken)]
+    assert "BR-CO-15" in rule_ids(fatal(once))
+
+
 def test_concurrent_checks_agree(gate: ConformanceGate, seed_xml: bytes) -> None:
     broken = tampered(seed_xml, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", "6000.00")
     documents = [seed_xml, broken] * 10
@@ -243,6 +254,17 @@ def test_own_schematron_is_compiled_to_an_svrl_stylesheet(seed_xml: bytes) -> No
         ("T-2", "warning", "/ubl:Invoice", "[T-2] Absent is absent."),
         ("T-3", "fatal", "/ubl:Invoice", "[T-3] Reported."),
     ]
+
+
+def test_own_schematron_walks_the_document_once_per_pattern() -> None:
+    # The skeleton's idle default-mode walk in each svrl:active-pattern is dropped.
+    stylesheet = etree.fromstring(compile_schematron(SCHEMATRON).encode())
+    patterns = list(stylesheet.iter("{http://purl.oclc.org/dsdl/svrl}active-pattern"))
+    assert patterns
+    walks = "{http://www.w3.org/1999/XSL/Transform}apply-templates"
+    assert all(pattern.find(walks) is None for pattern in patterns)
+    moded = [walk for walk in stylesheet.iter(walks) if walk.get("select") == "/"]
+    assert len(moded) == len(patterns)  # each pattern's own walk stays
 
 
 def test_xrechnung_rules_report_with_readable_locations() -> None:

@@ -10,6 +10,7 @@ from the 6-digit postal code when they are not given.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class RoSubdivision:
     derived: bool  # True when not given in stateOrProvince but derived from city/postal code
 
 
+# The rules and the renderer ask it about the same few addresses several times per invoice.
+@functools.lru_cache(maxsize=1024)
 def ro_subdivision(
     city: str | None, postal_code: str | None, state_or_province: str | None
 ) -> RoSubdivision:
