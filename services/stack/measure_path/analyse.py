@@ -1,6 +1,6 @@
 """Count the product files in measure.py's dumps: see README.md in this folder.
 
-    python tools/measure_path/analyse.py <out> [<out> ...]
+    python -m services.stack.measure_path analyse <out> [<out> ...]
 
 Product files: under the checkout's libs/ and services/, but not services/govsim (the
 simulator) or services/stack (the dev launcher). A file counts in a window when at least one of
@@ -11,12 +11,14 @@ Writes <out>/result.json and prints a summary.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 EXCLUDED = ("services/govsim/", "services/stack/")
+DESCRIPTION = "Count the product files in measure's dumps; writes <out>/result.json."
 
 
 def product_path(filename: str, checkout: str) -> str | None:
@@ -49,12 +51,12 @@ def folder_split(paths: set[str]) -> dict[str, int]:
     return dict(sorted(Counter(p.rsplit("/", 1)[0] for p in paths).items()))
 
 
-def analyse(out: Path) -> dict[str, object]:
+def analyse(out: Path) -> dict[str, Any]:
     summary = json.loads((out / "summary.json").read_text())
     checkout = summary["checkout"]
     windows = {name: window(out, name, checkout) for name in ("idle", "cold", "warm")}
     idle = set(windows["idle"])
-    result: dict[str, object] = {"commit": summary["commit"], "checkout": checkout}
+    result: dict[str, Any] = {"commit": summary["commit"], "checkout": checkout}
     for name, files in windows.items():
         called = {f for f, seen in files.items() if seen["code"] - {"<module>"}}
         module_only = set(files) - called
@@ -85,10 +87,14 @@ def analyse(out: Path) -> dict[str, object]:
     return result
 
 
-def main() -> None:
-    for arg in sys.argv[1:]:
-        result = analyse(Path(arg))
-        print(f"== {arg}: {result['commit'][:10]}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.stack.measure_path analyse", description=DESCRIPTION
+    )
+    parser.add_argument("out", type=Path, nargs="+", help="the --out folders of measure")
+    for out in parser.parse_args(argv).out:
+        result = analyse(out)
+        print(f"== {out}: {result['commit'][:10]}")
         for name in ("idle", "cold", "warm"):
             entry = result[name]
             extra = (
@@ -100,7 +106,4 @@ def main() -> None:
                 f"{name}: {entry['files']} files{extra}; module body only: "
                 f"{len(entry['module_body_only'])}"
             )
-
-
-if __name__ == "__main__":
-    main()
+    return 0

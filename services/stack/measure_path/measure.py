@@ -1,8 +1,8 @@
 """Which product files one RO invoice's path calls into: see README.md in this folder.
 
-Run with the Python of the checkout to measure, from anywhere:
+Run from this repository's root (the checkout to measure may be another one):
 
-    <checkout>/.venv/bin/python tools/measure_path/measure.py --checkout <checkout> --out <dir>
+    .venv/bin/python -m services.stack.measure_path measure --checkout <checkout> --out <dir>
 
 It starts that checkout's stack (`python -m services.stack run`) with hook/ on PYTHONPATH, waits
 until it is idle, and records three windows in every hooked process (all but the launcher and
@@ -17,23 +17,19 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, ClassVar
+
+from services.stack.infra import free_port
 
 HOOK_DIR = Path(__file__).resolve().parent / "hook"
 SKIP = "services.stack,services.govsim"  # the dev launcher and the simulator: not the product
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+DESCRIPTION = "Which product files one RO invoice's path calls into."
 
 
 class Hooks:
@@ -82,10 +78,10 @@ class Hooks:
 
 
 class Webhooks(BaseHTTPRequestHandler):
-    received: list[dict] = []
-    lock = threading.Lock()
+    received: ClassVar[list[dict[str, Any]]] = []
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         with self.lock:
             self.received.append(json.loads(body))
@@ -96,7 +92,9 @@ class Webhooks(BaseHTTPRequestHandler):
         pass
 
 
-def call(method: str, url: str, key: str, body: dict | None = None, **headers: str) -> dict:
+def call(
+    method: str, url: str, key: str, body: dict[str, Any] | None = None, **headers: str
+) -> dict[str, Any]:
     request = urllib.request.Request(  # noqa: S310 - our own local stack
         url,
         method=method,
@@ -104,7 +102,8 @@ def call(method: str, url: str, key: str, body: dict | None = None, **headers: s
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **headers},
     )
     with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-        return json.loads(answer.read())
+        document: dict[str, Any] = json.loads(answer.read())
+    return document
 
 
 def send_invoice(api: str, key: str, fixture: Path, external_id: str) -> tuple[float, str]:
@@ -130,14 +129,16 @@ def send_invoice(api: str, key: str, fixture: Path, external_id: str) -> tuple[f
     raise TimeoutError(f"{invoice_id} not accepted and delivered within 120 s")
 
 
-def main() -> int:  # noqa: PLR0915 - one run, step by step
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one run, step by step
+    parser = argparse.ArgumentParser(
+        prog="python -m services.stack.measure_path measure", description=DESCRIPTION
+    )
     parser.add_argument("--checkout", type=Path, required=True, help="the repository to measure")
     parser.add_argument("--out", type=Path, required=True, help="an empty folder for the dumps")
     parser.add_argument("--settle-seconds", type=float, default=20.0)
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--after-delivery", type=float, default=2.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     checkout = args.checkout.resolve()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=False)
@@ -228,7 +229,3 @@ def main() -> int:  # noqa: PLR0915 - one run, step by step
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
     return 1 if leftovers else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
