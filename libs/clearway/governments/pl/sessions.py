@@ -99,9 +99,6 @@ class OnlineSessions:
         self._closing: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
-    def current(self, key: str) -> OnlineSession | None:
-        return self._open.get(key)
-
     async def acquire(self, key: str, token: str, open_session: Opener) -> OnlineSession:
         """The session to send the next invoice of `key` in, counted as sending until
         `release`; `open_session`'s failure (and its HeldBackError) comes out as it is."""
