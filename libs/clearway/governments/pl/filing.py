@@ -104,7 +104,7 @@ class KsefFiler:
         self.sessions = OnlineSessions(self._ksef.close_session, clock=clock)
 
     def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:
-        # The session bucket only when a session is opened (_open): most sends open none.
+        # The session bucket only when a session is opened (open_session): most sends open none.
         return CallLimits(SEND, (send_bucket(pl.compact(submission.supplier_vat)),))
 
     def find_limits(self, submission: ClaimedSubmission) -> CallLimits:
