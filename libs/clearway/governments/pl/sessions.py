@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 # A seller sending slower than one invoice per IDLE_CLOSE opens a session per invoice: at most
 # 30 an hour, a quarter of KSeF's hourly limit; a busier one keeps its session.
 IDLE_CLOSE = 120.0
-# Not sent into once this close to validUntil: KSeF closes it then by its own clock, and a send
-# takes time (an answer lost near the end would be looked for in a session that ended).
+# Not sent into once this close to validUntil: KSeF closes it then by its own clock (ours may
+# differ, a send takes time), and a send refused there costs the invoice a second try.
 RENEW_BEFORE = 600.0
 # Reconciling a lost answer lists the session's invoices, 100 a page under KSeF's tight
 # sessionInvoiceList limit: at most one page each time.
