@@ -76,7 +76,6 @@ from services.govsim.pl.sessions import (
     RateGroup,
     SentInvoice,
     SessionInvoice,
-    session_not_open,
 )
 
 API_PREFIX = "/v2"
@@ -234,7 +233,7 @@ async def _send_invoice(
         return unauthorized(simulator, request, "Token wygasł.")
     try:
         session = simulator.session(reference, caller.context_nip)
-        _check_open(simulator, session)
+        simulator.check_sendable(session)
         body = parse_body(await raw_body(request), SendInvoiceRequest)
         if body.offline_mode:
             raise invalid_input("offlineMode: symulator obsługuje wyłącznie tryb online.")
@@ -253,11 +252,6 @@ async def _send_invoice(
         simulator.invoices.force_next(SCENARIO_REJECTION, 1)  # the very next invoice: this one
     invoice = simulator.accept_invoice(session, sent)
     return JSONResponse({"referenceNumber": invoice.reference_number}, HTTPStatus.ACCEPTED)
-
-
-def _check_open(simulator: KsefSimulator, session: OnlineSession) -> None:
-    if not simulator.session_is_open(session):
-        raise session_not_open(session)
 
 
 def _add_status_routes(router: APIRouter, simulator: KsefSimulator) -> None:

@@ -50,6 +50,11 @@ class GroupLimit(BaseModel):
     per_hour: int | None = Field(default=None, ge=1)
 
 
+class Flag(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    value: bool
+
+
 class OutcomeRequest(Queued):
     code: int
     details: list[str] = Field(default_factory=list)
@@ -61,6 +66,7 @@ def build_ksef_control_router(simulator: KsefSimulator) -> APIRouter:
     add_standard_controls(router, simulator)
     _add_token_controls(router, simulator)
     _add_processing_controls(router, simulator)
+    _add_session_controls(router, simulator)
     _add_purchase_controls(router, simulator)
     return router
 
@@ -173,15 +179,42 @@ def _add_processing_controls(router: APIRouter, simulator: KsefSimulator) -> Non
             return _not_found("Unknown invoice reference")
         return {"referenceNumber": reference, "code": invoice.code}
 
+
+def _add_session_controls(router: APIRouter, simulator: KsefSimulator) -> None:
     @router.get("/sessions")
     async def sessions() -> list[dict[str, Any]]:
         return [_session_snapshot(session) for session in simulator.all_sessions()]
+
+    @router.post("/sessions/{reference}/expire", response_model=None)
+    async def expire_session(reference: str) -> Response | dict[str, Any]:
+        """End an online session's 12 hours now: KSeF closes it as at its validUntil, and a
+        send into it is refused (21180)."""
+        session = _known_session(simulator, reference)
+        if session is None:
+            return _not_found("Unknown session reference")
+        simulator.expire_session(session)
+        return _session_snapshot(session)
+
+    @router.put("/sessions/{reference}/unavailable", response_model=None)
+    async def set_session_unavailable(reference: str, unavailable: Flag) -> Response:
+        """Make an open session refuse sends as KSeF does while it is serviced (21184, "open
+        a new session"), or take them again."""
+        session = _known_session(simulator, reference)
+        if session is None:
+            return _not_found("Unknown session reference")
+        session.unavailable = unavailable.value
+        return Response(status_code=HTTPStatus.NO_CONTENT)
+
+
+def _known_session(simulator: KsefSimulator, reference: str) -> OnlineSession | None:
+    return next((s for s in simulator.all_sessions() if s.reference_number == reference), None)
 
 
 def _session_snapshot(session: OnlineSession) -> dict[str, Any]:
     return {
         "referenceNumber": session.reference_number,
         "nip": session.context_nip,
+        "open": session.closed_at is None,
         "invoices": [
             {
                 "referenceNumber": invoice.reference_number,

@@ -26,6 +26,7 @@ from services.govsim.pl.auth import (
     INVOICE_NOT_FOUND,
     SESSION_NOT_FOUND,
     SESSION_NOT_OPEN,
+    SESSION_UNAVAILABLE,
     AuthOperation,
     KsefAuthority,
     KsefError,
@@ -155,6 +156,7 @@ class OnlineSession:
     updated_at: float = 0.0
     invoices: list[SessionInvoice] = field(default_factory=list)
     upo_reference: str | None = None
+    unavailable: bool = False  # sends refused with 21184 (a control: KSeF's maintenance)
 
     @property
     def context_nip(self) -> str:
@@ -252,6 +254,25 @@ class KsefSimulator:
     def session_is_open(self, session: OnlineSession) -> bool:
         self._auto_close(session)
         return session.closed_at is None
+
+    def check_sendable(self, session: OnlineSession) -> None:
+        """KsefError unless an invoice may be sent in the session now: 21180 once it is closed
+        (by its client or at validUntil), 21184 while it is temporarily unavailable."""
+        if not self.session_is_open(session):
+            code, _ = self.session_status(session)
+            raise session_not_open(session, f"Status sesji ({code}) uniemożliwia wysyłkę faktur.")
+        if session.unavailable:
+            detail = (
+                f"Trwają prace serwisowe i sesja {session.reference_number} jest tymczasowo "
+                "niedostępna. Spróbuj ponownie później lub otwórz nową sesję, aby wysłać "
+                "kolejne faktury."
+            )
+            raise KsefError(SESSION_UNAVAILABLE, "Sesja tymczasowo niedostępna.", [detail])
+
+    def expire_session(self, session: OnlineSession) -> None:
+        """Its 12 hours over now: KSeF closes it as at validUntil (a control)."""
+        session.valid_until = min(session.valid_until, self.clock())
+        self._auto_close(session)
 
     def close_session(self, session: OnlineSession) -> None:
         if not self.session_is_open(session):
@@ -465,9 +486,10 @@ class KsefSimulator:
         return verdict.code, verdict.details, verdict.facts
 
 
-def session_not_open(session: OnlineSession) -> KsefError:
+def session_not_open(session: OnlineSession, detail: str | None = None) -> KsefError:
+    """21180; KSeF's detail on a send names the session's status (CIRFMF/ksef-api#641)."""
     return KsefError(
         SESSION_NOT_OPEN,
         "Status sesji nie pozwala na wykonanie operacji.",
-        [f"Sesja {session.reference_number} jest zamknięta."],
+        [detail or f"Sesja {session.reference_number} jest zamknięta."],
     )

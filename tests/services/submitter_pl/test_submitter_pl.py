@@ -1,6 +1,7 @@
-"""submitter-pl and the poller against the KSeF simulator, in the running stack: a session per
-invoice, the status and the UPO; a rejection in KSeF's words translated; 503s retried, a lost
-answer found in the session, an expired access token renewed, each filed exactly once."""
+"""submitter-pl and the poller against the KSeF simulator, in the running stack: a company's
+invoices in one shared session, the status and the UPO; a rejection in KSeF's words translated;
+503s retried, a lost answer found in the session, an expired access token renewed, each filed
+exactly once."""
 
 from __future__ import annotations
 
@@ -94,6 +95,23 @@ async def test_an_invoice_goes_through_a_session_to_accepted_with_its_upo(
     assert upo.status_code == 200
     assert upo.headers["content-type"].startswith("application/xml")
     assert received["ksefNumber"].encode() in upo.content
+
+
+async def test_a_companys_invoices_share_one_session_and_are_accepted_while_it_is_open(
+    stack: Stack, company: PlCompany
+) -> None:
+    invoice_ids = [await _file(company) for _ in range(3)]
+    sessions = set()
+    for invoice_id in invoice_ids:
+        await wait_ended(company.client, invoice_id, "accepted")
+        submitted = event(await events_of(company.client, invoice_id), "invoice.submitted")
+        sessions.add(submitted["metadata"]["sessionReferenceNumber"])
+    async with httpx.AsyncClient(base_url=stack.govsim_url, timeout=10) as sim:
+        listed = (await sim.get("/_sim/pl/sessions")).json()
+    [session] = [s for s in listed if s["nip"] == company.nip]
+    assert sessions == {session["referenceNumber"]}
+    assert len(session["invoices"]) == 3
+    assert session["open"] is True  # each invoice decided, its UPO read, before any close
 
 
 async def test_a_rejection_is_translated_with_the_field_to_change(

@@ -9,13 +9,15 @@ FA(3) invoice encrypted for the Ministry, follow its status, fetch its UPO.
     GET  /sessions/{ref}/invoices/{invRef}     its status: 100/150 processing, 200, or an error
     GET  /sessions/{ref}/invoices/{invRef}/upo the UPO (XAdES-signed XML) once accepted
 
-The encryption is ksef-client's. The session's AES key never leaves the call that sends: a
-session that could not be used is left to expire (12 hours) and a new one opened.
+The encryption is ksef-client's. The session's AES key stays in this process's memory with the
+open session it belongs to (sessions.py), for the seller's next invoices.
 Failures are sorted as for every government (clearway.connectors.calls).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -135,6 +137,13 @@ class SentInvoice(BaseModel):
     invoice_reference: str
 
 
+@dataclass(frozen=True)
+class OpenedSession:
+    reference: str
+    encryption: Any  # the session's AES key and IV (ksef-client's EncryptionData)
+    valid_until: dt.datetime | None  # KSeF closes the session itself then (12 hours on)
+
+
 _SENT_INVOICE = "/sessions/{ref}/invoices/{invRef}"
 
 
@@ -158,8 +167,9 @@ class KsefSessionClient(GovernmentApi):
                 raise KsefUnavailableError("KSeF published no SymmetricKeyEncryption key")
         return self._key
 
-    async def open_session(self, token: str, calls: list[GovCall] | None = None) -> tuple[str, Any]:
-        """A new online session for FA(3): its reference and the encryption to send with."""
+    async def open_session(self, token: str, calls: list[GovCall] | None = None) -> OpenedSession:
+        """A new online session for FA(3): its reference, the encryption to send with, and
+        KSeF's validUntil."""
         certificate, public_key_id = await self._symmetric_key_certificate(calls)
         encryption = build_encryption_data(certificate, public_key_id=public_key_id)
         assert encryption.encryption_info is not None  # built with a certificate
@@ -170,7 +180,13 @@ class KsefSessionClient(GovernmentApi):
             calls=calls,
             json={"formCode": FA3_FORM_CODE, "encryption": encryption.encryption_info.to_dict()},
         )
-        return str(response.json()["referenceNumber"]), encryption
+        body = response.json()
+        valid_until = body.get("validUntil")
+        return OpenedSession(
+            reference=str(body["referenceNumber"]),
+            encryption=encryption,
+            valid_until=dt.datetime.fromisoformat(valid_until) if valid_until else None,
+        )
 
     async def send_invoice(  # noqa: PLR0913 - the session, what to send, where to record
         self,

@@ -1,19 +1,24 @@
 """KSeF's part of the filing machine (clearway.pipeline.filing): the Filer submitter-pl runs.
 
-    pending      open an online session (files nothing), record it on the row, then send the
-                 invoice in it and close it. Taken (202): `invoice.submitted` with KSeF's
-                 invoice reference. Refused (400): `invoice.error` in KSeF's words, translated.
-                 Not taken (refused connection, 429, 500, 503): again after a backoff.
-                 Answer lost (timeout, 502/504): reconciling; the session's own answer lost: again
-                 after a backoff, since opening one files nothing.
+    pending      the connection's open online session (sessions.py: one per connection, shared
+                 by its invoices; opened when there is none, which files nothing) is recorded on
+                 the row, then the invoice is sent in it. Taken (202): `invoice.submitted` with
+                 KSeF's invoice reference. Refused (400): `invoice.error` in KSeF's words,
+                 translated; refused because of the session (closed, expired, unknown,
+                 unavailable), the session is dropped and the invoice sent once in a new one,
+                 recorded first like the other. Not taken (refused connection, 429, 500, 503):
+                 again after a backoff. Answer lost (timeout, 502/504): reconciling; the
+                 session's opening's own answer lost: again after a backoff, since opening one
+                 files nothing.
     uploading    the process died while the send was in flight: reconciling.
     reconciling  KSeF lists every invoice a session received, at once and with its hash: the
                  invoice found there is adopted, never sent again; not there, it was not
-                 received and is sent again (in a new session).
+                 received and is sent again (in the connection's open session).
 
 A 401 renews the access token once (renew_refused_token: refresh token, else the KSeF token);
 refused again, the connection expires and the invoice goes to `error`. Calls stay within
-KSeF's per-NIP limits (buckets shared by every replica) and past this process's breakers.
+KSeF's per-NIP limits (buckets shared by every replica: a send takes one from the send bucket, a
+session's opening one from the session bucket) and past this process's breakers.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ import base64
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
 
 from clearway.accounts import connection_token
-from clearway.connectors import GovCall
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (
@@ -38,11 +44,13 @@ from clearway.governments.pl.client import (
     KsefRefusedError,
     KsefSessionClient,
     KsefTransientError,
+    OpenedSession,
     SentInvoice,
     send_bucket,
     session_bucket,
     status_bucket,
 )
+from clearway.governments.pl.sessions import OnlineSessions, session_gone
 from clearway.governments.pl.settings import KsefEndpoint
 from clearway.governments.pl.tokens import expire_after_second_refusal, renew_refused_token
 from clearway.pipeline.filing import outcomes
@@ -53,6 +61,7 @@ from clearway.store.submissions import ClaimedSubmission
 log = logging.getLogger(__name__)
 
 SEND = "POST /sessions/online/{ref}/invoices"
+OPEN = "POST /sessions/online"
 SESSION_LIST_RETRY = dt.timedelta(seconds=2)  # the session's list could not be read: soon again
 EXPIRED = (
     "KSeF refused the connection's token and it could not be renewed: the connection is now "
@@ -66,6 +75,13 @@ class ConnectionLostError(Exception):
     """KSeF refused the connection's token and it could not be renewed."""
 
 
+@dataclass(frozen=True)
+class SessionGone:
+    """KSeF refused the send because the session takes no more: nothing was filed."""
+
+    reason: str
+
+
 def invoice_hash(xml: bytes) -> str:
     """KSeF's invoiceHash: Base64 of the document's SHA-256."""
     return base64.b64encode(hashlib.sha256(xml).digest()).decode()
@@ -76,44 +92,92 @@ class KsefFiler:
     first_look_after = dt.timedelta(0)
     reconcile_window = None
 
-    def __init__(self, http: httpx.AsyncClient, ksef: KsefEndpoint) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        ksef: KsefEndpoint,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._ksef = KsefSessionClient(ksef.api_url, http)
         self._auth = ksef_auth.KsefAuthClient(ksef.api_url, http)
+        self.sessions = OnlineSessions(self._ksef.close_session, clock=clock)
 
     def upload_limits(self, submission: ClaimedSubmission) -> CallLimits:
-        nip = pl.compact(submission.supplier_vat)
-        return CallLimits(SEND, (session_bucket(nip), send_bucket(nip)))
+        # The session bucket only when a session is opened (open_session): most sends open none.
+        return CallLimits(SEND, (send_bucket(pl.compact(submission.supplier_vat)),))
 
     def find_limits(self, submission: ClaimedSubmission) -> CallLimits:
         return CallLimits(SEND, (status_bucket(pl.compact(submission.supplier_vat)),))
 
-    # --- pending: a session, the invoice, the session closed -----------------------------------
+    async def close_sessions(self) -> None:
+        """At shutdown, best effort (KSeF closes what stays open at validUntil)."""
+        await self.sessions.close_all()
+
+    # --- pending: the invoice in the connection's open session -------------------------------
 
     async def upload(self, attempt: Attempt, document: bytes) -> outcomes.UploadOutcome:
         token = await connection_token(attempt.conn, attempt.submission.connection_id)
         if token is None:
             return outcomes.ConnectionInactive()
-        calls = attempt.calls
+        first = await self._upload_in_session(attempt, token, document)
+        if not isinstance(first, SessionGone):
+            return first
+        # KSeF refused the send for the session's sake, filing nothing: once in a new one.
+        again = await self._upload_in_session(attempt, token, document)
+        if isinstance(again, SessionGone):
+            return outcomes.NotTaken(reason=f"KSeF refused a new session too: {again.reason}")
+        return again
+
+    async def _upload_in_session(
+        self, attempt: Attempt, token: str, document: bytes
+    ) -> outcomes.UploadOutcome | SessionGone:
+        key = attempt.submission.connection_id
+        used = token  # the latest token KSeF took (renewed after a 401), for what follows
+
+        def with_token(call: Callable[[str], Awaitable[T]]) -> Callable[[str], Awaitable[T]]:
+            async def called(t: str) -> T:
+                nonlocal used
+                used = t
+                return await call(t)
+
+            return called
+
+        async def open_session() -> OpenedSession:
+            # Within KSeF's per-NIP limit on opening sessions (not asked when one is reused).
+            nip = pl.compact(attempt.submission.supplier_vat)
+            await attempt.may_call(OPEN, session_bucket(nip))
+            opening = with_token(lambda t: self._ksef.open_session(t, attempt.calls))
+            return await self._authorized(attempt, token, opening)
+
         try:
-            session, encryption = await self._authorized(
-                attempt, token, lambda t: self._ksef.open_session(t, calls)
-            )
+            session = await self.sessions.acquire(key, token, open_session)
         except (KsefError, ksef_auth.KsefUnavailableError, ConnectionLostError) as exc:
             return _failed(exc, in_flight=False)
-        # The session files nothing; it is recorded with the send in flight, as where to look
-        # if the send's answer is lost.
-        await attempt.in_flight(gov_session=session)
         try:
-            sent = await self._authorized(
-                attempt,
-                token,
+            # The session is recorded with the send in flight, as where to look if the send's
+            # answer is lost: KSeF lists each invoice of it with its hash.
+            await attempt.in_flight(gov_session=session.reference)
+            sending = with_token(
                 lambda t: self._ksef.send_invoice(
-                    t, session, encryption, document, calls=calls, headers=attempt.scenario_headers
-                ),
+                    t,
+                    session.reference,
+                    session.opened.encryption,
+                    document,
+                    calls=attempt.calls,
+                    headers=attempt.scenario_headers,
+                )
             )
+            sent = await self._authorized(attempt, used, sending)
+        except KsefRefusedError as exc:
+            if not session_gone(exc):
+                return _failed(exc, in_flight=True)
+            self.sessions.discard(key, session)
+            return SessionGone(str(exc))
         except (KsefError, ksef_auth.KsefUnavailableError, ConnectionLostError) as exc:
             return _failed(exc, in_flight=True)
-        await self._close_quietly(sent, token, calls)
+        finally:
+            self.sessions.release(session, used)
         return _uploaded(sent)
 
     async def _authorized(
@@ -134,13 +198,6 @@ class KsefFiler:
             message = f"KSeF refused the renewed token too (HTTP {again.status})."
             await expire_after_second_refusal(attempt.conn, connection_id, message)
             raise ConnectionLostError(message) from None
-
-    async def _close_quietly(self, sent: SentInvoice, token: str, calls: list[GovCall]) -> None:
-        """Closing makes KSeF prepare the session's UPO; the invoice is filed either way."""
-        try:
-            await self._ksef.close_session(token, sent.session_reference, calls)
-        except (KsefTransientError, KsefRefusedError, KsefAuthError) as exc:
-            log.info("closing session %s failed: %s", sent.session_reference, exc)
 
     # --- reconciling: the session's own list -----------------------------------------------------
 
@@ -190,4 +247,7 @@ def _uploaded(sent: SentInvoice) -> outcomes.Uploaded:
 
 
 def filer(setup: FilerSetup, ksef: KsefEndpoint) -> KsefFiler:
-    return KsefFiler(setup.http, ksef)
+    """KSeF's Filer; its open sessions are closed when the submitter stops."""
+    made = KsefFiler(setup.http, ksef)
+    setup.closing.push_async_callback(made.close_sessions)
+    return made

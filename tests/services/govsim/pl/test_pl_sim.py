@@ -733,6 +733,68 @@ async def test_a_session_closes_itself_after_twelve_hours(
     assert status["status"]["code"] == 200
 
 
+async def test_an_open_session_takes_many_invoices_each_with_its_upo_before_it_closes(
+    ksef: Ksef, http: httpx.AsyncClient, access_token: str, clock: FakeClock
+) -> None:
+    """What sending a seller's invoices in one session rests on: each is decided and has its
+    own UPO while the session stays open (the collective UPO waits for the close)."""
+    session = await ksef.open_session(access_token)
+    references = [
+        await ksef.send_ok(access_token, session, fa3_invoice(number=f"FV/{n}")) for n in range(3)
+    ]
+    clock.advance(PROCESSING_DELAY)
+    for reference in references:
+        status = await ksef.invoice_status(access_token, session, reference)
+        assert status["status"]["code"] == 200
+        upo = await http.get(
+            f"{API}/sessions/{session}/invoices/{reference}/upo", headers=bearer(access_token)
+        )
+        assert upo.status_code == 200
+        assert status["ksefNumber"].encode() in upo.content
+    state = (await http.get(f"{API}/sessions/{session}", headers=bearer(access_token))).json()
+    assert state["status"]["code"] == 100
+    assert state["invoiceCount"] == state["successfulInvoiceCount"] == 3
+    assert "upo" not in state
+    listed = await http.get(f"{API}/sessions/{session}/invoices", headers=bearer(access_token))
+    assert [i["referenceNumber"] for i in listed.json()["invoices"]] == references
+
+
+async def test_a_send_into_a_session_past_its_valid_until_is_refused_with_its_status(
+    ksef: Ksef, http: httpx.AsyncClient, access_token: str, clock: FakeClock
+) -> None:
+    session = await ksef.open_session(access_token)
+    await ksef.send_ok(access_token, session, fa3_invoice())
+    expired = await http.post(f"{CONTROL}/sessions/{session}/expire")
+    assert expired.status_code == 200
+    assert expired.json()["open"] is False
+    refused = await ksef.send(access_token, session, fa3_invoice(number="2"))
+    assert refused.status_code == 400
+    [detail] = refused.json()["exception"]["exceptionDetailList"]
+    assert detail["exceptionCode"] == 21180
+    assert detail["details"] == ["Status sesji (170) uniemożliwia wysyłkę faktur."]
+    clock.advance(PROCESSING_DELAY)
+    status = (await http.get(f"{API}/sessions/{session}", headers=bearer(access_token))).json()
+    assert status["status"]["code"] == 200  # closed at validUntil: the collective UPO follows
+    unknown = await http.post(f"{CONTROL}/sessions/20260601-SO-0000000000-0000000000-00/expire")
+    assert unknown.status_code == 404
+
+
+async def test_a_session_under_maintenance_refuses_sends_with_21184(
+    ksef: Ksef, http: httpx.AsyncClient, access_token: str
+) -> None:
+    session = await ksef.open_session(access_token)
+    put = await http.put(f"{CONTROL}/sessions/{session}/unavailable", json={"value": True})
+    assert put.status_code == 204
+    refused = await ksef.send(access_token, session, fa3_invoice())
+    assert exception_codes(refused) == [21184]
+    [detail] = refused.json()["exception"]["exceptionDetailList"]
+    assert "otwórz nową sesję" in detail["details"][0]
+    other = await ksef.open_session(access_token)
+    await ksef.send_ok(access_token, other, fa3_invoice())
+    await http.put(f"{CONTROL}/sessions/{session}/unavailable", json={"value": False})
+    await ksef.send_ok(access_token, session, fa3_invoice(number="2"))
+
+
 # --- limits, faults, hostile XML ---------------------------------------------------------------
 
 
