@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from clearway.domain.lifecycle import EventType
 from clearway.formats import RenderedDocument, convert_and_check, gates_for
@@ -23,6 +25,7 @@ from clearway.formats.conformance import ConformanceFinding, fatal
 from clearway.formats.pointers import json_pointer_for
 from clearway.governments import GOVERNMENTS
 from clearway.invoices import StoredInvoice, load_invoices, prepare_outcome
+from clearway.messaging import PoisonMessageError
 from clearway.messaging.batches import Delivered, subscribe_event_batches
 from clearway.messaging.envelope import EventMessage
 from clearway.messaging.topics import INVOICE_VALIDATED, submit_topic
@@ -36,15 +39,15 @@ from clearway.store.outbox import OutboxMessage, enqueue_as_named
 GROUP_ID = "converter"
 
 # Writing and checking a document is CPU work that holds the GIL (lxml, Saxon): it runs in
-# worker processes, one per core, each compiling every stylesheet once as it starts (saxonche's
-# compiled stylesheets can be neither pickled nor shared). The event loop stays free for the
-# consumer's heartbeats meanwhile.
-GATE_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+# worker processes, each compiling every stylesheet once as it starts (saxonche's compiled
+# stylesheets can be neither pickled nor shared). The event loop stays free for the consumer's
+# heartbeats meanwhile. How many: settings.conformance.gate_workers.
 # How often a worker looks whether the converter that started it is still there: a converter
 # killed outright leaves no worker behind for longer than this.
 ORPHAN_CHECK_SECONDS = 0.5
 
 Checked = tuple[RenderedDocument, list[ConformanceFinding]]
+log = logging.getLogger(__name__)
 
 
 def _convert_and_check(invoice: StoredInvoice) -> Checked:
@@ -72,32 +75,67 @@ def _ready() -> None:
     """A task that returns once a worker has started (its stylesheets compiled)."""
 
 
-@functools.cache
-def gate_workers() -> ProcessPoolExecutor:
-    """The process's converter workers, started on the first call (so the first invoices find
-    them ready) and shared from then on."""
-    pool = ProcessPoolExecutor(
-        max_workers=GATE_WORKERS,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
-        initializer=_start_gate_worker,
-        initargs=(os.getpid(),),
-    )
-    for _ in range(GATE_WORKERS):
-        pool.submit(_ready)
-    return pool
+class GateWorkers:
+    """The process's converter workers, shared by every batch.
 
+    A worker that dies (killed, out of memory, a crash in Saxon's native code) breaks a
+    ProcessPoolExecutor for good: every later task would fail while the converter looked
+    healthy. So a broken pool is replaced and the batch tried once more on the new one; a
+    single invoice that breaks the new pool too is what kills the workers, and is poison.
+    """
 
-async def _convert_in(pool: Executor, invoices: list[StoredInvoice]) -> list[Checked]:
-    """Each invoice's document and findings, in order, the batch shared among the workers."""
-    loop = asyncio.get_running_loop()
-    share = -(-len(invoices) // GATE_WORKERS)  # ceiling: at most one share per worker
-    parts = await asyncio.gather(
-        *(
-            loop.run_in_executor(pool, _convert_all, invoices[start : start + share])
-            for start in range(0, len(invoices), share)
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self.count,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a running event loop
+            initializer=_start_gate_worker,
+            initargs=(os.getpid(),),
         )
-    )
-    return [checked for part in parts for checked in part]
+        for _ in range(self.count):  # started now, so the first invoices find them ready
+            pool.submit(_ready)
+        return pool
+
+    async def convert(self, invoices: list[StoredInvoice]) -> list[Checked]:
+        """Each invoice's document and findings, in order, the batch shared among the workers."""
+        try:
+            return await self._convert_in(self._pool, invoices)
+        except BrokenProcessPool:
+            log.warning("a gate worker died; starting the converter's workers again")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+        try:
+            return await self._convert_in(self._pool, invoices)
+        except BrokenProcessPool:
+            if len(invoices) == 1:
+                raise PoisonMessageError(
+                    f"writing or checking invoice {invoices[0].ref.invoice_id}'s document killed "
+                    "the converter's worker twice"
+                ) from None
+            raise
+
+    async def _convert_in(
+        self, pool: ProcessPoolExecutor, invoices: list[StoredInvoice]
+    ) -> list[Checked]:
+        loop = asyncio.get_running_loop()
+        share = -(-len(invoices) // self.count)  # ceiling: at most one share per worker
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, _convert_all, invoices[start : start + share])
+                for start in range(0, len(invoices), share)
+            )
+        )
+        return [checked for part in parts for checked in part]
+
+
+@functools.cache
+def gate_workers(count: int) -> GateWorkers:
+    """The process's workers: started on the first call, shared from then on (the handler
+    tests register the converter many times in one process)."""
+    return GateWorkers(count)
 
 
 def _rejection(failures: list[ConformanceFinding]) -> dict[str, object]:
@@ -135,12 +173,12 @@ def _rejected(
 
 
 def register_handlers(context: ServiceContext) -> None:
-    workers = gate_workers()
+    workers = gate_workers(context.settings.conformance.gate_workers)
 
     async def convert(batch: Sequence[Delivered[EventMessage]]) -> None:
         async with context.pool.acquire() as conn:
             invoices = await load_invoices(conn, [d.message for d in batch])
-            checked = await _convert_in(workers, invoices)
+            checked = await workers.convert(invoices)
             rejections: list[PendingAppend] = []
             documents: list[NewDocument] = []
             handover: dict[str, OutboxMessage] = {}

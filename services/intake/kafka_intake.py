@@ -4,7 +4,8 @@ A message is the POST /v1/invoices body; headers `authorization` (the API key, a
 `idempotency-key` and `X-Clearway-Sandbox-Scenario` (sk_test_ keys), their names matched
 case-insensitively as HTTP does; key = the platform's externalId. It gets the same checks,
 idempotency and quota as REST. Without an idempotency-key header, the message key is the
-idempotency key, and without a key the record's place in the log (topic, partition, offset), so
+idempotency key, and without a key the record's place in the log (topic, partition, offset,
+and its timestamp), so
 a redelivered message never creates a second invoice.
 
 A message that cannot be accepted is answered on `invoice.events` (keyed by the message key,
@@ -88,7 +89,8 @@ def idempotency_key_of(headers: dict[str, str], record: ConsumerRecord[Any, Any]
         return key
     if record.key:
         return f"kafka-key:{record.key.decode('utf-8', 'replace')}"
-    return f"kafka-record:{record.topic}:{record.partition}:{record.offset}"
+    # The timestamp too: a topic made again (or another cluster) numbers its offsets from 0.
+    return f"kafka-record:{record.topic}:{record.partition}:{record.offset}:{record.timestamp}"
 
 
 def _external_id_of(raw: bytes) -> str | None:

@@ -62,7 +62,7 @@ class BenchOptions:
     seconds: float = 20.0  # how long it is offered
     post_rate: float = 100.0  # POST /v1/invoices offered/s, for its latency
     post_seconds: float = 3.0
-    # The mix's countries. KSeF's limits are per seller (0.3 online sessions/s a NIP) and the
+    # The mix's countries. KSeF's limits are per seller (0.45 invoice sends/s a NIP) and the
     # sandbox has one Polish seller, so with PL in the mix the sustained rate is 6 times PL's limit.
     countries: tuple[str, ...] = MIX_COUNTRIES
 

@@ -7,6 +7,8 @@ rest below), as a field with a description and the environment variable that set
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +130,36 @@ class SecuritySettings(SettingsGroup):
     )
 
 
+# Where the kernel keeps a container's CPU limit: cgroup v2 ("quota period" or "max period"),
+# then v1 (quota -1 for none). A CPU limit does not narrow the affinity, so it is read here.
+_CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+_CGROUP_V1_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+_CGROUP_V1_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def usable_cpus(*, at_most: int) -> int:
+    """The CPUs this process may use: its affinity, within its cgroup's CPU quota (a
+    Kubernetes CPU limit), rounded up; at least 1, at most `at_most`."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus or 1, math.ceil(quota))
+    return max(1, min(cpus or 1, at_most))
+
+
+def _cgroup_cpu_quota() -> float | None:
+    try:
+        if _CGROUP_V2_CPU_MAX.exists():
+            quota, period = _CGROUP_V2_CPU_MAX.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        if _CGROUP_V1_QUOTA.exists():
+            quota_us = int(_CGROUP_V1_QUOTA.read_text())
+            return None if quota_us < 0 else quota_us / int(_CGROUP_V1_PERIOD.read_text())
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 class ConformanceSettings(SettingsGroup):
     model_config = variable_prefix("CLEARWAY_")
 
@@ -135,6 +167,15 @@ class ConformanceSettings(SettingsGroup):
         None,
         description="the project's own Schematron folder (unset: the repository's "
         "schematron/; an installed, non-editable package is told where it is)",
+    )
+
+    gate_workers: int = Field(
+        default_factory=lambda: usable_cpus(at_most=4),
+        ge=1,
+        description="the converter's processes that write and check documents; each holds "
+        "every country's compiled gates (~300 MB) and compiles them as it starts (a few "
+        "seconds). Default: the CPUs this process may use (its affinity and cgroup quota), at "
+        "most 4",
     )
 
     @field_validator("schematron_dir", mode="before")

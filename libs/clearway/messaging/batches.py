@@ -115,6 +115,7 @@ def subscribe_message_batches(  # noqa: PLR0913 - the subscription's parts, all 
 ) -> None:
     """subscribe_event_batches for any message shape: a body that is not a `model` is
     dead-lettered, the rest of its batch handled."""
+    memory = _Memory()
 
     @broker.subscriber(
         topic,
@@ -128,22 +129,55 @@ def subscribe_message_batches(  # noqa: PLR0913 - the subscription's parts, all 
         raw: Any = message.raw_message
         # A tuple from the broker; a list from FastStream's TestKafkaBroker.
         records = list(raw) if isinstance(raw, tuple | list) else [raw]
-        batch = _Batch(broker, topic, group_id, handle)
+        batch = _Batch(broker, topic, group_id, handle, memory)
         for record in records:
             await batch.take(record, model)
         await batch.run()
+
+
+Place = tuple[int, int]  # a record's partition and offset
+
+
+class _Memory:
+    """What one subscriber remembers of its records across the redeliveries of a failed batch:
+    the record whose handling failed (its batch comes again one by one at once, not whole
+    first: a fault that lasts would otherwise redo hundreds of messages every second) and the
+    records already dead-lettered (a redelivered batch does not copy them to the DLQ again).
+    Bounded: past REMEMBERED places it starts afresh, which costs a whole-batch try or a
+    second DLQ copy, never a lost message."""
+
+    REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self.failing: set[Place] = set()
+        self.dead_lettered: set[Place] = set()
+
+    @staticmethod
+    def place(record: ConsumerRecord[Any, Any]) -> Place:
+        return record.partition, record.offset
+
+    def remember(self, places: set[Place], record: ConsumerRecord[Any, Any]) -> None:
+        if len(places) >= self.REMEMBERED:
+            places.clear()
+        places.add(self.place(record))
 
 
 class _Batch(Generic[MessageT]):
     """The records of one poll, parsed, and how they are handled."""
 
     def __init__(
-        self, broker: KafkaBroker, topic: str, group_id: str, handle: BatchHandler[MessageT]
+        self,
+        broker: KafkaBroker,
+        topic: str,
+        group_id: str,
+        handle: BatchHandler[MessageT],
+        memory: _Memory,
     ) -> None:
         self.broker = broker
         self.topic = topic
         self.group_id = group_id
         self.handle = handle
+        self.memory = memory
         self.taken: list[tuple[ConsumerRecord[Any, Any], Delivered[MessageT], _About]] = []
 
     async def take(self, record: ConsumerRecord[Any, Any], model: type[MessageT]) -> None:
@@ -151,11 +185,14 @@ class _Batch(Generic[MessageT]):
         try:
             parsed = parse_wire_json(model, body)
         except ValidationError as exc:
+            if self.memory.place(record) in self.memory.dead_lettered:
+                return  # copied to the DLQ when this batch first came
             STAGE_MESSAGES.labels(self.group_id, self.topic, "", "dead_lettered").inc()
             reason = f"not a valid {model.__name__}: {exc}"
             # In the record's own trace, as its handling would have been; not the batch's.
             with continued(_traceparent_of(record)):
                 await dead_letter_record(self.broker, self.topic, record, body, reason)
+            self.memory.remember(self.memory.dead_lettered, record)
             return
         about = _About.of(parsed)
         if about.recorded_at is not None:
@@ -169,6 +206,9 @@ class _Batch(Generic[MessageT]):
             return
         if len(self.taken) == 1:
             await self._one_by_one()  # a batch of one is handled as one, its faults as one's
+            return
+        if any(self.memory.place(record) in self.memory.failing for record, _, _ in self.taken):
+            await self._one_by_one()  # it failed before: whole, it would fail again
             return
         started = time.monotonic()
         try:
@@ -188,17 +228,22 @@ class _Batch(Generic[MessageT]):
             try:
                 await self.handle([delivered])
             except PoisonMessageError as exc:
+                if self.memory.place(record) in self.memory.dead_lettered:
+                    continue  # copied to the DLQ when this batch first came
                 self._count([(record, delivered, about)], "dead_lettered", started)
                 body: bytes = record.value or b""
                 with continued(delivered.traceparent):
                     await dead_letter_record(self.broker, self.topic, record, body, str(exc))
+                self.memory.remember(self.memory.dead_lettered, record)
                 continue
             except Exception:
                 self._count([(record, delivered, about)], "failed", started)
                 with delivered.handling():
                     log.exception("handling a message from %s failed; will retry", self.topic)
+                self.memory.remember(self.memory.failing, record)
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
                 raise  # not acknowledged: the batch comes again from its first record
+            self.memory.failing.discard(self.memory.place(record))
             self._count([(record, delivered, about)], "processed", started)
 
     def _count(

@@ -57,6 +57,7 @@ def test_every_variable_is_declared_once_and_only_the_connections_are_required()
         ("WEBHOOK_RETRY_SCHEDULE", "1, 2.5,10", "webhooks.retry_schedule", (1.0, 2.5, 10.0)),
         ("WEBHOOK_MAX_IN_FLIGHT", "8", "webhooks.max_in_flight", 8),
         ("CLEARWAY_SCHEMATRON_DIR", "/srv/sch", "conformance.schematron_dir", Path("/srv/sch")),
+        ("CLEARWAY_GATE_WORKERS", "3", "conformance.gate_workers", 3),
         ("REDRIVE_STALLED_AFTER", "2.5", "redrive_stalled_after", 2.5),
         ("CLEARWAY_HTTP_PORT", "9100", "http_port", 9100),
     ],

@@ -1,8 +1,9 @@
 """The batched consumer (subscribe_message_batches) on a real broker, its handler writing to real
 PostgreSQL (store_db) in one transaction per batch: messages that were waiting come as one
 batch; a poison message (and a body that is no message) goes to `<topic>.dlq` alone while the
-rest of its batch is recorded; a handler that keeps failing has its batch delivered again,
-and every message's effect is recorded once; per key, effects are recorded in the order the
+rest of its batch is recorded, and once however often its batch comes; a handler that keeps
+failing has its batch delivered again (one by one once a message failed), and every message's
+effect is recorded once; per key, effects are recorded in the order the
 messages were produced."""
 
 from __future__ import annotations
@@ -59,10 +60,12 @@ class Recorder:
         self.pool = pool
         self.topic = topic
         self.batch_sizes: list[int] = []
+        self.batches: list[list[tuple[str, int]]] = []
         self.tries: dict[tuple[str, int], int] = {}
 
     async def handle(self, batch: Sequence[Delivered[Numbered]]) -> None:
         self.batch_sizes.append(len(batch))
+        self.batches.append([(d.message.key, d.message.n) for d in batch])
         async with self.pool.acquire() as conn, conn.transaction():
             for delivered in batch:
                 message = delivered.message
@@ -111,13 +114,15 @@ def _body(message: Numbered) -> bytes:
     return message.model_dump_json().encode()
 
 
-async def _dead_lettered(bootstrap: str, topic: str, count: int) -> list[dict[str, Any]]:
+async def _dead_lettered(
+    bootstrap: str, topic: str, count: int, timeout: float = 20
+) -> list[dict[str, Any]]:
     records = await read_from_start(
         bootstrap,
         dlq_topic(topic),
         keep=lambda _: True,
         enough=lambda found: len(found) >= count,
-        timeout=20,
+        timeout=timeout,
     )
     return [json.loads(record.value) for record in records]
 
@@ -169,6 +174,38 @@ async def test_a_failing_batch_comes_again_and_every_effect_is_recorded_once(
     assert recorder.tries[("key-a", 3)] == 3
     # Redelivered: the messages of key-a/3's batch before it came (and were tried) again.
     assert recorder.tries[("key-a", 0)] > 1
+    # Whole once: once key-a/3 had failed, its redelivered batch came one message at a time.
+    assert sum(1 for b in recorder.batches if ("key-a", 3) in b and len(b) > 1) == 1
     assert await _dead_lettered(kafka_bootstrap, topic, 1) == []
     for key in KEYS:
         assert [n for k, n in effects if k == key] == list(range(6))
+
+
+async def test_a_dead_lettered_message_is_copied_once_however_often_its_batch_comes(
+    store_db: asyncpg.Pool[Any], kafka_bootstrap: str, topic: str
+) -> None:
+    # key-a/1 is poison and key-a/3 fails twice after it: key-a/3's batch comes again (key-a/1
+    # with it) until key-a/3 is recorded; key-a/1 goes to the DLQ once, as the body that is no
+    # message does.
+    messages = [
+        Numbered(key="key-a", n=n, poison=n == 1, flaky=2 if n == 3 else 0) for n in range(5)
+    ]
+    await produce(
+        kafka_bootstrap,
+        topic,
+        [
+            *(("key-a", _body(m), []) for m in messages[:2]),
+            ("key-a", b"not a message", []),
+            *(("key-a", _body(m), []) for m in messages[2:]),
+        ],
+    )
+    recorder = Recorder(store_db, topic)
+
+    effects = await _consume_until(kafka_bootstrap, topic, recorder, len(messages) - 1)
+
+    assert effects == [("key-a", n) for n in (0, 2, 3, 4)]
+    assert recorder.tries[("key-a", 3)] == 3
+    assert recorder.tries[("key-a", 1)] > 1  # it came again with its batch
+    # Read until more than the two copies show up, or for a while: only two ever do.
+    dead = await _dead_lettered(kafka_bootstrap, topic, 3, timeout=5)
+    assert sorted(d["body"] for d in dead) == sorted(["not a message", _body(messages[1]).decode()])

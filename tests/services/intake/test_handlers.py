@@ -49,10 +49,16 @@ class Intake:
     def bearer(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"}
 
-    async def send(self, key: str | None, body: bytes, headers: dict[str, str]) -> None:
+    async def send(
+        self, key: str | None, body: bytes, headers: dict[str, str], timestamp_ms: int | None = None
+    ) -> None:
         async with TestKafkaBroker(self.context.broker) as broker:
             await broker.publish(
-                body, INVOICES_INTAKE, key=key.encode() if key else None, headers=headers
+                body,
+                INVOICES_INTAKE,
+                key=key.encode() if key else None,
+                headers=headers,
+                timestamp_ms=timestamp_ms,
             )
 
     async def invoices(self) -> list[asyncpg.Record]:
@@ -106,11 +112,12 @@ async def test_a_message_becomes_an_invoice_and_its_created_event_once(
 async def test_a_keyless_record_delivered_again_makes_one_invoice(
     intake: Intake, seed_invoice: dict[str, Any]
 ) -> None:
-    # The in-memory broker gives every record partition 0, offset 0: the second delivery is the
-    # same record again, as after a crash before its offset was committed.
+    # The in-memory broker gives every record partition 0, offset 0; with the same timestamp
+    # the second delivery is the same record again, as after a crash before its offset was
+    # committed.
     body = _invoice(seed_invoice, "k-keyless")
-    await intake.send(None, body, intake.bearer())
-    await intake.send(None, body, intake.bearer())
+    await intake.send(None, body, intake.bearer(), timestamp_ms=1_764_806_400_000)
+    await intake.send(None, body, intake.bearer(), timestamp_ms=1_764_806_400_000)
 
     [invoice] = await intake.invoices()
     assert invoice["external_id"] == "k-keyless"
@@ -120,12 +127,15 @@ async def test_a_keyless_record_delivered_again_makes_one_invoice(
     assert intake.published == {INVOICE_EVENTS: [], DLQ: []}
 
 
-def _record(key: bytes | None, offset: int) -> ConsumerRecord[bytes, bytes]:
+Record = ConsumerRecord[bytes, bytes]
+
+
+def _record(key: bytes | None, offset: int, timestamp: int = 1_764_806_400_000) -> Record:
     return ConsumerRecord(
         topic=INVOICES_INTAKE,
         partition=2,
         offset=offset,
-        timestamp=0,
+        timestamp=timestamp,
         timestamp_type=0,
         key=key,
         value=b"{}",
@@ -141,10 +151,12 @@ def test_the_idempotency_key_is_the_header_else_the_message_key_else_the_record(
     assert idempotency_key_of(header, _record(b"ext-1", 7)) == "order-1"
     assert idempotency_key_of({}, _record(b"ext-1", 7)) == "kafka-key:ext-1"
     keyless = idempotency_key_of({}, _record(None, 7))
-    assert keyless == f"kafka-record:{INVOICES_INTAKE}:2:7"
+    assert keyless == f"kafka-record:{INVOICES_INTAKE}:2:7:1764806400000"
     # Another record (another offset) is another invoice; the same record again is the same.
     assert idempotency_key_of({}, _record(None, 8)) != keyless
     assert idempotency_key_of({}, _record(None, 7)) == keyless
+    # A topic made again numbers its offsets from 0: a later record at an old place is new.
+    assert idempotency_key_of({}, _record(None, 7, timestamp=1_767_225_600_000)) != keyless
 
 
 async def test_one_idempotency_key_in_any_casing_makes_one_invoice(
