@@ -185,7 +185,7 @@ class KsefSessionClient(GovernmentApi):
         return OpenedSession(
             reference=str(body["referenceNumber"]),
             encryption=encryption,
-            valid_until=dt.datetime.fromisoformat(valid_until) if valid_until else None,
+            valid_until=_aware(dt.datetime.fromisoformat(valid_until)) if valid_until else None,
         )
 
     async def send_invoice(  # noqa: PLR0913 - the session, what to send, where to record
@@ -349,3 +349,8 @@ def metadata_bucket(nip: str) -> TokenBucket:  # invoiceMetadata: 8/s, 16/min, 2
 
 def download_bucket(nip: str) -> TokenBucket:  # invoiceDownload: 8/s, 16/min, 64/h
     return TokenBucket(f"ksef:download:{nip}", capacity=8, per_second=56 / 3600)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """KSeF's times carry their offset; one without is read as UTC, not compared as naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)

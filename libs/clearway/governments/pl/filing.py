@@ -35,6 +35,7 @@ from typing import TypeVar
 import httpx
 
 from clearway.accounts import connection_token
+from clearway.domain.ids import utcnow
 from clearway.governments.pl import auth as ksef_auth
 from clearway.governments.pl import identifiers as pl
 from clearway.governments.pl.client import (
@@ -56,6 +57,7 @@ from clearway.governments.pl.tokens import expire_after_second_refusal, renew_re
 from clearway.pipeline.filing import outcomes
 from clearway.pipeline.filing.outcomes import Attempt, CallLimits
 from clearway.pipeline.filing.service import FilerSetup
+from clearway.store import submissions
 from clearway.store.submissions import ClaimedSubmission
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,9 @@ log = logging.getLogger(__name__)
 SEND = "POST /sessions/online/{ref}/invoices"
 OPEN = "POST /sessions/online"
 SESSION_LIST_RETRY = dt.timedelta(seconds=2)  # the session's list could not be read: soon again
+# How far back a lost send's session may hold the connection's other invoices: a session lives
+# 12 hours, and the look may come a while after it ended.
+OTHERS_SENT_WITHIN = dt.timedelta(days=2)
 EXPIRED = (
     "KSeF refused the connection's token and it could not be renewed: the connection is now "
     "expired."
@@ -123,7 +128,9 @@ class KsefFiler:
         first = await self._upload_in_session(attempt, token, document)
         if not isinstance(first, SessionGone):
             return first
-        # KSeF refused the send for the session's sake, filing nothing: once in a new one.
+        # KSeF refused the send for the session's sake, filing nothing: once in a new one,
+        # a send of its own within the seller's limit.
+        await attempt.may_call(SEND, send_bucket(pl.compact(attempt.submission.supplier_vat)))
         again = await self._upload_in_session(attempt, token, document)
         if isinstance(again, SessionGone):
             return outcomes.NotTaken(reason=f"KSeF refused a new session too: {again.reason}")
@@ -218,8 +225,23 @@ class KsefFiler:
             if isinstance(exc, KsefAuthError):
                 await renew_refused_token(conn, submission.connection_id, token, self._auth)
             return outcomes.look_again_after(exc, SESSION_LIST_RETRY)
+        except KsefRefusedError as exc:
+            # The session cannot be read (unknown to this context, say): whether it holds the
+            # invoice is not known, and sending again could file it twice.
+            log.info("session %s of %s cannot be listed: %s", session, submission.ref, exc)
+            return outcomes.Unconfirmed(
+                where_to_check=f"KSeF's session {session} (the KSeF portal)"
+            )
         ours = invoice_hash(xml)
-        found = next((i for i in received if i.invoice_hash == ours), None)
+        # A session carries many invoices: the same document sent for another of the
+        # connection's invoices (the same invoice posted twice) is that one's, not ours.
+        others = await submissions.recent_upload_ids(
+            conn, submission.connection_id, utcnow() - OTHERS_SENT_WITHIN
+        )
+        found = next(
+            (i for i in received if i.invoice_hash == ours and i.reference_number not in others),
+            None,
+        )
         if found is not None:
             log.info("found the lost send of %s in session %s", submission.ref.invoice_id, session)
             return _uploaded(

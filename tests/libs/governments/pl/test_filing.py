@@ -31,7 +31,7 @@ from clearway.governments.pl.auth import KsefAuthClient
 from clearway.governments.pl.filing import KsefFiler
 from clearway.pipeline.decisions import Accepted
 from clearway.pipeline.filing.gate import SubmissionGate
-from clearway.pipeline.filing.outcomes import AnswerLost, Attempt, Uploaded
+from clearway.pipeline.filing.outcomes import AnswerLost, Attempt, Unconfirmed, Uploaded
 from clearway.store import submissions
 from clearway.store.events import start_stream
 from clearway.store.invoices import InvoiceRef, NewInvoice
@@ -311,3 +311,49 @@ async def test_a_lost_answer_in_a_shared_session_is_found_there_and_filed_once(
     hashes = [invoice.sent.invoice_hash for invoice in session.invoices]
     assert len(hashes) == len(set(hashes)) == 3
     assert found.upload_id in {invoice.reference_number for invoice in session.invoices}
+
+
+async def test_a_lost_answer_is_not_matched_to_another_invoices_send_of_the_same_document(
+    store_db: asyncpg.Pool[Any], seller: Seller
+) -> None:
+    # The same invoice posted twice makes the same document: the first was filed in the session
+    # (and recorded as such), the second's send into it was lost. Listing the session finds
+    # the first's entry with the same hash: it is not the second's.
+    async with store_db.acquire() as conn:
+        first_attempt = await claimed(conn, seller)
+        first = await upload(first_attempt, seller)
+        assert isinstance(first, Uploaded), first
+        await conn.execute(
+            "UPDATE submissions SET upload_id = $2 WHERE invoice_id = $1",
+            first_attempt.submission.ref.invoice_id,
+            first.upload_id,
+        )
+        lost_attempt = await claimed(conn, seller, scenario="timeout")
+        await conn.execute(
+            "UPDATE documents SET xml = $2 WHERE invoice_id = $1",
+            lost_attempt.submission.ref.invoice_id,
+            await first_attempt.document(),
+        )
+        lost = await upload(lost_attempt, seller)
+        assert isinstance(lost, AnswerLost), lost
+        found = await seller.filer.find(lost_attempt)
+    [session] = ksef_sessions(seller)
+    assert len({i.sent.invoice_hash for i in session.invoices}) == 1  # one document, sent twice
+    # KSeF took the second send too (the simulator's timeout loses only the answer): that entry
+    # is the lost one's, never the first invoice's.
+    assert isinstance(found, Uploaded), found
+    assert found.upload_id != first.upload_id
+    assert found.upload_id in {i.reference_number for i in session.invoices}
+
+
+async def test_a_lost_answer_in_a_session_ksef_will_not_list_is_unconfirmed_not_sent_again(
+    store_db: asyncpg.Pool[Any], seller: Seller
+) -> None:
+    async with store_db.acquire() as conn:
+        lost_attempt = await claimed(conn, seller, scenario="timeout")
+        assert isinstance(await upload(lost_attempt, seller), AnswerLost)
+        # As if the row named a session KSeF does not know for this context (21173).
+        unknown = lost_attempt.submission.model_copy(update={"gov_session": "20261204-SO-UNKNOWN"})
+        found = await seller.filer.find(Attempt(conn, unknown, SubmissionGate(seller.settings)))
+    assert isinstance(found, Unconfirmed), found
+    assert "20261204-SO-UNKNOWN" in found.where_to_check
