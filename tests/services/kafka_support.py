@@ -74,6 +74,22 @@ async def read_from_start(
     return found
 
 
+async def read_json_from_start(
+    bootstrap: str,
+    topic: str,
+    count: int,
+    *,
+    keep: Callable[[ConsumerRecord[Any, Any]], bool] = lambda _: True,
+    timeout: float = 20,
+) -> list[Any]:
+    """The JSON bodies of `topic` that `keep` takes, in order, once `count` have come (and
+    whatever else came with them), or what came by the timeout."""
+    records = await read_from_start(
+        bootstrap, topic, keep=keep, enough=lambda found: len(found) >= count, timeout=timeout
+    )
+    return [json.loads(record.value) for record in records]
+
+
 async def read_grouped(
     bootstrap: str, topic: str, wanted: set[str], group_of: GroupOf, *, timeout: float
 ) -> dict[str, list[dict[str, Any]]]:

@@ -9,7 +9,6 @@ acknowledgement and then awaits them all, and the in-memory producer returns non
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,7 +22,7 @@ from clearway.messaging.topics import INVOICE_EVENTS
 from clearway.store.outbox import OutboxMessage, enqueue
 
 from tests.services.handlers_support import outbox_of
-from tests.services.kafka_support import read_from_start
+from tests.services.kafka_support import read_json_from_start
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -53,14 +52,13 @@ def _messages(key: str, count: int) -> list[OutboxMessage]:
 async def _published(bootstrap: str, key: str, count: int, timeout: float = 20) -> list[Any]:
     """The bodies published on invoice.events with `key`, in order, once `count` have come
     (and whatever else came with them)."""
-    records = await read_from_start(
+    return await read_json_from_start(
         bootstrap,
         INVOICE_EVENTS,
+        count,
         keep=lambda record: record.key == key.encode(),
-        enough=lambda found: len(found) >= count,
         timeout=timeout,
     )
-    return [json.loads(record.value) for record in records]
 
 
 async def test_committed_rows_are_published_in_order_and_taken_once(
